@@ -1,0 +1,34 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import { sql, type DatabasePool } from 'slonik';
+import type { Logger } from '../lib/logger.js';
+import healthPlugin from './plugins/health.js';
+import problemDetailsPlugin from './plugins/problem-details.js';
+
+export interface AppDependencies {
+  pool: DatabasePool;
+  temporal: Client;
+  log: Logger;
+}
+
+/** Builds the Fastify app: one plugin per concern. The API keeps no account state in memory. */
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    bodyLimit: 256 * 1024,
+    // Reject, never silently drop, fields a schema does not know.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+  await app.register(problemDetailsPlugin);
+  await app.register(healthPlugin, {
+    checks: {
+      postgres: async () => {
+        await deps.pool.oneFirst(sql.unsafe`SELECT 1`);
+      },
+      temporal: async () => {
+        await deps.temporal.connection.workflowService.getSystemInfo({});
+      },
+    },
+  });
+  return app;
+}

@@ -1,0 +1,40 @@
+import { Client, Connection } from '@temporalio/client';
+import { readProcessEnv } from '../config/env.js';
+import { migrate } from '../db/migrate.js';
+import { createDatabasePool } from '../db/pool.js';
+import { exitWithParent } from '../lib/exit-with-parent.js';
+import { createLogger } from '../lib/logger.js';
+import { buildApp } from './app.js';
+
+async function main() {
+  const log = createLogger('api');
+  const env = readProcessEnv();
+  await migrate(env.DATABASE_URL, log);
+  const pool = await createDatabasePool(env.DATABASE_URL);
+  // Lazy: the API comes up even while Temporal is down, and /ready says so instead of the process crashing.
+  const connection = Connection.lazy({ address: env.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const app = await buildApp({ pool, temporal, log });
+
+  let closing = false;
+  const close = async (reason: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ reason }, 'api stopping');
+    await app.close();
+    await connection.close().catch(() => undefined);
+    await pool.end();
+    log.info('api stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void close('SIGTERM'));
+  process.once('SIGINT', () => void close('SIGINT'));
+  exitWithParent(() => void close('supervisor is gone'));
+
+  await app.listen({ host: env.API_HOST, port: env.API_PORT });
+}
+
+main().catch((error: unknown) => {
+  createLogger('api').fatal({ err: error }, 'api failed to start');
+  process.exit(1);
+});

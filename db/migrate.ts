@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Logger } from '../lib/logger.js';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../sql/', import.meta.url));
+
+interface MigrationFile {
+  version: number;
+  name: string;
+  text: string;
+  checksum: string;
+}
+
+// A fixed advisory lock key: the worker and every API process migrate at start, one at a time.
+const MIGRATION_LOCK_KEY = 7_233_001;
+
+/**
+ * Applies the numbered files of sql/ that are not applied yet, each in its own transaction, and refuses to go on
+ * when an applied file was edited afterwards. Migration files hold several statements, which only the simple query
+ * protocol runs, so this one module talks to `pg` directly instead of through slonik.
+ */
+export async function migrate(databaseUrl: string, log: Logger, directory = MIGRATIONS_DIR): Promise<number[]> {
+  const files = await readMigrationFiles(directory);
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const applied: number[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const done = await client.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations');
+    const doneByVersion = new Map(done.rows.map((row) => [row.version, row.checksum]));
+    for (const file of files) {
+      const appliedChecksum = doneByVersion.get(file.version);
+      if (appliedChecksum !== undefined) {
+        if (appliedChecksum !== file.checksum) {
+          throw new Error(`migration ${file.name} was edited after it was applied; add a new migration instead`);
+        }
+        continue;
+      }
+      await client.query('BEGIN');
+      try {
+        await client.query(file.text);
+        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [file.version, file.name, file.checksum]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${file.name} failed: ${(error as Error).message}`);
+      }
+      applied.push(file.version);
+      log.info({ migration: file.name }, 'migration applied');
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await client.end();
+  }
+  return applied;
+}
+
+async function readMigrationFiles(directory: string): Promise<MigrationFile[]> {
+  const names = (await readdir(directory)).filter((name) => name.endsWith('.sql')).sort();
+  const files: MigrationFile[] = [];
+  for (const name of names) {
+    const match = /^(\d{4})_[a-z0-9_]+\.sql$/.exec(name);
+    if (!match?.[1]) throw new Error(`migration file ${name} must be named NNNN_snake_case.sql`);
+    const text = await readFile(join(directory, name), 'utf8');
+    files.push({ version: Number(match[1]), name, text, checksum: createHash('sha256').update(text).digest('hex') });
+  }
+  const versions = files.map((file) => file.version);
+  if (new Set(versions).size !== versions.length) throw new Error('two migration files share a version number');
+  return files;
+}

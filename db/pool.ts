@@ -1,0 +1,40 @@
+import { createPool, createTypeParserPreset, SchemaValidationError, type DatabasePool, type Interceptor } from 'slonik';
+
+/**
+ * Validates every row of a query built with `sql.type(zodSchema)` against its schema, so a column that changed
+ * under the code fails loudly at the query instead of somewhere downstream.
+ */
+const resultParserInterceptor: Interceptor = {
+  name: 'zod-result-parser',
+  transformRowAsync: async (context, query, row) => {
+    const { resultParser } = context;
+    if (!resultParser) return row;
+    const parsed = await resultParser.safeParseAsync(row);
+    if (!parsed.success) throw new SchemaValidationError(query, row, parsed.error.issues);
+    return parsed.data as typeof row;
+  },
+};
+
+export interface PoolOptions {
+  maximumPoolSize?: number;
+}
+
+export async function createDatabasePool(databaseUrl: string, options: PoolOptions = {}): Promise<DatabasePool> {
+  return createPool(databaseUrl, {
+    interceptors: [resultParserInterceptor],
+    // Ids and counts stay far below 2^53: plain numbers serialize to JSON and into Temporal payloads as they are.
+    typeParsers: [
+      ...createTypeParserPreset().filter((parser) => parser.name !== 'int8'),
+      { name: 'int8', parse: (value: string) => Number.parseInt(value, 10) },
+    ],
+    maximumPoolSize: options.maximumPoolSize ?? 10,
+    connectionTimeout: 5_000,
+    statementTimeout: 30_000,
+    idleTimeout: 10_000,
+    // Transactions that lose a serialization race are retried by the caller (an activity), not silently here.
+    transactionRetryLimit: 0,
+    queryRetryLimit: 0,
+  });
+}
+
+export type { DatabasePool };

@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+
+export interface ChildHandle {
+  readonly name: string;
+  readonly process: ChildProcess;
+  /** Resolves with the exit code (or the signal name) once the process is gone. */
+  readonly exited: Promise<number | string>;
+  /** Sends `signal`, then SIGKILL if the process is still there after `graceMs`. */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
+}
+
+export interface StartChildOptions {
+  name: string;
+  command: string;
+  args: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Output goes to this file (noisy servers) or, when absent, to this process's stdout/stderr. */
+  logFile?: string;
+  detached?: boolean;
+}
+
+export function startChild(options: StartChildOptions): ChildHandle {
+  const spawnOptions: SpawnOptions = {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: options.logFile ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
+    detached: options.detached ?? false,
+  };
+  const child = spawn(options.command, options.args, spawnOptions);
+  if (options.logFile) {
+    const sink = createWriteStream(options.logFile, { flags: 'a' });
+    child.stdout?.pipe(sink, { end: false });
+    child.stderr?.pipe(sink, { end: false });
+    child.once('close', () => sink.end());
+  }
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+    child.once('error', () => resolve('spawn-error'));
+  });
+  return {
+    name: options.name,
+    process: child,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Runs a command to completion and returns its output; throws with the output when it fails. */
+export async function runCommand(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; onLine?: (line: string) => void } = {},
+): Promise<string> {
+  // A process group of its own: servers it daemonizes (pg_ctl's postmaster) ignore the terminal's Ctrl-C and are
+  // stopped in order by whoever started them.
+  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    const text = chunk.toString();
+    output += text;
+    if (options.onLine) for (const line of text.split('\n')) if (line.trim()) options.onLine(line);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const [code] = (await Promise.race([once(child, 'exit'), once(child, 'error').then(([error]) => { throw error; })])) as [number | null];
+  if (code !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited with ${code}: ${output.trim().slice(-2000)}`);
+  }
+  return output;
+}
+
+/** True when a process with this pid exists (signal 0 checks without touching it). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,34 @@
+import { createServer } from 'node:net';
+import { ConfigError } from '../config/env.js';
+
+/** Fails fast, naming the port and what wanted it, when something already listens there. */
+export async function assertPortFree(port: number, host: string, purpose: string, hint: string): Promise<void> {
+  const free = await canListen(port, host);
+  if (!free) {
+    throw new ConfigError(`port ${port} on ${host} (${purpose}) is already in use; stop what holds it or ${hint}`);
+  }
+}
+
+/** A port the OS reports free right now (tests use these so they never touch a developer's running stack). */
+export async function findFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not determine a free port'));
+      });
+    });
+  });
+}
+
+function canListen(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}

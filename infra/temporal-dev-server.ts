@@ -1,0 +1,114 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Logger } from '../lib/logger.js';
+import { SEARCH_ATTRIBUTE_DECLARATIONS } from '../workflows/search-attributes.js';
+import { isProcessAlive, startChild, type ChildHandle } from './child-process.js';
+import { assertPortFree } from './ports.js';
+
+export interface TemporalDevServerOptions {
+  cliPath: string;
+  /** SQLite file holding every workflow; reusing it on the next start keeps them all. */
+  dbFile: string;
+  port: number;
+  /** Web UI port, or null for no UI (tests). */
+  uiPort: number | null;
+  logFile: string;
+  namespace: string;
+  log: Logger;
+  readyTimeoutMs?: number;
+}
+
+export interface RunningTemporal {
+  address: string;
+  uiUrl: string | null;
+  child: ChildHandle;
+  stop(): Promise<void>;
+}
+
+/** Starts `temporal server start-dev` as a child process and waits until its namespace and search attributes answer. */
+export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<RunningTemporal> {
+  const host = '127.0.0.1';
+  await mkdir(dirname(options.dbFile), { recursive: true });
+  const pidFile = `${options.dbFile}.pid`;
+  await stopLeftoverServer(pidFile, options.log);
+  await assertPortFree(options.port, host, 'Temporal frontend', 'set TEMPORAL_PORT, or TEMPORAL_ADDRESS to use a running server');
+  if (options.uiPort !== null) {
+    await assertPortFree(options.uiPort, host, 'Temporal Web UI', 'set TEMPORAL_UI_PORT');
+  }
+
+  const args = [
+    'server', 'start-dev',
+    '--ip', host,
+    '--port', String(options.port),
+    '--db-filename', options.dbFile,
+    '--namespace', options.namespace,
+    '--log-format', 'json',
+    '--log-level', 'warn',
+    ...SEARCH_ATTRIBUTE_DECLARATIONS.flatMap((declaration) => ['--search-attribute', declaration]),
+    ...(options.uiPort === null ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
+  ];
+  const child = startChild({ name: 'temporal', command: options.cliPath, args, logFile: options.logFile, detached: true });
+  if (child.process.pid) await writeFile(pidFile, String(child.process.pid));
+
+  const address = `${host}:${options.port}`;
+  const stop = async () => {
+    await child.stop('SIGTERM', 10_000);
+    await rm(pidFile, { force: true });
+  };
+  try {
+    await waitUntilReady(address, options.namespace, child, options.logFile, options.readyTimeoutMs ?? 90_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { address, uiUrl: options.uiPort === null ? null : `http://${host}:${options.uiPort}`, child, stop };
+}
+
+async function waitUntilReady(address: string, namespace: string, child: ChildHandle, logFile: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | string | undefined;
+  void child.exited.then((code) => { exitCode = code; });
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) {
+      throw new Error(`Temporal dev server exited with ${exitCode} while starting: ${await tail(logFile)}`);
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+        const missing = SEARCH_ATTRIBUTE_DECLARATIONS.map((d) => d.split('=')[0] ?? d).filter((name) => !(name in (customAttributes ?? {})));
+        if (missing.length === 0) return;
+        lastError = new Error(`search attributes not registered yet: ${missing.join(', ')}`);
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  throw new Error(`Temporal dev server not ready after ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+/** A supervisor killed hard leaves its server running on the database file; stop it before starting anew. */
+async function stopLeftoverServer(pidFile: string, log: Logger) {
+  const pid = Number.parseInt(await readFile(pidFile, 'utf8').catch(() => ''), 10);
+  if (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid)) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes('start-dev')) {
+      log.warn({ pid }, 'stopping a Temporal dev server left running by an earlier start');
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 100 && isProcessAlive(pid); i += 1) await new Promise((r) => setTimeout(r, 100));
+      if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  }
+  await rm(pidFile, { force: true });
+}
+
+async function tail(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.trim().split('\n').slice(-15).join('\n');
+}

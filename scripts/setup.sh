@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what is missing and nothing else, so it is cheap to run before every start and every test run.
+# The Temporal CLI (built with Go when absent) and PostgreSQL (Debian's package when absent) are found or
+# installed by the stack itself when it starts: see infra/temporal-cli.ts and infra/local-postgres.ts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node -e 'const [major, minor] = process.versions.node.split(".").map(Number); if (major < 20 || (major === 20 && minor < 3)) { console.error(`Node.js >= 20.3 is required, found ${process.version}`); process.exit(1); }'
+
+# Chromium comes from the system; puppeteer must not try to download its own.
+export PUPPETEER_SKIP_DOWNLOAD=1
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "[setup] installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,85 @@
+import { readProcessEnv } from '../config/env.js';
+import { readStackEnv } from '../config/stack-env.js';
+import { migrate } from '../db/migrate.js';
+import type { ChildHandle } from '../infra/child-process.js';
+import { assertPortFree } from '../infra/ports.js';
+import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.js';
+import { redact, startStack, type RunningStack } from '../infra/stack.js';
+import { waitForWorkflowPoller } from '../infra/wait-for-worker.js';
+import { createLogger } from '../lib/logger.js';
+
+/**
+ * `npm start`: Temporal, PostgreSQL (embedded unless TEMPORAL_ADDRESS / DATABASE_URL say otherwise), one worker
+ * process and one API process, until Ctrl-C. Data stays in DATA_DIR, so the next start finds every workflow and row.
+ */
+async function main() {
+  const log = createLogger('stack');
+  const config = readStackEnv();
+  const startedAt = Date.now();
+  const children: ChildHandle[] = [];
+  let stack: RunningStack | undefined;
+  let stopping = false;
+  const stopAll = async (exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping');
+    for (const child of [...children].reverse()) await child.stop('SIGTERM', 30_000);
+    await stack?.stop();
+    log.info('stopped');
+    process.exit(exitCode);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  await assertPortFree(config.API_PORT, config.API_HOST, 'API', 'set API_PORT');
+  stack = await startStack({
+    dataDir: config.DATA_DIR,
+    temporalPort: config.TEMPORAL_PORT,
+    temporalUiPort: config.TEMPORAL_UI_PORT,
+    postgresPort: config.LOCAL_PG_PORT,
+    namespace: config.TEMPORAL_NAMESPACE,
+    durable: true,
+    log,
+  });
+  try {
+    const env = { ...process.env, DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: stack.temporalAddress, API_HOST: config.API_HOST, API_PORT: String(config.API_PORT) };
+    readProcessEnv(env);
+    await migrate(stack.databaseUrl, log);
+    children.push(startServiceProcess('worker', env), startServiceProcess('api', env));
+    for (const child of children) {
+      void child.exited.then((code) => {
+        if (!stopping) {
+          log.error({ process: child.name, code }, 'a service process exited; stopping the stack');
+          void stopAll(1);
+        }
+      });
+    }
+    const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
+    await waitForHttpOk(`${apiUrl}/ready`, children, 180_000);
+    await waitForWorkflowPoller(stack.temporalAddress, config.TEMPORAL_NAMESPACE, readProcessEnv(env).TASK_QUEUE, 180_000);
+    printBanner(stack, apiUrl, Date.now() - startedAt);
+  } catch (error) {
+    log.fatal({ err: error }, 'start failed');
+    await stopAll(1);
+  }
+}
+
+function printBanner(stack: RunningStack, apiUrl: string, elapsedMs: number) {
+  const lines = [
+    '',
+    `wa-connect is running (ready in ${(elapsedMs / 1000).toFixed(1)} s)`,
+    `  API            ${apiUrl}   (liveness ${apiUrl}/health, readiness ${apiUrl}/ready)`,
+    `  Temporal UI    ${stack.temporalUiUrl ?? '(external Temporal: use its own UI)'}`,
+    `  Temporal gRPC  ${stack.temporalAddress}`,
+    `  PostgreSQL     ${redact(stack.databaseUrl)}`,
+    'Press Ctrl-C to stop.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+}
+
+main().catch((error: unknown) => {
+  // Configuration problems are for a person to read: one plain line that names the problem.
+  process.stderr.write(`wa-connect did not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { migrate } from '../db/migrate.js';
+import { findFreePort } from '../infra/ports.js';
+import { startStack } from '../infra/stack.js';
+import { createLogger } from '../lib/logger.js';
+
+/**
+ * `npm test`: typechecks, starts a Temporal dev server and a PostgreSQL of its own on free ports (never a
+ * developer's running ones), migrates, runs every tests/**\/*.test.ts with node's test runner, and cleans up.
+ * Arguments narrow the run to files whose path contains one of them.
+ */
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+async function main(): Promise<number> {
+  const log = createLogger('test-stack', process.env.LOG_LEVEL ?? 'warn');
+  const filters = process.argv.slice(2);
+
+  const typecheck = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json'], process.env);
+  if (typecheck !== 0) return typecheck;
+
+  const files = (await listTestFiles(join(ROOT, 'tests'))).filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)));
+  if (files.length === 0) {
+    process.stderr.write(`no test file matches ${filters.join(', ')}\n`);
+    return 1;
+  }
+
+  const dataDir = join(ROOT, '.data', `test-${process.pid}-${Date.now()}`);
+  const outputDir = join(ROOT, 'test-output');
+  await mkdir(outputDir, { recursive: true });
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
+  delete env.TEMPORAL_ADDRESS;
+  const stack = await startStack({
+    dataDir,
+    temporalPort: await findFreePort(),
+    temporalUiPort: null,
+    postgresPort: await findFreePort(),
+    namespace: 'default',
+    durable: false,
+    log,
+    env,
+  });
+  let stopped = false;
+  const cleanUp = async () => {
+    if (stopped) return;
+    stopped = true;
+    await stack.stop();
+    if (process.env.KEEP_TEST_DATA !== '1') await rm(dataDir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void cleanUp().then(() => process.exit(143)));
+  try {
+    await migrate(stack.databaseUrl, log);
+    return await run(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-reporter=spec', ...files.map((file) => relative(ROOT, file))],
+      {
+        ...env,
+        DATABASE_URL: stack.databaseUrl,
+        TEMPORAL_ADDRESS: stack.temporalAddress,
+        TEST_DATA_DIR: dataDir,
+        TEST_OUTPUT_DIR: outputDir,
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      },
+    );
+  } finally {
+    await cleanUp();
+  }
+}
+
+async function listTestFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(entries.map(async (entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return listTestFiles(path);
+    return entry.name.endsWith('.test.ts') ? [path] : [];
+  }));
+  return nested.flat().sort();
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: 'inherit' });
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`test run could not start: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { sql, type DatabasePool } from 'slonik';
+import { insertAccount } from '../../db/accounts.js';
+import { migrate, MIGRATIONS_DIR } from '../../db/migrate.js';
+import { openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
+
+/** Matches slonik's mapped constraint errors by the constraint's name. */
+const violates = (constraint: string) => (error: unknown) => (error as { constraint?: string }).constraint === constraint;
+
+describe('schema and migrations', () => {
+  let pool: DatabasePool;
+  before(async () => { pool = await openPool(); });
+  after(async () => { await pool.end(); });
+
+  it('re-running the migrations applies nothing', async () => {
+    assert.deepEqual(await migrate(testStackEnv().databaseUrl, testLog), []);
+  });
+
+  it('refuses a status outside the five of the status flow', async () => {
+    const { row } = await insertAccount(pool, { workspaceId: uniqueId('ws'), sessionId: uniqueId('s') });
+    await assert.rejects(
+      pool.query(sql.unsafe`UPDATE whatsapp_accounts SET status = 'online' WHERE id = ${row.id}`),
+      violates('whatsapp_accounts_status_check'),
+    );
+  });
+
+  it('refuses a second live row with the same phone in a workspace, allows it once the first is deleted', async () => {
+    const workspaceId = uniqueId('ws');
+    const first = await insertAccount(pool, { workspaceId, sessionId: uniqueId('s') });
+    const second = await insertAccount(pool, { workspaceId, sessionId: uniqueId('s') });
+    await pool.query(sql.unsafe`UPDATE whatsapp_accounts SET phone_number = '62811801641' WHERE id = ${first.row.id}`);
+    await assert.rejects(
+      pool.query(sql.unsafe`UPDATE whatsapp_accounts SET phone_number = '62811801641' WHERE id = ${second.row.id}`),
+      violates('whatsapp_accounts_live_phone_uq'),
+    );
+    await pool.query(sql.unsafe`UPDATE whatsapp_accounts SET deleted_at = now() WHERE id = ${first.row.id}`);
+    await pool.query(sql.unsafe`UPDATE whatsapp_accounts SET phone_number = '62811801641' WHERE id = ${second.row.id}`);
+  });
+
+  it('refuses a second primary in a workspace and a primary that is not connected', async () => {
+    const workspaceId = uniqueId('ws');
+    const a = await insertAccount(pool, { workspaceId, sessionId: uniqueId('s') });
+    const b = await insertAccount(pool, { workspaceId, sessionId: uniqueId('s') });
+    await assert.rejects(pool.query(sql.unsafe`UPDATE whatsapp_accounts SET is_primary = true WHERE id = ${a.row.id}`), violates('whatsapp_accounts_primary_is_connected'));
+    await pool.query(sql.unsafe`UPDATE whatsapp_accounts SET status = 'connected' WHERE id IN (${a.row.id}, ${b.row.id})`);
+    await pool.query(sql.unsafe`UPDATE whatsapp_accounts SET is_primary = true WHERE id = ${a.row.id}`);
+    await assert.rejects(pool.query(sql.unsafe`UPDATE whatsapp_accounts SET is_primary = true WHERE id = ${b.row.id}`), violates('whatsapp_accounts_one_primary_uq'));
+  });
+
+  it('keeps account_events append-only', async () => {
+    const { row } = await insertAccount(pool, { workspaceId: uniqueId('ws'), sessionId: uniqueId('s') });
+    await pool.query(sql.unsafe`
+      INSERT INTO account_events (account_id, workspace_id, session_id, type) VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, 'test_event')
+    `);
+    await assert.rejects(pool.query(sql.unsafe`UPDATE account_events SET type = 'changed' WHERE account_id = ${row.id}`), /append-only/);
+    await assert.rejects(pool.query(sql.unsafe`DELETE FROM account_events WHERE account_id = ${row.id}`), /append-only/);
+  });
+
+  it('the same session id twice gives one account; from another workspace it is refused', async () => {
+    const workspaceId = uniqueId('ws');
+    const sessionId = uniqueId('s');
+    const first = await insertAccount(pool, { workspaceId, sessionId });
+    const again = await insertAccount(pool, { workspaceId, sessionId });
+    assert.equal(first.created, true);
+    assert.equal(again.created, false);
+    assert.equal(again.row.id, first.row.id);
+    await assert.rejects(insertAccount(pool, { workspaceId: uniqueId('ws'), sessionId }), /another workspace/);
+  });
+
+  it('applies to an empty database from scratch and refuses an applied migration that was edited', async () => {
+    const admin = new pg.Client({ connectionString: testStackEnv().databaseUrl });
+    await admin.connect();
+    const database = `mig_${Date.now()}`;
+    await admin.query(`CREATE DATABASE ${database}`);
+    const url = new URL(testStackEnv().databaseUrl);
+    url.pathname = `/${database}`;
+    const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
+    try {
+      await cp(MIGRATIONS_DIR, dir, { recursive: true });
+      const applied = await migrate(url.toString(), testLog, dir);
+      assert.ok(applied.length >= 2, `applied ${applied.join(',')}`);
+      const first = join(dir, '0001_whatsapp_accounts.sql');
+      await writeFile(first, `${await readFile(first, 'utf8')}\n-- edited\n`);
+      await assert.rejects(migrate(url.toString(), testLog, dir), /was edited after it was applied/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await admin.query(`DROP DATABASE ${database} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+});

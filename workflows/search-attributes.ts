@@ -1,0 +1,11 @@
+import { defineSearchAttributeKey } from '@temporalio/common';
+
+/**
+ * Search attributes on every account workflow, so operators can ask the Temporal UI things like
+ * `AccountStatus = "authenticated"`. Phone numbers never go here: search attributes are visible to every operator.
+ */
+export const accountStatusKey = defineSearchAttributeKey('AccountStatus', 'KEYWORD');
+export const workspaceIdKey = defineSearchAttributeKey('WorkspaceId', 'KEYWORD');
+
+/** The same keys in the `NAME=Type` form the Temporal CLI and server configuration take. */
+export const SEARCH_ATTRIBUTE_DECLARATIONS = ['AccountStatus=Keyword', 'WorkspaceId=Keyword'] as const;
