@@ -26,7 +26,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
         await deps.pool.oneFirst(sql.unsafe`SELECT 1`);
       },
       temporal: async () => {
-        await deps.temporal.connection.workflowService.getSystemInfo({});
+        // A gRPC deadline so an unreachable server ends the call instead of leaving it retrying.
+        await deps.temporal.connection.withDeadline(Date.now() + 2_000, () => deps.temporal.connection.workflowService.getSystemInfo({}));
       },
     },
   });

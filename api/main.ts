@@ -12,7 +12,7 @@ async function main() {
   await migrate(env.DATABASE_URL, log);
   const pool = await createDatabasePool(env.DATABASE_URL);
   // Lazy: the API comes up even while Temporal is down, and /ready says so instead of the process crashing.
-  const connection = Connection.lazy({ address: env.TEMPORAL_ADDRESS });
+  const connection = Connection.lazy({ address: env.TEMPORAL_ADDRESS, connectTimeout: 2_000 });
   const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const app = await buildApp({ pool, temporal, log });
 
@@ -22,6 +22,8 @@ async function main() {
     closing = true;
     log.info({ reason }, 'api stopping');
     await app.close();
+    // A connect attempt still running when the channel closes throws inside the gRPC library; let it end first.
+    await connection.ensureConnected().catch(() => undefined);
     await connection.close().catch(() => undefined);
     await pool.end();
     log.info('api stopped');

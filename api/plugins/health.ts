@@ -58,9 +58,12 @@ export default async function healthPlugin(app: FastifyInstance, options: Health
 async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
   const startedAt = performance.now();
   let timer: NodeJS.Timeout | undefined;
+  const pending = check();
+  // A check that loses the race may still reject later; observe it so it never surfaces as an uncaught rejection.
+  pending.catch(() => undefined);
   try {
     await Promise.race([
-      check(),
+      pending,
       new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); }),
     ]);
     return { ok: true, latencyMs: Math.round(performance.now() - startedAt) };

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import type { DatabasePool } from 'slonik';
+import { buildApp } from '../../api/app.js';
+import { findFreePort } from '../../infra/ports.js';
+import { openPool, openTemporalClient, testLog } from '../helpers/context.js';
+
+describe('health and readiness', () => {
+  let pool: DatabasePool;
+  let app: FastifyInstance;
+  let closeClient: () => Promise<void>;
+
+  before(async () => {
+    pool = await openPool();
+    const { client, close } = await openTemporalClient();
+    closeClient = close;
+    app = await buildApp({ pool, temporal: client, log: testLog });
+  });
+  after(async () => {
+    await app.close();
+    await closeClient();
+    await pool.end();
+  });
+
+  it('GET /health answers 200 while the process is up', async () => {
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    assert.equal(response.statusCode, 200);
+    assert.deepEqual(response.json(), { status: 'ok' });
+  });
+
+  it('GET /ready answers 200 when Temporal and PostgreSQL answer', async () => {
+    const response = await app.inject({ method: 'GET', url: '/ready' });
+    assert.equal(response.statusCode, 200);
+    const body = response.json();
+    assert.equal(body.status, 'ready');
+    assert.equal(body.checks.postgres.ok, true);
+    assert.equal(body.checks.temporal.ok, true);
+  });
+
+  it('GET /ready answers 503 problem details naming Temporal when it is unreachable', async () => {
+    const connection = Connection.lazy({ address: `127.0.0.1:${await findFreePort()}`, connectTimeout: 1_000 });
+    const isolated = await buildApp({ pool, temporal: new Client({ connection }), log: testLog });
+    try {
+      const response = await isolated.inject({ method: 'GET', url: '/ready' });
+      assert.equal(response.statusCode, 503);
+      assert.match(String(response.headers['content-type']), /application\/problem\+json/);
+      const body = response.json();
+      assert.equal(body.code, 'not_ready');
+      assert.match(body.detail, /temporal/);
+      assert.doesNotMatch(body.detail, /postgres/);
+      assert.equal(body.checks.postgres.ok, true);
+      assert.equal(body.checks.temporal.ok, false);
+    } finally {
+      // The connection is left unclosed on purpose: it never connected, and closing it while the timed-out
+      // readiness call is still retrying throws inside the gRPC library.
+      await isolated.close();
+    }
+  });
+
+  it('an unknown route is a 404 problem with a stable code and no stack trace', async () => {
+    const response = await app.inject({ method: 'GET', url: '/no/such/route' });
+    assert.equal(response.statusCode, 404);
+    assert.match(String(response.headers['content-type']), /application\/problem\+json/);
+    const body = response.json();
+    assert.equal(body.code, 'route_not_found');
+    assert.doesNotMatch(response.body, /at .*\.ts:\d+/);
+  });
+});

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: unknown;
+  environment?: Record<string, unknown>;
+  depends_on?: Record<string, { condition: string }>;
+}
+
+describe('docker-compose.yml (production shape; no Docker engine runs it here)', async () => {
+  const compose = parse(await readFile('docker-compose.yml', 'utf8')) as { services: Record<string, ComposeService> };
+  const readme = await readFile('README.md', 'utf8');
+
+  it('has every service the README names', () => {
+    const named = [...readme.matchAll(/^\| `([a-z-]+)` \|/gm)].map((match) => match[1]);
+    assert.ok(named.length >= 6, `README lists compose services in its table: ${named.join(', ')}`);
+    for (const service of named) assert.ok(service && compose.services[service], `service ${service} is in docker-compose.yml`);
+  });
+
+  it('runs Temporal on PostgreSQL and registers both search attributes', () => {
+    const temporal = compose.services.temporal;
+    assert.equal(temporal?.environment?.DB, 'postgres12');
+    const registration = JSON.stringify(compose.services['temporal-search-attributes']?.command);
+    assert.match(registration, /AccountStatus/);
+    assert.match(registration, /WorkspaceId/);
+    assert.match(registration, /Keyword/);
+  });
+
+  it('builds the worker and the API from the Dockerfile and starts them after migrations', () => {
+    for (const name of ['worker', 'api']) {
+      const service = compose.services[name];
+      assert.ok(service?.build, `${name} is built from the repository`);
+      assert.equal(service?.depends_on?.migrate?.condition, 'service_completed_successfully');
+    }
+    assert.match(JSON.stringify(compose.services.worker?.command), /workers\/main\.ts/);
+    assert.match(JSON.stringify(compose.services.api?.command), /api\/main\.ts/);
+  });
+});
