@@ -15,7 +15,8 @@ import { createLogger } from '../lib/logger.js';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 async function main(): Promise<number> {
-  const log = createLogger('test-stack', process.env.LOG_LEVEL ?? 'warn');
+  // info: a first run builds the Temporal CLI for minutes and must show its progress.
+  const log = createLogger('test-stack', process.env.STACK_LOG_LEVEL ?? 'info');
   const filters = process.argv.slice(2);
 
   const typecheck = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json'], process.env);
