@@ -1,18 +1,46 @@
 import type { DatabasePool } from 'slonik';
-import { recordStatusChange, type StatusChange } from '../db/accounts.js';
+import { activateAccount, endAccount, type Activation, type Ending } from '../db/account-lifecycle.js';
+import { recordLoginCode, recordStatusChange, type StatusChange } from '../db/accounts.js';
+import { deleteEngineAuth } from '../db/engine-auth.js';
 import type { AccountStatus } from '../domain/account-status.js';
 
-export interface RecordStatusResult {
+export interface AccountSnapshot {
   applied: boolean;
   status: AccountStatus;
+  isPrimary: boolean;
+  phoneNumber: string | null;
+  deleted: boolean;
 }
 
-/** Activities that write account rows; they run on the shared queue, any worker can take them. */
+/**
+ * Activities that write account rows, on the shared queue (any worker can take them). Each write carries a dedupe
+ * key from the workflow, so a retry after a lost completion is applied once. They answer with the row's state, so
+ * the workflow can follow what the database decided (for instance a row that another activation superseded).
+ */
 export function createAccountStoreActivities(pool: DatabasePool) {
   return {
-    async recordStatus(change: StatusChange): Promise<RecordStatusResult> {
+    async recordStatus(change: StatusChange): Promise<AccountSnapshot> {
       const { applied, row } = await recordStatusChange(pool, change);
-      return { applied, status: row.status };
+      return { applied, status: row.status, isPrimary: row.is_primary, phoneNumber: row.phone_number, deleted: row.deleted_at !== null };
+    },
+
+    async recordLoginCode(code: { sessionId: string; kind: 'qr' | 'pairing_code'; value: string; dedupeKey: string }): Promise<{ applied: boolean }> {
+      return recordLoginCode(pool, code);
+    },
+
+    async activateAccount(activation: Activation): Promise<AccountSnapshot & { releasedSessionIds: string[] }> {
+      const { applied, row, releasedSessionIds } = await activateAccount(pool, activation);
+      return { applied, status: row.status, isPrimary: row.is_primary, phoneNumber: row.phone_number, deleted: row.deleted_at !== null, releasedSessionIds };
+    },
+
+    async endAccount(ending: Ending): Promise<AccountSnapshot & { newPrimarySessionId: string | null }> {
+      const { applied, row, newPrimarySessionId } = await endAccount(pool, ending);
+      return { applied, status: row.status, isPrimary: row.is_primary, phoneNumber: row.phone_number, deleted: row.deleted_at !== null, newPrimarySessionId };
+    },
+
+    /** Saved auth lives in PostgreSQL, so any worker can remove it; only a logout, a ban or a delete asks for it. */
+    async forgetEngineAuth(input: { sessionId: string }): Promise<void> {
+      await deleteEngineAuth(pool, input.sessionId);
     },
   };
 }

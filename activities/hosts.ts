@@ -9,12 +9,3 @@ export function createHostActivities(hostTaskQueue: string) {
     },
   };
 }
-
-/** Runs on a host queue: a short schedule-to-start timeout on it tells a workflow whether its host is still alive. */
-export function createHostQueueActivities(hostTaskQueue: string) {
-  return {
-    async pingHost(): Promise<{ taskQueue: string; pid: number }> {
-      return { taskQueue: hostTaskQueue, pid: process.pid };
-    },
-  };
-}

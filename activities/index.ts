@@ -1,10 +1,12 @@
 import type { createAccountStoreActivities } from './account-store.js';
-import type { createHostActivities, createHostQueueActivities } from './hosts.js';
+import type { createEngineSessionActivities } from './engine-sessions.js';
+import type { createHostActivities } from './hosts.js';
 
 export { createAccountStoreActivities } from './account-store.js';
-export { createHostActivities, createHostQueueActivities } from './hosts.js';
+export { createEngineSessionActivities } from './engine-sessions.js';
+export { createHostActivities } from './hosts.js';
 
 /** Activities any worker runs, on the shared queue. Workflows import these only as types. */
 export type SharedActivities = ReturnType<typeof createAccountStoreActivities> & ReturnType<typeof createHostActivities>;
-/** Activities pinned to one worker process, on its host queue. */
-export type HostQueueActivities = ReturnType<typeof createHostQueueActivities>;
+/** Activities pinned to the worker process that holds a session, on its host queue. */
+export type HostQueueActivities = ReturnType<typeof createEngineSessionActivities>;

@@ -13,6 +13,8 @@ const processEnvSchema = z.object({
   TASK_QUEUE: z.string().min(1).default('wa-accounts'),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3001),
+  // The real whatsapp-web.js engine lands in its own change; until then the simulated engine is the only one.
+  WA_ENGINE: z.enum(['simulated']).default('simulated'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,6 +1,6 @@
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 import { z } from 'zod';
-import { ACCOUNT_STATUSES, type AccountStatus } from '../domain/account-status.js';
+import { ACCOUNT_STATUSES, canMoveTo, type AccountStatus } from '../domain/account-status.js';
 
 export const accountRowSchema = z.object({
   id: z.number().int(),
@@ -12,6 +12,8 @@ export const accountRowSchema = z.object({
   push_name: z.string().nullable(),
   last_qr: z.string().nullable(),
   last_qr_at: z.number().nullable(),
+  pairing_code: z.string().nullable(),
+  pairing_code_at: z.number().nullable(),
   failure_reason: z.string().nullable(),
   last_connected_at: z.number().nullable(),
   metadata: z.record(z.unknown()),
@@ -80,7 +82,10 @@ export interface StatusChange {
   dedupeKey: string;
 }
 
-/** Writes a status change to the row and appends its event, in one transaction; a repeated dedupe key changes nothing. */
+/**
+ * Writes a status change to the row and appends its event, in one transaction. A repeated dedupe key changes
+ * nothing, and neither does a move the status flow forbids (a row that failed or was deleted stays so).
+ */
 export async function recordStatusChange(pool: DatabasePool, change: StatusChange): Promise<{ applied: boolean; row: AccountRow }> {
   return pool.transaction(async (tx) => {
     const row = await tx.maybeOne(sql.type(accountRowSchema)`
@@ -88,7 +93,7 @@ export async function recordStatusChange(pool: DatabasePool, change: StatusChang
     `);
     if (!row) throw new AccountConflictError(`no account with session id ${change.sessionId}`);
     const seen = await tx.exists(sql.unsafe`SELECT 1 FROM account_events WHERE dedupe_key = ${change.dedupeKey}`);
-    if (seen) return { applied: false, row };
+    if (seen || row.deleted_at !== null || !canMoveTo(row.status, change.status)) return { applied: false, row };
     const updated = await tx.one(sql.type(accountRowSchema)`
       UPDATE whatsapp_accounts
       SET status = ${change.status},
@@ -102,5 +107,28 @@ export async function recordStatusChange(pool: DatabasePool, change: StatusChang
               ${sql.jsonb({ ...(change.data ?? {}), ...(change.reason ? { reason: change.reason } : {}) } as never)}, ${change.dedupeKey})
     `);
     return { applied: true, row: updated };
+  });
+}
+
+/** Stores the newest QR on the row and logs it; a repeated dedupe key changes nothing. */
+export async function recordLoginCode(
+  pool: DatabasePool,
+  code: { sessionId: string; kind: 'qr' | 'pairing_code'; value: string; dedupeKey: string },
+): Promise<{ applied: boolean }> {
+  return pool.transaction(async (tx) => {
+    const row = await tx.maybeOne(sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE session_id = ${code.sessionId} FOR UPDATE`);
+    if (!row) throw new AccountConflictError(`no account with session id ${code.sessionId}`);
+    const seen = await tx.exists(sql.unsafe`SELECT 1 FROM account_events WHERE dedupe_key = ${code.dedupeKey}`);
+    if (seen || row.deleted_at !== null || row.status === 'failed') return { applied: false };
+    if (code.kind === 'qr') {
+      await tx.query(sql.unsafe`UPDATE whatsapp_accounts SET last_qr = ${code.value}, last_qr_at = now() WHERE id = ${row.id}`);
+    } else {
+      await tx.query(sql.unsafe`UPDATE whatsapp_accounts SET pairing_code = ${code.value}, pairing_code_at = now() WHERE id = ${row.id}`);
+    }
+    await tx.query(sql.unsafe`
+      INSERT INTO account_events (account_id, workspace_id, session_id, type, status, data, dedupe_key)
+      VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, ${code.kind}, ${row.status}, ${sql.jsonb({ [code.kind === 'qr' ? 'qr' : 'code']: code.value })}, ${code.dedupeKey})
+    `);
+    return { applied: true };
   });
 }

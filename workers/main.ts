@@ -1,9 +1,12 @@
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createAccountStoreActivities, createHostActivities, createHostQueueActivities } from '../activities/index.js';
+import { createAccountStoreActivities, createEngineSessionActivities, createHostActivities } from '../activities/index.js';
 import { readProcessEnv } from '../config/env.js';
 import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
+import { createEngine } from '../engine/create-engine.js';
+import { SessionHost } from '../engine/session-host.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
 import { createLogger } from '../lib/logger.js';
 import { temporalLoggerFrom } from '../lib/temporal-logger.js';
@@ -11,7 +14,8 @@ import { hostTaskQueueName } from './task-queues.js';
 
 /**
  * A worker process: the shared queue (workflows, database activities) and this process's own host queue
- * (activities that touch its WhatsApp clients). SIGTERM/SIGINT drain both before the process exits.
+ * (activities that touch its WhatsApp clients). SIGTERM/SIGINT drain both, then stop the clients (their auth stays
+ * saved, so other hosts resume them without a scan).
  */
 async function main() {
   const log = createLogger('worker');
@@ -19,8 +23,13 @@ async function main() {
   Runtime.install({ logger: temporalLoggerFrom(log), shutdownSignals: ['SIGINT', 'SIGTERM'] });
 
   await migrate(env.DATABASE_URL, log);
-  const pool = await createDatabasePool(env.DATABASE_URL);
+  const pool = await createDatabasePool(env.DATABASE_URL, { maximumPoolSize: 20 });
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+  // The engine's events reach their workflows as signals through an ordinary client.
+  const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
+  const engine = await createEngine(env, pool, log);
+  const sessionHost = new SessionHost(engine, client, log);
   const hostTaskQueue = hostTaskQueueName();
 
   const sharedWorker = await Worker.create({
@@ -34,7 +43,9 @@ async function main() {
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: hostTaskQueue,
-    activities: createHostQueueActivities(hostTaskQueue),
+    activities: createEngineSessionActivities(sessionHost),
+    // Every session holds one long-running watch activity on its host.
+    maxConcurrentActivityTaskExecutions: 5_000,
   });
   exitWithParent(() => {
     log.warn('supervisor is gone; shutting down');
@@ -42,10 +53,13 @@ async function main() {
     hostWorker.shutdown();
   });
 
-  log.info({ taskQueue: env.TASK_QUEUE, hostTaskQueue }, 'worker running');
+  log.info({ taskQueue: env.TASK_QUEUE, hostTaskQueue, engine: engine.name }, 'worker running');
   try {
     await Promise.all([sharedWorker.run(), hostWorker.run()]);
   } finally {
+    await sessionHost.destroyAll();
+    await engine.close();
+    await clientConnection.close();
     await connection.close();
     await pool.end();
     log.info('worker stopped');

@@ -1,0 +1,88 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { SessionHost } from '../engine/session-host.js';
+
+const PHONE_NUMBER = /^[1-9][0-9]{6,14}$/;
+
+export interface StartEngineSessionInput {
+  sessionId: string;
+  workflowId: string;
+  generation: number;
+  pairingPhoneNumber: string | null;
+}
+
+/**
+ * Activities on this process's host queue: the only code that touches its engine sessions. Each is idempotent, so a
+ * retry after a lost completion does no harm.
+ */
+export function createEngineSessionActivities(host: SessionHost) {
+  const requireSession = (sessionId: string, generation: number) => {
+    const session = host.get(sessionId, generation);
+    if (!session) {
+      throw ApplicationFailure.nonRetryable(`session ${sessionId} (generation ${generation}) is not on this host`, 'SessionNotOnHost');
+    }
+    return session;
+  };
+
+  return {
+    async startEngineSession(input: StartEngineSessionInput): Promise<void> {
+      await host.start(input);
+    },
+
+    /**
+     * Lives as long as the session lives on this host, heartbeating: when the host dies the heartbeats stop and the
+     * workflow learns it within the heartbeat timeout. Returns when the session is destroyed.
+     */
+    async watchEngineSession(input: { sessionId: string; generation: number }): Promise<'destroyed' | 'cancelled'> {
+      const context = Context.current();
+      const gone = host.whenGone(input.sessionId, input.generation);
+      if (!gone) throw ApplicationFailure.nonRetryable(`session ${input.sessionId} is not on this host`, 'SessionNotOnHost');
+      const intervalMs = Math.max(200, Math.floor((context.info.heartbeatTimeoutMs ?? 30_000) / 3));
+      const beat = setInterval(() => context.heartbeat(), intervalMs);
+      context.heartbeat();
+      try {
+        return await Promise.race([
+          gone.then(() => 'destroyed' as const),
+          // A continue-as-new closes the run that scheduled this watch; the session stays, the new run watches it.
+          context.cancelled.then(() => 'cancelled' as const, () => 'cancelled' as const),
+        ]);
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    /** Reads the own phone number; retried by Temporal while WhatsApp has not provided it yet (no fixed sleeps). */
+    async extractPhone(input: { sessionId: string; generation: number }): Promise<{ phoneNumber: string; pushName: string | null }> {
+      const session = requireSession(input.sessionId, input.generation);
+      const identity = await session.ownIdentity();
+      if (!identity) throw ApplicationFailure.retryable('WhatsApp has not provided the own identity yet', 'IdentityNotAvailable');
+      const [user = '', server = ''] = identity.id.split('@');
+      let phoneNumber: string | null = user;
+      if (server === 'lid' || identity.id.endsWith('@lid')) {
+        phoneNumber = await session.resolveLid(identity.id);
+        if (!phoneNumber) throw ApplicationFailure.nonRetryable(`the own id ${identity.id} is an internal @lid id with no known phone number`, 'PhoneUnresolvable');
+      }
+      if (!PHONE_NUMBER.test(phoneNumber)) throw ApplicationFailure.nonRetryable(`the own id ${identity.id} holds no phone number`, 'PhoneUnresolvable');
+      return { phoneNumber, pushName: identity.pushName };
+    },
+
+    async requestEnginePairingCode(input: { sessionId: string; generation: number; phoneNumber: string }): Promise<{ code: string }> {
+      const session = requireSession(input.sessionId, input.generation);
+      try {
+        return { code: await session.requestPairingCode(input.phoneNumber) };
+      } catch (error) {
+        throw ApplicationFailure.nonRetryable((error as Error).message, 'PairingCodeRefused');
+      }
+    },
+
+    /** Logs out on WhatsApp's side (best effort: the session may already be gone) and destroys the client. */
+    async logoutEngineSession(input: { sessionId: string }): Promise<void> {
+      const session = host.get(input.sessionId);
+      if (session) await session.logout().catch(() => undefined);
+      await host.destroy(input.sessionId);
+    },
+
+    async destroyEngineSession(input: { sessionId: string }): Promise<void> {
+      await host.destroy(input.sessionId);
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { DatabasePool } from 'slonik';
+import { insertAccount, type AccountRow } from '../db/accounts.js';
+import { accountConnection } from '../workflows/account-connection.js';
+import type { AccountTimings } from '../workflows/account-state.js';
+import { accountWorkflowId } from '../workflows/ids.js';
+import { workspaceIdKey } from '../workflows/search-attributes.js';
+
+export interface CreateAccountRequest {
+  workspaceId: string;
+  sessionId: string;
+  taskQueue: string;
+  pairingPhoneNumber?: string | null;
+  metadata?: Record<string, unknown>;
+  timings?: Partial<AccountTimings>;
+  continueAsNewAfterEvents?: number;
+}
+
+/**
+ * Inserts the row and starts its workflow. Both steps are idempotent, so the same request twice gives the same
+ * account, and a request that died between the two steps is completed by its retry.
+ */
+export async function createAccount(pool: DatabasePool, temporal: Client, request: CreateAccountRequest): Promise<{ row: AccountRow; created: boolean }> {
+  const { row, created } = await insertAccount(pool, { workspaceId: request.workspaceId, sessionId: request.sessionId, metadata: request.metadata ?? {} });
+  try {
+    await temporal.workflow.start(accountConnection, {
+      taskQueue: request.taskQueue,
+      workflowId: accountWorkflowId(request.sessionId),
+      args: [{
+        sessionId: request.sessionId,
+        workspaceId: request.workspaceId,
+        pairingPhoneNumber: request.pairingPhoneNumber ?? null,
+        ...(request.timings ? { timings: request.timings } : {}),
+        ...(request.continueAsNewAfterEvents !== undefined ? { continueAsNewAfterEvents: request.continueAsNewAfterEvents } : {}),
+      }],
+      typedSearchAttributes: [{ key: workspaceIdKey, value: request.workspaceId }],
+    });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
+  return { row, created };
+}

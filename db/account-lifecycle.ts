@@ -1,0 +1,165 @@
+import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
+import type { AccountStatus } from '../domain/account-status.js';
+import { AccountConflictError, accountRowSchema, type AccountRow } from './accounts.js';
+
+/**
+ * Activation and ending: the two changes that touch other rows of the workspace (the same phone elsewhere, the
+ * primary flag). Both take the workspace's advisory lock first, so concurrent activations in one workspace run one
+ * after another and nobody ever meets a unique-constraint error.
+ */
+async function lockWorkspace(tx: DatabaseTransactionConnection, workspaceId: string) {
+  await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(hashtextextended(${`wa-workspace:${workspaceId}`}, 0))`);
+}
+
+async function lockedRow(tx: DatabaseTransactionConnection, sessionId: string): Promise<AccountRow> {
+  const row = await tx.maybeOne(sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE session_id = ${sessionId} FOR UPDATE`);
+  if (!row) throw new AccountConflictError(`no account with session id ${sessionId}`);
+  return row;
+}
+
+async function alreadyApplied(tx: DatabaseTransactionConnection, dedupeKey: string): Promise<boolean> {
+  return tx.exists(sql.unsafe`SELECT 1 FROM account_events WHERE dedupe_key = ${dedupeKey}`);
+}
+
+async function appendEvent(
+  tx: DatabaseTransactionConnection,
+  row: AccountRow,
+  type: string,
+  status: AccountStatus | null,
+  data: Record<string, unknown>,
+  dedupeKey: string | null,
+) {
+  await tx.query(sql.unsafe`
+    INSERT INTO account_events (account_id, workspace_id, session_id, type, status, data, dedupe_key)
+    VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, ${type}, ${status}, ${sql.jsonb(data as never)}, ${dedupeKey})
+  `);
+}
+
+export interface Activation {
+  sessionId: string;
+  phoneNumber: string;
+  pushName: string | null;
+  dedupeKey: string;
+}
+
+export interface ActivationResult {
+  applied: boolean;
+  row: AccountRow;
+  /** Older accounts of the workspace that held this phone: now failed, phone released, soft-deleted. */
+  releasedSessionIds: string[];
+}
+
+/**
+ * In one transaction: release the phone from this workspace's other live rows, mark this row connected with its
+ * phone, and make it primary when the workspace has no primary. A retry with the same dedupe key changes nothing.
+ */
+export async function activateAccount(pool: DatabasePool, activation: Activation): Promise<ActivationResult> {
+  return pool.transaction(async (tx) => {
+    const preview = await lockedRowWithoutLock(tx, activation.sessionId);
+    await lockWorkspace(tx, preview.workspace_id);
+    const row = await lockedRow(tx, activation.sessionId);
+    if (await alreadyApplied(tx, activation.dedupeKey)) return { applied: false, row, releasedSessionIds: [] };
+    if (row.deleted_at !== null || row.status === 'failed') {
+      // Superseded or deleted meanwhile: it must not come back to life.
+      return { applied: false, row, releasedSessionIds: [] };
+    }
+
+    const released = await tx.any(sql.type(accountRowSchema)`
+      UPDATE whatsapp_accounts
+      SET phone_number = NULL, status = 'failed', is_primary = false, deleted_at = now(),
+          failure_reason = ${`phone_moved_to_session:${row.session_id}`}
+      WHERE workspace_id = ${row.workspace_id} AND phone_number = ${activation.phoneNumber}
+        AND id <> ${row.id} AND deleted_at IS NULL
+      RETURNING *
+    `);
+    for (const old of released) {
+      await appendEvent(tx, old, 'account_replaced', 'failed', { reason: old.failure_reason, replacedBySessionId: row.session_id }, null);
+    }
+
+    const updated = await tx.one(sql.type(accountRowSchema)`
+      UPDATE whatsapp_accounts
+      SET status = 'connected', phone_number = ${activation.phoneNumber}, push_name = ${activation.pushName},
+          last_connected_at = now(), failure_reason = NULL,
+          is_primary = is_primary OR NOT EXISTS (
+            SELECT 1 FROM whatsapp_accounts other
+            WHERE other.workspace_id = ${row.workspace_id} AND other.is_primary AND other.id <> ${row.id}
+          )
+      WHERE id = ${row.id}
+      RETURNING *
+    `);
+    await appendEvent(tx, updated, 'session_ready', 'connected', {
+      phoneNumber: updated.phone_number,
+      pushName: updated.push_name,
+      isPrimary: updated.is_primary,
+      ...(released.length ? { replacedSessionIds: released.map((old) => old.session_id) } : {}),
+    }, activation.dedupeKey);
+    return { applied: true, row: updated, releasedSessionIds: released.map((old) => old.session_id) };
+  });
+}
+
+export interface Ending {
+  sessionId: string;
+  status: 'disconnected' | 'failed';
+  reason: string;
+  eventType: string;
+  /** Delete: the row is soft-deleted too. */
+  softDelete: boolean;
+  dedupeKey: string;
+}
+
+export interface EndingResult {
+  applied: boolean;
+  row: AccountRow;
+  /** The account that became primary in its place, if this one was primary and another is connected. */
+  newPrimarySessionId: string | null;
+}
+
+/**
+ * Ends an account for good (logout, ban, failure, delete), and in the same transaction hands the primary flag to the
+ * oldest other connected account of the workspace.
+ */
+export async function endAccount(pool: DatabasePool, ending: Ending): Promise<EndingResult> {
+  return pool.transaction(async (tx) => {
+    const preview = await lockedRowWithoutLock(tx, ending.sessionId);
+    await lockWorkspace(tx, preview.workspace_id);
+    const row = await lockedRow(tx, ending.sessionId);
+    if (await alreadyApplied(tx, ending.dedupeKey)) return { applied: false, row, newPrimarySessionId: null };
+
+    const wasPrimary = row.is_primary;
+    const updated = await tx.one(sql.type(accountRowSchema)`
+      UPDATE whatsapp_accounts
+      SET status = CASE WHEN status = 'failed' THEN status ELSE ${ending.status} END,
+          failure_reason = CASE WHEN status = 'failed' THEN failure_reason ELSE ${ending.reason} END,
+          is_primary = false,
+          deleted_at = CASE WHEN ${ending.softDelete} THEN COALESCE(deleted_at, now()) ELSE deleted_at END
+      WHERE id = ${row.id}
+      RETURNING *
+    `);
+    await appendEvent(tx, updated, ending.eventType, updated.status, { reason: ending.reason }, ending.dedupeKey);
+
+    let newPrimarySessionId: string | null = null;
+    if (wasPrimary) {
+      const successor = await tx.maybeOne(sql.type(accountRowSchema)`
+        UPDATE whatsapp_accounts SET is_primary = true
+        WHERE id = (
+          SELECT id FROM whatsapp_accounts
+          WHERE workspace_id = ${row.workspace_id} AND status = 'connected' AND deleted_at IS NULL AND id <> ${row.id}
+          ORDER BY created_at, id LIMIT 1
+        )
+        RETURNING *
+      `);
+      if (successor) {
+        newPrimarySessionId = successor.session_id;
+        await appendEvent(tx, successor, 'primary_changed', successor.status, { isPrimary: true, previousPrimarySessionId: row.session_id }, null);
+      }
+    }
+    return { applied: true, row: updated, newPrimarySessionId };
+  });
+}
+
+/** Reads the row's workspace before the workspace lock is taken (the workspace of a row never changes). */
+async function lockedRowWithoutLock(tx: DatabaseTransactionConnection, sessionId: string): Promise<AccountRow> {
+  const row = await tx.maybeOne(sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE session_id = ${sessionId}`);
+  if (!row) throw new AccountConflictError(`no account with session id ${sessionId}`);
+  return row;
+}

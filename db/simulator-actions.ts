@@ -1,0 +1,71 @@
+import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+
+export const PHONE_ACTIONS = ['scan', 'enter_code', 'drop', 'unlink', 'conflict', 'ban'] as const;
+export type PhoneAction = (typeof PHONE_ACTIONS)[number];
+
+export const simulatorActionSchema = z.object({
+  id: z.number().int(),
+  session_id: z.string(),
+  action: z.enum(PHONE_ACTIONS),
+  params: z.record(z.unknown()),
+  state: z.enum(['pending', 'claimed', 'applied', 'rejected']),
+  result: z.record(z.unknown()).nullable(),
+});
+export type SimulatorAction = z.infer<typeof simulatorActionSchema>;
+
+export interface ActionOutcome {
+  state: 'applied' | 'rejected';
+  result: Record<string, unknown>;
+}
+
+/**
+ * Submits a phone-side action and waits for the worker holding the session to apply or reject it. When no worker
+ * claims it in time (no simulated session is running for that id), it is withdrawn and reported as rejected.
+ */
+export async function submitPhoneAction(
+  pool: DatabasePool,
+  sessionId: string,
+  action: PhoneAction,
+  params: Record<string, unknown>,
+  timeoutMs = 5_000,
+): Promise<ActionOutcome> {
+  const id = await pool.oneFirst(sql.type(z.object({ id: z.number().int() }))`
+    INSERT INTO simulator_actions (session_id, action, params) VALUES (${sessionId}, ${action}, ${sql.jsonb(params as never)}) RETURNING id
+  `);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await pool.one(sql.type(simulatorActionSchema)`SELECT * FROM simulator_actions WHERE id = ${id}`);
+    if (row.state === 'applied' || row.state === 'rejected') return { state: row.state, result: row.result ?? {} };
+    if (Date.now() > deadline) {
+      const withdrawn = await pool.maybeOne(sql.type(simulatorActionSchema)`
+        UPDATE simulator_actions SET state = 'rejected', handled_at = now(), result = ${sql.jsonb({ error: 'no_simulated_session', message: 'no running simulated session with this id' })}
+        WHERE id = ${id} AND state = 'pending' RETURNING *
+      `);
+      if (withdrawn) return { state: 'rejected', result: withdrawn.result ?? {} };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The worker that holds the session claims the action, so that exactly one applies it. */
+export async function claimPhoneAction(db: CommonQueryMethods, id: number, heldSessionIds: readonly string[]): Promise<SimulatorAction | null> {
+  if (heldSessionIds.length === 0) return null;
+  return db.maybeOne(sql.type(simulatorActionSchema)`
+    UPDATE simulator_actions SET state = 'claimed'
+    WHERE id = ${id} AND state = 'pending' AND session_id = ANY(${sql.array([...heldSessionIds], 'text')})
+    RETURNING *
+  `);
+}
+
+export async function pendingPhoneActions(db: CommonQueryMethods, sessionId: string): Promise<readonly number[]> {
+  return db.anyFirst(sql.type(z.object({ id: z.number().int() }))`
+    SELECT id FROM simulator_actions WHERE session_id = ${sessionId} AND state = 'pending' ORDER BY id
+  `);
+}
+
+export async function finishPhoneAction(db: CommonQueryMethods, id: number, outcome: ActionOutcome): Promise<void> {
+  await db.query(sql.unsafe`
+    UPDATE simulator_actions SET state = ${outcome.state}, result = ${sql.jsonb(outcome.result as never)}, handled_at = now() WHERE id = ${id}
+  `);
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+/**
+ * How the simulated WhatsApp behaves, in milliseconds of real WhatsApp Web time; SIM_TIME_SCALE shrinks every
+ * delay at once (tests run at 0.01, a demo at 1).
+ */
+const settingsSchema = z.object({
+  SIM_TIME_SCALE: z.coerce.number().positive().default(1),
+  SIM_FIRST_QR_DELAY_MS: z.coerce.number().int().nonnegative().default(2_000),
+  SIM_FIRST_QR_TTL_MS: z.coerce.number().int().positive().default(60_000),
+  SIM_QR_TTL_MS: z.coerce.number().int().positive().default(20_000),
+  SIM_READY_DELAY_MS: z.coerce.number().int().nonnegative().default(1_500),
+  SIM_RESTORE_DELAY_MS: z.coerce.number().int().nonnegative().default(1_000),
+});
+
+export interface SimulatorSettings {
+  firstQrDelayMs: number;
+  firstQrTtlMs: number;
+  qrTtlMs: number;
+  readyDelayMs: number;
+  restoreDelayMs: number;
+  /** Scales a per-action delay the same way as the settings. */
+  scale(ms: number): number;
+}
+
+export function readSimulatorSettings(source: NodeJS.ProcessEnv = process.env): SimulatorSettings {
+  const env = settingsSchema.parse(source);
+  const scale = (ms: number) => Math.round(ms * env.SIM_TIME_SCALE);
+  return {
+    firstQrDelayMs: scale(env.SIM_FIRST_QR_DELAY_MS),
+    firstQrTtlMs: scale(env.SIM_FIRST_QR_TTL_MS),
+    qrTtlMs: scale(env.SIM_QR_TTL_MS),
+    readyDelayMs: scale(env.SIM_READY_DELAY_MS),
+    restoreDelayMs: scale(env.SIM_RESTORE_DELAY_MS),
+    scale,
+  };
+}

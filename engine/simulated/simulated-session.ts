@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { PhoneAction } from '../../db/simulator-actions.js';
+import type { EngineEvent, EngineSession, OwnIdentity } from '../types.js';
+import type { SimulatorSettings } from './settings.js';
+
+/** What the simulated engine saves as auth: enough to log in again as the same phone without a scan. */
+export const simulatedAuthSchema = z.object({
+  phoneNumber: z.string(),
+  pushName: z.string().nullable(),
+  lid: z.string().nullable(),
+});
+export type SimulatedAuth = z.infer<typeof simulatedAuthSchema>;
+
+/** Options of a scan (or code entry) that let a test or a demo play a slow or difficult WhatsApp. */
+const scanParamsSchema = z.object({
+  phone: z.string().regex(/^[1-9][0-9]{6,14}$/, 'phone must be 7 to 15 digits, no leading 0 or +'),
+  pushName: z.string().max(100).nullable().default(null),
+  /** Delay between `authenticated` and `ready`. */
+  readyDelayMs: z.number().int().nonnegative().max(600_000).optional(),
+  /** `ready` never comes (the stuck-in-authenticated incident). */
+  neverReady: z.boolean().default(false),
+  /** The own identity is missing for this many look-ups after `ready` (slow or failing phone extraction). */
+  identityMissingLookups: z.number().int().nonnegative().max(1_000_000).default(0),
+  /** The own identity comes as an internal `@lid` id; `unresolvable` makes its phone number unknown. */
+  lid: z.enum(['none', 'resolvable', 'unresolvable']).default('none'),
+}).strict();
+const enterCodeParamsSchema = z.object({ code: z.string() }).strict().and(scanParamsSchema.omit({ phone: true }).partial());
+
+export interface SimulatedSessionHooks {
+  saveAuth(auth: SimulatedAuth): Promise<void>;
+  removeAuth(): Promise<void>;
+  onEvent(event: EngineEvent): void;
+}
+
+type Phase = 'starting' | 'showing_qr' | 'showing_code' | 'authenticated' | 'ready' | 'gone';
+
+/** One simulated WhatsApp Web client and the phone on the other side of it. */
+export class SimulatedSession implements EngineSession {
+  private phase: Phase = 'starting';
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private auth: SimulatedAuth | null;
+  private pairingCode: string | null = null;
+  private identityMissingLookups = 0;
+  private lidResolvable = true;
+
+  constructor(
+    readonly sessionId: string,
+    savedAuth: SimulatedAuth | null,
+    private pairingPhoneNumber: string | null,
+    private readonly settings: SimulatorSettings,
+    private readonly hooks: SimulatedSessionHooks,
+  ) {
+    this.auth = savedAuth;
+  }
+
+  begin(): void {
+    if (this.auth) {
+      // Saved auth: WhatsApp Web logs straight in, no QR.
+      this.after(this.settings.restoreDelayMs, () => {
+        this.phase = 'authenticated';
+        this.emit({ type: 'authenticated' });
+        this.after(this.settings.readyDelayMs, () => this.becomeReady());
+      });
+    } else if (this.pairingPhoneNumber) {
+      this.after(this.settings.firstQrDelayMs, () => this.showPairingCode());
+    } else {
+      this.after(this.settings.firstQrDelayMs, () => this.showQr(this.settings.firstQrTtlMs));
+    }
+  }
+
+  /** Applies what the phone's owner did; returns what happened or throws a reason to reject it. */
+  async apply(action: PhoneAction, rawParams: Record<string, unknown>): Promise<Record<string, unknown>> {
+    switch (action) {
+      case 'scan': {
+        if (this.phase !== 'showing_qr') throw new SimulatorRejection('not_showing_qr', `the session is ${this.phase}, not showing a QR`);
+        const params = scanParamsSchema.parse(rawParams);
+        await this.linkPhone(params);
+        return { linked: params.phone };
+      }
+      case 'enter_code': {
+        if (this.phase !== 'showing_code' || !this.pairingPhoneNumber) throw new SimulatorRejection('not_showing_code', `the session is ${this.phase}, not waiting for a pairing code`);
+        const params = enterCodeParamsSchema.parse(rawParams);
+        if (params.code !== this.pairingCode) throw new SimulatorRejection('wrong_code', 'the pairing code does not match');
+        const { code: _entered, ...scanOptions } = params;
+        await this.linkPhone(scanParamsSchema.parse({ ...scanOptions, phone: this.pairingPhoneNumber }));
+        return { linked: this.pairingPhoneNumber };
+      }
+      case 'drop':
+        return this.disconnect({ type: 'disconnected', kind: 'transient', reason: 'connection_lost' });
+      case 'conflict':
+        return this.disconnect({ type: 'disconnected', kind: 'conflict', reason: 'CONFLICT' });
+      case 'unlink':
+        await this.hooks.removeAuth();
+        this.auth = null;
+        return this.disconnect({ type: 'disconnected', kind: 'logout', reason: 'UNPAIRED' });
+      case 'ban':
+        return this.disconnect({ type: 'disconnected', kind: 'banned', reason: 'TOS_BLOCK' });
+    }
+  }
+
+  async ownIdentity(): Promise<OwnIdentity | null> {
+    if (this.phase !== 'ready' || !this.auth) return null;
+    if (this.identityMissingLookups > 0) {
+      this.identityMissingLookups -= 1;
+      return null;
+    }
+    return { id: this.auth.lid ?? this.auth.phoneNumber, pushName: this.auth.pushName };
+  }
+
+  async resolveLid(lid: string): Promise<string | null> {
+    return this.auth?.lid === lid && this.lidResolvable ? this.auth.phoneNumber : null;
+  }
+
+  async requestPairingCode(phoneNumber: string): Promise<string> {
+    if (this.phase !== 'showing_qr' && this.phase !== 'showing_code') {
+      throw new SimulatorRejection('not_linking', `the session is ${this.phase}; pairing codes are for sessions not linked yet`);
+    }
+    this.clearTimers();
+    this.pairingCode = newPairingCode();
+    this.pairingPhoneNumber = phoneNumber;
+    this.phase = 'showing_code';
+    this.emit({ type: 'pairing_code', code: this.pairingCode });
+    return this.pairingCode;
+  }
+
+  async logout(): Promise<void> {
+    await this.hooks.removeAuth();
+    this.auth = null;
+    await this.destroy();
+  }
+
+  async destroy(): Promise<void> {
+    this.clearTimers();
+    this.phase = 'gone';
+  }
+
+  get isGone(): boolean {
+    return this.phase === 'gone';
+  }
+
+  private async linkPhone(params: z.infer<typeof scanParamsSchema>) {
+    this.clearTimers();
+    this.auth = {
+      phoneNumber: params.phone,
+      pushName: params.pushName,
+      lid: params.lid === 'none' ? null : `${randomBytes(6).readUIntBE(0, 6)}@lid`,
+    };
+    this.lidResolvable = params.lid !== 'unresolvable';
+    this.identityMissingLookups = params.identityMissingLookups;
+    await this.hooks.saveAuth(this.auth);
+    this.phase = 'authenticated';
+    this.emit({ type: 'authenticated' });
+    if (!params.neverReady) {
+      this.after(params.readyDelayMs !== undefined ? this.settings.scale(params.readyDelayMs) : this.settings.readyDelayMs, () => this.becomeReady());
+    }
+  }
+
+  private becomeReady() {
+    this.phase = 'ready';
+    this.emit({ type: 'ready' });
+  }
+
+  private showQr(ttlMs: number) {
+    this.phase = 'showing_qr';
+    // The shape of a WhatsApp Web QR payload: ref, public key, identity key, adv secret.
+    this.emit({ type: 'qr', qr: [randomBytes(24), randomBytes(32), randomBytes(32), randomBytes(16)].map((b) => b.toString('base64')).join(',') });
+    this.after(ttlMs, () => this.showQr(this.settings.qrTtlMs));
+  }
+
+  private showPairingCode() {
+    this.phase = 'showing_code';
+    this.pairingCode = newPairingCode();
+    this.emit({ type: 'pairing_code', code: this.pairingCode });
+  }
+
+  private disconnect(event: EngineEvent & { type: 'disconnected' }): Record<string, unknown> {
+    if (this.phase === 'gone') throw new SimulatorRejection('session_gone', 'the session is not running');
+    this.clearTimers();
+    this.phase = 'gone';
+    this.emit(event);
+    return { disconnected: event.kind };
+  }
+
+  private emit(event: EngineEvent) {
+    this.hooks.onEvent(event);
+  }
+
+  private after(ms: number, run: () => void) {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.phase !== 'gone') run();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private clearTimers() {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+}
+
+export class SimulatorRejection extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+function newPairingCode(): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTVWXYZ23456789';
+  const chars = [...randomBytes(8)].map((byte) => alphabet[byte % alphabet.length]).join('');
+  return `${chars.slice(0, 4)}-${chars.slice(4)}`;
+}

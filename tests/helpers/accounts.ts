@@ -1,0 +1,87 @@
+import type { Client } from '@temporalio/client';
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+import { createAccount } from '../../api/create-account.js';
+import { findAccountBySession, listAccountEvents, type AccountRow } from '../../db/accounts.js';
+import { submitPhoneAction, type PhoneAction } from '../../db/simulator-actions.js';
+import type { AccountStatus } from '../../domain/account-status.js';
+import type { AccountTimings } from '../../workflows/account-state.js';
+import { accountWorkflowId } from '../../workflows/ids.js';
+import { eventually, uniqueId } from './context.js';
+
+/** Test timings: fast reconnects, a dead host noticed in seconds. */
+export const FAST_TIMINGS: Partial<AccountTimings> = {
+  qrExpiryMs: 120_000,
+  readyTimeoutMs: 20_000,
+  hostScheduleToStartMs: 5_000,
+  hostHeartbeatTimeoutMs: 3_000,
+  phoneExtractionBudgetMs: 20_000,
+  reconnectBaseDelayMs: 100,
+  reconnectMaxDelayMs: 1_000,
+};
+
+/** The simulated engine at 1/20 of WhatsApp Web's pace. */
+export const FAST_SIMULATOR_ENV = { WA_ENGINE: 'simulated', SIM_TIME_SCALE: '0.05' };
+
+export class AccountDriver {
+  constructor(readonly pool: DatabasePool, readonly client: Client, readonly taskQueue: string) {}
+
+  async create(options: { workspaceId?: string; timings?: Partial<AccountTimings>; pairingPhoneNumber?: string; continueAsNewAfterEvents?: number } = {}) {
+    const workspaceId = options.workspaceId ?? uniqueId('ws');
+    const sessionId = uniqueId('sess');
+    await createAccount(this.pool, this.client, {
+      workspaceId,
+      sessionId,
+      taskQueue: this.taskQueue,
+      timings: { ...FAST_TIMINGS, ...options.timings },
+      ...(options.pairingPhoneNumber ? { pairingPhoneNumber: options.pairingPhoneNumber } : {}),
+      ...(options.continueAsNewAfterEvents !== undefined ? { continueAsNewAfterEvents: options.continueAsNewAfterEvents } : {}),
+    });
+    return { workspaceId, sessionId, handle: this.client.workflow.getHandle(accountWorkflowId(sessionId)) };
+  }
+
+  row(sessionId: string): Promise<AccountRow | null> {
+    return findAccountBySession(this.pool, sessionId);
+  }
+
+  /** Waits until the row satisfies `predicate`. */
+  async rowWhere(sessionId: string, predicate: (row: AccountRow) => boolean, what: string, timeoutMs = 30_000): Promise<AccountRow> {
+    return eventually(async () => {
+      const row = await this.row(sessionId);
+      return row && predicate(row) ? row : undefined;
+    }, timeoutMs, `${sessionId}: ${what}`);
+  }
+
+  rowWithStatus(sessionId: string, status: AccountStatus, timeoutMs?: number) {
+    return this.rowWhere(sessionId, (row) => row.status === status, `status ${status}`, timeoutMs);
+  }
+
+  async showingQr(sessionId: string) {
+    return this.rowWhere(sessionId, (row) => row.last_qr !== null, 'a QR');
+  }
+
+  /** Plays the phone: the action must be applied by the worker holding the session. */
+  async phone(sessionId: string, action: PhoneAction, params: Record<string, unknown> = {}) {
+    const outcome = await submitPhoneAction(this.pool, sessionId, action, params, 10_000);
+    if (outcome.state !== 'applied') throw new Error(`phone action ${action} on ${sessionId} was rejected: ${JSON.stringify(outcome.result)}`);
+    return outcome.result;
+  }
+
+  async eventTypes(sessionId: string): Promise<string[]> {
+    return (await listAccountEvents(this.pool, sessionId, 1_000)).map((event) => event.type);
+  }
+
+  async statusHistory(sessionId: string): Promise<AccountStatus[]> {
+    return (await listAccountEvents(this.pool, sessionId, 1_000))
+      .filter((event) => event.type !== 'qr' && event.type !== 'pairing_code' && event.status !== null)
+      .map((event) => event.status as AccountStatus);
+  }
+
+  async hasAuth(sessionId: string): Promise<boolean> {
+    return this.pool.exists(sql.type(z.object({ one: z.number() }))`SELECT 1 AS one FROM engine_auth WHERE session_id = ${sessionId}`);
+  }
+}
+
+export function randomPhone(): string {
+  return `628${Math.floor(1e8 + Math.random() * 9e8)}`;
+}

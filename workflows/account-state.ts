@@ -1,0 +1,71 @@
+import type { AccountStatus } from '../domain/account-status.js';
+import type { EngineEventEnvelope } from './messages.js';
+
+/** Timings of one account workflow; tests shrink them, production keeps the defaults. */
+export interface AccountTimings {
+  /** An unscanned account fails with `qr_expired` after this long. */
+  qrExpiryMs: number;
+  /** After `authenticated`, `ready` must come within this long, else the session restarts once, then fails. */
+  readyTimeoutMs: number;
+  /** A host that has not picked up a task within this long is taken as dead. */
+  hostScheduleToStartMs: number;
+  /** A host that has not heartbeat its session watch within this long is taken as dead. */
+  hostHeartbeatTimeoutMs: number;
+  /** Phone extraction retries until this budget is spent, then the account fails. */
+  phoneExtractionBudgetMs: number;
+  /** Reconnect backoff: first delay, cap, and how many attempts before giving up. */
+  reconnectBaseDelayMs: number;
+  reconnectMaxDelayMs: number;
+  reconnectMaxAttempts: number;
+}
+
+export const DEFAULT_TIMINGS: AccountTimings = {
+  qrExpiryMs: 5 * 60_000,
+  readyTimeoutMs: 90_000,
+  hostScheduleToStartMs: 15_000,
+  hostHeartbeatTimeoutMs: 30_000,
+  phoneExtractionBudgetMs: 60_000,
+  reconnectBaseDelayMs: 1_000,
+  reconnectMaxDelayMs: 60_000,
+  reconnectMaxAttempts: 12,
+};
+
+export interface AccountConnectionInput {
+  sessionId: string;
+  workspaceId: string;
+  /** Log in with a pairing code for this phone number instead of a QR. */
+  pairingPhoneNumber?: string | null;
+  timings?: Partial<AccountTimings>;
+  /** Continue-as-new after this many handled events (default: when Temporal suggests it). */
+  continueAsNewAfterEvents?: number;
+  /** Carried over by continue-as-new; absent on the first run. */
+  carried?: CarriedState;
+}
+
+export interface AccountConnectionState {
+  sessionId: string;
+  workspaceId: string;
+  status: AccountStatus;
+  failureReason: string | null;
+  phoneNumber: string | null;
+  pushName: string | null;
+  isPrimary: boolean;
+  hostTaskQueue: string | null;
+  /** Increases on every (re)start of the engine session; events of older generations are ignored. */
+  generation: number;
+  /** Counts every recorded change; it names each change so a retried write is applied once. */
+  changeCount: number;
+  reconnectAttempts: number;
+  latestQr: string | null;
+  latestPairingCode: string | null;
+  /** True once the account has ended (deleted, logged out, failed); the workflow then returns. */
+  ended: boolean;
+}
+
+export interface CarriedState {
+  state: AccountConnectionState;
+  pendingEvents: EngineEventEnvelope[];
+  startedAt: number;
+  /** The session was authenticated at least once, so it has saved auth. */
+  everAuthenticated: boolean;
+}

@@ -1,0 +1,24 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { EngineEvent } from '../engine/types.js';
+import type { AccountConnectionState } from './account-state.js';
+
+/**
+ * Every message an account workflow takes, defined once at module level and shared by the workflow, the worker
+ * (engine events) and the API (commands).
+ */
+
+/** An engine event, tagged with the engine generation that produced it so a stale client is never believed. */
+export interface EngineEventEnvelope {
+  generation: number;
+  event: EngineEvent;
+}
+
+export const engineEventSignal = defineSignal<[EngineEventEnvelope]>('engineEvent');
+export const deleteAccountSignal = defineSignal<[{ reason?: string }]>('deleteAccount');
+export const logoutAccountSignal = defineSignal<[{ reason?: string }]>('logoutAccount');
+export const restartAccountSignal = defineSignal<[{ reason?: string }]>('restartAccount');
+/** Sent by another account's activation that took over this account's phone number. */
+export const supersededSignal = defineSignal<[{ bySessionId: string }]>('superseded');
+
+export const accountStateQuery = defineQuery<AccountConnectionState>('accountState');
+export const requestPairingCodeUpdate = defineUpdate<{ code: string }, [{ phoneNumber: string }]>('requestPairingCode');
