@@ -25,7 +25,7 @@ const scanParamsSchema = z.object({
   /** The own identity comes as an internal `@lid` id; `unresolvable` makes its phone number unknown. */
   lid: z.enum(['none', 'resolvable', 'unresolvable']).default('none'),
 }).strict();
-const enterCodeParamsSchema = z.object({ code: z.string() }).strict().and(scanParamsSchema.omit({ phone: true }).partial());
+const enterCodeParamsSchema = scanParamsSchema.omit({ phone: true }).partial().extend({ code: z.string() });
 
 export interface SimulatedSessionHooks {
   saveAuth(auth: SimulatedAuth): Promise<void>;

@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import type { ChildHandle } from '../../infra/child-process.js';
@@ -57,7 +58,7 @@ describe('account lifecycle (real Temporal, real PostgreSQL, simulated engine in
     // Keep this run's history: the replay test replays a recorded one so a non-deterministic change fails CI.
     const history = await handle.fetchHistory();
     await mkdir(testStackEnv().outputDir, { recursive: true });
-    await writeFile(join(testStackEnv().outputDir, 'happy-path-history.json'), JSON.stringify(history));
+    await writeFile(join(testStackEnv().outputDir, 'happy-path-history.json'), historyToJSON(history));
     await handle.signal(deleteAccountSignal, {});
     await handle.result();
   });

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Client } from '@temporalio/client';
+import type { DatabasePool } from 'slonik';
+import type { ChildHandle } from '../../infra/child-process.js';
+import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
+import { openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
+import { startTestWorker } from '../helpers/worker-process.js';
+
+const ORDER = ['qr_scanning', 'authenticated', 'connected'];
+
+describe('a worker process killed mid-connection', { timeout: 180_000 }, () => {
+  let pool: DatabasePool;
+  let client: Client;
+  let closeClient: () => Promise<void>;
+  const workers: ChildHandle[] = [];
+
+  before(async () => {
+    pool = await openPool();
+    ({ client, close: closeClient } = await openTemporalClient());
+  });
+  after(async () => {
+    for (const worker of workers) await worker.stop('SIGTERM');
+    await closeClient?.();
+    await pool?.end();
+  });
+
+  it('SIGKILL after the scan: a new worker finishes the connection from the saved auth, never going back', async () => {
+    const taskQueue = uniqueId('tq-crash');
+    const first = await startTestWorker(FAST_SIMULATOR_ENV, taskQueue);
+    workers.push(first.worker);
+    const accounts = new AccountDriver(pool, client, taskQueue);
+    const { sessionId } = await accounts.create({ timings: { hostHeartbeatTimeoutMs: 2_000, hostScheduleToStartMs: 3_000 } });
+    await accounts.showingQr(sessionId);
+    const phone = randomPhone();
+    // `ready` would come 3 s after the scan: the worker dies before it does.
+    await accounts.phone(sessionId, 'scan', { phone, readyDelayMs: 60_000 });
+    await accounts.rowWithStatus(sessionId, 'authenticated');
+    first.worker.process.kill('SIGKILL');
+    await first.worker.exited;
+
+    const second = await startTestWorker(FAST_SIMULATOR_ENV, taskQueue);
+    workers.push(second.worker);
+    const row = await accounts.rowWithStatus(sessionId, 'connected', 60_000);
+    assert.equal(row.phone_number, phone);
+    const history = await accounts.statusHistory(sessionId);
+    const ranks = history.map((status) => ORDER.indexOf(status));
+    assert.deepEqual([...ranks].sort((a, b) => a - b), ranks, `status flow never went back: ${history.join(' → ')}`);
+    assert.equal((await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length >= 1, true);
+  });
+});
