@@ -2,13 +2,19 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
+import accountsPlugin from './plugins/accounts.js';
 import healthPlugin from './plugins/health.js';
+import openApiPlugin from './plugins/openapi.js';
+import simulatorPlugin from './plugins/simulator.js';
 import problemDetailsPlugin from './plugins/problem-details.js';
 
 export interface AppDependencies {
   pool: DatabasePool;
   temporal: Client;
   log: Logger;
+  taskQueue: string;
+  /** Serve the simulated engine's control surface (only when workers run the simulated engine). */
+  simulator: boolean;
 }
 
 /** Builds the Fastify app: one plugin per concern. The API keeps no account state in memory. */
@@ -20,6 +26,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   await app.register(problemDetailsPlugin);
+  await app.register(openApiPlugin);
   await app.register(healthPlugin, {
     checks: {
       postgres: async () => {
@@ -31,5 +38,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       },
     },
   });
+  await app.register(accountsPlugin, { pool: deps.pool, temporal: deps.temporal, taskQueue: deps.taskQueue });
+  if (deps.simulator) await app.register(simulatorPlugin, { pool: deps.pool });
   return app;
 }

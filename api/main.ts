@@ -14,7 +14,7 @@ async function main() {
   // Lazy: the API comes up even while Temporal is down, and /ready says so instead of the process crashing.
   const connection = Connection.lazy({ address: env.TEMPORAL_ADDRESS, connectTimeout: 2_000 });
   const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
-  const app = await buildApp({ pool, temporal, log });
+  const app = await buildApp({ pool, temporal, log, taskQueue: env.TASK_QUEUE, simulator: env.WA_ENGINE === 'simulated' });
 
   let closing = false;
   const close = async (reason: string) => {

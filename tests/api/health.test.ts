@@ -16,7 +16,7 @@ describe('health and readiness', () => {
     pool = await openPool();
     const { client, close } = await openTemporalClient();
     closeClient = close;
-    app = await buildApp({ pool, temporal: client, log: testLog });
+    app = await buildApp({ pool, temporal: client, log: testLog, taskQueue: 'unused', simulator: false });
   });
   after(async () => {
     await app.close();
@@ -41,7 +41,7 @@ describe('health and readiness', () => {
 
   it('GET /ready answers 503 problem details naming Temporal when it is unreachable', async () => {
     const connection = Connection.lazy({ address: `127.0.0.1:${await findFreePort()}`, connectTimeout: 1_000 });
-    const isolated = await buildApp({ pool, temporal: new Client({ connection }), log: testLog });
+    const isolated = await buildApp({ pool, temporal: new Client({ connection }), log: testLog, taskQueue: 'unused', simulator: false });
     try {
       const response = await isolated.inject({ method: 'GET', url: '/ready' });
       assert.equal(response.statusCode, 503);

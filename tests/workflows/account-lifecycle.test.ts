@@ -98,11 +98,16 @@ describe('account lifecycle (real Temporal, real PostgreSQL, simulated engine in
     assert.equal(primaries.length, 1, 'exactly one primary');
     const primary = primaries[0]!;
 
+    // created_at has microseconds in the database and milliseconds here: let the database say which is oldest.
+    const oldestOther = await pool.oneFirst(sql.type(z.object({ session_id: z.string() }))`
+      SELECT session_id FROM whatsapp_accounts
+      WHERE workspace_id = ${workspaceId} AND status = 'connected' AND deleted_at IS NULL AND session_id <> ${primary.session_id}
+      ORDER BY created_at, id LIMIT 1
+    `);
     await accounts.phone(primary.session_id, 'unlink');
     const loggedOut = await accounts.rowWhere(primary.session_id, (row) => row.status === 'disconnected' && !row.is_primary, 'logged out, no longer primary');
     assert.equal(loggedOut.failure_reason, 'logged_out_from_phone');
-    const oldestOther = rows.filter((row) => row.session_id !== primary.session_id).sort((a, b) => a.created_at - b.created_at || a.id - b.id)[0]!;
-    await accounts.rowWhere(oldestOther.session_id, (row) => row.is_primary, 'the oldest other connected account became primary');
+    await accounts.rowWhere(oldestOther, (row) => row.is_primary, 'the oldest other connected account became primary');
     assert.equal(await accounts.hasAuth(primary.session_id), false, 'a logout removes the saved auth');
   });
 

@@ -1,0 +1,27 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+/** The OpenAPI document, built from the routes' own schemas, served at /docs/json and browsable at /docs. */
+async function openApiPlugin(app: FastifyInstance) {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'wa-connect',
+        version: '1',
+        description: 'WhatsApp account connections as durable workflows. Errors are application/problem+json with a stable `code`.',
+      },
+      tags: [
+        { name: 'accounts', description: 'Accounts of a workspace' },
+        { name: 'simulator', description: 'The simulated engine\'s phone side (only with WA_ENGINE=simulated)' },
+        { name: 'operations', description: 'Liveness and readiness' },
+      ],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+}
+
+export default fp(openApiPlugin, { name: 'openapi' });

@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import type { DatabasePool } from 'slonik';
+import { PHONE_ACTIONS, submitPhoneAction, type PhoneAction } from '../../db/simulator-actions.js';
+import { HttpProblem, problem } from '../problem.js';
+import { phoneNumberSchema, sessionIdSchema } from '../schemas.js';
+
+const scanOptions = {
+  pushName: { type: ['string', 'null'], maxLength: 100 },
+  readyDelayMs: { type: 'integer', minimum: 0, maximum: 600_000, description: 'delay between authenticated and ready' },
+  neverReady: { type: 'boolean', description: 'ready never comes (stuck in authenticated)' },
+  identityMissingLookups: { type: 'integer', minimum: 0, maximum: 1_000_000, description: 'the own number is missing for this many look-ups' },
+  lid: { type: 'string', enum: ['none', 'resolvable', 'unresolvable'], description: 'the own id comes as an internal @lid id' },
+} as const;
+
+const BODIES: Record<PhoneAction, object> = {
+  scan: { type: 'object', required: ['phone'], properties: { phone: phoneNumberSchema, ...scanOptions }, additionalProperties: false },
+  enter_code: { type: 'object', required: ['code'], properties: { code: { type: 'string', pattern: '^[A-Z0-9]{4}-[A-Z0-9]{4}$' }, ...scanOptions }, additionalProperties: false },
+  drop: { type: 'object', additionalProperties: false },
+  unlink: { type: 'object', additionalProperties: false },
+  conflict: { type: 'object', additionalProperties: false },
+  ban: { type: 'object', additionalProperties: false },
+};
+
+const SUMMARIES: Record<PhoneAction, string> = {
+  scan: 'The phone scans the QR the session shows',
+  enter_code: 'The phone enters the pairing code the session shows',
+  drop: 'The connection drops (transient: the session reconnects without a scan)',
+  unlink: 'The phone unlinks the device (logout: the account ends)',
+  conflict: 'WhatsApp Web is opened elsewhere and takes over',
+  ban: 'WhatsApp bans the number',
+};
+
+/**
+ * The simulated engine's control surface: plays the phone's side against a running service, for tests, load runs
+ * and demos. Registered only when the worker runs the simulated engine.
+ */
+export default async function simulatorPlugin(app: FastifyInstance, options: { pool: DatabasePool }) {
+  for (const action of PHONE_ACTIONS) {
+    app.post<{ Params: { sessionId: string }; Body: Record<string, unknown> | undefined }>(`/v1/simulator/sessions/:sessionId/${action.replace('_', '-')}`, {
+      schema: {
+        summary: SUMMARIES[action],
+        tags: ['simulator'],
+        params: { type: 'object', required: ['sessionId'], properties: { sessionId: sessionIdSchema }, additionalProperties: false },
+        body: BODIES[action],
+        response: {
+          200: { type: 'object', required: ['applied', 'result'], properties: { applied: { type: 'boolean' }, result: { type: 'object', additionalProperties: true } }, additionalProperties: false },
+          '4xx': { $ref: 'ProblemDetails#' },
+        },
+      },
+    }, async (request) => {
+      const outcome = await submitPhoneAction(options.pool, request.params.sessionId, action, request.body ?? {});
+      if (outcome.state === 'rejected') {
+        const code = typeof outcome.result.error === 'string' ? outcome.result.error : 'rejected';
+        const status = code === 'no_simulated_session' ? 404 : 409;
+        throw new HttpProblem(problem(status, code, status === 404 ? 'Not Found' : 'Conflict', String(outcome.result.message ?? 'the simulated phone refused the action')));
+      }
+      return { applied: true, result: outcome.result };
+    });
+  }
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import type { DatabasePool } from 'slonik';
+import { buildApp } from '../../api/app.js';
+import type { ChildHandle } from '../../infra/child-process.js';
+import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
+import { eventually, openPool, openTemporalClient, testLog, uniqueId } from '../helpers/context.js';
+import { startTestWorker } from '../helpers/worker-process.js';
+
+describe('accounts over HTTP, with the simulated phone played through the control surface', { timeout: 120_000 }, () => {
+  let pool: DatabasePool;
+  let app: FastifyInstance;
+  let worker: ChildHandle;
+  let closeClient: () => Promise<void>;
+
+  before(async () => {
+    pool = await openPool();
+    const { client, close } = await openTemporalClient();
+    closeClient = close;
+    const started = await startTestWorker(FAST_SIMULATOR_ENV);
+    worker = started.worker;
+    app = await buildApp({ pool, temporal: client, log: testLog, taskQueue: started.taskQueue, simulator: true });
+  });
+  after(async () => {
+    await app?.close();
+    await worker?.stop('SIGTERM');
+    await closeClient?.();
+    await pool?.end();
+  });
+
+  const getAccount = async (workspaceId: string, sessionId: string) => {
+    const response = await app.inject({ method: 'GET', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}` });
+    assert.equal(response.statusCode, 200, response.body);
+    return response.json();
+  };
+
+  it('create → QR → scan → connected → delete', async () => {
+    const workspaceId = uniqueId('ws');
+    const created = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { metadata: { label: 'front desk' } } });
+    assert.equal(created.statusCode, 201, created.body);
+    const { sessionId } = created.json();
+    assert.match(sessionId, /^acc_[0-9a-f]{32}$/);
+
+    const withQr = await eventually(async () => {
+      const account = await getAccount(workspaceId, sessionId);
+      return account.qr ? account : undefined;
+    }, 20_000, 'a QR');
+    assert.equal(withQr.status, 'qr_scanning');
+    assert.deepEqual(withQr.metadata, { label: 'front desk' });
+
+    const phone = randomPhone();
+    const scanned = await app.inject({ method: 'POST', url: `/v1/simulator/sessions/${sessionId}/scan`, payload: { phone, pushName: 'Front Desk' } });
+    assert.equal(scanned.statusCode, 200, scanned.body);
+
+    const connected = await eventually(async () => {
+      const account = await getAccount(workspaceId, sessionId);
+      return account.status === 'connected' ? account : undefined;
+    }, 20_000, 'connected');
+    assert.equal(connected.phoneNumber, phone);
+    assert.equal(connected.isPrimary, true);
+    assert.equal(connected.qr, null, 'a connected account shows no QR');
+
+    const again = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/scan` });
+    assert.equal(again.statusCode, 404);
+
+    const deleted = await app.inject({ method: 'DELETE', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}` });
+    assert.equal(deleted.statusCode, 202);
+    const gone = await eventually(async () => {
+      const account = await getAccount(workspaceId, sessionId);
+      return account.deletedAt ? account : undefined;
+    }, 20_000, 'soft-deleted');
+    assert.equal(gone.isPrimary, false);
+  });
+
+  it('the same sessionId twice gives the same account', async () => {
+    const workspaceId = uniqueId('ws');
+    const sessionId = uniqueId('given');
+    const first = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { sessionId } });
+    const second = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { sessionId } });
+    assert.equal(first.statusCode, 201);
+    assert.equal(second.statusCode, 200);
+    assert.equal(second.json().createdAt, first.json().createdAt);
+    const elsewhere = await app.inject({ method: 'POST', url: `/v1/workspaces/${uniqueId('ws')}/accounts`, payload: { sessionId } });
+    assert.equal(elsewhere.statusCode, 409);
+    assert.equal(elsewhere.json().code, 'session_id_taken');
+    await app.inject({ method: 'DELETE', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}` });
+  });
+
+  it('bad input gets a problem with a stable code that names the field, and loses nothing', async () => {
+    const workspaceId = uniqueId('ws');
+    const cases: Array<{ method: 'POST' | 'GET'; url: string; payload?: unknown; headers?: Record<string, string>; status: number; code: string; field?: string }> = [
+      { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { sessionId: 'ok', colour: 'blue' }, status: 400, code: 'validation_failed', field: 'colour' },
+      { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { sessionId: 'has space' }, status: 400, code: 'validation_failed', field: '/sessionId' },
+      { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { mode: 'pairing_code' }, status: 422, code: 'phone_number_required', field: '/phoneNumber' },
+      { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { mode: 'pairing_code', phoneNumber: '+62811' }, status: 400, code: 'validation_failed', field: '/phoneNumber' },
+      { method: 'POST', url: `/v1/workspaces/bad%20ws/accounts`, payload: {}, status: 400, code: 'validation_failed', field: '/workspaceId' },
+      { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: '{"sessionId":', headers: { 'content-type': 'application/json' }, status: 400, code: 'fst_err_ctp_invalid_json_body' },
+      { method: 'GET', url: `/v1/workspaces/${workspaceId}/accounts/nobody`, status: 404, code: 'account_not_found' },
+      { method: 'POST', url: `/v1/simulator/sessions/nobody/scan`, payload: { phone: '62811801641' }, status: 404, code: 'no_simulated_session' },
+      { method: 'POST', url: `/v1/simulator/sessions/nobody/scan`, payload: { phone: '0811' }, status: 400, code: 'validation_failed', field: '/phone' },
+    ];
+    for (const c of cases) {
+      const response = await app.inject({ method: c.method, url: c.url, ...(c.payload !== undefined ? { payload: c.payload as string } : {}), ...(c.headers ? { headers: c.headers } : {}) });
+      assert.equal(response.statusCode, c.status, `${c.method} ${c.url} ${JSON.stringify(c.payload)}: ${response.body}`);
+      assert.match(String(response.headers['content-type']), /application\/problem\+json/);
+      const body = response.json();
+      assert.equal(body.code, c.code, response.body);
+      if (c.field) assert.ok(JSON.stringify(body.errors ?? []).includes(c.field), `names ${c.field}: ${response.body}`);
+      assert.doesNotMatch(response.body, /\.ts:\d+|at async/);
+    }
+    const listed = await app.inject({ method: 'GET', url: `/v1/workspaces/${workspaceId}/accounts/ok` });
+    assert.equal(listed.statusCode, 404, 'the rejected create stored nothing');
+  });
+
+  it('serves the OpenAPI document', async () => {
+    const response = await app.inject({ method: 'GET', url: '/docs/json' });
+    assert.equal(response.statusCode, 200);
+    const document = response.json();
+    assert.ok(document.paths['/v1/workspaces/{workspaceId}/accounts']);
+    assert.ok(document.paths['/v1/simulator/sessions/{sessionId}/scan']);
+  });
+});
