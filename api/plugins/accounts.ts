@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { endAccount } from '../../db/account-lifecycle.js';
 import { AccountConflictError, findAccountBySession, type AccountRow } from '../../db/accounts.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
-import { deleteAccountSignal, logoutAccountSignal, restartAccountSignal } from '../../workflows/messages.js';
+import { deleteAccountSignal, logoutAccountSignal, requestPairingCodeUpdate, restartAccountSignal } from '../../workflows/messages.js';
 import { accountViewSchema, toAccountView } from '../account-view.js';
 import { createAccount } from '../create-account.js';
 import { HttpProblem, problem } from '../problem.js';
@@ -130,6 +130,30 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
   const ended = (what: string) => async () => {
     throw new HttpProblem(problem(409, 'account_ended', 'Conflict', `the account has ended; it cannot ${what}`));
   };
+
+  app.post<{ Params: AccountParams; Body: { phoneNumber: string } }>('/v1/workspaces/:workspaceId/accounts/:sessionId/pairing-code', {
+    schema: {
+      summary: 'Switch a not-yet-linked account to pairing-code login: returns the code to type on the phone',
+      tags: ['accounts'],
+      params: accountParams,
+      body: { type: 'object', required: ['phoneNumber'], properties: { phoneNumber: phoneNumberSchema }, additionalProperties: false },
+      response: {
+        200: { type: 'object', required: ['code'], properties: { code: { type: 'string' } }, additionalProperties: false },
+        '4xx': { $ref: 'ProblemDetails#' },
+      },
+    },
+  }, async (request) => {
+    const row = await accountIn(request.params);
+    try {
+      return await handle(row.session_id).executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: request.body.phoneNumber }] });
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new HttpProblem(problem(409, 'account_ended', 'Conflict', 'the account has ended'));
+      if (error instanceof WorkflowUpdateFailedError) {
+        throw new HttpProblem(problem(409, 'pairing_code_refused', 'Conflict', error.cause?.message ?? 'the account cannot switch to a pairing code now'));
+      }
+      throw error;
+    }
+  });
 
   command('', 'Delete an account: log out, stop its client, remove its auth, soft-delete the row',
     (sessionId) => handle(sessionId).signal(deleteAccountSignal, { reason: 'deleted' }),

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { buildApp } from '../../api/app.js';
+import { listAccountEvents } from '../../db/accounts.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
 import { eventually, openPool, openTemporalClient, testLog, uniqueId } from '../helpers/context.js';
@@ -71,6 +72,41 @@ describe('accounts over HTTP, with the simulated phone played through the contro
       return account.deletedAt ? account : undefined;
     }, 20_000, 'soft-deleted');
     assert.equal(gone.isPrimary, false);
+  });
+
+  it('pairing code on request, restart without a new scan, logout from the API', async () => {
+    const workspaceId = uniqueId('ws');
+    const { sessionId } = (await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: {} })).json();
+    await eventually(async () => ((await getAccount(workspaceId, sessionId)).qr ? true : undefined), 20_000, 'a QR');
+    const phone = randomPhone();
+    const paired = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/pairing-code`, payload: { phoneNumber: phone } });
+    assert.equal(paired.statusCode, 200, paired.body);
+    const { code } = paired.json();
+    assert.match(code, /^[A-Z0-9]{4}-[A-Z0-9]{4}$/);
+    assert.equal((await app.inject({ method: 'POST', url: `/v1/simulator/sessions/${sessionId}/enter-code`, payload: { code } })).statusCode, 200);
+    await eventually(async () => ((await getAccount(workspaceId, sessionId)).status === 'connected' ? true : undefined), 20_000, 'connected');
+
+    const refused = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/pairing-code`, payload: { phoneNumber: phone } });
+    assert.equal(refused.statusCode, 409);
+    assert.equal(refused.json().code, 'pairing_code_refused');
+
+    assert.equal((await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/restart` })).statusCode, 202);
+    await eventually(async () => {
+      const events = (await listAccountEvents(pool, sessionId)).filter((event) => event.type !== 'qr' && event.type !== 'pairing_code');
+      const tail = events.slice(-2).map((event) => `${event.type}:${String(event.data.reason ?? '')}`);
+      return tail.join(',') === 'disconnected:restart_requested,session_ready:' ? true : undefined;
+    }, 20_000, 'disconnected by the restart, then connected again');
+    assert.equal((await getAccount(workspaceId, sessionId)).status, 'connected');
+
+    assert.equal((await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/logout` })).statusCode, 202);
+    const out = await eventually(async () => {
+      const account = await getAccount(workspaceId, sessionId);
+      return account.status === 'disconnected' && account.failureReason === 'logged_out' ? account : undefined;
+    }, 20_000, 'logged out');
+    assert.equal(out.isPrimary, false);
+    const afterLogout = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/restart` });
+    assert.equal(afterLogout.statusCode, 409);
+    assert.equal(afterLogout.json().code, 'account_ended');
   });
 
   it('the same sessionId twice gives the same account', async () => {
