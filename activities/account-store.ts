@@ -2,6 +2,7 @@ import type { DatabasePool } from 'slonik';
 import { activateAccount, endAccount, type Activation, type Ending } from '../db/account-lifecycle.js';
 import { recordLoginCode, recordStatusChange, type StatusChange } from '../db/accounts.js';
 import { deleteEngineAuth } from '../db/engine-auth.js';
+import { eventsWithWebhookTargets } from '../db/webhook-deliveries.js';
 import type { AccountStatus } from '../domain/account-status.js';
 
 export interface AccountSnapshot {
@@ -10,6 +11,8 @@ export interface AccountSnapshot {
   isPrimary: boolean;
   phoneNumber: string | null;
   deleted: boolean;
+  /** New events whose account has a webhook URL: the workflow starts one delivery for each. */
+  webhookEventIds: number[];
 }
 
 /**
@@ -18,24 +21,25 @@ export interface AccountSnapshot {
  * the workflow can follow what the database decided (for instance a row that another activation superseded).
  */
 export function createAccountStoreActivities(pool: DatabasePool) {
+  const withWebhooks = async (eventIds: number[]) => [...(await eventsWithWebhookTargets(pool, eventIds))];
   return {
     async recordStatus(change: StatusChange): Promise<AccountSnapshot> {
-      const { applied, row } = await recordStatusChange(pool, change);
-      return { applied, status: row.status, isPrimary: row.is_primary, phoneNumber: row.phone_number, deleted: row.deleted_at !== null };
+      const { applied, row, eventIds } = await recordStatusChange(pool, change);
+      return { applied, status: row.status, isPrimary: row.is_primary, phoneNumber: row.phone_number, deleted: row.deleted_at !== null, webhookEventIds: await withWebhooks(eventIds) };
     },
 
-    async recordLoginCode(code: { sessionId: string; kind: 'qr' | 'pairing_code'; value: string; dedupeKey: string }): Promise<{ applied: boolean }> {
+    async recordLoginCode(code: { sessionId: string; kind: 'qr' | 'pairing_code'; value: string; dedupeKey: string; timings?: Record<string, number> }): Promise<{ applied: boolean }> {
       return recordLoginCode(pool, code);
     },
 
     async activateAccount(activation: Activation): Promise<AccountSnapshot & { releasedSessionIds: string[] }> {
-      const { applied, row, releasedSessionIds } = await activateAccount(pool, activation);
-      return { applied, status: row.status, isPrimary: row.is_primary, phoneNumber: row.phone_number, deleted: row.deleted_at !== null, releasedSessionIds };
+      const { applied, row, releasedSessionIds, eventIds } = await activateAccount(pool, activation);
+      return { applied, status: row.status, isPrimary: row.is_primary, phoneNumber: row.phone_number, deleted: row.deleted_at !== null, releasedSessionIds, webhookEventIds: await withWebhooks(eventIds) };
     },
 
     async endAccount(ending: Ending): Promise<AccountSnapshot & { newPrimarySessionId: string | null }> {
-      const { applied, row, newPrimarySessionId } = await endAccount(pool, ending);
-      return { applied, status: row.status, isPrimary: row.is_primary, phoneNumber: row.phone_number, deleted: row.deleted_at !== null, newPrimarySessionId };
+      const { applied, row, newPrimarySessionId, eventIds } = await endAccount(pool, ending);
+      return { applied, status: row.status, isPrimary: row.is_primary, phoneNumber: row.phone_number, deleted: row.deleted_at !== null, newPrimarySessionId, webhookEventIds: await withWebhooks(eventIds) };
     },
 
     /** Saved auth lives in PostgreSQL, so any worker can remove it; only a logout, a ban or a delete asks for it. */

@@ -1,20 +1,34 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
+import { EventFanout } from './event-fanout.js';
+import accountInsightsPlugin from './plugins/account-insights.js';
 import accountsPlugin from './plugins/accounts.js';
+import adminPlugin from './plugins/admin.js';
+import authPlugin from './plugins/auth.js';
+import eventStreamPlugin from './plugins/event-stream.js';
 import healthPlugin from './plugins/health.js';
+import metricsPlugin from './plugins/metrics.js';
 import openApiPlugin from './plugins/openapi.js';
-import simulatorPlugin from './plugins/simulator.js';
+import pagePlugin from './plugins/page.js';
 import problemDetailsPlugin from './plugins/problem-details.js';
+import seedCompatPlugin from './plugins/seed-compat.js';
+import simulatorPlugin from './plugins/simulator.js';
+import workspacesPlugin from './plugins/workspaces.js';
+import { problem, PROBLEM_CONTENT_TYPE } from './problem.js';
 
 export interface AppDependencies {
   pool: DatabasePool;
+  databaseUrl: string;
   temporal: Client;
   log: Logger;
   taskQueue: string;
   /** Serve the simulated engine's control surface (only when workers run the simulated engine). */
   simulator: boolean;
+  seedLoopbackWithoutKey?: boolean;
+  rateLimitPerMinute?: number;
 }
 
 /** Builds the Fastify app: one plugin per concern. The API keeps no account state in memory. */
@@ -23,10 +37,30 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: 256 * 1024,
     // Reject, never silently drop, fields a schema does not know.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
+  const fanout = new EventFanout(deps.pool, deps.databaseUrl, deps.log);
+  await fanout.start();
+  app.addHook('onClose', async () => fanout.stop());
+
   await app.register(problemDetailsPlugin);
   await app.register(openApiPlugin);
+  await app.register(authPlugin, { pool: deps.pool, seedLoopbackWithoutKey: deps.seedLoopbackWithoutKey ?? true });
+  await app.register(rateLimit, {
+    max: deps.rateLimitPerMinute ?? 600,
+    timeWindow: 60_000,
+    // After authentication, so the limit is per key (per address for the public routes).
+    hook: 'preHandler',
+    keyGenerator: (request) => (request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
+    errorResponseBuilder: (_request, context) => ({
+      ...problem(429, 'rate_limited', 'Too Many Requests', `at most ${context.max} requests per minute per key; retry after ${Math.ceil(context.ttl / 1000)} s`),
+      statusCode: 429,
+    }),
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode === 429) void reply.type(PROBLEM_CONTENT_TYPE);
+    return payload;
+  });
   await app.register(healthPlugin, {
     checks: {
       postgres: async () => {
@@ -38,7 +72,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       },
     },
   });
-  await app.register(accountsPlugin, { pool: deps.pool, temporal: deps.temporal, taskQueue: deps.taskQueue });
+  await app.register(metricsPlugin, { pool: deps.pool });
+  await app.register(pagePlugin);
+  const accountDeps = { pool: deps.pool, temporal: deps.temporal, taskQueue: deps.taskQueue };
+  await app.register(accountsPlugin, accountDeps);
+  await app.register(accountInsightsPlugin, accountDeps);
+  await app.register(workspacesPlugin, { pool: deps.pool });
+  await app.register(adminPlugin, { pool: deps.pool });
+  await app.register(seedCompatPlugin, accountDeps);
+  await app.register(eventStreamPlugin, { pool: deps.pool, fanout });
   if (deps.simulator) await app.register(simulatorPlugin, { pool: deps.pool });
   return app;
 }

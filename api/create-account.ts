@@ -12,6 +12,7 @@ export interface CreateAccountRequest {
   taskQueue: string;
   pairingPhoneNumber?: string | null;
   metadata?: Record<string, unknown>;
+  webhookUrl?: string | null;
   timings?: Partial<AccountTimings>;
   continueAsNewAfterEvents?: number;
 }
@@ -21,7 +22,12 @@ export interface CreateAccountRequest {
  * account, and a request that died between the two steps is completed by its retry.
  */
 export async function createAccount(pool: DatabasePool, temporal: Client, request: CreateAccountRequest): Promise<{ row: AccountRow; created: boolean }> {
-  const { row, created } = await insertAccount(pool, { workspaceId: request.workspaceId, sessionId: request.sessionId, metadata: request.metadata ?? {} });
+  const { row, created } = await insertAccount(pool, {
+    workspaceId: request.workspaceId,
+    sessionId: request.sessionId,
+    metadata: request.metadata ?? {},
+    webhookUrl: request.webhookUrl ?? null,
+  });
   try {
     await temporal.workflow.start(accountConnection, {
       taskQueue: request.taskQueue,

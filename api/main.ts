@@ -14,7 +14,16 @@ async function main() {
   // Lazy: the API comes up even while Temporal is down, and /ready says so instead of the process crashing.
   const connection = Connection.lazy({ address: env.TEMPORAL_ADDRESS, connectTimeout: 2_000 });
   const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
-  const app = await buildApp({ pool, temporal, log, taskQueue: env.TASK_QUEUE, simulator: env.WA_ENGINE === 'simulated' });
+  const app = await buildApp({
+    pool,
+    databaseUrl: env.DATABASE_URL,
+    temporal,
+    log,
+    taskQueue: env.TASK_QUEUE,
+    simulator: env.WA_ENGINE === 'simulated',
+    seedLoopbackWithoutKey: env.SEED_API_LOOPBACK_WITHOUT_KEY,
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+  });
 
   let closing = false;
   const close = async (reason: string) => {

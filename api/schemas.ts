@@ -6,3 +6,4 @@ export const PHONE_NUMBER_PATTERN = '^[1-9][0-9]{6,14}$';
 export const sessionIdSchema = { type: 'string', pattern: SESSION_ID_PATTERN, description: 'letters, digits, _ and -, at most 100' } as const;
 export const workspaceIdSchema = { type: 'string', pattern: WORKSPACE_ID_PATTERN, description: 'letters, digits, _ and -, at most 64' } as const;
 export const phoneNumberSchema = { type: 'string', pattern: PHONE_NUMBER_PATTERN, description: 'E.164 digits without +, e.g. 62811801641' } as const;
+export const webhookUrlSchema = { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 2048, description: 'http(s) URL that receives signed event POSTs' } as const;

@@ -15,6 +15,9 @@ const processEnvSchema = z.object({
   API_PORT: port.default(3001),
   // The real whatsapp-web.js engine lands in its own change; until then the simulated engine is the only one.
   WA_ENGINE: z.enum(['simulated']).default('simulated'),
+  // The seed's backend called its Node service on loopback without a key; allow that on loopback only.
+  SEED_API_LOOPBACK_WITHOUT_KEY: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

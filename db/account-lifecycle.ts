@@ -1,15 +1,13 @@
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
+import { z } from 'zod';
 import type { AccountStatus } from '../domain/account-status.js';
 import { AccountConflictError, accountRowSchema, type AccountRow } from './accounts.js';
+import { lockWorkspace } from './workspace-lock.js';
 
 /**
- * Activation and ending: the two changes that touch other rows of the workspace (the same phone elsewhere, the
- * primary flag). Both take the workspace's advisory lock first, so concurrent activations in one workspace run one
- * after another and nobody ever meets a unique-constraint error.
+ * Activation, ending and primary changes: the changes that touch other rows of the workspace (the same phone
+ * elsewhere, the primary flag). Each takes the workspace's advisory lock first (see workspace-lock.ts).
  */
-async function lockWorkspace(tx: DatabaseTransactionConnection, workspaceId: string) {
-  await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(hashtextextended(${`wa-workspace:${workspaceId}`}, 0))`);
-}
 
 async function lockedRow(tx: DatabaseTransactionConnection, sessionId: string): Promise<AccountRow> {
   const row = await tx.maybeOne(sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE session_id = ${sessionId} FOR UPDATE`);
@@ -28,10 +26,11 @@ async function appendEvent(
   status: AccountStatus | null,
   data: Record<string, unknown>,
   dedupeKey: string | null,
-) {
-  await tx.query(sql.unsafe`
+): Promise<number> {
+  return tx.oneFirst(sql.type(z.object({ id: z.number().int() }))`
     INSERT INTO account_events (account_id, workspace_id, session_id, type, status, data, dedupe_key)
     VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, ${type}, ${status}, ${sql.jsonb(data as never)}, ${dedupeKey})
+    RETURNING id
   `);
 }
 
@@ -40,6 +39,8 @@ export interface Activation {
   phoneNumber: string;
   pushName: string | null;
   dedupeKey: string;
+  /** Measured by the workflow (scanToConnectedMs, phoneExtractionMs); kept in the session_ready event. */
+  timings?: Record<string, number>;
 }
 
 export interface ActivationResult {
@@ -47,6 +48,7 @@ export interface ActivationResult {
   row: AccountRow;
   /** Older accounts of the workspace that held this phone: now failed, phone released, soft-deleted. */
   releasedSessionIds: string[];
+  eventIds: number[];
 }
 
 /**
@@ -58,10 +60,10 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
     const preview = await lockedRowWithoutLock(tx, activation.sessionId);
     await lockWorkspace(tx, preview.workspace_id);
     const row = await lockedRow(tx, activation.sessionId);
-    if (await alreadyApplied(tx, activation.dedupeKey)) return { applied: false, row, releasedSessionIds: [] };
+    if (await alreadyApplied(tx, activation.dedupeKey)) return { applied: false, row, releasedSessionIds: [], eventIds: [] };
     if (row.deleted_at !== null || row.status === 'failed') {
       // Superseded or deleted meanwhile: it must not come back to life.
-      return { applied: false, row, releasedSessionIds: [] };
+      return { applied: false, row, releasedSessionIds: [], eventIds: [] };
     }
 
     const released = await tx.any(sql.type(accountRowSchema)`
@@ -72,8 +74,9 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
         AND id <> ${row.id} AND deleted_at IS NULL
       RETURNING *
     `);
+    const eventIds: number[] = [];
     for (const old of released) {
-      await appendEvent(tx, old, 'account_replaced', 'failed', { reason: old.failure_reason, replacedBySessionId: row.session_id }, null);
+      eventIds.push(await appendEvent(tx, old, 'account_replaced', 'failed', { reason: old.failure_reason, replacedBySessionId: row.session_id }, null));
     }
 
     const updated = await tx.one(sql.type(accountRowSchema)`
@@ -87,13 +90,14 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
       WHERE id = ${row.id}
       RETURNING *
     `);
-    await appendEvent(tx, updated, 'session_ready', 'connected', {
+    eventIds.push(await appendEvent(tx, updated, 'session_ready', 'connected', {
       phoneNumber: updated.phone_number,
       pushName: updated.push_name,
       isPrimary: updated.is_primary,
+      ...(activation.timings ?? {}),
       ...(released.length ? { replacedSessionIds: released.map((old) => old.session_id) } : {}),
-    }, activation.dedupeKey);
-    return { applied: true, row: updated, releasedSessionIds: released.map((old) => old.session_id) };
+    }, activation.dedupeKey));
+    return { applied: true, row: updated, releasedSessionIds: released.map((old) => old.session_id), eventIds };
   });
 }
 
@@ -112,6 +116,7 @@ export interface EndingResult {
   row: AccountRow;
   /** The account that became primary in its place, if this one was primary and another is connected. */
   newPrimarySessionId: string | null;
+  eventIds: number[];
 }
 
 /**
@@ -123,7 +128,7 @@ export async function endAccount(pool: DatabasePool, ending: Ending): Promise<En
     const preview = await lockedRowWithoutLock(tx, ending.sessionId);
     await lockWorkspace(tx, preview.workspace_id);
     const row = await lockedRow(tx, ending.sessionId);
-    if (await alreadyApplied(tx, ending.dedupeKey)) return { applied: false, row, newPrimarySessionId: null };
+    if (await alreadyApplied(tx, ending.dedupeKey)) return { applied: false, row, newPrimarySessionId: null, eventIds: [] };
 
     const wasPrimary = row.is_primary;
     const updated = await tx.one(sql.type(accountRowSchema)`
@@ -135,7 +140,7 @@ export async function endAccount(pool: DatabasePool, ending: Ending): Promise<En
       WHERE id = ${row.id}
       RETURNING *
     `);
-    await appendEvent(tx, updated, ending.eventType, updated.status, { reason: ending.reason }, ending.dedupeKey);
+    const eventIds = [await appendEvent(tx, updated, ending.eventType, updated.status, { reason: ending.reason }, ending.dedupeKey)];
 
     let newPrimarySessionId: string | null = null;
     if (wasPrimary) {
@@ -150,10 +155,35 @@ export async function endAccount(pool: DatabasePool, ending: Ending): Promise<En
       `);
       if (successor) {
         newPrimarySessionId = successor.session_id;
-        await appendEvent(tx, successor, 'primary_changed', successor.status, { isPrimary: true, previousPrimarySessionId: row.session_id }, null);
+        eventIds.push(await appendEvent(tx, successor, 'primary_changed', successor.status, { isPrimary: true, previousPrimarySessionId: row.session_id }, null));
       }
     }
-    return { applied: true, row: updated, newPrimarySessionId };
+    return { applied: true, row: updated, newPrimarySessionId, eventIds };
+  });
+}
+
+export interface PrimaryChange {
+  applied: boolean;
+  row: AccountRow;
+  eventIds: number[];
+}
+
+/** Makes a connected account the workspace's primary, taking the flag from the current one in the same transaction. */
+export async function makePrimary(pool: DatabasePool, sessionId: string): Promise<PrimaryChange> {
+  return pool.transaction(async (tx) => {
+    const preview = await lockedRowWithoutLock(tx, sessionId);
+    await lockWorkspace(tx, preview.workspace_id);
+    const row = await lockedRow(tx, sessionId);
+    if (row.is_primary) return { applied: false, row, eventIds: [] };
+    if (row.status !== 'connected' || row.deleted_at !== null) throw new AccountConflictError(`only a connected account can be primary; this one is ${row.status}`);
+    const previous = await tx.maybeOne(sql.type(accountRowSchema)`
+      UPDATE whatsapp_accounts SET is_primary = false WHERE workspace_id = ${row.workspace_id} AND is_primary RETURNING *
+    `);
+    const updated = await tx.one(sql.type(accountRowSchema)`UPDATE whatsapp_accounts SET is_primary = true WHERE id = ${row.id} RETURNING *`);
+    const eventIds: number[] = [];
+    if (previous) eventIds.push(await appendEvent(tx, previous, 'primary_changed', previous.status, { isPrimary: false, newPrimarySessionId: row.session_id }, null));
+    eventIds.push(await appendEvent(tx, updated, 'primary_changed', updated.status, { isPrimary: true, previousPrimarySessionId: previous?.session_id ?? null }, null));
+    return { applied: true, row: updated, eventIds };
   });
 }
 

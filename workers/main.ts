@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createAccountStoreActivities, createEngineSessionActivities, createHostActivities } from '../activities/index.js';
+import { createAccountStoreActivities, createEngineSessionActivities, createHostActivities, createWebhookActivities } from '../activities/index.js';
 import { readProcessEnv } from '../config/env.js';
 import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
@@ -37,7 +37,7 @@ async function main() {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TASK_QUEUE,
     workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
-    activities: { ...createAccountStoreActivities(pool), ...createHostActivities(hostTaskQueue) },
+    activities: { ...createAccountStoreActivities(pool), ...createHostActivities(hostTaskQueue), ...createWebhookActivities(pool) },
   });
   const hostWorker = await Worker.create({
     connection,

@@ -7,8 +7,10 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  ParentClosePolicy,
   proxyActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -34,6 +36,7 @@ import {
   type EngineEventEnvelope,
 } from './messages.js';
 import { accountStatusKey, workspaceIdKey } from './search-attributes.js';
+import { webhookDelivery } from './webhook-delivery.js';
 
 export type { AccountConnectionInput, AccountConnectionState } from './account-state.js';
 
@@ -118,6 +121,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   let reconnectAt: number | null = null;
   let lastFailure = 'engine_unavailable';
   let handledEvents = 0;
+  let authenticatedAt: number | null = null;
 
   setHandler(accountStateQuery, () => state);
   setHandler(engineEventSignal, (envelope) => {
@@ -148,7 +152,15 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
     state.changeCount += 1;
     return `${workflowId}:${state.changeCount}`;
   };
-  const follow = (snapshot: AccountSnapshot) => {
+  const follow = async (snapshot: AccountSnapshot) => {
+    // Each event goes out in a workflow of its own: a slow or dead receiver never holds this one up.
+    for (const eventId of snapshot.webhookEventIds) {
+      await startChild(webhookDelivery, {
+        workflowId: `webhook-${eventId}`,
+        args: [{ eventId }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    }
     state.isPrimary = snapshot.isPrimary;
     if (snapshot.status !== state.status) {
       state.status = snapshot.status;
@@ -161,12 +173,14 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
     if (!canMoveTo(state.status, status)) return;
     const snapshot = await store.recordStatus({ sessionId: state.sessionId, status, eventType, reason, dedupeKey: nextKey() });
     state.failureReason = reason;
-    follow(snapshot);
+    await follow(snapshot);
   };
   const recordCode = async (kind: 'qr' | 'pairing_code', value: string) => {
+    // The first code of the account measures how long WhatsApp took to offer a login.
+    const first = state.latestQr === null && state.latestPairingCode === null;
     if (kind === 'qr') state.latestQr = value;
     else state.latestPairingCode = value;
-    await store.recordLoginCode({ sessionId: state.sessionId, kind, value, dedupeKey: nextKey() });
+    await store.recordLoginCode({ sessionId: state.sessionId, kind, value, dedupeKey: nextKey(), ...(first ? { timings: { qrGenerationMs: Date.now() - startedAt } } : {}) });
   };
 
   /** Claims a host (whichever worker answers), starts a new engine generation there and watches it. */
@@ -225,7 +239,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
     const status = ending.status === 'disconnected' && !everConnected() ? 'failed' : ending.status;
     const snapshot = await store.endAccount({ sessionId: state.sessionId, status, reason: ending.reason, eventType: ending.eventType, softDelete: ending.softDelete, dedupeKey: nextKey() });
     state.failureReason = ending.reason;
-    follow(snapshot);
+    await follow(snapshot);
     state.ended = true;
     reconnectAt = null;
   };
@@ -239,6 +253,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
         return;
       case 'authenticated':
         everAuthenticated = true;
+        authenticatedAt = Date.now();
         readyDeadline = Date.now() + timings.readyTimeoutMs;
         if (state.status === 'qr_scanning') await moveTo('authenticated', 'authenticated');
         return;
@@ -273,6 +288,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
     const attached = host;
     if (!attached) return;
     let identity: { phoneNumber: string; pushName: string | null };
+    const extractionStartedAt = Date.now();
     try {
       identity = await attached.activities.extraction.extractPhone({ sessionId: state.sessionId, generation: attached.generation });
     } catch (error) {
@@ -284,14 +300,17 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       await finish({ status: 'failed', reason: `phone_extraction_failed:${reason}`, eventType: 'session_failed', logout: true, forgetAuth: true, softDelete: false });
       return;
     }
-    const result = await store.activateAccount({ sessionId: state.sessionId, phoneNumber: identity.phoneNumber, pushName: identity.pushName, dedupeKey: nextKey() });
+    const timings: Record<string, number> = { phoneExtractionMs: Date.now() - extractionStartedAt };
+    if (authenticatedAt !== null) timings.scanToConnectedMs = Date.now() - authenticatedAt;
+    authenticatedAt = null;
+    const result = await store.activateAccount({ sessionId: state.sessionId, phoneNumber: identity.phoneNumber, pushName: identity.pushName, dedupeKey: nextKey(), timings });
     if (result.status === 'connected') {
       state.phoneNumber = identity.phoneNumber;
       state.pushName = identity.pushName;
       state.failureReason = null;
       state.reconnectAttempts = 0;
     }
-    follow(result);
+    await follow(result);
     if (state.ended) {
       await teardown(true);
       return;

@@ -2,14 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
-import { endAccount } from '../../db/account-lifecycle.js';
-import { AccountConflictError, findAccountBySession, type AccountRow } from '../../db/accounts.js';
+import { endAccount, makePrimary } from '../../db/account-lifecycle.js';
+import { AccountConflictError, listWorkspaceAccounts, setAccountWebhookUrl, type AccountRow } from '../../db/accounts.js';
+import { ensureWorkspace } from '../../db/workspaces.js';
+import { ACCOUNT_STATUSES, type AccountStatus } from '../../domain/account-status.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
 import { deleteAccountSignal, logoutAccountSignal, requestPairingCodeUpdate, restartAccountSignal } from '../../workflows/messages.js';
+import { accountFor, type AccountParams } from '../account-access.js';
 import { accountViewSchema, toAccountView } from '../account-view.js';
 import { createAccount } from '../create-account.js';
 import { HttpProblem, problem } from '../problem.js';
-import { phoneNumberSchema, sessionIdSchema, workspaceIdSchema } from '../schemas.js';
+import { phoneNumberSchema, sessionIdSchema, webhookUrlSchema, workspaceIdSchema } from '../schemas.js';
+import { startWebhookDeliveries } from '../webhook-starter.js';
+import { assertWorkspaceAccess } from './auth.js';
 
 export interface AccountsOptions {
   pool: DatabasePool;
@@ -17,76 +22,70 @@ export interface AccountsOptions {
   taskQueue: string;
 }
 
-interface AccountParams {
-  workspaceId: string;
-  sessionId: string;
-}
-
 interface CreateBody {
   sessionId?: string;
   mode?: 'qr' | 'pairing_code';
   phoneNumber?: string;
+  webhookUrl?: string;
   metadata?: Record<string, unknown>;
 }
 
-const accountParams = {
+const workspaceParams = { type: 'object', required: ['workspaceId'], properties: { workspaceId: workspaceIdSchema }, additionalProperties: false } as const;
+export const accountParams = {
   type: 'object',
   required: ['workspaceId', 'sessionId'],
   properties: { workspaceId: workspaceIdSchema, sessionId: sessionIdSchema },
   additionalProperties: false,
 } as const;
-
 const commandResponse = {
   type: 'object',
   required: ['accepted', 'sessionId'],
   properties: { accepted: { type: 'boolean' }, sessionId: { type: 'string' } },
   additionalProperties: false,
 } as const;
+const problems = { '4xx': { $ref: 'ProblemDetails#' } } as const;
 
-/** The account resource: one workflow and one row per account; the API only reads rows and sends workflow messages. */
+/** The account resource: one workflow and one row per account; the API reads rows and sends workflow messages. */
 export default async function accountsPlugin(app: FastifyInstance, options: AccountsOptions) {
   app.addSchema(accountViewSchema);
   const { pool, temporal, taskQueue } = options;
-
-  const accountIn = async (params: AccountParams): Promise<AccountRow> => {
-    const row = await findAccountBySession(pool, params.sessionId);
-    // Another workspace's account answers exactly like a missing one, so existence does not leak.
-    if (!row || row.workspace_id !== params.workspaceId) {
-      throw new HttpProblem(problem(404, 'account_not_found', 'Not Found', `no account ${params.sessionId} in workspace ${params.workspaceId}`));
-    }
-    return row;
-  };
+  const handle = (sessionId: string) => temporal.workflow.getHandle(accountWorkflowId(sessionId));
 
   app.post<{ Params: { workspaceId: string }; Body: CreateBody }>('/v1/workspaces/:workspaceId/accounts', {
     schema: {
       summary: 'Create an account (QR or pairing-code login); the same sessionId twice gives the same account',
       tags: ['accounts'],
-      params: { type: 'object', required: ['workspaceId'], properties: { workspaceId: workspaceIdSchema }, additionalProperties: false },
+      params: workspaceParams,
       body: {
         type: 'object',
         properties: {
-          sessionId: sessionIdSchema,
+          sessionId: { ...sessionIdSchema, description: 'your idempotency key: the same sessionId twice gives the same account' },
           mode: { type: 'string', enum: ['qr', 'pairing_code'], default: 'qr' },
           phoneNumber: phoneNumberSchema,
+          webhookUrl: webhookUrlSchema,
           metadata: { type: 'object', maxProperties: 50, additionalProperties: true },
         },
         additionalProperties: false,
       },
-      response: { 200: { $ref: 'Account#' }, 201: { $ref: 'Account#' }, '4xx': { $ref: 'ProblemDetails#' } },
+      response: { 200: { $ref: 'Account#' }, 201: { $ref: 'Account#' }, ...problems },
     },
   }, async (request, reply) => {
+    const { workspaceId } = request.params;
+    assertWorkspaceAccess(request, workspaceId, () => new HttpProblem(problem(404, 'workspace_not_found', 'Not Found', `no workspace ${workspaceId}`)));
     const body = request.body ?? {};
     if (body.mode === 'pairing_code' && !body.phoneNumber) {
       throw new HttpProblem(problem(422, 'phone_number_required', 'Unprocessable Content', 'mode pairing_code needs phoneNumber', { errors: [{ in: 'body', field: '/phoneNumber', message: 'is required with mode pairing_code' }] }));
     }
     const sessionId = body.sessionId ?? `acc_${randomUUID().replaceAll('-', '')}`;
     try {
+      await ensureWorkspace(pool, workspaceId);
       const { row, created } = await createAccount(pool, temporal, {
-        workspaceId: request.params.workspaceId,
+        workspaceId,
         sessionId,
         taskQueue,
         pairingPhoneNumber: body.mode === 'pairing_code' ? (body.phoneNumber ?? null) : null,
         metadata: body.metadata ?? {},
+        webhookUrl: body.webhookUrl ?? null,
       });
       return reply.code(created ? 201 : 200).send(toAccountView(row));
     } catch (error) {
@@ -95,41 +94,47 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     }
   });
 
-  app.get<{ Params: AccountParams }>('/v1/workspaces/:workspaceId/accounts/:sessionId', {
+  app.get<{ Params: { workspaceId: string }; Querystring: { status?: AccountStatus; limit: number; cursor?: number; includeDeleted: boolean } }>('/v1/workspaces/:workspaceId/accounts', {
     schema: {
-      summary: 'Get an account',
+      summary: 'List a workspace\'s accounts, oldest first',
       tags: ['accounts'],
-      params: accountParams,
-      response: { 200: { $ref: 'Account#' }, '4xx': { $ref: 'ProblemDetails#' } },
-    },
-  }, async (request) => toAccountView(await accountIn(request.params)));
-
-  const command = (
-    path: string,
-    summary: string,
-    send: (sessionId: string) => Promise<void>,
-    whenWorkflowIsOver: (row: AccountRow) => Promise<void>,
-  ) => {
-    app.route<{ Params: AccountParams }>({
-      method: path === '' ? 'DELETE' : 'POST',
-      url: `/v1/workspaces/:workspaceId/accounts/:sessionId${path}`,
-      schema: { summary, tags: ['accounts'], params: accountParams, response: { 202: commandResponse, '4xx': { $ref: 'ProblemDetails#' } } },
-      handler: async (request, reply) => {
-        const row = await accountIn(request.params);
-        try {
-          await send(row.session_id);
-        } catch (error) {
-          if (!(error instanceof WorkflowNotFoundError)) throw error;
-          await whenWorkflowIsOver(row);
-        }
-        return reply.code(202).send({ accepted: true, sessionId: row.session_id });
+      params: workspaceParams,
+      querystring: {
+        type: 'object',
+        properties: {
+          status: { type: 'string', enum: [...ACCOUNT_STATUSES] },
+          limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+          cursor: { type: 'integer', minimum: 0, description: 'nextCursor of the previous page' },
+          includeDeleted: { type: 'boolean', default: false },
+        },
+        additionalProperties: false,
       },
+      response: {
+        200: {
+          type: 'object',
+          required: ['items', 'nextCursor'],
+          properties: { items: { type: 'array', items: { $ref: 'Account#' } }, nextCursor: { type: ['integer', 'null'] } },
+          additionalProperties: false,
+        },
+        ...problems,
+      },
+    },
+  }, async (request) => {
+    const { workspaceId } = request.params;
+    assertWorkspaceAccess(request, workspaceId, () => new HttpProblem(problem(404, 'workspace_not_found', 'Not Found', `no workspace ${workspaceId}`)));
+    const page = await listWorkspaceAccounts(pool, {
+      workspaceId,
+      ...(request.query.status ? { status: request.query.status } : {}),
+      includeDeleted: request.query.includeDeleted,
+      limit: request.query.limit,
+      afterId: request.query.cursor ?? 0,
     });
-  };
-  const handle = (sessionId: string) => temporal.workflow.getHandle(accountWorkflowId(sessionId));
-  const ended = (what: string) => async () => {
-    throw new HttpProblem(problem(409, 'account_ended', 'Conflict', `the account has ended; it cannot ${what}`));
-  };
+    return { items: page.items.map(toAccountView), nextCursor: page.nextCursor };
+  });
+
+  app.get<{ Params: AccountParams }>('/v1/workspaces/:workspaceId/accounts/:sessionId', {
+    schema: { summary: 'Get an account', tags: ['accounts'], params: accountParams, response: { 200: { $ref: 'Account#' }, ...problems } },
+  }, async (request) => toAccountView(await accountFor(request, pool, request.params)));
 
   app.post<{ Params: AccountParams; Body: { phoneNumber: string } }>('/v1/workspaces/:workspaceId/accounts/:sessionId/pairing-code', {
     schema: {
@@ -137,13 +142,10 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
       tags: ['accounts'],
       params: accountParams,
       body: { type: 'object', required: ['phoneNumber'], properties: { phoneNumber: phoneNumberSchema }, additionalProperties: false },
-      response: {
-        200: { type: 'object', required: ['code'], properties: { code: { type: 'string' } }, additionalProperties: false },
-        '4xx': { $ref: 'ProblemDetails#' },
-      },
+      response: { 200: { type: 'object', required: ['code'], properties: { code: { type: 'string' } }, additionalProperties: false }, ...problems },
     },
   }, async (request) => {
-    const row = await accountIn(request.params);
+    const row = await accountFor(request, pool, request.params);
     try {
       return await handle(row.session_id).executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: request.body.phoneNumber }] });
     } catch (error) {
@@ -155,11 +157,66 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     }
   });
 
+  app.post<{ Params: AccountParams }>('/v1/workspaces/:workspaceId/accounts/:sessionId/primary', {
+    schema: { summary: 'Make a connected account the workspace\'s primary', tags: ['accounts'], params: accountParams, response: { 200: { $ref: 'Account#' }, ...problems } },
+  }, async (request) => {
+    const row = await accountFor(request, pool, request.params);
+    try {
+      const change = await makePrimary(pool, row.session_id);
+      await startWebhookDeliveries(pool, temporal, taskQueue, change.eventIds);
+      return toAccountView(change.row);
+    } catch (error) {
+      if (error instanceof AccountConflictError) throw new HttpProblem(problem(409, 'not_connected', 'Conflict', error.message));
+      throw error;
+    }
+  });
+
+  app.put<{ Params: AccountParams; Body: { webhookUrl: string | null } }>('/v1/workspaces/:workspaceId/accounts/:sessionId/webhook', {
+    schema: {
+      summary: 'Set (or clear, with null) the account\'s own webhook URL; without one, the workspace\'s default applies',
+      tags: ['webhooks'],
+      params: accountParams,
+      body: { type: 'object', required: ['webhookUrl'], properties: { webhookUrl: { anyOf: [webhookUrlSchema, { type: 'null' }] } }, additionalProperties: false },
+      response: { 200: { $ref: 'Account#' }, ...problems },
+    },
+  }, async (request) => {
+    const row = await accountFor(request, pool, request.params);
+    await setAccountWebhookUrl(pool, row.session_id, request.body.webhookUrl);
+    return toAccountView(await accountFor(request, pool, request.params));
+  });
+
+  const command = (
+    path: string,
+    summary: string,
+    send: (sessionId: string) => Promise<void>,
+    whenWorkflowIsOver: (row: AccountRow) => Promise<void>,
+  ) => {
+    app.route<{ Params: AccountParams }>({
+      method: path === '' ? 'DELETE' : 'POST',
+      url: `/v1/workspaces/:workspaceId/accounts/:sessionId${path}`,
+      schema: { summary, tags: ['accounts'], params: accountParams, response: { 202: commandResponse, ...problems } },
+      handler: async (request, reply) => {
+        const row = await accountFor(request, pool, request.params);
+        try {
+          await send(row.session_id);
+        } catch (error) {
+          if (!(error instanceof WorkflowNotFoundError)) throw error;
+          await whenWorkflowIsOver(row);
+        }
+        return reply.code(202).send({ accepted: true, sessionId: row.session_id });
+      },
+    });
+  };
+  const ended = (what: string) => async () => {
+    throw new HttpProblem(problem(409, 'account_ended', 'Conflict', `the account has ended; it cannot ${what}`));
+  };
+
   command('', 'Delete an account: log out, stop its client, remove its auth, soft-delete the row',
     (sessionId) => handle(sessionId).signal(deleteAccountSignal, { reason: 'deleted' }),
     // Its workflow is over (failed, logged out): nobody else writes the row, so the API soft-deletes it itself.
     async (row) => {
-      await endAccount(pool, { sessionId: row.session_id, status: 'failed', reason: 'deleted', eventType: 'session_deleted', softDelete: true, dedupeKey: `api-delete:${row.session_id}` });
+      const ending = await endAccount(pool, { sessionId: row.session_id, status: 'failed', reason: 'deleted', eventType: 'session_deleted', softDelete: true, dedupeKey: `api-delete:${row.session_id}` });
+      await startWebhookDeliveries(pool, temporal, taskQueue, ending.eventIds);
     });
   command('/logout', 'Log an account out (the phone sees the device unlinked)',
     (sessionId) => handle(sessionId).signal(logoutAccountSignal, { reason: 'logged_out' }), ended('log out'));

@@ -21,6 +21,7 @@ export default async function healthPlugin(app: FastifyInstance, options: Health
   const timeoutMs = options.checkTimeoutMs ?? 2_000;
 
   app.get('/health', {
+    config: { auth: 'public' },
     schema: {
       summary: 'Liveness: the process is up',
       tags: ['operations'],
@@ -29,6 +30,7 @@ export default async function healthPlugin(app: FastifyInstance, options: Health
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/ready', {
+    config: { auth: 'public' },
     schema: {
       summary: 'Readiness: Temporal and PostgreSQL answer',
       tags: ['operations'],

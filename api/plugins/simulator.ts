@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { PHONE_ACTIONS, submitPhoneAction, type PhoneAction } from '../../db/simulator-actions.js';
+import { findAccountBySession } from '../../db/accounts.js';
 import { HttpProblem, problem } from '../problem.js';
+import { assertWorkspaceAccess } from './auth.js';
 import { phoneNumberSchema, sessionIdSchema } from '../schemas.js';
 
 const scanOptions = {
@@ -48,6 +50,13 @@ export default async function simulatorPlugin(app: FastifyInstance, options: { p
         },
       },
     }, async (request) => {
+      // A workspace key plays the phone only for its own accounts.
+      const row = await findAccountBySession(options.pool, request.params.sessionId);
+      const noSession = () => new HttpProblem(problem(404, 'no_simulated_session', 'Not Found', 'no running simulated session with this id'));
+      if (request.principal?.workspaceId !== null) {
+        if (!row) throw noSession();
+        assertWorkspaceAccess(request, row.workspace_id, noSession);
+      }
       const outcome = await submitPhoneAction(options.pool, request.params.sessionId, action, request.body ?? {});
       if (outcome.state === 'rejected') {
         const code = typeof outcome.result.error === 'string' ? outcome.result.error : 'rejected';

@@ -1,27 +1,33 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
-import { buildApp } from '../../api/app.js';
 import { listAccountEvents } from '../../db/accounts.js';
+import { accountWorkflowId } from '../../workflows/ids.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
-import { eventually, openPool, openTemporalClient, testLog, uniqueId } from '../helpers/context.js';
+import { buildTestApi, type TestApi } from '../helpers/api.js';
+import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
 
 describe('accounts over HTTP, with the simulated phone played through the control surface', { timeout: 120_000 }, () => {
   let pool: DatabasePool;
   let app: FastifyInstance;
+  let api: TestApi;
   let worker: ChildHandle;
   let closeClient: () => Promise<void>;
+  let temporal: Client;
 
   before(async () => {
     pool = await openPool();
     const { client, close } = await openTemporalClient();
     closeClient = close;
+    temporal = client;
     const started = await startTestWorker(FAST_SIMULATOR_ENV);
     worker = started.worker;
-    app = await buildApp({ pool, temporal: client, log: testLog, taskQueue: started.taskQueue, simulator: true });
+    api = await buildTestApi(pool, client, { taskQueue: started.taskQueue, simulator: true });
+    app = api.app;
   });
   after(async () => {
     await app?.close();
@@ -31,14 +37,14 @@ describe('accounts over HTTP, with the simulated phone played through the contro
   });
 
   const getAccount = async (workspaceId: string, sessionId: string) => {
-    const response = await app.inject({ method: 'GET', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}` });
+    const response = await api.as(api.adminKey, { method: 'GET', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}` });
     assert.equal(response.statusCode, 200, response.body);
     return response.json();
   };
 
   it('create → QR → scan → connected → delete', async () => {
     const workspaceId = uniqueId('ws');
-    const created = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { metadata: { label: 'front desk' } } });
+    const created = await api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { metadata: { label: 'front desk' } } });
     assert.equal(created.statusCode, 201, created.body);
     const { sessionId } = created.json();
     assert.match(sessionId, /^acc_[0-9a-f]{32}$/);
@@ -51,7 +57,7 @@ describe('accounts over HTTP, with the simulated phone played through the contro
     assert.deepEqual(withQr.metadata, { label: 'front desk' });
 
     const phone = randomPhone();
-    const scanned = await app.inject({ method: 'POST', url: `/v1/simulator/sessions/${sessionId}/scan`, payload: { phone, pushName: 'Front Desk' } });
+    const scanned = await api.as(api.adminKey, { method: 'POST', url: `/v1/simulator/sessions/${sessionId}/scan`, payload: { phone, pushName: 'Front Desk' } });
     assert.equal(scanned.statusCode, 200, scanned.body);
 
     const connected = await eventually(async () => {
@@ -62,10 +68,10 @@ describe('accounts over HTTP, with the simulated phone played through the contro
     assert.equal(connected.isPrimary, true);
     assert.equal(connected.qr, null, 'a connected account shows no QR');
 
-    const again = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/scan` });
+    const again = await api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/scan` });
     assert.equal(again.statusCode, 404);
 
-    const deleted = await app.inject({ method: 'DELETE', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}` });
+    const deleted = await api.as(api.adminKey, { method: 'DELETE', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}` });
     assert.equal(deleted.statusCode, 202);
     const gone = await eventually(async () => {
       const account = await getAccount(workspaceId, sessionId);
@@ -76,21 +82,21 @@ describe('accounts over HTTP, with the simulated phone played through the contro
 
   it('pairing code on request, restart without a new scan, logout from the API', async () => {
     const workspaceId = uniqueId('ws');
-    const { sessionId } = (await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: {} })).json();
+    const { sessionId } = (await api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: {} })).json();
     await eventually(async () => ((await getAccount(workspaceId, sessionId)).qr ? true : undefined), 20_000, 'a QR');
     const phone = randomPhone();
-    const paired = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/pairing-code`, payload: { phoneNumber: phone } });
+    const paired = await api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/pairing-code`, payload: { phoneNumber: phone } });
     assert.equal(paired.statusCode, 200, paired.body);
     const { code } = paired.json();
     assert.match(code, /^[A-Z0-9]{4}-[A-Z0-9]{4}$/);
-    assert.equal((await app.inject({ method: 'POST', url: `/v1/simulator/sessions/${sessionId}/enter-code`, payload: { code } })).statusCode, 200);
+    assert.equal((await api.as(api.adminKey, { method: 'POST', url: `/v1/simulator/sessions/${sessionId}/enter-code`, payload: { code } })).statusCode, 200);
     await eventually(async () => ((await getAccount(workspaceId, sessionId)).status === 'connected' ? true : undefined), 20_000, 'connected');
 
-    const refused = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/pairing-code`, payload: { phoneNumber: phone } });
+    const refused = await api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/pairing-code`, payload: { phoneNumber: phone } });
     assert.equal(refused.statusCode, 409);
     assert.equal(refused.json().code, 'pairing_code_refused');
 
-    assert.equal((await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/restart` })).statusCode, 202);
+    assert.equal((await api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/restart` })).statusCode, 202);
     await eventually(async () => {
       const events = (await listAccountEvents(pool, sessionId)).filter((event) => event.type !== 'qr' && event.type !== 'pairing_code');
       const tail = events.slice(-2).map((event) => `${event.type}:${String(event.data.reason ?? '')}`);
@@ -98,13 +104,14 @@ describe('accounts over HTTP, with the simulated phone played through the contro
     }, 20_000, 'disconnected by the restart, then connected again');
     assert.equal((await getAccount(workspaceId, sessionId)).status, 'connected');
 
-    assert.equal((await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/logout` })).statusCode, 202);
+    assert.equal((await api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/logout` })).statusCode, 202);
     const out = await eventually(async () => {
       const account = await getAccount(workspaceId, sessionId);
       return account.status === 'disconnected' && account.failureReason === 'logged_out' ? account : undefined;
     }, 20_000, 'logged out');
     assert.equal(out.isPrimary, false);
-    const afterLogout = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/restart` });
+    await temporal.workflow.getHandle(accountWorkflowId(sessionId)).result();
+    const afterLogout = await api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/restart` });
     assert.equal(afterLogout.statusCode, 409);
     assert.equal(afterLogout.json().code, 'account_ended');
   });
@@ -112,15 +119,15 @@ describe('accounts over HTTP, with the simulated phone played through the contro
   it('the same sessionId twice gives the same account', async () => {
     const workspaceId = uniqueId('ws');
     const sessionId = uniqueId('given');
-    const first = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { sessionId } });
-    const second = await app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { sessionId } });
+    const first = await api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { sessionId } });
+    const second = await api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { sessionId } });
     assert.equal(first.statusCode, 201);
     assert.equal(second.statusCode, 200);
     assert.equal(second.json().createdAt, first.json().createdAt);
-    const elsewhere = await app.inject({ method: 'POST', url: `/v1/workspaces/${uniqueId('ws')}/accounts`, payload: { sessionId } });
+    const elsewhere = await api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${uniqueId('ws')}/accounts`, payload: { sessionId } });
     assert.equal(elsewhere.statusCode, 409);
     assert.equal(elsewhere.json().code, 'session_id_taken');
-    await app.inject({ method: 'DELETE', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}` });
+    await api.as(api.adminKey, { method: 'DELETE', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}` });
   });
 
   it('bad input gets a problem with a stable code that names the field, and loses nothing', async () => {
@@ -137,7 +144,7 @@ describe('accounts over HTTP, with the simulated phone played through the contro
       { method: 'POST', url: `/v1/simulator/sessions/nobody/scan`, payload: { phone: '0811' }, status: 400, code: 'validation_failed', field: '/phone' },
     ];
     for (const c of cases) {
-      const response = await app.inject({ method: c.method, url: c.url, ...(c.payload !== undefined ? { payload: c.payload as string } : {}), ...(c.headers ? { headers: c.headers } : {}) });
+      const response = await api.as(api.adminKey, { method: c.method, url: c.url, ...(c.payload !== undefined ? { payload: c.payload as string } : {}), ...(c.headers ? { headers: c.headers } : {}) });
       assert.equal(response.statusCode, c.status, `${c.method} ${c.url} ${JSON.stringify(c.payload)}: ${response.body}`);
       assert.match(String(response.headers['content-type']), /application\/problem\+json/);
       const body = response.json();
@@ -145,12 +152,12 @@ describe('accounts over HTTP, with the simulated phone played through the contro
       if (c.field) assert.ok(JSON.stringify(body.errors ?? []).includes(c.field), `names ${c.field}: ${response.body}`);
       assert.doesNotMatch(response.body, /\.ts:\d+|at async/);
     }
-    const listed = await app.inject({ method: 'GET', url: `/v1/workspaces/${workspaceId}/accounts/ok` });
+    const listed = await api.as(api.adminKey, { method: 'GET', url: `/v1/workspaces/${workspaceId}/accounts/ok` });
     assert.equal(listed.statusCode, 404, 'the rejected create stored nothing');
   });
 
   it('serves the OpenAPI document', async () => {
-    const response = await app.inject({ method: 'GET', url: '/docs/json' });
+    const response = await api.as(api.adminKey, { method: 'GET', url: '/docs/json' });
     assert.equal(response.statusCode, 200);
     const document = response.json();
     assert.ok(document.paths['/v1/workspaces/{workspaceId}/accounts']);

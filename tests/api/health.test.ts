@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
-import { buildApp } from '../../api/app.js';
 import { findFreePort } from '../../infra/ports.js';
-import { openPool, openTemporalClient, testLog } from '../helpers/context.js';
+import { buildTestApi } from '../helpers/api.js';
+import { openPool, openTemporalClient } from '../helpers/context.js';
 
 describe('health and readiness', () => {
   let pool: DatabasePool;
@@ -16,7 +16,7 @@ describe('health and readiness', () => {
     pool = await openPool();
     const { client, close } = await openTemporalClient();
     closeClient = close;
-    app = await buildApp({ pool, temporal: client, log: testLog, taskQueue: 'unused', simulator: false });
+    app = (await buildTestApi(pool, client, { taskQueue: 'unused', simulator: false })).app;
   });
   after(async () => {
     await app.close();
@@ -41,7 +41,7 @@ describe('health and readiness', () => {
 
   it('GET /ready answers 503 problem details naming Temporal when it is unreachable', async () => {
     const connection = Connection.lazy({ address: `127.0.0.1:${await findFreePort()}`, connectTimeout: 1_000 });
-    const isolated = await buildApp({ pool, temporal: new Client({ connection }), log: testLog, taskQueue: 'unused', simulator: false });
+    const isolated = (await buildTestApi(pool, new Client({ connection }), { taskQueue: 'unused', simulator: false })).app;
     try {
       const response = await isolated.inject({ method: 'GET', url: '/ready' });
       assert.equal(response.statusCode, 503);
@@ -56,6 +56,14 @@ describe('health and readiness', () => {
       // The connection is left unclosed on purpose: it never connected, and closing it while the timed-out
       // readiness call is still retrying throws inside the gRPC library.
       await isolated.close();
+    }
+  });
+
+  it('serves /metrics without a key, with the account histograms', async () => {
+    const response = await app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(response.statusCode, 200);
+    for (const name of ['wa_qr_generation_seconds', 'wa_scan_to_connected_seconds', 'wa_phone_extraction_seconds', 'wa_webhook_delivery_seconds', 'wa_account_transitions_total']) {
+      assert.match(response.body, new RegExp(`# TYPE ${name} `));
     }
   });
 

@@ -1,0 +1,62 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { DatabasePool } from 'slonik';
+import { eventsWithWebhookTargets, findWebhookTarget, recordDeliveryAttempt } from '../db/webhook-deliveries.js';
+import { webhookPayload } from '../webhooks/payload.js';
+import { signedHeaders } from '../webhooks/signing.js';
+
+/** Answers a receiver gives when the request itself is wrong: retrying the same request cannot help. */
+export const PERMANENT_REJECTIONS = [400, 401, 403, 404, 410, 422];
+const ATTEMPT_TIMEOUT_MS = 10_000;
+
+export function createWebhookActivities(pool: DatabasePool) {
+  return {
+    async webhookEventIds(input: { eventIds: number[] }): Promise<number[]> {
+      return [...(await eventsWithWebhookTargets(pool, input.eventIds))];
+    },
+
+    /**
+     * One delivery attempt: POST the signed event, record the attempt (status, latency, error) whatever happens.
+     * Fails retryably on network errors, timeouts and 5xx; permanently on the rejections above.
+     */
+    async deliverWebhook(input: { eventId: number; attempt: number }): Promise<{ delivered: boolean; statusCode: number | null }> {
+      const target = await findWebhookTarget(pool, input.eventId);
+      if (!target) return { delivered: false, statusCode: null };
+      const body = JSON.stringify(webhookPayload(target.event, target.account));
+      const timestamp = Math.floor(Date.now() / 1000);
+      const startedAt = performance.now();
+      let statusCode: number | null = null;
+      let error: string | null = null;
+      try {
+        const response = await fetch(target.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': 'wa-connect-webhooks/1', ...signedHeaders(target.secret, `evt_${target.event.id}`, timestamp, body) },
+          body,
+          signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+          redirect: 'manual',
+        });
+        statusCode = response.status;
+        await response.arrayBuffer().catch(() => undefined);
+        if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
+      } catch (caught) {
+        error = caught instanceof Error && caught.name === 'TimeoutError' ? `timeout after ${ATTEMPT_TIMEOUT_MS} ms` : String((caught as Error).message ?? caught);
+      }
+      const delivered = error === null;
+      await recordDeliveryAttempt(pool, {
+        eventId: target.event.id,
+        workspaceId: target.event.workspace_id,
+        sessionId: target.event.session_id,
+        url: target.url,
+        attempt: input.attempt,
+        delivered,
+        statusCode,
+        latencyMs: Math.round(performance.now() - startedAt),
+        error,
+      });
+      if (delivered) return { delivered, statusCode };
+      if (statusCode !== null && PERMANENT_REJECTIONS.includes(statusCode)) {
+        throw ApplicationFailure.nonRetryable(`the receiver rejected the event: ${error}`, 'WebhookRejected');
+      }
+      throw ApplicationFailure.retryable(`delivery failed: ${error}`, 'WebhookFailed');
+    },
+  };
+}

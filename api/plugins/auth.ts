@@ -1,0 +1,70 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { DatabasePool } from 'slonik';
+import { authenticateApiKey, type ApiPrincipal } from '../../db/workspaces.js';
+import { HttpProblem, problem } from '../problem.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: ApiPrincipal | null;
+  }
+  interface FastifyContextConfig {
+    /** `public`: no key (health, docs, the page). `seed`: the seed's endpoints (see SEED_API_LOOPBACK_WITHOUT_KEY). */
+    auth?: 'public' | 'seed';
+  }
+}
+
+export interface AuthOptions {
+  pool: DatabasePool;
+  /** The seed's backend called its Node service on loopback without a key; keep that working there only. */
+  seedLoopbackWithoutKey: boolean;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** Reads the key (Authorization: Bearer, X-API-Key, or ?access_token= for browsers' WebSockets). */
+export function presentedKey(request: FastifyRequest): string | null {
+  const authorization = request.headers.authorization;
+  if (authorization?.startsWith('Bearer ')) return authorization.slice(7).trim();
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string') return header.trim();
+  const query = request.query as Record<string, unknown> | undefined;
+  return typeof query?.access_token === 'string' ? query.access_token : null;
+}
+
+async function authPlugin(app: FastifyInstance, options: AuthOptions) {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    const mode = request.routeOptions.config?.auth;
+    const url = request.routeOptions.url;
+    // Unmatched routes fall through to the 404 handler; the OpenAPI pages are public documentation.
+    if (mode === 'public' || url === undefined || url === '/docs' || url.startsWith('/docs/')) return;
+    const key = presentedKey(request);
+    if (!key && mode === 'seed' && options.seedLoopbackWithoutKey && LOOPBACK.has(request.ip)) {
+      request.principal = { keyId: 0, workspaceId: null, name: 'seed-loopback' };
+      return;
+    }
+    const principal = key ? await authenticateApiKey(options.pool, key) : null;
+    if (!principal) {
+      throw new HttpProblem(problem(401, 'unauthenticated', 'Unauthorized', 'a valid API key is required (Authorization: Bearer <key> or X-API-Key)'));
+    }
+    request.principal = principal;
+  });
+}
+
+/**
+ * A workspace key sees only its workspace; anything else answers 404, exactly like something that does not exist,
+ * so a key of workspace A cannot even learn what workspace B has.
+ */
+export function assertWorkspaceAccess(request: FastifyRequest, workspaceId: string, notFound: () => HttpProblem): void {
+  const principal = request.principal;
+  if (!principal || (principal.workspaceId !== null && principal.workspaceId !== workspaceId)) throw notFound();
+}
+
+export function assertAdmin(request: FastifyRequest): void {
+  if (request.principal?.workspaceId !== null) {
+    throw new HttpProblem(problem(404, 'route_not_found', 'Not Found', 'no such route for this key'));
+  }
+}
+
+export default fp(authPlugin, { name: 'auth', dependencies: ['problem-details'] });

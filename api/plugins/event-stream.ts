@@ -1,0 +1,103 @@
+import websocket from '@fastify/websocket';
+import type { FastifyInstance } from 'fastify';
+import type { DatabasePool } from 'slonik';
+import { findAccountBySession, listEventsAfter, type AccountEvent } from '../../db/accounts.js';
+import { EventFanout } from '../event-fanout.js';
+import { HttpProblem, problem } from '../problem.js';
+import { sessionIdSchema, workspaceIdSchema } from '../schemas.js';
+import { assertWorkspaceAccess } from './auth.js';
+
+interface StreamQuery {
+  workspaceId: string;
+  sessionId?: string;
+  lastEventId?: number;
+  access_token?: string;
+}
+
+const BACKLOG_LIMIT = 1_000;
+
+/** What a subscriber receives for each event; `id` is the resume point. */
+export function streamMessage(event: AccountEvent) {
+  return {
+    id: event.id,
+    type: event.type,
+    workspaceId: event.workspace_id,
+    sessionId: event.session_id,
+    status: event.status,
+    data: event.data,
+    occurredAt: new Date(event.occurred_at).toISOString(),
+  };
+}
+
+/**
+ * GET /v1/stream (WebSocket): every status change and every QR of a workspace (or of one account), each with a
+ * monotonically increasing event id. Reconnect with `lastEventId` to get what was missed, then the live stream.
+ * Authenticated before the upgrade, like every route: an unauthenticated socket never opens.
+ */
+export default async function eventStreamPlugin(app: FastifyInstance, options: { pool: DatabasePool; fanout: EventFanout }) {
+  const { pool, fanout } = options;
+  await app.register(websocket, { options: { maxPayload: 4 * 1024 } });
+
+  app.get<{ Querystring: StreamQuery }>('/v1/stream', {
+    websocket: true,
+    schema: {
+      summary: 'WebSocket: live account events of a workspace or one account, resumable with lastEventId',
+      tags: ['events'],
+      querystring: {
+        type: 'object',
+        required: ['workspaceId'],
+        properties: {
+          workspaceId: workspaceIdSchema,
+          sessionId: sessionIdSchema,
+          lastEventId: { type: 'integer', minimum: 0 },
+          access_token: { type: 'string', description: 'the API key, for browsers (which cannot set headers on a WebSocket)' },
+        },
+        additionalProperties: false,
+      },
+    },
+    preValidation: async (request) => {
+      const { workspaceId, sessionId } = request.query;
+      const notFound = () => new HttpProblem(problem(404, 'workspace_not_found', 'Not Found', `no workspace ${workspaceId}`));
+      assertWorkspaceAccess(request, workspaceId, notFound);
+      if (sessionId) {
+        const row = await findAccountBySession(pool, sessionId);
+        if (!row || row.workspace_id !== workspaceId) throw new HttpProblem(problem(404, 'account_not_found', 'Not Found', `no account ${sessionId} in workspace ${workspaceId}`));
+      }
+    },
+  }, async (socket, request) => {
+    const { workspaceId, sessionId = null, lastEventId } = request.query;
+    let lastSent = lastEventId ?? 0;
+    let live = false;
+    const buffered: AccountEvent[] = [];
+    const send = (event: AccountEvent) => {
+      if (event.id <= lastSent || socket.readyState !== socket.OPEN) return;
+      lastSent = event.id;
+      socket.send(JSON.stringify(streamMessage(event)));
+    };
+    const unsubscribe = await fanout.subscribe({
+      workspaceId,
+      sessionId,
+      deliver: (event) => (live ? send(event) : buffered.push(event)),
+    });
+    const ping = setInterval(() => socket.ping(), 30_000);
+    socket.on('close', () => {
+      clearInterval(ping);
+      unsubscribe();
+    });
+    socket.on('message', () => undefined);
+
+    socket.send(JSON.stringify({ type: 'subscribed', workspaceId, sessionId, lastEventId: lastEventId ?? null }));
+    if (lastEventId !== undefined) {
+      // What was missed while disconnected, then whatever arrived live meanwhile, in id order, each once.
+      for (let after = lastEventId; ;) {
+        const missed = await listEventsAfter(pool, { workspaceId, sessionId, afterId: after, limit: BACKLOG_LIMIT });
+        for (const event of missed) send(event);
+        if (missed.length < BACKLOG_LIMIT) break;
+        after = (missed[missed.length - 1] as AccountEvent).id;
+      }
+    }
+    for (const event of buffered.sort((a, b) => a.id - b.id)) send(event);
+    buffered.length = 0;
+    live = true;
+  });
+}

@@ -1,0 +1,83 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+
+export const workspaceSchema = z.object({
+  id: z.string(),
+  webhook_url: z.string().nullable(),
+  webhook_secret: z.string(),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+export type WorkspaceRow = z.infer<typeof workspaceSchema>;
+
+// Standard Webhooks' secret format: whsec_ + base64 of the key bytes.
+const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
+/** The workspace, created with a fresh webhook secret on first use. */
+export async function ensureWorkspace(db: CommonQueryMethods, workspaceId: string): Promise<WorkspaceRow> {
+  const created = await db.maybeOne(sql.type(workspaceSchema)`
+    INSERT INTO workspaces (id, webhook_secret) VALUES (${workspaceId}, ${newSecret()})
+    ON CONFLICT (id) DO NOTHING RETURNING *
+  `);
+  return created ?? db.one(sql.type(workspaceSchema)`SELECT * FROM workspaces WHERE id = ${workspaceId}`);
+}
+
+export async function findWorkspace(db: CommonQueryMethods, workspaceId: string): Promise<WorkspaceRow | null> {
+  return db.maybeOne(sql.type(workspaceSchema)`SELECT * FROM workspaces WHERE id = ${workspaceId}`);
+}
+
+export async function updateWorkspaceWebhook(db: CommonQueryMethods, workspaceId: string, webhookUrl: string | null, rotateSecret: boolean): Promise<WorkspaceRow> {
+  await ensureWorkspace(db, workspaceId);
+  return db.one(sql.type(workspaceSchema)`
+    UPDATE workspaces SET webhook_url = ${webhookUrl},
+      webhook_secret = CASE WHEN ${rotateSecret} THEN ${newSecret()} ELSE webhook_secret END
+    WHERE id = ${workspaceId} RETURNING *
+  `);
+}
+
+const apiKeySchema = z.object({
+  id: z.number().int(),
+  key_prefix: z.string(),
+  key_hash: z.string(),
+  workspace_id: z.string().nullable(),
+  name: z.string(),
+  revoked_at: z.number().nullable(),
+});
+
+export interface ApiPrincipal {
+  keyId: number;
+  /** null for an admin key. */
+  workspaceId: string | null;
+  name: string;
+}
+
+const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
+
+/** Creates a key and returns it in full: the only time it is ever shown. */
+export async function createApiKey(db: CommonQueryMethods, options: { workspaceId: string | null; name: string }): Promise<{ key: string; prefix: string }> {
+  if (options.workspaceId) await ensureWorkspace(db, options.workspaceId);
+  const prefix = `wak_${randomBytes(6).toString('hex')}`;
+  const key = `${prefix}_${randomBytes(32).toString('base64url')}`;
+  await db.query(sql.unsafe`
+    INSERT INTO api_keys (key_prefix, key_hash, workspace_id, name) VALUES (${prefix}, ${hashKey(key)}, ${options.workspaceId}, ${options.name})
+  `);
+  return { key, prefix };
+}
+
+/** The principal a presented key stands for, or null when it is unknown, malformed or revoked. */
+export async function authenticateApiKey(db: CommonQueryMethods, presented: string): Promise<ApiPrincipal | null> {
+  const match = /^(wak_[0-9a-f]{12})_[A-Za-z0-9_-]{43}$/.exec(presented);
+  if (!match?.[1]) return null;
+  const row = await db.maybeOne(sql.type(apiKeySchema)`SELECT id, key_prefix, key_hash, workspace_id, name, revoked_at FROM api_keys WHERE key_prefix = ${match[1]}`);
+  if (!row || row.revoked_at !== null) return null;
+  const expected = Buffer.from(row.key_hash, 'hex');
+  const actual = Buffer.from(hashKey(presented), 'hex');
+  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null;
+  return { keyId: row.id, workspaceId: row.workspace_id, name: row.name };
+}
+
+export async function revokeApiKey(db: CommonQueryMethods, prefix: string): Promise<boolean> {
+  const result = await db.query(sql.unsafe`UPDATE api_keys SET revoked_at = now() WHERE key_prefix = ${prefix} AND revoked_at IS NULL`);
+  return result.rowCount > 0;
+}

@@ -1,0 +1,36 @@
+import type { Client } from '@temporalio/client';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { DatabasePool } from 'slonik';
+import { buildApp } from '../../api/app.js';
+import { createApiKey } from '../../db/workspaces.js';
+import { testLog, testStackEnv } from './context.js';
+
+export interface TestApi {
+  app: FastifyInstance;
+  adminKey: string;
+  /** A fresh key of this workspace. */
+  keyFor(workspaceId: string): Promise<string>;
+  /** app.inject with the key as a bearer token. */
+  as(key: string, options: InjectOptions): Promise<LightMyRequestResponse>;
+}
+
+export async function buildTestApi(pool: DatabasePool, temporal: Client, options: { taskQueue: string; simulator: boolean; rateLimitPerMinute?: number }): Promise<TestApi> {
+  const app = await buildApp({
+    pool,
+    databaseUrl: testStackEnv().databaseUrl,
+    temporal,
+    log: testLog,
+    taskQueue: options.taskQueue,
+    simulator: options.simulator,
+    // Requests from app.inject come from 127.0.0.1: keep the seed's key-less loopback access off in tests.
+    seedLoopbackWithoutKey: false,
+    ...(options.rateLimitPerMinute ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
+  });
+  const { key: adminKey } = await createApiKey(pool, { workspaceId: null, name: 'test admin' });
+  return {
+    app,
+    adminKey,
+    keyFor: async (workspaceId) => (await createApiKey(pool, { workspaceId, name: `test ${workspaceId}` })).key,
+    as: (key, options) => app.inject({ ...options, headers: { ...(options.headers ?? {}), authorization: `Bearer ${key}` } }),
+  };
+}

@@ -1,0 +1,34 @@
+import type { AccountEvent, AccountRow } from '../db/accounts.js';
+
+/** The JSON a backend receives for an account event. The connect event is `session_ready`, as the seed's. */
+export interface WebhookPayload {
+  event: string;
+  eventId: number;
+  sessionId: string;
+  workspaceId: string;
+  status: string | null;
+  phoneNumber: string | null;
+  isPrimary: boolean;
+  occurredAt: string;
+  data: Record<string, unknown>;
+}
+
+/** QR codes rotate every 20 s and go to browsers over WebSocket; backends hear about status changes only. */
+export function isWebhookEvent(type: string): boolean {
+  return type !== 'qr' && type !== 'pairing_code';
+}
+
+export function webhookPayload(event: AccountEvent, account: AccountRow): WebhookPayload {
+  return {
+    event: event.type,
+    eventId: event.id,
+    sessionId: event.session_id,
+    workspaceId: event.workspace_id,
+    status: event.status,
+    // The phone at the time of the event when it names one (session_ready), else the account's current one.
+    phoneNumber: typeof event.data.phoneNumber === 'string' ? event.data.phoneNumber : account.phone_number,
+    isPrimary: account.is_primary,
+    occurredAt: new Date(event.occurred_at).toISOString(),
+    data: event.data,
+  };
+}

@@ -1,0 +1,81 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Webhook signatures. Every delivery carries two sets of headers:
+ * - the seed's, which its receivers already verify: `X-Timestamp` (unix seconds) and
+ *   `X-HMAC-Signature` = hex HMAC-SHA256(secret, timestamp + raw body);
+ * - Standard Webhooks': `webhook-id`, `webhook-timestamp`, `webhook-signature` = `v1,` + base64
+ *   HMAC-SHA256(base64-decoded secret, `${id}.${timestamp}.${body}`).
+ * This module has no dependency but node:crypto, so receivers can take it as it is.
+ */
+
+export function seedSignature(secret: string, timestamp: number, rawBody: string): string {
+  return createHmac('sha256', secret).update(`${timestamp}${rawBody}`).digest('hex');
+}
+
+export function standardSignature(secret: string, id: string, timestamp: number, rawBody: string): string {
+  const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+  return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${rawBody}`).digest('base64')}`;
+}
+
+export function signedHeaders(secret: string, id: string, timestamp: number, rawBody: string): Record<string, string> {
+  return {
+    'x-timestamp': String(timestamp),
+    'x-hmac-signature': seedSignature(secret, timestamp, rawBody),
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': standardSignature(secret, id, timestamp, rawBody),
+  };
+}
+
+export type VerifyResult = { ok: true; scheme: 'seed' | 'standard' } | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'expired' | 'bad_signature' };
+
+/**
+ * Verifies a delivery as a receiver would: the signature over the raw body, and a timestamp no more than
+ * `toleranceSeconds` (300, as the seed's receivers) away from now, which refuses replays of old deliveries.
+ * Header names are case-insensitive; pass the raw body exactly as received.
+ */
+export function verifyWebhook(options: {
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: string;
+  secret: string;
+  toleranceSeconds?: number;
+  nowSeconds?: number;
+}): VerifyResult {
+  const header = (name: string) => {
+    const entry = Object.entries(options.headers).find(([key]) => key.toLowerCase() === name);
+    const value = entry?.[1];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
+  const tolerance = options.toleranceSeconds ?? 300;
+  const fresh = (raw: string) => {
+    if (!/^\d{1,12}$/.test(raw)) return 'bad_timestamp' as const;
+    return Math.abs(now - Number(raw)) > tolerance ? ('expired' as const) : null;
+  };
+
+  const seedTimestamp = header('x-timestamp');
+  const seedSig = header('x-hmac-signature');
+  if (seedTimestamp && seedSig) {
+    const stale = fresh(seedTimestamp);
+    if (stale) return { ok: false, reason: stale };
+    return equalText(seedSignature(options.secret, Number(seedTimestamp), options.rawBody), seedSig) ? { ok: true, scheme: 'seed' } : { ok: false, reason: 'bad_signature' };
+  }
+  const id = header('webhook-id');
+  const timestamp = header('webhook-timestamp');
+  const signatures = header('webhook-signature');
+  if (id && timestamp && signatures) {
+    const stale = fresh(timestamp);
+    if (stale) return { ok: false, reason: stale };
+    const expected = standardSignature(options.secret, id, Number(timestamp), options.rawBody);
+    // The header may carry several space-separated signatures (secret rotation).
+    return signatures.split(' ').some((candidate) => equalText(expected, candidate)) ? { ok: true, scheme: 'standard' } : { ok: false, reason: 'bad_signature' };
+  }
+  return { ok: false, reason: 'missing_headers' };
+}
+
+function equalText(expected: string, actual: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(actual);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,41 @@
+import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import type { WebhookActivities } from '../activities/index.js';
+
+export interface WebhookDeliveryInput {
+  eventId: number;
+  /** Keep trying for this long (default 25 h: at least a day, as receivers expect). */
+  retryForMs?: number;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+// One attempt per activity: the workflow owns the schedule, so it can add jitter and count attempts.
+const { deliverWebhook } = proxyActivities<WebhookActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 1 },
+});
+
+/**
+ * Delivers one event at least once: exponential backoff with full jitter between attempts, for at least a day;
+ * no retry when the receiver says the request itself is wrong. Its own workflow, so a slow or dead receiver never
+ * holds up the account's workflow.
+ */
+export async function webhookDelivery(input: WebhookDeliveryInput): Promise<{ delivered: boolean; attempts: number }> {
+  const retryForMs = input.retryForMs ?? 25 * 60 * 60_000;
+  const initialDelayMs = input.initialDelayMs ?? 2_000;
+  const maxDelayMs = input.maxDelayMs ?? 60 * 60_000;
+  const giveUpAt = Date.now() + retryForMs;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const result = await deliverWebhook({ eventId: input.eventId, attempt });
+      return { delivered: result.delivered, attempts: attempt };
+    } catch (error) {
+      const cause = error instanceof ActivityFailure ? error.cause : error;
+      if (cause instanceof ApplicationFailure && cause.nonRetryable) return { delivered: false, attempts: attempt };
+      const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1));
+      const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+      if (Date.now() + delay > giveUpAt) return { delivered: false, attempts: attempt };
+      await sleep(delay);
+    }
+  }
+}
