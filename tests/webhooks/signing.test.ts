@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { describe, it } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { signedHeaders, verifyWebhook } from '../../webhooks/signing.js';
+
+const secret = `whsec_${crypto.randomBytes(32).toString('base64')}`;
+const body = JSON.stringify({ event: 'session_ready', eventId: 42, sessionId: 'sess_1', data: { phoneNumber: '62811801641' } });
+const now = Math.floor(Date.now() / 1000);
+
+describe('webhook signatures', () => {
+  it('X-HMAC-Signature is exactly what the seed\'s signing snippet computes', () => {
+    // The troubleshooting guide's snippet, as it is: createHmac('sha256', secret).update(timestamp + payload).digest('hex')
+    const timestamp = Math.floor(Date.now() / 1000);
+    const payload = body;
+    const seedSignature = crypto.createHmac('sha256', secret).update(timestamp + payload).digest('hex');
+    const headers = signedHeaders(secret, 'evt_42', timestamp, body);
+    assert.equal(headers['x-hmac-signature'], seedSignature);
+    assert.equal(headers['x-timestamp'], String(timestamp));
+  });
+
+  it('the Standard Webhooks headers verify with the reference library', () => {
+    const headers = signedHeaders(secret, 'evt_42', now, body);
+    const verified = new Webhook(secret).verify(body, { 'webhook-id': headers['webhook-id']!, 'webhook-timestamp': headers['webhook-timestamp']!, 'webhook-signature': headers['webhook-signature']! });
+    assert.deepEqual(verified, JSON.parse(body));
+  });
+
+  it('the verifier accepts a fresh delivery under either scheme', () => {
+    const headers = signedHeaders(secret, 'evt_42', now, body);
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, nowSeconds: now }), { ok: true, scheme: 'seed' });
+    const standardOnly = { 'Webhook-Id': headers['webhook-id'], 'Webhook-Timestamp': headers['webhook-timestamp'], 'Webhook-Signature': headers['webhook-signature'] };
+    assert.deepEqual(verifyWebhook({ headers: standardOnly, rawBody: body, secret, nowSeconds: now }), { ok: true, scheme: 'standard' });
+  });
+
+  it('the verifier refuses expired and replayed deliveries, tampered bodies, other secrets, missing headers', () => {
+    const old = now - 301;
+    const replayed = signedHeaders(secret, 'evt_42', old, body);
+    assert.deepEqual(verifyWebhook({ headers: replayed, rawBody: body, secret, nowSeconds: now }), { ok: false, reason: 'expired' });
+    const future = signedHeaders(secret, 'evt_42', now + 400, body);
+    assert.deepEqual(verifyWebhook({ headers: future, rawBody: body, secret, nowSeconds: now }), { ok: false, reason: 'expired' });
+    const headers = signedHeaders(secret, 'evt_42', now, body);
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body.replace('62811801641', '62811801642'), secret, nowSeconds: now }), { ok: false, reason: 'bad_signature' });
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret: 'whsec_other', nowSeconds: now }), { ok: false, reason: 'bad_signature' });
+    assert.deepEqual(verifyWebhook({ headers: { 'x-timestamp': 'yesterday', 'x-hmac-signature': 'ab' }, rawBody: body, secret, nowSeconds: now }), { ok: false, reason: 'bad_timestamp' });
+    assert.deepEqual(verifyWebhook({ headers: {}, rawBody: body, secret, nowSeconds: now }), { ok: false, reason: 'missing_headers' });
+  });
+});
