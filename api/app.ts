@@ -31,10 +31,15 @@ export interface AppDependencies {
   rateLimitPerMinute?: number;
 }
 
+function requestLogView(request: { method?: string; url?: string; ip?: string }) {
+  return { method: request.method, url: (request.url ?? '').replace(/([?&]access_token=)[^&]*/g, '$1[redacted]'), remoteAddress: request.ip };
+}
+
 /** Builds the Fastify app: one plugin per concern. The API keeps no account state in memory. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.log as FastifyBaseLogger,
+    // Browsers pass the API key as ?access_token= on WebSockets: it must never reach a log line.
+    loggerInstance: deps.log.child({}, { serializers: { req: requestLogView } }) as FastifyBaseLogger,
     bodyLimit: 256 * 1024,
     // Reject, never silently drop, fields a schema does not know.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },

@@ -14,13 +14,14 @@ const scanOptions = {
   lid: { type: 'string', enum: ['none', 'resolvable', 'unresolvable'], description: 'the own id comes as an internal @lid id' },
 } as const;
 
-const BODIES: Record<PhoneAction, object> = {
+const BODIES: Record<PhoneAction, object | null> = {
   scan: { type: 'object', required: ['phone'], properties: { phone: phoneNumberSchema, ...scanOptions }, additionalProperties: false },
   enter_code: { type: 'object', required: ['code'], properties: { code: { type: 'string', pattern: '^[A-Z0-9]{4}-[A-Z0-9]{4}$' }, ...scanOptions }, additionalProperties: false },
-  drop: { type: 'object', additionalProperties: false },
-  unlink: { type: 'object', additionalProperties: false },
-  conflict: { type: 'object', additionalProperties: false },
-  ban: { type: 'object', additionalProperties: false },
+  // These take no body (`curl -X POST .../drop` must work); an empty object is accepted too.
+  drop: null,
+  unlink: null,
+  conflict: null,
+  ban: null,
 };
 
 const SUMMARIES: Record<PhoneAction, string> = {
@@ -43,13 +44,17 @@ export default async function simulatorPlugin(app: FastifyInstance, options: { p
         summary: SUMMARIES[action],
         tags: ['simulator'],
         params: { type: 'object', required: ['sessionId'], properties: { sessionId: sessionIdSchema }, additionalProperties: false },
-        body: BODIES[action],
+        ...(BODIES[action] ? { body: BODIES[action] } : {}),
         response: {
           200: { type: 'object', required: ['applied', 'result'], properties: { applied: { type: 'boolean' }, result: { type: 'object', additionalProperties: true } }, additionalProperties: false },
           '4xx': { $ref: 'ProblemDetails#' },
         },
       },
     }, async (request) => {
+      const body = request.body;
+      if (!BODIES[action] && body !== undefined && body !== null && (typeof body !== 'object' || Object.keys(body).length > 0)) {
+        throw new HttpProblem(problem(400, 'validation_failed', 'Request is invalid', `${action} takes no body`, { errors: [{ in: 'body', field: '', message: 'must be empty' }] }));
+      }
       // A workspace key plays the phone only for its own accounts.
       const row = await findAccountBySession(options.pool, request.params.sessionId);
       const noSession = () => new HttpProblem(problem(404, 'no_simulated_session', 'Not Found', 'no running simulated session with this id'));
