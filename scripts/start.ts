@@ -1,4 +1,8 @@
+import { access, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { readProcessEnv } from '../config/env.js';
+import { createDatabasePool } from '../db/pool.js';
+import { createApiKey } from '../db/workspaces.js';
 import { readStackEnv } from '../config/stack-env.js';
 import { migrate } from '../db/migrate.js';
 import type { ChildHandle } from '../infra/child-process.js';
@@ -45,6 +49,7 @@ async function main() {
     const env = { ...process.env, DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: stack.temporalAddress, API_HOST: config.API_HOST, API_PORT: String(config.API_PORT) };
     readProcessEnv(env);
     await migrate(stack.databaseUrl, log);
+    const adminKeyFile = await ensureLocalAdminKey(stack.databaseUrl, config.DATA_DIR);
     children.push(startServiceProcess('worker', env), startServiceProcess('api', env));
     for (const child of children) {
       void child.exited.then((code) => {
@@ -57,14 +62,31 @@ async function main() {
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
     await waitForHttpOk(`${apiUrl}/ready`, children, 180_000);
     await waitForWorkflowPoller(stack.temporalAddress, config.TEMPORAL_NAMESPACE, readProcessEnv(env).TASK_QUEUE, 180_000);
-    printBanner(stack, apiUrl, Date.now() - startedAt);
+    printBanner(stack, apiUrl, Date.now() - startedAt, adminKeyFile);
   } catch (error) {
     log.fatal({ err: error }, 'start failed');
     await stopAll(1);
   }
 }
 
-function printBanner(stack: RunningStack, apiUrl: string, elapsedMs: number) {
+/**
+ * A local stack gets an admin key on its first start, kept in DATA_DIR (readable by its owner only), so a person
+ * can use the API and the page at once. Production issues keys with `npm run keys`.
+ */
+async function ensureLocalAdminKey(databaseUrl: string, dataDir: string): Promise<string> {
+  const file = resolve(dataDir, 'admin-api-key');
+  if (await access(file).then(() => true, () => false)) return file;
+  const pool = await createDatabasePool(databaseUrl, { maximumPoolSize: 1 });
+  try {
+    const { key } = await createApiKey(pool, { workspaceId: null, name: 'local admin (npm start)' });
+    await writeFile(file, `${key}\n`, { mode: 0o600 });
+  } finally {
+    await pool.end();
+  }
+  return file;
+}
+
+function printBanner(stack: RunningStack, apiUrl: string, elapsedMs: number, adminKeyFile: string) {
   const lines = [
     '',
     `wa-connect is running (ready in ${(elapsedMs / 1000).toFixed(1)} s)`,
@@ -72,6 +94,8 @@ function printBanner(stack: RunningStack, apiUrl: string, elapsedMs: number) {
     `  Temporal UI    ${stack.temporalUiUrl ?? '(external Temporal: use its own UI)'}`,
     `  Temporal gRPC  ${stack.temporalAddress}`,
     `  PostgreSQL     ${redact(stack.databaseUrl)}`,
+    `  Page           ${apiUrl}/   (API docs ${apiUrl}/docs)`,
+    `  Admin API key  in ${adminKeyFile}`,
     'Press Ctrl-C to stop.',
     '',
   ];

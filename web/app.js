@@ -42,6 +42,7 @@ function render() {
     $('link-status').textContent = linking.status;
     $('link-phone').textContent = linking.phoneNumber ? `· ${linking.phoneNumber}` : '';
     $('qr').hidden = linking.status !== 'qr_scanning';
+    $('scan-hint').hidden = linking.status !== 'qr_scanning';
   }
 }
 
@@ -111,7 +112,7 @@ $('add-account').onclick = async () => {
     $('link-session').textContent = account.sessionId;
     $('qr').removeAttribute('src');
     render();
-    void refreshQr(account.sessionId);
+    // The QR arrives as a `qr` event on the stream, which is already open.
   } catch (error) {
     showError(error);
   }
