@@ -11,8 +11,8 @@ export interface AccountSnapshot {
   isPrimary: boolean;
   phoneNumber: string | null;
   deleted: boolean;
-  /** New events whose account has a webhook URL: the workflow starts one delivery for each. */
-  webhookEventIds: number[];
+  /** New events whose account has a webhook URL: the workflow starts one delivery for each (absent in old histories). */
+  webhookEventIds?: number[];
 }
 
 /**

@@ -154,7 +154,8 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   };
   const follow = async (snapshot: AccountSnapshot) => {
     // Each event goes out in a workflow of its own: a slow or dead receiver never holds this one up.
-    for (const eventId of snapshot.webhookEventIds) {
+    // Results recorded before webhooks existed carry no ids: workflows already running replay them as none.
+    for (const eventId of snapshot.webhookEventIds ?? []) {
       await startChild(webhookDelivery, {
         workflowId: `webhook-${eventId}`,
         args: [{ eventId }],
