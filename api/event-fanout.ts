@@ -1,7 +1,7 @@
-import pg from 'pg';
 import type { DatabasePool } from 'slonik';
 import { latestEventId, listEventsAfter, type AccountEvent } from '../db/accounts.js';
 import type { Logger } from '../lib/logger.js';
+import { PgListener } from '../lib/pg-listener.js';
 
 export interface Subscriber {
   workspaceId: string;
@@ -20,29 +20,27 @@ export class EventFanout {
   private readonly cursors = new Map<string, number>();
   private readonly fetching = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
-  private listener: pg.Client | null = null;
-  private closed = false;
+  private listener: PgListener | null = null;
 
   constructor(private readonly pool: DatabasePool, private readonly databaseUrl: string, private readonly log: Logger) {}
 
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl });
-    client.on('notification', (message) => {
-      try {
-        const { workspaceId } = JSON.parse(message.payload ?? '{}') as { workspaceId?: string };
-        if (workspaceId) this.poke(workspaceId);
-      } catch {
-        // A malformed payload is no event of ours.
-      }
+    this.listener = new PgListener({
+      databaseUrl: this.databaseUrl,
+      channel: 'wa_account_events',
+      onNotification: (payload) => {
+        try {
+          const { workspaceId } = JSON.parse(payload) as { workspaceId?: string };
+          if (workspaceId) this.poke(workspaceId);
+        } catch {
+          // A malformed payload is no event of ours.
+        }
+      },
+      // Whatever was written while the listener was away is fetched now.
+      onReconnected: () => { for (const workspaceId of this.cursors.keys()) this.poke(workspaceId); },
+      log: this.log,
     });
-    client.on('error', (error) => {
-      this.log.warn({ err: error.message }, 'event listener lost its connection; reconnecting');
-      this.listener = null;
-      void this.reconnect();
-    });
-    await client.connect();
-    await client.query('LISTEN wa_account_events');
-    this.listener = client;
+    await this.listener.start();
   }
 
   /** Adds a subscriber; it receives events committed after `afterId` (its own resume point) as they come. */
@@ -56,9 +54,8 @@ export class EventFanout {
   }
 
   async stop(): Promise<void> {
-    this.closed = true;
     this.subscribers.clear();
-    await this.listener?.end().catch(() => undefined);
+    await this.listener?.stop();
   }
 
   /** Fetches a workspace's new events once at a time; notifications that arrive meanwhile trigger one more round. */
@@ -93,19 +90,6 @@ export class EventFanout {
       }
     } catch (error) {
       this.log.warn({ err: (error as Error).message, workspaceId }, 'could not fetch new events');
-    }
-  }
-
-  private async reconnect() {
-    for (let attempt = 1; !this.closed && !this.listener; attempt += 1) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 200 * attempt)));
-      try {
-        await this.start();
-        // Whatever was written while the listener was away is fetched now.
-        for (const workspaceId of this.cursors.keys()) this.poke(workspaceId);
-      } catch {
-        // retried by the loop
-      }
     }
   }
 }

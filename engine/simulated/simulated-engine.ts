@@ -1,8 +1,8 @@
-import pg from 'pg';
 import type { DatabasePool } from 'slonik';
 import { deleteEngineAuth, loadEngineAuth, saveEngineAuth } from '../../db/engine-auth.js';
 import { claimPhoneAction, finishPhoneAction, pendingPhoneActions } from '../../db/simulator-actions.js';
 import type { Logger } from '../../lib/logger.js';
+import { PgListener } from '../../lib/pg-listener.js';
 import type { Engine, EngineSession, EngineStartOptions } from '../types.js';
 import type { SimulatorSettings } from './settings.js';
 import { SimulatedSession, simulatedAuthSchema, SimulatorRejection } from './simulated-session.js';
@@ -16,8 +16,7 @@ import { SimulatedSession, simulatedAuthSchema, SimulatorRejection } from './sim
 export class SimulatedEngine implements Engine {
   readonly name = 'simulated' as const;
   private readonly sessions = new Map<string, SimulatedSession>();
-  private listener: pg.Client | null = null;
-  private closed = false;
+  private listener: PgListener | null = null;
 
   private constructor(
     private readonly pool: DatabasePool,
@@ -63,39 +62,29 @@ export class SimulatedEngine implements Engine {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     for (const session of this.sessions.values()) await session.destroy();
     this.sessions.clear();
-    await this.listener?.end().catch(() => undefined);
+    await this.listener?.stop();
   }
 
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl });
-    client.on('notification', (message) => {
-      const id = Number(message.payload);
-      if (Number.isInteger(id)) void this.handleAction(id);
+    this.listener = new PgListener({
+      databaseUrl: this.databaseUrl,
+      channel: 'wa_simulator_actions',
+      onNotification: (payload) => {
+        const id = Number(payload);
+        if (Number.isInteger(id)) void this.handleAction(id);
+      },
+      // Actions sent while the listener was away are still pending: apply those of the sessions held here.
+      onReconnected: () => void this.catchUp(),
+      log: this.log,
     });
-    client.on('error', (error) => {
-      this.log.warn({ err: error.message }, 'simulator listener lost its connection; reconnecting');
-      this.listener = null;
-      void this.reconnectListener();
-    });
-    await client.connect();
-    await client.query('LISTEN wa_simulator_actions');
-    this.listener = client;
+    await this.listener.start();
   }
 
-  private async reconnectListener() {
-    for (let attempt = 1; !this.closed && !this.listener; attempt += 1) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 200 * attempt)));
-      try {
-        await this.listen();
-        for (const sessionId of this.sessions.keys()) {
-          for (const id of await pendingPhoneActions(this.pool, sessionId)) await this.handleAction(id);
-        }
-      } catch {
-        // retried by the loop
-      }
+  private async catchUp() {
+    for (const sessionId of this.sessions.keys()) {
+      for (const id of await pendingPhoneActions(this.pool, sessionId)) await this.handleAction(id);
     }
   }
 
