@@ -20,7 +20,7 @@ async function main() {
     temporal,
     log,
     taskQueue: env.TASK_QUEUE,
-    simulator: env.WA_ENGINE === 'simulated',
+    simulator: env.WA_ENGINE === 'simulated' || env.WA_WEB === 'standin',
     seedLoopbackWithoutKey: env.SEED_API_LOOPBACK_WITHOUT_KEY,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
   });

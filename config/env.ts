@@ -13,8 +13,13 @@ const processEnvSchema = z.object({
   TASK_QUEUE: z.string().min(1).default('wa-accounts'),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3001),
-  // The real whatsapp-web.js engine lands in its own change; until then the simulated engine is the only one.
-  WA_ENGINE: z.enum(['simulated']).default('simulated'),
+  // `real`: whatsapp-web.js in Chromium. `simulated`: the simulated engine (tests, load runs, demos).
+  WA_ENGINE: z.enum(['real', 'simulated']).default('simulated'),
+  // With the real engine: `whatsapp` reaches web.whatsapp.com; `standin` loads the offline stand-in page.
+  WA_WEB: z.enum(['whatsapp', 'standin']).default('whatsapp'),
+  CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
+  ENGINE_DATA_DIR: z.string().min(1).default('.data/engine'),
+  WA_LAUNCH_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   // The seed's backend called its Node service on loopback without a key; allow that on loopback only.
   SEED_API_LOOPBACK_WITHOUT_KEY: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),

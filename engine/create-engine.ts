@@ -3,6 +3,7 @@ import type { ProcessEnv } from '../config/env.js';
 import type { Logger } from '../lib/logger.js';
 import { readSimulatorSettings } from './simulated/settings.js';
 import { SimulatedEngine } from './simulated/simulated-engine.js';
+import { WhatsAppWebEngine } from './real/whatsapp-web-engine.js';
 import type { Engine } from './types.js';
 
 /** The engine this worker process drives its WhatsApp sessions with, as WA_ENGINE says. */
@@ -10,5 +11,12 @@ export async function createEngine(env: ProcessEnv, pool: DatabasePool, log: Log
   switch (env.WA_ENGINE) {
     case 'simulated':
       return SimulatedEngine.create(pool, env.DATABASE_URL, readSimulatorSettings(), log.child({ engine: 'simulated' }));
+    case 'real':
+      return WhatsAppWebEngine.create(pool, env.DATABASE_URL, {
+        chromiumPath: env.CHROMIUM_PATH,
+        dataDir: env.ENGINE_DATA_DIR,
+        standIn: env.WA_WEB === 'standin',
+        launchTimeoutMs: env.WA_LAUNCH_TIMEOUT_MS,
+      }, log.child({ engine: 'real', web: env.WA_WEB }));
   }
 }

@@ -278,7 +278,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
             // The saved auth stays: the session comes back without a scan.
             await teardown(false);
             if (state.status === 'connected') await moveTo('disconnected', 'disconnected', event.kind === 'conflict' ? 'conflict' : `transient:${event.reason}`);
-            await scheduleReconnect(event.kind);
+            await scheduleReconnect(event.kind === 'conflict' ? 'conflict' : event.reason);
             return;
         }
     }

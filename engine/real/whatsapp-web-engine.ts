@@ -1,0 +1,209 @@
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DatabasePool } from 'slonik';
+import wwebjs from 'whatsapp-web.js';
+import { deleteEngineAuth } from '../../db/engine-auth.js';
+import type { Logger } from '../../lib/logger.js';
+import { PhoneActionInbox, PhoneActionRefused } from '../phone-action-inbox.js';
+import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
+import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
+
+// whatsapp-web.js is CommonJS: its exports arrive as the default import.
+const { Client, LocalAuth } = wwebjs;
+type WhatsAppClient = InstanceType<typeof Client>;
+
+/** The WhatsApp Web version the stand-in answers as; the library serves it from its local web version cache. */
+export const STANDIN_WEB_VERSION = '2.3000.0-wa-connect-standin';
+const STANDIN_PAGE = fileURLToPath(new URL('./whatsapp-web-standin.html', import.meta.url));
+
+// Low-memory Chromium: one renderer, no GPU, no background work, no first-run, no /dev/shm (small in containers).
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-extensions',
+  '--no-first-run',
+  '--no-zygote',
+  '--renderer-process-limit=1',
+  '--js-flags=--max-old-space-size=256',
+];
+
+export interface RealEngineOptions {
+  chromiumPath: string;
+  /** Chromium profiles (the session's WhatsApp Web login) live under here, one folder per session. */
+  dataDir: string;
+  /** Serve the stand-in WhatsApp Web page instead of reaching web.whatsapp.com. */
+  standIn: boolean;
+  /** How long the page may take to show WhatsApp Web at all before the start fails. */
+  launchTimeoutMs: number;
+}
+
+interface RunningClient {
+  client: WhatsAppClient;
+  onEvent: (event: EngineEvent) => void;
+  ended: boolean;
+}
+
+/**
+ * The real engine: whatsapp-web.js driving Chromium through puppeteer. With `standIn`, the library loads the
+ * stand-in page through its public webVersionCache option (it answers the request for web.whatsapp.com with the
+ * cached page), so everything from the library's own code down to Chromium runs as in production, offline.
+ */
+export class WhatsAppWebEngine implements Engine {
+  readonly name = 'real' as const;
+  private readonly clients = new Map<string, RunningClient>();
+  private readonly inbox: PhoneActionInbox | null;
+
+  private constructor(
+    private readonly pool: DatabasePool,
+    databaseUrl: string,
+    private readonly options: RealEngineOptions,
+    private readonly log: Logger,
+  ) {
+    // On the stand-in, the phone's side is played through the same control surface as the simulated engine.
+    this.inbox = options.standIn
+      ? new PhoneActionInbox(pool, databaseUrl, () => [...this.clients.keys()], (sessionId, action, params) => this.playPhone(sessionId, action, params), log)
+      : null;
+  }
+
+  static async create(pool: DatabasePool, databaseUrl: string, options: RealEngineOptions, log: Logger): Promise<WhatsAppWebEngine> {
+    const engine = new WhatsAppWebEngine(pool, databaseUrl, options, log);
+    if (options.standIn) {
+      await mkdir(engine.webCacheDir, { recursive: true });
+      await copyFile(STANDIN_PAGE, join(engine.webCacheDir, `${STANDIN_WEB_VERSION}.html`));
+    }
+    await engine.inbox?.start();
+    return engine;
+  }
+
+  private get webCacheDir() {
+    return resolve(this.options.dataDir, 'web-cache');
+  }
+
+  async start(options: EngineStartOptions): Promise<EngineSession> {
+    await this.stopClient(options.sessionId);
+    const client = new Client({
+      authStrategy: new LocalAuth({ clientId: options.sessionId, dataPath: resolve(this.options.dataDir, 'sessions') }),
+      puppeteer: { executablePath: this.options.chromiumPath, headless: true, args: CHROMIUM_FLAGS },
+      ...(this.options.standIn
+        ? { webVersion: STANDIN_WEB_VERSION, webVersionCache: { type: 'local' as const, path: this.webCacheDir, strict: true } }
+        : {}),
+      ...(options.pairingPhoneNumber ? { pairWithPhoneNumber: { phoneNumber: options.pairingPhoneNumber, showNotification: true, intervalMs: 180_000 } } : {}),
+      authTimeoutMs: this.options.launchTimeoutMs,
+      qrMaxRetries: 0,
+    });
+    const running: RunningClient = { client, onEvent: options.onEvent, ended: false };
+    this.clients.set(options.sessionId, running);
+    const end = (event: EngineEvent) => {
+      if (running.ended) return;
+      running.ended = true;
+      options.onEvent(event);
+    };
+
+    client.on('qr', (qr: string) => options.onEvent({ type: 'qr', qr }));
+    client.on('code', (code: string) => options.onEvent({ type: 'pairing_code', code }));
+    client.on('authenticated', () => options.onEvent({ type: 'authenticated' }));
+    client.on('ready', () => {
+      options.onEvent({ type: 'ready' });
+      if (this.options.standIn) void this.reportStandInCoverage(options.sessionId, client);
+    });
+    client.on('auth_failure', (message: unknown) => end({ type: 'auth_failure', reason: describeFailure(message) }));
+    client.on('disconnected', (reason: unknown) => end({ type: 'disconnected', kind: classifyDisconnect(reason), reason: String(reason) }));
+
+    // Runs in the background: QR, authenticated and ready arrive as events. A start that fails (WhatsApp Web
+    // unreachable, a page that never shows WhatsApp) closes the browser, so no Chromium is left behind.
+    void client.initialize().then(
+      () => {
+        // The library does not report a crashed browser: watch it.
+        client.pupBrowser?.once('disconnected', () => end({ type: 'disconnected', kind: 'transient', reason: 'browser_closed' }));
+      },
+      async (error: unknown) => {
+        const message = describeFailure(error);
+        this.log.warn({ sessionId: options.sessionId, err: message }, 'WhatsApp Web did not start');
+        await client.destroy().catch(() => undefined);
+        end({ type: 'disconnected', kind: 'transient', reason: /ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED|ERR_CONNECTION/.test(message) ? 'whatsapp_unreachable' : `start_failed:${message.slice(0, 200)}` });
+      },
+    );
+
+    return {
+      sessionId: options.sessionId,
+      ownIdentity: async () => {
+        const wid = client.info?.wid as { _serialized?: string; user?: string; server?: string } | undefined;
+        if (!wid) return null;
+        return { id: wid._serialized ?? `${wid.user}@${wid.server}`, pushName: client.info?.pushname ?? null };
+      },
+      resolveLid: async (lid) => {
+        try {
+          const [entry] = await client.getContactLidAndPhone([lid]);
+          const phone = entry?.pn?.split('@')[0];
+          return phone && /^[1-9][0-9]{6,14}$/.test(phone) ? phone : null;
+        } catch {
+          return null;
+        }
+      },
+      requestPairingCode: (phoneNumber) => client.requestPairingCode(phoneNumber),
+      logout: async () => {
+        running.ended = true;
+        await client.logout().catch(() => undefined);
+        await this.stopClient(options.sessionId);
+      },
+      destroy: async () => {
+        running.ended = true;
+        await this.stopClient(options.sessionId);
+      },
+    };
+  }
+
+  /** Saved auth is the session's Chromium profile; a logout or a delete removes it. */
+  async removeAuth(sessionId: string): Promise<void> {
+    await rm(resolve(this.options.dataDir, 'sessions', `session-${sessionId}`), { recursive: true, force: true });
+    await deleteEngineAuth(this.pool, sessionId);
+  }
+
+  async close(): Promise<void> {
+    await this.inbox?.stop();
+    await Promise.all([...this.clients.keys()].map((sessionId) => this.stopClient(sessionId)));
+  }
+
+  private async stopClient(sessionId: string) {
+    const running = this.clients.get(sessionId);
+    if (!running) return;
+    this.clients.delete(sessionId);
+    running.ended = true;
+    await running.client.destroy().catch(() => undefined);
+    // destroy() closes the browser politely; make sure its process is gone even when the page hung.
+    const processHandle = running.client.pupBrowser?.process();
+    if (processHandle && processHandle.exitCode === null) processHandle.kill('SIGKILL');
+  }
+
+  /** Logs which modules the library asked the stand-in for that it only answers harmlessly (the version guard reads it). */
+  private async reportStandInCoverage(sessionId: string, client: WhatsAppClient) {
+    try {
+      const standinHarmlessModules = (await client.pupPage?.evaluate(() =>
+        (globalThis as unknown as { __standin: { modulesAnsweredHarmlessly(): string[] } }).__standin.modulesAnsweredHarmlessly())) ?? [];
+      this.log.info({ sessionId, standinHarmlessModules }, 'stand-in module coverage');
+    } catch {
+      // The page may already be gone.
+    }
+  }
+
+  private async playPhone(sessionId: string, action: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const page = this.clients.get(sessionId)?.client.pupPage;
+    if (!page) throw new PhoneActionRefused('session_gone', 'the session is not running');
+    try {
+      return (await page.evaluate(
+        (a: string, p: Record<string, unknown>) => (globalThis as unknown as { __standin: { apply(a: string, p: Record<string, unknown>): Record<string, unknown> } }).__standin.apply(a, p),
+        action,
+        params,
+      )) as Record<string, unknown>;
+    } catch (error) {
+      const message = describeFailure(error);
+      const code = /^(?:Error: )?([a-z_]+):/.exec(message)?.[1] ?? 'invalid_action';
+      throw new PhoneActionRefused(code, message);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Client } from '@temporalio/client';
+import type { DatabasePool } from 'slonik';
+import type { ChildHandle } from '../../infra/child-process.js';
+import { AccountDriver, randomPhone } from '../helpers/accounts.js';
+import { eventually, openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
+import { startTestWorker } from '../helpers/worker-process.js';
+
+const chromiumProcessesOf = (marker: string) =>
+  execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(marker) && /chrom/i.test(line));
+
+/** The modules whatsapp-web.js may ask for that the stand-in answers harmlessly (none of them matter at login). */
+const TOLERATED_HARMLESS_MODULES = [
+  'WAWebBackendJobsCommon', 'WAWebE2EProtoUtils', 'WAWebCollections', 'WAWebSyncGatingUtils',
+  'WAWebCallCollection', 'WAWebAddonReactionTableMode', 'WAWebAddonPollVoteTableMode',
+];
+
+describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web stand-in', { timeout: 240_000 }, () => {
+  let pool: DatabasePool;
+  let client: Client;
+  let closeClient: () => Promise<void>;
+  const workers: ChildHandle[] = [];
+  let accounts: AccountDriver;
+  let engineDir: string;
+  let workerLog: string;
+
+  before(async () => {
+    pool = await openPool();
+    ({ client, close: closeClient } = await openTemporalClient());
+    engineDir = join(testStackEnv().dataDir, uniqueId('engine'));
+    const started = await startTestWorker({ WA_ENGINE: 'real', WA_WEB: 'standin', ENGINE_DATA_DIR: engineDir });
+    workers.push(started.worker);
+    workerLog = started.logFile;
+    accounts = new AccountDriver(pool, client, started.taskQueue);
+  });
+  after(async () => {
+    for (const worker of workers) await worker.stop('SIGTERM');
+    await closeClient?.();
+    await pool?.end();
+  });
+
+  it('connects: a QR produced by whatsapp-web.js, a scan, connected with the phone; a drop reconnects without a new QR; delete leaves no Chromium', async () => {
+    const createdAt = Date.now();
+    const { sessionId, handle } = await accounts.create();
+    const scanning = await accounts.showingQr(sessionId);
+    const firstQrMs = (scanning.last_qr_at ?? 0) - createdAt;
+    // The library's own QR payload: ref, noise key, identity key, ADV secret, platform.
+    assert.equal(scanning.last_qr?.split(',').length, 5);
+    assert.match(scanning.last_qr ?? '', /^2@.+,Chrome$/);
+    assert.equal(chromiumProcessesOf(`session-${sessionId}`).length > 0, true, 'a Chromium runs for the session');
+
+    const phone = randomPhone();
+    await accounts.phone(sessionId, 'scan', { phone, pushName: 'Toko Maju' });
+    const row = await accounts.rowWithStatus(sessionId, 'connected', 60_000);
+    assert.equal(row.phone_number, phone);
+    assert.equal(row.push_name, 'Toko Maju');
+
+    const memory = chromiumMemoryMb(sessionId);
+    await writeMeasurement({ createToFirstQrMs: firstQrMs, chromiumRssMbSummed: memory.rssMb, chromiumPssMb: memory.pssMb, chromiumProcesses: memory.processes });
+
+    const qrsBefore = (await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length;
+    await accounts.phone(sessionId, 'drop');
+    await eventually(async () => {
+      const history = (await accounts.statusHistory(sessionId)).join(',');
+      return history.endsWith('connected,disconnected,connected') ? true : undefined;
+    }, 90_000, 'reconnected after the drop');
+    assert.equal((await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length, qrsBefore, 'no new QR: the login was kept');
+
+    await handle.signal('deleteAccount', {});
+    await handle.result();
+    await eventually(async () => (chromiumProcessesOf(`session-${sessionId}`).length === 0 ? true : undefined), 20_000, 'no Chromium left for the session');
+  });
+
+  it('logs in with a pairing code', async () => {
+    const phone = randomPhone();
+    const { sessionId, handle } = await accounts.create({ pairingPhoneNumber: phone });
+    const withCode = await accounts.rowWhere(sessionId, (row) => row.pairing_code !== null, 'a pairing code', 60_000);
+    await accounts.phone(sessionId, 'enter_code', { code: withCode.pairing_code });
+    assert.equal((await accounts.rowWithStatus(sessionId, 'connected', 60_000)).phone_number, phone);
+    await handle.signal('deleteAccount', {});
+    await handle.result();
+  });
+
+  it('a logout from the phone ends the account and removes the saved login', async () => {
+    const { sessionId } = await accounts.create();
+    await accounts.showingQr(sessionId);
+    await accounts.phone(sessionId, 'scan', { phone: randomPhone() });
+    await accounts.rowWithStatus(sessionId, 'connected', 60_000);
+    await accounts.phone(sessionId, 'unlink');
+    const row = await accounts.rowWhere(sessionId, (r) => r.status === 'disconnected' && r.failure_reason === 'logged_out_from_phone', 'logged out', 30_000);
+    assert.equal(row.is_primary, false);
+    await eventually(async () => (chromiumProcessesOf(`session-${sessionId}`).length === 0 ? true : undefined), 20_000, 'no Chromium left');
+  });
+
+  it('version guard: the stand-in still gives whatsapp-web.js every module it asks for', async () => {
+    const pkg = JSON.parse(await readFile('node_modules/whatsapp-web.js/package.json', 'utf8')) as { version: string };
+    const log = await readFile(workerLog, 'utf8');
+    const asked = [...log.matchAll(/"standinHarmlessModules":\[([^\]]*)\]/g)].flatMap((m) => JSON.parse(`[${m[1]}]`) as string[]);
+    const unknown = [...new Set(asked)].filter((name) => !TOLERATED_HARMLESS_MODULES.includes(name));
+    assert.deepEqual(unknown, [], `whatsapp-web.js ${pkg.version} asks the stand-in for modules it does not implement: ${unknown.join(', ')}. Implement them in engine/real/whatsapp-web-standin.html.`);
+    assert.ok(asked.length > 0, 'the worker reported which modules the library used');
+  });
+});
+
+/** Memory of a session's Chromium processes: RSS summed (counts shared pages once per process) and PSS (shares them out). */
+function chromiumMemoryMb(sessionId: string): { rssMb: number; pssMb: number; processes: number } {
+  const lines = execFileSync('ps', ['-eo', 'pid,rss,args'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(`session-${sessionId}`) && /chrom/i.test(line));
+  let rssKb = 0;
+  let pssKb = 0;
+  for (const line of lines) {
+    const [pid = '', rss = '0'] = line.trim().split(/\s+/);
+    rssKb += Number.parseInt(rss, 10);
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      pssKb += Number.parseInt(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? '0', 10);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return { rssMb: Math.round(rssKb / 1024), pssMb: Math.round(pssKb / 1024), processes: lines.length };
+}
+
+async function writeMeasurement(values: Record<string, number>) {
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(join(testStackEnv().outputDir, 'real-engine-measurements.json'), JSON.stringify(values, null, 2));
+}
+
+describe('the real engine without the stand-in: WhatsApp Web unreachable', { timeout: 180_000 }, () => {
+  it('fails the account with a clear reason after bounded retries, and leaves no Chromium running', async () => {
+    const pool = await openPool();
+    const { client, close } = await openTemporalClient();
+    const engineDir = join(testStackEnv().dataDir, uniqueId('engine-offline'));
+    const { worker, taskQueue } = await startTestWorker({ WA_ENGINE: 'real', WA_WEB: 'whatsapp', ENGINE_DATA_DIR: engineDir });
+    try {
+      const accounts = new AccountDriver(pool, client, taskQueue);
+      const { sessionId, handle } = await accounts.create({ timings: { reconnectMaxAttempts: 2, reconnectBaseDelayMs: 200 } });
+      const row = await accounts.rowWithStatus(sessionId, 'failed', 120_000);
+      assert.equal(row.failure_reason, 'reconnect_failed:whatsapp_unreachable');
+      await handle.result();
+      await eventually(async () => (chromiumProcessesOf(engineDir).length === 0 ? true : undefined), 20_000, 'no Chromium left');
+    } finally {
+      await worker.stop('SIGTERM');
+      await close();
+      await pool.end();
+    }
+  });
+});
