@@ -84,6 +84,8 @@ export class SessionHost {
 
   private forward(hosted: HostedSession, event: EngineEvent) {
     const sessionId = hosted.session?.sessionId;
+    // The type and reason only: a QR or a pairing code is a login credential and stays out of logs.
+    this.log.info({ workflowId: hosted.workflowId, generation: hosted.generation, event: event.type, ...(event.type === 'disconnected' ? { kind: event.kind, reason: event.reason } : {}) }, 'engine event');
     hosted.outbox = hosted.outbox.then(async () => {
       for (let attempt = 1; ; attempt += 1) {
         try {

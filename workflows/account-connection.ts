@@ -250,7 +250,13 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
     switch (event.type) {
       case 'qr':
       case 'pairing_code':
-        if (state.status === 'qr_scanning') await recordCode(event.type, event.type === 'qr' ? event.qr : event.code);
+        if (state.status === 'qr_scanning') {
+          await recordCode(event.type, event.type === 'qr' ? event.qr : event.code);
+        } else {
+          // A session that was logged in asks for a new login: its saved login no longer works. Only a new scan
+          // (a new account) can bring it back, so it ends here, with the reason, instead of waiting forever.
+          await finish({ status: 'disconnected', reason: 'login_lost', eventType: 'logged_out', logout: false, forgetAuth: true, softDelete: false });
+        }
         return;
       case 'authenticated':
         everAuthenticated = true;

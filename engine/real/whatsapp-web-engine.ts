@@ -1,16 +1,17 @@
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DatabasePool } from 'slonik';
 import wwebjs from 'whatsapp-web.js';
-import { deleteEngineAuth } from '../../db/engine-auth.js';
+import { deleteEngineAuth, loadEngineAuth, saveEngineAuth } from '../../db/engine-auth.js';
 import type { Logger } from '../../lib/logger.js';
 import { PhoneActionInbox, PhoneActionRefused } from '../phone-action-inbox.js';
 import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
 import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
+import { PostgresAuth, type AuthStore } from './postgres-auth.js';
 
 // whatsapp-web.js is CommonJS: its exports arrive as the default import.
-const { Client, LocalAuth } = wwebjs;
+const { Client } = wwebjs;
 type WhatsAppClient = InstanceType<typeof Client>;
 
 /** The WhatsApp Web version the stand-in answers as; the library serves it from its local web version cache. */
@@ -57,6 +58,7 @@ export class WhatsAppWebEngine implements Engine {
   readonly name = 'real' as const;
   private readonly clients = new Map<string, RunningClient>();
   private readonly inbox: PhoneActionInbox | null;
+  private readonly authStore: AuthStore;
 
   private constructor(
     private readonly pool: DatabasePool,
@@ -64,6 +66,11 @@ export class WhatsAppWebEngine implements Engine {
     private readonly options: RealEngineOptions,
     private readonly log: Logger,
   ) {
+    this.authStore = {
+      load: (sessionId) => loadEngineAuth(pool, sessionId),
+      save: (sessionId, data, contentSha256) => saveEngineAuth(pool, sessionId, 'real', data, contentSha256),
+      remove: (sessionId) => deleteEngineAuth(pool, sessionId),
+    };
     // On the stand-in, the phone's side is played through the same control surface as the simulated engine.
     this.inbox = options.standIn
       ? new PhoneActionInbox(pool, databaseUrl, () => [...this.clients.keys()], (sessionId, action, params) => this.playPhone(sessionId, action, params), log)
@@ -72,12 +79,31 @@ export class WhatsAppWebEngine implements Engine {
 
   static async create(pool: DatabasePool, databaseUrl: string, options: RealEngineOptions, log: Logger): Promise<WhatsAppWebEngine> {
     const engine = new WhatsAppWebEngine(pool, databaseUrl, options, log);
+    await engine.killOrphanedBrowsers();
     if (options.standIn) {
       await mkdir(engine.webCacheDir, { recursive: true });
       await copyFile(STANDIN_PAGE, join(engine.webCacheDir, `${STANDIN_WEB_VERSION}.html`));
     }
     await engine.inbox?.start();
     return engine;
+  }
+
+  /**
+   * A worker killed hard leaves its Chromium processes running, re-parented to init. They hold profiles of this
+   * host's engine directory; stop them before anything else uses those profiles.
+   */
+  private async killOrphanedBrowsers() {
+    const marker = `--user-data-dir=${resolve(this.options.dataDir, 'sessions')}/`;
+    for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(entry)) continue;
+      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+      if (!cmdline.includes(marker)) continue;
+      const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
+      if (/^PPid:\s+1$/m.test(status)) {
+        this.log.warn({ pid: Number(entry) }, 'stopping a Chromium left by a worker that died');
+        try { process.kill(Number(entry), 'SIGKILL'); } catch { /* already gone */ }
+      }
+    }
   }
 
   private get webCacheDir() {
@@ -87,7 +113,7 @@ export class WhatsAppWebEngine implements Engine {
   async start(options: EngineStartOptions): Promise<EngineSession> {
     await this.stopClient(options.sessionId);
     const client = new Client({
-      authStrategy: new LocalAuth({ clientId: options.sessionId, dataPath: resolve(this.options.dataDir, 'sessions') }),
+      authStrategy: new PostgresAuth(options.sessionId, resolve(this.options.dataDir, 'sessions'), this.authStore, this.log) as unknown as wwebjs.AuthStrategy,
       puppeteer: { executablePath: this.options.chromiumPath, headless: true, args: CHROMIUM_FLAGS },
       ...(this.options.standIn
         ? { webVersion: STANDIN_WEB_VERSION, webVersionCache: { type: 'local' as const, path: this.webCacheDir, strict: true } }

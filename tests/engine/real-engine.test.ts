@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
+import { engineAuthSaveCount } from '../../db/engine-auth.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { AccountDriver, randomPhone } from '../helpers/accounts.js';
 import { eventually, openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
@@ -145,6 +146,58 @@ describe('the real engine without the stand-in: WhatsApp Web unreachable', { tim
       await eventually(async () => (chromiumProcessesOf(engineDir).length === 0 ? true : undefined), 20_000, 'no Chromium left');
     } finally {
       await worker.stop('SIGTERM');
+      await close();
+      await pool.end();
+    }
+  });
+});
+
+describe('the real engine: a worker killed with SIGKILL, resumed elsewhere', { timeout: 240_000 }, () => {
+  it('a new worker on another host resumes the session from the login saved in PostgreSQL, without a QR', async () => {
+    const pool = await openPool();
+    const { client, close } = await openTemporalClient();
+    const taskQueue = uniqueId('tq-real-crash');
+    const hostA = join(testStackEnv().dataDir, uniqueId('host-a'));
+    const hostB = join(testStackEnv().dataDir, uniqueId('host-b'));
+    const first = await startTestWorker({ WA_ENGINE: 'real', WA_WEB: 'standin', ENGINE_DATA_DIR: hostA }, taskQueue);
+    let second: ChildHandle | null = null;
+    try {
+      const accounts = new AccountDriver(pool, client, taskQueue);
+      const { sessionId, handle } = await accounts.create({ timings: { hostHeartbeatTimeoutMs: 3_000, hostScheduleToStartMs: 5_000 } });
+      await accounts.showingQr(sessionId);
+      const phone = randomPhone();
+      await accounts.phone(sessionId, 'scan', { phone });
+      await accounts.rowWithStatus(sessionId, 'connected', 60_000);
+      // Saved at ready, then completed by a follow-up save once Chromium has written the login to disk: wait until
+      // it is on host A's disk, then for the next save.
+      const onDisk = () => execFileSync('sh', ['-c', `grep -rl wa-connect-standin-auth "${hostA}" || true`], { encoding: 'utf8' }).trim() !== '';
+      await eventually(async () => (onDisk() ? true : undefined), 30_000, 'the login written to the profile');
+      const savesWhenOnDisk = await engineAuthSaveCount(pool, sessionId);
+      await eventually(async () => ((await engineAuthSaveCount(pool, sessionId)) > savesWhenOnDisk ? true : undefined), 40_000, 'a save of the login in PostgreSQL');
+      const qrs = (await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length;
+
+      first.worker.process.kill('SIGKILL');
+      await first.worker.exited;
+      second = (await startTestWorker({ WA_ENGINE: 'real', WA_WEB: 'standin', ENGINE_DATA_DIR: hostB }, taskQueue)).worker;
+
+      await eventually(async () => {
+        const history = (await accounts.statusHistory(sessionId)).join(',');
+        return history.endsWith('connected,disconnected,connected') ? true : undefined;
+      }, 90_000, 'connected again on the new host');
+      assert.equal((await accounts.row(sessionId))?.phone_number, phone);
+      assert.equal((await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length, qrs, 'no new QR');
+      assert.ok(chromiumProcessesOf(hostB).length > 0, 'the session now runs on the new host');
+      await handle.signal('deleteAccount', {});
+      await handle.result();
+      assert.equal(await accounts.hasAuth(sessionId), false, 'a delete removes the saved login');
+
+      // The killed worker's Chromium is still running on host A; a worker starting there again stops it first.
+      assert.ok(chromiumProcessesOf(hostA).length > 0, 'SIGKILL left host A\'s Chromium behind');
+      const restarted = await startTestWorker({ WA_ENGINE: 'real', WA_WEB: 'standin', ENGINE_DATA_DIR: hostA }, uniqueId('tq-sweep'));
+      await restarted.worker.stop('SIGTERM');
+      assert.deepEqual(chromiumProcessesOf(hostA), [], 'no orphaned Chromium left on host A');
+    } finally {
+      await second?.stop('SIGTERM');
       await close();
       await pool.end();
     }

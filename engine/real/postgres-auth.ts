@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import wwebjs from 'whatsapp-web.js';
+import { runCommand } from '../../infra/child-process.js';
+import type { Logger } from '../../lib/logger.js';
+
+/**
+ * LocalAuth as it is at runtime: its typings declare the strategy hooks as properties, but they are prototype
+ * methods, which a subclass overrides and reaches through super.
+ */
+interface LocalAuthHooks {
+  beforeBrowserInitialized(): Promise<void>;
+  afterAuthReady(): Promise<void>;
+  disconnect(): Promise<void>;
+  destroy(): Promise<void>;
+  logout(): Promise<void>;
+}
+const LocalAuthBase = wwebjs.LocalAuth as unknown as new (options: { clientId: string; dataPath: string }) => LocalAuthHooks;
+
+export interface AuthStore {
+  load(sessionId: string): Promise<Buffer | null>;
+  save(sessionId: string, data: Buffer, contentSha256: string): Promise<void>;
+  remove(sessionId: string): Promise<void>;
+}
+
+/** Caches and crash data: large, rebuilt by Chromium, no part of the login. */
+const EXCLUDED = ['Cache', 'Code Cache', 'GPUCache', 'GrShaderCache', 'ShaderCache', 'GraphiteDawnCache', 'DawnCache', 'Crashpad', 'component_crx_cache', 'CacheStorage', 'ScriptCache'];
+/** Chromium's profile locks: stale after a crash, they would stop the next launch. */
+const PROFILE_LOCKS = ['SingletonLock', 'SingletonSocket', 'SingletonCookie'];
+/**
+ * Chromium's tab restore: after a crash it reopens the last tabs in place of the page whatsapp-web.js drives,
+ * which closes that page under the library. Never saved, and cleared before every launch.
+ */
+const SESSION_RESTORE = ['Default/Sessions', 'Default/Current Session', 'Default/Last Session', 'Default/Current Tabs', 'Default/Last Tabs'];
+
+/**
+ * WhatsApp Web keeps its login in the Chromium profile. This strategy keeps a copy of the profile in PostgreSQL, so
+ * a session restarts on any worker host without a new scan. It fixes what the library's RemoteAuth gets wrong for
+ * us: the first backup is taken as soon as the session is ready (not a minute later); a transient disconnect or a
+ * conflict never deletes anything; only a real logout (or the account's delete) removes the saved login.
+ */
+export class PostgresAuth extends LocalAuthBase {
+  private backupTimers: NodeJS.Timeout[] = [];
+  private readonly profileDir: string;
+
+  constructor(
+    private readonly sessionId: string,
+    dataPath: string,
+    private readonly store: AuthStore,
+    private readonly log: Logger,
+    private readonly backupIntervalMs = 60_000,
+    /**
+     * Chromium commits web storage to disk about 5 s after a page writes it, so the save at `ready` can miss the
+     * newest login state: saves shortly after complete it.
+     */
+    private readonly followUpBackupsMs = [6_000, 15_000, 30_000],
+  ) {
+    super({ clientId: sessionId, dataPath });
+    this.profileDir = join(dataPath, `session-${sessionId}`);
+  }
+
+  override async beforeBrowserInitialized(): Promise<void> {
+    const local = await stat(this.profileDir).then(() => true, () => false);
+    if (!local) {
+      const saved = await this.store.load(this.sessionId);
+      if (saved) await this.restore(saved);
+    }
+    // A worker that died left its locks and its tabs in the profile: the next Chromium would refuse the profile or
+    // restore the tabs over the page the library drives.
+    await Promise.all([...PROFILE_LOCKS, ...SESSION_RESTORE].map((name) => rm(join(this.profileDir, name), { recursive: true, force: true })));
+    await super.beforeBrowserInitialized();
+  }
+
+  override async afterAuthReady(): Promise<void> {
+    this.stopBackups();
+    await this.backup();
+    for (const delay of this.followUpBackupsMs) this.backupTimers.push(setTimeout(() => void this.backup(), delay));
+    this.backupTimers.push(setInterval(() => void this.backup(), this.backupIntervalMs));
+    for (const timer of this.backupTimers) timer.unref();
+  }
+
+  /** A transient disconnect: keep everything, the session comes back with it. */
+  override async disconnect(): Promise<void> {
+    this.stopBackups();
+  }
+
+  override async destroy(): Promise<void> {
+    this.stopBackups();
+  }
+
+  override async logout(): Promise<void> {
+    this.stopBackups();
+    await this.store.remove(this.sessionId);
+    await super.logout();
+  }
+
+  private stopBackups() {
+    for (const timer of this.backupTimers) clearTimeout(timer);
+    this.backupTimers = [];
+  }
+
+  private async backup(): Promise<void> {
+    const work = await mkdtemp(join(tmpdir(), 'wa-auth-'));
+    try {
+      const archive = join(work, 'profile.tar.gz');
+      const present = await readdir(this.profileDir).catch(() => [] as string[]);
+      if (present.length === 0) return;
+      await runCommand('tar', [
+        '-czf', archive, '-C', this.profileDir,
+        ...EXCLUDED.map((name) => `--exclude=${name}`),
+        ...PROFILE_LOCKS.map((name) => `--exclude=${name}`),
+        ...SESSION_RESTORE.map((name) => `--exclude=./${name}`),
+        // Chromium writes while we read: a file that changes or vanishes mid-copy is not an error here.
+        '--warning=no-file-changed', '--warning=no-file-removed', '--ignore-failed-read',
+        '.',
+      ]).catch((error: Error) => {
+        // GNU tar exits 1 when a file changed while it was read; the archive is still complete enough.
+        if (!/exited with 1:/.test(error.message)) throw error;
+      });
+      // Hash the files, not the gzip stream (which embeds times): an unchanged login is not saved again.
+      const listing = await runCommand('sh', ['-c', `cd "$1" && find . -type f ! -path '*Cache*' ! -name 'Singleton*' -print0 | sort -z | xargs -0 sha256sum 2>/dev/null | sha256sum`, 'sh', this.profileDir]).catch(() => '');
+      const contentSha256 = createHash('sha256').update(listing).digest('hex');
+      await this.store.save(this.sessionId, await readFile(archive), contentSha256);
+    } catch (error) {
+      this.log.warn({ sessionId: this.sessionId, err: (error as Error).message }, 'saving the WhatsApp login failed; retried at the next backup');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  private async restore(saved: Buffer): Promise<void> {
+    const work = await mkdtemp(join(tmpdir(), 'wa-auth-'));
+    try {
+      const archive = join(work, 'profile.tar.gz');
+      await writeFile(archive, saved);
+      await runCommand('mkdir', ['-p', this.profileDir]);
+      await runCommand('tar', ['-xzf', archive, '-C', this.profileDir]);
+      this.log.info({ sessionId: this.sessionId }, 'restored the WhatsApp login from PostgreSQL');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+}
