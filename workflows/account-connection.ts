@@ -119,6 +119,8 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   let readyDeadline: number | null = null;
   let readyRestarts = 0;
   let reconnectAt: number | null = null;
+  /** A session brought back up while disconnected must be connected by then, or the attempt counts as failed. */
+  let reconnectDeadline: number | null = null;
   let lastFailure = 'engine_unavailable';
   let handledEvents = 0;
   let authenticatedAt: number | null = null;
@@ -204,6 +206,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
     state.hostTaskQueue = taskQueue;
     await activities.engine.startEngineSession({ sessionId: state.sessionId, workflowId, generation, pairingPhoneNumber: input.pairingPhoneNumber ?? null });
     host = { taskQueue, generation, activities };
+    reconnectDeadline = state.status === 'disconnected' ? Date.now() + timings.readyTimeoutMs : null;
     const watching = host;
     // Not awaited: the watch runs beside the event loop and only reports when the host goes away.
     void CancellationScope.nonCancellable(() => activities.watch.watchEngineSession({ sessionId: state.sessionId, generation })).then(
@@ -216,6 +219,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
     const attached = host;
     host = null;
     readyDeadline = null;
+    reconnectDeadline = null;
     if (!attached) return;
     try {
       if (logout) await attached.activities.engine.logoutEngineSession({ sessionId: state.sessionId });
@@ -312,6 +316,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
     authenticatedAt = null;
     const result = await store.activateAccount({ sessionId: state.sessionId, phoneNumber: identity.phoneNumber, pushName: identity.pushName, dedupeKey: nextKey(), timings });
     if (result.status === 'connected') {
+      reconnectDeadline = null;
       state.phoneNumber = identity.phoneNumber;
       state.pushName = identity.pushName;
       state.failureReason = null;
@@ -383,7 +388,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       continue;
     }
     const qrDeadline = state.status === 'qr_scanning' ? startedAt + timings.qrExpiryMs : null;
-    const deadlines = [qrDeadline, readyDeadline, reconnectAt].filter((d): d is number => d !== null);
+    const deadlines = [qrDeadline, readyDeadline, reconnectAt, reconnectDeadline].filter((d): d is number => d !== null);
     const nextDeadline = deadlines.length ? Math.min(...deadlines) : null;
     const waitMs = nextDeadline === null ? null : nextDeadline - Date.now();
     if (waitMs === null || waitMs > 0) {
@@ -415,9 +420,13 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       }
     } else if (reconnectAt !== null && Date.now() >= reconnectAt) {
       reconnectAt = null;
+    } else if (reconnectDeadline !== null && Date.now() >= reconnectDeadline) {
+      // The client came up but never logged back in (a start that failed silently, a page that hung).
+      await teardown(false);
+      await scheduleReconnect('reconnect_timeout');
     }
 
-    const quiet = !state.ended && host !== null && commands.length === 0 && reconnectAt === null && readyDeadline === null && !hostLost;
+    const quiet = !state.ended && host !== null && commands.length === 0 && reconnectAt === null && readyDeadline === null && reconnectDeadline === null && !hostLost;
     const historyIsLong = workflowInfo().continueAsNewSuggested || (input.continueAsNewAfterEvents !== undefined && handledEvents >= input.continueAsNewAfterEvents);
     if (quiet && historyIsLong) {
       await condition(allHandlersFinished);

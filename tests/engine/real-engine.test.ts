@@ -77,6 +77,26 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     await eventually(async () => (chromiumProcessesOf(`session-${sessionId}`).length === 0 ? true : undefined), 20_000, 'no Chromium left for the session');
   });
 
+  it('a Chromium that crashes (the library does not report it) reconnects from the saved login', async () => {
+    const { sessionId, handle } = await accounts.create();
+    await accounts.showingQr(sessionId);
+    await accounts.phone(sessionId, 'scan', { phone: randomPhone() });
+    await accounts.rowWithStatus(sessionId, 'connected', 60_000);
+    // Once Chromium has written the login to disk, the whole browser dies at once (as in an out-of-memory kill).
+    await eventually(async () => (execFileSync('sh', ['-c', `grep -rl wa-connect-standin-auth "${engineDir}/sessions/session-${sessionId}" || true`], { encoding: 'utf8' }).trim() ? true : undefined), 30_000, 'the login on disk');
+    const pids = chromiumProcessesOf(`session-${sessionId}`).map((line) => Number.parseInt(line.trim(), 10));
+    assert.ok(pids.length > 0, 'the session\'s Chromium processes');
+    for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+    await eventually(async () => {
+      const history = (await accounts.statusHistory(sessionId)).join(',');
+      return history.endsWith('connected,disconnected,connected') ? true : undefined;
+    }, 60_000, 'reconnected after the crash');
+    const disconnect = (await accounts.eventTypes(sessionId)).includes('disconnected');
+    assert.ok(disconnect);
+    await handle.signal('deleteAccount', {});
+    await handle.result();
+  });
+
   it('logs in with a pairing code', async () => {
     const phone = randomPhone();
     const { sessionId, handle } = await accounts.create({ pairingPhoneNumber: phone });

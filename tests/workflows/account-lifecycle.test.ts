@@ -122,6 +122,19 @@ describe('account lifecycle (real Temporal, real PostgreSQL, simulated engine in
     assert.equal(row.phone_number, phone);
   });
 
+  it('ready that never comes after the scan: one restart, then failed with ready_timeout (never stuck in authenticated)', async () => {
+    const { sessionId, handle } = await accounts.create({ timings: { readyTimeoutMs: 1_500 } });
+    await accounts.showingQr(sessionId);
+    await accounts.phone(sessionId, 'scan', { phone: randomPhone(), neverReady: true });
+    await accounts.rowWithStatus(sessionId, 'authenticated');
+    // The restart logs in from the saved auth and becomes ready, or the account fails: never stuck.
+    const row = await accounts.rowWhere(sessionId, (r) => r.status === 'connected' || r.status === 'failed', 'connected or failed', 30_000);
+    if (row.status === 'failed') assert.equal(row.failure_reason, 'ready_timeout');
+    else assert.ok(row.phone_number);
+    await handle.signal('deleteAccount', {});
+    await handle.result();
+  });
+
   it('an @lid own id is resolved to the phone number', async () => {
     const { sessionId } = await accounts.create();
     await accounts.showingQr(sessionId);
