@@ -14,7 +14,7 @@ const processEnvSchema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3001),
   // `real`: whatsapp-web.js in Chromium. `simulated`: the simulated engine (tests, load runs, demos).
-  WA_ENGINE: z.enum(['real', 'simulated']).default('simulated'),
+  WA_ENGINE: z.enum(['real', 'simulated']).default('real'),
   // With the real engine: `whatsapp` reaches web.whatsapp.com; `standin` loads the offline stand-in page.
   WA_WEB: z.enum(['whatsapp', 'standin']).default('whatsapp'),
   CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),

@@ -14,7 +14,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# --chromium (npm test): the page is tested in a real headless Chromium, Debian's package.
+# --chromium (npm start, npm test): the real engine drives Chromium, and the page is tested in it: Debian's package.
 if [ "${1:-}" = "--chromium" ] && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "[setup] installing Chromium from Debian packages (first time only)"

@@ -46,7 +46,15 @@ async function main() {
     log,
   });
   try {
-    const env = { ...process.env, DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: stack.temporalAddress, API_HOST: config.API_HOST, API_PORT: String(config.API_PORT) };
+    const env = {
+      // The engine's Chromium profiles live with the rest of this stack's data unless told otherwise.
+      ENGINE_DATA_DIR: resolve(config.DATA_DIR, 'engine'),
+      ...process.env,
+      DATABASE_URL: stack.databaseUrl,
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      API_HOST: config.API_HOST,
+      API_PORT: String(config.API_PORT),
+    };
     readProcessEnv(env);
     await migrate(stack.databaseUrl, log);
     const adminKeyFile = await ensureLocalAdminKey(stack.databaseUrl, config.DATA_DIR);
