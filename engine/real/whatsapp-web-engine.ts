@@ -137,6 +137,7 @@ export class WhatsAppWebEngine implements Engine {
       options.onEvent({ type: 'ready' });
       if (this.options.standIn) void this.reportStandInCoverage(options.sessionId, client);
     });
+    client.on('change_state', (state: unknown) => this.log.info({ sessionId: options.sessionId, state: String(state) }, 'WhatsApp Web state'));
     client.on('auth_failure', (message: unknown) => end({ type: 'auth_failure', reason: describeFailure(message) }));
     client.on('disconnected', (reason: unknown) => end({ type: 'disconnected', kind: classifyDisconnect(reason), reason: String(reason) }));
 

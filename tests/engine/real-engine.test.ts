@@ -97,6 +97,22 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     await handle.result();
   });
 
+  it('an own id that comes as an internal @lid is resolved to the phone number, or fails with a reason', async () => {
+    const resolvable = await accounts.create();
+    const unresolvable = await accounts.create();
+    await Promise.all([accounts.showingQr(resolvable.sessionId), accounts.showingQr(unresolvable.sessionId)]);
+    const phone = randomPhone();
+    await accounts.phone(resolvable.sessionId, 'scan', { phone, lid: 'resolvable' });
+    await accounts.phone(unresolvable.sessionId, 'scan', { phone: randomPhone(), lid: 'unresolvable' });
+    assert.equal((await accounts.rowWithStatus(resolvable.sessionId, 'connected', 60_000)).phone_number, phone);
+    const failed = await accounts.rowWithStatus(unresolvable.sessionId, 'failed', 60_000);
+    assert.equal(failed.failure_reason, 'phone_extraction_failed:PhoneUnresolvable');
+    assert.equal(failed.phone_number, null);
+    await resolvable.handle.signal('deleteAccount', {});
+    await resolvable.handle.result();
+    await unresolvable.handle.result();
+  });
+
   it('logs in with a pairing code', async () => {
     const phone = randomPhone();
     const { sessionId, handle } = await accounts.create({ pairingPhoneNumber: phone });
