@@ -84,12 +84,13 @@ export class SessionHost {
 
   private forward(hosted: HostedSession, event: EngineEvent) {
     const sessionId = hosted.session?.sessionId;
+    const emittedAt = Date.now();
     // The type and reason only: a QR or a pairing code is a login credential and stays out of logs.
     this.log.info({ workflowId: hosted.workflowId, generation: hosted.generation, event: event.type, ...(event.type === 'disconnected' ? { kind: event.kind, reason: event.reason } : {}) }, 'engine event');
     hosted.outbox = hosted.outbox.then(async () => {
       for (let attempt = 1; ; attempt += 1) {
         try {
-          await this.temporal.workflow.getHandle(hosted.workflowId).signal(engineEventSignal, { generation: hosted.generation, event });
+          await this.temporal.workflow.getHandle(hosted.workflowId).signal(engineEventSignal, { generation: hosted.generation, event, emittedAt });
           return;
         } catch (error) {
           if (error instanceof WorkflowNotFoundError) {

@@ -26,6 +26,25 @@ export interface RunningTemporal {
   stop(): Promise<void>;
 }
 
+/**
+ * The history service reads its transfer, timer and visibility queues at most 20 times a second by default, so every
+ * task it hands to a worker (workflow task, activity, timer) waits ~40 ms for the next read: 150 ms for the bare
+ * start → activity → complete round trip on this server, 27 ms without the cap. docker-compose sets the same values
+ * in infra/temporal/dynamicconfig.yaml.
+ */
+export const DISPATCH_LATENCY_TUNING = [
+  'history.transferProcessorMaxPollRPS=1000',
+  'history.timerProcessorMaxPollRPS=1000',
+  'history.visibilityProcessorMaxPollRPS=1000',
+];
+
+/**
+ * WAL with synchronous=NORMAL: a commit survives the server process being killed (what the SQLite file is for: a
+ * restart keeps every workflow) without an fsync per history write (53 → 38 ms per round trip). Only a power loss can
+ * drop the last commits, and production runs Temporal on PostgreSQL (docker-compose.yml).
+ */
+const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
+
 /** Starts `temporal server start-dev` as a child process and waits until its namespace and search attributes answer. */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<RunningTemporal> {
   const host = '127.0.0.1';
@@ -39,6 +58,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
 
   const args = [
     'server', 'start-dev',
+    ...DISPATCH_LATENCY_TUNING.flatMap((setting) => ['--dynamic-config-value', setting]),
+    ...SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]),
     '--ip', host,
     '--port', String(options.port),
     '--db-filename', options.dbFile,

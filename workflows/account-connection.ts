@@ -178,12 +178,16 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
     state.failureReason = reason;
     await follow(snapshot);
   };
-  const recordCode = async (kind: 'qr' | 'pairing_code', value: string) => {
+  const recordCode = async (kind: 'qr' | 'pairing_code', value: string, emittedAt?: number) => {
     // The first code of the account measures how long WhatsApp took to offer a login.
     const first = state.latestQr === null && state.latestPairingCode === null;
     if (kind === 'qr') state.latestQr = value;
     else state.latestPairingCode = value;
-    await store.recordLoginCode({ sessionId: state.sessionId, kind, value, dedupeKey: nextKey(), ...(first ? { timings: { qrGenerationMs: Date.now() - startedAt } } : {}) });
+    const timings: Record<string, number> = {
+      ...(first ? { qrGenerationMs: Date.now() - startedAt } : {}),
+      ...(emittedAt !== undefined ? { emittedAt } : {}),
+    };
+    await store.recordLoginCode({ sessionId: state.sessionId, kind, value, dedupeKey: nextKey(), timings });
   };
 
   /** Claims a host (whichever worker answers), starts a new engine generation there and watches it. */
@@ -250,12 +254,12 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   };
   const everConnected = () => state.status === 'connected' || state.status === 'disconnected';
 
-  const handleEvent = async (event: EngineEvent) => {
+  const handleEvent = async (event: EngineEvent, emittedAt?: number) => {
     switch (event.type) {
       case 'qr':
       case 'pairing_code':
         if (state.status === 'qr_scanning') {
-          await recordCode(event.type, event.type === 'qr' ? event.qr : event.code);
+          await recordCode(event.type, event.type === 'qr' ? event.qr : event.code, emittedAt);
         } else {
           // A session that was logged in asks for a new login: its saved login no longer works. Only a new scan
           // (a new account) can bring it back, so it ends here, with the reason, instead of waiting forever.
@@ -404,7 +408,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       await handleHostLost();
     } else if (events.length > 0) {
       const envelope = events.shift() as EngineEventEnvelope;
-      if (envelope.generation === state.generation && host) await handleEvent(envelope.event);
+      if (envelope.generation === state.generation && host) await handleEvent(envelope.event, envelope.emittedAt);
       handledEvents += 1;
     } else if (qrDeadline !== null && Date.now() >= qrDeadline) {
       await finish({ status: 'failed', reason: 'qr_expired', eventType: 'session_failed', logout: false, forgetAuth: true, softDelete: false });

@@ -11,6 +11,8 @@ import type { AccountConnectionState } from './account-state.js';
 export interface EngineEventEnvelope {
   generation: number;
   event: EngineEvent;
+  /** When the engine emitted it (worker clock, ms), so delivery latency can be measured end to end. */
+  emittedAt?: number;
 }
 
 export const engineEventSignal = defineSignal<[EngineEventEnvelope]>('engineEvent');

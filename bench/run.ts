@@ -1,0 +1,294 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { sql } from 'slonik';
+import WebSocket from 'ws';
+import { z } from 'zod';
+import { migrate } from '../db/migrate.js';
+import { createDatabasePool } from '../db/pool.js';
+import { createApiKey } from '../db/workspaces.js';
+import { findFreePort } from '../infra/ports.js';
+import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.js';
+import { startStack } from '../infra/stack.js';
+import { waitForWorkflowPoller } from '../infra/wait-for-worker.js';
+import { createLogger } from '../lib/logger.js';
+import { baselineRoundTrip } from './baseline-workflow.js';
+import { plotDistributions } from './plot.js';
+import { summarize, type Summary } from './stats.js';
+
+/**
+ * `npm run bench`: the full stack (real Temporal dev server, real PostgreSQL, one worker and one API process,
+ * simulated engine with no artificial delays) measured from the outside, as a backend and a browser see it.
+ *   --samples N    sequential accounts for the latency figures (default 100)
+ *   --baseline N   bare Temporal round trips, the floor (default 200)
+ *   --accounts N   accounts created and scanned at once (default 100; try 500, 1000)
+ */
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const { values } = parseArgs({ options: { samples: { type: 'string', default: '100' }, baseline: { type: 'string', default: '200' }, accounts: { type: 'string', default: '100' }, out: { type: 'string', default: 'bench-results' } } });
+const SAMPLES = Number(values.samples);
+const BASELINE = Number(values.baseline);
+const ACCOUNTS = Number(values.accounts);
+const WARMUP = 10;
+
+interface StreamEvent { id: number; type: string; sessionId: string; data: Record<string, unknown> }
+
+async function main() {
+  const log = createLogger('bench', 'warn');
+  const dataDir = join(ROOT, '.data', `bench-${Date.now()}`);
+  const outDir = join(ROOT, values.out as string);
+  await mkdir(outDir, { recursive: true });
+  const env0 = { ...process.env };
+  delete env0.DATABASE_URL;
+  delete env0.TEMPORAL_ADDRESS;
+  process.stderr.write('starting Temporal and PostgreSQL...\n');
+  const stack = await startStack({ dataDir, temporalPort: await findFreePort(), temporalUiPort: null, postgresPort: await findFreePort(), namespace: 'default', durable: true, log, env: env0 });
+  const children: ReturnType<typeof startServiceProcess>[] = [];
+  try {
+    await migrate(stack.databaseUrl, log);
+    const apiPort = await findFreePort();
+    const env = {
+      ...env0, DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: stack.temporalAddress, TASK_QUEUE: 'bench-accounts',
+      WA_ENGINE: 'simulated', SIM_FIRST_QR_DELAY_MS: '0', SIM_FIRST_QR_TTL_MS: '3600000', SIM_QR_TTL_MS: '3600000',
+      SIM_READY_DELAY_MS: '0', SIM_RESTORE_DELAY_MS: '0', API_PORT: String(apiPort), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '10000000',
+    };
+    const worker = startServiceProcess('worker', env, join(dataDir, 'worker.log'));
+    const api = startServiceProcess('api', env, join(dataDir, 'api.log'));
+    children.push(worker, api);
+    const baseUrl = `http://127.0.0.1:${apiPort}`;
+    await waitForHttpOk(`${baseUrl}/ready`, children, 120_000);
+    await waitForWorkflowPoller(stack.temporalAddress, 'default', 'bench-accounts', 120_000);
+    const pool = await createDatabasePool(stack.databaseUrl, { maximumPoolSize: 4 });
+    const { key } = await createApiKey(pool, { workspaceId: null, name: 'bench' });
+    const http = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${baseUrl}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+      return response.json() as Promise<Record<string, unknown>>;
+    };
+
+    // 1. The floor: a bare workflow with one no-op activity on the same server.
+    process.stderr.write(`baseline: ${BASELINE} bare Temporal round trips...\n`);
+    const baseline = await measureBaseline(stack.temporalAddress);
+
+    // 2. Latency, one account at a time, seen by a WebSocket subscriber.
+    process.stderr.write(`latency: ${SAMPLES} accounts one after another...\n`);
+    const stream = await openStream(baseUrl, key, 'bench-latency');
+    const qrToSubscriber: number[] = [];
+    const scanToConnected: number[] = [];
+    for (let i = 0; i < SAMPLES + WARMUP; i += 1) {
+      const sessionId = `lat-${i}`;
+      const qr = stream.next(sessionId, 'qr');
+      const ready = stream.next(sessionId, 'session_ready');
+      await http('POST', '/v1/workspaces/bench-latency/accounts', { sessionId });
+      const qrEvent = await qr;
+      const scanAt = Date.now();
+      await http('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: `62800${String(i).padStart(7, '0')}` });
+      const readyEvent = await ready;
+      if (i >= WARMUP) {
+        qrToSubscriber.push(qrEvent.receivedAt - Number(qrEvent.event.data.emittedAt));
+        scanToConnected.push(readyEvent.receivedAt - scanAt);
+      }
+    }
+    stream.close();
+
+    // 3. Concurrency: N accounts at once, in one workspace.
+    process.stderr.write(`concurrency: ${ACCOUNTS} accounts created and scanned at once...\n`);
+    const concurrency = await measureConcurrency(baseUrl, key, http, pool, worker.process.pid ?? 0, join(dataDir, 'worker.log'));
+
+    const baselineSummary = summarize(baseline);
+    const scanSummary = summarize(scanToConnected);
+    const qrSummary = summarize(qrToSubscriber);
+    const machine = {
+      cores: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      temporalCli: firstLine(execFileSync(await temporalCliPath(), ['--version'], { encoding: 'utf8' })),
+      postgres: await pool.oneFirst(sql.type(z.object({ version: z.string() }))`SELECT version()`),
+    };
+    const result = {
+      when: new Date().toISOString(),
+      command: `npm run bench -- --samples ${SAMPLES} --baseline ${BASELINE} --accounts ${ACCOUNTS}`,
+      machine,
+      baselineMs: baselineSummary,
+      scanToConnectedMs: scanSummary,
+      qrToSubscriberMs: qrSummary,
+      ratioScanToConnectedOverBaseline: { p50: scanSummary.p50 / baselineSummary.p50, p95: scanSummary.p95 / baselineSummary.p95, p99: scanSummary.p99 / baselineSummary.p99 },
+      concurrency,
+    };
+    const stamp = result.when.replace(/[:.]/g, '-');
+    await writeFile(join(outDir, `bench-${stamp}.json`), JSON.stringify(result, null, 2));
+    await plotDistributions(
+      [
+        { name: 'scan → connected (row connected and WebSocket subscriber has the event)', samplesMs: scanToConnected },
+        { name: 'QR emitted by the engine → WebSocket subscriber', samplesMs: qrToSubscriber },
+        { name: 'baseline: bare Temporal workflow + one no-op activity', samplesMs: baseline },
+      ],
+      `wa-connect latency, ${machine.cores} cores / ${machine.memoryGiB} GiB, ${new Date().toISOString().slice(0, 10)}`,
+      join(outDir, `bench-${stamp}.png`),
+      process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    );
+    printTable(result, baselineSummary, scanSummary, qrSummary, join(outDir, `bench-${stamp}`));
+    await pool.end();
+  } finally {
+    for (const child of children.reverse()) await child.stop('SIGTERM', 30_000);
+    await stack.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function measureBaseline(address: string): Promise<number[]> {
+  const native = await NativeConnection.connect({ address });
+  const worker = await Worker.create({
+    connection: native,
+    taskQueue: 'bench-baseline',
+    workflowsPath: fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url)),
+    activities: { noop: async () => undefined },
+  });
+  const running = worker.run();
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < BASELINE + WARMUP; i += 1) {
+      const startedAt = performance.now();
+      await client.workflow.execute(baselineRoundTrip, { taskQueue: 'bench-baseline', workflowId: `baseline-${i}-${Date.now()}` });
+      if (i >= WARMUP) samples.push(performance.now() - startedAt);
+    }
+  } finally {
+    worker.shutdown();
+    await running;
+    await connection.close();
+    await native.close();
+  }
+  return samples;
+}
+
+/** A WebSocket subscriber that hands out the first event of a type for a session, with when it arrived. */
+async function openStream(baseUrl: string, key: string, workspaceId: string) {
+  const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/v1/stream?workspaceId=${workspaceId}&access_token=${key}`);
+  const seen = new Map<string, { event: StreamEvent; receivedAt: number }>();
+  const waiting = new Map<string, (value: { event: StreamEvent; receivedAt: number }) => void>();
+  socket.on('message', (data) => {
+    const receivedAt = Date.now();
+    const event = JSON.parse(String(data)) as StreamEvent;
+    if (typeof event.id !== 'number') return;
+    const slot = `${event.sessionId}/${event.type}`;
+    if (seen.has(slot)) return;
+    seen.set(slot, { event, receivedAt });
+    waiting.get(slot)?.({ event, receivedAt });
+  });
+  await new Promise((resolve, reject) => { socket.once('message', resolve); socket.once('error', reject); });
+  return {
+    next: (sessionId: string, type: string) => new Promise<{ event: StreamEvent; receivedAt: number }>((resolve) => {
+      const slot = `${sessionId}/${type}`;
+      const already = seen.get(slot);
+      if (already) resolve(already);
+      else waiting.set(slot, resolve);
+    }),
+    count: (type: string) => [...seen.keys()].filter((slot) => slot.endsWith(`/${type}`)).length,
+    close: () => socket.close(),
+  };
+}
+
+async function measureConcurrency(
+  baseUrl: string,
+  key: string,
+  http: (method: string, path: string, body?: unknown) => Promise<Record<string, unknown>>,
+  pool: Awaited<ReturnType<typeof createDatabasePool>>,
+  workerPid: number,
+  workerLog: string,
+) {
+  const workspaceId = 'bench-load';
+  const stream = await openStream(baseUrl, key, workspaceId);
+  const ids = Array.from({ length: ACCOUNTS }, (_, i) => `load-${i}`);
+  const inBatches = async (items: string[], size: number, run: (id: string, index: number) => Promise<unknown>) => {
+    for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map((id, j) => run(id, i + j)));
+  };
+  const rssBefore = rssMb(workerPid);
+  await inBatches(ids, 50, (sessionId) => http('POST', `/v1/workspaces/${workspaceId}/accounts`, { sessionId }));
+  await Promise.all(ids.map((id) => stream.next(id, 'qr')));
+  const readies = ids.map((id) => stream.next(id, 'session_ready'));
+  const scanStart = Date.now();
+  await inBatches(ids, 100, (sessionId, index) => http('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: `62811${String(index).padStart(7, '0')}` }));
+  const settled = await Promise.race([
+    Promise.all(readies).then((all) => Math.max(...all.map((r) => r.receivedAt))),
+    new Promise<null>((resolve) => setTimeout(() => resolve(null), 10 * 60_000)),
+  ]);
+  const rssAfter = rssMb(workerPid);
+  const connected = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND status = 'connected' AND deleted_at IS NULL
+  `);
+  const duplicated = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT count(*)::int8 AS n FROM (SELECT phone_number FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND deleted_at IS NULL AND phone_number IS NOT NULL GROUP BY phone_number HAVING count(*) > 1) d
+  `);
+  const primaries = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND is_primary`);
+  const constraintErrors = ((await readFile(workerLog, 'utf8').catch(() => '')).match(/IntegrityConstraintViolation|violates unique constraint|duplicate key/gi) ?? []).length;
+  stream.close();
+  const seconds = settled === null ? null : (settled - scanStart) / 1000;
+  return {
+    accounts: ACCOUNTS,
+    connected,
+    lost: ACCOUNTS - connected,
+    duplicatedPhones: duplicated,
+    primaries,
+    constraintErrors,
+    secondsFromFirstScanToLastConnected: seconds,
+    activationsPerSecond: seconds ? Math.round((connected / seconds) * 10) / 10 : 0,
+    workerRssMbBefore: rssBefore,
+    workerRssMbAfter: rssAfter,
+    workerMbPerConnectedSession: Math.round(((rssAfter - rssBefore) / Math.max(1, connected)) * 1000) / 1000,
+  };
+}
+
+function rssMb(pid: number): number {
+  try {
+    const status = execFileSync('cat', [`/proc/${pid}/status`], { encoding: 'utf8' });
+    return Math.round(Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1024);
+  } catch {
+    return 0;
+  }
+}
+
+async function temporalCliPath(): Promise<string> {
+  const { resolveTemporalCli } = await import('../infra/temporal-cli.js');
+  return resolveTemporalCli(createLogger('bench', 'warn'));
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? text;
+}
+
+function printTable(result: Record<string, unknown>, baseline: Summary, scan: Summary, qr: Summary, prefix: string) {
+  const row = (name: string, s: Summary, target: string) => `| ${name} | ${s.count} | ${s.p50.toFixed(1)} | ${s.p95.toFixed(1)} | ${s.p99.toFixed(1)} | ${target} |`;
+  const c = result.concurrency as Record<string, number | null>;
+  const m = result.machine as Record<string, string | number>;
+  const ratio = result.ratioScanToConnectedOverBaseline as Record<string, number>;
+  const lines = [
+    '',
+    `machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB; node ${m.node}; ${m.temporalCli}; ${String(m.postgres).split(' on ')[0]}`,
+    '',
+    '| latency (ms) | n | p50 | p95 | p99 | target |',
+    '|---|---|---|---|---|---|',
+    row('scan → connected (row + WebSocket)', scan, 'p95 ≤ 150'),
+    row('QR → WebSocket subscriber', qr, 'p95 ≤ 100'),
+    row('baseline: bare workflow + no-op activity', baseline, '(the floor)'),
+    `| ratio scan→connected / baseline | | ${ratio.p50?.toFixed(2)} | ${ratio.p95?.toFixed(2)} | ${ratio.p99?.toFixed(2)} | |`,
+    '',
+    `concurrency: ${c.accounts} accounts at once → ${c.connected} connected, ${c.lost} lost, ${c.duplicatedPhones} duplicated phones, ${c.primaries} primary, ${c.constraintErrors} constraint errors; ` +
+      `${c.activationsPerSecond} activations/s (target ≥ 50); worker RSS ${c.workerRssMbBefore} → ${c.workerRssMbAfter} MB = ${c.workerMbPerConnectedSession} MB per connected session (target ≤ 0.5)`,
+    '',
+    `written: ${prefix}.json and ${prefix}.png`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
