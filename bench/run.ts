@@ -288,7 +288,8 @@ function printTable(result: Record<string, unknown>, baseline: Summary, scan: Su
   process.stdout.write(lines.join('\n'));
 }
 
-main().catch((error: unknown) => {
+// Exit explicitly: the Temporal runtime's native threads would otherwise keep retrying the stopped server for minutes.
+main().then(() => process.exit(0), (error: unknown) => {
   process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

@@ -28,7 +28,29 @@ export function signedHeaders(secret: string, id: string, timestamp: number, raw
   };
 }
 
-export type VerifyResult = { ok: true; scheme: 'seed' | 'standard' } | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'expired' | 'bad_signature' };
+export type VerifyResult = { ok: true; scheme: 'seed' | 'standard' } | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'expired' | 'bad_signature' | 'replayed' };
+
+/**
+ * Remembers the deliveries a receiver accepted within the timestamp tolerance, so a captured request sent again
+ * inside that window is refused. Retries of an event carry the same `webhook-id` (that is how a receiver
+ * de-duplicates), so a guard answers "replayed" for those too: treat it as "already processed", answer 2xx.
+ */
+export class ReplayGuard {
+  private readonly seenUntil = new Map<string, number>();
+
+  constructor(private readonly toleranceSeconds = 300) {}
+
+  /** True the first time a delivery (id and timestamp) is seen within the window. */
+  firstSeen(key: string, nowSeconds: number): boolean {
+    for (const [seen, until] of this.seenUntil) {
+      if (until >= nowSeconds) break;
+      this.seenUntil.delete(seen);
+    }
+    if (this.seenUntil.has(key)) return false;
+    this.seenUntil.set(key, nowSeconds + 2 * this.toleranceSeconds);
+    return true;
+  }
+}
 
 /**
  * Verifies a delivery as a receiver would: the signature over the raw body, and a timestamp no more than
@@ -41,6 +63,8 @@ export function verifyWebhook(options: {
   secret: string;
   toleranceSeconds?: number;
   nowSeconds?: number;
+  /** Refuses a delivery already accepted once (same signature headers) within the tolerance window. */
+  replayGuard?: ReplayGuard;
 }): VerifyResult {
   const header = (name: string) => {
     const entry = Object.entries(options.headers).find(([key]) => key.toLowerCase() === name);
@@ -54,12 +78,16 @@ export function verifyWebhook(options: {
     return Math.abs(now - Number(raw)) > tolerance ? ('expired' as const) : null;
   };
 
+  // Checked only after the signature, so forged requests cannot fill the guard's memory.
+  const notReplayed = (key: string) => options.replayGuard?.firstSeen(key, now) ?? true;
+
   const seedTimestamp = header('x-timestamp');
   const seedSig = header('x-hmac-signature');
   if (seedTimestamp && seedSig) {
     const stale = fresh(seedTimestamp);
     if (stale) return { ok: false, reason: stale };
-    return equalText(seedSignature(options.secret, Number(seedTimestamp), options.rawBody), seedSig) ? { ok: true, scheme: 'seed' } : { ok: false, reason: 'bad_signature' };
+    if (!equalText(seedSignature(options.secret, Number(seedTimestamp), options.rawBody), seedSig)) return { ok: false, reason: 'bad_signature' };
+    return notReplayed(`seed:${seedSig}`) ? { ok: true, scheme: 'seed' } : { ok: false, reason: 'replayed' };
   }
   const id = header('webhook-id');
   const timestamp = header('webhook-timestamp');
@@ -69,7 +97,8 @@ export function verifyWebhook(options: {
     if (stale) return { ok: false, reason: stale };
     const expected = standardSignature(options.secret, id, Number(timestamp), options.rawBody);
     // The header may carry several space-separated signatures (secret rotation).
-    return signatures.split(' ').some((candidate) => equalText(expected, candidate)) ? { ok: true, scheme: 'standard' } : { ok: false, reason: 'bad_signature' };
+    if (!signatures.split(' ').some((candidate) => equalText(expected, candidate))) return { ok: false, reason: 'bad_signature' };
+    return notReplayed(`standard:${id}.${timestamp}`) ? { ok: true, scheme: 'standard' } : { ok: false, reason: 'replayed' };
   }
   return { ok: false, reason: 'missing_headers' };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { signedHeaders, verifyWebhook } from '../../webhooks/signing.js';
+import { ReplayGuard, signedHeaders, verifyWebhook } from '../../webhooks/signing.js';
 
 const secret = `whsec_${crypto.randomBytes(32).toString('base64')}`;
 const body = JSON.stringify({ event: 'session_ready', eventId: 42, sessionId: 'sess_1', data: { phoneNumber: '62811801641' } });
@@ -43,5 +43,19 @@ describe('webhook signatures', () => {
     assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret: 'whsec_other', nowSeconds: now }), { ok: false, reason: 'bad_signature' });
     assert.deepEqual(verifyWebhook({ headers: { 'x-timestamp': 'yesterday', 'x-hmac-signature': 'ab' }, rawBody: body, secret, nowSeconds: now }), { ok: false, reason: 'bad_timestamp' });
     assert.deepEqual(verifyWebhook({ headers: {}, rawBody: body, secret, nowSeconds: now }), { ok: false, reason: 'missing_headers' });
+  });
+
+  it('with a replay guard, a delivery sent again inside the window is refused; a new one and a forged one are not remembered', () => {
+    const guard = new ReplayGuard(300);
+    const headers = signedHeaders(secret, 'evt_42', now, body);
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, nowSeconds: now, replayGuard: guard }), { ok: true, scheme: 'seed' });
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, nowSeconds: now + 10, replayGuard: guard }), { ok: false, reason: 'replayed' });
+    const standardOnly = { 'webhook-id': headers['webhook-id'], 'webhook-timestamp': headers['webhook-timestamp'], 'webhook-signature': headers['webhook-signature'] };
+    assert.deepEqual(verifyWebhook({ headers: standardOnly, rawBody: body, secret, nowSeconds: now, replayGuard: guard }), { ok: true, scheme: 'standard' });
+    assert.deepEqual(verifyWebhook({ headers: standardOnly, rawBody: body, secret, nowSeconds: now, replayGuard: guard }), { ok: false, reason: 'replayed' });
+    const forged = { ...headers, 'x-hmac-signature': '00'.repeat(32) };
+    assert.deepEqual(verifyWebhook({ headers: forged, rawBody: body, secret, nowSeconds: now, replayGuard: guard }), { ok: false, reason: 'bad_signature' });
+    const next = signedHeaders(secret, 'evt_43', now + 1, body);
+    assert.deepEqual(verifyWebhook({ headers: next, rawBody: body, secret, nowSeconds: now + 1, replayGuard: guard }), { ok: true, scheme: 'seed' });
   });
 });
