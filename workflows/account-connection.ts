@@ -55,6 +55,8 @@ const localStore = proxyLocalActivities<SharedActivities>({ ...storeWriteOptions
 // Accounts started before the local writes keep their ordinary activities, so their histories replay unchanged.
 const remoteStore = proxyActivities<SharedActivities>(storeWriteOptions);
 const LOCAL_STORE_WRITES_PATCH = 'store-writes-as-local-activities';
+/** The failure reason of a host-queue activity no process picked up within hostScheduleToStartMs. */
+const HOST_NEVER_ANSWERED = 'timeout_SCHEDULE_TO_START';
 
 /** Activities on the host queue of the worker process that holds this account's engine session. */
 function hostActivities(taskQueue: string, timings: AccountTimings) {
@@ -318,7 +320,9 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       identity = await attached.activities.extraction.extractPhone({ sessionId: state.sessionId, generation: attached.generation });
     } catch (error) {
       const reason = failureReason(error, 'phone_extraction_failed');
-      if (reason === 'SessionNotOnHost') {
+      // No host took the task (the process holding the session died) or the host no longer has it: the session is
+      // lost, not the phone number. Bring it up again elsewhere from the saved login.
+      if (reason === 'SessionNotOnHost' || reason === HOST_NEVER_ANSWERED) {
         hostLost = true;
         return;
       }

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FaultStack, until } from './harness.js';
+import { assertInvariants, connectAll, countWhere, createAccounts, scan, waitForQrs, WebhookReceiver, workspaceWithWebhook } from './workload.js';
+
+describe('fault 1: the worker process is SIGKILLed in the middle of 50 connections', { timeout: 600_000 }, () => {
+  let stack: FaultStack;
+  let receiver: WebhookReceiver;
+  before(async () => {
+    receiver = await WebhookReceiver.start();
+    stack = await FaultStack.start('worker-sigkill');
+  });
+  after(async () => {
+    await stack?.stop();
+    await receiver?.close();
+  });
+
+  it('a new worker finishes them: nothing lost, nothing backwards, no phone twice, every webhook delivered', async () => {
+    const workspaceId = 'fault-worker-sigkill';
+    await workspaceWithWebhook(stack, workspaceId, receiver);
+    const accounts = await createAccounts(stack, workspaceId, 50, 'wk');
+    await waitForQrs(stack, workspaceId, accounts.size);
+
+    const scanning = scan(stack, accounts);
+    await until(async () => (await countWhere(stack, workspaceId, 'connected')) >= 5, 120_000, 'the first connections');
+    await stack.killWorker();
+    const connectedWhenKilled = await countWhere(stack, workspaceId, 'connected');
+    await scanning;
+    assert.ok(connectedWhenKilled < accounts.size, `the worker died in the middle (${connectedWhenKilled} of ${accounts.size} connected)`);
+
+    await stack.startWorker();
+    await connectAll(stack, workspaceId, accounts, 150_000);
+    await assertInvariants(stack, workspaceId, accounts, receiver);
+    assert.deepEqual(stack.alive(), { worker: true, api: true });
+  });
+});

@@ -1,0 +1,187 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DatabasePool } from 'slonik';
+import type { ChildHandle } from '../../infra/child-process.js';
+import { createApiKey } from '../../db/workspaces.js';
+import { migrate } from '../../db/migrate.js';
+import { createDatabasePool } from '../../db/pool.js';
+import { startLocalPostgres, type RunningPostgres } from '../../infra/local-postgres.js';
+import { findFreePort } from '../../infra/ports.js';
+import { startServiceProcess, waitForHttpOk } from '../../infra/service-processes.js';
+import { resolveTemporalCli } from '../../infra/temporal-cli.js';
+import { startTemporalDevServer, type RunningTemporal } from '../../infra/temporal-dev-server.js';
+import { waitForWorkflowPoller } from '../../infra/wait-for-worker.js';
+import { createLogger } from '../../lib/logger.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const log = createLogger('faults', process.env.STACK_LOG_LEVEL ?? 'warn');
+
+/** The simulated phone answers at once and its QR codes outlive every outage a case provokes. */
+const SIMULATOR_ENV = {
+  WA_ENGINE: 'simulated',
+  SIM_FIRST_QR_DELAY_MS: '0',
+  SIM_FIRST_QR_TTL_MS: '3600000',
+  SIM_QR_TTL_MS: '3600000',
+  SIM_READY_DELAY_MS: '200',
+  SIM_RESTORE_DELAY_MS: '200',
+};
+
+/**
+ * One case's whole service as real processes, each of which the case can kill, stop or restart on its own data:
+ * PostgreSQL, the Temporal dev server (on its SQLite file), a worker and an API process.
+ */
+export class FaultStack {
+  adminKey = '';
+  worker: ChildHandle | null = null;
+  api: ChildHandle | null = null;
+  private workerCount = 0;
+  private apiCount = 0;
+
+  private constructor(
+    readonly name: string,
+    readonly dataDir: string,
+    private postgres: RunningPostgres | null,
+    private temporal: RunningTemporal | null,
+    readonly ports: { postgres: number; temporal: number; api: number },
+    readonly databaseUrl: string,
+    readonly env: NodeJS.ProcessEnv,
+    readonly pool: DatabasePool,
+  ) {}
+
+  static async start(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<FaultStack> {
+    const dataDir = join(ROOT, '.data', `fault-${name}-${process.pid}`);
+    await rm(dataDir, { recursive: true, force: true });
+    await mkdir(dataDir, { recursive: true });
+    const ports = { postgres: await findFreePort(), temporal: await findFreePort(), api: await findFreePort() };
+    const [postgres, temporal] = await Promise.all([
+      startLocalPostgres({ dataDir: join(dataDir, 'postgres'), port: ports.postgres, database: 'wa_connect', log, durable: false }),
+      startFaultTemporal(dataDir, ports.temporal),
+    ]);
+    await migrate(postgres.url, log);
+    const env = {
+      ...process.env, ...SIMULATOR_ENV,
+      DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporal.address, TASK_QUEUE: `faults-${name}`,
+      API_PORT: String(ports.api), LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000',
+      ...extraEnv,
+    };
+    const pool = await createDatabasePool(postgres.url, { maximumPoolSize: 4 });
+    const stack = new FaultStack(name, dataDir, postgres, temporal, ports, postgres.url, env, pool);
+    stack.adminKey = (await createApiKey(stack.pool, { workspaceId: null, name: 'faults' })).key;
+    await Promise.all([stack.startWorker(), stack.startApi()]);
+    return stack;
+  }
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.ports.api}`;
+  }
+
+  async startWorker(): Promise<void> {
+    this.workerCount += 1;
+    const worker = startServiceProcess('worker', this.env, join(this.dataDir, `worker-${this.workerCount}.log`));
+    this.worker = worker;
+    await Promise.race([
+      waitForWorkflowPoller(this.env.TEMPORAL_ADDRESS as string, 'default', this.env.TASK_QUEUE as string, 120_000),
+      worker.exited.then((code) => { throw new Error(`worker exited with ${code} while starting; see ${this.dataDir}`); }),
+    ]);
+  }
+
+  async killWorker(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = null;
+    worker.process.kill('SIGKILL');
+    await worker.exited;
+  }
+
+  async startApi(): Promise<void> {
+    this.apiCount += 1;
+    const api = startServiceProcess('api', this.env, join(this.dataDir, `api-${this.apiCount}.log`));
+    this.api = api;
+    await waitForHttpOk(`${this.apiUrl}/health`, [api], 120_000);
+  }
+
+  async stopApi(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const api = this.api;
+    this.api = null;
+    await api?.stop(signal, 10_000);
+  }
+
+  async stopTemporal(): Promise<void> {
+    await this.temporal?.stop();
+    this.temporal = null;
+  }
+
+  async startTemporal(): Promise<void> {
+    this.temporal = await startFaultTemporal(this.dataDir, this.ports.temporal);
+  }
+
+  async stopPostgres(): Promise<void> {
+    await this.postgres?.stop();
+    this.postgres = null;
+  }
+
+  async startPostgres(): Promise<void> {
+    this.postgres = await startLocalPostgres({ dataDir: join(this.dataDir, 'postgres'), port: this.ports.postgres, database: 'wa_connect', log, durable: false });
+  }
+
+  /** Every process still running that should be (a crash of any of them fails the case). */
+  alive(): { worker: boolean; api: boolean } {
+    const running = (child: ChildHandle | null) => child !== null && child.process.exitCode === null && child.process.signalCode === null;
+    return { worker: running(this.worker), api: running(this.api) };
+  }
+
+  async http(method: string, path: string, body?: unknown, key = this.adminKey): Promise<{ status: number; json: Record<string, unknown> }> {
+    const response = await fetch(`${this.apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    let json: Record<string, unknown> = {};
+    try {
+      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      json = { raw: text };
+    }
+    return { status: response.status, json };
+  }
+
+  async stop(): Promise<void> {
+    await this.worker?.stop('SIGTERM', 15_000);
+    await this.api?.stop('SIGTERM', 10_000);
+    await this.pool.end().catch(() => undefined);
+    await this.temporal?.stop();
+    await this.postgres?.stop();
+    if (process.env.KEEP_TEST_DATA !== '1') await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+async function startFaultTemporal(dataDir: string, port: number): Promise<RunningTemporal> {
+  return startTemporalDevServer({
+    cliPath: await resolveTemporalCli(log),
+    dbFile: join(dataDir, 'temporal.db'),
+    port,
+    uiPort: null,
+    logFile: join(dataDir, 'temporal.log'),
+    namespace: 'default',
+    log,
+  });
+}
+
+/** Polls until `probe` returns a value; a generous bound for a case, never a timing assertion. */
+export async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== null && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
