@@ -2,6 +2,7 @@ import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slon
 import { z } from 'zod';
 import type { AccountStatus } from '../domain/account-status.js';
 import { AccountConflictError, accountRowSchema, type AccountRow } from './accounts.js';
+import { eventsOfAppliedChange } from './applied-changes.js';
 import { lockWorkspace } from './workspace-lock.js';
 
 /**
@@ -15,9 +16,6 @@ async function lockedRow(tx: DatabaseTransactionConnection, sessionId: string): 
   return row;
 }
 
-async function alreadyApplied(tx: DatabaseTransactionConnection, dedupeKey: string): Promise<boolean> {
-  return tx.exists(sql.unsafe`SELECT 1 FROM account_events WHERE dedupe_key = ${dedupeKey}`);
-}
 
 async function appendEvent(
   tx: DatabaseTransactionConnection,
@@ -60,7 +58,8 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
     const preview = await lockedRowWithoutLock(tx, activation.sessionId);
     await lockWorkspace(tx, preview.workspace_id);
     const row = await lockedRow(tx, activation.sessionId);
-    if (await alreadyApplied(tx, activation.dedupeKey)) return { applied: false, row, releasedSessionIds: [], eventIds: [] };
+    const earlier = await eventsOfAppliedChange(tx, activation.dedupeKey, row.workspace_id);
+    if (earlier) return { applied: false, row, releasedSessionIds: [], eventIds: earlier };
     if (row.deleted_at !== null || row.status === 'failed') {
       // Superseded or deleted meanwhile: it must not come back to life.
       return { applied: false, row, releasedSessionIds: [], eventIds: [] };
@@ -76,7 +75,7 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
     `);
     const eventIds: number[] = [];
     for (const old of released) {
-      eventIds.push(await appendEvent(tx, old, 'account_replaced', 'failed', { reason: old.failure_reason, replacedBySessionId: row.session_id }, null));
+      eventIds.push(await appendEvent(tx, old, 'account_replaced', 'failed', { reason: old.failure_reason, replacedBySessionId: row.session_id, causedBy: activation.dedupeKey }, null));
     }
 
     const updated = await tx.one(sql.type(accountRowSchema)`
@@ -128,7 +127,8 @@ export async function endAccount(pool: DatabasePool, ending: Ending): Promise<En
     const preview = await lockedRowWithoutLock(tx, ending.sessionId);
     await lockWorkspace(tx, preview.workspace_id);
     const row = await lockedRow(tx, ending.sessionId);
-    if (await alreadyApplied(tx, ending.dedupeKey)) return { applied: false, row, newPrimarySessionId: null, eventIds: [] };
+    const earlier = await eventsOfAppliedChange(tx, ending.dedupeKey, row.workspace_id);
+    if (earlier) return { applied: false, row, newPrimarySessionId: null, eventIds: earlier };
 
     const wasPrimary = row.is_primary;
     const updated = await tx.one(sql.type(accountRowSchema)`
@@ -155,7 +155,7 @@ export async function endAccount(pool: DatabasePool, ending: Ending): Promise<En
       `);
       if (successor) {
         newPrimarySessionId = successor.session_id;
-        eventIds.push(await appendEvent(tx, successor, 'primary_changed', successor.status, { isPrimary: true, previousPrimarySessionId: row.session_id }, null));
+        eventIds.push(await appendEvent(tx, successor, 'primary_changed', successor.status, { isPrimary: true, previousPrimarySessionId: row.session_id, causedBy: ending.dedupeKey }, null));
       }
     }
     return { applied: true, row: updated, newPrimarySessionId, eventIds };

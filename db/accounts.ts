@@ -1,6 +1,7 @@
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { ACCOUNT_STATUSES, canMoveTo, type AccountStatus } from '../domain/account-status.js';
+import { eventsOfAppliedChange } from './applied-changes.js';
 import { lockWorkspace } from './workspace-lock.js';
 
 export const accountRowSchema = z.object({
@@ -96,8 +97,9 @@ export async function recordStatusChange(pool: DatabasePool, change: StatusChang
     const row = await tx.one(sql.type(accountRowSchema)`
       SELECT * FROM whatsapp_accounts WHERE session_id = ${change.sessionId} FOR UPDATE
     `);
-    const seen = await tx.exists(sql.unsafe`SELECT 1 FROM account_events WHERE dedupe_key = ${change.dedupeKey}`);
-    if (seen || row.deleted_at !== null || !canMoveTo(row.status, change.status)) return { applied: false, row, eventIds: [] };
+    const earlier = await eventsOfAppliedChange(tx, change.dedupeKey, row.workspace_id);
+    if (earlier) return { applied: false, row, eventIds: earlier };
+    if (row.deleted_at !== null || !canMoveTo(row.status, change.status)) return { applied: false, row, eventIds: [] };
     const updated = await tx.one(sql.type(accountRowSchema)`
       UPDATE whatsapp_accounts
       SET status = ${change.status},

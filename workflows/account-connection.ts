@@ -16,6 +16,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { HostQueueActivities, SharedActivities } from '../activities/index.js';
 import type { AccountSnapshot } from '../activities/account-store.js';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
@@ -170,11 +171,16 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
     // Each event goes out in a workflow of its own: a slow or dead receiver never holds this one up.
     // Results recorded before webhooks existed carry no ids: workflows already running replay them as none.
     for (const eventId of snapshot.webhookEventIds ?? []) {
-      await startChild(webhookDelivery, {
-        workflowId: `webhook-${eventId}`,
-        args: [{ eventId }],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-      });
+      try {
+        await startChild(webhookDelivery, {
+          workflowId: `webhook-${eventId}`,
+          args: [{ eventId }],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+        });
+      } catch (error) {
+        // A retried write answers with the events it wrote the first time: their delivery may already be under way.
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      }
     }
     state.isPrimary = snapshot.isPrimary;
     if (snapshot.status !== state.status) {

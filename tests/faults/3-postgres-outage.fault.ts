@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FaultStack, until } from './harness.js';
+import { assertInvariants, connectAll, countWhere, createAccounts, scan, waitForQrs, WebhookReceiver, workspaceWithWebhook } from './workload.js';
+
+describe('fault 3: PostgreSQL stopped for 30 s in the middle of 50 connections', { timeout: 600_000 }, () => {
+  let stack: FaultStack;
+  let receiver: WebhookReceiver;
+  before(async () => {
+    receiver = await WebhookReceiver.start();
+    stack = await FaultStack.start('postgres-outage');
+  });
+  after(async () => {
+    await stack?.stop();
+    await receiver?.close();
+  });
+
+  it('activities retry, /ready reports the outage meanwhile, and nothing is lost', async () => {
+    const workspaceId = 'fault-postgres-outage';
+    await workspaceWithWebhook(stack, workspaceId, receiver);
+    const accounts = await createAccounts(stack, workspaceId, 50, 'pg');
+    await waitForQrs(stack, workspaceId, accounts.size);
+
+    // Every phone scans; the database goes away while the connections are being written.
+    await scan(stack, accounts);
+    await until(async () => (await countWhere(stack, workspaceId, 'connected')) >= 3, 120_000, 'the first connections');
+    await stack.stopPostgres();
+    const stoppedAt = Date.now();
+    const readiness: number[] = [];
+    while (Date.now() - stoppedAt < 30_000) {
+      const response = await fetch(`${stack.apiUrl}/ready`, { signal: AbortSignal.timeout(5_000) }).catch(() => null);
+      readiness.push(response?.status ?? 0);
+      const body = response ? ((await response.json()) as { code?: string; checks?: Record<string, { ok: boolean }> }) : null;
+      if (response?.status === 503) assert.equal(body?.checks?.postgres?.ok, false, JSON.stringify(body));
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+    assert.ok(readiness.length > 5 && readiness.every((status) => status === 503), `/ready answered 503 all along: ${readiness.join(',')}`);
+    await stack.startPostgres();
+
+    await until(async () => (await fetch(`${stack.apiUrl}/ready`)).status === 200, 60_000, '/ready again');
+    await connectAll(stack, workspaceId, accounts, 240_000);
+    await assertInvariants(stack, workspaceId, accounts, receiver);
+    assert.deepEqual(stack.alive(), { worker: true, api: true }, 'the worker and the API rode out the outage');
+  });
+});

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ReplayGuard, signedHeaders, verifyWebhook } from '../../webhooks/signing.js';
+import { FaultStack } from './harness.js';
+import { ensureSchemathesis, runSchemathesis } from './schemathesis.js';
+
+const FUZZ_MAX_EXAMPLES = Number(process.env.FUZZ_MAX_EXAMPLES ?? 250);
+const FUZZ_MIN_REQUESTS = 10_000;
+
+/** Requests the API answered, by status, from its own request histogram. */
+async function answeredByStatus(stack: FaultStack): Promise<Map<string, number>> {
+  const text = await (await fetch(`${stack.apiUrl}/metrics`)).text();
+  const counts = new Map<string, number>();
+  for (const match of text.matchAll(/^wa_api_http_request_duration_seconds_count\{[^}]*status="(\d+)"[^}]*\} (\d+)/gm)) {
+    counts.set(match[1] as string, (counts.get(match[1] as string) ?? 0) + Number(match[2]));
+  }
+  return counts;
+}
+
+describe('fault 6: bad input', { timeout: 1_800_000 }, () => {
+  let stack: FaultStack;
+  before(async () => {
+    stack = await FaultStack.start('bad-input');
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it(`≥ ${FUZZ_MIN_REQUESTS} requests generated from the OpenAPI document: no 5xx, no process crashed`, async () => {
+    const cli = await ensureSchemathesis();
+    const reportDir = join(stack.dataDir, 'schemathesis');
+    await mkdir(reportDir, { recursive: true });
+    const { code, output } = await runSchemathesis(cli, [
+      'run', `${stack.apiUrl}/docs/json`,
+      '--url', stack.apiUrl,
+      '--checks', 'not_a_server_error',
+      '--max-examples', String(FUZZ_MAX_EXAMPLES),
+      '--workers', '4',
+      '--seed', '20261124',
+      '--request-timeout', '30',
+      '--suppress-health-check', 'all',
+      '--continue-on-failure',
+      '-H', `Authorization: Bearer ${stack.adminKey}`,
+      '--report', 'junit', '--report-dir', reportDir,
+    ]);
+    const answered = await answeredByStatus(stack);
+    const total = [...answered.values()].reduce((sum, n) => sum + n, 0);
+    const serverErrors = [...answered].filter(([status]) => status.startsWith('5')).reduce((sum, [, n]) => sum + n, 0);
+    process.stderr.write(`fuzz: ${total} requests answered: ${JSON.stringify(Object.fromEntries(answered))}\n`);
+    assert.equal(serverErrors, 0, `no 5xx (${JSON.stringify(Object.fromEntries(answered))})`);
+    assert.equal(code, 0, `schemathesis found failures:\n${output.slice(-4_000)}`);
+    assert.ok(total >= FUZZ_MIN_REQUESTS, `at least ${FUZZ_MIN_REQUESTS} requests (${total})`);
+    assert.deepEqual(stack.alive(), { worker: true, api: true }, 'no process crashed');
+    assert.equal((await fetch(`${stack.apiUrl}/ready`)).status, 200);
+  });
+
+  it('oversized bodies, wrong content types, invalid phone numbers and session ids: clear problems, nothing stored', async () => {
+    const send = async (path: string, body: string, contentType = 'application/json') => {
+      const response = await fetch(`${stack.apiUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': contentType }, body });
+      const text = await response.text();
+      assert.match(response.headers.get('content-type') ?? '', /application\/problem\+json/, text);
+      assert.doesNotMatch(text, /\bat [^ ]+ \(|node_modules/, 'no stack trace');
+      return { status: response.status, problem: JSON.parse(text) as { code: string; status: number } };
+    };
+    const accounts = '/v1/workspaces/fuzz-hand/accounts';
+    const oversized = await send(accounts, JSON.stringify({ sessionId: 'big', padding: 'x'.repeat(2 * 1024 * 1024) }));
+    assert.equal(oversized.status, 413);
+    assert.equal(oversized.problem.code, 'fst_err_ctp_body_too_large');
+    const xml = await send(accounts, '<sessionId>x</sessionId>', 'application/xml');
+    assert.equal(xml.status, 415);
+    const form = await send(accounts, 'sessionId=x', 'application/x-www-form-urlencoded');
+    assert.equal(form.status, 415);
+    for (const sessionId of ['', 'a b', '../../etc/passwd', 'x'.repeat(101), 'ümlaut', 'semi;colon']) {
+      const invalid = await send(accounts, JSON.stringify({ sessionId }));
+      assert.equal(invalid.status, 400, sessionId);
+      assert.equal(invalid.problem.code, 'validation_failed', sessionId);
+    }
+    const created = await fetch(`${stack.apiUrl}${accounts}`, { method: 'POST', headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ sessionId: 'hand-ok' }) });
+    assert.equal(created.status, 201);
+    for (const phoneNumber of ['', '+', '0812345678', '12', '1'.repeat(16), '+62 811-801-641 ext', 'phone']) {
+      const invalid = await send(`${accounts}/hand-ok/pairing-code`, JSON.stringify({ phoneNumber }));
+      assert.equal(invalid.status, 400, phoneNumber);
+      assert.equal(invalid.problem.code, 'validation_failed', phoneNumber);
+    }
+    const list = await fetch(`${stack.apiUrl}${accounts}`, { headers: { authorization: `Bearer ${stack.adminKey}` } });
+    const listed = (await list.json()) as { items: { sessionId: string }[] };
+    assert.deepEqual(listed.items.map((account) => account.sessionId), ['hand-ok'], 'only the valid request stored anything');
+  });
+
+  it('the webhook verifier refuses replayed and expired signatures', () => {
+    const secret = `whsec_${crypto.randomBytes(32).toString('base64')}`;
+    const body = JSON.stringify({ event: 'session_ready', eventId: 7 });
+    const now = Math.floor(Date.now() / 1000);
+    const guard = new ReplayGuard();
+    const headers = signedHeaders(secret, 'evt_7', now, body);
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, replayGuard: guard, nowSeconds: now }), { ok: true, scheme: 'seed' });
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, replayGuard: guard, nowSeconds: now + 1 }), { ok: false, reason: 'replayed' });
+    const expired = signedHeaders(secret, 'evt_8', now - 3_600, body);
+    assert.deepEqual(verifyWebhook({ headers: expired, rawBody: body, secret, replayGuard: guard, nowSeconds: now }), { ok: false, reason: 'expired' });
+  });
+});
