@@ -66,6 +66,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     if (reply.statusCode === 429) void reply.type(PROBLEM_CONTENT_TYPE);
     return payload;
   });
+  await app.register(metricsPlugin, { pool: deps.pool });
   await app.register(healthPlugin, {
     checks: {
       postgres: async () => {
@@ -77,7 +78,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       },
     },
   });
-  await app.register(metricsPlugin, { pool: deps.pool });
   await app.register(pagePlugin);
   const accountDeps = { pool: deps.pool, temporal: deps.temporal, taskQueue: deps.taskQueue };
   await app.register(accountsPlugin, accountDeps);

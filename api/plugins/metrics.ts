@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { DatabasePool } from 'slonik';
 import { deliveryCounts, eventTimingHistogram, transitionCounts, webhookLatencyHistogram, type HistogramData } from '../../db/metrics.js';
@@ -12,7 +13,7 @@ const TIMING_BUCKETS_MS = [50, 100, 150, 250, 500, 1_000, 2_500, 5_000, 10_000, 
  *   the work, any API process reports it, and every API process reports the same numbers: aggregate them with
  *   max(), not sum().
  */
-export default async function metricsPlugin(app: FastifyInstance, options: { pool: DatabasePool }) {
+async function metricsPlugin(app: FastifyInstance, options: { pool: DatabasePool }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'wa_api_' });
   const requestDuration = new Histogram({
@@ -62,3 +63,6 @@ function histogramLines(name: string, help: string, data: HistogramData): string
     `${name}_count ${data.count}`,
   ];
 }
+
+// Not encapsulated: the request histogram's hook must see every route, registered after this plugin.
+export default fp(metricsPlugin, { name: 'metrics' });

@@ -65,6 +65,12 @@ describe('health and readiness', () => {
     for (const name of ['wa_qr_generation_seconds', 'wa_scan_to_connected_seconds', 'wa_phone_extraction_seconds', 'wa_webhook_delivery_seconds', 'wa_account_transitions_total']) {
       assert.match(response.body, new RegExp(`# TYPE ${name} `));
     }
+    // Every route's requests are counted, not only the scrape's own.
+    await app.inject({ method: 'GET', url: '/health' });
+    await app.inject({ method: 'GET', url: '/no/such/route' });
+    const after = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(after, /wa_api_http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} [1-9]/);
+    assert.match(after, /wa_api_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} [1-9]/);
   });
 
   it('an unknown route is a 404 problem with a stable code and no stack trace', async () => {
