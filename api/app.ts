@@ -14,6 +14,7 @@ import metricsPlugin from './plugins/metrics.js';
 import openApiPlugin from './plugins/openapi.js';
 import pagePlugin from './plugins/page.js';
 import problemDetailsPlugin from './plugins/problem-details.js';
+import storableTextPlugin from './plugins/storable-text.js';
 import seedCompatPlugin from './plugins/seed-compat.js';
 import simulatorPlugin from './plugins/simulator.js';
 import workspacesPlugin from './plugins/workspaces.js';
@@ -49,6 +50,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.addHook('onClose', async () => fanout.stop());
 
   await app.register(problemDetailsPlugin);
+  await app.register(storableTextPlugin);
   await app.register(openApiPlugin);
   await app.register(authPlugin, { pool: deps.pool, seedLoopbackWithoutKey: deps.seedLoopbackWithoutKey ?? true });
   await app.register(rateLimit, {

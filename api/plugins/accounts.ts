@@ -104,7 +104,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
         properties: {
           status: { type: 'string', enum: [...ACCOUNT_STATUSES] },
           limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-          cursor: { type: 'integer', minimum: 0, description: 'nextCursor of the previous page' },
+          cursor: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'nextCursor of the previous page' },
           includeDeleted: { type: 'boolean', default: false },
         },
         additionalProperties: false,

@@ -49,7 +49,7 @@ export default async function eventStreamPlugin(app: FastifyInstance, options: {
         properties: {
           workspaceId: workspaceIdSchema,
           sessionId: sessionIdSchema,
-          lastEventId: { type: 'integer', minimum: 0 },
+          lastEventId: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
           access_token: { type: 'string', description: 'the API key, for browsers (which cannot set headers on a WebSocket)' },
         },
         additionalProperties: false,

@@ -48,7 +48,7 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: { 
         required: ['sessionId', 'workspaceId'],
         properties: {
           sessionId: sessionIdSchema,
-          workspaceId: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }] },
+          workspaceId: { anyOf: [{ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }] },
           webhookUrl: webhookUrlSchema,
         },
         additionalProperties: false,

@@ -142,6 +142,11 @@ describe('accounts over HTTP, with the simulated phone played through the contro
       { method: 'GET', url: `/v1/workspaces/${workspaceId}/accounts/nobody`, status: 404, code: 'account_not_found' },
       { method: 'POST', url: `/v1/simulator/sessions/nobody/scan`, payload: { phone: '62811801641' }, status: 404, code: 'no_simulated_session' },
       { method: 'POST', url: `/v1/simulator/sessions/nobody/scan`, payload: { phone: '0811' }, status: 400, code: 'validation_failed', field: '/phone' },
+      // Found by the schema-driven fuzzer: each was a 500 from PostgreSQL.
+      { method: 'GET', url: `/v1/workspaces/${workspaceId}/accounts?cursor=1293569039258672955392`, status: 400, code: 'validation_failed', field: 'cursor' },
+      { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: '{"sessionId":"ok","metadata":{"\\u0000":1}}', headers: { 'content-type': 'application/json' }, status: 400, code: 'unstorable_text', field: '/metadata' },
+      { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: '{"sessionId":"ok","metadata":{"k":"\\ud8a7"}}', headers: { 'content-type': 'application/json' }, status: 400, code: 'unstorable_text', field: '/metadata/k' },
+      { method: 'POST', url: '/v1/admin/api-keys', payload: '{"name":"E\\u0000","workspaceId":null}', headers: { 'content-type': 'application/json' }, status: 400, code: 'unstorable_text', field: '/name' },
     ];
     for (const c of cases) {
       const response = await api.as(api.adminKey, { method: c.method, url: c.url, ...(c.payload !== undefined ? { payload: c.payload as string } : {}), ...(c.headers ? { headers: c.headers } : {}) });

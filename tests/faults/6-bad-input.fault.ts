@@ -45,7 +45,7 @@ describe('fault 6: bad input', { timeout: 1_800_000 }, () => {
       '--continue-on-failure',
       '-H', `Authorization: Bearer ${stack.adminKey}`,
       '--report', 'junit', '--report-dir', reportDir,
-    ]);
+    ], reportDir);
     const answered = await answeredByStatus(stack);
     const total = [...answered.values()].reduce((sum, n) => sum + n, 0);
     const serverErrors = [...answered].filter(([status]) => status.startsWith('5')).reduce((sum, [, n]) => sum + n, 0);

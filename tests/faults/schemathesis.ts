@@ -23,9 +23,10 @@ export async function ensureSchemathesis(): Promise<string> {
 }
 
 /** Runs the fuzzer and returns its exit code and output (printed as it goes, so a CI log shows the failures). */
-export function runSchemathesis(cli: string, args: string[]): Promise<{ code: number; output: string }> {
+export function runSchemathesis(cli: string, args: string[], workDir: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cli, args, { env: { ...process.env, NO_COLOR: '1', PYTHONUNBUFFERED: '1' } });
+    // Its example cache goes into the working directory: the case's data, not the repository.
+    const child = spawn(cli, args, { cwd: workDir, env: { ...process.env, NO_COLOR: '1', PYTHONUNBUFFERED: '1' } });
     let output = '';
     const collect = (chunk: Buffer) => {
       output += chunk.toString();
