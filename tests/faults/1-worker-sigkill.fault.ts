@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { FaultStack, until } from './harness.js';
-import { assertInvariants, connectAll, countWhere, createAccounts, scan, waitForQrs, WebhookReceiver, workspaceWithWebhook } from './workload.js';
+import { describe, it } from 'node:test';
+import { faultStackFor, until } from './harness.js';
+import { assertInvariants, connectAll, countWhere, createAccounts, scan, waitForQrs, workspaceWithWebhook } from './workload.js';
 
 describe('fault 1: the worker process is SIGKILLed in the middle of 50 connections', { timeout: 600_000 }, () => {
-  let stack: FaultStack;
-  let receiver: WebhookReceiver;
-  before(async () => {
-    receiver = await WebhookReceiver.start();
-    stack = await FaultStack.start('worker-sigkill');
-  });
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
-  });
+  const fault = faultStackFor('worker-sigkill');
 
   it('a new worker finishes them: nothing lost, nothing backwards, no phone twice, every webhook delivered', async () => {
+    const { stack, receiver } = fault;
     const workspaceId = 'fault-worker-sigkill';
     await workspaceWithWebhook(stack, workspaceId, receiver);
     const accounts = await createAccounts(stack, workspaceId, 50, 'wk');

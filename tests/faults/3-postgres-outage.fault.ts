@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { FaultStack, until } from './harness.js';
-import { assertInvariants, connectAll, countWhere, createAccounts, scan, waitForQrs, WebhookReceiver, workspaceWithWebhook } from './workload.js';
+import { describe, it } from 'node:test';
+import { faultStackFor, until } from './harness.js';
+import { assertInvariants, connectAll, countWhere, createAccounts, scan, waitForQrs, workspaceWithWebhook } from './workload.js';
 
 describe('fault 3: PostgreSQL stopped for 30 s in the middle of 50 connections', { timeout: 600_000 }, () => {
-  let stack: FaultStack;
-  let receiver: WebhookReceiver;
-  before(async () => {
-    receiver = await WebhookReceiver.start();
-    stack = await FaultStack.start('postgres-outage');
-  });
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
-  });
+  const fault = faultStackFor('postgres-outage');
 
   it('activities retry, /ready reports the outage meanwhile, and nothing is lost', async () => {
+    const { stack, receiver } = fault;
     const workspaceId = 'fault-postgres-outage';
     await workspaceWithWebhook(stack, workspaceId, receiver);
     const accounts = await createAccounts(stack, workspaceId, 50, 'pg');

@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { FaultStack } from './harness.js';
-import { assertInvariants, connectAll, createAccounts, scan, waitForQrs, WebhookReceiver, workspaceWithWebhook } from './workload.js';
+import { faultStackFor } from './harness.js';
+import { assertInvariants, connectAll, createAccounts, scan, waitForQrs, workspaceWithWebhook } from './workload.js';
 
 describe('fault 4: the webhook receiver answers 500, then times out, for 2 minutes, then recovers', { timeout: 900_000 }, () => {
-  let stack: FaultStack;
-  let receiver: WebhookReceiver;
-  before(async () => {
-    receiver = await WebhookReceiver.start();
-    stack = await FaultStack.start('webhook-outage');
-  });
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
-  });
+  const fault = faultStackFor('webhook-outage');
 
   it('every event is delivered once it recovers, every attempt is recorded, the ids de-duplicate', async () => {
+    const { stack, receiver } = fault;
     const workspaceId = 'fault-webhook-outage';
     await workspaceWithWebhook(stack, workspaceId, receiver);
     receiver.mode = 'fail';

@@ -1,4 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
+import { after, before } from 'node:test';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DatabasePool } from 'slonik';
@@ -13,6 +14,8 @@ import { resolveTemporalCli } from '../../infra/temporal-cli.js';
 import { startTemporalDevServer, type RunningTemporal } from '../../infra/temporal-dev-server.js';
 import { waitForWorkflowPoller } from '../../infra/wait-for-worker.js';
 import { createLogger } from '../../lib/logger.js';
+import { eventually } from '../helpers/context.js';
+import { WebhookReceiver } from './webhook-receiver.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const log = createLogger('faults', process.env.STACK_LOG_LEVEL ?? 'warn');
@@ -170,18 +173,26 @@ async function startFaultTemporal(dataDir: string, port: number): Promise<Runnin
   });
 }
 
-/** Polls until `probe` returns a value; a generous bound for a case, never a timing assertion. */
+/** `eventually` for probes that answer false or null while waiting: a generous bound, never a timing assertion. */
 export async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== null && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+  return eventually(async () => (await probe()) || undefined, timeoutMs, what) as Promise<T>;
+}
+
+/**
+ * Registers a case's stack (and a webhook receiver) in the suite's before/after hooks; read them inside the tests.
+ */
+export function faultStackFor(name: string): { readonly stack: FaultStack; readonly receiver: WebhookReceiver } {
+  const handles: { stack?: FaultStack; receiver?: WebhookReceiver } = {};
+  before(async () => {
+    handles.receiver = await WebhookReceiver.start();
+    handles.stack = await FaultStack.start(name);
+  });
+  after(async () => {
+    await handles.stack?.stop();
+    await handles.receiver?.close();
+  });
+  return {
+    get stack() { return handles.stack as FaultStack; },
+    get receiver() { return handles.receiver as WebhookReceiver; },
+  };
 }
