@@ -58,10 +58,9 @@ export default async function simulatorPlugin(app: FastifyInstance, options: { p
       // A workspace key plays the phone only for its own accounts.
       const row = await findAccountBySession(options.pool, request.params.sessionId);
       const noSession = () => new HttpProblem(problem(404, 'no_simulated_session', 'Not Found', 'no running simulated session with this id'));
-      if (request.principal?.workspaceId !== null) {
-        if (!row) throw noSession();
-        assertWorkspaceAccess(request, row.workspace_id, noSession);
-      }
+      // No account, or one that has ended: no worker runs a session for it, so there is nobody to wait for.
+      if (!row || row.deleted_at !== null || row.status === 'failed') throw noSession();
+      if (request.principal?.workspaceId !== null) assertWorkspaceAccess(request, row.workspace_id, noSession);
       const outcome = await submitPhoneAction(options.pool, request.params.sessionId, action, request.body ?? {});
       if (outcome.state === 'rejected') {
         const code = typeof outcome.result.error === 'string' ? outcome.result.error : 'rejected';
