@@ -19,6 +19,7 @@ import { startStack } from '../infra/stack.js';
 import { waitForWorkflowPoller } from '../infra/wait-for-worker.js';
 import { createLogger } from '../lib/logger.js';
 import { baselineRoundTrip } from './baseline-workflow.js';
+import { cpuByPart, cpuSpent } from './cpu.js';
 import { plotDistributions } from './plot.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -73,7 +74,7 @@ async function main() {
 
     // 1. The floor: a bare workflow with one no-op activity on the same server.
     process.stderr.write(`baseline: ${BASELINE} bare Temporal round trips...\n`);
-    const baseline = await measureBaseline(stack.temporalAddress);
+    const { samples: baseline, temporalCpuMsPerRoundTrip } = await measureBaseline(stack.temporalAddress);
 
     // 2. Latency, one account at a time, seen by a WebSocket subscriber.
     process.stderr.write(`latency: ${SAMPLES} accounts one after another...\n`);
@@ -98,7 +99,8 @@ async function main() {
 
     // 3. Concurrency: N accounts at once, in one workspace.
     process.stderr.write(`concurrency: ${ACCOUNTS} accounts created and scanned at once...\n`);
-    const concurrency = await measureConcurrency(baseUrl, key, http, pool, worker.process.pid ?? 0, join(dataDir, 'worker.log'));
+    const parts = { worker: worker.process.pid ?? 0, api: api.process.pid ?? 0, 'load generator': process.pid };
+    const concurrency = await measureConcurrency(baseUrl, key, http, pool, parts, join(dataDir, 'worker.log'));
 
     const baselineSummary = summarize(baseline);
     const scanSummary = summarize(scanToConnected);
@@ -116,6 +118,8 @@ async function main() {
       command: `npm run bench -- --samples ${SAMPLES} --baseline ${BASELINE} --accounts ${ACCOUNTS}`,
       machine,
       baselineMs: baselineSummary,
+      // The server's CPU for one bare round trip: the unit in which a connection's server work is counted.
+      baselineTemporalCpuMsPerRoundTrip: temporalCpuMsPerRoundTrip,
       scanToConnectedMs: scanSummary,
       qrToSubscriberMs: qrSummary,
       ratioScanToConnectedOverBaseline: { p50: scanSummary.p50 / baselineSummary.p50, p95: scanSummary.p95 / baselineSummary.p95, p99: scanSummary.p99 / baselineSummary.p99 },
@@ -142,7 +146,7 @@ async function main() {
   }
 }
 
-async function measureBaseline(address: string): Promise<number[]> {
+async function measureBaseline(address: string): Promise<{ samples: number[]; temporalCpuMsPerRoundTrip: number }> {
   const native = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection: native,
@@ -154,19 +158,22 @@ async function measureBaseline(address: string): Promise<number[]> {
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
   const samples: number[] = [];
+  let temporalCpuMs = 0;
   try {
     for (let i = 0; i < BASELINE + WARMUP; i += 1) {
+      if (i === WARMUP) temporalCpuMs = cpuByPart({}).temporal ?? 0;
       const startedAt = performance.now();
       await client.workflow.execute(baselineRoundTrip, { taskQueue: 'bench-baseline', workflowId: `baseline-${i}-${Date.now()}` });
       if (i >= WARMUP) samples.push(performance.now() - startedAt);
     }
+    temporalCpuMs = (cpuByPart({}).temporal ?? 0) - temporalCpuMs;
   } finally {
     worker.shutdown();
     await running;
     await connection.close();
     await native.close();
   }
-  return samples;
+  return { samples, temporalCpuMsPerRoundTrip: Math.round((temporalCpuMs / Math.max(1, BASELINE)) * 10) / 10 };
 }
 
 /** A WebSocket subscriber that hands out the first event of a type for a session, with when it arrived. */
@@ -201,9 +208,10 @@ async function measureConcurrency(
   key: string,
   http: (method: string, path: string, body?: unknown) => Promise<Record<string, unknown>>,
   pool: Awaited<ReturnType<typeof createDatabasePool>>,
-  workerPid: number,
+  parts: { worker: number } & Record<string, number>,
   workerLog: string,
 ) {
+  const workerPid = parts.worker;
   const workspaceId = 'bench-load';
   const stream = await openStream(baseUrl, key, workspaceId);
   const ids = Array.from({ length: ACCOUNTS }, (_, i) => `load-${i}`);
@@ -214,12 +222,14 @@ async function measureConcurrency(
   await inBatches(ids, 50, (sessionId) => http('POST', `/v1/workspaces/${workspaceId}/accounts`, { sessionId }));
   await Promise.all(ids.map((id) => stream.next(id, 'qr')));
   const readies = ids.map((id) => stream.next(id, 'session_ready'));
+  const cpuBefore = cpuByPart(parts);
   const scanStart = Date.now();
   await inBatches(ids, 100, (sessionId, index) => http('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: `62811${String(index).padStart(7, '0')}` }));
   const settled = await Promise.race([
     Promise.all(readies).then((all) => Math.max(...all.map((r) => r.receivedAt))),
     new Promise<null>((resolve) => setTimeout(() => resolve(null), 10 * 60_000)),
   ]);
+  const cpuMs = cpuSpent(cpuBefore, cpuByPart(parts));
   const rssAfter = rssMb(workerPid);
   const connected = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`
     SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND status = 'connected' AND deleted_at IS NULL
@@ -243,6 +253,8 @@ async function measureConcurrency(
     workerRssMbBefore: rssBefore,
     workerRssMbAfter: rssAfter,
     workerMbPerConnectedSession: Math.round(((rssAfter - rssBefore) / Math.max(1, connected)) * 1000) / 1000,
+    // Where the scan phase's CPU went, per connected account: with every core busy, this is what bounds the rate.
+    cpuMsPerConnection: Object.fromEntries(Object.entries(cpuMs).map(([part, ms]) => [part, Math.round((ms / Math.max(1, connected)) * 10) / 10])),
   };
 }
 
@@ -266,7 +278,7 @@ function firstLine(text: string): string {
 
 function printTable(result: Record<string, unknown>, baseline: Summary, scan: Summary, qr: Summary, prefix: string) {
   const row = (name: string, s: Summary, target: string) => `| ${name} | ${s.count} | ${s.p50.toFixed(1)} | ${s.p95.toFixed(1)} | ${s.p99.toFixed(1)} | ${target} |`;
-  const c = result.concurrency as Record<string, number | null>;
+  const c = result.concurrency as Record<string, number | null> & { cpuMsPerConnection: Record<string, number> };
   const m = result.machine as Record<string, string | number>;
   const ratio = result.ratioScanToConnectedOverBaseline as Record<string, number>;
   const lines = [
@@ -282,6 +294,8 @@ function printTable(result: Record<string, unknown>, baseline: Summary, scan: Su
     '',
     `concurrency: ${c.accounts} accounts at once → ${c.connected} connected, ${c.lost} lost, ${c.duplicatedPhones} duplicated phones, ${c.primaries} primary, ${c.constraintErrors} constraint errors; ` +
       `${c.activationsPerSecond} activations/s (target ≥ 50); worker RSS ${c.workerRssMbBefore} → ${c.workerRssMbAfter} MB = ${c.workerMbPerConnectedSession} MB per connected session (target ≤ 0.5)`,
+    `CPU ms per connection during the scan phase: ${Object.entries(c.cpuMsPerConnection).map(([part, ms]) => `${part} ${ms}`).join(', ')}; ` +
+      `Temporal per bare round trip: ${String(result.baselineTemporalCpuMsPerRoundTrip)}`,
     '',
     `written: ${prefix}.json and ${prefix}.png`,
     '',
