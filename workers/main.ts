@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createAccountStoreActivities, createEngineSessionActivities, createHostActivities, createWebhookActivities } from '../activities/index.js';
 import { readProcessEnv } from '../config/env.js';
@@ -25,9 +25,9 @@ async function main() {
   await migrate(env.DATABASE_URL, log);
   const pool = await createDatabasePool(env.DATABASE_URL, { maximumPoolSize: 20 });
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
-  // The engine's events reach their workflows as signals through an ordinary client.
-  const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
+  // The engine's events reach their workflows as signals through a client on the workers' own native connection:
+  // a second (JavaScript gRPC) connection only added its own buffers to every worker process.
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const engine = await createEngine(env, pool, log);
   const sessionHost = new SessionHost(engine, client, log);
   const hostTaskQueue = hostTaskQueueName();
@@ -59,7 +59,6 @@ async function main() {
   } finally {
     await sessionHost.destroyAll();
     await engine.close();
-    await clientConnection.close();
     await connection.close();
     await pool.end();
     log.info('worker stopped');
