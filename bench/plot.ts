@@ -6,7 +6,7 @@ export interface Series {
 }
 
 /** Draws each latency distribution as a histogram (SVG) and renders it to PNG in headless Chromium. */
-export async function plotDistributions(series: Series[], title: string, pngPath: string, chromiumPath: string): Promise<void> {
+export async function plotDistributions(series: Series[], title: string, subtitle: string, pngPath: string, chromiumPath: string): Promise<void> {
   const width = 900;
   const rowHeight = 220;
   // One x scale for all: the baseline's distribution sits where it can be compared with the others at a glance.
@@ -15,13 +15,14 @@ export async function plotDistributions(series: Series[], title: string, pngPath
   const scaleMs = stepMs * Math.ceil(highestMs / stepMs);
   const charts = series.map((s, index) => histogramSvg(s, index * rowHeight, width, rowHeight - 30, scaleMs, stepMs)).join('');
   const html = `<!doctype html><html><body style="margin:0;background:#fff;font:13px sans-serif">
-    <svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${series.length * rowHeight + 40}">
+    <svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${series.length * rowHeight + 56}">
       <text x="20" y="24" font-size="16" font-weight="bold">${escape(title)}</text>
-      <g transform="translate(0,40)">${charts}</g>
+      <text x="20" y="42" font-size="11" fill="#444">${escape(subtitle)}</text>
+      <g transform="translate(0,56)">${charts}</g>
     </svg></body></html>`;
   const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'] });
   try {
-    const page = await browser.newPage({ viewport: { width, height: series.length * rowHeight + 40 } });
+    const page = await browser.newPage({ viewport: { width, height: series.length * rowHeight + 56 } });
     await page.setContent(html);
     await page.screenshot({ path: pngPath, fullPage: true });
   } finally {

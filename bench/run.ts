@@ -110,7 +110,7 @@ async function main() {
       cpu: cpus()[0]?.model ?? 'unknown',
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
-      temporalCli: firstLine(execFileSync(await temporalCliPath(), ['--version'], { encoding: 'utf8' })),
+      temporalCli: await temporalCliVersion(),
       postgres: await pool.oneFirst(sql.type(z.object({ version: z.string() }))`SELECT version()`),
     };
     const result = {
@@ -124,6 +124,8 @@ async function main() {
       qrToSubscriberMs: qrSummary,
       ratioScanToConnectedOverBaseline: { p50: scanSummary.p50 / baselineSummary.p50, p95: scanSummary.p95 / baselineSummary.p95, p99: scanSummary.p99 / baselineSummary.p99 },
       concurrency,
+      // Every sample, so the distributions can be drawn again or compared with another run.
+      samplesMs: { scanToConnected, qrToSubscriber, baseline },
     };
     const stamp = result.when.replace(/[:.]/g, '-');
     await writeFile(join(outDir, `bench-${stamp}.json`), JSON.stringify(result, null, 2));
@@ -134,6 +136,7 @@ async function main() {
         { name: 'baseline: bare Temporal workflow + one no-op activity', samplesMs: baseline },
       ],
       `wa-connect latency, ${machine.cores} cores / ${machine.memoryGiB} GiB, ${new Date().toISOString().slice(0, 10)}`,
+      `${machine.cpu}; Node ${machine.node}; ${machine.temporalCli}; ${machine.postgres.split(' on ')[0]?.replace(/ \(.*\)$/, '')}`,
       join(outDir, `bench-${stamp}.png`),
       process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     );
@@ -267,13 +270,12 @@ function rssMb(pid: number): number {
   }
 }
 
-async function temporalCliPath(): Promise<string> {
-  const { resolveTemporalCli } = await import('../infra/temporal-cli.js');
-  return resolveTemporalCli(createLogger('bench', 'warn'));
-}
-
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0] ?? text;
+/** `Temporal CLI v1.5.1 (Server 1.29.1, UI …)`: a CLI built from the module proxy calls itself 0.0.0-DEV, so its tag comes from the module. */
+async function temporalCliVersion(): Promise<string> {
+  const { resolveTemporalCli, TEMPORAL_CLI_MODULE } = await import('../infra/temporal-cli.js');
+  const printed = execFileSync(await resolveTemporalCli(createLogger('bench', 'warn')), ['--version'], { encoding: 'utf8' });
+  const components = /\(([^)]*)\)/.exec(printed)?.[1];
+  return `Temporal CLI ${TEMPORAL_CLI_MODULE.split('@')[1] ?? '?'}${components ? ` (${components})` : ''}`;
 }
 
 function printTable(result: Record<string, unknown>, baseline: Summary, scan: Summary, qr: Summary, prefix: string) {
