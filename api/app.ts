@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
 import { EventFanout } from './event-fanout.js';
+import { PhoneActionOutcomes } from './phone-action-outcomes.js';
 import accountInsightsPlugin from './plugins/account-insights.js';
 import accountsPlugin from './plugins/accounts.js';
 import adminPlugin from './plugins/admin.js';
@@ -88,6 +89,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(adminPlugin, { pool: deps.pool });
   await app.register(seedCompatPlugin, accountDeps);
   await app.register(eventStreamPlugin, { pool: deps.pool, fanout });
-  if (deps.simulator) await app.register(simulatorPlugin, { pool: deps.pool });
+  if (deps.simulator) {
+    const outcomes = new PhoneActionOutcomes(deps.databaseUrl, deps.log);
+    await outcomes.start();
+    app.addHook('onClose', async () => outcomes.stop());
+    await app.register(simulatorPlugin, { pool: deps.pool, outcomes });
+  }
   return app;
 }

@@ -19,32 +19,56 @@ export interface ActionOutcome {
   result: Record<string, unknown>;
 }
 
+/** A wait for the next change of one action's row; `cancel` ends it early when the outcome is already there. */
+export interface OutcomeWait {
+  changed: Promise<void>;
+  cancel(): void;
+}
+
+/** Without a listener: look again after 25 ms. */
+function pollAgain(): OutcomeWait {
+  let timer: NodeJS.Timeout | undefined;
+  const changed = new Promise<void>((resolve) => { timer = setTimeout(resolve, 25); });
+  return { changed, cancel: () => clearTimeout(timer) };
+}
+
 /**
  * Submits a phone-side action and waits for the worker holding the session to apply or reject it. When no worker
  * claims it in time (no simulated session is running for that id), it is withdrawn and reported as rejected.
+ * `nextChange` tells when to read the row again (the API's NOTIFY listener); without it, every 25 ms.
  */
 export async function submitPhoneAction(
   pool: DatabasePool,
   sessionId: string,
   action: PhoneAction,
   params: Record<string, unknown>,
-  timeoutMs = 5_000,
+  options: { timeoutMs?: number; nextChange?: (id: number) => OutcomeWait } = {},
 ): Promise<ActionOutcome> {
+  const nextChange = options.nextChange ?? pollAgain;
   const id = await pool.oneFirst(sql.type(z.object({ id: z.number().int() }))`
     INSERT INTO simulator_actions (session_id, action, params) VALUES (${sessionId}, ${action}, ${sql.jsonb(params as never)}) RETURNING id
   `);
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + (options.timeoutMs ?? 5_000);
   for (;;) {
+    // Listen before reading, so an outcome written between the read and the wait is not missed.
+    const wait = nextChange(id);
     const row = await pool.one(sql.type(simulatorActionSchema)`SELECT * FROM simulator_actions WHERE id = ${id}`);
-    if (row.state === 'applied' || row.state === 'rejected') return { state: row.state, result: row.result ?? {} };
+    if (row.state === 'applied' || row.state === 'rejected') {
+      wait.cancel();
+      return { state: row.state, result: row.result ?? {} };
+    }
     if (Date.now() > deadline) {
       const withdrawn = await pool.maybeOne(sql.type(simulatorActionSchema)`
         UPDATE simulator_actions SET state = 'rejected', handled_at = now(), result = ${sql.jsonb({ error: 'no_simulated_session', message: 'no running simulated session with this id' })}
         WHERE id = ${id} AND state = 'pending' RETURNING *
       `);
-      if (withdrawn) return { state: 'rejected', result: withdrawn.result ?? {} };
+      if (withdrawn) {
+        wait.cancel();
+        return { state: 'rejected', result: withdrawn.result ?? {} };
+      }
+      // A worker claimed it meanwhile: its outcome is on the way.
     }
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await wait.changed;
   }
 }
 

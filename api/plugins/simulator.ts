@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { PHONE_ACTIONS, submitPhoneAction, type PhoneAction } from '../../db/simulator-actions.js';
 import { findAccountBySession } from '../../db/accounts.js';
+import type { PhoneActionOutcomes } from '../phone-action-outcomes.js';
 import { HttpProblem, problem } from '../problem.js';
 import { assertWorkspaceAccess } from './auth.js';
 import { phoneNumberSchema, sessionIdSchema } from '../schemas.js';
@@ -37,7 +38,7 @@ const SUMMARIES: Record<PhoneAction, string> = {
  * The simulated engine's control surface: plays the phone's side against a running service, for tests, load runs
  * and demos. Registered only when the worker runs the simulated engine.
  */
-export default async function simulatorPlugin(app: FastifyInstance, options: { pool: DatabasePool }) {
+export default async function simulatorPlugin(app: FastifyInstance, options: { pool: DatabasePool; outcomes: PhoneActionOutcomes }) {
   for (const action of PHONE_ACTIONS) {
     app.post<{ Params: { sessionId: string }; Body: Record<string, unknown> | undefined }>(`/v1/simulator/sessions/:sessionId/${action.replace('_', '-')}`, {
       schema: {
@@ -61,7 +62,7 @@ export default async function simulatorPlugin(app: FastifyInstance, options: { p
       // No account, or one that has ended: no worker runs a session for it, so there is nobody to wait for.
       if (!row || row.deleted_at !== null || row.status === 'failed') throw noSession();
       if (request.principal?.workspaceId !== null) assertWorkspaceAccess(request, row.workspace_id, noSession);
-      const outcome = await submitPhoneAction(options.pool, request.params.sessionId, action, request.body ?? {});
+      const outcome = await submitPhoneAction(options.pool, request.params.sessionId, action, request.body ?? {}, { nextChange: options.outcomes.nextChange });
       if (outcome.state === 'rejected') {
         const code = typeof outcome.result.error === 'string' ? outcome.result.error : 'rejected';
         const status = code === 'no_simulated_session' ? 404 : 409;

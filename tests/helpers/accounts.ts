@@ -62,7 +62,7 @@ export class AccountDriver {
 
   /** Plays the phone: the action must be applied by the worker holding the session. */
   async phone(sessionId: string, action: PhoneAction, params: Record<string, unknown> = {}) {
-    const outcome = await submitPhoneAction(this.pool, sessionId, action, params, 10_000);
+    const outcome = await submitPhoneAction(this.pool, sessionId, action, params, { timeoutMs: 10_000 });
     if (outcome.state !== 'applied') throw new Error(`phone action ${action} on ${sessionId} was rejected: ${JSON.stringify(outcome.result)}`);
     return outcome.result;
   }
