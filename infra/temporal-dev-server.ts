@@ -39,6 +39,10 @@ export const DISPATCH_LATENCY_TUNING = [
   // An activity on the workflow's own task queue (the database writes) comes back with the workflow task's
   // completion instead of through matching and a poll: fewer server round trips per status change.
   'system.enableActivityEagerExecution=true',
+  // The history service caches workflow events (what an activity task or a workflow task hands out) in 512 KiB per
+  // shard by default, and the dev server has one shard: past a few hundred live accounts every task read its events
+  // back from SQLite. 64 MiB holds thousands (Temporal's CPU per connection at 1000 accounts: 62 → 54 ms).
+  'history.eventsCacheMaxSizeBytes=67108864',
 ];
 
 /**
