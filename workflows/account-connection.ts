@@ -8,7 +8,9 @@ import {
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -41,14 +43,19 @@ import { webhookDelivery } from './webhook-delivery.js';
 
 export type { AccountConnectionInput, AccountConnectionState } from './account-state.js';
 
-// Database writes, any worker: short attempts, retried long enough to ride out a PostgreSQL restart.
-// Ordinary activities, not local ones: a local activity in the pairing-code update handler completed in a different
-// order against the main loop's timer on replay (a nondeterminism error), for ~15 % more connections per second.
-const store = proxyActivities<SharedActivities>({
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '15 minutes',
-  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
-});
+// Database writes: short attempts, retried long enough to ride out a PostgreSQL restart.
+const storeRetry = { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' } as const;
+/** On the shared queue: `claimHost` is answered by whichever worker picks it up, which spreads sessions over hosts. */
+const store = proxyActivities<SharedActivities>({ startToCloseTimeout: '10 seconds', scheduleToCloseTimeout: '15 minutes', retry: storeRetry });
+/**
+ * The row writes run inside the workflow task (local activities): each would otherwise cost an activity task and one
+ * more workflow task through the server, which is most of the server's work per connection (docs/benchmarks.md).
+ * Only the main loop calls them, one at a time: the pairing-code update hands its work to the loop, so no handler
+ * ever runs a local activity beside the loop's timers.
+ */
+const storeInTask = proxyLocalActivities<SharedActivities>({ startToCloseTimeout: '10 seconds', scheduleToCloseTimeout: '15 minutes', retry: storeRetry });
+/** Runs started before the row writes moved into the workflow task replay with the old ones (ordinary activities). */
+export const WRITES_IN_WORKFLOW_TASK_PATCH = 'row-writes-in-workflow-task';
 /** The failure reason of a host-queue activity no process picked up within hostScheduleToStartMs. */
 const HOST_NEVER_ANSWERED = 'timeout_SCHEDULE_TO_START';
 
@@ -77,6 +84,12 @@ function hostActivities(taskQueue: string, timings: AccountTimings) {
       retry: { initialInterval: '200 milliseconds', backoffCoefficient: 1.5, maximumInterval: '2 seconds', nonRetryableErrorTypes: ['PhoneUnresolvable', 'SessionNotOnHost'] },
     }),
   };
+}
+
+type PairingOutcome = { code: string } | { refusal: string; type: string };
+interface PairingRequest {
+  phoneNumber: string;
+  outcome: PairingOutcome | null;
 }
 
 type Command =
@@ -129,6 +142,10 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   let lastFailure = 'engine_unavailable';
   let handledEvents = 0;
   let authenticatedAt: number | null = null;
+  const writesInTask = patched(WRITES_IN_WORKFLOW_TASK_PATCH);
+  const writes = writesInTask ? storeInTask : store;
+  /** Pairing-code requests waiting for the main loop, which alone runs the account's activities. */
+  const pairingRequests: PairingRequest[] = [];
 
   setHandler(accountStateQuery, () => state);
   setHandler(engineEventSignal, (envelope) => {
@@ -141,11 +158,13 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   setHandler(
     requestPairingCodeUpdate,
     async ({ phoneNumber }) => {
-      const attached = host;
-      if (!attached) throw ApplicationFailure.nonRetryable('the session is between hosts; try again in a moment', 'SessionUnavailable');
-      const { code } = await attached.activities.engine.requestEnginePairingCode({ sessionId: state.sessionId, generation: attached.generation, phoneNumber });
-      await recordCode('pairing_code', code);
-      return { code };
+      if (!writesInTask) return requestPairingCode(phoneNumber);
+      const request: PairingRequest = { phoneNumber, outcome: null };
+      pairingRequests.push(request);
+      await condition(() => request.outcome !== null);
+      const outcome = request.outcome ?? { refusal: 'no answer', type: 'PairingCodeRefused' };
+      if ('code' in outcome) return { code: outcome.code };
+      throw ApplicationFailure.nonRetryable(outcome.refusal, outcome.type);
     },
     {
       validator: ({ phoneNumber }) => {
@@ -184,7 +203,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   };
   const moveTo = async (status: AccountStatus, eventType: string, reason: string | null = null) => {
     if (!canMoveTo(state.status, status)) return;
-    const snapshot = await store.recordStatus({ sessionId: state.sessionId, status, eventType, reason, dedupeKey: nextKey() });
+    const snapshot = await writes.recordStatus({ sessionId: state.sessionId, status, eventType, reason, dedupeKey: nextKey() });
     state.failureReason = reason;
     await follow(snapshot);
   };
@@ -197,7 +216,30 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       ...(first ? { qrGenerationMs: Date.now() - startedAt } : {}),
       ...(emittedAt !== undefined ? { emittedAt } : {}),
     };
-    await store.recordLoginCode({ sessionId: state.sessionId, kind, value, dedupeKey: nextKey(), timings });
+    await writes.recordLoginCode({ sessionId: state.sessionId, kind, value, dedupeKey: nextKey(), timings });
+  };
+
+  /** Asks the engine for a pairing code and records it; throws when the session or the engine cannot give one. */
+  const requestPairingCode = async (phoneNumber: string) => {
+    const attached = host;
+    if (!attached) throw ApplicationFailure.nonRetryable('the session is between hosts; try again in a moment', 'SessionUnavailable');
+    const { code } = await attached.activities.engine.requestEnginePairingCode({ sessionId: state.sessionId, generation: attached.generation, phoneNumber });
+    await recordCode('pairing_code', code);
+    return { code };
+  };
+  /** The main loop's turn at a pairing-code request: the state may have moved on since the validator accepted it. */
+  const answerPairingRequest = async (request: PairingRequest) => {
+    if (state.status !== 'qr_scanning' || state.ended) {
+      request.outcome = { refusal: `pairing codes are for accounts not linked yet; this one is ${state.status}`, type: 'NotScanning' };
+      return;
+    }
+    try {
+      request.outcome = await requestPairingCode(request.phoneNumber);
+    } catch (error) {
+      const cause = error instanceof ActivityFailure ? error.cause : error;
+      const refusal = cause instanceof Error ? cause.message : 'the engine gave no pairing code';
+      request.outcome = { refusal, type: failureReason(error, 'PairingCodeRefused') };
+    }
   };
 
   /** Claims a host (whichever worker answers), starts a new engine generation there and watches it. */
@@ -254,9 +296,9 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   };
   const finish = async (ending: { status: 'disconnected' | 'failed'; reason: string; eventType: string; logout: boolean; forgetAuth: boolean; softDelete: boolean }) => {
     await teardown(ending.logout);
-    if (ending.forgetAuth) await store.forgetEngineAuth({ sessionId: state.sessionId });
+    if (ending.forgetAuth) await writes.forgetEngineAuth({ sessionId: state.sessionId });
     const status = ending.status === 'disconnected' && !everConnected() ? 'failed' : ending.status;
-    const snapshot = await store.endAccount({ sessionId: state.sessionId, status, reason: ending.reason, eventType: ending.eventType, softDelete: ending.softDelete, dedupeKey: nextKey() });
+    const snapshot = await writes.endAccount({ sessionId: state.sessionId, status, reason: ending.reason, eventType: ending.eventType, softDelete: ending.softDelete, dedupeKey: nextKey() });
     state.failureReason = ending.reason;
     await follow(snapshot);
     state.ended = true;
@@ -330,7 +372,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
     const timings: Record<string, number> = { phoneExtractionMs: Date.now() - extractionStartedAt };
     if (authenticatedAt !== null) timings.scanToConnectedMs = Date.now() - authenticatedAt;
     authenticatedAt = null;
-    const result = await store.activateAccount({ sessionId: state.sessionId, phoneNumber: identity.phoneNumber, pushName: identity.pushName, dedupeKey: nextKey(), timings });
+    const result = await writes.activateAccount({ sessionId: state.sessionId, phoneNumber: identity.phoneNumber, pushName: identity.pushName, dedupeKey: nextKey(), timings });
     if (result.status === 'connected') {
       reconnectDeadline = null;
       state.phoneNumber = identity.phoneNumber;
@@ -366,7 +408,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       case 'superseded':
         // The activation that took the phone already wrote this row; only the client is left to stop.
         await teardown(true);
-        await store.forgetEngineAuth({ sessionId: state.sessionId });
+        await writes.forgetEngineAuth({ sessionId: state.sessionId });
         state.status = 'failed';
         state.failureReason = `phone_moved_to_session:${command.bySessionId}`;
         upsertSearchAttributes([{ key: accountStatusKey, value: 'failed' }]);
@@ -408,7 +450,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
     const nextDeadline = deadlines.length ? Math.min(...deadlines) : null;
     const waitMs = nextDeadline === null ? null : nextDeadline - Date.now();
     if (waitMs === null || waitMs > 0) {
-      const woken = () => events.length > 0 || commands.length > 0 || hostLost;
+      const woken = () => events.length > 0 || commands.length > 0 || pairingRequests.length > 0 || hostLost;
       if (waitMs === null) await condition(woken);
       else await condition(woken, waitMs);
     }
@@ -418,6 +460,8 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       await handleCommand(command);
     } else if (hostLost) {
       await handleHostLost();
+    } else if (pairingRequests.length > 0) {
+      await answerPairingRequest(pairingRequests.shift() as PairingRequest);
     } else if (events.length > 0) {
       const envelope = events.shift() as EngineEventEnvelope;
       if (envelope.generation === state.generation && host) await handleEvent(envelope.event, envelope.emittedAt);
@@ -442,12 +486,13 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       await scheduleReconnect('reconnect_timeout');
     }
 
-    const quiet = !state.ended && host !== null && commands.length === 0 && reconnectAt === null && readyDeadline === null && reconnectDeadline === null && !hostLost;
+    const quiet = !state.ended && host !== null && commands.length === 0 && pairingRequests.length === 0 && reconnectAt === null && readyDeadline === null && reconnectDeadline === null && !hostLost;
     const historyIsLong = workflowInfo().continueAsNewSuggested || (input.continueAsNewAfterEvents !== undefined && handledEvents >= input.continueAsNewAfterEvents);
     if (quiet && historyIsLong) {
-      await condition(allHandlersFinished);
+      // A pairing-code request that arrives meanwhile waits for the loop: answer it first, continue later.
+      await condition(() => allHandlersFinished() || pairingRequests.length > 0);
       // Signals that arrived meanwhile are in `events`/`commands`; carry them so none is lost.
-      if (commands.length === 0) {
+      if (commands.length === 0 && pairingRequests.length === 0) {
         await continueAsNew<typeof accountConnection>({
           ...input,
           carried: { state, pendingEvents: events, startedAt, everAuthenticated },
@@ -455,6 +500,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       }
     }
   }
+  for (const request of pairingRequests.splice(0)) request.outcome = { refusal: 'the account has ended', type: 'AccountEnded' };
   await condition(allHandlersFinished);
   return state;
 }

@@ -5,17 +5,31 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 
 /**
- * Replays a recorded history of the happy path (create, QR, scan, connected, delete) against today's workflow code:
- * a change that would break running workflows (non-determinism) fails here, not in production.
- * Re-record after an intended change: run the lifecycle test and copy test-output/happy-path-history.json here.
+ * Replays recorded histories against today's workflow code: a change that would break running workflows
+ * (non-determinism) fails here, not in production. Keep every fixture that running workflows may still have;
+ * add one after an intended change (the lifecycle test writes test-output/happy-path-history.json, the pairing race
+ * test test-output/pairing-race-*-history.json).
  */
+const FIXTURES = [
+  {
+    name: 'the happy path recorded when the row writes were ordinary activities (runs started before the patch)',
+    file: 'account-connection-happy-path.history.json',
+  },
+  {
+    name: 'pairing-code updates racing QR events and the QR deadline timer',
+    file: 'account-connection-pairing-race.history.json',
+  },
+];
+
 describe('workflow determinism', () => {
-  it('replays the recorded happy-path history', async () => {
-    const history = historyFromJSON(JSON.parse(await readFile(new URL('../fixtures/account-connection-happy-path.history.json', import.meta.url), 'utf8')));
-    await Worker.runReplayHistory(
-      { workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)) },
-      history,
-      'account-happy-path',
-    );
-  });
+  for (const fixture of FIXTURES) {
+    it(`replays ${fixture.name}`, async () => {
+      const history = historyFromJSON(JSON.parse(await readFile(new URL(`../fixtures/${fixture.file}`, import.meta.url), 'utf8')));
+      await Worker.runReplayHistory(
+        { workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)) },
+        history,
+        fixture.file,
+      );
+    });
+  }
 });
