@@ -1,7 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { readOwnPhone } from '../engine/own-phone.js';
 import type { SessionHost } from '../engine/session-host.js';
-
-const PHONE_NUMBER = /^[1-9][0-9]{6,14}$/;
 
 export interface StartEngineSessionInput {
   sessionId: string;
@@ -52,17 +51,10 @@ export function createEngineSessionActivities(host: SessionHost) {
 
     /** Reads the own phone number; retried by Temporal while WhatsApp has not provided it yet (no fixed sleeps). */
     async extractPhone(input: { sessionId: string; generation: number }): Promise<{ phoneNumber: string; pushName: string | null }> {
-      const session = requireSession(input.sessionId, input.generation);
-      const identity = await session.ownIdentity();
-      if (!identity) throw ApplicationFailure.retryable('WhatsApp has not provided the own identity yet', 'IdentityNotAvailable');
-      const [user = '', server = ''] = identity.id.split('@');
-      let phoneNumber: string | null = user;
-      if (server === 'lid' || identity.id.endsWith('@lid')) {
-        phoneNumber = await session.resolveLid(identity.id);
-        if (!phoneNumber) throw ApplicationFailure.nonRetryable(`the own id ${identity.id} is an internal @lid id with no known phone number`, 'PhoneUnresolvable');
-      }
-      if (!PHONE_NUMBER.test(phoneNumber)) throw ApplicationFailure.nonRetryable(`the own id ${identity.id} holds no phone number`, 'PhoneUnresolvable');
-      return { phoneNumber, pushName: identity.pushName };
+      const reading = await readOwnPhone(requireSession(input.sessionId, input.generation));
+      if (reading.kind === 'not_yet') throw ApplicationFailure.retryable('WhatsApp has not provided the own identity yet', 'IdentityNotAvailable');
+      if (reading.kind === 'unresolvable') throw ApplicationFailure.nonRetryable(reading.reason, 'PhoneUnresolvable');
+      return { phoneNumber: reading.phoneNumber, pushName: reading.pushName };
     },
 
     async requestEnginePairingCode(input: { sessionId: string; generation: number; phoneNumber: string }): Promise<{ code: string }> {

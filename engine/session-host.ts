@@ -1,7 +1,11 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from '../lib/logger.js';
-import { engineEventSignal } from '../workflows/messages.js';
+import { engineEventSignal, type EngineEventEnvelope } from '../workflows/messages.js';
+import { readOwnPhone } from './own-phone.js';
 import type { Engine, EngineEvent, EngineSession } from './types.js';
+
+/** How long `ready` waits for its one look at the own phone number before it goes out without it. */
+const READY_PHONE_READ_BUDGET_MS = 2_000;
 
 interface HostedSession {
   generation: number;
@@ -82,15 +86,43 @@ export class SessionHost {
     return this.sessions.size;
   }
 
+  /**
+   * One bounded look at the own phone number when the session turns ready: usually WhatsApp has it by then, and
+   * sending it with `ready` saves the workflow a round trip to this host. Anything short of a valid number (not
+   * provided yet, unresolvable, slow, failing) sends `ready` alone, and the workflow's extraction activity takes over
+   * with its retries and failure reasons.
+   */
+  private async readOwnPhoneAtReady(hosted: HostedSession): Promise<EngineEventEnvelope['ownPhone'] | null> {
+    const startedAt = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const reading = await Promise.race([
+        readOwnPhone(hosted.session),
+        new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), READY_PHONE_READ_BUDGET_MS); }),
+      ]);
+      if (reading?.kind !== 'phone') return null;
+      return { phoneNumber: reading.phoneNumber, pushName: reading.pushName, readInMs: Date.now() - startedAt };
+    } catch {
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private forward(hosted: HostedSession, event: EngineEvent) {
     const sessionId = hosted.session?.sessionId;
     const emittedAt = Date.now();
     // The type and reason only: a QR or a pairing code is a login credential and stays out of logs.
     this.log.info({ workflowId: hosted.workflowId, generation: hosted.generation, event: event.type, ...(event.type === 'disconnected' ? { kind: event.kind, reason: event.reason } : {}) }, 'engine event');
     hosted.outbox = hosted.outbox.then(async () => {
+      const envelope: EngineEventEnvelope = { generation: hosted.generation, event, emittedAt };
+      if (event.type === 'ready') {
+        const ownPhone = await this.readOwnPhoneAtReady(hosted);
+        if (ownPhone) envelope.ownPhone = ownPhone;
+      }
       for (let attempt = 1; ; attempt += 1) {
         try {
-          await this.temporal.workflow.getHandle(hosted.workflowId).signal(engineEventSignal, { generation: hosted.generation, event, emittedAt });
+          await this.temporal.workflow.getHandle(hosted.workflowId).signal(engineEventSignal, envelope);
           return;
         } catch (error) {
           if (error instanceof WorkflowNotFoundError) {

@@ -20,7 +20,6 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { HostQueueActivities, SharedActivities } from '../activities/index.js';
 import type { AccountSnapshot } from '../activities/account-store.js';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
-import type { EngineEvent } from '../engine/types.js';
 import {
   DEFAULT_TIMINGS,
   type AccountConnectionInput,
@@ -306,7 +305,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   };
   const everConnected = () => state.status === 'connected' || state.status === 'disconnected';
 
-  const handleEvent = async (event: EngineEvent, emittedAt?: number) => {
+  const handleEvent = async ({ event, emittedAt, ownPhone }: EngineEventEnvelope) => {
     switch (event.type) {
       case 'qr':
       case 'pairing_code':
@@ -326,7 +325,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
         return;
       case 'ready':
         readyDeadline = null;
-        await connect();
+        await connect(ownPhone);
         return;
       case 'auth_failure':
         await finish({ status: 'failed', reason: `auth_failure:${event.reason}`, eventType: 'session_failed', logout: false, forgetAuth: true, softDelete: false });
@@ -350,14 +349,17 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
     }
   };
 
-  /** `ready`: extract the own phone number on the host, then activate in one transaction. Never connected without a phone. */
-  const connect = async () => {
+  /**
+   * `ready`: the own phone number (sent with `ready` when the host could read it at once, else extracted on the host
+   * with retries), then activate in one transaction. Never connected without a phone.
+   */
+  const connect = async (ownPhone: EngineEventEnvelope['ownPhone']) => {
     const attached = host;
     if (!attached) return;
     let identity: { phoneNumber: string; pushName: string | null };
     const extractionStartedAt = Date.now();
     try {
-      identity = await attached.activities.extraction.extractPhone({ sessionId: state.sessionId, generation: attached.generation });
+      identity = ownPhone ?? (await attached.activities.extraction.extractPhone({ sessionId: state.sessionId, generation: attached.generation }));
     } catch (error) {
       const reason = failureReason(error, 'phone_extraction_failed');
       // No host took the task (the process holding the session died) or the host no longer has it: the session is
@@ -369,7 +371,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       await finish({ status: 'failed', reason: `phone_extraction_failed:${reason}`, eventType: 'session_failed', logout: true, forgetAuth: true, softDelete: false });
       return;
     }
-    const timings: Record<string, number> = { phoneExtractionMs: Date.now() - extractionStartedAt };
+    const timings: Record<string, number> = { phoneExtractionMs: ownPhone ? ownPhone.readInMs : Date.now() - extractionStartedAt };
     if (authenticatedAt !== null) timings.scanToConnectedMs = Date.now() - authenticatedAt;
     authenticatedAt = null;
     const result = await writes.activateAccount({ sessionId: state.sessionId, phoneNumber: identity.phoneNumber, pushName: identity.pushName, dedupeKey: nextKey(), timings });
@@ -464,7 +466,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       await answerPairingRequest(pairingRequests.shift() as PairingRequest);
     } else if (events.length > 0) {
       const envelope = events.shift() as EngineEventEnvelope;
-      if (envelope.generation === state.generation && host) await handleEvent(envelope.event, envelope.emittedAt);
+      if (envelope.generation === state.generation && host) await handleEvent(envelope);
       handledEvents += 1;
     } else if (qrDeadline !== null && Date.now() >= qrDeadline) {
       await finish({ status: 'failed', reason: 'qr_expired', eventType: 'session_failed', logout: false, forgetAuth: true, softDelete: false });

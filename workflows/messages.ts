@@ -13,6 +13,11 @@ export interface EngineEventEnvelope {
   event: EngineEvent;
   /** When the engine emitted it (worker clock, ms), so delivery latency can be measured end to end. */
   emittedAt?: number;
+  /**
+   * On `ready`: the own phone number when the host could read it at once, so the workflow needs no extraction round
+   * trip. Absent when WhatsApp had not provided it yet (the workflow extracts it with retries) and in old histories.
+   */
+  ownPhone?: { phoneNumber: string; pushName: string | null; readInMs: number };
 }
 
 export const engineEventSignal = defineSignal<[EngineEventEnvelope]>('engineEvent');

@@ -16,6 +16,10 @@ const FIXTURES = [
     file: 'account-connection-happy-path.history.json',
   },
   {
+    name: 'the happy path with the row writes inside the workflow task and the phone number sent with `ready`',
+    file: 'account-connection-happy-path-local-writes.history.json',
+  },
+  {
     name: 'pairing-code updates racing QR events and the QR deadline timer',
     file: 'account-connection-pairing-race.history.json',
   },
