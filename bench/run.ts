@@ -218,16 +218,24 @@ async function measureConcurrency(
   const workspaceId = 'bench-load';
   const stream = await openStream(baseUrl, key, workspaceId);
   const ids = Array.from({ length: ACCOUNTS }, (_, i) => `load-${i}`);
-  const inBatches = async (items: string[], size: number, run: (id: string, index: number) => Promise<unknown>) => {
-    for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map((id, j) => run(id, i + j)));
+  /** Runs every item with at most `size` requests in flight: a new one starts as soon as any answers, no batch barrier. */
+  const inFlight = async (items: string[], size: number, run: (id: string, index: number) => Promise<unknown>) => {
+    let next = 0;
+    const lane = async () => {
+      while (next < items.length) {
+        const index = next++;
+        await run(items[index] as string, index);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(size, items.length) }, lane));
   };
   const rssBefore = rssMb(workerPid);
-  await inBatches(ids, 50, (sessionId) => http('POST', `/v1/workspaces/${workspaceId}/accounts`, { sessionId }));
+  await inFlight(ids, 50, (sessionId) => http('POST', `/v1/workspaces/${workspaceId}/accounts`, { sessionId }));
   await Promise.all(ids.map((id) => stream.next(id, 'qr')));
   const readies = ids.map((id) => stream.next(id, 'session_ready'));
   const cpuBefore = cpuByPart(parts);
   const scanStart = Date.now();
-  await inBatches(ids, 100, (sessionId, index) => http('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: `62811${String(index).padStart(7, '0')}` }));
+  await inFlight(ids, 100, (sessionId, index) => http('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: `62811${String(index).padStart(7, '0')}` }));
   const settled = await Promise.race([
     Promise.all(readies).then((all) => Math.max(...all.map((r) => r.receivedAt))),
     new Promise<null>((resolve) => setTimeout(() => resolve(null), 10 * 60_000)),
