@@ -27,12 +27,12 @@ export interface RunningTemporal {
 }
 
 /**
- * The history service reads its transfer, timer and visibility queues at most 20 times a second by default, so every
- * task it hands to a worker (workflow task, activity, timer) waits ~40 ms for the next read: 150 ms for the bare
- * start → activity → complete round trip on this server, 27 ms without the cap. docker-compose sets the same values
- * in infra/temporal/dynamicconfig.yaml.
+ * Dynamic config for the Temporal server; docker-compose sets the same values in infra/temporal/dynamicconfig.yaml
+ * (a test keeps the two equal). The history service reads its transfer, timer and visibility queues at most 20 times
+ * a second by default, so every task it hands to a worker (workflow task, activity, timer) waits ~40 ms for the next
+ * read: 150 ms for the bare start → activity → complete round trip on this server, 27 ms without the cap.
  */
-export const DISPATCH_LATENCY_TUNING = [
+export const TEMPORAL_SERVER_TUNING = [
   'history.transferProcessorMaxPollRPS=1000',
   'history.timerProcessorMaxPollRPS=1000',
   'history.visibilityProcessorMaxPollRPS=1000',
@@ -65,7 +65,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
 
   const args = [
     'server', 'start-dev',
-    ...DISPATCH_LATENCY_TUNING.flatMap((setting) => ['--dynamic-config-value', setting]),
+    ...TEMPORAL_SERVER_TUNING.flatMap((setting) => ['--dynamic-config-value', setting]),
     ...SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]),
     '--ip', host,
     '--port', String(options.port),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { TEMPORAL_SERVER_TUNING } from '../../infra/temporal-dev-server.js';
 
 interface ComposeService {
   image?: string;
@@ -38,5 +39,11 @@ describe('docker-compose.yml (production shape; no Docker engine runs it here)',
     }
     assert.match(JSON.stringify(compose.services.worker?.command), /workers\/main\.ts/);
     assert.match(JSON.stringify(compose.services.api?.command), /api\/main\.ts/);
+  });
+
+  it('gives its Temporal server the same dynamic config as the embedded dev server', async () => {
+    const dynamicConfig = parse(await readFile('infra/temporal/dynamicconfig.yaml', 'utf8')) as Record<string, Array<{ value: unknown }>>;
+    const composed = Object.entries(dynamicConfig).map(([key, entries]) => `${key}=${String(entries[0]?.value)}`).sort();
+    assert.deepEqual(composed, [...TEMPORAL_SERVER_TUNING].sort());
   });
 });
