@@ -13,10 +13,10 @@ export async function workspaceWithWebhook(stack: FaultStack, workspaceId: strin
 }
 
 /** A request a backend would repeat until it is answered: an outage in the middle is not a reason to give up. */
-async function persistently(stack: FaultStack, what: string, send: () => Promise<{ status: number; json: Record<string, unknown> }>, accept: (status: number) => boolean) {
+async function persistently(stack: FaultStack, what: string, send: () => Promise<{ status: number; json: Record<string, unknown> }>, accept: (status: number, json: Record<string, unknown>) => boolean) {
   return until(async () => {
     const result = await send().catch(() => null);
-    if (result && accept(result.status)) return result;
+    if (result && accept(result.status, result.json)) return result;
     if (result && result.status < 500 && result.status !== 429) throw new Error(`${what}: ${result.status} ${JSON.stringify(result.json)}`);
     return undefined;
   }, 180_000, what);
@@ -49,11 +49,18 @@ export async function waitForQrs(stack: FaultStack, workspaceId: string, count: 
   await until(async () => (await countWhere(stack, workspaceId, 'qr')) >= count, timeoutMs, `${count} accounts showing a QR`);
 }
 
-/** The phone side: each account's phone scans its QR (through the simulator's control API, as a demo does). */
+/**
+ * The phone side: each account's phone scans its QR (through the simulator's control API, as a demo does). Retried
+ * while the stack answers 5xx or not at all. Two answers mean there is nothing to scan right now, as a user holding
+ * the phone would see it: no process holds the session (it died with a worker; `connectAll` scans again once a new
+ * QR shows), or the session shows no QR (it logged back in from its saved login, or was scanned already).
+ */
 export async function scan(stack: FaultStack, accounts: Map<string, string>, sessionIds: readonly string[] = [...accounts.keys()]): Promise<void> {
+  const nothingToScan = new Set(['no_simulated_session', 'not_showing_qr']);
   for (let i = 0; i < sessionIds.length; i += 10) {
     await Promise.all(sessionIds.slice(i, i + 10).map((sessionId) =>
-      persistently(stack, `scan ${sessionId}`, () => stack.http('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: accounts.get(sessionId) }), (status) => status >= 200 && status < 300)));
+      persistently(stack, `scan ${sessionId}`, () => stack.http('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: accounts.get(sessionId) }),
+        (status, json) => (status >= 200 && status < 300) || ((status === 404 || status === 409) && nothingToScan.has(String(json.code))))));
   }
 }
 
