@@ -1,8 +1,12 @@
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import type { Client } from '@temporalio/client';
+import type { DatabasePool } from 'slonik';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { startServiceProcess } from '../../infra/service-processes.js';
 import { waitForWorkflowPoller } from '../../infra/wait-for-worker.js';
-import { testStackEnv, uniqueId } from './context.js';
+import { AccountDriver, FAST_SIMULATOR_ENV } from './accounts.js';
+import { openPool, openTemporalClient, testStackEnv, uniqueId } from './context.js';
 
 /** A real worker process (the same entry point production runs) on a task queue of the test's own. */
 export async function startTestWorker(extraEnv: NodeJS.ProcessEnv = {}, taskQueue = uniqueId('tq')): Promise<{ worker: ChildHandle; taskQueue: string; logFile: string }> {
@@ -18,4 +22,35 @@ export async function startTestWorker(extraEnv: NodeJS.ProcessEnv = {}, taskQueu
     worker.exited.then((code) => { throw new Error(`worker exited with ${code} before polling; see ${outputDir}`); }),
   ]);
   return { worker, taskQueue, logFile };
+}
+
+export interface SimulatedWorkerStack {
+  pool: DatabasePool;
+  client: Client;
+  accounts: AccountDriver;
+  worker: ChildHandle;
+  workerLogFile: string;
+}
+
+/**
+ * For a describe block: a database pool, a Temporal client and a real worker process running the simulated engine on
+ * a task queue of its own, opened before its tests and closed after. The fields are filled in by the `before` hook.
+ */
+export function useSimulatedWorkerStack(extraEnv: NodeJS.ProcessEnv = FAST_SIMULATOR_ENV): SimulatedWorkerStack {
+  const stack = {} as SimulatedWorkerStack;
+  let closeClient: (() => Promise<void>) | undefined;
+  before(async () => {
+    stack.pool = await openPool();
+    ({ client: stack.client, close: closeClient } = await openTemporalClient());
+    const started = await startTestWorker(extraEnv);
+    stack.worker = started.worker;
+    stack.workerLogFile = started.logFile;
+    stack.accounts = new AccountDriver(stack.pool, stack.client, started.taskQueue);
+  });
+  after(async () => {
+    await stack.worker?.stop('SIGTERM');
+    await closeClient?.();
+    await stack.pool?.end();
+  });
+  return stack;
 }

@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { after, before, describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
-import type { DatabasePool } from 'slonik';
+import { describe, it } from 'node:test';
 import { listDeliveries } from '../../db/webhook-deliveries.js';
 import { updateWorkspaceWebhook } from '../../db/workspaces.js';
-import type { ChildHandle } from '../../infra/child-process.js';
 import { verifyWebhook } from '../../webhooks/signing.js';
-import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
-import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
-import { startTestWorker } from '../helpers/worker-process.js';
+import { randomPhone } from '../helpers/accounts.js';
+import { eventually, uniqueId } from '../helpers/context.js';
+import { useSimulatedWorkerStack } from '../helpers/worker-process.js';
 
 interface Received {
   eventId: number;
@@ -36,35 +33,18 @@ async function startReceiver(secretOf: () => string, answers: (count: number) =>
 }
 
 describe('webhook delivery (durable, signed, at least once)', { timeout: 180_000 }, () => {
-  let pool: DatabasePool;
-  let client: Client;
-  let closeClient: () => Promise<void>;
-  let worker: ChildHandle;
-  let accounts: AccountDriver;
-
-  before(async () => {
-    pool = await openPool();
-    ({ client, close: closeClient } = await openTemporalClient());
-    const started = await startTestWorker(FAST_SIMULATOR_ENV);
-    worker = started.worker;
-    accounts = new AccountDriver(pool, client, started.taskQueue);
-  });
-  after(async () => {
-    await worker?.stop('SIGTERM');
-    await closeClient?.();
-    await pool?.end();
-  });
+  const stack = useSimulatedWorkerStack();
 
   it('a receiver that fails 3 times then recovers gets every event, signed, each attempt recorded, no duplicates', async () => {
     const workspaceId = uniqueId('ws-hooks');
     let secret = '';
     const receiver = await startReceiver(() => secret, (count) => (count <= 3 ? 500 : 200));
     try {
-      secret = (await updateWorkspaceWebhook(pool, workspaceId, receiver.url, false)).webhook_secret;
-      const { sessionId } = await accounts.create({ workspaceId });
-      await accounts.showingQr(sessionId);
-      await accounts.phone(sessionId, 'scan', { phone: randomPhone() });
-      await accounts.rowWithStatus(sessionId, 'connected');
+      secret = (await updateWorkspaceWebhook(stack.pool, workspaceId, receiver.url, false)).webhook_secret;
+      const { sessionId } = await stack.accounts.create({ workspaceId });
+      await stack.accounts.showingQr(sessionId);
+      await stack.accounts.phone(sessionId, 'scan', { phone: randomPhone() });
+      await stack.accounts.rowWithStatus(sessionId, 'connected');
 
       const expected = ['session_created', 'authenticated', 'session_ready'];
       await eventually(async () => {
@@ -77,7 +57,7 @@ describe('webhook delivery (durable, signed, at least once)', { timeout: 180_000
       assert.equal(new Set(deliveredIds).size, deliveredIds.length, 'no event id delivered twice');
       assert.ok(!receiver.received.some((r) => r.event === 'qr'), 'QR codes go to browsers, not to backends');
 
-      const attempts = await listDeliveries(pool, sessionId, 100);
+      const attempts = await listDeliveries(stack.pool, sessionId, 100);
       assert.equal(attempts.length, receiver.received.length, 'every attempt is recorded');
       const failed = attempts.filter((a) => !a.delivered);
       assert.equal(failed.length, 3);
@@ -94,11 +74,11 @@ describe('webhook delivery (durable, signed, at least once)', { timeout: 180_000
     const workspaceId = uniqueId('ws-gone');
     const receiver = await startReceiver(() => '', () => 410);
     try {
-      await updateWorkspaceWebhook(pool, workspaceId, receiver.url, false);
-      const { sessionId } = await accounts.create({ workspaceId });
-      await eventually(async () => ((await listDeliveries(pool, sessionId, 10)).length >= 1 ? true : undefined), 30_000, 'a first attempt');
+      await updateWorkspaceWebhook(stack.pool, workspaceId, receiver.url, false);
+      const { sessionId } = await stack.accounts.create({ workspaceId });
+      await eventually(async () => ((await listDeliveries(stack.pool, sessionId, 10)).length >= 1 ? true : undefined), 30_000, 'a first attempt');
       await new Promise((resolve) => setTimeout(resolve, 5_000));
-      const attempts = await listDeliveries(pool, sessionId, 10);
+      const attempts = await listDeliveries(stack.pool, sessionId, 10);
       assert.equal(attempts.length, 1, 'one attempt, no retry');
       assert.equal(attempts[0]?.status_code, 410);
     } finally {

@@ -2,16 +2,14 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
-import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { describe, it } from 'node:test';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
-import type { DatabasePool } from 'slonik';
-import type { ChildHandle } from '../../infra/child-process.js';
 import { deleteAccountSignal, requestPairingCodeUpdate } from '../../workflows/messages.js';
-import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
-import { openPool, openTemporalClient, testStackEnv } from '../helpers/context.js';
-import { startTestWorker } from '../helpers/worker-process.js';
+import { randomPhone } from '../helpers/accounts.js';
+import { testStackEnv } from '../helpers/context.js';
+import { useSimulatedWorkerStack } from '../helpers/worker-process.js';
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -22,24 +20,7 @@ const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.
  * run from the update handler once did).
  */
 describe('pairing-code updates racing the main loop replay deterministically', { timeout: 180_000 }, () => {
-  let pool: DatabasePool;
-  let client: Client;
-  let closeClient: () => Promise<void>;
-  let worker: ChildHandle;
-  let accounts: AccountDriver;
-
-  before(async () => {
-    pool = await openPool();
-    ({ client, close: closeClient } = await openTemporalClient());
-    const started = await startTestWorker(FAST_SIMULATOR_ENV);
-    worker = started.worker;
-    accounts = new AccountDriver(pool, client, started.taskQueue);
-  });
-  after(async () => {
-    await worker?.stop('SIGTERM');
-    await closeClient?.();
-    await pool?.end();
-  });
+  const stack = useSimulatedWorkerStack();
 
   const requestCodes = (handle: WorkflowHandle, count: number) =>
     Promise.allSettled(Array.from({ length: count }, () => handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: randomPhone() }] })));
@@ -51,15 +32,15 @@ describe('pairing-code updates racing the main loop replay deterministically', {
   };
 
   it('updates among QR refreshes, then a pairing-code login, connected and deleted', async () => {
-    const { sessionId, handle } = await accounts.create();
-    await accounts.showingQr(sessionId);
+    const { sessionId, handle } = await stack.accounts.create();
+    await stack.accounts.showingQr(sessionId);
     const answers = await requestCodes(handle, 4);
     const codes = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value.code] : []));
     assert.equal(codes.length, 4, `every update answered with a code: ${JSON.stringify(answers)}`);
     // The loop answered them one at a time: the row holds the code of whichever it answered last.
-    const row = await accounts.rowWhere(sessionId, (r) => codes.includes(r.pairing_code ?? ''), 'a pairing code of the updates on the row');
-    await accounts.phone(sessionId, 'enter_code', { code: row.pairing_code });
-    await accounts.rowWithStatus(sessionId, 'connected');
+    const row = await stack.accounts.rowWhere(sessionId, (r) => codes.includes(r.pairing_code ?? ''), 'a pairing code of the updates on the row');
+    await stack.accounts.phone(sessionId, 'enter_code', { code: row.pairing_code });
+    await stack.accounts.rowWithStatus(sessionId, 'connected');
     // Too late for a pairing code: refused by the validator, nothing written.
     const late = await requestCodes(handle, 1);
     assert.equal(late[0]?.status, 'rejected');
@@ -72,8 +53,8 @@ describe('pairing-code updates racing the main loop replay deterministically', {
     // Three accounts, updates at different spacings across a 2.5 s deadline: some land before it, some in the same
     // workflow task as the timer firing, some after the account ended.
     const handles = await Promise.all([100, 250, 400].map(async (spacingMs) => {
-      const { sessionId, handle } = await accounts.create({ timings: { qrExpiryMs: 2_500 } });
-      await accounts.showingQr(sessionId);
+      const { sessionId, handle } = await stack.accounts.create({ timings: { qrExpiryMs: 2_500 } });
+      await stack.accounts.showingQr(sessionId);
       const answers: Array<Awaited<ReturnType<typeof requestCodes>>[number]> = [];
       for (let wave = 0; wave * spacingMs < 4_000; wave += 1) {
         answers.push(...(await requestCodes(handle, 1)));
@@ -85,7 +66,7 @@ describe('pairing-code updates racing the main loop replay deterministically', {
       assert.ok(answers.some((answer) => answer.status === 'fulfilled'), 'some update before the deadline got a code');
       const ended = await handle.result();
       assert.equal(ended.status, 'failed');
-      assert.equal((await accounts.row(sessionId))?.failure_reason, 'qr_expired');
+      assert.equal((await stack.accounts.row(sessionId))?.failure_reason, 'qr_expired');
       return handle;
     }));
     // One replay at a time: replay workers do not run side by side.
