@@ -54,7 +54,7 @@ const store = proxyActivities<SharedActivities>({ startToCloseTimeout: '10 secon
  */
 const storeInTask = proxyLocalActivities<SharedActivities>({ startToCloseTimeout: '10 seconds', scheduleToCloseTimeout: '15 minutes', retry: storeRetry });
 /** Runs started before the row writes moved into the workflow task replay with the old ones (ordinary activities). */
-export const WRITES_IN_WORKFLOW_TASK_PATCH = 'row-writes-in-workflow-task';
+const WRITES_IN_WORKFLOW_TASK_PATCH = 'row-writes-in-workflow-task';
 /** The failure reason of a host-queue activity no process picked up within hostScheduleToStartMs. */
 const HOST_NEVER_ANSWERED = 'timeout_SCHEDULE_TO_START';
 
