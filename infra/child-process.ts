@@ -45,13 +45,29 @@ export function startChild(options: StartChildOptions): ChildHandle {
     process: child,
     exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (hasExited(child)) return;
       child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
+      await exitOrKill(child, graceMs);
     },
   };
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/**
+ * Waits up to `graceMs` for a process that is on its way out, then SIGKILLs it. Resolves once it is gone, with
+ * whether it had to be killed.
+ */
+export async function exitOrKill(child: ChildProcess, graceMs: number): Promise<{ killed: boolean }> {
+  if (hasExited(child)) return { killed: false };
+  const exit = once(child, 'exit');
+  let killed = false;
+  const timer = setTimeout(() => { killed = child.kill('SIGKILL'); }, graceMs);
+  await exit;
+  clearTimeout(timer);
+  return { killed };
 }
 
 /** Runs a command to completion and returns its output; throws with the output when it fails. */

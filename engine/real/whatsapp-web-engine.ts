@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { DatabasePool } from 'slonik';
 import wwebjs from 'whatsapp-web.js';
 import { deleteEngineAuth, loadEngineAuth, saveEngineAuth } from '../../db/engine-auth.js';
+import { exitOrKill } from '../../infra/child-process.js';
 import type { Logger } from '../../lib/logger.js';
 import { PhoneActionInbox, PhoneActionRefused } from '../phone-action-inbox.js';
 import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
@@ -32,6 +33,9 @@ const CHROMIUM_FLAGS = [
   '--renderer-process-limit=1',
   '--js-flags=--max-old-space-size=256',
 ];
+
+/** How long a closing Chromium may take to write its profile before it is killed as hung. */
+const BROWSER_EXIT_GRACE_MS = 10_000;
 
 export interface RealEngineOptions {
   chromiumPath: string;
@@ -202,9 +206,13 @@ export class WhatsAppWebEngine implements Engine {
     this.clients.delete(sessionId);
     running.ended = true;
     await running.client.destroy().catch(() => undefined);
-    // destroy() closes the browser politely; make sure its process is gone even when the page hung.
+    // destroy() returns at once when the library is already closing the browser, as it does on every disconnect.
+    // Chromium writes the profile, the login with it, on its way out: killed mid-shutdown, it loses the login and
+    // the reconnect asks for a new scan. So wait for it to exit, and kill it only when it hangs.
     const processHandle = running.client.pupBrowser?.process();
-    if (processHandle && processHandle.exitCode === null) processHandle.kill('SIGKILL');
+    if (!processHandle) return;
+    const { killed } = await exitOrKill(processHandle, BROWSER_EXIT_GRACE_MS);
+    if (killed) this.log.warn({ sessionId, graceMs: BROWSER_EXIT_GRACE_MS }, 'Chromium did not exit after closing; killed');
   }
 
   /** Logs which modules the library asked the stand-in for that it only answers harmlessly (the version guard reads it). */
