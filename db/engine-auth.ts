@@ -14,10 +14,6 @@ export async function saveEngineAuth(db: CommonQueryMethods, sessionId: string, 
   `);
 }
 
-export async function engineAuthSaveCount(db: CommonQueryMethods, sessionId: string): Promise<number> {
-  return (await db.maybeOneFirst(sql.type(z.object({ saved_count: z.number().int() }))`SELECT saved_count FROM engine_auth WHERE session_id = ${sessionId}`)) ?? 0;
-}
-
 export async function loadEngineAuth(db: CommonQueryMethods, sessionId: string): Promise<Buffer | null> {
   const row = await db.maybeOne(sql.type(authRowSchema)`SELECT data FROM engine_auth WHERE session_id = ${sessionId}`);
   return row?.data ?? null;

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import wwebjs from 'whatsapp-web.js';
 import { runCommand } from '../../infra/child-process.js';
 import type { Logger } from '../../lib/logger.js';
@@ -17,6 +19,7 @@ interface LocalAuthHooks {
   destroy(): Promise<void>;
   logout(): Promise<void>;
 }
+const gzipAsync = promisify(gzip);
 const LocalAuthBase = wwebjs.LocalAuth as unknown as new (options: { clientId: string; dataPath: string }) => LocalAuthHooks;
 
 export interface AuthStore {
@@ -104,11 +107,15 @@ export class PostgresAuth extends LocalAuthBase {
   private async backup(): Promise<void> {
     const work = await mkdtemp(join(tmpdir(), 'wa-auth-'));
     try {
-      const archive = join(work, 'profile.tar.gz');
+      const archive = join(work, 'profile.tar');
       const present = await readdir(this.profileDir).catch(() => [] as string[]);
       if (present.length === 0) return;
+      // Reproducible tar (sorted, no times or owners): its hash says whether the login changed since the last save.
+      // The hash is of the very bytes that are saved: hashing the live profile apart from archiving it once saved an
+      // archive older than its hash, and the next save, seeing the same hash, never replaced it.
       await runCommand('tar', [
-        '-czf', archive, '-C', this.profileDir,
+        '-cf', archive, '-C', this.profileDir,
+        '--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--format=gnu',
         ...EXCLUDED.map((name) => `--exclude=${name}`),
         ...PROFILE_LOCKS.map((name) => `--exclude=${name}`),
         ...SESSION_RESTORE.map((name) => `--exclude=./${name}`),
@@ -119,10 +126,9 @@ export class PostgresAuth extends LocalAuthBase {
         // GNU tar exits 1 when a file changed while it was read; the archive is still complete enough.
         if (!/exited with 1:/.test(error.message)) throw error;
       });
-      // Hash the files, not the gzip stream (which embeds times): an unchanged login is not saved again.
-      const listing = await runCommand('sh', ['-c', `cd "$1" && find . -type f ! -path '*Cache*' ! -name 'Singleton*' -print0 | sort -z | xargs -0 sha256sum 2>/dev/null | sha256sum`, 'sh', this.profileDir]).catch(() => '');
-      const contentSha256 = createHash('sha256').update(listing).digest('hex');
-      await this.store.save(this.sessionId, await readFile(archive), contentSha256);
+      const tarBytes = await readFile(archive);
+      const contentSha256 = createHash('sha256').update(tarBytes).digest('hex');
+      await this.store.save(this.sessionId, await gzipAsync(tarBytes), contentSha256);
     } catch (error) {
       this.log.warn({ sessionId: this.sessionId, err: (error as Error).message }, 'saving the WhatsApp login failed; retried at the next backup');
     } finally {

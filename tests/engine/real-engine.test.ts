@@ -4,9 +4,10 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
-import { engineAuthSaveCount } from '../../db/engine-auth.js';
+import { loadEngineAuth } from '../../db/engine-auth.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { AccountDriver, randomPhone } from '../helpers/accounts.js';
 import { eventually, openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
@@ -66,15 +67,17 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
 
     const qrsBefore = (await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length;
     await accounts.phone(sessionId, 'drop');
-    await eventually(async () => {
+    await explained(accounts, workerLog, sessionId, eventually(async () => {
       const history = (await accounts.statusHistory(sessionId)).join(',');
       return history.endsWith('connected,disconnected,connected') ? true : undefined;
-    }, 90_000, 'reconnected after the drop');
+    }, 90_000, 'reconnected after the drop'));
     assert.equal((await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length, qrsBefore, 'no new QR: the login was kept');
 
     await handle.signal('deleteAccount', {});
     await handle.result();
     await eventually(async () => (chromiumProcessesOf(`session-${sessionId}`).length === 0 ? true : undefined), 20_000, 'no Chromium left for the session');
+    // Killed while it shuts down, Chromium may lose the login it has not written yet: every close here is clean.
+    assert.doesNotMatch(await readFile(workerLog, 'utf8'), /Chromium did not exit after closing/);
   });
 
   it('a Chromium that crashes (the library does not report it) reconnects from the saved login', async () => {
@@ -87,10 +90,10 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     const pids = chromiumProcessesOf(`session-${sessionId}`).map((line) => Number.parseInt(line.trim(), 10));
     assert.ok(pids.length > 0, 'the session\'s Chromium processes');
     for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
-    await eventually(async () => {
+    await explained(accounts, workerLog, sessionId, eventually(async () => {
       const history = (await accounts.statusHistory(sessionId)).join(',');
       return history.endsWith('connected,disconnected,connected') ? true : undefined;
-    }, 60_000, 'reconnected after the crash');
+    }, 60_000, 'reconnected after the crash'));
     const disconnect = (await accounts.eventTypes(sessionId)).includes('disconnected');
     assert.ok(disconnect);
     await handle.signal('deleteAccount', {});
@@ -144,6 +147,16 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
   });
 });
 
+/** A failed wait says what the account went through and what its worker logged about it (CI keeps no files). */
+async function explained<T>(accounts: AccountDriver, workerLogFile: string, sessionId: string, waiting: Promise<T>): Promise<T> {
+  try {
+    return await waiting;
+  } catch (error) {
+    const workerLines = (await readFile(workerLogFile, 'utf8')).split('\n').filter((line) => line.includes(sessionId) || /"level":(40|50|60)/.test(line));
+    throw new Error(`${(error as Error).message}\n${await accounts.explain(sessionId)}\nworker log:\n${workerLines.slice(-60).join('\n')}`);
+  }
+}
+
 /** Memory of a session's Chromium processes: RSS summed (counts shared pages once per process) and PSS (shares them out). */
 function chromiumMemoryMb(sessionId: string): { rssMb: number; pssMb: number; processes: number } {
   const lines = execFileSync('ps', ['-eo', 'pid,rss,args'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(`session-${sessionId}`) && /chrom/i.test(line));
@@ -196,7 +209,7 @@ describe('the real engine: a worker killed with SIGKILL, resumed elsewhere', { t
     const hostA = join(testStackEnv().dataDir, uniqueId('host-a'));
     const hostB = join(testStackEnv().dataDir, uniqueId('host-b'));
     const first = await startTestWorker({ WA_ENGINE: 'real', WA_WEB: 'standin', ENGINE_DATA_DIR: hostA }, taskQueue);
-    let second: ChildHandle | null = null;
+    let second: Awaited<ReturnType<typeof startTestWorker>> | null = null;
     try {
       const accounts = new AccountDriver(pool, client, taskQueue);
       const { sessionId, handle } = await accounts.create({ timings: { hostHeartbeatTimeoutMs: 3_000, hostScheduleToStartMs: 5_000 } });
@@ -205,21 +218,21 @@ describe('the real engine: a worker killed with SIGKILL, resumed elsewhere', { t
       await accounts.phone(sessionId, 'scan', { phone });
       await accounts.rowWithStatus(sessionId, 'connected', 60_000);
       // Saved at ready, then completed by a follow-up save once Chromium has written the login to disk: wait until
-      // it is on host A's disk, then for the next save.
-      const onDisk = () => execFileSync('sh', ['-c', `grep -rl wa-connect-standin-auth "${hostA}" || true`], { encoding: 'utf8' }).trim() !== '';
-      await eventually(async () => (onDisk() ? true : undefined), 30_000, 'the login written to the profile');
-      const savesWhenOnDisk = await engineAuthSaveCount(pool, sessionId);
-      await eventually(async () => ((await engineAuthSaveCount(pool, sessionId)) > savesWhenOnDisk ? true : undefined), 40_000, 'a save of the login in PostgreSQL');
+      // the copy in PostgreSQL holds it.
+      await eventually(async () => {
+        const saved = await loadEngineAuth(pool, sessionId);
+        return saved && gunzipSync(saved).includes('wa-connect-standin-auth') ? true : undefined;
+      }, 60_000, 'the login saved in PostgreSQL');
       const qrs = (await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length;
 
       first.worker.process.kill('SIGKILL');
       await first.worker.exited;
-      second = (await startTestWorker({ WA_ENGINE: 'real', WA_WEB: 'standin', ENGINE_DATA_DIR: hostB }, taskQueue)).worker;
+      second = await startTestWorker({ WA_ENGINE: 'real', WA_WEB: 'standin', ENGINE_DATA_DIR: hostB }, taskQueue);
 
-      await eventually(async () => {
+      await explained(accounts, second.logFile, sessionId, eventually(async () => {
         const history = (await accounts.statusHistory(sessionId)).join(',');
         return history.endsWith('connected,disconnected,connected') ? true : undefined;
-      }, 90_000, 'connected again on the new host');
+      }, 90_000, 'connected again on the new host'));
       assert.equal((await accounts.row(sessionId))?.phone_number, phone);
       assert.equal((await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length, qrs, 'no new QR');
       assert.ok(chromiumProcessesOf(hostB).length > 0, 'the session now runs on the new host');
@@ -233,7 +246,7 @@ describe('the real engine: a worker killed with SIGKILL, resumed elsewhere', { t
       await restarted.worker.stop('SIGTERM');
       assert.deepEqual(chromiumProcessesOf(hostA), [], 'no orphaned Chromium left on host A');
     } finally {
-      await second?.stop('SIGTERM');
+      await second?.worker.stop('SIGTERM');
       await close();
       await pool.end();
     }

@@ -77,6 +77,13 @@ export class AccountDriver {
       .map((event) => event.status as AccountStatus);
   }
 
+  /** What a failed wait reports: the account's row and its recorded events, oldest first. */
+  async explain(sessionId: string): Promise<string> {
+    const row = await this.row(sessionId);
+    const events = (await listAccountEvents(this.pool, sessionId, 1_000)).map((event) => `${event.type}${event.status ? `→${event.status}` : ''}`);
+    return `account ${sessionId}: status ${row?.status ?? 'no row'}, failure_reason ${row?.failure_reason ?? 'none'}; events: ${events.join(', ')}`;
+  }
+
   async hasAuth(sessionId: string): Promise<boolean> {
     return this.pool.exists(sql.type(z.object({ one: z.number() }))`SELECT 1 AS one FROM engine_auth WHERE session_id = ${sessionId}`);
   }
