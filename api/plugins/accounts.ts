@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { endAccount, makePrimary } from '../../db/account-lifecycle.js';
@@ -9,6 +9,7 @@ import { ACCOUNT_STATUSES, type AccountStatus } from '../../domain/account-statu
 import { accountWorkflowId } from '../../workflows/ids.js';
 import { deleteAccountSignal, logoutAccountSignal, requestPairingCodeUpdate, restartAccountSignal } from '../../workflows/messages.js';
 import { accountFor, type AccountParams } from '../account-access.js';
+import { AccountUpdateUnavailable, executeAccountUpdate } from '../account-update.js';
 import { accountViewSchema, toAccountView } from '../account-view.js';
 import { createAccount } from '../create-account.js';
 import { HttpProblem, problem } from '../problem.js';
@@ -142,16 +143,24 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
       tags: ['accounts'],
       params: accountParams,
       body: { type: 'object', required: ['phoneNumber'], properties: { phoneNumber: phoneNumberSchema }, additionalProperties: false },
-      response: { 200: { type: 'object', required: ['code'], properties: { code: { type: 'string' } }, additionalProperties: false }, ...problems },
+      response: {
+        200: { type: 'object', required: ['code'], properties: { code: { type: 'string' } }, additionalProperties: false },
+        ...problems,
+        503: { $ref: 'ProblemDetails#' },
+      },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const row = await accountFor(request, pool, request.params);
     try {
-      return await handle(row.session_id).executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: request.body.phoneNumber }] });
+      return await executeAccountUpdate(handle(row.session_id), requestPairingCodeUpdate, [{ phoneNumber: request.body.phoneNumber }]);
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) throw new HttpProblem(problem(409, 'account_ended', 'Conflict', 'the account has ended'));
       if (error instanceof WorkflowUpdateFailedError) {
         throw new HttpProblem(problem(409, 'pairing_code_refused', 'Conflict', error.cause?.message ?? 'the account cannot switch to a pairing code now'));
+      }
+      if (error instanceof AccountUpdateUnavailable || error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        void reply.header('retry-after', '1');
+        throw new HttpProblem(problem(503, 'account_busy', 'Service Unavailable', 'the account did not take the request in time; try again'));
       }
       throw error;
     }
