@@ -134,9 +134,11 @@ export class WhatsAppWebEngine implements Engine {
       options.onEvent(event);
     };
 
-    client.on('qr', (qr: string) => options.onEvent({ type: 'qr', qr }));
-    client.on('code', (code: string) => options.onEvent({ type: 'pairing_code', code }));
-    client.on('authenticated', () => options.onEvent({ type: 'authenticated' }));
+    /** The page shows a QR or a pairing code: only then can it switch to a pairing code. */
+    let offeringLogin = false;
+    client.on('qr', (qr: string) => { offeringLogin = true; options.onEvent({ type: 'qr', qr }); });
+    client.on('code', (code: string) => { offeringLogin = true; options.onEvent({ type: 'pairing_code', code }); });
+    client.on('authenticated', () => { offeringLogin = false; options.onEvent({ type: 'authenticated' }); });
     client.on('ready', () => {
       options.onEvent({ type: 'ready' });
       if (this.options.standIn) void this.reportStandInCoverage(options.sessionId, client);
@@ -176,7 +178,11 @@ export class WhatsAppWebEngine implements Engine {
           return null;
         }
       },
-      requestPairingCode: (phoneNumber) => client.requestPairingCode(phoneNumber),
+      requestPairingCode: async (phoneNumber) => {
+        // Asked at any other time, the library fails with whatever the page is missing (a TypeError before it is up).
+        if (!offeringLogin) throw new Error('WhatsApp Web is not offering a login right now; try again once the account shows a QR');
+        return client.requestPairingCode(phoneNumber);
+      },
       logout: async () => {
         running.ended = true;
         await client.logout().catch(() => undefined);

@@ -5,10 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { loadEngineAuth } from '../../db/engine-auth.js';
 import type { ChildHandle } from '../../infra/child-process.js';
+import { requestPairingCodeUpdate } from '../../workflows/messages.js';
 import { AccountDriver, randomPhone } from '../helpers/accounts.js';
 import { eventually, openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
@@ -181,7 +182,7 @@ async function writeMeasurement(values: Record<string, number>) {
 }
 
 describe('the real engine without the stand-in: WhatsApp Web unreachable', { timeout: 180_000 }, () => {
-  it('fails the account with a clear reason after bounded retries, and leaves no Chromium running', async () => {
+  it('fails the account with a clear reason after bounded retries, refuses pairing codes meanwhile in plain words, and leaves no Chromium running', async () => {
     const pool = await openPool();
     const { client, close } = await openTemporalClient();
     const engineDir = join(testStackEnv().dataDir, uniqueId('engine-offline'));
@@ -189,6 +190,17 @@ describe('the real engine without the stand-in: WhatsApp Web unreachable', { tim
     try {
       const accounts = new AccountDriver(pool, client, taskQueue);
       const { sessionId, handle } = await accounts.create({ timings: { reconnectMaxAttempts: 2, reconnectBaseDelayMs: 200 } });
+      // A pairing code asked for while no login is on offer is refused with words a person can act on.
+      const refusals = new Set<string>();
+      for (let asked = 0; asked < 5; asked += 1) {
+        const answer = await handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: randomPhone() }] }).then(
+          () => 'a code',
+          (error: Error) => (error instanceof WorkflowUpdateFailedError ? error.cause?.message ?? 'no reason' : String(error)),
+        );
+        refusals.add(answer);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      for (const refusal of refusals) assert.match(refusal, /not offering a login|between hosts|not linked yet|has ended|is not on this host|already completed/, refusal);
       const row = await accounts.rowWithStatus(sessionId, 'failed', 120_000);
       assert.equal(row.failure_reason, 'reconnect_failed:whatsapp_unreachable');
       await handle.result();
