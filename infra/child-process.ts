@@ -47,7 +47,10 @@ export function startChild(options: StartChildOptions): ChildHandle {
     async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000) {
       if (hasExited(child)) return;
       child.kill(signal);
-      await exitOrKill(child, graceMs);
+      // `exited` also settles when the process never started (an 'error' without an 'exit').
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }
@@ -62,7 +65,8 @@ function hasExited(child: ChildProcess): boolean {
  */
 export async function exitOrKill(child: ChildProcess, graceMs: number): Promise<{ killed: boolean }> {
   if (hasExited(child)) return { killed: false };
-  const exit = once(child, 'exit');
+  // once() rejects on an 'error' event: a process that cannot be signalled is as gone as it will get.
+  const exit = once(child, 'exit').catch(() => undefined);
   let killed = false;
   const timer = setTimeout(() => { killed = child.kill('SIGKILL'); }, graceMs);
   await exit;
