@@ -11,8 +11,8 @@ export interface AccountSnapshot {
   isPrimary: boolean;
   phoneNumber: string | null;
   deleted: boolean;
-  /** New events whose account has a webhook URL: the workflow starts one delivery for each (absent in old histories). */
-  webhookEventIds?: number[];
+  /** New events whose account has a webhook URL: the workflow starts one delivery for each. */
+  webhookEventIds: number[];
 }
 
 /**
@@ -25,21 +25,49 @@ export function createAccountStoreActivities(pool: DatabasePool) {
   return {
     async recordStatus(change: StatusChange): Promise<AccountSnapshot> {
       const { applied, row, eventIds } = await recordStatusChange(pool, change);
-      return { applied, status: row.status, isPrimary: row.is_primary, phoneNumber: row.phone_number, deleted: row.deleted_at !== null, webhookEventIds: await withWebhooks(eventIds) };
+      return {
+        applied,
+        status: row.status,
+        isPrimary: row.is_primary,
+        phoneNumber: row.phone_number,
+        deleted: row.deleted_at !== null,
+        webhookEventIds: await withWebhooks(eventIds),
+      };
     },
 
-    async recordLoginCode(code: { sessionId: string; kind: 'qr' | 'pairing_code'; value: string; dedupeKey: string; timings?: Record<string, number> }): Promise<{ applied: boolean }> {
+    async recordLoginCode(code: {
+      sessionId: string;
+      kind: 'qr' | 'pairing_code';
+      value: string;
+      dedupeKey: string;
+      timings?: Record<string, number>;
+    }): Promise<{ applied: boolean }> {
       return recordLoginCode(pool, code);
     },
 
     async activateAccount(activation: Activation): Promise<AccountSnapshot & { releasedSessionIds: string[] }> {
       const { applied, row, releasedSessionIds, eventIds } = await activateAccount(pool, activation);
-      return { applied, status: row.status, isPrimary: row.is_primary, phoneNumber: row.phone_number, deleted: row.deleted_at !== null, releasedSessionIds, webhookEventIds: await withWebhooks(eventIds) };
+      return {
+        applied,
+        status: row.status,
+        isPrimary: row.is_primary,
+        phoneNumber: row.phone_number,
+        deleted: row.deleted_at !== null,
+        releasedSessionIds,
+        webhookEventIds: await withWebhooks(eventIds),
+      };
     },
 
-    async endAccount(ending: Ending): Promise<AccountSnapshot & { newPrimarySessionId: string | null }> {
-      const { applied, row, newPrimarySessionId, eventIds } = await endAccount(pool, ending);
-      return { applied, status: row.status, isPrimary: row.is_primary, phoneNumber: row.phone_number, deleted: row.deleted_at !== null, newPrimarySessionId, webhookEventIds: await withWebhooks(eventIds) };
+    async endAccount(ending: Ending): Promise<AccountSnapshot> {
+      const { applied, row, eventIds } = await endAccount(pool, ending);
+      return {
+        applied,
+        status: row.status,
+        isPrimary: row.is_primary,
+        phoneNumber: row.phone_number,
+        deleted: row.deleted_at !== null,
+        webhookEventIds: await withWebhooks(eventIds),
+      };
     },
 
     /** Saved auth lives in PostgreSQL, so any worker can remove it; only a logout, a ban or a delete asks for it. */

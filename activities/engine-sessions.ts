@@ -1,13 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { readOwnPhone } from '../engine/own-phone.js';
-import type { SessionHost } from '../engine/session-host.js';
-
-export interface StartEngineSessionInput {
-  sessionId: string;
-  workflowId: string;
-  generation: number;
-  pairingPhoneNumber: string | null;
-}
+import type { SessionHost, StartSession } from '../engine/session-host.js';
 
 /**
  * Activities on this process's host queue: the only code that touches its engine sessions. Each is idempotent, so a
@@ -17,13 +10,17 @@ export function createEngineSessionActivities(host: SessionHost) {
   const requireSession = (sessionId: string, generation: number) => {
     const session = host.get(sessionId, generation);
     if (!session) {
-      throw ApplicationFailure.nonRetryable(`session ${sessionId} (generation ${generation}) is not on this host`, 'SessionNotOnHost');
+      throw ApplicationFailure.nonRetryable(
+        `session ${sessionId} (generation ${generation}) is not on this host`,
+        'SessionNotOnHost',
+      );
     }
     return session;
   };
 
   return {
-    async startEngineSession(input: StartEngineSessionInput): Promise<void> {
+    /** `owner` is the account's workflow id: the session's events are signalled to it. */
+    async startEngineSession(input: StartSession): Promise<void> {
       await host.start(input);
     },
 
@@ -34,7 +31,8 @@ export function createEngineSessionActivities(host: SessionHost) {
     async watchEngineSession(input: { sessionId: string; generation: number }): Promise<'destroyed' | 'cancelled'> {
       const context = Context.current();
       const gone = host.whenGone(input.sessionId, input.generation);
-      if (!gone) throw ApplicationFailure.nonRetryable(`session ${input.sessionId} is not on this host`, 'SessionNotOnHost');
+      if (!gone)
+        throw ApplicationFailure.nonRetryable(`session ${input.sessionId} is not on this host`, 'SessionNotOnHost');
       const intervalMs = Math.max(200, Math.floor((context.info.heartbeatTimeoutMs ?? 30_000) / 3));
       const beat = setInterval(() => context.heartbeat(), intervalMs);
       context.heartbeat();
@@ -42,7 +40,10 @@ export function createEngineSessionActivities(host: SessionHost) {
         return await Promise.race([
           gone.then(() => 'destroyed' as const),
           // A continue-as-new closes the run that scheduled this watch; the session stays, the new run watches it.
-          context.cancelled.then(() => 'cancelled' as const, () => 'cancelled' as const),
+          context.cancelled.then(
+            () => 'cancelled' as const,
+            () => 'cancelled' as const,
+          ),
         ]);
       } finally {
         clearInterval(beat);
@@ -50,14 +51,22 @@ export function createEngineSessionActivities(host: SessionHost) {
     },
 
     /** Reads the own phone number; retried by Temporal while WhatsApp has not provided it yet (no fixed sleeps). */
-    async extractPhone(input: { sessionId: string; generation: number }): Promise<{ phoneNumber: string; pushName: string | null }> {
+    async extractPhone(input: {
+      sessionId: string;
+      generation: number;
+    }): Promise<{ phoneNumber: string; pushName: string | null }> {
       const reading = await readOwnPhone(requireSession(input.sessionId, input.generation));
-      if (reading.kind === 'not_yet') throw ApplicationFailure.retryable('WhatsApp has not provided the own identity yet', 'IdentityNotAvailable');
+      if (reading.kind === 'not_yet')
+        throw ApplicationFailure.retryable('WhatsApp has not provided the own identity yet', 'IdentityNotAvailable');
       if (reading.kind === 'unresolvable') throw ApplicationFailure.nonRetryable(reading.reason, 'PhoneUnresolvable');
       return { phoneNumber: reading.phoneNumber, pushName: reading.pushName };
     },
 
-    async requestEnginePairingCode(input: { sessionId: string; generation: number; phoneNumber: string }): Promise<{ code: string }> {
+    async requestEnginePairingCode(input: {
+      sessionId: string;
+      generation: number;
+      phoneNumber: string;
+    }): Promise<{ code: string }> {
       const session = requireSession(input.sessionId, input.generation);
       try {
         return { code: await session.requestPairingCode(input.phoneNumber) };
@@ -66,15 +75,9 @@ export function createEngineSessionActivities(host: SessionHost) {
       }
     },
 
-    /** Logs out on WhatsApp's side (best effort: the session may already be gone) and destroys the client. */
-    async logoutEngineSession(input: { sessionId: string }): Promise<void> {
-      const session = host.get(input.sessionId);
-      if (session) await session.logout().catch(() => undefined);
-      await host.destroy(input.sessionId);
-    },
-
-    async destroyEngineSession(input: { sessionId: string }): Promise<void> {
-      await host.destroy(input.sessionId);
+    /** Stops the client; `logout` unlinks the device on the phone first, `forgetLogin` removes the saved login. */
+    async stopEngineSession(input: { sessionId: string; logout: boolean; forgetLogin: boolean }): Promise<void> {
+      await host.stop(input.sessionId, { logout: input.logout, forgetLogin: input.forgetLogin });
     },
   };
 }

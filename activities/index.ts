@@ -8,8 +8,11 @@ export { createEngineSessionActivities } from './engine-sessions.js';
 export { createHostActivities } from './hosts.js';
 export { createWebhookActivities } from './webhooks.js';
 
-/** Activities any worker runs, on the shared queue. Workflows import these only as types. */
-export type SharedActivities = ReturnType<typeof createAccountStoreActivities> & ReturnType<typeof createHostActivities> & WebhookActivities;
+// Workflows import these only as types: the activities themselves run in the worker, outside the sandbox.
+/** Row writes, on the shared queue (any worker). */
+export type AccountStoreActivities = ReturnType<typeof createAccountStoreActivities>;
+/** Host placement, on the shared queue: whichever worker answers hosts the session. */
+export type HostActivities = ReturnType<typeof createHostActivities>;
 export type WebhookActivities = ReturnType<typeof createWebhookActivities>;
 /** Activities pinned to the worker process that holds a session, on its host queue. */
 export type HostQueueActivities = ReturnType<typeof createEngineSessionActivities>;

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DatabasePool } from 'slonik';
-import { eventsWithWebhookTargets, findWebhookTarget, recordDeliveryAttempt } from '../db/webhook-deliveries.js';
+import { findWebhookTarget, recordDeliveryAttempt } from '../db/webhook-deliveries.js';
 import { webhookPayload } from '../webhooks/payload.js';
 import { signedHeaders } from '../webhooks/signing.js';
 
@@ -10,15 +10,14 @@ const ATTEMPT_TIMEOUT_MS = 10_000;
 
 export function createWebhookActivities(pool: DatabasePool) {
   return {
-    async webhookEventIds(input: { eventIds: number[] }): Promise<number[]> {
-      return [...(await eventsWithWebhookTargets(pool, input.eventIds))];
-    },
-
     /**
      * One delivery attempt: POST the signed event, record the attempt (status, latency, error) whatever happens.
      * Fails retryably on network errors, timeouts and 5xx; permanently on the rejections above.
      */
-    async deliverWebhook(input: { eventId: number; attempt: number }): Promise<{ delivered: boolean; statusCode: number | null }> {
+    async deliverWebhook(input: {
+      eventId: number;
+      attempt: number;
+    }): Promise<{ delivered: boolean; statusCode: number | null }> {
       const target = await findWebhookTarget(pool, input.eventId);
       if (!target) return { delivered: false, statusCode: null };
       const body = JSON.stringify(webhookPayload(target.event, target.account));
@@ -29,7 +28,11 @@ export function createWebhookActivities(pool: DatabasePool) {
       try {
         const response = await fetch(target.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': 'wa-connect-webhooks/1', ...signedHeaders(target.secret, `evt_${target.event.id}`, timestamp, body) },
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'wa-connect-webhooks/1',
+            ...signedHeaders(target.secret, `evt_${target.event.id}`, timestamp, body),
+          },
           body,
           signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
           redirect: 'manual',
@@ -38,7 +41,10 @@ export function createWebhookActivities(pool: DatabasePool) {
         await response.arrayBuffer().catch(() => undefined);
         if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
       } catch (caught) {
-        error = caught instanceof Error && caught.name === 'TimeoutError' ? `timeout after ${ATTEMPT_TIMEOUT_MS} ms` : String((caught as Error).message ?? caught);
+        error =
+          caught instanceof Error && caught.name === 'TimeoutError'
+            ? `timeout after ${ATTEMPT_TIMEOUT_MS} ms`
+            : String((caught as Error).message ?? caught);
       }
       const delivered = error === null;
       await recordDeliveryAttempt(pool, {

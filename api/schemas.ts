@@ -1,7 +1,8 @@
+import { PHONE_NUMBER_PATTERN } from '../domain/phone-number.js';
+
 /** Path and body fragments shared by several routes; the database enforces the same shapes. */
 export const SESSION_ID_PATTERN = '^[A-Za-z0-9_-]{1,100}$';
 export const WORKSPACE_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
-export const PHONE_NUMBER_PATTERN = '^[1-9][0-9]{6,14}$';
 
 export const sessionIdSchema = { type: 'string', pattern: SESSION_ID_PATTERN, description: 'letters, digits, _ and -, at most 100' } as const;
 export const workspaceIdSchema = { type: 'string', pattern: WORKSPACE_ID_PATTERN, description: 'letters, digits, _ and -, at most 64' } as const;

@@ -1,6 +1,5 @@
+import { isPhoneNumber } from '../domain/phone-number.js';
 import type { EngineSession } from './types.js';
-
-const PHONE_NUMBER = /^[1-9][0-9]{6,14}$/;
 
 /** What one look at a session's own identity found. */
 export type OwnPhoneReading =
@@ -20,6 +19,6 @@ export async function readOwnPhone(session: EngineSession): Promise<OwnPhoneRead
     phoneNumber = await session.resolveLid(identity.id);
     if (!phoneNumber) return { kind: 'unresolvable', reason: `the own id ${identity.id} is an internal @lid id with no known phone number` };
   }
-  if (!PHONE_NUMBER.test(phoneNumber)) return { kind: 'unresolvable', reason: `the own id ${identity.id} holds no phone number` };
+  if (!isPhoneNumber(phoneNumber)) return { kind: 'unresolvable', reason: `the own id ${identity.id} holds no phone number` };
   return { kind: 'phone', phoneNumber, pushName: identity.pushName };
 }

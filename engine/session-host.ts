@@ -1,21 +1,33 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from '../lib/logger.js';
-import { engineEventSignal, type EngineEventEnvelope } from '../workflows/messages.js';
 import { readOwnPhone } from './own-phone.js';
-import type { Engine, EngineEvent, EngineSession } from './types.js';
+import type { Engine, EngineEvent, EngineSession, SessionEvent } from './types.js';
 
 /** How long `ready` waits for its one look at the own phone number before it goes out without it. */
 const READY_PHONE_READ_BUDGET_MS = 2_000;
 
+/**
+ * Where a host's session events go. `unwanted` means nobody follows the session any more: the host stops its client.
+ * The sink does its own retrying; a throw means the event could not be delivered at all.
+ */
+export type SessionEventSink = (owner: string, event: SessionEvent) => Promise<'delivered' | 'unwanted'>;
+
 interface HostedSession {
   generation: number;
-  workflowId: string;
-  session: EngineSession;
+  /** Who started the session and hears its events (the sink's address for it). */
+  owner: string;
+  session: EngineSession | null;
   /** Resolves when the session is destroyed on this host. */
   gone: Promise<void>;
   markGone: () => void;
-  /** Engine events go out one after another, so the workflow sees them in the order the engine emitted them. */
+  /** Engine events go out one after another, so the owner sees them in the order the engine emitted them. */
   outbox: Promise<void>;
+}
+
+export interface StartSession {
+  sessionId: string;
+  owner: string;
+  generation: number;
+  pairingPhoneNumber: string | null;
 }
 
 /**
@@ -27,29 +39,34 @@ export class SessionHost {
 
   constructor(
     private readonly engine: Engine,
-    private readonly temporal: Client,
+    private readonly sink: SessionEventSink,
     private readonly log: Logger,
   ) {}
 
-  get engineName() {
-    return this.engine.name;
-  }
-
   /** Starts the session for this generation; a repeated start of the same generation is a no-op (activity retry). */
-  async start(params: { sessionId: string; workflowId: string; generation: number; pairingPhoneNumber: string | null }): Promise<void> {
+  async start(params: StartSession): Promise<void> {
     const existing = this.sessions.get(params.sessionId);
     if (existing?.generation === params.generation) return;
-    if (existing) await this.destroy(params.sessionId);
+    if (existing) await this.stop(params.sessionId);
 
     let markGone: () => void = () => undefined;
-    const gone = new Promise<void>((resolve) => { markGone = resolve; });
-    const hosted: HostedSession = { generation: params.generation, workflowId: params.workflowId, session: undefined as never, gone, markGone, outbox: Promise.resolve() };
+    const gone = new Promise<void>((resolve) => {
+      markGone = resolve;
+    });
+    const hosted: HostedSession = {
+      generation: params.generation,
+      owner: params.owner,
+      session: null,
+      gone,
+      markGone,
+      outbox: Promise.resolve(),
+    };
     this.sessions.set(params.sessionId, hosted);
     try {
       hosted.session = await this.engine.start({
         sessionId: params.sessionId,
         pairingPhoneNumber: params.pairingPhoneNumber,
-        onEvent: (event) => this.forward(hosted, event),
+        onEvent: (event) => this.forward(params.sessionId, hosted, event),
       });
     } catch (error) {
       this.sessions.delete(params.sessionId);
@@ -70,35 +87,41 @@ export class SessionHost {
     return hosted && hosted.generation === generation ? hosted.gone : null;
   }
 
-  async destroy(sessionId: string): Promise<void> {
+  /**
+   * Stops the session's client. `logout` first unlinks the device on the phone (best effort: the session may already
+   * be gone); `forgetLogin` then removes what the engine kept of the login, on this host and in the auth store.
+   */
+  async stop(sessionId: string, options: { logout?: boolean; forgetLogin?: boolean } = {}): Promise<void> {
     const hosted = this.sessions.get(sessionId);
-    if (!hosted) return;
-    this.sessions.delete(sessionId);
-    await hosted.session?.destroy().catch((error: unknown) => this.log.warn({ sessionId, err: String(error) }, 'destroying a session failed'));
-    hosted.markGone();
+    if (hosted) {
+      this.sessions.delete(sessionId);
+      if (options.logout) await hosted.session?.logout().catch(() => undefined);
+      await hosted.session
+        ?.destroy()
+        .catch((error: unknown) => this.log.warn({ sessionId, err: String(error) }, 'destroying a session failed'));
+      hosted.markGone();
+    }
+    if (options.forgetLogin) await this.engine.removeAuth(sessionId);
   }
 
-  async destroyAll(): Promise<void> {
-    await Promise.all([...this.sessions.keys()].map((sessionId) => this.destroy(sessionId)));
-  }
-
-  get size(): number {
-    return this.sessions.size;
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.sessions.keys()].map((sessionId) => this.stop(sessionId)));
   }
 
   /**
    * One bounded look at the own phone number when the session turns ready: usually WhatsApp has it by then, and
-   * sending it with `ready` saves the workflow a round trip to this host. Anything short of a valid number (not
-   * provided yet, unresolvable, slow, failing) sends `ready` alone, and the workflow's extraction activity takes over
-   * with its retries and failure reasons.
+   * sending it with `ready` saves the owner a round trip to this host. Anything short of a valid number (not provided
+   * yet, unresolvable, slow, failing) sends `ready` alone, and the owner asks again with its own retries.
    */
-  private async readOwnPhoneAtReady(hosted: HostedSession): Promise<EngineEventEnvelope['ownPhone'] | null> {
+  private async readOwnPhoneAtReady(session: EngineSession): Promise<SessionEvent['ownPhone'] | null> {
     const startedAt = Date.now();
     let timer: NodeJS.Timeout | undefined;
     try {
       const reading = await Promise.race([
-        readOwnPhone(hosted.session),
-        new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), READY_PHONE_READ_BUDGET_MS); }),
+        readOwnPhone(session),
+        new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), READY_PHONE_READ_BUDGET_MS);
+        }),
       ]);
       if (reading?.kind !== 'phone') return null;
       return { phoneNumber: reading.phoneNumber, pushName: reading.pushName, readInMs: Date.now() - startedAt };
@@ -109,33 +132,23 @@ export class SessionHost {
     }
   }
 
-  private forward(hosted: HostedSession, event: EngineEvent) {
-    const sessionId = hosted.session?.sessionId;
+  private forward(sessionId: string, hosted: HostedSession, event: EngineEvent) {
     const emittedAt = Date.now();
     // The type and reason only: a QR or a pairing code is a login credential and stays out of logs.
-    this.log.info({ workflowId: hosted.workflowId, generation: hosted.generation, event: event.type, ...(event.type === 'disconnected' ? { kind: event.kind, reason: event.reason } : {}) }, 'engine event');
+    const reason = event.type === 'disconnected' ? { kind: event.kind, reason: event.reason } : {};
+    this.log.info({ sessionId, generation: hosted.generation, event: event.type, ...reason }, 'engine event');
     hosted.outbox = hosted.outbox.then(async () => {
-      const envelope: EngineEventEnvelope = { generation: hosted.generation, event, emittedAt };
-      if (event.type === 'ready') {
-        const ownPhone = await this.readOwnPhoneAtReady(hosted);
-        if (ownPhone) envelope.ownPhone = ownPhone;
+      const sessionEvent: SessionEvent = { generation: hosted.generation, event, emittedAt };
+      if (event.type === 'ready' && hosted.session) {
+        const ownPhone = await this.readOwnPhoneAtReady(hosted.session);
+        if (ownPhone) sessionEvent.ownPhone = ownPhone;
       }
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          await this.temporal.workflow.getHandle(hosted.workflowId).signal(engineEventSignal, envelope);
-          return;
-        } catch (error) {
-          if (error instanceof WorkflowNotFoundError) {
-            // The account's workflow is over: nobody wants this client any more.
-            if (sessionId && this.sessions.get(sessionId) === hosted) await this.destroy(sessionId);
-            return;
-          }
-          if (attempt >= 30) {
-            this.log.error({ workflowId: hosted.workflowId, event: event.type, err: String(error) }, 'could not deliver an engine event');
-            return;
-          }
-          await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
-        }
+      try {
+        const outcome = await this.sink(hosted.owner, sessionEvent);
+        // Nobody follows this session any more: its client only holds memory.
+        if (outcome === 'unwanted' && this.sessions.get(sessionId) === hosted) await this.stop(sessionId);
+      } catch (error) {
+        this.log.error({ sessionId, event: event.type, err: String(error) }, 'could not deliver an engine event');
       }
     });
   }

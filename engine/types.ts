@@ -1,6 +1,6 @@
 /**
  * The engine layer: one WhatsApp client session, whatever drives it (whatsapp-web.js in Chromium, or the simulated
- * engine). Workflows never see this; host-queue activities in the worker process that owns the session do.
+ * engine). It knows nothing of workflows: the host that runs sessions hands their events to a sink the worker gives it.
  */
 
 /** Why a session dropped, as the workflow needs to know it: it reconnects, cleans up, or fails accordingly. */
@@ -21,6 +21,17 @@ export type EngineEvent =
   | { type: 'ready' }
   | { type: 'disconnected'; kind: DisconnectKind; reason: string }
   | { type: 'auth_failure'; reason: string };
+
+/** An engine event as the host reports it, tagged with the generation of the client that emitted it. */
+export interface SessionEvent {
+  /** Increases on every (re)start of a session, so an event of an older client is never believed. */
+  generation: number;
+  event: EngineEvent;
+  /** When the engine emitted it (worker clock, ms), so delivery latency can be measured end to end. */
+  emittedAt: number;
+  /** On `ready`: the own phone number when the host could read it at once, so nobody has to ask for it again. */
+  ownPhone?: { phoneNumber: string; pushName: string | null; readInMs: number };
+}
 
 /** The account's own WhatsApp identity; `id` is a phone number or, on newer accounts, an internal `@lid` id. */
 export interface OwnIdentity {
@@ -52,7 +63,7 @@ export interface Engine {
   readonly name: 'real' | 'simulated';
   /** Starts a client session; it restores saved auth by itself (no QR) when the auth store has some. */
   start(options: EngineStartOptions): Promise<EngineSession>;
-  /** Removes the saved auth of a session: only after a real logout or a delete. */
+  /** Removes what this engine keeps of a session's login, locally and in the auth store: the login is worthless now. */
   removeAuth(sessionId: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,7 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createAccountStoreActivities, createEngineSessionActivities, createHostActivities, createWebhookActivities } from '../activities/index.js';
+import {
+  createAccountStoreActivities,
+  createEngineSessionActivities,
+  createHostActivities,
+  createWebhookActivities,
+} from '../activities/index.js';
 import { readProcessEnv } from '../config/env.js';
 import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
@@ -10,6 +15,7 @@ import { SessionHost } from '../engine/session-host.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
 import { createLogger } from '../lib/logger.js';
 import { temporalLoggerFrom } from '../lib/temporal-logger.js';
+import { signalAccountWorkflow } from './engine-event-sink.js';
 import { hostTaskQueueName } from './task-queues.js';
 
 /**
@@ -29,7 +35,7 @@ async function main() {
   // a second (JavaScript gRPC) connection only added its own buffers to every worker process.
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const engine = await createEngine(env, pool, log);
-  const sessionHost = new SessionHost(engine, client, log);
+  const sessionHost = new SessionHost(engine, signalAccountWorkflow(client), log);
   const hostTaskQueue = hostTaskQueueName();
 
   const sharedWorker = await Worker.create({
@@ -37,7 +43,11 @@ async function main() {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TASK_QUEUE,
     workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
-    activities: { ...createAccountStoreActivities(pool), ...createHostActivities(hostTaskQueue), ...createWebhookActivities(pool) },
+    activities: {
+      ...createAccountStoreActivities(pool),
+      ...createHostActivities(hostTaskQueue),
+      ...createWebhookActivities(pool),
+    },
   });
   const hostWorker = await Worker.create({
     connection,
@@ -57,7 +67,7 @@ async function main() {
   try {
     await Promise.all([sharedWorker.run(), hostWorker.run()]);
   } finally {
-    await sessionHost.destroyAll();
+    await sessionHost.stopAll();
     await engine.close();
     await connection.close();
     await pool.end();

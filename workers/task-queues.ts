@@ -7,6 +7,8 @@ import { hostname } from 'node:os';
  * The boot id makes a restarted process a new host, so nothing is routed to a client that died with the old one.
  */
 export function hostTaskQueueName(bootId: string = randomUUID()): string {
-  const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 60);
+  const host = hostname()
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .slice(0, 60);
   return `wa-host-${host}-${bootId}`;
 }

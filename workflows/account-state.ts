@@ -1,5 +1,5 @@
 import type { AccountStatus } from '../domain/account-status.js';
-import type { EngineEventEnvelope } from './messages.js';
+import type { SessionEvent } from '../engine/types.js';
 
 /** Timings of one account workflow; tests shrink them, production keeps the defaults. */
 export interface AccountTimings {
@@ -62,10 +62,30 @@ export interface AccountConnectionState {
   ended: boolean;
 }
 
+/** What a run hands the next one when it continues as new. */
 export interface CarriedState {
   state: AccountConnectionState;
-  pendingEvents: EngineEventEnvelope[];
+  /** Engine events that arrived and were not handled yet. */
+  pendingEvents: SessionEvent[];
+  /** When the account's first run started: the QR expiry counts from here. */
   startedAt: number;
-  /** The session was authenticated at least once, so it has saved auth. */
-  everAuthenticated: boolean;
+}
+
+export function newAccountState(input: AccountConnectionInput): AccountConnectionState {
+  return {
+    sessionId: input.sessionId,
+    workspaceId: input.workspaceId,
+    status: 'qr_scanning',
+    failureReason: null,
+    phoneNumber: null,
+    pushName: null,
+    isPrimary: false,
+    hostTaskQueue: null,
+    generation: 0,
+    changeCount: 0,
+    reconnectAttempts: 0,
+    latestQr: null,
+    latestPairingCode: null,
+    ended: false,
+  };
 }

@@ -1,3 +1,4 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/index.js';
 
@@ -36,6 +37,24 @@ export async function webhookDelivery(input: WebhookDeliveryInput): Promise<{ de
       const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
       if (Date.now() + delay > giveUpAt) return { delivered: false, attempts: attempt };
       await sleep(delay);
+    }
+  }
+}
+
+/**
+ * Starts one delivery workflow per event, whoever wrote the events (an account workflow through `startChild`, the API
+ * through its client). The workflow id is the event's, so an event is delivered by one workflow however often a
+ * retried write reports it.
+ */
+export async function startEachDelivery(
+  eventIds: readonly number[],
+  start: (workflowId: string, eventId: number) => Promise<unknown>,
+): Promise<void> {
+  for (const eventId of eventIds) {
+    try {
+      await start(`webhook-${eventId}`, eventId);
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     }
   }
 }

@@ -221,14 +221,14 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
   };
 
   command('', 'Delete an account: log out, stop its client, remove its auth, soft-delete the row',
-    (sessionId) => handle(sessionId).signal(deleteAccountSignal, { reason: 'deleted' }),
+    (sessionId) => handle(sessionId).signal(deleteAccountSignal),
     // Its workflow is over (failed, logged out): nobody else writes the row, so the API soft-deletes it itself.
     async (row) => {
       const ending = await endAccount(pool, { sessionId: row.session_id, status: 'failed', reason: 'deleted', eventType: 'session_deleted', softDelete: true, dedupeKey: `api-delete:${row.session_id}` });
       await startWebhookDeliveries(pool, temporal, taskQueue, ending.eventIds);
     });
   command('/logout', 'Log an account out (the phone sees the device unlinked)',
-    (sessionId) => handle(sessionId).signal(logoutAccountSignal, { reason: 'logged_out' }), ended('log out'));
+    (sessionId) => handle(sessionId).signal(logoutAccountSignal), ended('log out'));
   command('/restart', 'Restart an account\'s client with its saved auth (no new scan)',
-    (sessionId) => handle(sessionId).signal(restartAccountSignal, { reason: 'restart_requested' }), ended('restart'));
+    (sessionId) => handle(sessionId).signal(restartAccountSignal), ended('restart'));
 }

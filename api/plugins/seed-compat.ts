@@ -85,7 +85,7 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: { 
     },
   }, async (request) => {
     const row = await visibleSession(request, request.params.sessionId);
-    await temporal.workflow.getHandle(accountWorkflowId(row.session_id)).signal(deleteAccountSignal, { reason: 'deleted' }).catch(() => undefined);
+    await temporal.workflow.getHandle(accountWorkflowId(row.session_id)).signal(deleteAccountSignal).catch(() => undefined);
     return { success: true, sessionId: row.session_id };
   });
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { DatabasePool } from 'slonik';
 import wwebjs from 'whatsapp-web.js';
 import { deleteEngineAuth, loadEngineAuth, saveEngineAuth } from '../../db/engine-auth.js';
+import { isPhoneNumber } from '../../domain/phone-number.js';
 import { exitOrKill } from '../../infra/child-process.js';
 import type { Logger } from '../../lib/logger.js';
 import { PhoneActionInbox, PhoneActionRefused } from '../phone-action-inbox.js';
@@ -173,7 +174,7 @@ export class WhatsAppWebEngine implements Engine {
         try {
           const [entry] = await client.getContactLidAndPhone([lid]);
           const phone = entry?.pn?.split('@')[0];
-          return phone && /^[1-9][0-9]{6,14}$/.test(phone) ? phone : null;
+          return isPhoneNumber(phone) ? phone : null;
         } catch {
           return null;
         }

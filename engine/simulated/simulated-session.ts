@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { isPhoneNumber, PHONE_NUMBER_RULE } from '../../domain/phone-number.js';
 import type { PhoneAction } from '../../db/simulator-actions.js';
 import type { EngineEvent, EngineSession, OwnIdentity } from '../types.js';
 import type { SimulatorSettings } from './settings.js';
@@ -14,7 +15,7 @@ export type SimulatedAuth = z.infer<typeof simulatedAuthSchema>;
 
 /** Options of a scan (or code entry) that let a test or a demo play a slow or difficult WhatsApp. */
 const scanParamsSchema = z.object({
-  phone: z.string().regex(/^[1-9][0-9]{6,14}$/, 'phone must be 7 to 15 digits, no leading 0 or +'),
+  phone: z.string().refine(isPhoneNumber, `phone must be ${PHONE_NUMBER_RULE}`),
   pushName: z.string().max(100).nullable().default(null),
   /** Delay between `authenticated` and `ready`. */
   readyDelayMs: z.number().int().nonnegative().max(600_000).optional(),

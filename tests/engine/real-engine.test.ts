@@ -74,7 +74,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     }, 90_000, 'reconnected after the drop'));
     assert.equal((await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length, qrsBefore, 'no new QR: the login was kept');
 
-    await handle.signal('deleteAccount', {});
+    await handle.signal('deleteAccount');
     await handle.result();
     await eventually(async () => (chromiumProcessesOf(`session-${sessionId}`).length === 0 ? true : undefined), 20_000, 'no Chromium left for the session');
     // Killed while it shuts down, Chromium may lose the login it has not written yet: every close here is clean.
@@ -97,7 +97,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     }, 60_000, 'reconnected after the crash'));
     const disconnect = (await accounts.eventTypes(sessionId)).includes('disconnected');
     assert.ok(disconnect);
-    await handle.signal('deleteAccount', {});
+    await handle.signal('deleteAccount');
     await handle.result();
   });
 
@@ -112,7 +112,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     const failed = await accounts.rowWithStatus(unresolvable.sessionId, 'failed', 60_000);
     assert.equal(failed.failure_reason, 'phone_extraction_failed:PhoneUnresolvable');
     assert.equal(failed.phone_number, null);
-    await resolvable.handle.signal('deleteAccount', {});
+    await resolvable.handle.signal('deleteAccount');
     await resolvable.handle.result();
     await unresolvable.handle.result();
   });
@@ -123,7 +123,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     const withCode = await accounts.rowWhere(sessionId, (row) => row.pairing_code !== null, 'a pairing code', 60_000);
     await accounts.phone(sessionId, 'enter_code', { code: withCode.pairing_code });
     assert.equal((await accounts.rowWithStatus(sessionId, 'connected', 60_000)).phone_number, phone);
-    await handle.signal('deleteAccount', {});
+    await handle.signal('deleteAccount');
     await handle.result();
   });
 
@@ -248,7 +248,7 @@ describe('the real engine: a worker killed with SIGKILL, resumed elsewhere', { t
       assert.equal((await accounts.row(sessionId))?.phone_number, phone);
       assert.equal((await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length, qrs, 'no new QR');
       assert.ok(chromiumProcessesOf(hostB).length > 0, 'the session now runs on the new host');
-      await handle.signal('deleteAccount', {});
+      await handle.signal('deleteAccount');
       await handle.result();
       assert.equal(await accounts.hasAuth(sessionId), false, 'a delete removes the saved login');
 

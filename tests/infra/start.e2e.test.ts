@@ -50,7 +50,7 @@ describe('npm start (embedded Temporal and PostgreSQL)', { timeout: 300_000 }, (
       assert.equal(row?.workspace_id, workspaceId, 'the row survived the restart');
       const handle = client.workflow.getHandle(accountWorkflowId(sessionId));
       assert.equal((await handle.describe()).status.name, 'RUNNING', 'the workflow survived the restart');
-      await handle.signal(deleteAccountSignal, {});
+      await handle.signal(deleteAccountSignal);
       assert.equal((await handle.result()).status, 'failed');
     });
     await stopWithCtrlC(second);

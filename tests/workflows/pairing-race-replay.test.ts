@@ -44,7 +44,7 @@ describe('pairing-code updates racing the main loop replay deterministically', {
     // Too late for a pairing code: refused by the validator, nothing written.
     const late = await requestCodes(handle, 1);
     assert.equal(late[0]?.status, 'rejected');
-    await handle.signal(deleteAccountSignal, {});
+    await handle.signal(deleteAccountSignal);
     await handle.result();
     await replay(handle, 'pairing-race-connected');
   });

@@ -6,21 +6,17 @@ import { Worker } from '@temporalio/worker';
 
 /**
  * Replays recorded histories against today's workflow code: a change that would break running workflows
- * (non-determinism) fails here, not in production. Keep every fixture that running workflows may still have;
- * add one after an intended change (the lifecycle test writes test-output/happy-path-history.json, the pairing race
- * test test-output/pairing-race-*-history.json).
+ * (non-determinism) fails here, not in production. Keep every fixture that running workflows may still have, and
+ * guard an incompatible change with `patched()`; after an intended change record new ones (the lifecycle test writes
+ * test-output/happy-path-history.json, the pairing race test test-output/pairing-race-*-history.json).
  */
 const FIXTURES = [
   {
-    name: 'the happy path recorded when the row writes were ordinary activities (runs started before the patch)',
+    name: 'the happy path: QR, scan, ready with the phone number, connected, deleted',
     file: 'account-connection-happy-path.history.json',
   },
   {
-    name: 'the happy path with the row writes inside the workflow task and the phone number sent with `ready`',
-    file: 'account-connection-happy-path-local-writes.history.json',
-  },
-  {
-    name: 'pairing-code updates racing QR events and the QR deadline timer',
+    name: 'pairing-code updates among QR refreshes, a pairing-code login, connected, deleted',
     file: 'account-connection-pairing-race.history.json',
   },
 ];

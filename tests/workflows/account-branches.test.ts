@@ -1,0 +1,333 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { History } from '@temporalio/common/lib/proto-utils.js';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { AccountStatus } from '../../domain/account-status.js';
+import type { EngineEvent } from '../../engine/types.js';
+import type { accountConnection } from '../../workflows/account-connection.js';
+import type { AccountTimings } from '../../workflows/account-state.js';
+import { accountWorkflowId } from '../../workflows/ids.js';
+import {
+  accountStateQuery,
+  deleteAccountSignal,
+  engineEventSignal,
+  logoutAccountSignal,
+  requestPairingCodeUpdate,
+  restartAccountSignal,
+  supersededSignal,
+} from '../../workflows/messages.js';
+import { eventually, openTemporalClient, testStackEnv } from '../helpers/context.js';
+import { StubWorld } from '../helpers/stub-activities.js';
+
+const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+/** Fast everything: the branches, not the waits, are under test. */
+const TIMINGS: Partial<AccountTimings> = {
+  qrExpiryMs: 60_000,
+  readyTimeoutMs: 20_000,
+  hostScheduleToStartMs: 5_000,
+  hostHeartbeatTimeoutMs: 5_000,
+  phoneExtractionBudgetMs: 5_000,
+  reconnectBaseDelayMs: 20,
+  reconnectMaxDelayMs: 100,
+  reconnectMaxAttempts: 3,
+};
+
+/**
+ * Every branch of the account workflow, on a real Temporal server, with stubbed activities (tests/helpers/stub-activities)
+ * and the engine's side played by the test: each test sends the engine events itself and reads what the workflow wrote.
+ * The histories are replayed at the end, so a branch that replays differently fails here.
+ */
+describe('account workflow branches (real Temporal server, stubbed activities)', { timeout: 120_000 }, () => {
+  const taskQueue = `branches-${randomUUID()}`;
+  const world = new StubWorld(taskQueue);
+  const histories: Array<{ workflowId: string; history: History }> = [];
+  let client: Client;
+  let closeClient: () => Promise<void>;
+  let connection: NativeConnection;
+  let worker: Worker;
+  let running: Promise<void>;
+
+  before(async () => {
+    ({ client, close: closeClient } = await openTemporalClient());
+    connection = await NativeConnection.connect({ address: testStackEnv().temporalAddress });
+    worker = await Worker.create({
+      connection,
+      taskQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: { ...world.storeActivities(), ...world.hostActivities() },
+    });
+    running = worker.run();
+  });
+
+  after(async () => {
+    world.releaseAll();
+    worker.shutdown();
+    await running;
+    await connection.close();
+    await closeClient();
+  });
+
+  class Account {
+    readonly handle: WorkflowHandle<typeof accountConnection>;
+    constructor(readonly sessionId: string) {
+      this.handle = client.workflow.getHandle(accountWorkflowId(sessionId));
+    }
+    get row() {
+      return world.row(this.sessionId);
+    }
+    get host() {
+      return world.session(this.sessionId);
+    }
+    /** Sends an engine event of the latest generation the host started (or of the one named). */
+    async emit(event: EngineEvent, generation?: number) {
+      const current = generation ?? (await world.started(this.sessionId));
+      await this.handle.signal(engineEventSignal, { generation: current, event, emittedAt: Date.now() });
+    }
+    async rowBecomes(status: AccountStatus, what = `status ${status}`) {
+      await eventually(async () => (this.row.status === status ? true : undefined), 10_000, `${this.sessionId}: ${what}`);
+    }
+    async ended() {
+      const state = await this.handle.result();
+      histories.push({ workflowId: this.handle.workflowId, history: await this.handle.fetchHistory() });
+      return state;
+    }
+  }
+
+  const startAccount = async (timings: Partial<AccountTimings> = {}, extra: { continueAsNewAfterEvents?: number } = {}) => {
+    const sessionId = `branch-${randomUUID().slice(0, 8)}`;
+    await client.workflow.start('accountConnection', {
+      taskQueue,
+      workflowId: accountWorkflowId(sessionId),
+      args: [{ sessionId, workspaceId: 'ws-branches', timings: { ...TIMINGS, ...timings }, ...extra }],
+    });
+    const account = new Account(sessionId);
+    await account.rowBecomes('qr_scanning');
+    return account;
+  };
+
+  const connectedAccount = async (timings: Partial<AccountTimings> = {}) => {
+    const account = await startAccount(timings);
+    await account.emit({ type: 'qr', qr: 'QR-1' });
+    await account.emit({ type: 'authenticated' });
+    await account.emit({ type: 'ready' });
+    await account.rowBecomes('connected');
+    return account;
+  };
+
+  it('QR expiry: an unscanned account fails with qr_expired and its login is forgotten', async () => {
+    const account = await startAccount({ qrExpiryMs: 1_000 });
+    await account.emit({ type: 'qr', qr: 'QR-1' });
+    const state = await account.ended();
+    assert.equal(state.status, 'failed');
+    assert.equal(account.row.failureReason, 'qr_expired');
+    assert.deepEqual(account.host.stops, [{ logout: false, forgetLogin: true }]);
+    assert.equal(account.row.loginForgotten, 1);
+  });
+
+  it('ready timeout: one restart from the saved login, then failed with ready_timeout', async () => {
+    const account = await startAccount({ readyTimeoutMs: 1_000 });
+    await account.emit({ type: 'authenticated' });
+    await account.rowBecomes('authenticated');
+    await world.started(account.sessionId, 2);
+    await account.emit({ type: 'authenticated' }, 2);
+    const state = await account.ended();
+    assert.equal(state.status, 'failed');
+    assert.equal(account.row.failureReason, 'ready_timeout');
+    assert.deepEqual(account.host.starts, [1, 2], 'restarted exactly once');
+    assert.deepEqual(account.host.stops.at(-1), { logout: true, forgetLogin: true });
+  });
+
+  it('phone extraction: a spent budget fails the account, never connected without a phone', async () => {
+    const account = await startAccount({ phoneExtractionBudgetMs: 1_500 });
+    account.host.extraction = { failure: 'IdentityNotAvailable', retryable: true };
+    await account.emit({ type: 'authenticated' });
+    await account.emit({ type: 'ready' });
+    const state = await account.ended();
+    assert.equal(state.status, 'failed');
+    assert.match(account.row.failureReason ?? '', /^phone_extraction_failed:/);
+    assert.ok(!account.row.events.includes('session_ready'), 'never activated');
+  });
+
+  it('phone extraction: an unresolvable own number fails at once with its reason', async () => {
+    const account = await startAccount();
+    account.host.extraction = { failure: 'PhoneUnresolvable', retryable: false };
+    await account.emit({ type: 'authenticated' });
+    await account.emit({ type: 'ready' });
+    await account.ended();
+    assert.equal(account.row.failureReason, 'phone_extraction_failed:PhoneUnresolvable');
+  });
+
+  it('the own number sent with ready connects without asking the host', async () => {
+    const account = await startAccount();
+    account.host.extraction = { failure: 'ShouldNotBeAsked', retryable: false };
+    await account.emit({ type: 'authenticated' });
+    const generation = await world.started(account.sessionId);
+    const ownPhone = { phoneNumber: '4915112345678', pushName: 'Laden', readInMs: 3 };
+    await account.handle.signal(engineEventSignal, { generation, event: { type: 'ready' }, emittedAt: Date.now(), ownPhone });
+    await account.rowBecomes('connected');
+    assert.equal(account.row.phoneNumber, '4915112345678');
+    await account.handle.signal(deleteAccountSignal);
+    await account.ended();
+  });
+
+  it('reconnect backoff: a session that cannot come back fails with reconnect_failed after the bounded attempts', async () => {
+    const account = await connectedAccount();
+    account.host.startFailure = 'ChromiumCrashed';
+    await account.emit({ type: 'disconnected', kind: 'transient', reason: 'NAVIGATION' });
+    const state = await account.ended();
+    assert.equal(state.status, 'failed');
+    assert.equal(account.row.failureReason, 'reconnect_failed:ChromiumCrashed');
+    assert.equal(state.reconnectAttempts, TIMINGS.reconnectMaxAttempts! + 1);
+    assert.equal(account.row.loginForgotten, 0, 'the login stays: a restart can bring the account back');
+  });
+
+  it('a transient drop reconnects from the saved login without a new QR', async () => {
+    const account = await connectedAccount();
+    await account.emit({ type: 'disconnected', kind: 'transient', reason: 'NAVIGATION' });
+    await account.rowBecomes('disconnected');
+    assert.equal(account.row.failureReason, 'transient:NAVIGATION');
+    await world.started(account.sessionId, 2);
+    await account.emit({ type: 'ready' }, 2);
+    await account.rowBecomes('connected', 'connected again');
+    assert.deepEqual(account.host.stops, [{ logout: false, forgetLogin: false }]);
+    assert.deepEqual(account.row.loginCodes, ['qr:QR-1'], 'no new QR');
+    await account.handle.signal(deleteAccountSignal);
+    await account.ended();
+  });
+
+  it('host lost: a connected session moves to another host and connects again without a scan', async () => {
+    const account = await connectedAccount();
+    world.killHost(account.sessionId, 1);
+    await account.rowBecomes('disconnected');
+    assert.equal(account.row.failureReason, 'host_lost');
+    await world.started(account.sessionId, 2);
+    await account.emit({ type: 'ready' }, 2);
+    await account.rowBecomes('connected', 'connected again');
+    assert.deepEqual(account.host.stops, [], 'a dead host is not called');
+    await account.handle.signal(deleteAccountSignal);
+    await account.ended();
+  });
+
+  for (const [title, event, status, reason] of [
+    ['the phone unlinks the device: disconnected for good, login forgotten', { type: 'disconnected', kind: 'logout', reason: 'LOGOUT' }, 'disconnected', 'logged_out_from_phone'],
+    ['a ban fails the account with the ban reason', { type: 'disconnected', kind: 'banned', reason: 'TOS_BLOCK' }, 'failed', 'banned:TOS_BLOCK'],
+    ['an auth failure fails the account', { type: 'auth_failure', reason: 'bad session' }, 'failed', 'auth_failure:bad session'],
+    ['a login asked for again after connecting ends with login_lost', { type: 'qr', qr: 'QR-2' }, 'disconnected', 'login_lost'],
+  ] as const) {
+    it(title, async () => {
+      const account = await connectedAccount();
+      await account.emit(event);
+      const state = await account.ended();
+      assert.equal(state.status, status);
+      assert.equal(account.row.failureReason, reason);
+      assert.equal(account.row.loginForgotten, 1);
+      assert.deepEqual(account.host.stops, [{ logout: false, forgetLogin: true }]);
+    });
+  }
+
+  it('an API logout unlinks the device on the phone and forgets the login', async () => {
+    const account = await connectedAccount();
+    await account.handle.signal(logoutAccountSignal);
+    const state = await account.ended();
+    assert.equal(state.status, 'disconnected');
+    assert.equal(account.row.failureReason, 'logged_out');
+    assert.deepEqual(account.host.stops, [{ logout: true, forgetLogin: true }]);
+  });
+
+  it('delete in each status: soft-deleted, logged out, login forgotten; failed unless it had connected', async () => {
+    const scanning = await startAccount();
+    const authenticated = await startAccount();
+    await authenticated.emit({ type: 'authenticated' });
+    await authenticated.rowBecomes('authenticated');
+    const connected = await connectedAccount();
+    const disconnected = await connectedAccount({ reconnectBaseDelayMs: 60_000, reconnectMaxDelayMs: 60_000 });
+    await disconnected.emit({ type: 'disconnected', kind: 'transient', reason: 'NAVIGATION' });
+    await disconnected.rowBecomes('disconnected');
+    for (const [account, status] of [
+      [scanning, 'failed'],
+      [authenticated, 'failed'],
+      [connected, 'disconnected'],
+      [disconnected, 'disconnected'],
+    ] as const) {
+      await account.handle.signal(deleteAccountSignal);
+      const state = await account.ended();
+      assert.equal(state.status, status, `deleted while ${status}`);
+      assert.equal(account.row.failureReason, 'deleted');
+      assert.equal(account.row.deleted, true);
+      assert.equal(account.row.loginForgotten, 1);
+      assert.ok(account.row.events.includes('session_deleted'));
+    }
+    assert.deepEqual(disconnected.host.stops, [{ logout: false, forgetLogin: false }], 'a session waiting to reconnect has no client to stop');
+  });
+
+  it('restart: the client restarts from the saved login, disconnected meanwhile, no new QR', async () => {
+    const account = await connectedAccount();
+    await account.handle.signal(restartAccountSignal);
+    await account.rowBecomes('disconnected');
+    assert.equal(account.row.failureReason, 'restart_requested');
+    await world.started(account.sessionId, 2);
+    await account.emit({ type: 'ready' }, 2);
+    await account.rowBecomes('connected', 'connected again');
+    assert.deepEqual(account.row.loginCodes, ['qr:QR-1']);
+    await account.handle.signal(deleteAccountSignal);
+    await account.ended();
+  });
+
+  it('superseded: another account took the phone; this one logs out its client and forgets the login', async () => {
+    const account = await connectedAccount();
+    await account.handle.signal(supersededSignal, { bySessionId: 'newer-account' });
+    const state = await account.ended();
+    assert.equal(state.status, 'failed');
+    assert.equal(state.failureReason, 'phone_moved_to_session:newer-account');
+    assert.deepEqual(account.host.stops, [{ logout: true, forgetLogin: true }]);
+    assert.equal(account.row.loginForgotten, 1);
+  });
+
+  it('pairing codes: answered while scanning; refused for a malformed number and once linked', async () => {
+    const account = await startAccount();
+    await world.started(account.sessionId);
+    const answer = await account.handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: '62811801641' }] });
+    assert.deepEqual(answer, { code: 'ABCD-EFGH' });
+    assert.deepEqual(account.row.loginCodes, ['pairing_code:ABCD-EFGH']);
+    await assert.rejects(account.handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: '0811' }] }), WorkflowUpdateFailedError);
+    await account.emit({ type: 'authenticated' });
+    await account.emit({ type: 'ready' });
+    await account.rowBecomes('connected');
+    await assert.rejects(
+      account.handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: '62811801641' }] }),
+      (error: unknown) => error instanceof WorkflowUpdateFailedError && /not linked yet; this one is connected/.test(String(error.cause?.message)),
+    );
+    await account.handle.signal(deleteAccountSignal);
+    await account.ended();
+  });
+
+  it('continue-as-new carries the state and the session; the next run still reconnects', async () => {
+    const account = await startAccount({}, { continueAsNewAfterEvents: 2 });
+    const firstRunId = (await account.handle.describe()).runId;
+    await account.emit({ type: 'qr', qr: 'QR-1' });
+    await account.emit({ type: 'authenticated' });
+    await account.emit({ type: 'ready' });
+    await account.rowBecomes('connected');
+    await eventually(async () => ((await account.handle.describe()).runId !== firstRunId ? true : undefined), 10_000, 'a new run');
+    const state = await account.handle.query(accountStateQuery);
+    assert.equal(state.status, 'connected');
+    assert.equal(state.phoneNumber, '62811801641');
+    await account.emit({ type: 'disconnected', kind: 'transient', reason: 'NAVIGATION' });
+    await world.started(account.sessionId, 2);
+    await account.emit({ type: 'ready' }, 2);
+    await eventually(async () => ((await account.handle.query(accountStateQuery)).generation === 2 && account.row.status === 'connected' ? true : undefined), 10_000, 'connected on generation 2');
+    await account.handle.signal(deleteAccountSignal);
+    await account.ended();
+  });
+
+  it('every history above replays against the same code', async () => {
+    assert.ok(histories.length >= 15, `collected ${histories.length} histories`);
+    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH }, histories)) {
+      assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
+    }
+  });
+});

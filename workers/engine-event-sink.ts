@@ -1,0 +1,24 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { SessionEventSink } from '../engine/session-host.js';
+import { engineEventSignal } from '../workflows/messages.js';
+
+const MAX_ATTEMPTS = 30;
+
+/**
+ * The engine's events reach the account workflow that owns the session (the sink's owner is its workflow id) as
+ * signals, retried with backoff while Temporal is unreachable. A workflow that is over wants the session no more.
+ */
+export function signalAccountWorkflow(temporal: Client): SessionEventSink {
+  return async (workflowId, sessionEvent) => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await temporal.workflow.getHandle(workflowId).signal(engineEventSignal, sessionEvent);
+        return 'delivered';
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return 'unwanted';
+        if (attempt >= MAX_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
+      }
+    }
+  };
+}

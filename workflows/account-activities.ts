@@ -1,0 +1,85 @@
+import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { AccountStoreActivities, HostActivities, HostQueueActivities } from '../activities/index.js';
+import type { AccountTimings } from './account-state.js';
+
+// Database writes: short attempts, retried long enough to ride out a PostgreSQL restart.
+const rowWriteRetry = {
+  initialInterval: '200 milliseconds',
+  backoffCoefficient: 2,
+  maximumInterval: '10 seconds',
+} as const;
+
+/**
+ * The row writes run inside the workflow task (local activities): each would otherwise cost an activity task and one
+ * more workflow task through the server, which is most of the server's work per connection (docs/benchmarks.md).
+ * Only the main loop calls them, one at a time, so no handler runs a local activity beside the loop's timers.
+ */
+export const rowWrites = proxyLocalActivities<AccountStoreActivities>({
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '15 minutes',
+  retry: rowWriteRetry,
+});
+
+/** On the shared queue: `claimHost` is answered by whichever worker picks it up, which spreads sessions over hosts. */
+export const placement = proxyActivities<HostActivities>({
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '15 minutes',
+  retry: rowWriteRetry,
+});
+
+/** Activities on the host queue of the worker process that holds this account's engine session. */
+export function hostActivities(taskQueue: string, timings: AccountTimings) {
+  const onHost = { taskQueue, scheduleToStartTimeout: timings.hostScheduleToStartMs };
+  return {
+    // Starting a client (Chromium for the real engine) takes seconds; a host that never picks it up is dead.
+    engine: proxyActivities<HostQueueActivities>({
+      ...onHost,
+      startToCloseTimeout: '2 minutes',
+      retry: {
+        initialInterval: '1 second',
+        backoffCoefficient: 2,
+        maximumAttempts: 3,
+        nonRetryableErrorTypes: ['SessionNotOnHost', 'PairingCodeRefused'],
+      },
+    }),
+    // Lives as long as the session; the heartbeat timeout is how a dead host is noticed.
+    watch: proxyActivities<HostQueueActivities>({
+      ...onHost,
+      startToCloseTimeout: '3650 days',
+      heartbeatTimeout: timings.hostHeartbeatTimeoutMs,
+      retry: { maximumAttempts: 1 },
+    }),
+    // WhatsApp provides the own number some time after `ready`: retried with backoff within a bounded budget.
+    extraction: proxyActivities<HostQueueActivities>({
+      ...onHost,
+      startToCloseTimeout: '5 seconds',
+      scheduleToCloseTimeout: timings.phoneExtractionBudgetMs,
+      retry: {
+        initialInterval: '200 milliseconds',
+        backoffCoefficient: 1.5,
+        maximumInterval: '2 seconds',
+        nonRetryableErrorTypes: ['PhoneUnresolvable', 'SessionNotOnHost'],
+      },
+    }),
+  };
+}
+export type HostActivityProxies = ReturnType<typeof hostActivities>;
+
+/** The failure reason of a host-queue activity no process picked up within hostScheduleToStartMs. */
+export const HOST_NEVER_ANSWERED = 'timeout_SCHEDULE_TO_START';
+
+/** The failure's type (ApplicationFailure) or a timeout's kind: what a person reads in `failure_reason`. */
+export function failureReason(error: unknown, fallback: string): string {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure && cause.type) return cause.type;
+  if (cause && typeof cause === 'object' && 'timeoutType' in cause) {
+    return `timeout_${String((cause as { timeoutType: unknown }).timeoutType)}`;
+  }
+  return fallback;
+}
+
+/** The message a person reads for a failed activity: the cause's own words when it has them. */
+export function failureMessage(error: unknown, fallback: string): string {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof Error ? cause.message : fallback;
+}

@@ -1,0 +1,52 @@
+/**
+ * Every way an account ends, as one table: the status it ends in, the event written, and what is done with the
+ * client and the saved login. `logout` unlinks the device on the phone; `forgetLogin` removes the saved login (it is
+ * worthless, or must not outlive the account); `softDelete` hides the row from lists.
+ */
+export interface Ending {
+  status: 'disconnected' | 'failed';
+  eventType: 'session_failed' | 'logged_out' | 'session_deleted';
+  logout: boolean;
+  forgetLogin: boolean;
+  softDelete: boolean;
+}
+
+const failed = { status: 'failed', eventType: 'session_failed', softDelete: false } as const;
+
+export const ENDINGS = {
+  /** Nobody scanned the QR in time. */
+  qr_expired: { ...failed, logout: false, forgetLogin: true },
+  /** Stuck in `authenticated`: restarted once from the saved login, still no `ready` (the seed's incident 6). */
+  ready_timeout: { ...failed, logout: true, forgetLogin: true },
+  /** WhatsApp refused the login. */
+  auth_failure: { ...failed, logout: false, forgetLogin: true },
+  /** WhatsApp banned the number. */
+  banned: { ...failed, logout: false, forgetLogin: true },
+  /** Connected, but no phone number could be read: never connected without one. */
+  phone_extraction_failed: { ...failed, logout: true, forgetLogin: true },
+  /** The reconnect attempts are spent; the login stays, a restart can still bring the account back. */
+  reconnect_failed: { ...failed, logout: false, forgetLogin: false },
+  /** No engine session could be started at all. */
+  engine_start_failed: { ...failed, logout: false, forgetLogin: false },
+  /** A session that had logged in asks for a new login: only a new scan (a new account) can bring it back. */
+  login_lost: { status: 'disconnected', eventType: 'logged_out', logout: false, forgetLogin: true, softDelete: false },
+  /** The phone unlinked the device. */
+  logged_out_from_phone: {
+    status: 'disconnected',
+    eventType: 'logged_out',
+    logout: false,
+    forgetLogin: true,
+    softDelete: false,
+  },
+  /** The API asked for a logout. */
+  logged_out: { status: 'disconnected', eventType: 'logged_out', logout: true, forgetLogin: true, softDelete: false },
+  /** The API deleted the account. */
+  deleted: { status: 'disconnected', eventType: 'session_deleted', logout: true, forgetLogin: true, softDelete: true },
+} as const satisfies Record<string, Ending>;
+
+export type EndingKind = keyof typeof ENDINGS;
+
+/** The `failure_reason` written: the kind, and what WhatsApp or the host said when there is more to say. */
+export function endingReason(kind: EndingKind, detail?: string): string {
+  return detail === undefined ? kind : `${kind}:${detail}`;
+}

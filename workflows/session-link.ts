@@ -1,0 +1,97 @@
+import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
+import { hostActivities, placement, type HostActivityProxies } from './account-activities.js';
+import type { AccountTimings } from './account-state.js';
+
+interface AttachedHost {
+  taskQueue: string;
+  generation: number;
+  activities: HostActivityProxies;
+}
+
+/**
+ * The account's link to the engine session on its host: which host runs which generation of the client, the watch
+ * that notices a dead host, and the host-queue calls. The account workflow decides; this only carries out.
+ */
+export class SessionLink {
+  private host: AttachedHost | null = null;
+  /** Set when the host running the current generation died or lost the session. */
+  lost = false;
+
+  constructor(
+    private readonly sessionId: string,
+    private readonly workflowId: string,
+    private readonly timings: AccountTimings,
+    private readonly pairingPhoneNumber: string | null,
+  ) {}
+
+  get attached(): boolean {
+    return this.host !== null;
+  }
+
+  /** Claims a host (whichever worker answers) and starts this generation of the session there. */
+  async bringUp(generation: number): Promise<string> {
+    const { taskQueue } = await placement.claimHost();
+    await this.attach(taskQueue, generation);
+    return taskQueue;
+  }
+
+  /** Starts (or, after a continue-as-new, takes over: the start is idempotent) the session on a known host. */
+  async attach(taskQueue: string, generation: number): Promise<void> {
+    this.host = null;
+    const activities = hostActivities(taskQueue, this.timings);
+    await activities.engine.startEngineSession({
+      sessionId: this.sessionId,
+      owner: this.workflowId,
+      generation,
+      pairingPhoneNumber: this.pairingPhoneNumber,
+    });
+    const watching: AttachedHost = { taskQueue, generation, activities };
+    this.host = watching;
+    const markLost = () => {
+      if (this.host === watching) this.lost = true;
+    };
+    // Not awaited: the watch runs beside the account's loop and only reports when the host goes away.
+    void CancellationScope.nonCancellable(() =>
+      activities.watch.watchEngineSession({ sessionId: this.sessionId, generation }),
+    ).then(markLost, markLost);
+  }
+
+  /** Forgets the host without calling it: it is gone, and its clients with it. */
+  detach(): void {
+    this.host = null;
+    this.lost = false;
+  }
+
+  /** Stops the client on its host, if any; a host that is gone needs nothing. */
+  async stop(options: { logout: boolean; forgetLogin: boolean }): Promise<void> {
+    const attached = this.host;
+    this.host = null;
+    if (!attached) return;
+    try {
+      await attached.activities.engine.stopEngineSession({ sessionId: this.sessionId, ...options });
+    } catch {
+      // The host is gone, and its clients with it.
+    }
+  }
+
+  /** Reads the own phone number on the host, retried within the extraction budget. */
+  async extractPhone(): Promise<{ phoneNumber: string; pushName: string | null }> {
+    const attached = this.require();
+    return attached.activities.extraction.extractPhone({ sessionId: this.sessionId, generation: attached.generation });
+  }
+
+  async requestPairingCode(phoneNumber: string): Promise<string> {
+    const attached = this.require();
+    const { code } = await attached.activities.engine.requestEnginePairingCode({
+      sessionId: this.sessionId,
+      generation: attached.generation,
+      phoneNumber,
+    });
+    return code;
+  }
+
+  private require(): AttachedHost {
+    if (this.host) return this.host;
+    throw ApplicationFailure.nonRetryable('the session is between hosts; try again in a moment', 'SessionUnavailable');
+  }
+}
