@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
 import { EventFanout } from './event-fanout.js';
-import { PhoneActionOutcomes } from './phone-action-outcomes.js';
+import { PhoneActionOutcomes } from '../simulator/phone-action-outcomes.js';
 import accountInsightsPlugin from './plugins/account-insights.js';
 import accountsPlugin from './plugins/accounts.js';
 import adminPlugin from './plugins/admin.js';
@@ -17,7 +17,7 @@ import pagePlugin from './plugins/page.js';
 import problemDetailsPlugin from './plugins/problem-details.js';
 import storableTextPlugin from './plugins/storable-text.js';
 import seedCompatPlugin from './plugins/seed-compat.js';
-import simulatorPlugin from './plugins/simulator.js';
+import simulatorPlugin from '../simulator/control-surface.js';
 import workspacesPlugin from './plugins/workspaces.js';
 import { problem, PROBLEM_CONTENT_TYPE } from './problem.js';
 

@@ -1,8 +1,8 @@
 import type { DatabasePool } from 'slonik';
 import type { ProcessEnv } from '../config/env.js';
 import type { Logger } from '../lib/logger.js';
-import { readSimulatorSettings } from './simulated/settings.js';
-import { SimulatedEngine } from './simulated/simulated-engine.js';
+import { readSimulatorSettings } from '../simulator/settings.js';
+import { SimulatedEngine } from '../simulator/simulated-engine.js';
 import { WhatsAppWebEngine } from './real/whatsapp-web-engine.js';
 import type { Engine } from './types.js';
 

@@ -7,7 +7,7 @@ import { deleteEngineAuth, loadEngineAuth, saveEngineAuth } from '../../db/engin
 import { isPhoneNumber } from '../../domain/phone-number.js';
 import { exitOrKill } from '../../infra/child-process.js';
 import type { Logger } from '../../lib/logger.js';
-import { PhoneActionInbox, PhoneActionRefused } from '../phone-action-inbox.js';
+import { PhoneActionInbox, PhoneActionRefused } from '../../simulator/phone-action-inbox.js';
 import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
 import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
 import { PostgresAuth, type AuthStore } from './postgres-auth.js';

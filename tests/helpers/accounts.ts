@@ -3,7 +3,7 @@ import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { createAccount } from '../../api/create-account.js';
 import { findAccountBySession, listAccountEvents, type AccountRow } from '../../db/accounts.js';
-import { submitPhoneAction, type PhoneAction } from '../../db/simulator-actions.js';
+import { submitPhoneAction, type PhoneAction } from '../../simulator/phone-actions.js';
 import type { AccountStatus } from '../../domain/account-status.js';
 import type { AccountTimings } from '../../workflows/account-state.js';
 import { accountWorkflowId } from '../../workflows/ids.js';

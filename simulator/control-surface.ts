@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
-import { PHONE_ACTIONS, submitPhoneAction, type PhoneAction } from '../../db/simulator-actions.js';
-import { findAccountBySession } from '../../db/accounts.js';
-import type { PhoneActionOutcomes } from '../phone-action-outcomes.js';
-import { HttpProblem, problem } from '../problem.js';
-import { assertWorkspaceAccess } from './auth.js';
-import { phoneNumberSchema, sessionIdSchema } from '../schemas.js';
+import { PHONE_ACTIONS, submitPhoneAction, type PhoneAction } from './phone-actions.js';
+import { findAccountBySession } from '../db/accounts.js';
+import type { PhoneActionOutcomes } from './phone-action-outcomes.js';
+import { HttpProblem, problem } from '../api/problem.js';
+import { assertWorkspaceAccess } from '../api/plugins/auth.js';
+import { phoneNumberSchema, sessionIdSchema } from '../api/schemas.js';
 
 const scanOptions = {
   pushName: { type: ['string', 'null'], maxLength: 100 },

@@ -1,4 +1,4 @@
-import type { OutcomeWait } from '../db/simulator-actions.js';
+import type { OutcomeWait } from './phone-actions.js';
 import type { Logger } from '../lib/logger.js';
 import { PgListener } from '../lib/pg-listener.js';
 

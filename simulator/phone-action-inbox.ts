@@ -1,5 +1,5 @@
 import type { DatabasePool } from 'slonik';
-import { claimPhoneAction, finishPhoneAction, pendingPhoneActions, type PhoneAction } from '../db/simulator-actions.js';
+import { claimPhoneAction, finishPhoneAction, pendingPhoneActions, type PhoneAction } from './phone-actions.js';
 import type { Logger } from '../lib/logger.js';
 import { PgListener } from '../lib/pg-listener.js';
 
