@@ -1,7 +1,5 @@
-import type { FastifyRequest } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { findAccountBySession, type AccountRow } from '../db/accounts.js';
-import { assertWorkspaceAccess } from './plugins/auth.js';
 import { HttpProblem, problem } from './problem.js';
 
 export interface AccountParams {
@@ -9,13 +7,18 @@ export interface AccountParams {
   sessionId: string;
 }
 
-const notFound = (params: AccountParams) => () =>
-  new HttpProblem(problem(404, 'account_not_found', 'Not Found', `no account ${params.sessionId} in workspace ${params.workspaceId}`));
+/** The answer for a workspace a key may not see, exactly as for one that does not exist. */
+export function workspaceNotFound(workspaceId: string): HttpProblem {
+  return new HttpProblem(problem(404, 'workspace_not_found', 'Not Found', `no workspace ${workspaceId}`));
+}
 
-/** The account the request names, if the caller's key may see it; otherwise 404, exactly as for a missing one. */
-export async function accountFor(request: FastifyRequest, pool: DatabasePool, params: AccountParams): Promise<AccountRow> {
-  assertWorkspaceAccess(request, params.workspaceId, notFound(params));
+export function accountNotFound(params: AccountParams): HttpProblem {
+  return new HttpProblem(problem(404, 'account_not_found', 'Not Found', `no account ${params.sessionId} in workspace ${params.workspaceId}`));
+}
+
+/** The account the route names, in the route's workspace (whose access the workspace scope already checked). */
+export async function accountFor(pool: DatabasePool, params: AccountParams): Promise<AccountRow> {
   const row = await findAccountBySession(pool, params.sessionId);
-  if (!row || row.workspace_id !== params.workspaceId) throw notFound(params)();
+  if (!row || row.workspace_id !== params.workspaceId) throw accountNotFound(params);
   return row;
 }

@@ -5,8 +5,6 @@ import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
 import { EventFanout } from './event-fanout.js';
 import { PhoneActionOutcomes } from '../simulator/phone-action-outcomes.js';
-import accountInsightsPlugin from './plugins/account-insights.js';
-import accountsPlugin from './plugins/accounts.js';
 import adminPlugin from './plugins/admin.js';
 import authPlugin from './plugins/auth.js';
 import eventStreamPlugin from './plugins/event-stream.js';
@@ -18,7 +16,7 @@ import problemDetailsPlugin from './plugins/problem-details.js';
 import storableTextPlugin from './plugins/storable-text.js';
 import seedCompatPlugin from './plugins/seed-compat.js';
 import simulatorPlugin from '../simulator/control-surface.js';
-import workspacesPlugin from './plugins/workspaces.js';
+import workspaceScopePlugin from './plugins/workspace-scope.js';
 import { problem, PROBLEM_CONTENT_TYPE } from './problem.js';
 
 export interface AppDependencies {
@@ -83,9 +81,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await app.register(pagePlugin);
   const accountDeps = { pool: deps.pool, temporal: deps.temporal, taskQueue: deps.taskQueue };
-  await app.register(accountsPlugin, accountDeps);
-  await app.register(accountInsightsPlugin, accountDeps);
-  await app.register(workspacesPlugin, { pool: deps.pool });
+  await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });
   await app.register(seedCompatPlugin, accountDeps);
   await app.register(eventStreamPlugin, { pool: deps.pool, fanout });

@@ -1,5 +1,5 @@
 import type { DatabasePool } from 'slonik';
-import { latestEventId, listEventsAfter, type AccountEvent } from '../db/accounts.js';
+import { latestEventId, listEventsAfter, type AccountEvent } from '../db/account-events.js';
 import type { Logger } from '../lib/logger.js';
 import { PgListener } from '../lib/pg-listener.js';
 

@@ -1,23 +1,15 @@
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
-import { z } from 'zod';
 import type { AccountStatus } from '../domain/account-status.js';
-import { AccountConflictError, accountRowSchema, type AccountRow } from './accounts.js';
-import { eventsOfAppliedChange } from './applied-changes.js';
-import { lockWorkspace } from './workspace-lock.js';
+import { appendAccountEvent, eventsOfAppliedChange } from './account-events.js';
+import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 
 /**
  * Activation, ending and primary changes: the changes that touch other rows of the workspace (the same phone
  * elsewhere, the primary flag). Each takes the workspace's advisory lock first (see workspace-lock.ts).
  */
 
-async function lockedRow(tx: DatabaseTransactionConnection, sessionId: string): Promise<AccountRow> {
-  const row = await tx.maybeOne(sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE session_id = ${sessionId} FOR UPDATE`);
-  if (!row) throw new AccountConflictError(`no account with session id ${sessionId}`);
-  return row;
-}
-
-
-async function appendEvent(
+/** Appends an event of this change; the row it is about may be another account of the workspace. */
+function appendEvent(
   tx: DatabaseTransactionConnection,
   row: AccountRow,
   type: string,
@@ -25,11 +17,7 @@ async function appendEvent(
   data: Record<string, unknown>,
   dedupeKey: string | null,
 ): Promise<number> {
-  return tx.oneFirst(sql.type(z.object({ id: z.number().int() }))`
-    INSERT INTO account_events (account_id, workspace_id, session_id, type, status, data, dedupe_key)
-    VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, ${type}, ${status}, ${sql.jsonb(data as never)}, ${dedupeKey})
-    RETURNING id
-  `);
+  return appendAccountEvent(tx, row, { type, status, data, dedupeKey });
 }
 
 export interface Activation {
@@ -55,9 +43,7 @@ export interface ActivationResult {
  */
 export async function activateAccount(pool: DatabasePool, activation: Activation): Promise<ActivationResult> {
   return pool.transaction(async (tx) => {
-    const preview = await lockedRowWithoutLock(tx, activation.sessionId);
-    await lockWorkspace(tx, preview.workspace_id);
-    const row = await lockedRow(tx, activation.sessionId);
+    const row = await lockAccount(tx, activation.sessionId);
     const earlier = await eventsOfAppliedChange(tx, activation.dedupeKey, row.workspace_id);
     if (earlier) return { applied: false, row, releasedSessionIds: [], eventIds: earlier };
     if (row.deleted_at !== null || row.status === 'failed') {
@@ -113,8 +99,6 @@ export interface Ending {
 export interface EndingResult {
   applied: boolean;
   row: AccountRow;
-  /** The account that became primary in its place, if this one was primary and another is connected. */
-  newPrimarySessionId: string | null;
   eventIds: number[];
 }
 
@@ -124,11 +108,9 @@ export interface EndingResult {
  */
 export async function endAccount(pool: DatabasePool, ending: Ending): Promise<EndingResult> {
   return pool.transaction(async (tx) => {
-    const preview = await lockedRowWithoutLock(tx, ending.sessionId);
-    await lockWorkspace(tx, preview.workspace_id);
-    const row = await lockedRow(tx, ending.sessionId);
+    const row = await lockAccount(tx, ending.sessionId);
     const earlier = await eventsOfAppliedChange(tx, ending.dedupeKey, row.workspace_id);
-    if (earlier) return { applied: false, row, newPrimarySessionId: null, eventIds: earlier };
+    if (earlier) return { applied: false, row, eventIds: earlier };
 
     const wasPrimary = row.is_primary;
     const updated = await tx.one(sql.type(accountRowSchema)`
@@ -142,7 +124,6 @@ export async function endAccount(pool: DatabasePool, ending: Ending): Promise<En
     `);
     const eventIds = [await appendEvent(tx, updated, ending.eventType, updated.status, { reason: ending.reason }, ending.dedupeKey)];
 
-    let newPrimarySessionId: string | null = null;
     if (wasPrimary) {
       const successor = await tx.maybeOne(sql.type(accountRowSchema)`
         UPDATE whatsapp_accounts SET is_primary = true
@@ -154,11 +135,10 @@ export async function endAccount(pool: DatabasePool, ending: Ending): Promise<En
         RETURNING *
       `);
       if (successor) {
-        newPrimarySessionId = successor.session_id;
         eventIds.push(await appendEvent(tx, successor, 'primary_changed', successor.status, { isPrimary: true, previousPrimarySessionId: row.session_id, causedBy: ending.dedupeKey }, null));
       }
     }
-    return { applied: true, row: updated, newPrimarySessionId, eventIds };
+    return { applied: true, row: updated, eventIds };
   });
 }
 
@@ -171,9 +151,7 @@ export interface PrimaryChange {
 /** Makes a connected account the workspace's primary, taking the flag from the current one in the same transaction. */
 export async function makePrimary(pool: DatabasePool, sessionId: string): Promise<PrimaryChange> {
   return pool.transaction(async (tx) => {
-    const preview = await lockedRowWithoutLock(tx, sessionId);
-    await lockWorkspace(tx, preview.workspace_id);
-    const row = await lockedRow(tx, sessionId);
+    const row = await lockAccount(tx, sessionId);
     if (row.is_primary) return { applied: false, row, eventIds: [] };
     if (row.status !== 'connected' || row.deleted_at !== null) throw new AccountConflictError(`only a connected account can be primary; this one is ${row.status}`);
     const previous = await tx.maybeOne(sql.type(accountRowSchema)`
@@ -185,11 +163,4 @@ export async function makePrimary(pool: DatabasePool, sessionId: string): Promis
     eventIds.push(await appendEvent(tx, updated, 'primary_changed', updated.status, { isPrimary: true, previousPrimarySessionId: previous?.session_id ?? null }, null));
     return { applied: true, row: updated, eventIds };
   });
-}
-
-/** Reads the row's workspace before the workspace lock is taken (the workspace of a row never changes). */
-async function lockedRowWithoutLock(tx: DatabaseTransactionConnection, sessionId: string): Promise<AccountRow> {
-  const row = await tx.maybeOne(sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE session_id = ${sessionId}`);
-  if (!row) throw new AccountConflictError(`no account with session id ${sessionId}`);
-  return row;
 }

@@ -1,47 +1,9 @@
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
-import { z } from 'zod';
-import { ACCOUNT_STATUSES, canMoveTo, type AccountStatus } from '../domain/account-status.js';
-import { eventsOfAppliedChange } from './applied-changes.js';
-import { lockWorkspace } from './workspace-lock.js';
+import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
+import { appendAccountEvent, eventsOfAppliedChange } from './account-events.js';
+import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 
-export const accountRowSchema = z.object({
-  id: z.number().int(),
-  workspace_id: z.string(),
-  session_id: z.string(),
-  phone_number: z.string().nullable(),
-  status: z.enum(ACCOUNT_STATUSES),
-  is_primary: z.boolean(),
-  push_name: z.string().nullable(),
-  last_qr: z.string().nullable(),
-  last_qr_at: z.number().nullable(),
-  pairing_code: z.string().nullable(),
-  pairing_code_at: z.number().nullable(),
-  failure_reason: z.string().nullable(),
-  last_connected_at: z.number().nullable(),
-  metadata: z.record(z.unknown()),
-  created_at: z.number(),
-  updated_at: z.number(),
-  deleted_at: z.number().nullable(),
-  webhook_url: z.string().nullable(),
-});
-export type AccountRow = z.infer<typeof accountRowSchema>;
-
-export const accountEventSchema = z.object({
-  id: z.number().int(),
-  account_id: z.number().int(),
-  workspace_id: z.string(),
-  session_id: z.string(),
-  type: z.string(),
-  status: z.enum(ACCOUNT_STATUSES).nullable(),
-  data: z.record(z.unknown()),
-  dedupe_key: z.string().nullable(),
-  occurred_at: z.number(),
-});
-export type AccountEvent = z.infer<typeof accountEventSchema>;
-
-export class AccountConflictError extends Error {
-  override readonly name = 'AccountConflictError';
-}
+export { AccountConflictError, type AccountRow } from './account-row.js';
 
 export interface NewAccount {
   workspaceId: string;
@@ -70,12 +32,6 @@ export async function findAccountBySession(db: CommonQueryMethods, sessionId: st
   return db.maybeOne(sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE session_id = ${sessionId}`);
 }
 
-export async function listAccountEvents(db: CommonQueryMethods, sessionId: string, limit = 100): Promise<readonly AccountEvent[]> {
-  return db.any(sql.type(accountEventSchema)`
-    SELECT * FROM account_events WHERE session_id = ${sessionId} ORDER BY id LIMIT ${limit}
-  `);
-}
-
 export interface StatusChange {
   sessionId: string;
   status: AccountStatus;
@@ -92,11 +48,7 @@ export interface StatusChange {
  */
 export async function recordStatusChange(pool: DatabasePool, change: StatusChange): Promise<{ applied: boolean; row: AccountRow; eventIds: number[] }> {
   return pool.transaction(async (tx) => {
-    const workspaceId = await workspaceOf(tx, change.sessionId);
-    await lockWorkspace(tx, workspaceId);
-    const row = await tx.one(sql.type(accountRowSchema)`
-      SELECT * FROM whatsapp_accounts WHERE session_id = ${change.sessionId} FOR UPDATE
-    `);
+    const row = await lockAccount(tx, change.sessionId);
     const earlier = await eventsOfAppliedChange(tx, change.dedupeKey, row.workspace_id);
     if (earlier) return { applied: false, row, eventIds: earlier };
     if (row.deleted_at !== null || !canMoveTo(row.status, change.status)) return { applied: false, row, eventIds: [] };
@@ -107,12 +59,12 @@ export async function recordStatusChange(pool: DatabasePool, change: StatusChang
       WHERE id = ${row.id}
       RETURNING *
     `);
-    const eventId = await tx.oneFirst(sql.type(z.object({ id: z.number().int() }))`
-      INSERT INTO account_events (account_id, workspace_id, session_id, type, status, data, dedupe_key)
-      VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, ${change.eventType}, ${change.status},
-              ${sql.jsonb({ ...(change.data ?? {}), ...(change.reason ? { reason: change.reason } : {}) } as never)}, ${change.dedupeKey})
-      RETURNING id
-    `);
+    const eventId = await appendAccountEvent(tx, row, {
+      type: change.eventType,
+      status: change.status,
+      data: { ...(change.data ?? {}), ...(change.reason ? { reason: change.reason } : {}) },
+      dedupeKey: change.dedupeKey,
+    });
     return { applied: true, row: updated, eventIds: [eventId] };
   });
 }
@@ -123,8 +75,7 @@ export async function recordLoginCode(
   code: { sessionId: string; kind: 'qr' | 'pairing_code'; value: string; dedupeKey: string; timings?: Record<string, number> },
 ): Promise<{ applied: boolean }> {
   return pool.transaction(async (tx) => {
-    await lockWorkspace(tx, await workspaceOf(tx, code.sessionId));
-    const row = await tx.one(sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE session_id = ${code.sessionId} FOR UPDATE`);
+    const row = await lockAccount(tx, code.sessionId);
     const seen = await tx.exists(sql.unsafe`SELECT 1 FROM account_events WHERE dedupe_key = ${code.dedupeKey}`);
     if (seen || row.deleted_at !== null || row.status === 'failed') return { applied: false };
     if (code.kind === 'qr') {
@@ -132,10 +83,12 @@ export async function recordLoginCode(
     } else {
       await tx.query(sql.unsafe`UPDATE whatsapp_accounts SET pairing_code = ${code.value}, pairing_code_at = now() WHERE id = ${row.id}`);
     }
-    await tx.query(sql.unsafe`
-      INSERT INTO account_events (account_id, workspace_id, session_id, type, status, data, dedupe_key)
-      VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, ${code.kind}, ${row.status}, ${sql.jsonb({ [code.kind === 'qr' ? 'qr' : 'code']: code.value, ...(code.timings ?? {}) })}, ${code.dedupeKey})
-    `);
+    await appendAccountEvent(tx, row, {
+      type: code.kind,
+      status: row.status,
+      data: { [code.kind === 'qr' ? 'qr' : 'code']: code.value, ...(code.timings ?? {}) },
+      dedupeKey: code.dedupeKey,
+    });
     return { applied: true };
   });
 }
@@ -163,40 +116,6 @@ export async function listWorkspaceAccounts(
   return { items, nextCursor: rows.length > query.limit ? (items[items.length - 1]?.id ?? null) : null };
 }
 
-export async function listRecentAccountEvents(db: CommonQueryMethods, sessionId: string, limit: number): Promise<readonly AccountEvent[]> {
-  return db.any(sql.type(accountEventSchema)`
-    SELECT * FROM (SELECT * FROM account_events WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit}) recent ORDER BY id
-  `);
-}
-
-/** Events of a workspace (or one account of it) after an event id, for WebSocket resume and fan-out. */
-export async function listEventsAfter(
-  db: CommonQueryMethods,
-  scope: { workspaceId: string; sessionId: string | null; afterId: number; limit: number },
-): Promise<readonly AccountEvent[]> {
-  return db.any(sql.type(accountEventSchema)`
-    SELECT * FROM account_events
-    WHERE workspace_id = ${scope.workspaceId} AND id > ${scope.afterId}
-      AND (${scope.sessionId}::text IS NULL OR session_id = ${scope.sessionId})
-    ORDER BY id LIMIT ${scope.limit}
-  `);
-}
-
 export async function setAccountWebhookUrl(db: CommonQueryMethods, sessionId: string, webhookUrl: string | null): Promise<void> {
   await db.query(sql.unsafe`UPDATE whatsapp_accounts SET webhook_url = ${webhookUrl} WHERE session_id = ${sessionId}`);
-}
-
-/** The workspace of an account (it never changes), read before the workspace lock is taken. */
-async function workspaceOf(db: CommonQueryMethods, sessionId: string): Promise<string> {
-  const workspaceId = await db.maybeOneFirst(sql.type(z.object({ workspace_id: z.string() }))`
-    SELECT workspace_id FROM whatsapp_accounts WHERE session_id = ${sessionId}
-  `);
-  if (workspaceId === null) throw new AccountConflictError(`no account with session id ${sessionId}`);
-  return workspaceId;
-}
-
-export async function latestEventId(db: CommonQueryMethods, workspaceId: string): Promise<number> {
-  return db.oneFirst(sql.type(z.object({ id: z.number().int() }))`
-    SELECT COALESCE(max(id), 0)::int8 AS id FROM account_events WHERE workspace_id = ${workspaceId}
-  `);
 }

@@ -1,6 +1,7 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import { accountEventSchema, accountRowSchema, type AccountEvent, type AccountRow } from './accounts.js';
+import { accountEventSchema, type AccountEvent } from './account-events.js';
+import { accountRowSchema, type AccountRow } from './account-row.js';
 
 export interface WebhookTarget {
   event: AccountEvent;

@@ -1,4 +1,5 @@
-import type { AccountEvent, AccountRow } from '../db/accounts.js';
+import type { AccountEvent } from '../db/account-events.js';
+import type { AccountRow } from '../db/account-row.js';
 
 /** The JSON a backend receives for an account event. The connect event is `session_ready`, as the seed's. */
 export interface WebhookPayload {

@@ -1,27 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import QRCode from 'qrcode';
 import type { DatabasePool } from 'slonik';
-import { endAccount, makePrimary } from '../../db/account-lifecycle.js';
-import { AccountConflictError, listWorkspaceAccounts, setAccountWebhookUrl, type AccountRow } from '../../db/accounts.js';
+import { makePrimary } from '../../db/account-lifecycle.js';
+import { AccountConflictError, listWorkspaceAccounts } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
 import { ACCOUNT_STATUSES, type AccountStatus } from '../../domain/account-status.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
-import { deleteAccountSignal, logoutAccountSignal, requestPairingCodeUpdate, restartAccountSignal } from '../../workflows/messages.js';
+import { logoutAccountSignal, requestPairingCodeUpdate, restartAccountSignal } from '../../workflows/messages.js';
 import { accountFor, type AccountParams } from '../account-access.js';
+import { deleteAccount, type AccountCommandDeps } from '../account-commands.js';
 import { AccountUpdateUnavailable, executeAccountUpdate } from '../account-update.js';
-import { accountViewSchema, toAccountView } from '../account-view.js';
+import { toAccountView } from '../account-view.js';
 import { createAccount } from '../create-account.js';
 import { HttpProblem, problem } from '../problem.js';
 import { phoneNumberSchema, sessionIdSchema, webhookUrlSchema, workspaceIdSchema } from '../schemas.js';
 import { startWebhookDeliveries } from '../webhook-starter.js';
-import { assertWorkspaceAccess } from './auth.js';
 
-export interface AccountsOptions {
-  pool: DatabasePool;
-  temporal: Client;
-  taskQueue: string;
-}
 
 interface CreateBody {
   sessionId?: string;
@@ -47,12 +43,11 @@ const commandResponse = {
 const problems = { '4xx': { $ref: 'ProblemDetails#' } } as const;
 
 /** The account resource: one workflow and one row per account; the API reads rows and sends workflow messages. */
-export default async function accountsPlugin(app: FastifyInstance, options: AccountsOptions) {
-  app.addSchema(accountViewSchema);
+export default async function accountsPlugin(app: FastifyInstance, options: AccountCommandDeps) {
   const { pool, temporal, taskQueue } = options;
   const handle = (sessionId: string) => temporal.workflow.getHandle(accountWorkflowId(sessionId));
 
-  app.post<{ Params: { workspaceId: string }; Body: CreateBody }>('/v1/workspaces/:workspaceId/accounts', {
+  app.post<{ Params: { workspaceId: string }; Body: CreateBody }>('/accounts', {
     schema: {
       summary: 'Create an account (QR or pairing-code login); the same sessionId twice gives the same account',
       tags: ['accounts'],
@@ -72,7 +67,6 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     },
   }, async (request, reply) => {
     const { workspaceId } = request.params;
-    assertWorkspaceAccess(request, workspaceId, () => new HttpProblem(problem(404, 'workspace_not_found', 'Not Found', `no workspace ${workspaceId}`)));
     const body = request.body ?? {};
     if (body.mode === 'pairing_code' && !body.phoneNumber) {
       throw new HttpProblem(problem(422, 'phone_number_required', 'Unprocessable Content', 'mode pairing_code needs phoneNumber', { errors: [{ in: 'body', field: '/phoneNumber', message: 'is required with mode pairing_code' }] }));
@@ -95,7 +89,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     }
   });
 
-  app.get<{ Params: { workspaceId: string }; Querystring: { status?: AccountStatus; limit: number; cursor?: number; includeDeleted: boolean } }>('/v1/workspaces/:workspaceId/accounts', {
+  app.get<{ Params: { workspaceId: string }; Querystring: { status?: AccountStatus; limit: number; cursor?: number; includeDeleted: boolean } }>('/accounts', {
     schema: {
       summary: 'List a workspace\'s accounts, oldest first',
       tags: ['accounts'],
@@ -122,7 +116,6 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     },
   }, async (request) => {
     const { workspaceId } = request.params;
-    assertWorkspaceAccess(request, workspaceId, () => new HttpProblem(problem(404, 'workspace_not_found', 'Not Found', `no workspace ${workspaceId}`)));
     const page = await listWorkspaceAccounts(pool, {
       workspaceId,
       ...(request.query.status ? { status: request.query.status } : {}),
@@ -133,11 +126,43 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     return { items: page.items.map(toAccountView), nextCursor: page.nextCursor };
   });
 
-  app.get<{ Params: AccountParams }>('/v1/workspaces/:workspaceId/accounts/:sessionId', {
+  app.get<{ Params: AccountParams }>('/accounts/:sessionId', {
     schema: { summary: 'Get an account', tags: ['accounts'], params: accountParams, response: { 200: { $ref: 'Account#' }, ...problems } },
-  }, async (request) => toAccountView(await accountFor(request, pool, request.params)));
+  }, async (request) => toAccountView(await accountFor(pool, request.params)));
 
-  app.post<{ Params: AccountParams; Body: { phoneNumber: string } }>('/v1/workspaces/:workspaceId/accounts/:sessionId/pairing-code', {
+  app.get<{ Params: AccountParams; Querystring: { format: 'raw' | 'png' | 'data_url' } }>('/accounts/:sessionId/qr', {
+    schema: {
+      summary: 'The current QR: its raw string, a PNG, or a data URL for an <img>; 404 qr_not_available while there is none',
+      tags: ['accounts'],
+      params: accountParams,
+      querystring: { type: 'object', properties: { format: { type: 'string', enum: ['raw', 'png', 'data_url'], default: 'raw' } }, additionalProperties: false },
+      response: {
+        200: {
+          type: 'object',
+          required: ['qr', 'generatedAt'],
+          properties: { qr: { type: 'string' }, dataUrl: { type: 'string' }, generatedAt: { type: 'string', format: 'date-time' } },
+          additionalProperties: false,
+        },
+        ...problems,
+      },
+    },
+  }, async (request, reply) => {
+    const view = toAccountView(await accountFor(pool, request.params));
+    if (!view.qr) {
+      throw new HttpProblem(problem(404, 'qr_not_available', 'Not Found', `no QR to show: the account is ${view.status}${view.status === 'qr_scanning' ? ' and WhatsApp has not offered one yet' : ''}`));
+    }
+    // A QR rotates every ~20 s: nobody should cache it.
+    void reply.header('cache-control', 'no-store');
+    if (request.query.format === 'png') {
+      return reply.type('image/png').send(await QRCode.toBuffer(view.qr.value, { errorCorrectionLevel: 'M', margin: 2, width: 320 }));
+    }
+    if (request.query.format === 'data_url') {
+      return { qr: view.qr.value, dataUrl: await QRCode.toDataURL(view.qr.value, { errorCorrectionLevel: 'M', margin: 2, width: 320 }), generatedAt: view.qr.generatedAt };
+    }
+    return { qr: view.qr.value, generatedAt: view.qr.generatedAt };
+  });
+
+  app.post<{ Params: AccountParams; Body: { phoneNumber: string } }>('/accounts/:sessionId/pairing-code', {
     schema: {
       summary: 'Switch a not-yet-linked account to pairing-code login: returns the code to type on the phone',
       tags: ['accounts'],
@@ -150,7 +175,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
       },
     },
   }, async (request, reply) => {
-    const row = await accountFor(request, pool, request.params);
+    const row = await accountFor(pool, request.params);
     try {
       return await executeAccountUpdate(handle(row.session_id), requestPairingCodeUpdate, [{ phoneNumber: request.body.phoneNumber }]);
     } catch (error) {
@@ -166,10 +191,10 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     }
   });
 
-  app.post<{ Params: AccountParams }>('/v1/workspaces/:workspaceId/accounts/:sessionId/primary', {
+  app.post<{ Params: AccountParams }>('/accounts/:sessionId/primary', {
     schema: { summary: 'Make a connected account the workspace\'s primary', tags: ['accounts'], params: accountParams, response: { 200: { $ref: 'Account#' }, ...problems } },
   }, async (request) => {
-    const row = await accountFor(request, pool, request.params);
+    const row = await accountFor(pool, request.params);
     try {
       const change = await makePrimary(pool, row.session_id);
       await startWebhookDeliveries(pool, temporal, taskQueue, change.eventIds);
@@ -180,55 +205,33 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     }
   });
 
-  app.put<{ Params: AccountParams; Body: { webhookUrl: string | null } }>('/v1/workspaces/:workspaceId/accounts/:sessionId/webhook', {
+  app.delete<{ Params: AccountParams }>('/accounts/:sessionId', {
     schema: {
-      summary: 'Set (or clear, with null) the account\'s own webhook URL; without one, the workspace\'s default applies',
-      tags: ['webhooks'],
+      summary: 'Delete an account: log out, stop its client, remove its login, soft-delete the row',
+      tags: ['accounts'],
       params: accountParams,
-      body: { type: 'object', required: ['webhookUrl'], properties: { webhookUrl: { anyOf: [webhookUrlSchema, { type: 'null' }] } }, additionalProperties: false },
-      response: { 200: { $ref: 'Account#' }, ...problems },
+      response: { 202: commandResponse, ...problems },
     },
-  }, async (request) => {
-    const row = await accountFor(request, pool, request.params);
-    await setAccountWebhookUrl(pool, row.session_id, request.body.webhookUrl);
-    return toAccountView(await accountFor(request, pool, request.params));
+  }, async (request, reply) => {
+    const row = await accountFor(pool, request.params);
+    await deleteAccount(options, row);
+    return reply.code(202).send({ accepted: true, sessionId: row.session_id });
   });
 
-  const command = (
-    path: string,
-    summary: string,
-    send: (sessionId: string) => Promise<void>,
-    whenWorkflowIsOver: (row: AccountRow) => Promise<void>,
-  ) => {
-    app.route<{ Params: AccountParams }>({
-      method: path === '' ? 'DELETE' : 'POST',
-      url: `/v1/workspaces/:workspaceId/accounts/:sessionId${path}`,
+  const command = (action: 'logout' | 'restart', summary: string, signal: typeof logoutAccountSignal | typeof restartAccountSignal) => {
+    app.post<{ Params: AccountParams }>(`/accounts/:sessionId/${action}`, {
       schema: { summary, tags: ['accounts'], params: accountParams, response: { 202: commandResponse, ...problems } },
-      handler: async (request, reply) => {
-        const row = await accountFor(request, pool, request.params);
-        try {
-          await send(row.session_id);
-        } catch (error) {
-          if (!(error instanceof WorkflowNotFoundError)) throw error;
-          await whenWorkflowIsOver(row);
-        }
-        return reply.code(202).send({ accepted: true, sessionId: row.session_id });
-      },
+    }, async (request, reply) => {
+      const row = await accountFor(pool, request.params);
+      try {
+        await handle(row.session_id).signal(signal);
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+        throw new HttpProblem(problem(409, 'account_ended', 'Conflict', `the account has ended; it cannot ${action === 'logout' ? 'log out' : 'restart'}`));
+      }
+      return reply.code(202).send({ accepted: true, sessionId: row.session_id });
     });
   };
-  const ended = (what: string) => async () => {
-    throw new HttpProblem(problem(409, 'account_ended', 'Conflict', `the account has ended; it cannot ${what}`));
-  };
-
-  command('', 'Delete an account: log out, stop its client, remove its auth, soft-delete the row',
-    (sessionId) => handle(sessionId).signal(deleteAccountSignal),
-    // Its workflow is over (failed, logged out): nobody else writes the row, so the API soft-deletes it itself.
-    async (row) => {
-      const ending = await endAccount(pool, { sessionId: row.session_id, status: 'failed', reason: 'deleted', eventType: 'session_deleted', softDelete: true, dedupeKey: `api-delete:${row.session_id}` });
-      await startWebhookDeliveries(pool, temporal, taskQueue, ending.eventIds);
-    });
-  command('/logout', 'Log an account out (the phone sees the device unlinked)',
-    (sessionId) => handle(sessionId).signal(logoutAccountSignal), ended('log out'));
-  command('/restart', 'Restart an account\'s client with its saved auth (no new scan)',
-    (sessionId) => handle(sessionId).signal(restartAccountSignal), ended('restart'));
+  command('logout', 'Log an account out (the phone sees the device unlinked)', logoutAccountSignal);
+  command('restart', 'Restart an account\'s client with its saved login (no new scan)', restartAccountSignal);
 }

@@ -1,7 +1,8 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
-import { findAccountBySession, listEventsAfter, type AccountEvent } from '../../db/accounts.js';
+import { listEventsAfter, type AccountEvent } from '../../db/account-events.js';
+import { accountFor, workspaceNotFound } from '../account-access.js';
 import { EventFanout } from '../event-fanout.js';
 import { HttpProblem, problem } from '../problem.js';
 import { sessionIdSchema, workspaceIdSchema } from '../schemas.js';
@@ -57,12 +58,8 @@ export default async function eventStreamPlugin(app: FastifyInstance, options: {
     },
     preValidation: async (request) => {
       const { workspaceId, sessionId } = request.query;
-      const notFound = () => new HttpProblem(problem(404, 'workspace_not_found', 'Not Found', `no workspace ${workspaceId}`));
-      assertWorkspaceAccess(request, workspaceId, notFound);
-      if (sessionId) {
-        const row = await findAccountBySession(pool, sessionId);
-        if (!row || row.workspace_id !== workspaceId) throw new HttpProblem(problem(404, 'account_not_found', 'Not Found', `no account ${sessionId} in workspace ${workspaceId}`));
-      }
+      assertWorkspaceAccess(request, workspaceId, () => workspaceNotFound(workspaceId));
+      if (sessionId) await accountFor(pool, { workspaceId, sessionId });
     },
   }, async (socket, request) => {
     const { workspaceId, sessionId = null, lastEventId } = request.query;

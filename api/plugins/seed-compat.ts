@@ -3,8 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { AccountConflictError, findAccountBySession, type AccountRow } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
-import { accountWorkflowId } from '../../workflows/ids.js';
-import { deleteAccountSignal } from '../../workflows/messages.js';
+import { workspaceNotFound } from '../account-access.js';
+import { deleteAccount } from '../account-commands.js';
 import { toAccountView } from '../account-view.js';
 import { createAccount } from '../create-account.js';
 import { HttpProblem, problem } from '../problem.js';
@@ -57,7 +57,7 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: { 
     },
   }, async (request, reply) => {
     const workspaceId = String(request.body.workspaceId);
-    assertWorkspaceAccess(request, workspaceId, () => new HttpProblem(problem(404, 'workspace_not_found', 'Not Found', `no workspace ${workspaceId}`)));
+    assertWorkspaceAccess(request, workspaceId, () => workspaceNotFound(workspaceId));
     try {
       await ensureWorkspace(pool, workspaceId);
       const { row, created } = await createAccount(pool, temporal, { workspaceId, sessionId: request.body.sessionId, taskQueue, webhookUrl: request.body.webhookUrl ?? null });
@@ -85,7 +85,7 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: { 
     },
   }, async (request) => {
     const row = await visibleSession(request, request.params.sessionId);
-    await temporal.workflow.getHandle(accountWorkflowId(row.session_id)).signal(deleteAccountSignal).catch(() => undefined);
+    await deleteAccount(options, row);
     return { success: true, sessionId: row.session_id };
   });
 }

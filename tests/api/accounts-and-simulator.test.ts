@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
-import { listAccountEvents } from '../../db/accounts.js';
+import { listAccountEvents } from '../../db/account-events.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';

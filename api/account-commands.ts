@@ -1,0 +1,35 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { DatabasePool } from 'slonik';
+import { endAccount } from '../db/account-lifecycle.js';
+import type { AccountRow } from '../db/accounts.js';
+import { accountWorkflowId } from '../workflows/ids.js';
+import { deleteAccountSignal } from '../workflows/messages.js';
+import { startWebhookDeliveries } from './webhook-starter.js';
+
+export interface AccountCommandDeps {
+  pool: DatabasePool;
+  temporal: Client;
+  taskQueue: string;
+}
+
+/**
+ * Deletes an account, whichever API asks (/v1 or the seed's): its workflow logs out, stops the client, forgets the
+ * login and soft-deletes the row. A workflow that is already over (failed, logged out) writes nothing any more, so
+ * the row is soft-deleted here, with its event and webhooks.
+ */
+export async function deleteAccount(deps: AccountCommandDeps, row: AccountRow): Promise<void> {
+  try {
+    await deps.temporal.workflow.getHandle(accountWorkflowId(row.session_id)).signal(deleteAccountSignal);
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+    const ending = await endAccount(deps.pool, {
+      sessionId: row.session_id,
+      status: 'failed',
+      reason: 'deleted',
+      eventType: 'session_deleted',
+      softDelete: true,
+      dedupeKey: `api-delete:${row.session_id}`,
+    });
+    await startWebhookDeliveries(deps.pool, deps.temporal, deps.taskQueue, ending.eventIds);
+  }
+}

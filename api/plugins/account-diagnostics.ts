@@ -1,0 +1,79 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { listRecentAccountEvents, type AccountEvent } from '../../db/account-events.js';
+import { listDeliveries } from '../../db/webhook-deliveries.js';
+import { accountWorkflowId } from '../../workflows/ids.js';
+import { accountFor, type AccountParams } from '../account-access.js';
+import type { AccountCommandDeps } from '../account-commands.js';
+import { toAccountView } from '../account-view.js';
+import { accountParams } from './accounts.js';
+
+const problems = { '4xx': { $ref: 'ProblemDetails#' } } as const;
+
+/** What an operator asks about one account: the row, recent events, its workflow and activities, measured timings. */
+export default async function accountDiagnosticsPlugin(app: FastifyInstance, options: AccountCommandDeps) {
+  const { pool, temporal } = options;
+
+  app.get<{ Params: AccountParams }>('/accounts/:sessionId/diagnostics', {
+    schema: {
+      summary: 'Everything about one account in one answer: the row, recent events, its workflow, pending activities, the last failure and measured timings',
+      tags: ['accounts'],
+      params: accountParams,
+      response: { 200: { type: 'object', additionalProperties: true }, ...problems },
+    },
+  }, async (request) => {
+    const row = await accountFor(pool, request.params);
+    const events = await listRecentAccountEvents(pool, row.session_id, 50);
+    const deliveries = await listDeliveries(pool, row.session_id, 50);
+    let workflow: Record<string, unknown>;
+    try {
+      const description = await temporal.workflow.getHandle(accountWorkflowId(row.session_id)).describe();
+      const raw = description.raw;
+      workflow = {
+        workflowId: description.workflowId,
+        runId: description.runId,
+        status: description.status.name,
+        startTime: description.startTime.toISOString(),
+        historyLength: description.historyLength,
+        pendingActivities: (raw.pendingActivities ?? []).map((activity) => ({
+          activityType: activity.activityType?.name ?? null,
+          state: activity.state,
+          attempt: activity.attempt,
+          lastFailure: activity.lastFailure?.message ?? null,
+          lastHeartbeatTime: activity.lastHeartbeatTime?.seconds ? new Date(Number(activity.lastHeartbeatTime.seconds) * 1000).toISOString() : null,
+        })),
+      };
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      workflow = { status: 'NOT_FOUND' };
+    }
+    return {
+      account: toAccountView(row),
+      workflow,
+      lastFailure: row.failure_reason,
+      timings: measuredTimings(events, deliveries.filter((d) => d.delivered).map((d) => d.latency_ms ?? 0)),
+      events: events.map((event) => ({ id: event.id, type: event.type, status: event.status, data: redactQr(event), occurredAt: new Date(event.occurred_at).toISOString() })),
+      webhookDeliveries: deliveries,
+    };
+  });
+}
+
+/** The seed's "expected timings", measured for this account from its own event log. */
+function measuredTimings(events: readonly AccountEvent[], webhookLatencies: number[]) {
+  const number = (value: unknown) => (typeof value === 'number' ? value : null);
+  const firstQr = events.find((event) => event.type === 'qr' || event.type === 'pairing_code');
+  const ready = [...events].reverse().find((event) => event.type === 'session_ready');
+  return {
+    qrGenerationMs: number(firstQr?.data.qrGenerationMs),
+    scanToConnectedMs: number(ready?.data.scanToConnectedMs),
+    phoneExtractionMs: number(ready?.data.phoneExtractionMs),
+    webhookLatencyMs: webhookLatencies.length ? { last: webhookLatencies[0], max: Math.max(...webhookLatencies) } : null,
+  };
+}
+
+/** Diagnostics are shared with support: QR payloads (a login credential while valid) stay out. */
+function redactQr(event: AccountEvent): Record<string, unknown> {
+  if (event.type !== 'qr' && event.type !== 'pairing_code') return event.data;
+  const { qr: _qr, code: _code, ...rest } = event.data;
+  return rest;
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { AccountCommandDeps } from '../account-commands.js';
+import { accountNotFound, workspaceNotFound } from '../account-access.js';
+import { accountViewSchema } from '../account-view.js';
+import accountDiagnosticsPlugin from './account-diagnostics.js';
+import accountsPlugin from './accounts.js';
+import { assertWorkspaceAccess } from './auth.js';
+import webhooksPlugin from './webhooks.js';
+
+/**
+ * Everything under /v1/workspaces/:workspaceId: the access check runs once here, for every route of the group. A key
+ * of another workspace gets the same 404 as for a workspace or an account that does not exist.
+ */
+export default async function workspaceScopePlugin(app: FastifyInstance, deps: AccountCommandDeps) {
+  app.addSchema(accountViewSchema);
+  app.addHook('preHandler', async (request) => {
+    const params = request.params as { workspaceId: string; sessionId?: string };
+    const notFound = () =>
+      params.sessionId === undefined
+        ? workspaceNotFound(params.workspaceId)
+        : accountNotFound({ workspaceId: params.workspaceId, sessionId: params.sessionId });
+    assertWorkspaceAccess(request, params.workspaceId, notFound);
+  });
+  // The children get the dependencies alone: the group's prefix in their options would be added a second time.
+  const { pool, temporal, taskQueue } = deps;
+  for (const plugin of [accountsPlugin, accountDiagnosticsPlugin, webhooksPlugin]) {
+    await app.register(plugin, { pool, temporal, taskQueue });
+  }
+}

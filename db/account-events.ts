@@ -1,0 +1,83 @@
+import { sql, type CommonQueryMethods, type DatabaseTransactionConnection } from 'slonik';
+import { z } from 'zod';
+import { ACCOUNT_STATUSES, type AccountStatus } from '../domain/account-status.js';
+import type { AccountRow } from './account-row.js';
+
+/**
+ * The account event log: the one place events are appended and read. Appends happen inside a transaction that holds
+ * the workspace lock (workspace-lock.ts), so a workspace's event ids commit in increasing order.
+ */
+export const accountEventSchema = z.object({
+  id: z.number().int(),
+  account_id: z.number().int(),
+  workspace_id: z.string(),
+  session_id: z.string(),
+  type: z.string(),
+  status: z.enum(ACCOUNT_STATUSES).nullable(),
+  data: z.record(z.unknown()),
+  dedupe_key: z.string().nullable(),
+  occurred_at: z.number(),
+});
+export type AccountEvent = z.infer<typeof accountEventSchema>;
+
+export interface NewAccountEvent {
+  type: string;
+  status: AccountStatus | null;
+  data: Record<string, unknown>;
+  /** The change that wrote it, so a retried change finds its events instead of writing them twice. */
+  dedupeKey: string | null;
+}
+
+export async function appendAccountEvent(tx: DatabaseTransactionConnection, row: AccountRow, event: NewAccountEvent): Promise<number> {
+  return tx.oneFirst(sql.type(z.object({ id: z.number().int() }))`
+    INSERT INTO account_events (account_id, workspace_id, session_id, type, status, data, dedupe_key)
+    VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, ${event.type}, ${event.status},
+            ${sql.jsonb(event.data as never)}, ${event.dedupeKey})
+    RETURNING id
+  `);
+}
+
+/**
+ * The events a change with this dedupe key wrote, or null when it has not been applied. A retry of a change that
+ * committed (its result was lost with the process or the server that ran it) answers with the same events, so
+ * the workflow still sends their webhooks.
+ */
+export async function eventsOfAppliedChange(tx: DatabaseTransactionConnection, dedupeKey: string, workspaceId: string): Promise<number[] | null> {
+  const own = await tx.maybeOneFirst(sql.type(z.object({ id: z.number().int() }))`SELECT id FROM account_events WHERE dedupe_key = ${dedupeKey}`);
+  if (own === null) return null;
+  const caused = await tx.anyFirst(sql.type(z.object({ id: z.number().int() }))`
+    SELECT id FROM account_events WHERE workspace_id = ${workspaceId} AND data->>'causedBy' = ${dedupeKey} ORDER BY id
+  `);
+  return [...caused, own].sort((a, b) => a - b);
+}
+
+export async function listAccountEvents(db: CommonQueryMethods, sessionId: string, limit = 100): Promise<readonly AccountEvent[]> {
+  return db.any(sql.type(accountEventSchema)`
+    SELECT * FROM account_events WHERE session_id = ${sessionId} ORDER BY id LIMIT ${limit}
+  `);
+}
+
+export async function listRecentAccountEvents(db: CommonQueryMethods, sessionId: string, limit: number): Promise<readonly AccountEvent[]> {
+  return db.any(sql.type(accountEventSchema)`
+    SELECT * FROM (SELECT * FROM account_events WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit}) recent ORDER BY id
+  `);
+}
+
+/** Events of a workspace (or one account of it) after an event id, for WebSocket resume and fan-out. */
+export async function listEventsAfter(
+  db: CommonQueryMethods,
+  scope: { workspaceId: string; sessionId: string | null; afterId: number; limit: number },
+): Promise<readonly AccountEvent[]> {
+  return db.any(sql.type(accountEventSchema)`
+    SELECT * FROM account_events
+    WHERE workspace_id = ${scope.workspaceId} AND id > ${scope.afterId}
+      AND (${scope.sessionId}::text IS NULL OR session_id = ${scope.sessionId})
+    ORDER BY id LIMIT ${scope.limit}
+  `);
+}
+
+export async function latestEventId(db: CommonQueryMethods, workspaceId: string): Promise<number> {
+  return db.oneFirst(sql.type(z.object({ id: z.number().int() }))`
+    SELECT COALESCE(max(id), 0)::int8 AS id FROM account_events WHERE workspace_id = ${workspaceId}
+  `);
+}

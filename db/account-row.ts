@@ -1,0 +1,43 @@
+import { sql, type DatabaseTransactionConnection } from 'slonik';
+import { z } from 'zod';
+import { ACCOUNT_STATUSES } from '../domain/account-status.js';
+import { lockWorkspace } from './workspace-lock.js';
+
+export const accountRowSchema = z.object({
+  id: z.number().int(),
+  workspace_id: z.string(),
+  session_id: z.string(),
+  phone_number: z.string().nullable(),
+  status: z.enum(ACCOUNT_STATUSES),
+  is_primary: z.boolean(),
+  push_name: z.string().nullable(),
+  last_qr: z.string().nullable(),
+  last_qr_at: z.number().nullable(),
+  pairing_code: z.string().nullable(),
+  pairing_code_at: z.number().nullable(),
+  failure_reason: z.string().nullable(),
+  last_connected_at: z.number().nullable(),
+  metadata: z.record(z.unknown()),
+  created_at: z.number(),
+  updated_at: z.number(),
+  deleted_at: z.number().nullable(),
+  webhook_url: z.string().nullable(),
+});
+export type AccountRow = z.infer<typeof accountRowSchema>;
+
+export class AccountConflictError extends Error {
+  override readonly name = 'AccountConflictError';
+}
+
+/**
+ * How every change to an account begins: its workspace's lock first (the workspace of a row never changes, so it is
+ * read before), then the row itself, locked for the rest of the transaction.
+ */
+export async function lockAccount(tx: DatabaseTransactionConnection, sessionId: string): Promise<AccountRow> {
+  const workspaceId = await tx.maybeOneFirst(sql.type(z.object({ workspace_id: z.string() }))`
+    SELECT workspace_id FROM whatsapp_accounts WHERE session_id = ${sessionId}
+  `);
+  if (workspaceId === null) throw new AccountConflictError(`no account with session id ${sessionId}`);
+  await lockWorkspace(tx, workspaceId);
+  return tx.one(sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE session_id = ${sessionId} FOR UPDATE`);
+}
