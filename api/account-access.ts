@@ -13,7 +13,9 @@ export function workspaceNotFound(workspaceId: string): HttpProblem {
 }
 
 export function accountNotFound(params: AccountParams): HttpProblem {
-  return new HttpProblem(problem(404, 'account_not_found', 'Not Found', `no account ${params.sessionId} in workspace ${params.workspaceId}`));
+  return new HttpProblem(
+    problem(404, 'account_not_found', 'Not Found', `no account ${params.sessionId} in workspace ${params.workspaceId}`),
+  );
 }
 
 /** The account the route names, in the route's workspace (whose access the workspace scope already checked). */

@@ -28,7 +28,8 @@ export async function executeAccountUpdate<Ret, Args extends [unknown, ...unknow
     } catch (error) {
       if (!givenBackUnrun(error)) throw error;
       const delayMs = RETRY_DELAYS_MS[attempt];
-      if (delayMs === undefined) throw new AccountUpdateUnavailable('the account did not take the request; try again', { cause: error });
+      if (delayMs === undefined)
+        throw new AccountUpdateUnavailable('the account did not take the request; try again', { cause: error });
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }

@@ -32,8 +32,14 @@ export function toAccountView(row: AccountRow): AccountView {
     pushName: row.push_name,
     isPrimary: row.is_primary,
     failureReason: row.failure_reason,
-    qr: linking && row.last_qr && row.last_qr_at ? { value: row.last_qr, generatedAt: iso(row.last_qr_at) as string } : null,
-    pairingCode: linking && row.pairing_code && row.pairing_code_at ? { value: row.pairing_code, generatedAt: iso(row.pairing_code_at) as string } : null,
+    qr:
+      linking && row.last_qr && row.last_qr_at
+        ? { value: row.last_qr, generatedAt: iso(row.last_qr_at) as string }
+        : null,
+    pairingCode:
+      linking && row.pairing_code && row.pairing_code_at
+        ? { value: row.pairing_code, generatedAt: iso(row.pairing_code_at) as string }
+        : null,
     metadata: row.metadata,
     lastConnectedAt: iso(row.last_connected_at),
     createdAt: iso(row.created_at) as string,
@@ -52,7 +58,22 @@ const stamped = {
 export const accountViewSchema = {
   $id: 'Account',
   type: 'object',
-  required: ['sessionId', 'workspaceId', 'status', 'phoneNumber', 'pushName', 'isPrimary', 'failureReason', 'qr', 'pairingCode', 'metadata', 'lastConnectedAt', 'createdAt', 'updatedAt', 'deletedAt'],
+  required: [
+    'sessionId',
+    'workspaceId',
+    'status',
+    'phoneNumber',
+    'pushName',
+    'isPrimary',
+    'failureReason',
+    'qr',
+    'pairingCode',
+    'metadata',
+    'lastConnectedAt',
+    'createdAt',
+    'updatedAt',
+    'deletedAt',
+  ],
   properties: {
     sessionId: { type: 'string' },
     workspaceId: { type: 'string' },

@@ -32,14 +32,19 @@ export interface AppDependencies {
 }
 
 function requestLogView(request: { method?: string; url?: string; ip?: string }) {
-  return { method: request.method, url: (request.url ?? '').replace(/([?&]access_token=)[^&]*/g, '$1[redacted]'), remoteAddress: request.ip };
+  return {
+    method: request.method,
+    url: (request.url ?? '').replace(/([?&]access_token=)[^&]*/g, '$1[redacted]'),
+    remoteAddress: request.ip,
+  };
 }
 
 /** Builds the Fastify app: one plugin per concern. The API keeps no account state in memory. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  // Browsers pass the API key as ?access_token= on WebSockets: it must never reach a log line.
+  const loggerInstance: FastifyBaseLogger = deps.log.child({}, { serializers: { req: requestLogView } });
   const app = Fastify({
-    // Browsers pass the API key as ?access_token= on WebSockets: it must never reach a log line.
-    loggerInstance: deps.log.child({}, { serializers: { req: requestLogView } }) as FastifyBaseLogger,
+    loggerInstance,
     bodyLimit: 256 * 1024,
     // Reject, never silently drop, fields a schema does not know.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
@@ -59,7 +64,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     hook: 'preHandler',
     keyGenerator: (request) => (request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
     errorResponseBuilder: (_request, context) => ({
-      ...problem(429, 'rate_limited', 'Too Many Requests', `at most ${context.max} requests per minute per key; retry after ${Math.ceil(context.ttl / 1000)} s`),
+      ...problem(
+        429,
+        'rate_limited',
+        'Too Many Requests',
+        `at most ${context.max} requests per minute per key; retry after ${Math.ceil(context.ttl / 1000)} s`,
+      ),
       statusCode: 429,
     }),
   });
@@ -75,7 +85,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       },
       temporal: async () => {
         // A gRPC deadline so an unreachable server ends the call instead of leaving it retrying.
-        await deps.temporal.connection.withDeadline(Date.now() + 2_000, () => deps.temporal.connection.workflowService.getSystemInfo({}));
+        await deps.temporal.connection.withDeadline(Date.now() + 2_000, () =>
+          deps.temporal.connection.workflowService.getSystemInfo({}),
+        );
       },
     },
   });

@@ -21,7 +21,11 @@ export interface CreateAccountRequest {
  * Inserts the row and starts its workflow. Both steps are idempotent, so the same request twice gives the same
  * account, and a request that died between the two steps is completed by its retry.
  */
-export async function createAccount(pool: DatabasePool, temporal: Client, request: CreateAccountRequest): Promise<{ row: AccountRow; created: boolean }> {
+export async function createAccount(
+  pool: DatabasePool,
+  temporal: Client,
+  request: CreateAccountRequest,
+): Promise<{ row: AccountRow; created: boolean }> {
   const { row, created } = await insertAccount(pool, {
     workspaceId: request.workspaceId,
     sessionId: request.sessionId,
@@ -32,13 +36,17 @@ export async function createAccount(pool: DatabasePool, temporal: Client, reques
     await temporal.workflow.start(accountConnection, {
       taskQueue: request.taskQueue,
       workflowId: accountWorkflowId(request.sessionId),
-      args: [{
-        sessionId: request.sessionId,
-        workspaceId: request.workspaceId,
-        pairingPhoneNumber: request.pairingPhoneNumber ?? null,
-        ...(request.timings ? { timings: request.timings } : {}),
-        ...(request.continueAsNewAfterEvents !== undefined ? { continueAsNewAfterEvents: request.continueAsNewAfterEvents } : {}),
-      }],
+      args: [
+        {
+          sessionId: request.sessionId,
+          workspaceId: request.workspaceId,
+          pairingPhoneNumber: request.pairingPhoneNumber ?? null,
+          ...(request.timings ? { timings: request.timings } : {}),
+          ...(request.continueAsNewAfterEvents !== undefined
+            ? { continueAsNewAfterEvents: request.continueAsNewAfterEvents }
+            : {}),
+        },
+      ],
       typedSearchAttributes: [{ key: workspaceIdKey, value: request.workspaceId }],
     });
   } catch (error) {

@@ -22,7 +22,11 @@ export class EventFanout {
   private readonly again = new Set<string>();
   private listener: PgListener | null = null;
 
-  constructor(private readonly pool: DatabasePool, private readonly databaseUrl: string, private readonly log: Logger) {}
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly databaseUrl: string,
+    private readonly log: Logger,
+  ) {}
 
   async start(): Promise<void> {
     this.listener = new PgListener({
@@ -37,7 +41,9 @@ export class EventFanout {
         }
       },
       // Whatever was written while the listener was away is fetched now.
-      onReconnected: () => { for (const workspaceId of this.cursors.keys()) this.poke(workspaceId); },
+      onReconnected: () => {
+        for (const workspaceId of this.cursors.keys()) this.poke(workspaceId);
+      },
       log: this.log,
     });
     await this.listener.start();
@@ -83,7 +89,11 @@ export class EventFanout {
         for (const event of events) {
           this.cursors.set(workspaceId, event.id);
           for (const subscriber of this.subscribers) {
-            if (subscriber.workspaceId === workspaceId && (subscriber.sessionId === null || subscriber.sessionId === event.session_id)) subscriber.deliver(event);
+            if (
+              subscriber.workspaceId === workspaceId &&
+              (subscriber.sessionId === null || subscriber.sessionId === event.session_id)
+            )
+              subscriber.deliver(event);
           }
         }
         if (events.length < 500) return;

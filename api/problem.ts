@@ -13,7 +13,13 @@ export interface ProblemDetails {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-export function problem(status: number, code: string, title: string, detail?: string, extensions: Record<string, unknown> = {}): ProblemDetails {
+export function problem(
+  status: number,
+  code: string,
+  title: string,
+  detail?: string,
+  extensions: Record<string, unknown> = {},
+): ProblemDetails {
   return { type: `urn:wa-connect:problem:${code}`, title, status, code, ...(detail ? { detail } : {}), ...extensions };
 }
 

@@ -49,7 +49,9 @@ export function cpuByPart(roots: Record<string, number>): Record<string, number>
     }
     return null;
   };
-  const totals: Record<string, number> = Object.fromEntries([...Object.keys(roots), ...Object.values(PART_BY_COMMAND)].map((part) => [part, 0]));
+  const totals: Record<string, number> = Object.fromEntries(
+    [...Object.keys(roots), ...Object.values(PART_BY_COMMAND)].map((part) => [part, 0]),
+  );
   for (const stat of stats.values()) {
     const part = partOf(stat);
     if (part) totals[part] = (totals[part] ?? 0) + (stat.cpuTicks * 1000) / TICKS_PER_SECOND;
@@ -59,5 +61,7 @@ export function cpuByPart(roots: Record<string, number>): Record<string, number>
 
 /** The CPU ms each part used between two snapshots. */
 export function cpuSpent(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.keys(after).map((part) => [part, Math.round((after[part] ?? 0) - (before[part] ?? 0))]));
+  return Object.fromEntries(
+    Object.keys(after).map((part) => [part, Math.round((after[part] ?? 0) - (before[part] ?? 0))]),
+  );
 }

@@ -31,32 +31,63 @@ import { summarize, type Summary } from './stats.js';
  *   --accounts N   accounts created and scanned at once (default 100; try 500, 1000)
  */
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const { values } = parseArgs({ options: { samples: { type: 'string', default: '100' }, baseline: { type: 'string', default: '200' }, accounts: { type: 'string', default: '100' }, out: { type: 'string', default: 'bench-results' } } });
+const { values } = parseArgs({
+  options: {
+    samples: { type: 'string', default: '100' },
+    baseline: { type: 'string', default: '200' },
+    accounts: { type: 'string', default: '100' },
+    out: { type: 'string', default: 'bench-results' },
+  },
+});
 const SAMPLES = Number(values.samples);
 const BASELINE = Number(values.baseline);
 const ACCOUNTS = Number(values.accounts);
 const WARMUP = 10;
 
-interface StreamEvent { id: number; type: string; sessionId: string; data: Record<string, unknown> }
+interface StreamEvent {
+  id: number;
+  type: string;
+  sessionId: string;
+  data: Record<string, unknown>;
+}
 
 async function main() {
   const log = createLogger('bench', 'warn');
   const dataDir = join(ROOT, '.data', `bench-${Date.now()}`);
-  const outDir = join(ROOT, values.out as string);
+  const outDir = join(ROOT, values.out);
   await mkdir(outDir, { recursive: true });
   const env0 = { ...process.env };
   delete env0.DATABASE_URL;
   delete env0.TEMPORAL_ADDRESS;
   process.stderr.write('starting Temporal and PostgreSQL...\n');
-  const stack = await startStack({ dataDir, temporalPort: await findFreePort(), temporalUiPort: null, postgresPort: await findFreePort(), namespace: 'default', durable: true, log, env: env0 });
+  const stack = await startStack({
+    dataDir,
+    temporalPort: await findFreePort(),
+    temporalUiPort: null,
+    postgresPort: await findFreePort(),
+    namespace: 'default',
+    durable: true,
+    log,
+    env: env0,
+  });
   const children: ReturnType<typeof startServiceProcess>[] = [];
   try {
     await migrate(stack.databaseUrl, log);
     const apiPort = await findFreePort();
     const env = {
-      ...env0, DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: stack.temporalAddress, TASK_QUEUE: 'bench-accounts',
-      WA_ENGINE: 'simulated', SIM_FIRST_QR_DELAY_MS: '0', SIM_FIRST_QR_TTL_MS: '3600000', SIM_QR_TTL_MS: '3600000',
-      SIM_READY_DELAY_MS: '0', SIM_RESTORE_DELAY_MS: '0', API_PORT: String(apiPort), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '10000000',
+      ...env0,
+      DATABASE_URL: stack.databaseUrl,
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      TASK_QUEUE: 'bench-accounts',
+      WA_ENGINE: 'simulated',
+      SIM_FIRST_QR_DELAY_MS: '0',
+      SIM_FIRST_QR_TTL_MS: '3600000',
+      SIM_QR_TTL_MS: '3600000',
+      SIM_READY_DELAY_MS: '0',
+      SIM_RESTORE_DELAY_MS: '0',
+      API_PORT: String(apiPort),
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_PER_MINUTE: '10000000',
     };
     const worker = startServiceProcess('worker', env, join(dataDir, 'worker.log'));
     const api = startServiceProcess('api', env, join(dataDir, 'api.log'));
@@ -67,7 +98,11 @@ async function main() {
     const pool = await createDatabasePool(stack.databaseUrl, { maximumPoolSize: 4 });
     const { key } = await createApiKey(pool, { workspaceId: null, name: 'bench' });
     const http = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${baseUrl}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const response = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
       if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
       return response.json() as Promise<Record<string, unknown>>;
     };
@@ -122,7 +157,11 @@ async function main() {
       baselineTemporalCpuMsPerRoundTrip: temporalCpuMsPerRoundTrip,
       scanToConnectedMs: scanSummary,
       qrToSubscriberMs: qrSummary,
-      ratioScanToConnectedOverBaseline: { p50: scanSummary.p50 / baselineSummary.p50, p95: scanSummary.p95 / baselineSummary.p95, p99: scanSummary.p99 / baselineSummary.p99 },
+      ratioScanToConnectedOverBaseline: {
+        p50: scanSummary.p50 / baselineSummary.p50,
+        p95: scanSummary.p95 / baselineSummary.p95,
+        p99: scanSummary.p99 / baselineSummary.p99,
+      },
       concurrency,
       // Every sample, so the distributions can be drawn again or compared with another run.
       samplesMs: { scanToConnected, qrToSubscriber, baseline },
@@ -166,7 +205,10 @@ async function measureBaseline(address: string): Promise<{ samples: number[]; te
     for (let i = 0; i < BASELINE + WARMUP; i += 1) {
       if (i === WARMUP) temporalCpuMs = cpuByPart({}).temporal ?? 0;
       const startedAt = performance.now();
-      await client.workflow.execute(baselineRoundTrip, { taskQueue: 'bench-baseline', workflowId: `baseline-${i}-${Date.now()}` });
+      await client.workflow.execute(baselineRoundTrip, {
+        taskQueue: 'bench-baseline',
+        workflowId: `baseline-${i}-${Date.now()}`,
+      });
       if (i >= WARMUP) samples.push(performance.now() - startedAt);
     }
     temporalCpuMs = (cpuByPart({}).temporal ?? 0) - temporalCpuMs;
@@ -181,26 +223,32 @@ async function measureBaseline(address: string): Promise<{ samples: number[]; te
 
 /** A WebSocket subscriber that hands out the first event of a type for a session, with when it arrived. */
 async function openStream(baseUrl: string, key: string, workspaceId: string) {
-  const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/v1/stream?workspaceId=${workspaceId}&access_token=${key}`);
+  const socket = new WebSocket(
+    `${baseUrl.replace('http', 'ws')}/v1/stream?workspaceId=${workspaceId}&access_token=${key}`,
+  );
   const seen = new Map<string, { event: StreamEvent; receivedAt: number }>();
   const waiting = new Map<string, (value: { event: StreamEvent; receivedAt: number }) => void>();
   socket.on('message', (data) => {
     const receivedAt = Date.now();
-    const event = JSON.parse(String(data)) as StreamEvent;
+    const event = JSON.parse((data as Buffer).toString('utf8')) as StreamEvent;
     if (typeof event.id !== 'number') return;
     const slot = `${event.sessionId}/${event.type}`;
     if (seen.has(slot)) return;
     seen.set(slot, { event, receivedAt });
     waiting.get(slot)?.({ event, receivedAt });
   });
-  await new Promise((resolve, reject) => { socket.once('message', resolve); socket.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    socket.once('message', resolve);
+    socket.once('error', reject);
+  });
   return {
-    next: (sessionId: string, type: string) => new Promise<{ event: StreamEvent; receivedAt: number }>((resolve) => {
-      const slot = `${sessionId}/${type}`;
-      const already = seen.get(slot);
-      if (already) resolve(already);
-      else waiting.set(slot, resolve);
-    }),
+    next: (sessionId: string, type: string) =>
+      new Promise<{ event: StreamEvent; receivedAt: number }>((resolve) => {
+        const slot = `${sessionId}/${type}`;
+        const already = seen.get(slot);
+        if (already) resolve(already);
+        else waiting.set(slot, resolve);
+      }),
     count: (type: string) => [...seen.keys()].filter((slot) => slot.endsWith(`/${type}`)).length,
     close: () => socket.close(),
   };
@@ -235,7 +283,9 @@ async function measureConcurrency(
   const readies = ids.map((id) => stream.next(id, 'session_ready'));
   const cpuBefore = cpuByPart(parts);
   const scanStart = Date.now();
-  await inFlight(ids, 100, (sessionId, index) => http('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: `62811${String(index).padStart(7, '0')}` }));
+  await inFlight(ids, 100, (sessionId, index) =>
+    http('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: `62811${String(index).padStart(7, '0')}` }),
+  );
   const settled = await Promise.race([
     Promise.all(readies).then((all) => Math.max(...all.map((r) => r.receivedAt))),
     new Promise<null>((resolve) => setTimeout(() => resolve(null), 10 * 60_000)),
@@ -248,8 +298,16 @@ async function measureConcurrency(
   const duplicated = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`
     SELECT count(*)::int8 AS n FROM (SELECT phone_number FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND deleted_at IS NULL AND phone_number IS NOT NULL GROUP BY phone_number HAVING count(*) > 1) d
   `);
-  const primaries = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND is_primary`);
-  const constraintErrors = ((await readFile(workerLog, 'utf8').catch(() => '')).match(/IntegrityConstraintViolation|violates unique constraint|duplicate key/gi) ?? []).length;
+  const primaries = await pool.oneFirst(
+    sql.type(
+      z.object({ n: z.number() }),
+    )`SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND is_primary`,
+  );
+  const constraintErrors = (
+    (await readFile(workerLog, 'utf8').catch(() => '')).match(
+      /IntegrityConstraintViolation|violates unique constraint|duplicate key/gi,
+    ) ?? []
+  ).length;
   stream.close();
   const seconds = settled === null ? null : (settled - scanStart) / 1000;
   return {
@@ -265,7 +323,9 @@ async function measureConcurrency(
     workerRssMbAfter: rssAfter,
     workerMbPerConnectedSession: Math.round(((rssAfter - rssBefore) / Math.max(1, connected)) * 1000) / 1000,
     // Where the scan phase's CPU went, per connected account: with every core busy, this is what bounds the rate.
-    cpuMsPerConnection: Object.fromEntries(Object.entries(cpuMs).map(([part, ms]) => [part, Math.round((ms / Math.max(1, connected)) * 10) / 10])),
+    cpuMsPerConnection: Object.fromEntries(
+      Object.entries(cpuMs).map(([part, ms]) => [part, Math.round((ms / Math.max(1, connected)) * 10) / 10]),
+    ),
   };
 }
 
@@ -281,13 +341,16 @@ function rssMb(pid: number): number {
 /** `Temporal CLI v1.5.1 (Server 1.29.1, UI …)`: a CLI built from the module proxy calls itself 0.0.0-DEV, so its tag comes from the module. */
 async function temporalCliVersion(): Promise<string> {
   const { resolveTemporalCli, TEMPORAL_CLI_MODULE } = await import('../infra/temporal-cli.js');
-  const printed = execFileSync(await resolveTemporalCli(createLogger('bench', 'warn')), ['--version'], { encoding: 'utf8' });
+  const printed = execFileSync(await resolveTemporalCli(createLogger('bench', 'warn')), ['--version'], {
+    encoding: 'utf8',
+  });
   const components = /\(([^)]*)\)/.exec(printed)?.[1];
   return `Temporal CLI ${TEMPORAL_CLI_MODULE.split('@')[1] ?? '?'}${components ? ` (${components})` : ''}`;
 }
 
 function printTable(result: Record<string, unknown>, baseline: Summary, scan: Summary, qr: Summary, prefix: string) {
-  const row = (name: string, s: Summary, target: string) => `| ${name} | ${s.count} | ${s.p50.toFixed(1)} | ${s.p95.toFixed(1)} | ${s.p99.toFixed(1)} | ${target} |`;
+  const row = (name: string, s: Summary, target: string) =>
+    `| ${name} | ${s.count} | ${s.p50.toFixed(1)} | ${s.p95.toFixed(1)} | ${s.p99.toFixed(1)} | ${target} |`;
   const c = result.concurrency as Record<string, number | null> & { cpuMsPerConnection: Record<string, number> };
   const m = result.machine as Record<string, string | number>;
   const ratio = result.ratioScanToConnectedOverBaseline as Record<string, number>;
@@ -304,8 +367,9 @@ function printTable(result: Record<string, unknown>, baseline: Summary, scan: Su
     '',
     `concurrency: ${c.accounts} accounts at once → ${c.connected} connected, ${c.lost} lost, ${c.duplicatedPhones} duplicated phones, ${c.primaries} primary, ${c.constraintErrors} constraint errors; ` +
       `${c.activationsPerSecond} activations/s (target ≥ 50); worker RSS ${c.workerRssMbBefore} → ${c.workerRssMbAfter} MB = ${c.workerMbPerConnectedSession} MB per connected session (target ≤ 0.5)`,
-    `CPU ms per connection during the scan phase: ${Object.entries(c.cpuMsPerConnection).map(([part, ms]) => `${part} ${ms}`).join(', ')}; ` +
-      `Temporal per bare round trip: ${String(result.baselineTemporalCpuMsPerRoundTrip)}`,
+    `CPU ms per connection during the scan phase: ${Object.entries(c.cpuMsPerConnection)
+      .map(([part, ms]) => `${part} ${ms}`)
+      .join(', ')}; ` + `Temporal per bare round trip: ${String(result.baselineTemporalCpuMsPerRoundTrip)}`,
     '',
     `written: ${prefix}.json and ${prefix}.png`,
     '',
@@ -314,7 +378,10 @@ function printTable(result: Record<string, unknown>, baseline: Summary, scan: Su
 }
 
 // Exit explicitly: the Temporal runtime's native threads would otherwise keep retrying the stopped server for minutes.
-main().then(() => process.exit(0), (error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -21,7 +21,10 @@ const processEnvSchema = z.object({
   ENGINE_DATA_DIR: z.string().min(1).default('.data/engine'),
   WA_LAUNCH_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   // The seed's backend called its Node service on loopback without a key; allow that on loopback only.
-  SEED_API_LOOPBACK_WITHOUT_KEY: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  SEED_API_LOOPBACK_WITHOUT_KEY: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

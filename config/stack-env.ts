@@ -19,7 +19,9 @@ export type StackEnv = z.infer<typeof stackEnvSchema>;
 export function readStackEnv(source: NodeJS.ProcessEnv = process.env): StackEnv {
   const parsed = stackEnvSchema.safeParse(source);
   if (!parsed.success) {
-    throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(
+      `invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }

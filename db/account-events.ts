@@ -28,7 +28,11 @@ export interface NewAccountEvent {
   dedupeKey: string | null;
 }
 
-export async function appendAccountEvent(tx: DatabaseTransactionConnection, row: AccountRow, event: NewAccountEvent): Promise<number> {
+export async function appendAccountEvent(
+  tx: DatabaseTransactionConnection,
+  row: AccountRow,
+  event: NewAccountEvent,
+): Promise<number> {
   return tx.oneFirst(sql.type(z.object({ id: z.number().int() }))`
     INSERT INTO account_events (account_id, workspace_id, session_id, type, status, data, dedupe_key)
     VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, ${event.type}, ${event.status},
@@ -42,8 +46,14 @@ export async function appendAccountEvent(tx: DatabaseTransactionConnection, row:
  * committed (its result was lost with the process or the server that ran it) answers with the same events, so
  * the workflow still sends their webhooks.
  */
-export async function eventsOfAppliedChange(tx: DatabaseTransactionConnection, dedupeKey: string, workspaceId: string): Promise<number[] | null> {
-  const own = await tx.maybeOneFirst(sql.type(z.object({ id: z.number().int() }))`SELECT id FROM account_events WHERE dedupe_key = ${dedupeKey}`);
+export async function eventsOfAppliedChange(
+  tx: DatabaseTransactionConnection,
+  dedupeKey: string,
+  workspaceId: string,
+): Promise<number[] | null> {
+  const own = await tx.maybeOneFirst(
+    sql.type(z.object({ id: z.number().int() }))`SELECT id FROM account_events WHERE dedupe_key = ${dedupeKey}`,
+  );
   if (own === null) return null;
   const caused = await tx.anyFirst(sql.type(z.object({ id: z.number().int() }))`
     SELECT id FROM account_events WHERE workspace_id = ${workspaceId} AND data->>'causedBy' = ${dedupeKey} ORDER BY id
@@ -51,13 +61,21 @@ export async function eventsOfAppliedChange(tx: DatabaseTransactionConnection, d
   return [...caused, own].sort((a, b) => a - b);
 }
 
-export async function listAccountEvents(db: CommonQueryMethods, sessionId: string, limit = 100): Promise<readonly AccountEvent[]> {
+export async function listAccountEvents(
+  db: CommonQueryMethods,
+  sessionId: string,
+  limit = 100,
+): Promise<readonly AccountEvent[]> {
   return db.any(sql.type(accountEventSchema)`
     SELECT * FROM account_events WHERE session_id = ${sessionId} ORDER BY id LIMIT ${limit}
   `);
 }
 
-export async function listRecentAccountEvents(db: CommonQueryMethods, sessionId: string, limit: number): Promise<readonly AccountEvent[]> {
+export async function listRecentAccountEvents(
+  db: CommonQueryMethods,
+  sessionId: string,
+  limit: number,
+): Promise<readonly AccountEvent[]> {
   return db.any(sql.type(accountEventSchema)`
     SELECT * FROM (SELECT * FROM account_events WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit}) recent ORDER BY id
   `);

@@ -61,7 +61,16 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
     `);
     const eventIds: number[] = [];
     for (const old of released) {
-      eventIds.push(await appendEvent(tx, old, 'account_replaced', 'failed', { reason: old.failure_reason, replacedBySessionId: row.session_id, causedBy: activation.dedupeKey }, null));
+      eventIds.push(
+        await appendEvent(
+          tx,
+          old,
+          'account_replaced',
+          'failed',
+          { reason: old.failure_reason, replacedBySessionId: row.session_id, causedBy: activation.dedupeKey },
+          null,
+        ),
+      );
     }
 
     const updated = await tx.one(sql.type(accountRowSchema)`
@@ -75,13 +84,22 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
       WHERE id = ${row.id}
       RETURNING *
     `);
-    eventIds.push(await appendEvent(tx, updated, 'session_ready', 'connected', {
-      phoneNumber: updated.phone_number,
-      pushName: updated.push_name,
-      isPrimary: updated.is_primary,
-      ...(activation.timings ?? {}),
-      ...(released.length ? { replacedSessionIds: released.map((old) => old.session_id) } : {}),
-    }, activation.dedupeKey));
+    eventIds.push(
+      await appendEvent(
+        tx,
+        updated,
+        'session_ready',
+        'connected',
+        {
+          phoneNumber: updated.phone_number,
+          pushName: updated.push_name,
+          isPrimary: updated.is_primary,
+          ...(activation.timings ?? {}),
+          ...(released.length ? { replacedSessionIds: released.map((old) => old.session_id) } : {}),
+        },
+        activation.dedupeKey,
+      ),
+    );
     return { applied: true, row: updated, releasedSessionIds: released.map((old) => old.session_id), eventIds };
   });
 }
@@ -122,7 +140,9 @@ export async function endAccount(pool: DatabasePool, ending: Ending): Promise<En
       WHERE id = ${row.id}
       RETURNING *
     `);
-    const eventIds = [await appendEvent(tx, updated, ending.eventType, updated.status, { reason: ending.reason }, ending.dedupeKey)];
+    const eventIds = [
+      await appendEvent(tx, updated, ending.eventType, updated.status, { reason: ending.reason }, ending.dedupeKey),
+    ];
 
     if (wasPrimary) {
       const successor = await tx.maybeOne(sql.type(accountRowSchema)`
@@ -135,7 +155,16 @@ export async function endAccount(pool: DatabasePool, ending: Ending): Promise<En
         RETURNING *
       `);
       if (successor) {
-        eventIds.push(await appendEvent(tx, successor, 'primary_changed', successor.status, { isPrimary: true, previousPrimarySessionId: row.session_id, causedBy: ending.dedupeKey }, null));
+        eventIds.push(
+          await appendEvent(
+            tx,
+            successor,
+            'primary_changed',
+            successor.status,
+            { isPrimary: true, previousPrimarySessionId: row.session_id, causedBy: ending.dedupeKey },
+            null,
+          ),
+        );
       }
     }
     return { applied: true, row: updated, eventIds };
@@ -153,14 +182,36 @@ export async function makePrimary(pool: DatabasePool, sessionId: string): Promis
   return pool.transaction(async (tx) => {
     const row = await lockAccount(tx, sessionId);
     if (row.is_primary) return { applied: false, row, eventIds: [] };
-    if (row.status !== 'connected' || row.deleted_at !== null) throw new AccountConflictError(`only a connected account can be primary; this one is ${row.status}`);
+    if (row.status !== 'connected' || row.deleted_at !== null)
+      throw new AccountConflictError(`only a connected account can be primary; this one is ${row.status}`);
     const previous = await tx.maybeOne(sql.type(accountRowSchema)`
       UPDATE whatsapp_accounts SET is_primary = false WHERE workspace_id = ${row.workspace_id} AND is_primary RETURNING *
     `);
-    const updated = await tx.one(sql.type(accountRowSchema)`UPDATE whatsapp_accounts SET is_primary = true WHERE id = ${row.id} RETURNING *`);
+    const updated = await tx.one(
+      sql.type(accountRowSchema)`UPDATE whatsapp_accounts SET is_primary = true WHERE id = ${row.id} RETURNING *`,
+    );
     const eventIds: number[] = [];
-    if (previous) eventIds.push(await appendEvent(tx, previous, 'primary_changed', previous.status, { isPrimary: false, newPrimarySessionId: row.session_id }, null));
-    eventIds.push(await appendEvent(tx, updated, 'primary_changed', updated.status, { isPrimary: true, previousPrimarySessionId: previous?.session_id ?? null }, null));
+    if (previous)
+      eventIds.push(
+        await appendEvent(
+          tx,
+          previous,
+          'primary_changed',
+          previous.status,
+          { isPrimary: false, newPrimarySessionId: row.session_id },
+          null,
+        ),
+      );
+    eventIds.push(
+      await appendEvent(
+        tx,
+        updated,
+        'primary_changed',
+        updated.status,
+        { isPrimary: true, previousPrimarySessionId: previous?.session_id ?? null },
+        null,
+      ),
+    );
     return { applied: true, row: updated, eventIds };
   });
 }

@@ -13,7 +13,10 @@ export interface NewAccount {
 }
 
 /** Inserts the row, or returns the one already there for this session id: the same request twice gives one account. */
-export async function insertAccount(db: CommonQueryMethods, account: NewAccount): Promise<{ row: AccountRow; created: boolean }> {
+export async function insertAccount(
+  db: CommonQueryMethods,
+  account: NewAccount,
+): Promise<{ row: AccountRow; created: boolean }> {
   const inserted = await db.maybeOne(sql.type(accountRowSchema)`
     INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, webhook_url)
     VALUES (${account.workspaceId}, ${account.sessionId}, ${sql.jsonb((account.metadata ?? {}) as never)}, ${account.webhookUrl ?? null})
@@ -46,7 +49,10 @@ export interface StatusChange {
  * Writes a status change to the row and appends its event, in one transaction. A repeated dedupe key changes
  * nothing, and neither does a move the status flow forbids (a row that failed or was deleted stays so).
  */
-export async function recordStatusChange(pool: DatabasePool, change: StatusChange): Promise<{ applied: boolean; row: AccountRow; eventIds: number[] }> {
+export async function recordStatusChange(
+  pool: DatabasePool,
+  change: StatusChange,
+): Promise<{ applied: boolean; row: AccountRow; eventIds: number[] }> {
   return pool.transaction(async (tx) => {
     const row = await lockAccount(tx, change.sessionId);
     const earlier = await eventsOfAppliedChange(tx, change.dedupeKey, row.workspace_id);
@@ -72,16 +78,26 @@ export async function recordStatusChange(pool: DatabasePool, change: StatusChang
 /** Stores the newest QR on the row and logs it; a repeated dedupe key changes nothing. */
 export async function recordLoginCode(
   pool: DatabasePool,
-  code: { sessionId: string; kind: 'qr' | 'pairing_code'; value: string; dedupeKey: string; timings?: Record<string, number> },
+  code: {
+    sessionId: string;
+    kind: 'qr' | 'pairing_code';
+    value: string;
+    dedupeKey: string;
+    timings?: Record<string, number>;
+  },
 ): Promise<{ applied: boolean }> {
   return pool.transaction(async (tx) => {
     const row = await lockAccount(tx, code.sessionId);
     const seen = await tx.exists(sql.unsafe`SELECT 1 FROM account_events WHERE dedupe_key = ${code.dedupeKey}`);
     if (seen || row.deleted_at !== null || row.status === 'failed') return { applied: false };
     if (code.kind === 'qr') {
-      await tx.query(sql.unsafe`UPDATE whatsapp_accounts SET last_qr = ${code.value}, last_qr_at = now() WHERE id = ${row.id}`);
+      await tx.query(
+        sql.unsafe`UPDATE whatsapp_accounts SET last_qr = ${code.value}, last_qr_at = now() WHERE id = ${row.id}`,
+      );
     } else {
-      await tx.query(sql.unsafe`UPDATE whatsapp_accounts SET pairing_code = ${code.value}, pairing_code_at = now() WHERE id = ${row.id}`);
+      await tx.query(
+        sql.unsafe`UPDATE whatsapp_accounts SET pairing_code = ${code.value}, pairing_code_at = now() WHERE id = ${row.id}`,
+      );
     }
     await appendAccountEvent(tx, row, {
       type: code.kind,
@@ -116,6 +132,10 @@ export async function listWorkspaceAccounts(
   return { items, nextCursor: rows.length > query.limit ? (items[items.length - 1]?.id ?? null) : null };
 }
 
-export async function setAccountWebhookUrl(db: CommonQueryMethods, sessionId: string, webhookUrl: string | null): Promise<void> {
+export async function setAccountWebhookUrl(
+  db: CommonQueryMethods,
+  sessionId: string,
+  webhookUrl: string | null,
+): Promise<void> {
   await db.query(sql.unsafe`UPDATE whatsapp_accounts SET webhook_url = ${webhookUrl} WHERE session_id = ${sessionId}`);
 }

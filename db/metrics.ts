@@ -11,7 +11,12 @@ const bucketRow = z.object({ le: z.number(), count: z.number() });
 const totalsRow = z.object({ count: z.number(), sum: z.number() });
 
 /** A histogram of one timing the workflow stored in its events (e.g. session_ready's scanToConnectedMs). */
-export async function eventTimingHistogram(db: CommonQueryMethods, types: string[], field: string, bucketsMs: number[]): Promise<HistogramData> {
+export async function eventTimingHistogram(
+  db: CommonQueryMethods,
+  types: string[],
+  field: string,
+  bucketsMs: number[],
+): Promise<HistogramData> {
   const samples = sql.fragment`
     SELECT (data ->> ${field})::float8 AS v FROM account_events
     WHERE type = ANY(${sql.array(types, 'text')}) AND data ? ${field}
@@ -20,10 +25,18 @@ export async function eventTimingHistogram(db: CommonQueryMethods, types: string
 }
 
 export async function webhookLatencyHistogram(db: CommonQueryMethods, bucketsMs: number[]): Promise<HistogramData> {
-  return histogram(db, sql.fragment`SELECT latency_ms::float8 AS v FROM webhook_deliveries WHERE latency_ms IS NOT NULL`, bucketsMs);
+  return histogram(
+    db,
+    sql.fragment`SELECT latency_ms::float8 AS v FROM webhook_deliveries WHERE latency_ms IS NOT NULL`,
+    bucketsMs,
+  );
 }
 
-async function histogram(db: CommonQueryMethods, samples: ReturnType<typeof sql.fragment>, bucketsMs: number[]): Promise<HistogramData> {
+async function histogram(
+  db: CommonQueryMethods,
+  samples: ReturnType<typeof sql.fragment>,
+  bucketsMs: number[],
+): Promise<HistogramData> {
   const buckets = await db.any(sql.type(bucketRow)`
     WITH samples AS (${samples})
     SELECT b.le, (SELECT count(*) FROM samples s WHERE s.v <= b.le)::int8 AS count
@@ -36,14 +49,18 @@ async function histogram(db: CommonQueryMethods, samples: ReturnType<typeof sql.
 }
 
 /** Status transitions by event type and resulting status, all time. */
-export async function transitionCounts(db: CommonQueryMethods): Promise<ReadonlyArray<{ type: string; status: string | null; count: number }>> {
+export async function transitionCounts(
+  db: CommonQueryMethods,
+): Promise<ReadonlyArray<{ type: string; status: string | null; count: number }>> {
   return db.any(sql.type(z.object({ type: z.string(), status: z.string().nullable(), count: z.number() }))`
     SELECT type, status, count(*)::int8 AS count FROM account_events
     WHERE type NOT IN ('qr', 'pairing_code') GROUP BY type, status ORDER BY type, status
   `);
 }
 
-export async function deliveryCounts(db: CommonQueryMethods): Promise<ReadonlyArray<{ delivered: boolean; count: number }>> {
+export async function deliveryCounts(
+  db: CommonQueryMethods,
+): Promise<ReadonlyArray<{ delivered: boolean; count: number }>> {
   return db.any(sql.type(z.object({ delivered: z.boolean(), count: z.number() }))`
     SELECT delivered, count(*)::int8 AS count FROM webhook_deliveries GROUP BY delivered ORDER BY delivered
   `);

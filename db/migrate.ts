@@ -35,7 +35,9 @@ export async function migrate(databaseUrl: string, log: Logger, directory = MIGR
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
-    const done = await client.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations');
+    const done = await client.query<{ version: number; checksum: string }>(
+      'SELECT version, checksum FROM schema_migrations',
+    );
     const doneByVersion = new Map(done.rows.map((row) => [row.version, row.checksum]));
     for (const file of files) {
       const appliedChecksum = doneByVersion.get(file.version);
@@ -48,11 +50,15 @@ export async function migrate(databaseUrl: string, log: Logger, directory = MIGR
       await client.query('BEGIN');
       try {
         await client.query(file.text);
-        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [file.version, file.name, file.checksum]);
+        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+          file.version,
+          file.name,
+          file.checksum,
+        ]);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${file.name} failed: ${(error as Error).message}`);
+        throw new Error(`migration ${file.name} failed: ${(error as Error).message}`, { cause: error });
       }
       applied.push(file.version);
       log.info({ migration: file.name }, 'migration applied');

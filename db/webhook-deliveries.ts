@@ -14,8 +14,12 @@ export interface WebhookTarget {
 export async function findWebhookTarget(db: CommonQueryMethods, eventId: number): Promise<WebhookTarget | null> {
   const event = await db.maybeOne(sql.type(accountEventSchema)`SELECT * FROM account_events WHERE id = ${eventId}`);
   if (!event) return null;
-  const account = await db.one(sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE id = ${event.account_id}`);
-  const workspace = await db.maybeOne(sql.type(z.object({ webhook_url: z.string().nullable(), webhook_secret: z.string() }))`
+  const account = await db.one(
+    sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE id = ${event.account_id}`,
+  );
+  const workspace = await db.maybeOne(sql.type(
+    z.object({ webhook_url: z.string().nullable(), webhook_secret: z.string() }),
+  )`
     SELECT webhook_url, webhook_secret FROM workspaces WHERE id = ${event.workspace_id}
   `);
   const url = account.webhook_url ?? workspace?.webhook_url ?? null;
@@ -24,7 +28,10 @@ export async function findWebhookTarget(db: CommonQueryMethods, eventId: number)
 }
 
 /** Of these events, the ones whose account has a webhook URL (its own or its workspace's). */
-export async function eventsWithWebhookTargets(db: CommonQueryMethods, eventIds: readonly number[]): Promise<readonly number[]> {
+export async function eventsWithWebhookTargets(
+  db: CommonQueryMethods,
+  eventIds: readonly number[],
+): Promise<readonly number[]> {
   if (eventIds.length === 0) return [];
   return db.anyFirst(sql.type(z.object({ id: z.number().int() }))`
     SELECT e.id FROM account_events e
@@ -69,7 +76,11 @@ export const deliveryRowSchema = z.object({
 });
 export type DeliveryRow = z.infer<typeof deliveryRowSchema>;
 
-export async function listDeliveries(db: CommonQueryMethods, sessionId: string, limit: number): Promise<readonly DeliveryRow[]> {
+export async function listDeliveries(
+  db: CommonQueryMethods,
+  sessionId: string,
+  limit: number,
+): Promise<readonly DeliveryRow[]> {
   return db.any(sql.type(deliveryRowSchema)`
     SELECT id, event_id, url, attempt, delivered, status_code, latency_ms, error, attempted_at
     FROM webhook_deliveries WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit}

@@ -27,7 +27,12 @@ export async function findWorkspace(db: CommonQueryMethods, workspaceId: string)
   return db.maybeOne(sql.type(workspaceSchema)`SELECT * FROM workspaces WHERE id = ${workspaceId}`);
 }
 
-export async function updateWorkspaceWebhook(db: CommonQueryMethods, workspaceId: string, webhookUrl: string | null, rotateSecret: boolean): Promise<WorkspaceRow> {
+export async function updateWorkspaceWebhook(
+  db: CommonQueryMethods,
+  workspaceId: string,
+  webhookUrl: string | null,
+  rotateSecret: boolean,
+): Promise<WorkspaceRow> {
   await ensureWorkspace(db, workspaceId);
   return db.one(sql.type(workspaceSchema)`
     UPDATE workspaces SET webhook_url = ${webhookUrl},
@@ -55,7 +60,10 @@ export interface ApiPrincipal {
 const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
 /** Creates a key and returns it in full: the only time it is ever shown. */
-export async function createApiKey(db: CommonQueryMethods, options: { workspaceId: string | null; name: string }): Promise<{ key: string; prefix: string }> {
+export async function createApiKey(
+  db: CommonQueryMethods,
+  options: { workspaceId: string | null; name: string },
+): Promise<{ key: string; prefix: string }> {
   if (options.workspaceId) await ensureWorkspace(db, options.workspaceId);
   const prefix = `wak_${randomBytes(6).toString('hex')}`;
   const key = `${prefix}_${randomBytes(32).toString('base64url')}`;
@@ -69,7 +77,11 @@ export async function createApiKey(db: CommonQueryMethods, options: { workspaceI
 export async function authenticateApiKey(db: CommonQueryMethods, presented: string): Promise<ApiPrincipal | null> {
   const match = /^(wak_[0-9a-f]{12})_[A-Za-z0-9_-]{43}$/.exec(presented);
   if (!match?.[1]) return null;
-  const row = await db.maybeOne(sql.type(apiKeySchema)`SELECT id, key_prefix, key_hash, workspace_id, name, revoked_at FROM api_keys WHERE key_prefix = ${match[1]}`);
+  const row = await db.maybeOne(
+    sql.type(
+      apiKeySchema,
+    )`SELECT id, key_prefix, key_hash, workspace_id, name, revoked_at FROM api_keys WHERE key_prefix = ${match[1]}`,
+  );
   if (!row || row.revoked_at !== null) return null;
   const expected = Buffer.from(row.key_hash, 'hex');
   const actual = Buffer.from(hashKey(presented), 'hex');
@@ -78,6 +90,8 @@ export async function authenticateApiKey(db: CommonQueryMethods, presented: stri
 }
 
 export async function revokeApiKey(db: CommonQueryMethods, prefix: string): Promise<boolean> {
-  const result = await db.query(sql.unsafe`UPDATE api_keys SET revoked_at = now() WHERE key_prefix = ${prefix} AND revoked_at IS NULL`);
+  const result = await db.query(
+    sql.unsafe`UPDATE api_keys SET revoked_at = now() WHERE key_prefix = ${prefix} AND revoked_at IS NULL`,
+  );
   return result.rowCount > 0;
 }

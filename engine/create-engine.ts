@@ -10,13 +10,23 @@ import type { Engine } from './types.js';
 export async function createEngine(env: ProcessEnv, pool: DatabasePool, log: Logger): Promise<Engine> {
   switch (env.WA_ENGINE) {
     case 'simulated':
-      return SimulatedEngine.create(pool, env.DATABASE_URL, readSimulatorSettings(), log.child({ engine: 'simulated' }));
+      return SimulatedEngine.create(
+        pool,
+        env.DATABASE_URL,
+        readSimulatorSettings(),
+        log.child({ engine: 'simulated' }),
+      );
     case 'real':
-      return WhatsAppWebEngine.create(pool, env.DATABASE_URL, {
-        chromiumPath: env.CHROMIUM_PATH,
-        dataDir: env.ENGINE_DATA_DIR,
-        standIn: env.WA_WEB === 'standin',
-        launchTimeoutMs: env.WA_LAUNCH_TIMEOUT_MS,
-      }, log.child({ engine: 'real', web: env.WA_WEB }));
+      return WhatsAppWebEngine.create(
+        pool,
+        env.DATABASE_URL,
+        {
+          chromiumPath: env.CHROMIUM_PATH,
+          dataDir: env.ENGINE_DATA_DIR,
+          standIn: env.WA_WEB === 'standin',
+          launchTimeoutMs: env.WA_LAUNCH_TIMEOUT_MS,
+        },
+        log.child({ engine: 'real', web: env.WA_WEB }),
+      );
   }
 }

@@ -17,8 +17,13 @@ export async function readOwnPhone(session: EngineSession): Promise<OwnPhoneRead
   let phoneNumber: string | null = user;
   if (server === 'lid' || identity.id.endsWith('@lid')) {
     phoneNumber = await session.resolveLid(identity.id);
-    if (!phoneNumber) return { kind: 'unresolvable', reason: `the own id ${identity.id} is an internal @lid id with no known phone number` };
+    if (!phoneNumber)
+      return {
+        kind: 'unresolvable',
+        reason: `the own id ${identity.id} is an internal @lid id with no known phone number`,
+      };
   }
-  if (!isPhoneNumber(phoneNumber)) return { kind: 'unresolvable', reason: `the own id ${identity.id} holds no phone number` };
+  if (!isPhoneNumber(phoneNumber))
+    return { kind: 'unresolvable', reason: `the own id ${identity.id} holds no phone number` };
   return { kind: 'phone', phoneNumber, pushName: identity.pushName };
 }

@@ -68,7 +68,9 @@ export async function exitOrKill(child: ChildProcess, graceMs: number): Promise<
   // once() rejects on an 'error' event: a process that cannot be signalled is as gone as it will get.
   const exit = once(child, 'exit').catch(() => undefined);
   let killed = false;
-  const timer = setTimeout(() => { killed = child.kill('SIGKILL'); }, graceMs);
+  const timer = setTimeout(() => {
+    killed = child.kill('SIGKILL');
+  }, graceMs);
   await exit;
   clearTimeout(timer);
   return { killed };
@@ -82,7 +84,12 @@ export async function runCommand(
 ): Promise<string> {
   // A process group of its own: servers it daemonizes (pg_ctl's postmaster) ignore the terminal's Ctrl-C and are
   // stopped in order by whoever started them.
-  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(command, args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   const collect = (chunk: Buffer) => {
     const text = chunk.toString();
@@ -91,7 +98,12 @@ export async function runCommand(
   };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
-  const [code] = (await Promise.race([once(child, 'exit'), once(child, 'error').then(([error]) => { throw error; })])) as [number | null];
+  const [code] = (await Promise.race([
+    once(child, 'exit'),
+    once(child, 'error').then(([error]) => {
+      throw error;
+    }),
+  ])) as [number | null];
   if (code !== 0) {
     throw new Error(`${command} ${args.join(' ')} exited with ${code}: ${output.trim().slice(-2000)}`);
   }

@@ -1,5 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { access, appendFile, chmod, chown, constants, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import {
+  access,
+  appendFile,
+  chmod,
+  chown,
+  constants,
+  mkdir,
+  readdir,
+  readFile,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { ConfigError } from '../config/env.js';
@@ -37,7 +48,9 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const passwordFile = join(dataDir, 'password');
   const asRoot = process.getuid?.() === 0;
   const run = (tool: string, args: string[]) =>
-    asRoot ? runCommand('runuser', ['-u', SERVICE_USER, '--', join(binDir, tool), ...args]) : runCommand(join(binDir, tool), args);
+    asRoot
+      ? runCommand('runuser', ['-u', SERVICE_USER, '--', join(binDir, tool), ...args])
+      : runCommand(join(binDir, tool), args);
 
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   if (asRoot) await prepareForServiceUser(dataDir, options.log);
@@ -49,31 +62,49 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     const pwFileForInit = join(dataDir, 'initdb-password');
     await writeFile(pwFileForInit, password, { mode: 0o600 });
     if (asRoot) await chownToServiceUser(pwFileForInit);
-    await run('initdb', ['-D', clusterDir, '-U', ROLE, `--pwfile=${pwFileForInit}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C']);
+    await run('initdb', [
+      '-D',
+      clusterDir,
+      '-U',
+      ROLE,
+      `--pwfile=${pwFileForInit}`,
+      '--auth=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale=C',
+    ]);
     await writeFile(pwFileForInit, '');
     // Only TCP on loopback: no socket directory to own, nothing reachable from outside this machine.
-    await appendFile(join(clusterDir, 'postgresql.conf'), [
-      '',
-      "listen_addresses = '127.0.0.1'",
-      "unix_socket_directories = ''",
-      'max_connections = 200',
-      '',
-    ].join('\n'));
+    await appendFile(
+      join(clusterDir, 'postgresql.conf'),
+      ['', "listen_addresses = '127.0.0.1'", "unix_socket_directories = ''", 'max_connections = 200', ''].join('\n'),
+    );
   }
   const password = (await readFile(passwordFile, 'utf8')).trim();
 
-  const status = await run('pg_ctl', ['status', '-D', clusterDir]).then(() => 'running', () => 'stopped');
+  const status = await run('pg_ctl', ['status', '-D', clusterDir]).then(
+    () => 'running',
+    () => 'stopped',
+  );
   if (status === 'running') {
     options.log.warn({ clusterDir }, 'stopping a PostgreSQL left running by an earlier start');
     await run('pg_ctl', ['stop', '-D', clusterDir, '-m', 'fast', '-w']);
   }
-  await assertPortFree(options.port, '127.0.0.1', 'PostgreSQL', 'set LOCAL_PG_PORT, or DATABASE_URL to use a running server');
-  const serverOptions = [`-p ${options.port}`, ...(options.durable === false ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : [])];
+  await assertPortFree(
+    options.port,
+    '127.0.0.1',
+    'PostgreSQL',
+    'set LOCAL_PG_PORT, or DATABASE_URL to use a running server',
+  );
+  const serverOptions = [
+    `-p ${options.port}`,
+    ...(options.durable === false ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
+  ];
   try {
     await run('pg_ctl', ['start', '-D', clusterDir, '-l', logFile, '-w', '-t', '60', '-o', serverOptions.join(' ')]);
   } catch (error) {
     const logTail = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-10).join('\n');
-    throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${logTail}`);
+    throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${logTail}`, { cause: error });
   }
 
   const adminUrl = `postgres://${ROLE}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`;
@@ -111,7 +142,9 @@ export async function resolvePostgresBinDir(log: Logger, env: NodeJS.ProcessEnv 
   const found = await findDebianBinDir();
   if (found) return found;
   if (process.getuid?.() !== 0 || !(await exists('/usr/bin/apt-get'))) {
-    throw new ConfigError('no PostgreSQL server binaries found: install PostgreSQL 14+ (Debian: apt-get install postgresql), set PG_BIN_DIR, or set DATABASE_URL');
+    throw new ConfigError(
+      'no PostgreSQL server binaries found: install PostgreSQL 14+ (Debian: apt-get install postgresql), set PG_BIN_DIR, or set DATABASE_URL',
+    );
   }
   log.info('installing PostgreSQL from Debian packages (first time only)');
   await runCommand('apt-get', ['update', '-q']);
@@ -138,7 +171,14 @@ async function findDebianBinDir(): Promise<string | undefined> {
 /** The postgres user must own the data directory and be able to walk down to it. */
 async function prepareForServiceUser(dataDir: string, log: Logger) {
   await runCommand('id', ['-u', SERVICE_USER]).catch(() =>
-    runCommand('useradd', ['--system', '--home-dir', '/var/lib/postgresql', '--shell', '/usr/sbin/nologin', SERVICE_USER]),
+    runCommand('useradd', [
+      '--system',
+      '--home-dir',
+      '/var/lib/postgresql',
+      '--shell',
+      '/usr/sbin/nologin',
+      SERVICE_USER,
+    ]),
   );
   await chownToServiceUser(dataDir);
   for (let dir = dirname(dataDir); dir !== dirname(dir); dir = dirname(dir)) {
@@ -157,5 +197,8 @@ async function chownToServiceUser(path: string) {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return access(path, constants.F_OK).then(() => true, () => false);
+  return access(path, constants.F_OK).then(
+    () => true,
+    () => false,
+  );
 }

@@ -39,21 +39,31 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
   const postgresTask: Promise<RunningPostgres | { url: string; stop?: undefined }> = env.DATABASE_URL
     ? assertPostgresReachable(env.DATABASE_URL).then(() => ({ url: env.DATABASE_URL as string }))
-    : startLocalPostgres({ dataDir: join(dataDir, 'postgres'), port: options.postgresPort, database: 'wa_connect', log: options.log, durable: options.durable });
+    : startLocalPostgres({
+        dataDir: join(dataDir, 'postgres'),
+        port: options.postgresPort,
+        database: 'wa_connect',
+        log: options.log,
+        durable: options.durable,
+      });
 
-  const temporalTask: Promise<RunningTemporal | { address: string; uiUrl: null; stop?: undefined }> = env.TEMPORAL_ADDRESS
-    ? assertTemporalReachable(env.TEMPORAL_ADDRESS, options.namespace).then(() => ({ address: env.TEMPORAL_ADDRESS as string, uiUrl: null }))
-    : resolveTemporalCli(options.log, env).then((cliPath) =>
-        startTemporalDevServer({
-          cliPath,
-          dbFile: join(dataDir, 'temporal.db'),
-          port: options.temporalPort,
-          uiPort: options.temporalUiPort,
-          logFile: join(dataDir, 'logs', 'temporal.log'),
-          namespace: options.namespace,
-          log: options.log,
-        }),
-      );
+  const temporalTask: Promise<RunningTemporal | { address: string; uiUrl: null; stop?: undefined }> =
+    env.TEMPORAL_ADDRESS
+      ? assertTemporalReachable(env.TEMPORAL_ADDRESS, options.namespace).then(() => ({
+          address: env.TEMPORAL_ADDRESS as string,
+          uiUrl: null,
+        }))
+      : resolveTemporalCli(options.log, env).then((cliPath) =>
+          startTemporalDevServer({
+            cliPath,
+            dbFile: join(dataDir, 'temporal.db'),
+            port: options.temporalPort,
+            uiPort: options.temporalUiPort,
+            logFile: join(dataDir, 'logs', 'temporal.log'),
+            namespace: options.namespace,
+            log: options.log,
+          }),
+        );
 
   const [postgres, temporal] = await Promise.allSettled([postgresTask, temporalTask]);
   if (postgres.status === 'rejected' || temporal.status === 'rejected') {
@@ -94,7 +104,9 @@ async function assertTemporalReachable(address: string, namespace: string): Prom
       await connection.close();
     }
   } catch (error) {
-    throw new ConfigError(`TEMPORAL_ADDRESS (${address}) is unreachable or has no namespace "${namespace}": ${(error as Error).message}`);
+    throw new ConfigError(
+      `TEMPORAL_ADDRESS (${address}) is unreachable or has no namespace "${namespace}": ${(error as Error).message}`,
+    );
   }
 }
 

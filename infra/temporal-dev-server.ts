@@ -58,25 +58,43 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   await mkdir(dirname(options.dbFile), { recursive: true });
   const pidFile = `${options.dbFile}.pid`;
   await stopLeftoverServer(pidFile, options.log);
-  await assertPortFree(options.port, host, 'Temporal frontend', 'set TEMPORAL_PORT, or TEMPORAL_ADDRESS to use a running server');
+  await assertPortFree(
+    options.port,
+    host,
+    'Temporal frontend',
+    'set TEMPORAL_PORT, or TEMPORAL_ADDRESS to use a running server',
+  );
   if (options.uiPort !== null) {
     await assertPortFree(options.uiPort, host, 'Temporal Web UI', 'set TEMPORAL_UI_PORT');
   }
 
   const args = [
-    'server', 'start-dev',
+    'server',
+    'start-dev',
     ...TEMPORAL_SERVER_TUNING.flatMap((setting) => ['--dynamic-config-value', setting]),
     ...SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]),
-    '--ip', host,
-    '--port', String(options.port),
-    '--db-filename', options.dbFile,
-    '--namespace', options.namespace,
-    '--log-format', 'json',
-    '--log-level', 'warn',
+    '--ip',
+    host,
+    '--port',
+    String(options.port),
+    '--db-filename',
+    options.dbFile,
+    '--namespace',
+    options.namespace,
+    '--log-format',
+    'json',
+    '--log-level',
+    'warn',
     ...SEARCH_ATTRIBUTE_DECLARATIONS.flatMap((declaration) => ['--search-attribute', declaration]),
     ...(options.uiPort === null ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
   ];
-  const child = startChild({ name: 'temporal', command: options.cliPath, args, logFile: options.logFile, detached: true });
+  const child = startChild({
+    name: 'temporal',
+    command: options.cliPath,
+    args,
+    logFile: options.logFile,
+    detached: true,
+  });
   if (child.process.pid) await writeFile(pidFile, String(child.process.pid));
 
   const address = `${host}:${options.port}`;
@@ -93,10 +111,18 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   return { address, uiUrl: options.uiPort === null ? null : `http://${host}:${options.uiPort}`, child, stop };
 }
 
-async function waitUntilReady(address: string, namespace: string, child: ChildHandle, logFile: string, timeoutMs: number) {
+async function waitUntilReady(
+  address: string,
+  namespace: string,
+  child: ChildHandle,
+  logFile: string,
+  timeoutMs: number,
+) {
   const deadline = Date.now() + timeoutMs;
   let exitCode: number | string | undefined;
-  void child.exited.then((code) => { exitCode = code; });
+  void child.exited.then((code) => {
+    exitCode = code;
+  });
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (exitCode !== undefined) {
@@ -107,7 +133,9 @@ async function waitUntilReady(address: string, namespace: string, child: ChildHa
       try {
         await connection.workflowService.describeNamespace({ namespace });
         const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-        const missing = SEARCH_ATTRIBUTE_DECLARATIONS.map((d) => d.split('=')[0] ?? d).filter((name) => !(name in (customAttributes ?? {})));
+        const missing = SEARCH_ATTRIBUTE_DECLARATIONS.map((d) => d.split('=')[0] ?? d).filter(
+          (name) => !(name in (customAttributes ?? {})),
+        );
         if (missing.length === 0) return;
         lastError = new Error(`search attributes not registered yet: ${missing.join(', ')}`);
       } finally {

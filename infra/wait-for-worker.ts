@@ -4,7 +4,12 @@ import proto from '@temporalio/proto';
 const { TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;
 
 /** Waits until some worker polls `taskQueue` for workflow tasks: before that, started workflows would only queue up. */
-export async function waitForWorkflowPoller(address: string, namespace: string, taskQueue: string, timeoutMs: number): Promise<void> {
+export async function waitForWorkflowPoller(
+  address: string,
+  namespace: string,
+  taskQueue: string,
+  timeoutMs: number,
+): Promise<void> {
   const connection = await Connection.connect({ address });
   const deadline = Date.now() + timeoutMs;
   try {

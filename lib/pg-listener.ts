@@ -25,7 +25,10 @@ export class PgListener {
     client.on('notification', (message) => this.options.onNotification(message.payload ?? ''));
     client.on('error', (error) => {
       if (this.client !== client) return;
-      this.options.log.warn({ err: error.message, channel: this.options.channel }, 'listener lost its connection; reconnecting');
+      this.options.log.warn(
+        { err: error.message, channel: this.options.channel },
+        'listener lost its connection; reconnecting',
+      );
       this.client = null;
       void client.end().catch(() => undefined);
       void this.reconnect();

@@ -25,10 +25,16 @@ async function main(): Promise<number> {
   try {
     if (command === 'create' && (values.admin || values.workspace) && !(values.admin && values.workspace)) {
       const workspaceId = values.admin ? null : (values.workspace as string);
-      if (workspaceId !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(workspaceId)) throw new Error('--workspace: letters, digits, _ and -, at most 64');
-      const { key, prefix } = await createApiKey(pool, { workspaceId, name: values.name ?? (workspaceId ? `workspace ${workspaceId}` : 'admin') });
+      if (workspaceId !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(workspaceId))
+        throw new Error('--workspace: letters, digits, _ and -, at most 64');
+      const { key, prefix } = await createApiKey(pool, {
+        workspaceId,
+        name: values.name ?? (workspaceId ? `workspace ${workspaceId}` : 'admin'),
+      });
       process.stdout.write(`${key}\n`);
-      process.stderr.write(`created ${prefix} (${workspaceId ? `workspace ${workspaceId}` : 'admin'}); store it now, it is not shown again\n`);
+      process.stderr.write(
+        `created ${prefix} (${workspaceId ? `workspace ${workspaceId}` : 'admin'}); store it now, it is not shown again\n`,
+      );
       return 0;
     }
     if (command === 'revoke' && argument) {
@@ -43,7 +49,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -21,6 +21,7 @@ async function main() {
   const config = readStackEnv();
   const startedAt = Date.now();
   const children: ChildHandle[] = [];
+  // eslint-disable-next-line prefer-const -- stopAll, defined before the stack starts, reads it.
   let stack: RunningStack | undefined;
   let stopping = false;
   const stopAll = async (exitCode: number) => {
@@ -69,7 +70,12 @@ async function main() {
     }
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
     await waitForHttpOk(`${apiUrl}/ready`, children, 180_000);
-    await waitForWorkflowPoller(stack.temporalAddress, config.TEMPORAL_NAMESPACE, readProcessEnv(env).TASK_QUEUE, 180_000);
+    await waitForWorkflowPoller(
+      stack.temporalAddress,
+      config.TEMPORAL_NAMESPACE,
+      readProcessEnv(env).TASK_QUEUE,
+      180_000,
+    );
     printBanner(stack, apiUrl, Date.now() - startedAt, adminKeyFile);
   } catch (error) {
     log.fatal({ err: error }, 'start failed');
@@ -83,7 +89,13 @@ async function main() {
  */
 async function ensureLocalAdminKey(databaseUrl: string, dataDir: string): Promise<string> {
   const file = resolve(dataDir, 'admin-api-key');
-  if (await access(file).then(() => true, () => false)) return file;
+  if (
+    await access(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return file;
   const pool = await createDatabasePool(databaseUrl, { maximumPoolSize: 1 });
   try {
     const { key } = await createApiKey(pool, { workspaceId: null, name: 'local admin (npm start)' });

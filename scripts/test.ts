@@ -8,21 +8,44 @@ import { startStack } from '../infra/stack.js';
 import { createLogger } from '../lib/logger.js';
 
 /**
- * `npm test`: typechecks, starts a Temporal dev server and a PostgreSQL of its own on free ports (never a
+ * `npm test`: typechecks, lints (typescript-eslint, no warnings) and checks the formatting (prettier), starts a Temporal dev server and a PostgreSQL of its own on free ports (never a
  * developer's running ones), migrates, runs every tests/**\/*.test.ts with node's test runner, and cleans up.
  * Arguments narrow the run to files whose path contains one of them.
  */
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** What the formatter owns: the TypeScript and its own configuration. */
+const FORMATTED = ['**/*.ts', 'eslint.config.js', '.prettierrc.json'];
 
 async function main(): Promise<number> {
   // info: a first run builds the Temporal CLI for minutes and must show its progress.
   const log = createLogger('test-stack', process.env.STACK_LOG_LEVEL ?? 'info');
   const filters = process.argv.slice(2);
 
-  const typecheck = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json'], process.env);
+  const typecheck = await run(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json'],
+    process.env,
+  );
   if (typecheck !== 0) return typecheck;
+  // A whole run also lints and checks the formatting; a run narrowed to some files is for iterating on them.
+  if (filters.length === 0) {
+    const lint = await run(
+      process.execPath,
+      [join(ROOT, 'node_modules/eslint/bin/eslint.js'), '--max-warnings', '0', '.'],
+      process.env,
+    );
+    if (lint !== 0) return lint;
+    const format = await run(
+      process.execPath,
+      [join(ROOT, 'node_modules/prettier/bin/prettier.cjs'), '--check', ...FORMATTED],
+      process.env,
+    );
+    if (format !== 0) return format;
+  }
 
-  const files = (await listTestFiles(join(ROOT, 'tests'))).filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)));
+  const files = (await listTestFiles(join(ROOT, 'tests'))).filter(
+    (file) => filters.length === 0 || filters.some((f) => file.includes(f)),
+  );
   if (files.length === 0) {
     process.stderr.write(`no test file matches ${filters.join(', ')}\n`);
     return 1;
@@ -74,11 +97,13 @@ async function main(): Promise<number> {
 
 async function listTestFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(entries.map(async (entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return listTestFiles(path);
-    return entry.name.endsWith('.test.ts') ? [path] : [];
-  }));
+  const nested = await Promise.all(
+    entries.map(async (entry) => {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) return listTestFiles(path);
+      return entry.name.endsWith('.test.ts') ? [path] : [];
+    }),
+  );
   return nested.flat().sort();
 }
 

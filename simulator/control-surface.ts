@@ -11,13 +11,32 @@ const scanOptions = {
   pushName: { type: ['string', 'null'], maxLength: 100 },
   readyDelayMs: { type: 'integer', minimum: 0, maximum: 600_000, description: 'delay between authenticated and ready' },
   neverReady: { type: 'boolean', description: 'ready never comes (stuck in authenticated)' },
-  identityMissingLookups: { type: 'integer', minimum: 0, maximum: 1_000_000, description: 'the own number is missing for this many look-ups' },
-  lid: { type: 'string', enum: ['none', 'resolvable', 'unresolvable'], description: 'the own id comes as an internal @lid id' },
+  identityMissingLookups: {
+    type: 'integer',
+    minimum: 0,
+    maximum: 1_000_000,
+    description: 'the own number is missing for this many look-ups',
+  },
+  lid: {
+    type: 'string',
+    enum: ['none', 'resolvable', 'unresolvable'],
+    description: 'the own id comes as an internal @lid id',
+  },
 } as const;
 
 const BODIES: Record<PhoneAction, object | null> = {
-  scan: { type: 'object', required: ['phone'], properties: { phone: phoneNumberSchema, ...scanOptions }, additionalProperties: false },
-  enter_code: { type: 'object', required: ['code'], properties: { code: { type: 'string', pattern: '^[A-Z0-9]{4}-[A-Z0-9]{4}$' }, ...scanOptions }, additionalProperties: false },
+  scan: {
+    type: 'object',
+    required: ['phone'],
+    properties: { phone: phoneNumberSchema, ...scanOptions },
+    additionalProperties: false,
+  },
+  enter_code: {
+    type: 'object',
+    required: ['code'],
+    properties: { code: { type: 'string', pattern: '^[A-Z0-9]{4}-[A-Z0-9]{4}$' }, ...scanOptions },
+    additionalProperties: false,
+  },
   // These take no body (`curl -X POST .../drop` must work); an empty object is accepted too.
   drop: null,
   unlink: null,
@@ -38,37 +57,77 @@ const SUMMARIES: Record<PhoneAction, string> = {
  * The simulated engine's control surface: plays the phone's side against a running service, for tests, load runs
  * and demos. Registered only when the worker runs the simulated engine.
  */
-export default async function simulatorPlugin(app: FastifyInstance, options: { pool: DatabasePool; outcomes: PhoneActionOutcomes }) {
+export default async function simulatorPlugin(
+  app: FastifyInstance,
+  options: { pool: DatabasePool; outcomes: PhoneActionOutcomes },
+) {
   for (const action of PHONE_ACTIONS) {
-    app.post<{ Params: { sessionId: string }; Body: Record<string, unknown> | undefined }>(`/v1/simulator/sessions/:sessionId/${action.replace('_', '-')}`, {
-      schema: {
-        summary: SUMMARIES[action],
-        tags: ['simulator'],
-        params: { type: 'object', required: ['sessionId'], properties: { sessionId: sessionIdSchema }, additionalProperties: false },
-        ...(BODIES[action] ? { body: BODIES[action] } : {}),
-        response: {
-          200: { type: 'object', required: ['applied', 'result'], properties: { applied: { type: 'boolean' }, result: { type: 'object', additionalProperties: true } }, additionalProperties: false },
-          '4xx': { $ref: 'ProblemDetails#' },
+    app.post<{ Params: { sessionId: string }; Body: Record<string, unknown> | undefined }>(
+      `/v1/simulator/sessions/:sessionId/${action.replace('_', '-')}`,
+      {
+        schema: {
+          summary: SUMMARIES[action],
+          tags: ['simulator'],
+          params: {
+            type: 'object',
+            required: ['sessionId'],
+            properties: { sessionId: sessionIdSchema },
+            additionalProperties: false,
+          },
+          ...(BODIES[action] ? { body: BODIES[action] } : {}),
+          response: {
+            200: {
+              type: 'object',
+              required: ['applied', 'result'],
+              properties: { applied: { type: 'boolean' }, result: { type: 'object', additionalProperties: true } },
+              additionalProperties: false,
+            },
+            '4xx': { $ref: 'ProblemDetails#' },
+          },
         },
       },
-    }, async (request) => {
-      const body = request.body;
-      if (!BODIES[action] && body !== undefined && body !== null && (typeof body !== 'object' || Object.keys(body).length > 0)) {
-        throw new HttpProblem(problem(400, 'validation_failed', 'Request is invalid', `${action} takes no body`, { errors: [{ in: 'body', field: '', message: 'must be empty' }] }));
-      }
-      // A workspace key plays the phone only for its own accounts.
-      const row = await findAccountBySession(options.pool, request.params.sessionId);
-      const noSession = () => new HttpProblem(problem(404, 'no_simulated_session', 'Not Found', 'no running simulated session with this id'));
-      // No account, or one that has ended: no worker runs a session for it, so there is nobody to wait for.
-      if (!row || row.deleted_at !== null || row.status === 'failed') throw noSession();
-      if (request.principal?.workspaceId !== null) assertWorkspaceAccess(request, row.workspace_id, noSession);
-      const outcome = await submitPhoneAction(options.pool, request.params.sessionId, action, request.body ?? {}, { nextChange: options.outcomes.nextChange });
-      if (outcome.state === 'rejected') {
-        const code = typeof outcome.result.error === 'string' ? outcome.result.error : 'rejected';
-        const status = code === 'no_simulated_session' ? 404 : 409;
-        throw new HttpProblem(problem(status, code, status === 404 ? 'Not Found' : 'Conflict', String(outcome.result.message ?? 'the simulated phone refused the action')));
-      }
-      return { applied: true, result: outcome.result };
-    });
+      async (request) => {
+        const body = request.body;
+        if (
+          !BODIES[action] &&
+          body !== undefined &&
+          body !== null &&
+          (typeof body !== 'object' || Object.keys(body).length > 0)
+        ) {
+          throw new HttpProblem(
+            problem(400, 'validation_failed', 'Request is invalid', `${action} takes no body`, {
+              errors: [{ in: 'body', field: '', message: 'must be empty' }],
+            }),
+          );
+        }
+        // A workspace key plays the phone only for its own accounts.
+        const row = await findAccountBySession(options.pool, request.params.sessionId);
+        const noSession = () =>
+          new HttpProblem(
+            problem(404, 'no_simulated_session', 'Not Found', 'no running simulated session with this id'),
+          );
+        // No account, or one that has ended: no worker runs a session for it, so there is nobody to wait for.
+        if (!row || row.deleted_at !== null || row.status === 'failed') throw noSession();
+        if (request.principal?.workspaceId !== null) assertWorkspaceAccess(request, row.workspace_id, noSession);
+        const outcome = await submitPhoneAction(options.pool, request.params.sessionId, action, request.body ?? {}, {
+          nextChange: options.outcomes.nextChange,
+        });
+        if (outcome.state === 'rejected') {
+          const code = typeof outcome.result.error === 'string' ? outcome.result.error : 'rejected';
+          const status = code === 'no_simulated_session' ? 404 : 409;
+          throw new HttpProblem(
+            problem(
+              status,
+              code,
+              status === 404 ? 'Not Found' : 'Conflict',
+              typeof outcome.result.message === 'string'
+                ? outcome.result.message
+                : 'the simulated phone refused the action',
+            ),
+          );
+        }
+        return { applied: true, result: outcome.result };
+      },
+    );
   }
 }

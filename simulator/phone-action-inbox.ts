@@ -5,12 +5,19 @@ import { PgListener } from '../lib/pg-listener.js';
 
 /** A phone action refused with a reason code (`not_showing_qr`, `wrong_code`, ...). */
 export class PhoneActionRefused extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
-export type PhoneActionHandler = (sessionId: string, action: PhoneAction, params: Record<string, unknown>) => Promise<Record<string, unknown>>;
+export type PhoneActionHandler = (
+  sessionId: string,
+  action: PhoneAction,
+  params: Record<string, unknown>,
+) => Promise<Record<string, unknown>>;
 
 /**
  * The phone's side, for engines that play it (the simulated engine, and the real engine on the WhatsApp Web
@@ -65,7 +72,10 @@ export class PhoneActionInbox {
         await finishPhoneAction(this.pool, id, { state: 'applied', result });
       } catch (error) {
         const code = error instanceof PhoneActionRefused ? error.code : 'invalid_action';
-        await finishPhoneAction(this.pool, id, { state: 'rejected', result: { error: code, message: (error as Error).message } });
+        await finishPhoneAction(this.pool, id, {
+          state: 'rejected',
+          result: { error: code, message: (error as Error).message },
+        });
       }
     } catch (error) {
       this.log.warn({ err: (error as Error).message, actionId: id }, 'could not handle a phone action');

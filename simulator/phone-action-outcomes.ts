@@ -26,7 +26,9 @@ export class PhoneActionOutcomes {
       channel: 'wa_simulator_action_outcomes',
       onNotification: (payload) => this.wake(Number(payload)),
       // Outcomes written while the listener was away: every waiter reads its row again.
-      onReconnected: () => { for (const id of [...this.waiting.keys()]) this.wake(id); },
+      onReconnected: () => {
+        for (const id of [...this.waiting.keys()]) this.wake(id);
+      },
       log: this.log,
     });
     await this.listener.start();

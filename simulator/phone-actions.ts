@@ -28,7 +28,9 @@ export interface OutcomeWait {
 /** Without a listener: look again after 25 ms. */
 function pollAgain(): OutcomeWait {
   let timer: NodeJS.Timeout | undefined;
-  const changed = new Promise<void>((resolve) => { timer = setTimeout(resolve, 25); });
+  const changed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, 25);
+  });
   return { changed, cancel: () => clearTimeout(timer) };
 }
 
@@ -73,7 +75,11 @@ export async function submitPhoneAction(
 }
 
 /** The worker that holds the session claims the action, so that exactly one applies it. */
-export async function claimPhoneAction(db: CommonQueryMethods, id: number, heldSessionIds: readonly string[]): Promise<SimulatorAction | null> {
+export async function claimPhoneAction(
+  db: CommonQueryMethods,
+  id: number,
+  heldSessionIds: readonly string[],
+): Promise<SimulatorAction | null> {
   if (heldSessionIds.length === 0) return null;
   return db.maybeOne(sql.type(simulatorActionSchema)`
     UPDATE simulator_actions SET state = 'claimed'

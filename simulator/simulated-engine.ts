@@ -40,7 +40,12 @@ export class SimulatedEngine implements Engine {
     );
   }
 
-  static async create(pool: DatabasePool, databaseUrl: string, settings: SimulatorSettings, log: Logger): Promise<SimulatedEngine> {
+  static async create(
+    pool: DatabasePool,
+    databaseUrl: string,
+    settings: SimulatorSettings,
+    log: Logger,
+  ): Promise<SimulatedEngine> {
     const engine = new SimulatedEngine(pool, databaseUrl, settings, log);
     await engine.inbox.start();
     return engine;
@@ -49,12 +54,19 @@ export class SimulatedEngine implements Engine {
   async start(options: EngineStartOptions): Promise<EngineSession> {
     const raw = await loadEngineAuth(this.pool, options.sessionId);
     const savedAuth = raw ? simulatedAuthSchema.parse(JSON.parse(raw.toString('utf8'))) : null;
-    const session = new SimulatedSession(options.sessionId, savedAuth, options.pairingPhoneNumber ?? null, this.settings, {
-      saveAuth: (auth) => saveEngineAuth(this.pool, options.sessionId, 'simulated', Buffer.from(JSON.stringify(auth))),
-      removeAuth: () => deleteEngineAuth(this.pool, options.sessionId),
-      onEvent: options.onEvent,
-    });
-    this.sessions.get(options.sessionId)?.destroy();
+    const session = new SimulatedSession(
+      options.sessionId,
+      savedAuth,
+      options.pairingPhoneNumber ?? null,
+      this.settings,
+      {
+        saveAuth: (auth) =>
+          saveEngineAuth(this.pool, options.sessionId, 'simulated', Buffer.from(JSON.stringify(auth))),
+        removeAuth: () => deleteEngineAuth(this.pool, options.sessionId),
+        onEvent: options.onEvent,
+      },
+    );
+    void this.sessions.get(options.sessionId)?.destroy();
     this.sessions.set(options.sessionId, session);
     session.begin();
     await this.inbox.catchUpSession(options.sessionId);

@@ -14,18 +14,20 @@ export const simulatedAuthSchema = z.object({
 export type SimulatedAuth = z.infer<typeof simulatedAuthSchema>;
 
 /** Options of a scan (or code entry) that let a test or a demo play a slow or difficult WhatsApp. */
-const scanParamsSchema = z.object({
-  phone: z.string().refine(isPhoneNumber, `phone must be ${PHONE_NUMBER_RULE}`),
-  pushName: z.string().max(100).nullable().default(null),
-  /** Delay between `authenticated` and `ready`. */
-  readyDelayMs: z.number().int().nonnegative().max(600_000).optional(),
-  /** `ready` never comes (the stuck-in-authenticated incident). */
-  neverReady: z.boolean().default(false),
-  /** The own identity is missing for this many look-ups after `ready` (slow or failing phone extraction). */
-  identityMissingLookups: z.number().int().nonnegative().max(1_000_000).default(0),
-  /** The own identity comes as an internal `@lid` id; `unresolvable` makes its phone number unknown. */
-  lid: z.enum(['none', 'resolvable', 'unresolvable']).default('none'),
-}).strict();
+const scanParamsSchema = z
+  .object({
+    phone: z.string().refine(isPhoneNumber, `phone must be ${PHONE_NUMBER_RULE}`),
+    pushName: z.string().max(100).nullable().default(null),
+    /** Delay between `authenticated` and `ready`. */
+    readyDelayMs: z.number().int().nonnegative().max(600_000).optional(),
+    /** `ready` never comes (the stuck-in-authenticated incident). */
+    neverReady: z.boolean().default(false),
+    /** The own identity is missing for this many look-ups after `ready` (slow or failing phone extraction). */
+    identityMissingLookups: z.number().int().nonnegative().max(1_000_000).default(0),
+    /** The own identity comes as an internal `@lid` id; `unresolvable` makes its phone number unknown. */
+    lid: z.enum(['none', 'resolvable', 'unresolvable']).default('none'),
+  })
+  .strict();
 const enterCodeParamsSchema = scanParamsSchema.omit({ phone: true }).partial().extend({ code: z.string() });
 
 export interface SimulatedSessionHooks {
@@ -74,15 +76,21 @@ export class SimulatedSession implements EngineSession {
   async apply(action: PhoneAction, rawParams: Record<string, unknown>): Promise<Record<string, unknown>> {
     switch (action) {
       case 'scan': {
-        if (this.phase !== 'showing_qr') throw new SimulatorRejection('not_showing_qr', `the session is ${this.phase}, not showing a QR`);
+        if (this.phase !== 'showing_qr')
+          throw new SimulatorRejection('not_showing_qr', `the session is ${this.phase}, not showing a QR`);
         const params = scanParamsSchema.parse(rawParams);
         await this.linkPhone(params);
         return { linked: params.phone };
       }
       case 'enter_code': {
-        if (this.phase !== 'showing_code' || !this.pairingPhoneNumber) throw new SimulatorRejection('not_showing_code', `the session is ${this.phase}, not waiting for a pairing code`);
+        if (this.phase !== 'showing_code' || !this.pairingPhoneNumber)
+          throw new SimulatorRejection(
+            'not_showing_code',
+            `the session is ${this.phase}, not waiting for a pairing code`,
+          );
         const params = enterCodeParamsSchema.parse(rawParams);
-        if (params.code !== this.pairingCode) throw new SimulatorRejection('wrong_code', 'the pairing code does not match');
+        if (params.code !== this.pairingCode)
+          throw new SimulatorRejection('wrong_code', 'the pairing code does not match');
         const { code: _entered, ...scanOptions } = params;
         await this.linkPhone(scanParamsSchema.parse({ ...scanOptions, phone: this.pairingPhoneNumber }));
         return { linked: this.pairingPhoneNumber };
@@ -115,7 +123,10 @@ export class SimulatedSession implements EngineSession {
 
   async requestPairingCode(phoneNumber: string): Promise<string> {
     if (this.phase !== 'showing_qr' && this.phase !== 'showing_code') {
-      throw new SimulatorRejection('not_linking', `the session is ${this.phase}; pairing codes are for sessions not linked yet`);
+      throw new SimulatorRejection(
+        'not_linking',
+        `the session is ${this.phase}; pairing codes are for sessions not linked yet`,
+      );
     }
     this.clearTimers();
     this.pairingCode = newPairingCode();
@@ -153,7 +164,10 @@ export class SimulatedSession implements EngineSession {
     this.phase = 'authenticated';
     this.emit({ type: 'authenticated' });
     if (!params.neverReady) {
-      this.after(params.readyDelayMs !== undefined ? this.settings.scale(params.readyDelayMs) : this.settings.readyDelayMs, () => this.becomeReady());
+      this.after(
+        params.readyDelayMs !== undefined ? this.settings.scale(params.readyDelayMs) : this.settings.readyDelayMs,
+        () => this.becomeReady(),
+      );
     }
   }
 
@@ -165,7 +179,12 @@ export class SimulatedSession implements EngineSession {
   private showQr(ttlMs: number) {
     this.phase = 'showing_qr';
     // The shape of a WhatsApp Web QR payload: ref, public key, identity key, adv secret.
-    this.emit({ type: 'qr', qr: [randomBytes(24), randomBytes(32), randomBytes(32), randomBytes(16)].map((b) => b.toString('base64')).join(',') });
+    this.emit({
+      type: 'qr',
+      qr: [randomBytes(24), randomBytes(32), randomBytes(32), randomBytes(16)]
+        .map((b) => b.toString('base64'))
+        .join(','),
+    });
     this.after(ttlMs, () => this.showQr(this.settings.qrTtlMs));
   }
 
@@ -202,7 +221,10 @@ export class SimulatedSession implements EngineSession {
 }
 
 export class SimulatorRejection extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -28,7 +28,9 @@ export function signedHeaders(secret: string, id: string, timestamp: number, raw
   };
 }
 
-export type VerifyResult = { ok: true; scheme: 'seed' | 'standard' } | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'expired' | 'bad_signature' | 'replayed' };
+export type VerifyResult =
+  | { ok: true; scheme: 'seed' | 'standard' }
+  | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'expired' | 'bad_signature' | 'replayed' };
 
 /**
  * Remembers the deliveries a receiver accepted within the timestamp tolerance, so a captured request sent again
@@ -86,7 +88,8 @@ export function verifyWebhook(options: {
   if (seedTimestamp && seedSig) {
     const stale = fresh(seedTimestamp);
     if (stale) return { ok: false, reason: stale };
-    if (!equalText(seedSignature(options.secret, Number(seedTimestamp), options.rawBody), seedSig)) return { ok: false, reason: 'bad_signature' };
+    if (!equalText(seedSignature(options.secret, Number(seedTimestamp), options.rawBody), seedSig))
+      return { ok: false, reason: 'bad_signature' };
     return notReplayed(`seed:${seedSig}`) ? { ok: true, scheme: 'seed' } : { ok: false, reason: 'replayed' };
   }
   const id = header('webhook-id');
@@ -97,8 +100,11 @@ export function verifyWebhook(options: {
     if (stale) return { ok: false, reason: stale };
     const expected = standardSignature(options.secret, id, Number(timestamp), options.rawBody);
     // The header may carry several space-separated signatures (secret rotation).
-    if (!signatures.split(' ').some((candidate) => equalText(expected, candidate))) return { ok: false, reason: 'bad_signature' };
-    return notReplayed(`standard:${id}.${timestamp}`) ? { ok: true, scheme: 'standard' } : { ok: false, reason: 'replayed' };
+    if (!signatures.split(' ').some((candidate) => equalText(expected, candidate)))
+      return { ok: false, reason: 'bad_signature' };
+    return notReplayed(`standard:${id}.${timestamp}`)
+      ? { ok: true, scheme: 'standard' }
+      : { ok: false, reason: 'replayed' };
   }
   return { ok: false, reason: 'missing_headers' };
 }

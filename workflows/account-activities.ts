@@ -73,7 +73,7 @@ export function failureReason(error: unknown, fallback: string): string {
   const cause = error instanceof ActivityFailure ? error.cause : error;
   if (cause instanceof ApplicationFailure && cause.type) return cause.type;
   if (cause && typeof cause === 'object' && 'timeoutType' in cause) {
-    return `timeout_${String((cause as { timeoutType: unknown }).timeoutType)}`;
+    return `timeout_${String(cause.timeoutType)}`;
   }
   return fallback;
 }

@@ -27,7 +27,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   setHandler(restartAccountSignal, () => account.receiveCommand({ type: 'restart' }));
   setHandler(supersededSignal, ({ bySessionId }) => account.receiveCommand({ type: 'superseded', bySessionId }));
   setHandler(requestPairingCodeUpdate, ({ phoneNumber }) => account.requestPairingCode(phoneNumber), {
-    validator: ({ phoneNumber }) => account.validatePairingRequest(phoneNumber),
+    validator: (request: { phoneNumber: unknown }) => account.validatePairingRequest(request.phoneNumber),
   });
 
   await account.begin();

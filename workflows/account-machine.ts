@@ -64,7 +64,7 @@ export class AccountMachine {
     this.commands.push(command);
   }
 
-  validatePairingRequest(phoneNumber: string): void {
+  validatePairingRequest(phoneNumber: unknown): void {
     if (!isPhoneNumber(phoneNumber)) throw new Error(`phoneNumber must be ${PHONE_NUMBER_RULE}`);
     if (!this.transitions.takesPairingRequests()) throw new Error(this.transitions.pairingRefusal());
   }

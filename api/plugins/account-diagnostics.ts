@@ -14,48 +14,64 @@ const problems = { '4xx': { $ref: 'ProblemDetails#' } } as const;
 export default async function accountDiagnosticsPlugin(app: FastifyInstance, options: AccountCommandDeps) {
   const { pool, temporal } = options;
 
-  app.get<{ Params: AccountParams }>('/accounts/:sessionId/diagnostics', {
-    schema: {
-      summary: 'Everything about one account in one answer: the row, recent events, its workflow, pending activities, the last failure and measured timings',
-      tags: ['accounts'],
-      params: accountParams,
-      response: { 200: { type: 'object', additionalProperties: true }, ...problems },
+  app.get<{ Params: AccountParams }>(
+    '/accounts/:sessionId/diagnostics',
+    {
+      schema: {
+        summary:
+          'Everything about one account in one answer: the row, recent events, its workflow, pending activities, the last failure and measured timings',
+        tags: ['accounts'],
+        params: accountParams,
+        response: { 200: { type: 'object', additionalProperties: true }, ...problems },
+      },
     },
-  }, async (request) => {
-    const row = await accountFor(pool, request.params);
-    const events = await listRecentAccountEvents(pool, row.session_id, 50);
-    const deliveries = await listDeliveries(pool, row.session_id, 50);
-    let workflow: Record<string, unknown>;
-    try {
-      const description = await temporal.workflow.getHandle(accountWorkflowId(row.session_id)).describe();
-      const raw = description.raw;
-      workflow = {
-        workflowId: description.workflowId,
-        runId: description.runId,
-        status: description.status.name,
-        startTime: description.startTime.toISOString(),
-        historyLength: description.historyLength,
-        pendingActivities: (raw.pendingActivities ?? []).map((activity) => ({
-          activityType: activity.activityType?.name ?? null,
-          state: activity.state,
-          attempt: activity.attempt,
-          lastFailure: activity.lastFailure?.message ?? null,
-          lastHeartbeatTime: activity.lastHeartbeatTime?.seconds ? new Date(Number(activity.lastHeartbeatTime.seconds) * 1000).toISOString() : null,
+    async (request) => {
+      const row = await accountFor(pool, request.params);
+      const events = await listRecentAccountEvents(pool, row.session_id, 50);
+      const deliveries = await listDeliveries(pool, row.session_id, 50);
+      let workflow: Record<string, unknown>;
+      try {
+        const description = await temporal.workflow.getHandle(accountWorkflowId(row.session_id)).describe();
+        const raw = description.raw;
+        workflow = {
+          workflowId: description.workflowId,
+          runId: description.runId,
+          status: description.status.name,
+          startTime: description.startTime.toISOString(),
+          historyLength: description.historyLength,
+          pendingActivities: (raw.pendingActivities ?? []).map((activity) => ({
+            activityType: activity.activityType?.name ?? null,
+            state: activity.state,
+            attempt: activity.attempt,
+            lastFailure: activity.lastFailure?.message ?? null,
+            lastHeartbeatTime: activity.lastHeartbeatTime?.seconds
+              ? new Date(Number(activity.lastHeartbeatTime.seconds) * 1000).toISOString()
+              : null,
+          })),
+        };
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+        workflow = { status: 'NOT_FOUND' };
+      }
+      return {
+        account: toAccountView(row),
+        workflow,
+        lastFailure: row.failure_reason,
+        timings: measuredTimings(
+          events,
+          deliveries.filter((d) => d.delivered).map((d) => d.latency_ms ?? 0),
+        ),
+        events: events.map((event) => ({
+          id: event.id,
+          type: event.type,
+          status: event.status,
+          data: redactQr(event),
+          occurredAt: new Date(event.occurred_at).toISOString(),
         })),
+        webhookDeliveries: deliveries,
       };
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-      workflow = { status: 'NOT_FOUND' };
-    }
-    return {
-      account: toAccountView(row),
-      workflow,
-      lastFailure: row.failure_reason,
-      timings: measuredTimings(events, deliveries.filter((d) => d.delivered).map((d) => d.latency_ms ?? 0)),
-      events: events.map((event) => ({ id: event.id, type: event.type, status: event.status, data: redactQr(event), occurredAt: new Date(event.occurred_at).toISOString() })),
-      webhookDeliveries: deliveries,
-    };
-  });
+    },
+  );
 }
 
 /** The seed's "expected timings", measured for this account from its own event log. */
@@ -67,7 +83,9 @@ function measuredTimings(events: readonly AccountEvent[], webhookLatencies: numb
     qrGenerationMs: number(firstQr?.data.qrGenerationMs),
     scanToConnectedMs: number(ready?.data.scanToConnectedMs),
     phoneExtractionMs: number(ready?.data.phoneExtractionMs),
-    webhookLatencyMs: webhookLatencies.length ? { last: webhookLatencies[0], max: Math.max(...webhookLatencies) } : null,
+    webhookLatencyMs: webhookLatencies.length
+      ? { last: webhookLatencies[0], max: Math.max(...webhookLatencies) }
+      : null,
   };
 }
 

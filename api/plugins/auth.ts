@@ -46,7 +46,14 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
     }
     const principal = key ? await authenticateApiKey(options.pool, key) : null;
     if (!principal) {
-      throw new HttpProblem(problem(401, 'unauthenticated', 'Unauthorized', 'a valid API key is required (Authorization: Bearer <key> or X-API-Key)'));
+      throw new HttpProblem(
+        problem(
+          401,
+          'unauthenticated',
+          'Unauthorized',
+          'a valid API key is required (Authorization: Bearer <key> or X-API-Key)',
+        ),
+      );
     }
     request.principal = principal;
   });

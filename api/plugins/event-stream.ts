@@ -3,8 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { listEventsAfter, type AccountEvent } from '../../db/account-events.js';
 import { accountFor, workspaceNotFound } from '../account-access.js';
-import { EventFanout } from '../event-fanout.js';
-import { HttpProblem, problem } from '../problem.js';
+import type { EventFanout } from '../event-fanout.js';
 import { sessionIdSchema, workspaceIdSchema } from '../schemas.js';
 import { assertWorkspaceAccess } from './auth.js';
 
@@ -35,66 +34,76 @@ export function streamMessage(event: AccountEvent) {
  * monotonically increasing event id. Reconnect with `lastEventId` to get what was missed, then the live stream.
  * Authenticated before the upgrade, like every route: an unauthenticated socket never opens.
  */
-export default async function eventStreamPlugin(app: FastifyInstance, options: { pool: DatabasePool; fanout: EventFanout }) {
+export default async function eventStreamPlugin(
+  app: FastifyInstance,
+  options: { pool: DatabasePool; fanout: EventFanout },
+) {
   const { pool, fanout } = options;
   await app.register(websocket, { options: { maxPayload: 4 * 1024 } });
 
-  app.get<{ Querystring: StreamQuery }>('/v1/stream', {
-    websocket: true,
-    schema: {
-      summary: 'WebSocket: live account events of a workspace or one account, resumable with lastEventId',
-      tags: ['events'],
-      querystring: {
-        type: 'object',
-        required: ['workspaceId'],
-        properties: {
-          workspaceId: workspaceIdSchema,
-          sessionId: sessionIdSchema,
-          lastEventId: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-          access_token: { type: 'string', description: 'the API key, for browsers (which cannot set headers on a WebSocket)' },
+  app.get<{ Querystring: StreamQuery }>(
+    '/v1/stream',
+    {
+      websocket: true,
+      schema: {
+        summary: 'WebSocket: live account events of a workspace or one account, resumable with lastEventId',
+        tags: ['events'],
+        querystring: {
+          type: 'object',
+          required: ['workspaceId'],
+          properties: {
+            workspaceId: workspaceIdSchema,
+            sessionId: sessionIdSchema,
+            lastEventId: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+            access_token: {
+              type: 'string',
+              description: 'the API key, for browsers (which cannot set headers on a WebSocket)',
+            },
+          },
+          additionalProperties: false,
         },
-        additionalProperties: false,
+      },
+      preValidation: async (request) => {
+        const { workspaceId, sessionId } = request.query;
+        assertWorkspaceAccess(request, workspaceId, () => workspaceNotFound(workspaceId));
+        if (sessionId) await accountFor(pool, { workspaceId, sessionId });
       },
     },
-    preValidation: async (request) => {
-      const { workspaceId, sessionId } = request.query;
-      assertWorkspaceAccess(request, workspaceId, () => workspaceNotFound(workspaceId));
-      if (sessionId) await accountFor(pool, { workspaceId, sessionId });
-    },
-  }, async (socket, request) => {
-    const { workspaceId, sessionId = null, lastEventId } = request.query;
-    let lastSent = lastEventId ?? 0;
-    let live = false;
-    const buffered: AccountEvent[] = [];
-    const send = (event: AccountEvent) => {
-      if (event.id <= lastSent || socket.readyState !== socket.OPEN) return;
-      lastSent = event.id;
-      socket.send(JSON.stringify(streamMessage(event)));
-    };
-    const unsubscribe = await fanout.subscribe({
-      workspaceId,
-      sessionId,
-      deliver: (event) => (live ? send(event) : buffered.push(event)),
-    });
-    const ping = setInterval(() => socket.ping(), 30_000);
-    socket.on('close', () => {
-      clearInterval(ping);
-      unsubscribe();
-    });
-    socket.on('message', () => undefined);
+    async (socket, request) => {
+      const { workspaceId, sessionId = null, lastEventId } = request.query;
+      let lastSent = lastEventId ?? 0;
+      let live = false;
+      const buffered: AccountEvent[] = [];
+      const send = (event: AccountEvent) => {
+        if (event.id <= lastSent || socket.readyState !== socket.OPEN) return;
+        lastSent = event.id;
+        socket.send(JSON.stringify(streamMessage(event)));
+      };
+      const unsubscribe = await fanout.subscribe({
+        workspaceId,
+        sessionId,
+        deliver: (event) => (live ? send(event) : buffered.push(event)),
+      });
+      const ping = setInterval(() => socket.ping(), 30_000);
+      socket.on('close', () => {
+        clearInterval(ping);
+        unsubscribe();
+      });
+      socket.on('message', () => undefined);
 
-    socket.send(JSON.stringify({ type: 'subscribed', workspaceId, sessionId, lastEventId: lastEventId ?? null }));
-    if (lastEventId !== undefined) {
-      // What was missed while disconnected, then whatever arrived live meanwhile, in id order, each once.
-      for (let after = lastEventId; ;) {
-        const missed = await listEventsAfter(pool, { workspaceId, sessionId, afterId: after, limit: BACKLOG_LIMIT });
-        for (const event of missed) send(event);
-        if (missed.length < BACKLOG_LIMIT) break;
-        after = (missed[missed.length - 1] as AccountEvent).id;
+      socket.send(JSON.stringify({ type: 'subscribed', workspaceId, sessionId, lastEventId: lastEventId ?? null }));
+      if (lastEventId !== undefined) {
+        // What was missed while disconnected, then whatever arrived live meanwhile, in id order, each once.
+        for (let after = lastEventId; ;) {
+          const missed = await listEventsAfter(pool, { workspaceId, sessionId, afterId: after, limit: BACKLOG_LIMIT });
+          for (const event of missed) send(event);
+          if (missed.length < BACKLOG_LIMIT) break;
+          after = (missed[missed.length - 1] as AccountEvent).id;
+        }
       }
-    }
-    for (const event of buffered.sort((a, b) => a.id - b.id)) send(event);
-    buffered.length = 0;
-    live = true;
-  });
+      for (const event of buffered.sort((a, b) => a.id - b.id)) send(event);
+      buffered.length = 0;
+      live = true;
+    },
+  );
 }

@@ -20,44 +20,66 @@ const checkResultSchema = {
 export default async function healthPlugin(app: FastifyInstance, options: HealthOptions) {
   const timeoutMs = options.checkTimeoutMs ?? 2_000;
 
-  app.get('/health', {
-    config: { auth: 'public' },
-    schema: {
-      summary: 'Liveness: the process is up',
-      tags: ['operations'],
-      response: { 200: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } }, additionalProperties: false } },
-    },
-  }, async () => ({ status: 'ok' as const }));
-
-  app.get('/ready', {
-    config: { auth: 'public' },
-    schema: {
-      summary: 'Readiness: Temporal and PostgreSQL answer',
-      tags: ['operations'],
-      response: {
-        200: {
-          type: 'object',
-          required: ['status', 'checks'],
-          properties: { status: { type: 'string', enum: ['ready'] }, checks: { type: 'object', additionalProperties: checkResultSchema } },
-          additionalProperties: false,
+  app.get(
+    '/health',
+    {
+      config: { auth: 'public' },
+      schema: {
+        summary: 'Liveness: the process is up',
+        tags: ['operations'],
+        response: {
+          200: {
+            type: 'object',
+            required: ['status'],
+            properties: { status: { type: 'string', enum: ['ok'] } },
+            additionalProperties: false,
+          },
         },
-        503: { $ref: 'ProblemDetails#' },
       },
     },
-  }, async (_request, reply) => {
-    const entries = await Promise.all(
-      Object.entries(options.checks).map(async ([name, check]) => [name, await runCheck(check, timeoutMs)] as const),
-    );
-    const checks = Object.fromEntries(entries);
-    const failing = entries.filter(([, result]) => !result.ok).map(([name, result]) => `${name}: ${result.error}`);
-    if (failing.length === 0) return { status: 'ready' as const, checks };
-    return reply.code(503).type(PROBLEM_CONTENT_TYPE).send(
-      problem(503, 'not_ready', 'Service Unavailable', `unreachable: ${failing.join('; ')}`, { checks }),
-    );
-  });
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/ready',
+    {
+      config: { auth: 'public' },
+      schema: {
+        summary: 'Readiness: Temporal and PostgreSQL answer',
+        tags: ['operations'],
+        response: {
+          200: {
+            type: 'object',
+            required: ['status', 'checks'],
+            properties: {
+              status: { type: 'string', enum: ['ready'] },
+              checks: { type: 'object', additionalProperties: checkResultSchema },
+            },
+            additionalProperties: false,
+          },
+          503: { $ref: 'ProblemDetails#' },
+        },
+      },
+    },
+    async (_request, reply) => {
+      const entries = await Promise.all(
+        Object.entries(options.checks).map(async ([name, check]) => [name, await runCheck(check, timeoutMs)] as const),
+      );
+      const checks = Object.fromEntries(entries);
+      const failing = entries.filter(([, result]) => !result.ok).map(([name, result]) => `${name}: ${result.error}`);
+      if (failing.length === 0) return { status: 'ready' as const, checks };
+      return reply
+        .code(503)
+        .type(PROBLEM_CONTENT_TYPE)
+        .send(problem(503, 'not_ready', 'Service Unavailable', `unreachable: ${failing.join('; ')}`, { checks }));
+    },
+  );
 }
 
-async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
+async function runCheck(
+  check: ReadinessCheck,
+  timeoutMs: number,
+): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
   const startedAt = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const pending = check();
@@ -66,11 +88,17 @@ async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<{ ok:
   try {
     await Promise.race([
       pending,
-      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
     ]);
     return { ok: true, latencyMs: Math.round(performance.now() - startedAt) };
   } catch (error) {
-    return { ok: false, latencyMs: Math.round(performance.now() - startedAt), error: error instanceof Error ? error.message : String(error) };
+    return {
+      ok: false,
+      latencyMs: Math.round(performance.now() - startedAt),
+      error: error instanceof Error ? error.message : String(error),
+    };
   } finally {
     clearTimeout(timer);
   }

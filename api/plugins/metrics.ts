@@ -2,7 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { DatabasePool } from 'slonik';
-import { deliveryCounts, eventTimingHistogram, transitionCounts, webhookLatencyHistogram, type HistogramData } from '../../db/metrics.js';
+import {
+  deliveryCounts,
+  eventTimingHistogram,
+  transitionCounts,
+  webhookLatencyHistogram,
+  type HistogramData,
+} from '../../db/metrics.js';
 
 const TIMING_BUCKETS_MS = [50, 100, 150, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000];
 
@@ -24,33 +30,50 @@ async function metricsPlugin(app: FastifyInstance, options: { pool: DatabasePool
     registers: [registry],
   });
   app.addHook('onResponse', async (request, reply) => {
-    requestDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    requestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 
-  app.get('/metrics', { config: { auth: 'public' }, schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: true } }, async (_request, reply) => {
-    const { pool } = options;
-    const [qr, scan, extraction, webhooks, transitions, deliveries] = await Promise.all([
-      eventTimingHistogram(pool, ['qr', 'pairing_code'], 'qrGenerationMs', TIMING_BUCKETS_MS),
-      eventTimingHistogram(pool, ['session_ready'], 'scanToConnectedMs', TIMING_BUCKETS_MS),
-      eventTimingHistogram(pool, ['session_ready'], 'phoneExtractionMs', TIMING_BUCKETS_MS),
-      webhookLatencyHistogram(pool, TIMING_BUCKETS_MS),
-      transitionCounts(pool),
-      deliveryCounts(pool),
-    ]);
-    const lines = [
-      ...histogramLines('wa_qr_generation_seconds', 'From account creation to its first QR or pairing code', qr),
-      ...histogramLines('wa_scan_to_connected_seconds', 'From authenticated (the scan) to connected with the phone number', scan),
-      ...histogramLines('wa_phone_extraction_seconds', 'Phone number extraction after ready, retries included', extraction),
-      ...histogramLines('wa_webhook_delivery_seconds', 'Webhook delivery attempt latency', webhooks),
-      '# HELP wa_account_transitions_total Account events by type and resulting status',
-      '# TYPE wa_account_transitions_total counter',
-      ...transitions.map((t) => `wa_account_transitions_total{type="${t.type}",status="${t.status ?? ''}"} ${t.count}`),
-      '# HELP wa_webhook_attempts_total Webhook delivery attempts by outcome',
-      '# TYPE wa_webhook_attempts_total counter',
-      ...deliveries.map((d) => `wa_webhook_attempts_total{delivered="${d.delivered}"} ${d.count}`),
-    ];
-    return reply.type(registry.contentType).send(`${await registry.metrics()}\n${lines.join('\n')}\n`);
-  });
+  app.get(
+    '/metrics',
+    { config: { auth: 'public' }, schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: true } },
+    async (_request, reply) => {
+      const { pool } = options;
+      const [qr, scan, extraction, webhooks, transitions, deliveries] = await Promise.all([
+        eventTimingHistogram(pool, ['qr', 'pairing_code'], 'qrGenerationMs', TIMING_BUCKETS_MS),
+        eventTimingHistogram(pool, ['session_ready'], 'scanToConnectedMs', TIMING_BUCKETS_MS),
+        eventTimingHistogram(pool, ['session_ready'], 'phoneExtractionMs', TIMING_BUCKETS_MS),
+        webhookLatencyHistogram(pool, TIMING_BUCKETS_MS),
+        transitionCounts(pool),
+        deliveryCounts(pool),
+      ]);
+      const lines = [
+        ...histogramLines('wa_qr_generation_seconds', 'From account creation to its first QR or pairing code', qr),
+        ...histogramLines(
+          'wa_scan_to_connected_seconds',
+          'From authenticated (the scan) to connected with the phone number',
+          scan,
+        ),
+        ...histogramLines(
+          'wa_phone_extraction_seconds',
+          'Phone number extraction after ready, retries included',
+          extraction,
+        ),
+        ...histogramLines('wa_webhook_delivery_seconds', 'Webhook delivery attempt latency', webhooks),
+        '# HELP wa_account_transitions_total Account events by type and resulting status',
+        '# TYPE wa_account_transitions_total counter',
+        ...transitions.map(
+          (t) => `wa_account_transitions_total{type="${t.type}",status="${t.status ?? ''}"} ${t.count}`,
+        ),
+        '# HELP wa_webhook_attempts_total Webhook delivery attempts by outcome',
+        '# TYPE wa_webhook_attempts_total counter',
+        ...deliveries.map((d) => `wa_webhook_attempts_total{delivered="${d.delivered}"} ${d.count}`),
+      ];
+      return reply.type(registry.contentType).send(`${await registry.metrics()}\n${lines.join('\n')}\n`);
+    },
+  );
 }
 
 function histogramLines(name: string, help: string, data: HistogramData): string[] {

@@ -11,15 +11,19 @@ async function openApiPlugin(app: FastifyInstance) {
       info: {
         title: 'wa-connect',
         version: '1',
-        description: 'WhatsApp account connections as durable workflows. Errors are application/problem+json with a stable `code`.',
+        description:
+          'WhatsApp account connections as durable workflows. Errors are application/problem+json with a stable `code`.',
       },
       tags: [
         { name: 'accounts', description: 'Accounts of a workspace' },
-        { name: 'simulator', description: 'The simulated engine\'s phone side (only with WA_ENGINE=simulated)' },
+        { name: 'simulator', description: "The simulated engine's phone side (only with WA_ENGINE=simulated)" },
         { name: 'operations', description: 'Liveness and readiness' },
       ],
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, index) =>
+        typeof json.$id === 'string' ? json.$id : `def-${index}`,
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 }

@@ -12,6 +12,11 @@ export default async function pagePlugin(app: FastifyInstance) {
   for (const [url, asset] of Object.entries(ASSETS)) {
     const content = await readFile(new URL(`../../web/${asset.file}`, import.meta.url));
     app.get(url, { config: { auth: 'public' }, schema: { hide: true } }, async (_request, reply) =>
-      reply.type(asset.type).header('cache-control', 'no-cache').header('content-security-policy', "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:").send(content));
+      reply
+        .type(asset.type)
+        .header('cache-control', 'no-cache')
+        .header('content-security-policy', "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:")
+        .send(content),
+    );
   }
 }

@@ -7,7 +7,12 @@ async function problemDetailsPlugin(app: FastifyInstance) {
   app.addSchema(problemSchema);
 
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).type(PROBLEM_CONTENT_TYPE).send(problem(404, 'route_not_found', 'Not Found', `no route for ${request.method} ${request.url.split('?')[0]}`));
+    void reply
+      .code(404)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(
+        problem(404, 'route_not_found', 'Not Found', `no route for ${request.method} ${request.url.split('?')[0]}`),
+      );
   });
 
   app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
@@ -15,19 +20,35 @@ async function problemDetailsPlugin(app: FastifyInstance) {
     if (error instanceof HttpProblem) {
       details = error.details;
     } else if (error.validation) {
-      details = problem(400, 'validation_failed', 'Request is invalid', `${error.validationContext ?? 'request'}${error.message.replace(/^[a-z]+/, '')}`, {
-        errors: error.validation.map((issue) => ({
-          in: error.validationContext ?? 'body',
-          field: issue.instancePath || (issue.params as { missingProperty?: string; additionalProperty?: string }).missingProperty || (issue.params as { additionalProperty?: string }).additionalProperty || '',
-          message: issue.message ?? 'is invalid',
-        })),
-      });
+      details = problem(
+        400,
+        'validation_failed',
+        'Request is invalid',
+        `${error.validationContext ?? 'request'}${error.message.replace(/^[a-z]+/, '')}`,
+        {
+          errors: error.validation.map((issue) => ({
+            in: error.validationContext ?? 'body',
+            field:
+              issue.instancePath ||
+              (issue.params as { missingProperty?: string; additionalProperty?: string }).missingProperty ||
+              (issue.params as { additionalProperty?: string }).additionalProperty ||
+              '',
+            message: issue.message ?? 'is invalid',
+          })),
+        },
+      );
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       // Fastify's own client errors (bad JSON, too large, wrong content type) keep their status and code.
       details = problem(error.statusCode, (error.code ?? 'bad_request').toLowerCase(), 'Bad Request', error.message);
     } else {
       request.log.error({ err: error }, 'request failed');
-      details = problem(500, 'internal_error', 'Internal Server Error', 'the request failed; the error is logged with its request id', { requestId: request.id });
+      details = problem(
+        500,
+        'internal_error',
+        'Internal Server Error',
+        'the request failed; the error is logged with its request id',
+        { requestId: request.id },
+      );
     }
     void reply.code(details.status).type(PROBLEM_CONTENT_TYPE).send(details);
   });

@@ -15,77 +15,139 @@ import { assertWorkspaceAccess } from './auth.js';
  * The seed's Node service endpoints, same paths and request shapes, so its backend can point here unchanged
  * (see its troubleshooting guide). New integrations use /v1.
  */
-export default async function seedCompatPlugin(app: FastifyInstance, options: { pool: DatabasePool; temporal: Client; taskQueue: string }) {
+export default async function seedCompatPlugin(
+  app: FastifyInstance,
+  options: { pool: DatabasePool; temporal: Client; taskQueue: string },
+) {
   const { pool, temporal, taskQueue } = options;
   const sessionView = (row: AccountRow) => {
     const view = toAccountView(row);
-    return { success: true, sessionId: view.sessionId, workspaceId: view.workspaceId, status: view.status, phoneNumber: view.phoneNumber, isPrimary: view.isPrimary, qrCode: view.qr?.value ?? null, failureReason: view.failureReason };
+    return {
+      success: true,
+      sessionId: view.sessionId,
+      workspaceId: view.workspaceId,
+      status: view.status,
+      phoneNumber: view.phoneNumber,
+      isPrimary: view.isPrimary,
+      qrCode: view.qr?.value ?? null,
+      failureReason: view.failureReason,
+    };
   };
   const sessionSchema = {
     type: 'object',
     required: ['success', 'sessionId', 'status'],
     properties: {
-      success: { type: 'boolean' }, sessionId: { type: 'string' }, workspaceId: { type: 'string' }, status: { type: 'string' },
-      phoneNumber: { type: ['string', 'null'] }, isPrimary: { type: 'boolean' }, qrCode: { type: ['string', 'null'] }, failureReason: { type: ['string', 'null'] },
+      success: { type: 'boolean' },
+      sessionId: { type: 'string' },
+      workspaceId: { type: 'string' },
+      status: { type: 'string' },
+      phoneNumber: { type: ['string', 'null'] },
+      isPrimary: { type: 'boolean' },
+      qrCode: { type: ['string', 'null'] },
+      failureReason: { type: ['string', 'null'] },
     },
     additionalProperties: false,
   } as const;
   const visibleSession = async (request: FastifyRequest, sessionId: string) => {
     const row = await findAccountBySession(pool, sessionId);
-    const notFound = () => new HttpProblem(problem(404, 'session_not_found', 'Session not found', `no session ${sessionId}`));
+    const notFound = () =>
+      new HttpProblem(problem(404, 'session_not_found', 'Session not found', `no session ${sessionId}`));
     if (!row) throw notFound();
     assertWorkspaceAccess(request, row.workspace_id, notFound);
     return row;
   };
 
-  app.post<{ Body: { sessionId: string; workspaceId: string | number; webhookUrl?: string } }>('/api/session/init', {
-    config: { auth: 'seed' },
-    schema: {
-      summary: 'Seed-compatible: start a session (QR login)',
-      tags: ['seed-compatible'],
-      body: {
-        type: 'object',
-        required: ['sessionId', 'workspaceId'],
-        properties: {
-          sessionId: sessionIdSchema,
-          workspaceId: { anyOf: [{ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }] },
-          webhookUrl: webhookUrlSchema,
+  app.post<{ Body: { sessionId: string; workspaceId: string | number; webhookUrl?: string } }>(
+    '/api/session/init',
+    {
+      config: { auth: 'seed' },
+      schema: {
+        summary: 'Seed-compatible: start a session (QR login)',
+        tags: ['seed-compatible'],
+        body: {
+          type: 'object',
+          required: ['sessionId', 'workspaceId'],
+          properties: {
+            sessionId: sessionIdSchema,
+            workspaceId: {
+              anyOf: [
+                { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+                { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+              ],
+            },
+            webhookUrl: webhookUrlSchema,
+          },
+          additionalProperties: false,
         },
-        additionalProperties: false,
+        response: { 200: sessionSchema, 201: sessionSchema, '4xx': { $ref: 'ProblemDetails#' } },
       },
-      response: { 200: sessionSchema, 201: sessionSchema, '4xx': { $ref: 'ProblemDetails#' } },
     },
-  }, async (request, reply) => {
-    const workspaceId = String(request.body.workspaceId);
-    assertWorkspaceAccess(request, workspaceId, () => workspaceNotFound(workspaceId));
-    try {
-      await ensureWorkspace(pool, workspaceId);
-      const { row, created } = await createAccount(pool, temporal, { workspaceId, sessionId: request.body.sessionId, taskQueue, webhookUrl: request.body.webhookUrl ?? null });
-      return reply.code(created ? 201 : 200).send(sessionView(row));
-    } catch (error) {
-      if (error instanceof AccountConflictError) throw new HttpProblem(problem(409, 'session_id_taken', 'Conflict', 'this sessionId belongs to another workspace'));
-      throw error;
-    }
-  });
-
-  const params = { type: 'object', required: ['sessionId'], properties: { sessionId: sessionIdSchema }, additionalProperties: false } as const;
-
-  app.get<{ Params: { sessionId: string } }>('/api/session/:sessionId/status', {
-    config: { auth: 'seed' },
-    schema: { summary: 'Seed-compatible: a session\'s status', tags: ['seed-compatible'], params, response: { 200: sessionSchema, '4xx': { $ref: 'ProblemDetails#' } } },
-  }, async (request) => sessionView(await visibleSession(request, request.params.sessionId)));
-
-  app.delete<{ Params: { sessionId: string } }>('/api/session/:sessionId', {
-    config: { auth: 'seed' },
-    schema: {
-      summary: 'Seed-compatible: end a session (logout, client stopped, auth removed, row soft-deleted)',
-      tags: ['seed-compatible'],
-      params,
-      response: { 200: { type: 'object', required: ['success'], properties: { success: { type: 'boolean' }, sessionId: { type: 'string' } }, additionalProperties: false }, '4xx': { $ref: 'ProblemDetails#' } },
+    async (request, reply) => {
+      const workspaceId = String(request.body.workspaceId);
+      assertWorkspaceAccess(request, workspaceId, () => workspaceNotFound(workspaceId));
+      try {
+        await ensureWorkspace(pool, workspaceId);
+        const { row, created } = await createAccount(pool, temporal, {
+          workspaceId,
+          sessionId: request.body.sessionId,
+          taskQueue,
+          webhookUrl: request.body.webhookUrl ?? null,
+        });
+        return reply.code(created ? 201 : 200).send(sessionView(row));
+      } catch (error) {
+        if (error instanceof AccountConflictError)
+          throw new HttpProblem(
+            problem(409, 'session_id_taken', 'Conflict', 'this sessionId belongs to another workspace'),
+          );
+        throw error;
+      }
     },
-  }, async (request) => {
-    const row = await visibleSession(request, request.params.sessionId);
-    await deleteAccount(options, row);
-    return { success: true, sessionId: row.session_id };
-  });
+  );
+
+  const params = {
+    type: 'object',
+    required: ['sessionId'],
+    properties: { sessionId: sessionIdSchema },
+    additionalProperties: false,
+  } as const;
+
+  app.get<{ Params: { sessionId: string } }>(
+    '/api/session/:sessionId/status',
+    {
+      config: { auth: 'seed' },
+      schema: {
+        summary: "Seed-compatible: a session's status",
+        tags: ['seed-compatible'],
+        params,
+        response: { 200: sessionSchema, '4xx': { $ref: 'ProblemDetails#' } },
+      },
+    },
+    async (request) => sessionView(await visibleSession(request, request.params.sessionId)),
+  );
+
+  app.delete<{ Params: { sessionId: string } }>(
+    '/api/session/:sessionId',
+    {
+      config: { auth: 'seed' },
+      schema: {
+        summary: 'Seed-compatible: end a session (logout, client stopped, auth removed, row soft-deleted)',
+        tags: ['seed-compatible'],
+        params,
+        response: {
+          200: {
+            type: 'object',
+            required: ['success'],
+            properties: { success: { type: 'boolean' }, sessionId: { type: 'string' } },
+            additionalProperties: false,
+          },
+          '4xx': { $ref: 'ProblemDetails#' },
+        },
+      },
+    },
+    async (request) => {
+      const row = await visibleSession(request, request.params.sessionId);
+      await deleteAccount(options, row);
+      return { success: true, sessionId: row.session_id };
+    },
+  );
 }

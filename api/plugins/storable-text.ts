@@ -4,6 +4,7 @@ import { HttpProblem, problem } from '../problem.js';
 
 // PostgreSQL stores neither a NUL character (text) nor half of a surrogate pair (jsonb): refused up front, once for
 // every route, instead of failing as a database error after validation.
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for.
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function findUnstorable(value: unknown, path: string): string | null {
@@ -27,10 +28,21 @@ function findUnstorable(value: unknown, path: string): string | null {
 
 async function storableTextPlugin(app: FastifyInstance) {
   app.addHook('preValidation', async (request) => {
-    for (const [part, value] of [['body', request.body], ['querystring', request.query]] as const) {
+    for (const [part, value] of [
+      ['body', request.body],
+      ['querystring', request.query],
+    ] as const) {
       const field = findUnstorable(value, '');
       if (field) {
-        throw new HttpProblem(problem(400, 'unstorable_text', 'Request is invalid', `${part} ${field} holds a NUL character or an unpaired surrogate`, { errors: [{ in: part, field, message: 'holds a NUL character or an unpaired surrogate' }] }));
+        throw new HttpProblem(
+          problem(
+            400,
+            'unstorable_text',
+            'Request is invalid',
+            `${part} ${field} holds a NUL character or an unpaired surrogate`,
+            { errors: [{ in: part, field, message: 'holds a NUL character or an unpaired surrogate' }] },
+          ),
+        );
       }
     }
   });

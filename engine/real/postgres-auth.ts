@@ -20,7 +20,10 @@ interface LocalAuthHooks {
   logout(): Promise<void>;
 }
 const gzipAsync = promisify(gzip);
-const LocalAuthBase = wwebjs.LocalAuth as unknown as new (options: { clientId: string; dataPath: string }) => LocalAuthHooks;
+const LocalAuthBase = wwebjs.LocalAuth as unknown as new (options: {
+  clientId: string;
+  dataPath: string;
+}) => LocalAuthHooks;
 
 export interface AuthStore {
   load(sessionId: string): Promise<Buffer | null>;
@@ -29,14 +32,32 @@ export interface AuthStore {
 }
 
 /** Caches and crash data: large, rebuilt by Chromium, no part of the login. */
-const EXCLUDED = ['Cache', 'Code Cache', 'GPUCache', 'GrShaderCache', 'ShaderCache', 'GraphiteDawnCache', 'DawnCache', 'Crashpad', 'component_crx_cache', 'CacheStorage', 'ScriptCache'];
+const EXCLUDED = [
+  'Cache',
+  'Code Cache',
+  'GPUCache',
+  'GrShaderCache',
+  'ShaderCache',
+  'GraphiteDawnCache',
+  'DawnCache',
+  'Crashpad',
+  'component_crx_cache',
+  'CacheStorage',
+  'ScriptCache',
+];
 /** Chromium's profile locks: stale after a crash, they would stop the next launch. */
 const PROFILE_LOCKS = ['SingletonLock', 'SingletonSocket', 'SingletonCookie'];
 /**
  * Chromium's tab restore: after a crash it reopens the last tabs in place of the page whatsapp-web.js drives,
  * which closes that page under the library. Never saved, and cleared before every launch.
  */
-const SESSION_RESTORE = ['Default/Sessions', 'Default/Current Session', 'Default/Last Session', 'Default/Current Tabs', 'Default/Last Tabs'];
+const SESSION_RESTORE = [
+  'Default/Sessions',
+  'Default/Current Session',
+  'Default/Last Session',
+  'Default/Current Tabs',
+  'Default/Last Tabs',
+];
 
 /**
  * WhatsApp Web keeps its login in the Chromium profile. This strategy keeps a copy of the profile in PostgreSQL, so
@@ -65,14 +86,21 @@ export class PostgresAuth extends LocalAuthBase {
   }
 
   override async beforeBrowserInitialized(): Promise<void> {
-    const local = await stat(this.profileDir).then(() => true, () => false);
+    const local = await stat(this.profileDir).then(
+      () => true,
+      () => false,
+    );
     if (!local) {
       const saved = await this.store.load(this.sessionId);
       if (saved) await this.restore(saved);
     }
     // A worker that died left its locks and its tabs in the profile: the next Chromium would refuse the profile or
     // restore the tabs over the page the library drives.
-    await Promise.all([...PROFILE_LOCKS, ...SESSION_RESTORE].map((name) => rm(join(this.profileDir, name), { recursive: true, force: true })));
+    await Promise.all(
+      [...PROFILE_LOCKS, ...SESSION_RESTORE].map((name) =>
+        rm(join(this.profileDir, name), { recursive: true, force: true }),
+      ),
+    );
     await super.beforeBrowserInitialized();
   }
 
@@ -114,13 +142,23 @@ export class PostgresAuth extends LocalAuthBase {
       // The hash is of the very bytes that are saved: hashing the live profile apart from archiving it once saved an
       // archive older than its hash, and the next save, seeing the same hash, never replaced it.
       await runCommand('tar', [
-        '-cf', archive, '-C', this.profileDir,
-        '--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--format=gnu',
+        '-cf',
+        archive,
+        '-C',
+        this.profileDir,
+        '--sort=name',
+        '--mtime=@0',
+        '--owner=0',
+        '--group=0',
+        '--numeric-owner',
+        '--format=gnu',
         ...EXCLUDED.map((name) => `--exclude=${name}`),
         ...PROFILE_LOCKS.map((name) => `--exclude=${name}`),
         ...SESSION_RESTORE.map((name) => `--exclude=./${name}`),
         // Chromium writes while we read: a file that changes or vanishes mid-copy is not an error here.
-        '--warning=no-file-changed', '--warning=no-file-removed', '--ignore-failed-read',
+        '--warning=no-file-changed',
+        '--warning=no-file-removed',
+        '--ignore-failed-read',
         '.',
       ]).catch((error: Error) => {
         // GNU tar exits 1 when a file changed while it was read; the archive is still complete enough.
@@ -130,7 +168,10 @@ export class PostgresAuth extends LocalAuthBase {
       const contentSha256 = createHash('sha256').update(tarBytes).digest('hex');
       await this.store.save(this.sessionId, await gzipAsync(tarBytes), contentSha256);
     } catch (error) {
-      this.log.warn({ sessionId: this.sessionId, err: (error as Error).message }, 'saving the WhatsApp login failed; retried at the next backup');
+      this.log.warn(
+        { sessionId: this.sessionId, err: (error as Error).message },
+        'saving the WhatsApp login failed; retried at the next backup',
+      );
     } finally {
       await rm(work, { recursive: true, force: true });
     }

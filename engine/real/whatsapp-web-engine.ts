@@ -78,11 +78,22 @@ export class WhatsAppWebEngine implements Engine {
     };
     // On the stand-in, the phone's side is played through the same control surface as the simulated engine.
     this.inbox = options.standIn
-      ? new PhoneActionInbox(pool, databaseUrl, () => [...this.clients.keys()], (sessionId, action, params) => this.playPhone(sessionId, action, params), log)
+      ? new PhoneActionInbox(
+          pool,
+          databaseUrl,
+          () => [...this.clients.keys()],
+          (sessionId, action, params) => this.playPhone(sessionId, action, params),
+          log,
+        )
       : null;
   }
 
-  static async create(pool: DatabasePool, databaseUrl: string, options: RealEngineOptions, log: Logger): Promise<WhatsAppWebEngine> {
+  static async create(
+    pool: DatabasePool,
+    databaseUrl: string,
+    options: RealEngineOptions,
+    log: Logger,
+  ): Promise<WhatsAppWebEngine> {
     const engine = new WhatsAppWebEngine(pool, databaseUrl, options, log);
     await engine.killOrphanedBrowsers();
     if (options.standIn) {
@@ -106,7 +117,11 @@ export class WhatsAppWebEngine implements Engine {
       const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
       if (/^PPid:\s+1$/m.test(status)) {
         this.log.warn({ pid: Number(entry) }, 'stopping a Chromium left by a worker that died');
-        try { process.kill(Number(entry), 'SIGKILL'); } catch { /* already gone */ }
+        try {
+          process.kill(Number(entry), 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
       }
     }
   }
@@ -118,12 +133,28 @@ export class WhatsAppWebEngine implements Engine {
   async start(options: EngineStartOptions): Promise<EngineSession> {
     await this.stopClient(options.sessionId);
     const client = new Client({
-      authStrategy: new PostgresAuth(options.sessionId, resolve(this.options.dataDir, 'sessions'), this.authStore, this.log) as unknown as wwebjs.AuthStrategy,
+      authStrategy: new PostgresAuth(
+        options.sessionId,
+        resolve(this.options.dataDir, 'sessions'),
+        this.authStore,
+        this.log,
+      ) as unknown as wwebjs.AuthStrategy,
       puppeteer: { executablePath: this.options.chromiumPath, headless: true, args: CHROMIUM_FLAGS },
       ...(this.options.standIn
-        ? { webVersion: STANDIN_WEB_VERSION, webVersionCache: { type: 'local' as const, path: this.webCacheDir, strict: true } }
+        ? {
+            webVersion: STANDIN_WEB_VERSION,
+            webVersionCache: { type: 'local' as const, path: this.webCacheDir, strict: true },
+          }
         : {}),
-      ...(options.pairingPhoneNumber ? { pairWithPhoneNumber: { phoneNumber: options.pairingPhoneNumber, showNotification: true, intervalMs: 180_000 } } : {}),
+      ...(options.pairingPhoneNumber
+        ? {
+            pairWithPhoneNumber: {
+              phoneNumber: options.pairingPhoneNumber,
+              showNotification: true,
+              intervalMs: 180_000,
+            },
+          }
+        : {}),
       authTimeoutMs: this.options.launchTimeoutMs,
       qrMaxRetries: 0,
     });
@@ -137,29 +168,50 @@ export class WhatsAppWebEngine implements Engine {
 
     /** The page shows a QR or a pairing code: only then can it switch to a pairing code. */
     let offeringLogin = false;
-    client.on('qr', (qr: string) => { offeringLogin = true; options.onEvent({ type: 'qr', qr }); });
-    client.on('code', (code: string) => { offeringLogin = true; options.onEvent({ type: 'pairing_code', code }); });
-    client.on('authenticated', () => { offeringLogin = false; options.onEvent({ type: 'authenticated' }); });
+    client.on('qr', (qr: string) => {
+      offeringLogin = true;
+      options.onEvent({ type: 'qr', qr });
+    });
+    client.on('code', (code: string) => {
+      offeringLogin = true;
+      options.onEvent({ type: 'pairing_code', code });
+    });
+    client.on('authenticated', () => {
+      offeringLogin = false;
+      options.onEvent({ type: 'authenticated' });
+    });
     client.on('ready', () => {
       options.onEvent({ type: 'ready' });
       if (this.options.standIn) void this.reportStandInCoverage(options.sessionId, client);
     });
-    client.on('change_state', (state: unknown) => this.log.info({ sessionId: options.sessionId, state: String(state) }, 'WhatsApp Web state'));
+    client.on('change_state', (state: unknown) =>
+      this.log.info({ sessionId: options.sessionId, state: String(state) }, 'WhatsApp Web state'),
+    );
     client.on('auth_failure', (message: unknown) => end({ type: 'auth_failure', reason: describeFailure(message) }));
-    client.on('disconnected', (reason: unknown) => end({ type: 'disconnected', kind: classifyDisconnect(reason), reason: String(reason) }));
+    client.on('disconnected', (reason: unknown) =>
+      end({ type: 'disconnected', kind: classifyDisconnect(reason), reason: String(reason) }),
+    );
 
     // Runs in the background: QR, authenticated and ready arrive as events. A start that fails (WhatsApp Web
     // unreachable, a page that never shows WhatsApp) closes the browser, so no Chromium is left behind.
     void client.initialize().then(
       () => {
         // The library does not report a crashed browser: watch it.
-        client.pupBrowser?.once('disconnected', () => end({ type: 'disconnected', kind: 'transient', reason: 'browser_closed' }));
+        client.pupBrowser?.once('disconnected', () =>
+          end({ type: 'disconnected', kind: 'transient', reason: 'browser_closed' }),
+        );
       },
       async (error: unknown) => {
         const message = describeFailure(error);
         this.log.warn({ sessionId: options.sessionId, err: message }, 'WhatsApp Web did not start');
         await client.destroy().catch(() => undefined);
-        end({ type: 'disconnected', kind: 'transient', reason: /ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED|ERR_CONNECTION/.test(message) ? 'whatsapp_unreachable' : `start_failed:${message.slice(0, 200)}` });
+        end({
+          type: 'disconnected',
+          kind: 'transient',
+          reason: /ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED|ERR_CONNECTION/.test(message)
+            ? 'whatsapp_unreachable'
+            : `start_failed:${message.slice(0, 200)}`,
+        });
       },
     );
 
@@ -181,7 +233,8 @@ export class WhatsAppWebEngine implements Engine {
       },
       requestPairingCode: async (phoneNumber) => {
         // Asked at any other time, the library fails with whatever the page is missing (a TypeError before it is up).
-        if (!offeringLogin) throw new Error('WhatsApp Web is not offering a login right now; try again once the account shows a QR');
+        if (!offeringLogin)
+          throw new Error('WhatsApp Web is not offering a login right now; try again once the account shows a QR');
         return client.requestPairingCode(phoneNumber);
       },
       logout: async () => {
@@ -219,29 +272,43 @@ export class WhatsAppWebEngine implements Engine {
     const processHandle = running.client.pupBrowser?.process();
     if (!processHandle) return;
     const { killed } = await exitOrKill(processHandle, BROWSER_EXIT_GRACE_MS);
-    if (killed) this.log.warn({ sessionId, graceMs: BROWSER_EXIT_GRACE_MS }, 'Chromium did not exit after closing; killed');
+    if (killed)
+      this.log.warn({ sessionId, graceMs: BROWSER_EXIT_GRACE_MS }, 'Chromium did not exit after closing; killed');
   }
 
   /** Logs which modules the library asked the stand-in for that it only answers harmlessly (the version guard reads it). */
   private async reportStandInCoverage(sessionId: string, client: WhatsAppClient) {
     try {
-      const standinHarmlessModules = (await client.pupPage?.evaluate(() =>
-        (globalThis as unknown as { __standin: { modulesAnsweredHarmlessly(): string[] } }).__standin.modulesAnsweredHarmlessly())) ?? [];
+      const standinHarmlessModules =
+        (await client.pupPage?.evaluate(() =>
+          (
+            globalThis as unknown as { __standin: { modulesAnsweredHarmlessly(): string[] } }
+          ).__standin.modulesAnsweredHarmlessly(),
+        )) ?? [];
       this.log.info({ sessionId, standinHarmlessModules }, 'stand-in module coverage');
     } catch {
       // The page may already be gone.
     }
   }
 
-  private async playPhone(sessionId: string, action: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+  private async playPhone(
+    sessionId: string,
+    action: string,
+    params: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
     const page = this.clients.get(sessionId)?.client.pupPage;
     if (!page) throw new PhoneActionRefused('session_gone', 'the session is not running');
     try {
-      return (await page.evaluate(
-        (a: string, p: Record<string, unknown>) => (globalThis as unknown as { __standin: { apply(a: string, p: Record<string, unknown>): Record<string, unknown> } }).__standin.apply(a, p),
+      return await page.evaluate(
+        (a: string, p: Record<string, unknown>) =>
+          (
+            globalThis as unknown as {
+              __standin: { apply(a: string, p: Record<string, unknown>): Record<string, unknown> };
+            }
+          ).__standin.apply(a, p),
         action,
         params,
-      )) as Record<string, unknown>;
+      );
     } catch (error) {
       const message = describeFailure(error);
       const code = /^(?:Error: )?([a-z_]+):/.exec(message)?.[1] ?? 'invalid_action';

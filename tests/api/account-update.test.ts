@@ -5,13 +5,17 @@ import { AccountUpdateUnavailable, executeAccountUpdate } from '../../api/accoun
 import { requestPairingCodeUpdate } from '../../workflows/messages.js';
 
 /** What the server sends when the workflow task carrying an update failed (seen under the fuzzer's load). */
-const givenBack = (code: number) => new ServiceError('Workflow Update failed', {
-  cause: Object.assign(new Error('Unable to perform workflow execution update due to unexpected workflow task failure.'), {
-    code,
-    details: 'Unable to perform workflow execution update due to unexpected workflow task failure.',
-    metadata: {},
-  }),
-});
+const givenBack = (code: number) =>
+  new ServiceError('Workflow Update failed', {
+    cause: Object.assign(
+      new Error('Unable to perform workflow execution update due to unexpected workflow task failure.'),
+      {
+        code,
+        details: 'Unable to perform workflow execution update due to unexpected workflow task failure.',
+        metadata: {},
+      },
+    ),
+  });
 
 /** A handle whose updates answer from a script: each attempt takes the next entry (an error is thrown). */
 function scriptedHandle(script: Array<Error | { code: string }>) {
@@ -39,15 +43,27 @@ describe('an account update the server gives back unrun', () => {
   });
 
   it('ends as unavailable after a bounded number of attempts', async () => {
-    const { handle, updateIds } = scriptedHandle([givenBack(9), givenBack(9), givenBack(9), givenBack(9), givenBack(9)]);
-    await assert.rejects(executeAccountUpdate(handle, requestPairingCodeUpdate, [{ phoneNumber: '6281234567890' }]), AccountUpdateUnavailable);
+    const { handle, updateIds } = scriptedHandle([
+      givenBack(9),
+      givenBack(9),
+      givenBack(9),
+      givenBack(9),
+      givenBack(9),
+    ]);
+    await assert.rejects(
+      executeAccountUpdate(handle, requestPairingCodeUpdate, [{ phoneNumber: '6281234567890' }]),
+      AccountUpdateUnavailable,
+    );
     assert.equal(updateIds.length, 4);
   });
 
   it('is not sent again for any other failure', async () => {
     const refused = givenBack(3); // INVALID_ARGUMENT: the request itself is wrong
     const { handle, updateIds } = scriptedHandle([refused]);
-    await assert.rejects(executeAccountUpdate(handle, requestPairingCodeUpdate, [{ phoneNumber: '6281234567890' }]), (error) => error === refused);
+    await assert.rejects(
+      executeAccountUpdate(handle, requestPairingCodeUpdate, [{ phoneNumber: '6281234567890' }]),
+      (error) => error === refused,
+    );
     assert.equal(updateIds.length, 1);
   });
 });

@@ -60,7 +60,11 @@ describe('API keys: authentication, workspace isolation, rate limits', () => {
       { method: 'POST' as const, url: `${base}/${accountB}/primary` },
       { method: 'DELETE' as const, url: `${base}/${accountB}` },
       { method: 'GET' as const, url: `/v1/workspaces/${workspaceB}/webhook` },
-      { method: 'PUT' as const, url: `/v1/workspaces/${workspaceB}/webhook`, payload: { webhookUrl: 'http://127.0.0.1:1/x' } },
+      {
+        method: 'PUT' as const,
+        url: `/v1/workspaces/${workspaceB}/webhook`,
+        payload: { webhookUrl: 'http://127.0.0.1:1/x' },
+      },
       { method: 'GET' as const, url: `/api/session/${accountB}/status` },
       { method: 'DELETE' as const, url: `/api/session/${accountB}` },
       { method: 'POST' as const, url: `/v1/simulator/sessions/${accountB}/scan`, payload: { phone: '62811801641' } },
@@ -70,10 +74,17 @@ describe('API keys: authentication, workspace isolation, rate limits', () => {
       const response = await api.as(keyA, attempt);
       assert.equal(response.statusCode, 404, `${attempt.method} ${attempt.url}: ${response.body}`);
       // Exactly what a name that does not exist gets: existence does not leak.
-      const ghost = await api.as(keyA, { ...attempt, url: attempt.url.replaceAll(accountB, 'ghost-account').replaceAll(workspaceB, 'ghost-ws') });
+      const ghost = await api.as(keyA, {
+        ...attempt,
+        url: attempt.url.replaceAll(accountB, 'ghost-account').replaceAll(workspaceB, 'ghost-ws'),
+      });
       assert.equal(ghost.statusCode, 404);
       assert.equal(response.json().code, ghost.json().code, attempt.url);
-      assert.equal(response.body.replaceAll(accountB, 'ghost-account').replaceAll(workspaceB, 'ghost-ws'), ghost.body, attempt.url);
+      assert.equal(
+        response.body.replaceAll(accountB, 'ghost-account').replaceAll(workspaceB, 'ghost-ws'),
+        ghost.body,
+        attempt.url,
+      );
     }
     // Same answer for an account that does not exist at all.
     const missing = await api.as(keyA, { method: 'GET', url: `${base}/no-such-account` });
@@ -84,20 +95,37 @@ describe('API keys: authentication, workspace isolation, rate limits', () => {
   });
 
   it('keys are stored only as hashes; an admin issues and revokes them', async () => {
-    const issued = await api.as(api.adminKey, { method: 'POST', url: '/v1/admin/api-keys', payload: { workspaceId: workspaceA, name: 'backend' } });
+    const issued = await api.as(api.adminKey, {
+      method: 'POST',
+      url: '/v1/admin/api-keys',
+      payload: { workspaceId: workspaceA, name: 'backend' },
+    });
     assert.equal(issued.statusCode, 201);
     const { key, prefix } = issued.json();
-    const stored = await pool.any(sql.type(z.object({ key_hash: z.string() }))`SELECT key_hash FROM api_keys WHERE key_prefix = ${prefix}`);
+    const stored = await pool.any(
+      sql.type(z.object({ key_hash: z.string() }))`SELECT key_hash FROM api_keys WHERE key_prefix = ${prefix}`,
+    );
     assert.equal(stored.length, 1);
     assert.notEqual(stored[0]?.key_hash, key);
-    assert.equal(JSON.stringify(await pool.any(sql.unsafe`SELECT * FROM api_keys`)).includes(key), false, 'the key itself is nowhere in the table');
+    assert.equal(
+      JSON.stringify(await pool.any(sql.unsafe`SELECT * FROM api_keys`)).includes(key),
+      false,
+      'the key itself is nowhere in the table',
+    );
     assert.equal((await api.as(key, { method: 'GET', url: `/v1/workspaces/${workspaceA}/accounts` })).statusCode, 200);
-    assert.equal((await api.as(api.adminKey, { method: 'DELETE', url: `/v1/admin/api-keys/${prefix}` })).statusCode, 204);
+    assert.equal(
+      (await api.as(api.adminKey, { method: 'DELETE', url: `/v1/admin/api-keys/${prefix}` })).statusCode,
+      204,
+    );
     assert.equal((await api.as(key, { method: 'GET', url: `/v1/workspaces/${workspaceA}/accounts` })).statusCode, 401);
   });
 
   it('limits requests per key with a 429 problem, without touching other keys', async () => {
-    const limited = await buildTestApi(pool, client, { taskQueue: uniqueId('tq-idle'), simulator: false, rateLimitPerMinute: 5 });
+    const limited = await buildTestApi(pool, client, {
+      taskQueue: uniqueId('tq-idle'),
+      simulator: false,
+      rateLimitPerMinute: 5,
+    });
     try {
       const url = `/v1/workspaces/${workspaceA}/accounts`;
       const statuses: number[] = [];
@@ -106,7 +134,11 @@ describe('API keys: authentication, workspace isolation, rate limits', () => {
       const throttled = await limited.as(keyA, { method: 'GET', url });
       assert.equal(throttled.json().code, 'rate_limited');
       assert.match(String(throttled.headers['content-type']), /problem\+json/);
-      assert.equal((await limited.as(keyB, { method: 'GET', url: `/v1/workspaces/${workspaceB}/accounts` })).statusCode, 200, 'another key is not limited');
+      assert.equal(
+        (await limited.as(keyB, { method: 'GET', url: `/v1/workspaces/${workspaceB}/accounts` })).statusCode,
+        200,
+        'another key is not limited',
+      );
     } finally {
       await limited.app.close();
     }

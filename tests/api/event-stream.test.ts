@@ -19,11 +19,14 @@ interface StreamEvent {
 }
 
 /** A WebSocket subscriber that keeps what it received. */
-function subscribe(baseUrl: string, query: Record<string, string>): Promise<{ socket: WebSocket; events: StreamEvent[] }> {
-  const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/v1/stream?${new URLSearchParams(query)}`);
+function subscribe(
+  baseUrl: string,
+  query: Record<string, string>,
+): Promise<{ socket: WebSocket; events: StreamEvent[] }> {
+  const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/v1/stream?${new URLSearchParams(query).toString()}`);
   const events: StreamEvent[] = [];
   socket.on('message', (data) => {
-    const message = JSON.parse(String(data));
+    const message = JSON.parse((data as Buffer).toString('utf8'));
     if (typeof message.id === 'number') events.push(message);
   });
   return new Promise((resolve, reject) => {
@@ -34,7 +37,8 @@ function subscribe(baseUrl: string, query: Record<string, string>): Promise<{ so
 }
 
 const types = (events: StreamEvent[]) => events.filter((e) => e.type !== 'qr').map((e) => e.type);
-const increasing = (events: StreamEvent[]) => events.every((event, i) => i === 0 || event.id > (events[i - 1] as StreamEvent).id);
+const increasing = (events: StreamEvent[]) =>
+  events.every((event, i) => i === 0 || event.id > (events[i - 1] as StreamEvent).id);
 
 describe('WebSocket push: fan-out across API processes, resume, authentication', { timeout: 180_000 }, () => {
   let pool: DatabasePool;
@@ -60,10 +64,19 @@ describe('WebSocket push: fan-out across API processes, resume, authentication',
     const { databaseUrl, temporalAddress, outputDir } = testStackEnv();
     for (const name of ['a', 'b']) {
       const port = await findFreePort();
-      const api = startServiceProcess('api', {
-        ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TASK_QUEUE: started.taskQueue,
-        API_PORT: String(port), WA_ENGINE: 'simulated', LOG_LEVEL: 'info',
-      }, join(outputDir, `api-${name}-${port}.log`));
+      const api = startServiceProcess(
+        'api',
+        {
+          ...process.env,
+          DATABASE_URL: databaseUrl,
+          TEMPORAL_ADDRESS: temporalAddress,
+          TASK_QUEUE: started.taskQueue,
+          API_PORT: String(port),
+          WA_ENGINE: 'simulated',
+          LOG_LEVEL: 'info',
+        },
+        join(outputDir, `api-${name}-${port}.log`),
+      );
       apis.push(api);
       urls.push(`http://127.0.0.1:${port}`);
       await waitForHttpOk(`http://127.0.0.1:${port}/ready`, [api], 60_000);
@@ -84,14 +97,29 @@ describe('WebSocket push: fan-out across API processes, resume, authentication',
       const created = await http(a, 'POST', `/v1/workspaces/${workspaceId}/accounts`, {});
       assert.equal(created.status, 201);
       const sessionId = String(created.json.sessionId);
-      await eventually(async () => (onB.events.some((e) => e.type === 'qr') ? true : undefined), 20_000, 'a QR on the other API process');
-      assert.equal((await http(b, 'POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: randomPhone() })).status, 200);
+      await eventually(
+        async () => (onB.events.some((e) => e.type === 'qr') ? true : undefined),
+        20_000,
+        'a QR on the other API process',
+      );
+      assert.equal(
+        (await http(b, 'POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: randomPhone() })).status,
+        200,
+      );
       for (const subscriber of [onA, onB]) {
-        await eventually(async () => (types(subscriber.events).includes('session_ready') ? true : undefined), 20_000, 'session_ready');
+        await eventually(
+          async () => (types(subscriber.events).includes('session_ready') ? true : undefined),
+          20_000,
+          'session_ready',
+        );
         assert.deepEqual(types(subscriber.events), ['session_created', 'authenticated', 'session_ready']);
         assert.ok(increasing(subscriber.events));
       }
-      assert.deepEqual(onA.events.map((e) => e.id), onB.events.map((e) => e.id), 'both processes pushed the same events');
+      assert.deepEqual(
+        onA.events.map((e) => e.id),
+        onB.events.map((e) => e.id),
+        'both processes pushed the same events',
+      );
     } finally {
       onA.socket.close();
       onB.socket.close();
@@ -105,26 +133,45 @@ describe('WebSocket push: fan-out across API processes, resume, authentication',
     const first = await subscribe(a, { workspaceId, sessionId, access_token: key });
     await eventually(async () => (first.events.some((e) => e.type === 'qr') ? true : undefined), 20_000, 'a QR');
     await http(b, 'POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: randomPhone() });
-    await eventually(async () => (types(first.events).includes('session_ready') ? true : undefined), 20_000, 'connected');
+    await eventually(
+      async () => (types(first.events).includes('session_ready') ? true : undefined),
+      20_000,
+      'connected',
+    );
     first.socket.terminate(); // the connection drops
 
     const lastEventId = (first.events[first.events.length - 1] as StreamEvent).id;
     assert.equal((await http(b, 'POST', `/v1/simulator/sessions/${sessionId}/drop`)).status, 200);
-    await eventually(async () => {
-      const diagnostics = await http(a, 'GET', `/v1/workspaces/${workspaceId}/accounts/${sessionId}/diagnostics`);
-      const seen = (diagnostics.json.events as Array<{ type: string }>).map((e) => e.type).filter((t) => t !== 'qr');
-      return seen.slice(-2).join(',') === 'disconnected,session_ready' ? true : undefined;
-    }, 20_000, 'dropped and reconnected while the client was away');
+    await eventually(
+      async () => {
+        const diagnostics = await http(a, 'GET', `/v1/workspaces/${workspaceId}/accounts/${sessionId}/diagnostics`);
+        const seen = (diagnostics.json.events as Array<{ type: string }>).map((e) => e.type).filter((t) => t !== 'qr');
+        return seen.slice(-2).join(',') === 'disconnected,session_ready' ? true : undefined;
+      },
+      20_000,
+      'dropped and reconnected while the client was away',
+    );
 
     const resumed = await subscribe(b, { workspaceId, sessionId, access_token: key, lastEventId: String(lastEventId) });
     try {
-      await eventually(async () => (types(resumed.events).filter((t) => t === 'session_ready').length >= 1 ? true : undefined), 20_000, 'the missed events');
+      await eventually(
+        async () => (types(resumed.events).filter((t) => t === 'session_ready').length >= 1 ? true : undefined),
+        20_000,
+        'the missed events',
+      );
       assert.deepEqual(types(resumed.events).slice(0, 2), ['disconnected', 'session_ready']);
-      assert.ok(resumed.events.every((e) => e.id > lastEventId), 'nothing it already had');
+      assert.ok(
+        resumed.events.every((e) => e.id > lastEventId),
+        'nothing it already had',
+      );
       assert.ok(increasing(resumed.events), 'in order, no duplicates');
       // Then live: a restart arrives on the resumed socket.
       await http(a, 'POST', `/v1/workspaces/${workspaceId}/accounts/${sessionId}/restart`);
-      await eventually(async () => (types(resumed.events).filter((t) => t === 'session_ready').length >= 2 ? true : undefined), 20_000, 'live events after the resume');
+      await eventually(
+        async () => (types(resumed.events).filter((t) => t === 'session_ready').length >= 2 ? true : undefined),
+        20_000,
+        'live events after the resume',
+      );
       assert.ok(increasing(resumed.events));
     } finally {
       resumed.socket.close();
@@ -135,7 +182,8 @@ describe('WebSocket push: fan-out across API processes, resume, authentication',
     const { readFile, readdir } = await import('node:fs/promises');
     const { outputDir } = testStackEnv();
     const logs = (await readdir(outputDir)).filter((name) => name.startsWith('api-'));
-    for (const name of logs) assert.doesNotMatch(await readFile(join(outputDir, name), 'utf8'), new RegExp(key.slice(0, 20)));
+    for (const name of logs)
+      assert.doesNotMatch(await readFile(join(outputDir, name), 'utf8'), new RegExp(key.slice(0, 20)));
   });
 
   it('refuses a socket without a valid key, and a key of another workspace, before it opens', async () => {

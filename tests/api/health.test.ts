@@ -41,7 +41,8 @@ describe('health and readiness', () => {
 
   it('GET /ready answers 503 problem details naming Temporal when it is unreachable', async () => {
     const connection = Connection.lazy({ address: `127.0.0.1:${await findFreePort()}`, connectTimeout: 1_000 });
-    const isolated = (await buildTestApi(pool, new Client({ connection }), { taskQueue: 'unused', simulator: false })).app;
+    const isolated = (await buildTestApi(pool, new Client({ connection }), { taskQueue: 'unused', simulator: false }))
+      .app;
     try {
       const response = await isolated.inject({ method: 'GET', url: '/ready' });
       assert.equal(response.statusCode, 503);
@@ -62,15 +63,27 @@ describe('health and readiness', () => {
   it('serves /metrics without a key, with the account histograms', async () => {
     const response = await app.inject({ method: 'GET', url: '/metrics' });
     assert.equal(response.statusCode, 200);
-    for (const name of ['wa_qr_generation_seconds', 'wa_scan_to_connected_seconds', 'wa_phone_extraction_seconds', 'wa_webhook_delivery_seconds', 'wa_account_transitions_total']) {
+    for (const name of [
+      'wa_qr_generation_seconds',
+      'wa_scan_to_connected_seconds',
+      'wa_phone_extraction_seconds',
+      'wa_webhook_delivery_seconds',
+      'wa_account_transitions_total',
+    ]) {
       assert.match(response.body, new RegExp(`# TYPE ${name} `));
     }
     // Every route's requests are counted, not only the scrape's own.
     await app.inject({ method: 'GET', url: '/health' });
     await app.inject({ method: 'GET', url: '/no/such/route' });
     const after = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    assert.match(after, /wa_api_http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} [1-9]/);
-    assert.match(after, /wa_api_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} [1-9]/);
+    assert.match(
+      after,
+      /wa_api_http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} [1-9]/,
+    );
+    assert.match(
+      after,
+      /wa_api_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} [1-9]/,
+    );
   });
 
   it('an unknown route is a 404 problem with a stable code and no stack trace', async () => {

@@ -10,12 +10,17 @@ import { migrate, MIGRATIONS_DIR } from '../../db/migrate.js';
 import { openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
 
 /** Matches slonik's mapped constraint errors by the constraint's name. */
-const violates = (constraint: string) => (error: unknown) => (error as { constraint?: string }).constraint === constraint;
+const violates = (constraint: string) => (error: unknown) =>
+  (error as { constraint?: string }).constraint === constraint;
 
 describe('schema and migrations', () => {
   let pool: DatabasePool;
-  before(async () => { pool = await openPool(); });
-  after(async () => { await pool.end(); });
+  before(async () => {
+    pool = await openPool();
+  });
+  after(async () => {
+    await pool.end();
+  });
 
   it('re-running the migrations applies nothing', async () => {
     assert.deepEqual(await migrate(testStackEnv().databaseUrl, testLog), []);
@@ -46,10 +51,18 @@ describe('schema and migrations', () => {
     const workspaceId = uniqueId('ws');
     const a = await insertAccount(pool, { workspaceId, sessionId: uniqueId('s') });
     const b = await insertAccount(pool, { workspaceId, sessionId: uniqueId('s') });
-    await assert.rejects(pool.query(sql.unsafe`UPDATE whatsapp_accounts SET is_primary = true WHERE id = ${a.row.id}`), violates('whatsapp_accounts_primary_is_connected'));
-    await pool.query(sql.unsafe`UPDATE whatsapp_accounts SET status = 'connected' WHERE id IN (${a.row.id}, ${b.row.id})`);
+    await assert.rejects(
+      pool.query(sql.unsafe`UPDATE whatsapp_accounts SET is_primary = true WHERE id = ${a.row.id}`),
+      violates('whatsapp_accounts_primary_is_connected'),
+    );
+    await pool.query(
+      sql.unsafe`UPDATE whatsapp_accounts SET status = 'connected' WHERE id IN (${a.row.id}, ${b.row.id})`,
+    );
     await pool.query(sql.unsafe`UPDATE whatsapp_accounts SET is_primary = true WHERE id = ${a.row.id}`);
-    await assert.rejects(pool.query(sql.unsafe`UPDATE whatsapp_accounts SET is_primary = true WHERE id = ${b.row.id}`), violates('whatsapp_accounts_one_primary_uq'));
+    await assert.rejects(
+      pool.query(sql.unsafe`UPDATE whatsapp_accounts SET is_primary = true WHERE id = ${b.row.id}`),
+      violates('whatsapp_accounts_one_primary_uq'),
+    );
   });
 
   it('keeps account_events append-only', async () => {
@@ -57,8 +70,14 @@ describe('schema and migrations', () => {
     await pool.query(sql.unsafe`
       INSERT INTO account_events (account_id, workspace_id, session_id, type) VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, 'test_event')
     `);
-    await assert.rejects(pool.query(sql.unsafe`UPDATE account_events SET type = 'changed' WHERE account_id = ${row.id}`), /append-only/);
-    await assert.rejects(pool.query(sql.unsafe`DELETE FROM account_events WHERE account_id = ${row.id}`), /append-only/);
+    await assert.rejects(
+      pool.query(sql.unsafe`UPDATE account_events SET type = 'changed' WHERE account_id = ${row.id}`),
+      /append-only/,
+    );
+    await assert.rejects(
+      pool.query(sql.unsafe`DELETE FROM account_events WHERE account_id = ${row.id}`),
+      /append-only/,
+    );
   });
 
   it('the same session id twice gives one account; from another workspace it is refused', async () => {

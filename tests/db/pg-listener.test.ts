@@ -14,7 +14,9 @@ describe('PgListener', () => {
       databaseUrl: testStackEnv().databaseUrl,
       channel,
       onNotification: (payload) => heard.push(payload),
-      onReconnected: () => { reconnects += 1; },
+      onReconnected: () => {
+        reconnects += 1;
+      },
       log: testLog,
     });
     try {
@@ -22,10 +24,18 @@ describe('PgListener', () => {
       await pool.query(sql.unsafe`SELECT pg_notify(${channel}, 'one')`);
       await eventually(async () => (heard.includes('one') ? true : undefined), 5_000, 'the first notification');
 
-      await pool.query(sql.unsafe`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE ${`LISTEN%${channel}%`}`);
+      await pool.query(
+        sql.unsafe`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE ${`LISTEN%${channel}%`}`,
+      );
       await eventually(async () => (reconnects === 1 ? true : undefined), 10_000, 'a reconnect');
       await pool.query(sql.unsafe`SELECT pg_notify(${channel}, 'two')`);
-      await eventually(async () => (heard.includes('two') ? true : undefined), 5_000, 'a notification after the reconnect');
+      await eventually(
+        async () => (heard.includes('two') ? true : undefined),
+        5_000,
+        'a notification after the reconnect',
+      );
+      assert.deepEqual(heard, ['one', 'two'], 'each notification heard once');
+      assert.equal(reconnects, 1);
     } finally {
       await listener.stop();
       await pool.end();

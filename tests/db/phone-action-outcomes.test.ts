@@ -13,17 +13,23 @@ describe('phone action outcomes', () => {
     const outcomes = new PhoneActionOutcomes(testStackEnv().databaseUrl, testLog, 600_000);
     await outcomes.start();
     try {
-      const insert = async () => pool.oneFirst(sql.type(z.object({ id: z.number().int() }))`
+      const insert = async () =>
+        pool.oneFirst(sql.type(z.object({ id: z.number().int() }))`
         INSERT INTO simulator_actions (session_id, action) VALUES (${uniqueId('s')}, 'drop') RETURNING id
       `);
       const [answered, untouched] = [await insert(), await insert()];
       const answeredWait = outcomes.nextChange(answered);
       const untouchedWait = outcomes.nextChange(untouched);
       let untouchedWoken = false;
-      void untouchedWait.changed.then(() => { untouchedWoken = true; });
+      void untouchedWait.changed.then(() => {
+        untouchedWoken = true;
+      });
 
       await finishPhoneAction(pool, answered, { state: 'applied', result: {} });
-      const woken = await Promise.race([answeredWait.changed.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000))]);
+      const woken = await Promise.race([
+        answeredWait.changed.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000)),
+      ]);
       assert.equal(woken, true, 'the outcome woke its waiter');
       assert.equal(untouchedWoken, false, 'another action’s waiter sleeps on');
       untouchedWait.cancel();

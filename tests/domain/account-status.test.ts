@@ -23,7 +23,8 @@ describe('account status flow', () => {
 
   it('failed is final and nothing returns to qr_scanning', () => {
     for (const to of ACCOUNT_STATUSES) if (to !== 'failed') assert.equal(canMoveTo('failed', to), false);
-    for (const from of ACCOUNT_STATUSES) if (from !== 'qr_scanning') assert.equal(canMoveTo(from, 'qr_scanning'), false);
+    for (const from of ACCOUNT_STATUSES)
+      if (from !== 'qr_scanning') assert.equal(canMoveTo(from, 'qr_scanning'), false);
   });
 
   it('knows its statuses and nothing else', () => {

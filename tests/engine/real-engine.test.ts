@@ -15,12 +15,19 @@ import { eventually, openPool, openTemporalClient, testStackEnv, uniqueId } from
 import { startTestWorker } from '../helpers/worker-process.js';
 
 const chromiumProcessesOf = (marker: string) =>
-  execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(marker) && /chrom/i.test(line));
+  execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes(marker) && /chrom/i.test(line));
 
 /** The modules whatsapp-web.js may ask for that the stand-in answers harmlessly (none of them matter at login). */
 const TOLERATED_HARMLESS_MODULES = [
-  'WAWebBackendJobsCommon', 'WAWebE2EProtoUtils', 'WAWebCollections', 'WAWebSyncGatingUtils',
-  'WAWebCallCollection', 'WAWebAddonReactionTableMode', 'WAWebAddonPollVoteTableMode',
+  'WAWebBackendJobsCommon',
+  'WAWebE2EProtoUtils',
+  'WAWebCollections',
+  'WAWebSyncGatingUtils',
+  'WAWebCallCollection',
+  'WAWebAddonReactionTableMode',
+  'WAWebAddonPollVoteTableMode',
 ];
 
 describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web stand-in', { timeout: 240_000 }, () => {
@@ -64,19 +71,41 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     assert.equal(row.push_name, 'Toko Maju');
 
     const memory = chromiumMemoryMb(sessionId);
-    await writeMeasurement({ createToFirstQrMs: firstQrMs, chromiumRssMbSummed: memory.rssMb, chromiumPssMb: memory.pssMb, chromiumProcesses: memory.processes });
+    await writeMeasurement({
+      createToFirstQrMs: firstQrMs,
+      chromiumRssMbSummed: memory.rssMb,
+      chromiumPssMb: memory.pssMb,
+      chromiumProcesses: memory.processes,
+    });
 
     const qrsBefore = (await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length;
     await accounts.phone(sessionId, 'drop');
-    await explained(accounts, workerLog, sessionId, eventually(async () => {
-      const history = (await accounts.statusHistory(sessionId)).join(',');
-      return history.endsWith('connected,disconnected,connected') ? true : undefined;
-    }, 90_000, 'reconnected after the drop'));
-    assert.equal((await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length, qrsBefore, 'no new QR: the login was kept');
+    await explained(
+      accounts,
+      workerLog,
+      sessionId,
+      eventually(
+        async () => {
+          const history = (await accounts.statusHistory(sessionId)).join(',');
+          return history.endsWith('connected,disconnected,connected') ? true : undefined;
+        },
+        90_000,
+        'reconnected after the drop',
+      ),
+    );
+    assert.equal(
+      (await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length,
+      qrsBefore,
+      'no new QR: the login was kept',
+    );
 
     await handle.signal('deleteAccount');
     await handle.result();
-    await eventually(async () => (chromiumProcessesOf(`session-${sessionId}`).length === 0 ? true : undefined), 20_000, 'no Chromium left for the session');
+    await eventually(
+      async () => (chromiumProcessesOf(`session-${sessionId}`).length === 0 ? true : undefined),
+      20_000,
+      'no Chromium left for the session',
+    );
     // Killed while it shuts down, Chromium may lose the login it has not written yet: every close here is clean.
     assert.doesNotMatch(await readFile(workerLog, 'utf8'), /Chromium did not exit after closing/);
   });
@@ -87,14 +116,40 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     await accounts.phone(sessionId, 'scan', { phone: randomPhone() });
     await accounts.rowWithStatus(sessionId, 'connected', 60_000);
     // Once Chromium has written the login to disk, the whole browser dies at once (as in an out-of-memory kill).
-    await eventually(async () => (execFileSync('sh', ['-c', `grep -rl wa-connect-standin-auth "${engineDir}/sessions/session-${sessionId}" || true`], { encoding: 'utf8' }).trim() ? true : undefined), 30_000, 'the login on disk');
+    await eventually(
+      async () =>
+        execFileSync(
+          'sh',
+          ['-c', `grep -rl wa-connect-standin-auth "${engineDir}/sessions/session-${sessionId}" || true`],
+          { encoding: 'utf8' },
+        ).trim()
+          ? true
+          : undefined,
+      30_000,
+      'the login on disk',
+    );
     const pids = chromiumProcessesOf(`session-${sessionId}`).map((line) => Number.parseInt(line.trim(), 10));
-    assert.ok(pids.length > 0, 'the session\'s Chromium processes');
-    for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
-    await explained(accounts, workerLog, sessionId, eventually(async () => {
-      const history = (await accounts.statusHistory(sessionId)).join(',');
-      return history.endsWith('connected,disconnected,connected') ? true : undefined;
-    }, 60_000, 'reconnected after the crash'));
+    assert.ok(pids.length > 0, "the session's Chromium processes");
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    await explained(
+      accounts,
+      workerLog,
+      sessionId,
+      eventually(
+        async () => {
+          const history = (await accounts.statusHistory(sessionId)).join(',');
+          return history.endsWith('connected,disconnected,connected') ? true : undefined;
+        },
+        60_000,
+        'reconnected after the crash',
+      ),
+    );
     const disconnect = (await accounts.eventTypes(sessionId)).includes('disconnected');
     assert.ok(disconnect);
     await handle.signal('deleteAccount');
@@ -133,34 +188,61 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     await accounts.phone(sessionId, 'scan', { phone: randomPhone() });
     await accounts.rowWithStatus(sessionId, 'connected', 60_000);
     await accounts.phone(sessionId, 'unlink');
-    const row = await accounts.rowWhere(sessionId, (r) => r.status === 'disconnected' && r.failure_reason === 'logged_out_from_phone', 'logged out', 30_000);
+    const row = await accounts.rowWhere(
+      sessionId,
+      (r) => r.status === 'disconnected' && r.failure_reason === 'logged_out_from_phone',
+      'logged out',
+      30_000,
+    );
     assert.equal(row.is_primary, false);
-    await eventually(async () => (chromiumProcessesOf(`session-${sessionId}`).length === 0 ? true : undefined), 20_000, 'no Chromium left');
+    await eventually(
+      async () => (chromiumProcessesOf(`session-${sessionId}`).length === 0 ? true : undefined),
+      20_000,
+      'no Chromium left',
+    );
   });
 
   it('version guard: the stand-in still gives whatsapp-web.js every module it asks for', async () => {
     const pkg = JSON.parse(await readFile('node_modules/whatsapp-web.js/package.json', 'utf8')) as { version: string };
     const log = await readFile(workerLog, 'utf8');
-    const asked = [...log.matchAll(/"standinHarmlessModules":\[([^\]]*)\]/g)].flatMap((m) => JSON.parse(`[${m[1]}]`) as string[]);
+    const asked = [...log.matchAll(/"standinHarmlessModules":\[([^\]]*)\]/g)].flatMap(
+      (m) => JSON.parse(`[${m[1]}]`) as string[],
+    );
     const unknown = [...new Set(asked)].filter((name) => !TOLERATED_HARMLESS_MODULES.includes(name));
-    assert.deepEqual(unknown, [], `whatsapp-web.js ${pkg.version} asks the stand-in for modules it does not implement: ${unknown.join(', ')}. Implement them in engine/real/whatsapp-web-standin.html.`);
+    assert.deepEqual(
+      unknown,
+      [],
+      `whatsapp-web.js ${pkg.version} asks the stand-in for modules it does not implement: ${unknown.join(', ')}. Implement them in engine/real/whatsapp-web-standin.html.`,
+    );
     assert.ok(asked.length > 0, 'the worker reported which modules the library used');
   });
 });
 
 /** A failed wait says what the account went through and what its worker logged about it (CI keeps no files). */
-async function explained<T>(accounts: AccountDriver, workerLogFile: string, sessionId: string, waiting: Promise<T>): Promise<T> {
+async function explained<T>(
+  accounts: AccountDriver,
+  workerLogFile: string,
+  sessionId: string,
+  waiting: Promise<T>,
+): Promise<T> {
   try {
     return await waiting;
   } catch (error) {
-    const workerLines = (await readFile(workerLogFile, 'utf8')).split('\n').filter((line) => line.includes(sessionId) || /"level":(40|50|60)/.test(line));
-    throw new Error(`${(error as Error).message}\n${await accounts.explain(sessionId)}\nworker log:\n${workerLines.slice(-60).join('\n')}`);
+    const workerLines = (await readFile(workerLogFile, 'utf8'))
+      .split('\n')
+      .filter((line) => line.includes(sessionId) || /"level":(40|50|60)/.test(line));
+    throw new Error(
+      `${(error as Error).message}\n${await accounts.explain(sessionId)}\nworker log:\n${workerLines.slice(-60).join('\n')}`,
+      { cause: error },
+    );
   }
 }
 
 /** Memory of a session's Chromium processes: RSS summed (counts shared pages once per process) and PSS (shares them out). */
 function chromiumMemoryMb(sessionId: string): { rssMb: number; pssMb: number; processes: number } {
-  const lines = execFileSync('ps', ['-eo', 'pid,rss,args'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(`session-${sessionId}`) && /chrom/i.test(line));
+  const lines = execFileSync('ps', ['-eo', 'pid,rss,args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes(`session-${sessionId}`) && /chrom/i.test(line));
   let rssKb = 0;
   let pssKb = 0;
   for (const line of lines) {
@@ -186,25 +268,43 @@ describe('the real engine without the stand-in: WhatsApp Web unreachable', { tim
     const pool = await openPool();
     const { client, close } = await openTemporalClient();
     const engineDir = join(testStackEnv().dataDir, uniqueId('engine-offline'));
-    const { worker, taskQueue } = await startTestWorker({ WA_ENGINE: 'real', WA_WEB: 'whatsapp', ENGINE_DATA_DIR: engineDir });
+    const { worker, taskQueue } = await startTestWorker({
+      WA_ENGINE: 'real',
+      WA_WEB: 'whatsapp',
+      ENGINE_DATA_DIR: engineDir,
+    });
     try {
       const accounts = new AccountDriver(pool, client, taskQueue);
-      const { sessionId, handle } = await accounts.create({ timings: { reconnectMaxAttempts: 2, reconnectBaseDelayMs: 200 } });
+      const { sessionId, handle } = await accounts.create({
+        timings: { reconnectMaxAttempts: 2, reconnectBaseDelayMs: 200 },
+      });
       // A pairing code asked for while no login is on offer is refused with words a person can act on.
       const refusals = new Set<string>();
       for (let asked = 0; asked < 5; asked += 1) {
-        const answer = await handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: randomPhone() }] }).then(
-          () => 'a code',
-          (error: Error) => (error instanceof WorkflowUpdateFailedError ? error.cause?.message ?? 'no reason' : String(error)),
-        );
+        const answer = await handle
+          .executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: randomPhone() }] })
+          .then(
+            () => 'a code',
+            (error: Error) =>
+              error instanceof WorkflowUpdateFailedError ? (error.cause?.message ?? 'no reason') : String(error),
+          );
         refusals.add(answer);
         await new Promise((resolve) => setTimeout(resolve, 300));
       }
-      for (const refusal of refusals) assert.match(refusal, /not offering a login|between hosts|not linked yet|has ended|is not on this host|already completed/, refusal);
+      for (const refusal of refusals)
+        assert.match(
+          refusal,
+          /not offering a login|between hosts|not linked yet|has ended|is not on this host|already completed/,
+          refusal,
+        );
       const row = await accounts.rowWithStatus(sessionId, 'failed', 120_000);
       assert.equal(row.failure_reason, 'reconnect_failed:whatsapp_unreachable');
       await handle.result();
-      await eventually(async () => (chromiumProcessesOf(engineDir).length === 0 ? true : undefined), 20_000, 'no Chromium left');
+      await eventually(
+        async () => (chromiumProcessesOf(engineDir).length === 0 ? true : undefined),
+        20_000,
+        'no Chromium left',
+      );
     } finally {
       await worker.stop('SIGTERM');
       await close();
@@ -224,27 +324,42 @@ describe('the real engine: a worker killed with SIGKILL, resumed elsewhere', { t
     let second: Awaited<ReturnType<typeof startTestWorker>> | null = null;
     try {
       const accounts = new AccountDriver(pool, client, taskQueue);
-      const { sessionId, handle } = await accounts.create({ timings: { hostHeartbeatTimeoutMs: 3_000, hostScheduleToStartMs: 5_000 } });
+      const { sessionId, handle } = await accounts.create({
+        timings: { hostHeartbeatTimeoutMs: 3_000, hostScheduleToStartMs: 5_000 },
+      });
       await accounts.showingQr(sessionId);
       const phone = randomPhone();
       await accounts.phone(sessionId, 'scan', { phone });
       await accounts.rowWithStatus(sessionId, 'connected', 60_000);
       // Saved at ready, then completed by a follow-up save once Chromium has written the login to disk: wait until
       // the copy in PostgreSQL holds it.
-      await eventually(async () => {
-        const saved = await loadEngineAuth(pool, sessionId);
-        return saved && gunzipSync(saved).includes('wa-connect-standin-auth') ? true : undefined;
-      }, 60_000, 'the login saved in PostgreSQL');
+      await eventually(
+        async () => {
+          const saved = await loadEngineAuth(pool, sessionId);
+          return saved && gunzipSync(saved).includes('wa-connect-standin-auth') ? true : undefined;
+        },
+        60_000,
+        'the login saved in PostgreSQL',
+      );
       const qrs = (await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length;
 
       first.worker.process.kill('SIGKILL');
       await first.worker.exited;
       second = await startTestWorker({ WA_ENGINE: 'real', WA_WEB: 'standin', ENGINE_DATA_DIR: hostB }, taskQueue);
 
-      await explained(accounts, second.logFile, sessionId, eventually(async () => {
-        const history = (await accounts.statusHistory(sessionId)).join(',');
-        return history.endsWith('connected,disconnected,connected') ? true : undefined;
-      }, 90_000, 'connected again on the new host'));
+      await explained(
+        accounts,
+        second.logFile,
+        sessionId,
+        eventually(
+          async () => {
+            const history = (await accounts.statusHistory(sessionId)).join(',');
+            return history.endsWith('connected,disconnected,connected') ? true : undefined;
+          },
+          90_000,
+          'connected again on the new host',
+        ),
+      );
       assert.equal((await accounts.row(sessionId))?.phone_number, phone);
       assert.equal((await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length, qrs, 'no new QR');
       assert.ok(chromiumProcessesOf(hostB).length > 0, 'the session now runs on the new host');
@@ -253,8 +368,11 @@ describe('the real engine: a worker killed with SIGKILL, resumed elsewhere', { t
       assert.equal(await accounts.hasAuth(sessionId), false, 'a delete removes the saved login');
 
       // The killed worker's Chromium is still running on host A; a worker starting there again stops it first.
-      assert.ok(chromiumProcessesOf(hostA).length > 0, 'SIGKILL left host A\'s Chromium behind');
-      const restarted = await startTestWorker({ WA_ENGINE: 'real', WA_WEB: 'standin', ENGINE_DATA_DIR: hostA }, uniqueId('tq-sweep'));
+      assert.ok(chromiumProcessesOf(hostA).length > 0, "SIGKILL left host A's Chromium behind");
+      const restarted = await startTestWorker(
+        { WA_ENGINE: 'real', WA_WEB: 'standin', ENGINE_DATA_DIR: hostA },
+        uniqueId('tq-sweep'),
+      );
       await restarted.worker.stop('SIGTERM');
       assert.deepEqual(chromiumProcessesOf(hostA), [], 'no orphaned Chromium left on host A');
     } finally {

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { faultStackFor, until } from './harness.js';
-import { assertInvariants, connectAll, countWhere, createAccounts, scan, waitForQrs, workspaceWithWebhook } from './workload.js';
+import {
+  assertInvariants,
+  connectAll,
+  countWhere,
+  createAccounts,
+  scan,
+  waitForQrs,
+  workspaceWithWebhook,
+} from './workload.js';
 
 describe('fault 1: the worker process is SIGKILLed in the middle of 50 connections', { timeout: 600_000 }, () => {
   const fault = faultStackFor('worker-sigkill');
@@ -18,7 +26,10 @@ describe('fault 1: the worker process is SIGKILLed in the middle of 50 connectio
     await stack.killWorker();
     const connectedWhenKilled = await countWhere(stack, workspaceId, 'connected');
     await scanning;
-    assert.ok(connectedWhenKilled < accounts.size, `the worker died in the middle (${connectedWhenKilled} of ${accounts.size} connected)`);
+    assert.ok(
+      connectedWhenKilled < accounts.size,
+      `the worker died in the middle (${connectedWhenKilled} of ${accounts.size} connected)`,
+    );
 
     await stack.startWorker();
     await connectAll(stack, workspaceId, accounts, 150_000);

@@ -1,33 +1,52 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { faultStackFor, until } from './harness.js';
-import { assertInvariants, connectAll, countWhere, createAccounts, scan, waitForQrs, workspaceWithWebhook } from './workload.js';
+import {
+  assertInvariants,
+  connectAll,
+  countWhere,
+  createAccounts,
+  scan,
+  waitForQrs,
+  workspaceWithWebhook,
+} from './workload.js';
 
-describe('fault 2: the Temporal server is stopped and restarted on its database file in the middle of 50 connections', { timeout: 600_000 }, () => {
-  const fault = faultStackFor('temporal-restart');
+describe(
+  'fault 2: the Temporal server is stopped and restarted on its database file in the middle of 50 connections',
+  { timeout: 600_000 },
+  () => {
+    const fault = faultStackFor('temporal-restart');
 
-  it('every workflow resumes from the file: nothing lost, nothing backwards, no phone twice, every webhook delivered', async () => {
-    const { stack, receiver } = fault;
-    const workspaceId = 'fault-temporal-restart';
-    await workspaceWithWebhook(stack, workspaceId, receiver);
-    const accounts = await createAccounts(stack, workspaceId, 50, 'tr');
-    await waitForQrs(stack, workspaceId, accounts.size);
+    it('every workflow resumes from the file: nothing lost, nothing backwards, no phone twice, every webhook delivered', async () => {
+      const { stack, receiver } = fault;
+      const workspaceId = 'fault-temporal-restart';
+      await workspaceWithWebhook(stack, workspaceId, receiver);
+      const accounts = await createAccounts(stack, workspaceId, 50, 'tr');
+      await waitForQrs(stack, workspaceId, accounts.size);
 
-    const scanning = scan(stack, accounts);
-    await until(async () => (await countWhere(stack, workspaceId, 'connected')) >= 5, 120_000, 'the first connections');
-    await stack.stopTemporal();
-    const connectedWhileDown = await countWhere(stack, workspaceId, 'connected');
-    assert.ok(connectedWhileDown < accounts.size, `Temporal stopped in the middle (${connectedWhileDown} of ${accounts.size} connected)`);
-    // The phones keep scanning while orchestration is down: the API and PostgreSQL still take their actions.
-    await scanning;
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
-    const readyWhileDown = await fetch(`${stack.apiUrl}/ready`);
-    assert.equal(readyWhileDown.status, 503, '/ready reports Temporal down');
-    await stack.startTemporal();
+      const scanning = scan(stack, accounts);
+      await until(
+        async () => (await countWhere(stack, workspaceId, 'connected')) >= 5,
+        120_000,
+        'the first connections',
+      );
+      await stack.stopTemporal();
+      const connectedWhileDown = await countWhere(stack, workspaceId, 'connected');
+      assert.ok(
+        connectedWhileDown < accounts.size,
+        `Temporal stopped in the middle (${connectedWhileDown} of ${accounts.size} connected)`,
+      );
+      // The phones keep scanning while orchestration is down: the API and PostgreSQL still take their actions.
+      await scanning;
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      const readyWhileDown = await fetch(`${stack.apiUrl}/ready`);
+      assert.equal(readyWhileDown.status, 503, '/ready reports Temporal down');
+      await stack.startTemporal();
 
-    await connectAll(stack, workspaceId, accounts, 240_000);
-    await assertInvariants(stack, workspaceId, accounts, receiver);
-    assert.deepEqual(stack.alive(), { worker: true, api: true }, 'the worker and the API rode out the outage');
-    assert.equal((await fetch(`${stack.apiUrl}/ready`)).status, 200);
-  });
-});
+      await connectAll(stack, workspaceId, accounts, 240_000);
+      await assertInvariants(stack, workspaceId, accounts, receiver);
+      assert.deepEqual(stack.alive(), { worker: true, api: true }, 'the worker and the API rode out the outage');
+      assert.equal((await fetch(`${stack.apiUrl}/ready`)).status, 200);
+    });
+  },
+);

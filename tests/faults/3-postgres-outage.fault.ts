@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { faultStackFor, until } from './harness.js';
-import { assertInvariants, connectAll, countWhere, createAccounts, scan, waitForQrs, workspaceWithWebhook } from './workload.js';
+import {
+  assertInvariants,
+  connectAll,
+  countWhere,
+  createAccounts,
+  scan,
+  waitForQrs,
+  workspaceWithWebhook,
+} from './workload.js';
 
 describe('fault 3: PostgreSQL stopped for 30 s in the middle of 50 connections', { timeout: 600_000 }, () => {
   const fault = faultStackFor('postgres-outage');
@@ -22,11 +30,16 @@ describe('fault 3: PostgreSQL stopped for 30 s in the middle of 50 connections',
     while (Date.now() - stoppedAt < 30_000) {
       const response = await fetch(`${stack.apiUrl}/ready`, { signal: AbortSignal.timeout(5_000) }).catch(() => null);
       readiness.push(response?.status ?? 0);
-      const body = response ? ((await response.json()) as { code?: string; checks?: Record<string, { ok: boolean }> }) : null;
+      const body = response
+        ? ((await response.json()) as { code?: string; checks?: Record<string, { ok: boolean }> })
+        : null;
       if (response?.status === 503) assert.equal(body?.checks?.postgres?.ok, false, JSON.stringify(body));
       await new Promise((resolve) => setTimeout(resolve, 2_000));
     }
-    assert.ok(readiness.length > 5 && readiness.every((status) => status === 503), `/ready answered 503 all along: ${readiness.join(',')}`);
+    assert.ok(
+      readiness.length > 5 && readiness.every((status) => status === 503),
+      `/ready answered 503 all along: ${readiness.join(',')}`,
+    );
     await stack.startPostgres();
 
     await until(async () => (await fetch(`${stack.apiUrl}/ready`)).status === 200, 60_000, '/ready again');

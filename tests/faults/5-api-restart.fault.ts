@@ -13,7 +13,11 @@ class ResumingSubscriber {
   private socket: WebSocket | null = null;
   private closed = false;
 
-  constructor(private readonly baseUrl: string, private readonly workspaceId: string, private readonly key: string) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly workspaceId: string,
+    private readonly key: string,
+  ) {}
 
   get lastEventId(): number | null {
     return this.ids.at(-1) ?? null;
@@ -26,11 +30,13 @@ class ResumingSubscriber {
   private connect(onOpen?: () => void) {
     if (this.closed) return;
     const resume = this.lastEventId === null ? '' : `&lastEventId=${this.lastEventId}`;
-    const socket = new WebSocket(`${this.baseUrl.replace('http', 'ws')}/v1/stream?workspaceId=${this.workspaceId}&access_token=${this.key}${resume}`);
+    const socket = new WebSocket(
+      `${this.baseUrl.replace('http', 'ws')}/v1/stream?workspaceId=${this.workspaceId}&access_token=${this.key}${resume}`,
+    );
     this.socket = socket;
     socket.on('open', () => onOpen?.());
     socket.on('message', (data) => {
-      const message = JSON.parse(String(data)) as { id?: unknown };
+      const message = JSON.parse((data as Buffer).toString('utf8')) as { id?: unknown };
       if (typeof message.id === 'number') this.ids.push(message.id);
     });
     socket.on('error', () => undefined);
@@ -47,40 +53,53 @@ class ResumingSubscriber {
   }
 }
 
-describe('fault 5: the API process is killed and restarted while WebSocket clients are subscribed', { timeout: 600_000 }, () => {
-  let stack: FaultStack;
-  const subscribers: ResumingSubscriber[] = [];
-  before(async () => {
-    stack = await FaultStack.start('api-restart');
-  });
-  after(async () => {
-    for (const subscriber of subscribers) subscriber.close();
-    await stack?.stop();
-  });
+describe(
+  'fault 5: the API process is killed and restarted while WebSocket clients are subscribed',
+  { timeout: 600_000 },
+  () => {
+    let stack: FaultStack;
+    const subscribers: ResumingSubscriber[] = [];
+    before(async () => {
+      stack = await FaultStack.start('api-restart');
+    });
+    after(async () => {
+      for (const subscriber of subscribers) subscriber.close();
+      await stack?.stop();
+    });
 
-  it('they reconnect with their last event id and miss nothing, in order, without duplicates', async () => {
-    const workspaceId = 'fault-api-restart';
-    for (let i = 0; i < 5; i += 1) subscribers.push(new ResumingSubscriber(stack.apiUrl, workspaceId, stack.adminKey));
-    await Promise.all(subscribers.map((subscriber) => subscriber.open()));
+    it('they reconnect with their last event id and miss nothing, in order, without duplicates', async () => {
+      const workspaceId = 'fault-api-restart';
+      for (let i = 0; i < 5; i += 1)
+        subscribers.push(new ResumingSubscriber(stack.apiUrl, workspaceId, stack.adminKey));
+      await Promise.all(subscribers.map((subscriber) => subscriber.open()));
 
-    const accounts = await createAccounts(stack, workspaceId, 30, 'ar');
-    await waitForQrs(stack, workspaceId, accounts.size);
-    const scanning = scan(stack, accounts);
-    await until(async () => (await countWhere(stack, workspaceId, 'connected')) >= 3, 120_000, 'the first connections');
-    await stack.stopApi('SIGKILL');
-    // Events keep being written while no API runs: the worker does not need it.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    await stack.startApi();
-    await scanning;
-    await connectAll(stack, workspaceId, accounts, 180_000);
-    await assertInvariants(stack, workspaceId, accounts);
+      const accounts = await createAccounts(stack, workspaceId, 30, 'ar');
+      await waitForQrs(stack, workspaceId, accounts.size);
+      const scanning = scan(stack, accounts);
+      await until(
+        async () => (await countWhere(stack, workspaceId, 'connected')) >= 3,
+        120_000,
+        'the first connections',
+      );
+      await stack.stopApi('SIGKILL');
+      // Events keep being written while no API runs: the worker does not need it.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await stack.startApi();
+      await scanning;
+      await connectAll(stack, workspaceId, accounts, 180_000);
+      await assertInvariants(stack, workspaceId, accounts);
 
-    const all = await stack.pool.anyFirst(sql.type(z.object({ id: z.number() }))`SELECT id FROM account_events WHERE workspace_id = ${workspaceId} ORDER BY id`);
-    for (const [index, subscriber] of subscribers.entries()) {
-      await until(async () => subscriber.lastEventId === all.at(-1), 30_000, `subscriber ${index} caught up`);
-      assert.ok(subscriber.reconnects >= 1, `subscriber ${index} lost its connection and came back`);
-      assert.deepEqual(subscriber.ids, [...all], `subscriber ${index} got every event once, in order`);
-    }
-    assert.deepEqual(stack.alive(), { worker: true, api: true });
-  });
-});
+      const all = await stack.pool.anyFirst(
+        sql.type(
+          z.object({ id: z.number() }),
+        )`SELECT id FROM account_events WHERE workspace_id = ${workspaceId} ORDER BY id`,
+      );
+      for (const [index, subscriber] of subscribers.entries()) {
+        await until(async () => subscriber.lastEventId === all.at(-1), 30_000, `subscriber ${index} caught up`);
+        assert.ok(subscriber.reconnects >= 1, `subscriber ${index} lost its connection and came back`);
+        assert.deepEqual(subscriber.ids, [...all], `subscriber ${index} got every event once, in order`);
+      }
+      assert.deepEqual(stack.alive(), { worker: true, api: true });
+    });
+  },
+);

@@ -16,7 +16,9 @@ const FUZZ_MIN_REQUESTS = 10_000;
 async function answeredByStatus(stack: FaultStack): Promise<Map<string, number>> {
   const text = await (await fetch(`${stack.apiUrl}/metrics`)).text();
   const counts = new Map<string, number>();
-  for (const match of text.matchAll(/^wa_api_http_request_duration_seconds_count\{[^}]*status="(\d+)"[^}]*\} (\d+)/gm)) {
+  for (const match of text.matchAll(
+    /^wa_api_http_request_duration_seconds_count\{[^}]*status="(\d+)"[^}]*\} (\d+)/gm,
+  )) {
     counts.set(match[1] as string, (counts.get(match[1] as string) ?? 0) + Number(match[2]));
   }
   return counts;
@@ -25,8 +27,16 @@ async function answeredByStatus(stack: FaultStack): Promise<Map<string, number>>
 /** The API's error-level log lines: a 5xx names its cause there (CI keeps no files). */
 async function apiErrorLines(stack: FaultStack): Promise<string> {
   const logs = (await readdir(stack.dataDir)).filter((name) => /^api-\d+\.log$/.test(name));
-  const lines = await Promise.all(logs.map(async (name) => (await readFile(join(stack.dataDir, name), 'utf8')).split('\n').filter((line) => /"level":(50|60)/.test(line))));
-  return lines.flat().slice(-20).map((line) => line.slice(0, 3_000)).join('\n');
+  const lines = await Promise.all(
+    logs.map(async (name) =>
+      (await readFile(join(stack.dataDir, name), 'utf8')).split('\n').filter((line) => /"level":(50|60)/.test(line)),
+    ),
+  );
+  return lines
+    .flat()
+    .slice(-20)
+    .map((line) => line.slice(0, 3_000))
+    .join('\n');
 }
 
 describe('fault 6: bad input', { timeout: 1_800_000 }, () => {
@@ -42,20 +52,38 @@ describe('fault 6: bad input', { timeout: 1_800_000 }, () => {
     const cli = await ensureSchemathesis();
     const reportDir = join(stack.dataDir, 'schemathesis');
     await mkdir(reportDir, { recursive: true });
-    const fuzz = (phases: string, workers: number) => runSchemathesis(cli, [
-      'run', `${stack.apiUrl}/docs/json`,
-      '--url', stack.apiUrl,
-      '--phases', phases,
-      '--checks', 'not_a_server_error',
-      '--max-examples', String(FUZZ_MAX_EXAMPLES),
-      '--workers', String(workers),
-      '--seed', '20261124',
-      '--request-timeout', '30',
-      '--suppress-health-check', 'all',
-      '--continue-on-failure',
-      '-H', `Authorization: Bearer ${stack.adminKey}`,
-      '--report', 'junit', '--report-dir', reportDir,
-    ], reportDir);
+    const fuzz = (phases: string, workers: number) =>
+      runSchemathesis(
+        cli,
+        [
+          'run',
+          `${stack.apiUrl}/docs/json`,
+          '--url',
+          stack.apiUrl,
+          '--phases',
+          phases,
+          '--checks',
+          'not_a_server_error',
+          '--max-examples',
+          String(FUZZ_MAX_EXAMPLES),
+          '--workers',
+          String(workers),
+          '--seed',
+          '20261124',
+          '--request-timeout',
+          '30',
+          '--suppress-health-check',
+          'all',
+          '--continue-on-failure',
+          '-H',
+          `Authorization: Bearer ${stack.adminKey}`,
+          '--report',
+          'junit',
+          '--report-dir',
+          reportDir,
+        ],
+        reportDir,
+      );
     // The coverage phase (boundary and wrong-type values for every parameter) runs on one worker: on several, the
     // fuzzer itself sometimes fails with a KeyError in a cache Hypothesis shares between its threads.
     const coverage = await fuzz('examples,coverage', 1);
@@ -66,7 +94,11 @@ describe('fault 6: bad input', { timeout: 1_800_000 }, () => {
     const total = [...answered.values()].reduce((sum, n) => sum + n, 0);
     const serverErrors = [...answered].filter(([status]) => status.startsWith('5')).reduce((sum, [, n]) => sum + n, 0);
     process.stderr.write(`fuzz: ${total} requests answered: ${JSON.stringify(Object.fromEntries(answered))}\n`);
-    assert.equal(serverErrors, 0, `no 5xx (${JSON.stringify(Object.fromEntries(answered))})\nwhat the API logged about them:\n${await apiErrorLines(stack)}`);
+    assert.equal(
+      serverErrors,
+      0,
+      `no 5xx (${JSON.stringify(Object.fromEntries(answered))})\nwhat the API logged about them:\n${await apiErrorLines(stack)}`,
+    );
     assert.equal(code, 0, `schemathesis found failures:\n${output.slice(-4_000)}`);
     assert.ok(total >= FUZZ_MIN_REQUESTS, `at least ${FUZZ_MIN_REQUESTS} requests (${total})`);
     assert.deepEqual(stack.alive(), { worker: true, api: true }, 'no process crashed');
@@ -75,7 +107,11 @@ describe('fault 6: bad input', { timeout: 1_800_000 }, () => {
 
   it('oversized bodies, wrong content types, invalid phone numbers and session ids: clear problems, nothing stored', async () => {
     const send = async (path: string, body: string, contentType = 'application/json') => {
-      const response = await fetch(`${stack.apiUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': contentType }, body });
+      const response = await fetch(`${stack.apiUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': contentType },
+        body,
+      });
       const text = await response.text();
       assert.match(response.headers.get('content-type') ?? '', /application\/problem\+json/, text);
       assert.doesNotMatch(text, /\bat [^ ]+ \(|node_modules/, 'no stack trace');
@@ -94,7 +130,11 @@ describe('fault 6: bad input', { timeout: 1_800_000 }, () => {
       assert.equal(invalid.status, 400, sessionId);
       assert.equal(invalid.problem.code, 'validation_failed', sessionId);
     }
-    const created = await fetch(`${stack.apiUrl}${accounts}`, { method: 'POST', headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ sessionId: 'hand-ok' }) });
+    const created = await fetch(`${stack.apiUrl}${accounts}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sessionId: 'hand-ok' }),
+    });
     assert.equal(created.status, 201);
     for (const phoneNumber of ['', '+', '0812345678', '12', '1'.repeat(16), '+62 811-801-641 ext', 'phone']) {
       const invalid = await send(`${accounts}/hand-ok/pairing-code`, JSON.stringify({ phoneNumber }));
@@ -103,7 +143,11 @@ describe('fault 6: bad input', { timeout: 1_800_000 }, () => {
     }
     const list = await fetch(`${stack.apiUrl}${accounts}`, { headers: { authorization: `Bearer ${stack.adminKey}` } });
     const listed = (await list.json()) as { items: { sessionId: string }[] };
-    assert.deepEqual(listed.items.map((account) => account.sessionId), ['hand-ok'], 'only the valid request stored anything');
+    assert.deepEqual(
+      listed.items.map((account) => account.sessionId),
+      ['hand-ok'],
+      'only the valid request stored anything',
+    );
   });
 
   it('the webhook verifier refuses replayed and expired signatures', () => {
@@ -112,9 +156,18 @@ describe('fault 6: bad input', { timeout: 1_800_000 }, () => {
     const now = Math.floor(Date.now() / 1000);
     const guard = new ReplayGuard();
     const headers = signedHeaders(secret, 'evt_7', now, body);
-    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, replayGuard: guard, nowSeconds: now }), { ok: true, scheme: 'seed' });
-    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, replayGuard: guard, nowSeconds: now + 1 }), { ok: false, reason: 'replayed' });
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, replayGuard: guard, nowSeconds: now }), {
+      ok: true,
+      scheme: 'seed',
+    });
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, replayGuard: guard, nowSeconds: now + 1 }), {
+      ok: false,
+      reason: 'replayed',
+    });
     const expired = signedHeaders(secret, 'evt_8', now - 3_600, body);
-    assert.deepEqual(verifyWebhook({ headers: expired, rawBody: body, secret, replayGuard: guard, nowSeconds: now }), { ok: false, reason: 'expired' });
+    assert.deepEqual(verifyWebhook({ headers: expired, rawBody: body, secret, replayGuard: guard, nowSeconds: now }), {
+      ok: false,
+      reason: 'expired',
+    });
   });
 });

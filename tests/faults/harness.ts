@@ -58,14 +58,25 @@ export class FaultStack {
     await mkdir(dataDir, { recursive: true });
     const ports = { postgres: await findFreePort(), temporal: await findFreePort(), api: await findFreePort() };
     const [postgres, temporal] = await Promise.all([
-      startLocalPostgres({ dataDir: join(dataDir, 'postgres'), port: ports.postgres, database: 'wa_connect', log, durable: false }),
+      startLocalPostgres({
+        dataDir: join(dataDir, 'postgres'),
+        port: ports.postgres,
+        database: 'wa_connect',
+        log,
+        durable: false,
+      }),
       startFaultTemporal(dataDir, ports.temporal),
     ]);
     await migrate(postgres.url, log);
     const env = {
-      ...process.env, ...SIMULATOR_ENV,
-      DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporal.address, TASK_QUEUE: `faults-${name}`,
-      API_PORT: String(ports.api), LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000',
+      ...process.env,
+      ...SIMULATOR_ENV,
+      DATABASE_URL: postgres.url,
+      TEMPORAL_ADDRESS: temporal.address,
+      TASK_QUEUE: `faults-${name}`,
+      API_PORT: String(ports.api),
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_PER_MINUTE: '1000000',
       ...extraEnv,
     };
     const pool = await createDatabasePool(postgres.url, { maximumPoolSize: 4 });
@@ -85,7 +96,9 @@ export class FaultStack {
     this.worker = worker;
     await Promise.race([
       waitForWorkflowPoller(this.env.TEMPORAL_ADDRESS as string, 'default', this.env.TASK_QUEUE as string, 120_000),
-      worker.exited.then((code) => { throw new Error(`worker exited with ${code} while starting; see ${this.dataDir}`); }),
+      worker.exited.then((code) => {
+        throw new Error(`worker exited with ${code} while starting; see ${this.dataDir}`);
+      }),
     ]);
   }
 
@@ -125,24 +138,39 @@ export class FaultStack {
   }
 
   async startPostgres(): Promise<void> {
-    this.postgres = await startLocalPostgres({ dataDir: join(this.dataDir, 'postgres'), port: this.ports.postgres, database: 'wa_connect', log, durable: false });
+    this.postgres = await startLocalPostgres({
+      dataDir: join(this.dataDir, 'postgres'),
+      port: this.ports.postgres,
+      database: 'wa_connect',
+      log,
+      durable: false,
+    });
   }
 
   /** Every process still running that should be (a crash of any of them fails the case). */
   alive(): { worker: boolean; api: boolean } {
-    const running = (child: ChildHandle | null) => child !== null && child.process.exitCode === null && child.process.signalCode === null;
+    const running = (child: ChildHandle | null) =>
+      child !== null && child.process.exitCode === null && child.process.signalCode === null;
     return { worker: running(this.worker), api: running(this.api) };
   }
 
-  async http(method: string, path: string, body?: unknown, key = this.adminKey): Promise<{ status: number; json: Record<string, unknown> }> {
+  async http(
+    method: string,
+    path: string,
+    body?: unknown,
+    key = this.adminKey,
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
     const response = await fetch(`${this.apiUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(30_000),
     });
     const text = await response.text();
-    let json: Record<string, unknown> = {};
+    let json: Record<string, unknown>;
     try {
       json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     } catch {
@@ -174,8 +202,12 @@ async function startFaultTemporal(dataDir: string, port: number): Promise<Runnin
 }
 
 /** `eventually` for probes that answer false or null while waiting: a generous bound, never a timing assertion. */
-export async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
-  return eventually(async () => (await probe()) || undefined, timeoutMs, what) as Promise<T>;
+export async function until<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  return eventually(async () => (await probe()) || undefined, timeoutMs, what);
 }
 
 /**
@@ -192,7 +224,11 @@ export function faultStackFor(name: string): { readonly stack: FaultStack; reado
     await handles.receiver?.close();
   });
   return {
-    get stack() { return handles.stack as FaultStack; },
-    get receiver() { return handles.receiver as WebhookReceiver; },
+    get stack() {
+      return handles.stack as FaultStack;
+    },
+    get receiver() {
+      return handles.receiver as WebhookReceiver;
+    },
   };
 }

@@ -17,13 +17,22 @@ export async function ensureSchemathesis(): Promise<string> {
     return cli;
   } catch {
     await runCommand('python3', ['-m', 'venv', venv]);
-    await runCommand(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`]);
+    await runCommand(join(venv, 'bin', 'pip'), [
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      `schemathesis==${SCHEMATHESIS_VERSION}`,
+    ]);
     return cli;
   }
 }
 
 /** Runs the fuzzer and returns its exit code and output (printed as it goes, so a CI log shows the failures). */
-export function runSchemathesis(cli: string, args: string[], workDir: string): Promise<{ code: number; output: string }> {
+export function runSchemathesis(
+  cli: string,
+  args: string[],
+  workDir: string,
+): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     // Its example cache goes into the working directory: the case's data, not the repository.
     const child = spawn(cli, args, { cwd: workDir, env: { ...process.env, NO_COLOR: '1', PYTHONUNBUFFERED: '1' } });

@@ -41,7 +41,11 @@ export class WebhookReceiver {
       this.hanging.add(response);
       return;
     }
-    const verified = verifyWebhook({ headers: request.headers, rawBody: Buffer.concat(chunks).toString('utf8'), secret: this.secret });
+    const verified = verifyWebhook({
+      headers: request.headers,
+      rawBody: Buffer.concat(chunks).toString('utf8'),
+      secret: this.secret,
+    });
     if (!verified.ok) {
       this.badSignatures += 1;
       response.writeHead(401).end(verified.reason);

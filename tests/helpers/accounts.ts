@@ -25,9 +25,20 @@ export const FAST_TIMINGS: Partial<AccountTimings> = {
 export const FAST_SIMULATOR_ENV = { WA_ENGINE: 'simulated', SIM_TIME_SCALE: '0.05' };
 
 export class AccountDriver {
-  constructor(readonly pool: DatabasePool, readonly client: Client, readonly taskQueue: string) {}
+  constructor(
+    readonly pool: DatabasePool,
+    readonly client: Client,
+    readonly taskQueue: string,
+  ) {}
 
-  async create(options: { workspaceId?: string; timings?: Partial<AccountTimings>; pairingPhoneNumber?: string; continueAsNewAfterEvents?: number } = {}) {
+  async create(
+    options: {
+      workspaceId?: string;
+      timings?: Partial<AccountTimings>;
+      pairingPhoneNumber?: string;
+      continueAsNewAfterEvents?: number;
+    } = {},
+  ) {
     const workspaceId = options.workspaceId ?? uniqueId('ws');
     const sessionId = uniqueId('sess');
     await createAccount(this.pool, this.client, {
@@ -36,7 +47,9 @@ export class AccountDriver {
       taskQueue: this.taskQueue,
       timings: { ...FAST_TIMINGS, ...options.timings },
       ...(options.pairingPhoneNumber ? { pairingPhoneNumber: options.pairingPhoneNumber } : {}),
-      ...(options.continueAsNewAfterEvents !== undefined ? { continueAsNewAfterEvents: options.continueAsNewAfterEvents } : {}),
+      ...(options.continueAsNewAfterEvents !== undefined
+        ? { continueAsNewAfterEvents: options.continueAsNewAfterEvents }
+        : {}),
     });
     return { workspaceId, sessionId, handle: this.client.workflow.getHandle(accountWorkflowId(sessionId)) };
   }
@@ -46,11 +59,20 @@ export class AccountDriver {
   }
 
   /** Waits until the row satisfies `predicate`. */
-  async rowWhere(sessionId: string, predicate: (row: AccountRow) => boolean, what: string, timeoutMs = 30_000): Promise<AccountRow> {
-    return eventually(async () => {
-      const row = await this.row(sessionId);
-      return row && predicate(row) ? row : undefined;
-    }, timeoutMs, `${sessionId}: ${what}`);
+  async rowWhere(
+    sessionId: string,
+    predicate: (row: AccountRow) => boolean,
+    what: string,
+    timeoutMs = 30_000,
+  ): Promise<AccountRow> {
+    return eventually(
+      async () => {
+        const row = await this.row(sessionId);
+        return row && predicate(row) ? row : undefined;
+      },
+      timeoutMs,
+      `${sessionId}: ${what}`,
+    );
   }
 
   rowWithStatus(sessionId: string, status: AccountStatus, timeoutMs?: number) {
@@ -64,7 +86,8 @@ export class AccountDriver {
   /** Plays the phone: the action must be applied by the worker holding the session. */
   async phone(sessionId: string, action: PhoneAction, params: Record<string, unknown> = {}) {
     const outcome = await submitPhoneAction(this.pool, sessionId, action, params, { timeoutMs: 10_000 });
-    if (outcome.state !== 'applied') throw new Error(`phone action ${action} on ${sessionId} was rejected: ${JSON.stringify(outcome.result)}`);
+    if (outcome.state !== 'applied')
+      throw new Error(`phone action ${action} on ${sessionId} was rejected: ${JSON.stringify(outcome.result)}`);
     return outcome.result;
   }
 
@@ -81,12 +104,16 @@ export class AccountDriver {
   /** What a failed wait reports: the account's row and its recorded events, oldest first. */
   async explain(sessionId: string): Promise<string> {
     const row = await this.row(sessionId);
-    const events = (await listAccountEvents(this.pool, sessionId, 1_000)).map((event) => `${event.type}${event.status ? `→${event.status}` : ''}`);
+    const events = (await listAccountEvents(this.pool, sessionId, 1_000)).map(
+      (event) => `${event.type}${event.status ? `→${event.status}` : ''}`,
+    );
     return `account ${sessionId}: status ${row?.status ?? 'no row'}, failure_reason ${row?.failure_reason ?? 'none'}; events: ${events.join(', ')}`;
   }
 
   async hasAuth(sessionId: string): Promise<boolean> {
-    return this.pool.exists(sql.type(z.object({ one: z.number() }))`SELECT 1 AS one FROM engine_auth WHERE session_id = ${sessionId}`);
+    return this.pool.exists(
+      sql.type(z.object({ one: z.number() }))`SELECT 1 AS one FROM engine_auth WHERE session_id = ${sessionId}`,
+    );
   }
 }
 

@@ -14,7 +14,11 @@ export interface TestApi {
   as(key: string, options: InjectOptions): Promise<LightMyRequestResponse>;
 }
 
-export async function buildTestApi(pool: DatabasePool, temporal: Client, options: { taskQueue: string; simulator: boolean; rateLimitPerMinute?: number }): Promise<TestApi> {
+export async function buildTestApi(
+  pool: DatabasePool,
+  temporal: Client,
+  options: { taskQueue: string; simulator: boolean; rateLimitPerMinute?: number },
+): Promise<TestApi> {
   const app = await buildApp({
     pool,
     databaseUrl: testStackEnv().databaseUrl,
@@ -31,6 +35,7 @@ export async function buildTestApi(pool: DatabasePool, temporal: Client, options
     app,
     adminKey,
     keyFor: async (workspaceId) => (await createApiKey(pool, { workspaceId, name: `test ${workspaceId}` })).key,
-    as: (key, options) => app.inject({ ...options, headers: { ...(options.headers ?? {}), authorization: `Bearer ${key}` } }),
+    as: (key, options) =>
+      app.inject({ ...options, headers: { ...(options.headers ?? {}), authorization: `Bearer ${key}` } }),
   };
 }

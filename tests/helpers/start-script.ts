@@ -10,15 +10,26 @@ export interface StartScriptRun {
 
 /** Runs `scripts/start.ts` (what `npm start` runs after setup) as a person would, with the given environment. */
 export function runStartScript(env: NodeJS.ProcessEnv): StartScriptRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = new Promise<void>((resolve, reject) => {
-    const onData = () => { if (output.includes('wa-connect is running')) resolve(); };
+    const onData = () => {
+      if (output.includes('wa-connect is running')) resolve();
+    };
     child.stdout.on('data', onData);
-    void exited.then((code) => reject(new Error(`start exited with ${code} before it was ready:\n${output.slice(-3000)}`)));
+    void exited.then((code) =>
+      reject(new Error(`start exited with ${code} before it was ready:\n${output.slice(-3000)}`)),
+    );
   });
   ready.catch(() => undefined);
   return { child, output: () => output, exited, ready };

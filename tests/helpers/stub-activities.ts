@@ -40,7 +40,15 @@ export class StubWorld {
   row(sessionId: string): StubRow {
     let row = this.rows.get(sessionId);
     if (!row) {
-      row = { status: 'qr_scanning', failureReason: null, phoneNumber: null, deleted: false, events: [], loginCodes: [], loginForgotten: 0 };
+      row = {
+        status: 'qr_scanning',
+        failureReason: null,
+        phoneNumber: null,
+        deleted: false,
+        events: [],
+        loginCodes: [],
+        loginForgotten: 0,
+      };
       this.rows.set(sessionId, row);
     }
     return row;
@@ -49,7 +57,13 @@ export class StubWorld {
   session(sessionId: string): StubSession {
     let session = this.sessions.get(sessionId);
     if (!session) {
-      session = { starts: [], stops: [], startFailure: null, extraction: { phoneNumber: '62811801641' }, watches: new Map() };
+      session = {
+        starts: [],
+        stops: [],
+        startFailure: null,
+        extraction: { phoneNumber: '62811801641' },
+        watches: new Map(),
+      };
       this.sessions.set(sessionId, session);
     }
     return session;
@@ -85,7 +99,14 @@ export class StubWorld {
   }
 
   private snapshot(row: StubRow, applied: boolean): AccountSnapshot {
-    return { applied, status: row.status, isPrimary: row.status === 'connected', phoneNumber: row.phoneNumber, deleted: row.deleted, webhookEventIds: [] };
+    return {
+      applied,
+      status: row.status,
+      isPrimary: row.status === 'connected',
+      phoneNumber: row.phoneNumber,
+      deleted: row.deleted,
+      webhookEventIds: [],
+    };
   }
 
   storeActivities(): AccountStoreActivities {
@@ -136,7 +157,8 @@ export class StubWorld {
       claimHost: async () => ({ taskQueue: this.hostTaskQueue }),
       startEngineSession: async ({ sessionId, generation }) => {
         const session = this.session(sessionId);
-        if (session.startFailure) throw ApplicationFailure.nonRetryable('the stub host cannot start it', session.startFailure);
+        if (session.startFailure)
+          throw ApplicationFailure.nonRetryable('the stub host cannot start it', session.startFailure);
         if (!session.starts.includes(generation)) session.starts.push(generation);
       },
       watchEngineSession: async ({ sessionId, generation }) => {

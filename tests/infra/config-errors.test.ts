@@ -60,7 +60,10 @@ describe('bad configuration fails fast with a message naming the problem', () =>
   });
 
   it('a TEMPORAL_CLI that is not an executable', async () => {
-    await assert.rejects(resolveTemporalCli(testLog, { TEMPORAL_CLI: '/nonexistent/temporal' }), /TEMPORAL_CLI=\/nonexistent\/temporal is not an executable/);
+    await assert.rejects(
+      resolveTemporalCli(testLog, { TEMPORAL_CLI: '/nonexistent/temporal' }),
+      /TEMPORAL_CLI=\/nonexistent\/temporal is not an executable/,
+    );
   });
 
   it('a port that is not a number', async () => {

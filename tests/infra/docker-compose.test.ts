@@ -19,7 +19,8 @@ describe('docker-compose.yml (production shape; no Docker engine runs it here)',
   it('has every service the README names', () => {
     const named = [...readme.matchAll(/^\| `([a-z-]+)` \|/gm)].map((match) => match[1]);
     assert.ok(named.length >= 6, `README lists compose services in its table: ${named.join(', ')}`);
-    for (const service of named) assert.ok(service && compose.services[service], `service ${service} is in docker-compose.yml`);
+    for (const service of named)
+      assert.ok(service && compose.services[service], `service ${service} is in docker-compose.yml`);
   });
 
   it('runs Temporal on PostgreSQL and registers both search attributes', () => {
@@ -42,8 +43,13 @@ describe('docker-compose.yml (production shape; no Docker engine runs it here)',
   });
 
   it('gives its Temporal server the same dynamic config as the embedded dev server', async () => {
-    const dynamicConfig = parse(await readFile('infra/temporal/dynamicconfig.yaml', 'utf8')) as Record<string, Array<{ value: unknown }>>;
-    const composed = Object.entries(dynamicConfig).map(([key, entries]) => `${key}=${String(entries[0]?.value)}`).sort();
+    const dynamicConfig = parse(await readFile('infra/temporal/dynamicconfig.yaml', 'utf8')) as Record<
+      string,
+      Array<{ value: unknown }>
+    >;
+    const composed = Object.entries(dynamicConfig)
+      .map(([key, entries]) => `${key}=${String(entries[0]?.value)}`)
+      .sort();
     assert.deepEqual(composed, [...TEMPORAL_SERVER_TUNING].sort());
   });
 });

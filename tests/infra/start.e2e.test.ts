@@ -23,7 +23,11 @@ describe('npm start (embedded Temporal and PostgreSQL)', { timeout: 300_000 }, (
       LOCAL_PG_PORT: await findFreePort(),
       API_PORT: await findFreePort(),
     };
-    const env = { ...envWithoutStack(), DATA_DIR: dataDir, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+    const env = {
+      ...envWithoutStack(),
+      DATA_DIR: dataDir,
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    };
     const apiUrl = `http://127.0.0.1:${ports.API_PORT}`;
     const sessionId = uniqueId('persist');
     const workspaceId = uniqueId('ws');
@@ -31,14 +35,27 @@ describe('npm start (embedded Temporal and PostgreSQL)', { timeout: 300_000 }, (
     const first = runStartScript(env);
     await first.ready;
     assert.equal((await fetch(`${apiUrl}/ready`)).status, 200);
-    assert.equal((await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`)).status, 200, 'the Temporal Web UI answers');
-    const namespaces = await (await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/namespaces`)).json() as { namespaces: { namespaceInfo: { name: string } }[] };
-    assert.ok(namespaces.namespaces.some((ns) => ns.namespaceInfo.name === 'default'), 'the UI shows the namespace');
+    assert.equal(
+      (await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`)).status,
+      200,
+      'the Temporal Web UI answers',
+    );
+    const namespaces = (await (await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/namespaces`)).json()) as {
+      namespaces: { namespaceInfo: { name: string } }[];
+    };
+    assert.ok(
+      namespaces.namespaces.some((ns) => ns.namespaceInfo.name === 'default'),
+      'the UI shows the namespace',
+    );
 
     const databaseUrl = `postgres://wa_connect:${encodeURIComponent((await readFile(join(dataDir, 'postgres', 'password'), 'utf8')).trim())}@127.0.0.1:${ports.LOCAL_PG_PORT}/wa_connect`;
     await withStack(databaseUrl, `127.0.0.1:${ports.TEMPORAL_PORT}`, async (pool, client) => {
       await insertAccount(pool, { workspaceId, sessionId });
-      await client.workflow.start(accountConnection, { taskQueue: 'wa-accounts', workflowId: accountWorkflowId(sessionId), args: [{ sessionId, workspaceId }] });
+      await client.workflow.start(accountConnection, {
+        taskQueue: 'wa-accounts',
+        workflowId: accountWorkflowId(sessionId),
+        args: [{ sessionId, workspaceId }],
+      });
     });
     await stopWithCtrlC(first);
     assertNothingLeft(dataDir, Object.values(ports));
@@ -58,7 +75,11 @@ describe('npm start (embedded Temporal and PostgreSQL)', { timeout: 300_000 }, (
   });
 });
 
-async function withStack(databaseUrl: string, temporalAddress: string, use: (pool: Awaited<ReturnType<typeof createDatabasePool>>, client: Client) => Promise<void>) {
+async function withStack(
+  databaseUrl: string,
+  temporalAddress: string,
+  use: (pool: Awaited<ReturnType<typeof createDatabasePool>>, client: Client) => Promise<void>,
+) {
   const pool = await createDatabasePool(databaseUrl, { maximumPoolSize: 2 });
   const connection = await Connection.connect({ address: temporalAddress });
   try {
@@ -75,7 +96,9 @@ async function stopWithCtrlC(run: StartScriptRun) {
 }
 
 function assertNothingLeft(dataDir: string, ports: number[]) {
-  const processes = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(dataDir));
+  const processes = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes(dataDir));
   assert.deepEqual(processes, [], 'no process of the stack is left running');
   const listening = execFileSync('ss', ['-ltnH'], { encoding: 'utf8' });
   for (const port of ports) assert.doesNotMatch(listening, new RegExp(`:${port}\\s`), `port ${port} is free again`);

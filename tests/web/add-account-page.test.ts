@@ -11,7 +11,15 @@ import { buildTestApi, type TestApi } from '../helpers/api.js';
 import { openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
 
-const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('the "add account" page in headless Chromium', { timeout: 180_000 }, () => {
   let pool: DatabasePool;
@@ -29,7 +37,11 @@ describe('the "add account" page in headless Chromium', { timeout: 180_000 }, ()
     worker = started.worker;
     api = await buildTestApi(pool, client, { taskQueue: started.taskQueue, simulator: true });
     baseUrl = await api.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_FLAGS });
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: CHROMIUM_FLAGS,
+    });
   });
   after(async () => {
     await browser?.close();
@@ -44,7 +56,9 @@ describe('the "add account" page in headless Chromium', { timeout: 180_000 }, ()
     const key = await api.keyFor(workspaceId);
     const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
     const consoleErrors: string[] = [];
-    page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()); });
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
     await page.goto(`${baseUrl}/`);
     await page.fill('#api-key', key);
     await page.fill('#workspace-id', workspaceId);
@@ -56,7 +70,9 @@ describe('the "add account" page in headless Chromium', { timeout: 180_000 }, ()
     const sessionId = (await page.textContent('#link-session'))?.trim() ?? '';
     assert.match(sessionId, /^acc_/);
     let navigations = 0;
-    page.on('framenavigated', () => { navigations += 1; });
+    page.on('framenavigated', () => {
+      navigations += 1;
+    });
 
     const phone = randomPhone();
     const scanned = await fetch(`${baseUrl}/v1/simulator/sessions/${sessionId}/scan`, {

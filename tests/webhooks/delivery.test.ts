@@ -16,7 +16,10 @@ interface Received {
 }
 
 /** A backend's webhook receiver on loopback: answers from a script, verifies every signature as the seed's would. */
-async function startReceiver(secretOf: () => string, answers: (count: number) => number): Promise<{ url: string; received: Received[]; server: Server }> {
+async function startReceiver(
+  secretOf: () => string,
+  answers: (count: number) => number,
+): Promise<{ url: string; received: Received[]; server: Server }> {
   const received: Received[] = [];
   const server = createServer(async (request: IncomingMessage, response) => {
     const chunks: Buffer[] = [];
@@ -24,7 +27,12 @@ async function startReceiver(secretOf: () => string, answers: (count: number) =>
     const rawBody = Buffer.concat(chunks).toString('utf8');
     const payload = JSON.parse(rawBody) as { eventId: number; event: string };
     const status = answers(received.length + 1);
-    received.push({ eventId: payload.eventId, event: payload.event, verified: verifyWebhook({ headers: request.headers, rawBody, secret: secretOf() }).ok, answered: status });
+    received.push({
+      eventId: payload.eventId,
+      event: payload.event,
+      verified: verifyWebhook({ headers: request.headers, rawBody, secret: secretOf() }).ok,
+      answered: status,
+    });
     response.writeHead(status).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -38,7 +46,10 @@ describe('webhook delivery (durable, signed, at least once)', { timeout: 180_000
   it('a receiver that fails 3 times then recovers gets every event, signed, each attempt recorded, no duplicates', async () => {
     const workspaceId = uniqueId('ws-hooks');
     let secret = '';
-    const receiver = await startReceiver(() => secret, (count) => (count <= 3 ? 500 : 200));
+    const receiver = await startReceiver(
+      () => secret,
+      (count) => (count <= 3 ? 500 : 200),
+    );
     try {
       secret = (await updateWorkspaceWebhook(stack.pool, workspaceId, receiver.url, false)).webhook_secret;
       const { sessionId } = await stack.accounts.create({ workspaceId });
@@ -47,12 +58,19 @@ describe('webhook delivery (durable, signed, at least once)', { timeout: 180_000
       await stack.accounts.rowWithStatus(sessionId, 'connected');
 
       const expected = ['session_created', 'authenticated', 'session_ready'];
-      await eventually(async () => {
-        const delivered = new Set(receiver.received.filter((r) => r.answered === 200).map((r) => r.event));
-        return expected.every((event) => delivered.has(event)) ? true : undefined;
-      }, 90_000, 'every status event delivered');
+      await eventually(
+        async () => {
+          const delivered = new Set(receiver.received.filter((r) => r.answered === 200).map((r) => r.event));
+          return expected.every((event) => delivered.has(event)) ? true : undefined;
+        },
+        90_000,
+        'every status event delivered',
+      );
 
-      assert.ok(receiver.received.every((r) => r.verified), 'every delivery verifies with the workspace secret');
+      assert.ok(
+        receiver.received.every((r) => r.verified),
+        'every delivery verifies with the workspace secret',
+      );
       const deliveredIds = receiver.received.filter((r) => r.answered === 200).map((r) => r.eventId);
       assert.equal(new Set(deliveredIds).size, deliveredIds.length, 'no event id delivered twice');
       assert.ok(!receiver.received.some((r) => r.event === 'qr'), 'QR codes go to browsers, not to backends');
@@ -72,11 +90,18 @@ describe('webhook delivery (durable, signed, at least once)', { timeout: 180_000
 
   it('a 410 Gone is not retried', async () => {
     const workspaceId = uniqueId('ws-gone');
-    const receiver = await startReceiver(() => '', () => 410);
+    const receiver = await startReceiver(
+      () => '',
+      () => 410,
+    );
     try {
       await updateWorkspaceWebhook(stack.pool, workspaceId, receiver.url, false);
       const { sessionId } = await stack.accounts.create({ workspaceId });
-      await eventually(async () => ((await listDeliveries(stack.pool, sessionId, 10)).length >= 1 ? true : undefined), 30_000, 'a first attempt');
+      await eventually(
+        async () => ((await listDeliveries(stack.pool, sessionId, 10)).length >= 1 ? true : undefined),
+        30_000,
+        'a first attempt',
+      );
       await new Promise((resolve) => setTimeout(resolve, 5_000));
       const attempts = await listDeliveries(stack.pool, sessionId, 10);
       assert.equal(attempts.length, 1, 'one attempt, no retry');

@@ -88,7 +88,11 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
       await this.handle.signal(engineEventSignal, { generation: current, event, emittedAt: Date.now() });
     }
     async rowBecomes(status: AccountStatus, what = `status ${status}`) {
-      await eventually(async () => (this.row.status === status ? true : undefined), 10_000, `${this.sessionId}: ${what}`);
+      await eventually(
+        async () => (this.row.status === status ? true : undefined),
+        10_000,
+        `${this.sessionId}: ${what}`,
+      );
     }
     async ended() {
       const state = await this.handle.result();
@@ -97,7 +101,10 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     }
   }
 
-  const startAccount = async (timings: Partial<AccountTimings> = {}, extra: { continueAsNewAfterEvents?: number } = {}) => {
+  const startAccount = async (
+    timings: Partial<AccountTimings> = {},
+    extra: { continueAsNewAfterEvents?: number } = {},
+  ) => {
     const sessionId = `branch-${randomUUID().slice(0, 8)}`;
     await client.workflow.start('accountConnection', {
       taskQueue,
@@ -167,7 +174,12 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     await account.emit({ type: 'authenticated' });
     const generation = await world.started(account.sessionId);
     const ownPhone = { phoneNumber: '4915112345678', pushName: 'Laden', readInMs: 3 };
-    await account.handle.signal(engineEventSignal, { generation, event: { type: 'ready' }, emittedAt: Date.now(), ownPhone });
+    await account.handle.signal(engineEventSignal, {
+      generation,
+      event: { type: 'ready' },
+      emittedAt: Date.now(),
+      ownPhone,
+    });
     await account.rowBecomes('connected');
     assert.equal(account.row.phoneNumber, '4915112345678');
     await account.handle.signal(deleteAccountSignal);
@@ -213,10 +225,30 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
   });
 
   for (const [title, event, status, reason] of [
-    ['the phone unlinks the device: disconnected for good, login forgotten', { type: 'disconnected', kind: 'logout', reason: 'LOGOUT' }, 'disconnected', 'logged_out_from_phone'],
-    ['a ban fails the account with the ban reason', { type: 'disconnected', kind: 'banned', reason: 'TOS_BLOCK' }, 'failed', 'banned:TOS_BLOCK'],
-    ['an auth failure fails the account', { type: 'auth_failure', reason: 'bad session' }, 'failed', 'auth_failure:bad session'],
-    ['a login asked for again after connecting ends with login_lost', { type: 'qr', qr: 'QR-2' }, 'disconnected', 'login_lost'],
+    [
+      'the phone unlinks the device: disconnected for good, login forgotten',
+      { type: 'disconnected', kind: 'logout', reason: 'LOGOUT' },
+      'disconnected',
+      'logged_out_from_phone',
+    ],
+    [
+      'a ban fails the account with the ban reason',
+      { type: 'disconnected', kind: 'banned', reason: 'TOS_BLOCK' },
+      'failed',
+      'banned:TOS_BLOCK',
+    ],
+    [
+      'an auth failure fails the account',
+      { type: 'auth_failure', reason: 'bad session' },
+      'failed',
+      'auth_failure:bad session',
+    ],
+    [
+      'a login asked for again after connecting ends with login_lost',
+      { type: 'qr', qr: 'QR-2' },
+      'disconnected',
+      'login_lost',
+    ],
   ] as const) {
     it(title, async () => {
       const account = await connectedAccount();
@@ -261,7 +293,11 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
       assert.equal(account.row.loginForgotten, 1);
       assert.ok(account.row.events.includes('session_deleted'));
     }
-    assert.deepEqual(disconnected.host.stops, [{ logout: false, forgetLogin: false }], 'a session waiting to reconnect has no client to stop');
+    assert.deepEqual(
+      disconnected.host.stops,
+      [{ logout: false, forgetLogin: false }],
+      'a session waiting to reconnect has no client to stop',
+    );
   });
 
   it('restart: the client restarts from the saved login, disconnected meanwhile, no new QR', async () => {
@@ -290,16 +326,23 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
   it('pairing codes: answered while scanning; refused for a malformed number and once linked', async () => {
     const account = await startAccount();
     await world.started(account.sessionId);
-    const answer = await account.handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: '62811801641' }] });
+    const answer = await account.handle.executeUpdate(requestPairingCodeUpdate, {
+      args: [{ phoneNumber: '62811801641' }],
+    });
     assert.deepEqual(answer, { code: 'ABCD-EFGH' });
     assert.deepEqual(account.row.loginCodes, ['pairing_code:ABCD-EFGH']);
-    await assert.rejects(account.handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: '0811' }] }), WorkflowUpdateFailedError);
+    await assert.rejects(
+      account.handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: '0811' }] }),
+      WorkflowUpdateFailedError,
+    );
     await account.emit({ type: 'authenticated' });
     await account.emit({ type: 'ready' });
     await account.rowBecomes('connected');
     await assert.rejects(
       account.handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: '62811801641' }] }),
-      (error: unknown) => error instanceof WorkflowUpdateFailedError && /not linked yet; this one is connected/.test(String(error.cause?.message)),
+      (error: unknown) =>
+        error instanceof WorkflowUpdateFailedError &&
+        /not linked yet; this one is connected/.test(String(error.cause?.message)),
     );
     await account.handle.signal(deleteAccountSignal);
     await account.ended();
@@ -312,14 +355,25 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     await account.emit({ type: 'authenticated' });
     await account.emit({ type: 'ready' });
     await account.rowBecomes('connected');
-    await eventually(async () => ((await account.handle.describe()).runId !== firstRunId ? true : undefined), 10_000, 'a new run');
+    await eventually(
+      async () => ((await account.handle.describe()).runId !== firstRunId ? true : undefined),
+      10_000,
+      'a new run',
+    );
     const state = await account.handle.query(accountStateQuery);
     assert.equal(state.status, 'connected');
     assert.equal(state.phoneNumber, '62811801641');
     await account.emit({ type: 'disconnected', kind: 'transient', reason: 'NAVIGATION' });
     await world.started(account.sessionId, 2);
     await account.emit({ type: 'ready' }, 2);
-    await eventually(async () => ((await account.handle.query(accountStateQuery)).generation === 2 && account.row.status === 'connected' ? true : undefined), 10_000, 'connected on generation 2');
+    await eventually(
+      async () =>
+        (await account.handle.query(accountStateQuery)).generation === 2 && account.row.status === 'connected'
+          ? true
+          : undefined,
+      10_000,
+      'connected on generation 2',
+    );
     await account.handle.signal(deleteAccountSignal);
     await account.ended();
   });

@@ -23,7 +23,11 @@ describe('pairing-code updates racing the main loop replay deterministically', {
   const stack = useSimulatedWorkerStack();
 
   const requestCodes = (handle: WorkflowHandle, count: number) =>
-    Promise.allSettled(Array.from({ length: count }, () => handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: randomPhone() }] })));
+    Promise.allSettled(
+      Array.from({ length: count }, () =>
+        handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: randomPhone() }] }),
+      ),
+    );
 
   const replay = async (handle: WorkflowHandle, name: string) => {
     const history = await handle.fetchHistory();
@@ -38,7 +42,11 @@ describe('pairing-code updates racing the main loop replay deterministically', {
     const codes = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value.code] : []));
     assert.equal(codes.length, 4, `every update answered with a code: ${JSON.stringify(answers)}`);
     // The loop answered them one at a time: the row holds the code of whichever it answered last.
-    const row = await stack.accounts.rowWhere(sessionId, (r) => codes.includes(r.pairing_code ?? ''), 'a pairing code of the updates on the row');
+    const row = await stack.accounts.rowWhere(
+      sessionId,
+      (r) => codes.includes(r.pairing_code ?? ''),
+      'a pairing code of the updates on the row',
+    );
     await stack.accounts.phone(sessionId, 'enter_code', { code: row.pairing_code });
     await stack.accounts.rowWithStatus(sessionId, 'connected');
     // Too late for a pairing code: refused by the validator, nothing written.
@@ -52,23 +60,33 @@ describe('pairing-code updates racing the main loop replay deterministically', {
   it('updates arriving as the QR deadline fires: answered or refused, never stuck, and the account fails qr_expired', async () => {
     // Three accounts, updates at different spacings across a 2.5 s deadline: some land before it, some in the same
     // workflow task as the timer firing, some after the account ended.
-    const handles = await Promise.all([100, 250, 400].map(async (spacingMs) => {
-      const { sessionId, handle } = await stack.accounts.create({ timings: { qrExpiryMs: 2_500 } });
-      await stack.accounts.showingQr(sessionId);
-      const answers: Array<Awaited<ReturnType<typeof requestCodes>>[number]> = [];
-      for (let wave = 0; wave * spacingMs < 4_000; wave += 1) {
-        answers.push(...(await requestCodes(handle, 1)));
-        await new Promise((resolve) => setTimeout(resolve, spacingMs));
-      }
-      for (const answer of answers) {
-        if (answer.status === 'rejected') assert.ok(answer.reason instanceof WorkflowUpdateFailedError || /not found|completed|aborted by closing/i.test(String(answer.reason)), String(answer.reason));
-      }
-      assert.ok(answers.some((answer) => answer.status === 'fulfilled'), 'some update before the deadline got a code');
-      const ended = await handle.result();
-      assert.equal(ended.status, 'failed');
-      assert.equal((await stack.accounts.row(sessionId))?.failure_reason, 'qr_expired');
-      return handle;
-    }));
+    const handles = await Promise.all(
+      [100, 250, 400].map(async (spacingMs) => {
+        const { sessionId, handle } = await stack.accounts.create({ timings: { qrExpiryMs: 2_500 } });
+        await stack.accounts.showingQr(sessionId);
+        const answers: Array<Awaited<ReturnType<typeof requestCodes>>[number]> = [];
+        for (let wave = 0; wave * spacingMs < 4_000; wave += 1) {
+          answers.push(...(await requestCodes(handle, 1)));
+          await new Promise((resolve) => setTimeout(resolve, spacingMs));
+        }
+        for (const answer of answers) {
+          if (answer.status === 'rejected')
+            assert.ok(
+              answer.reason instanceof WorkflowUpdateFailedError ||
+                /not found|completed|aborted by closing/i.test(String(answer.reason)),
+              String(answer.reason),
+            );
+        }
+        assert.ok(
+          answers.some((answer) => answer.status === 'fulfilled'),
+          'some update before the deadline got a code',
+        );
+        const ended = await handle.result();
+        assert.equal(ended.status, 'failed');
+        assert.equal((await stack.accounts.row(sessionId))?.failure_reason, 'qr_expired');
+        return handle;
+      }),
+    );
     // One replay at a time: replay workers do not run side by side.
     const fired: boolean[] = [];
     for (const [index, handle] of handles.entries()) {

@@ -24,7 +24,9 @@ const FIXTURES = [
 describe('workflow determinism', () => {
   for (const fixture of FIXTURES) {
     it(`replays ${fixture.name}`, async () => {
-      const history = historyFromJSON(JSON.parse(await readFile(new URL(`../fixtures/${fixture.file}`, import.meta.url), 'utf8')));
+      const history = historyFromJSON(
+        JSON.parse(await readFile(new URL(`../fixtures/${fixture.file}`, import.meta.url), 'utf8')),
+      );
       await Worker.runReplayHistory(
         { workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)) },
         history,

@@ -30,7 +30,9 @@ describe('a worker process killed mid-connection', { timeout: 180_000 }, () => {
     const first = await startTestWorker(FAST_SIMULATOR_ENV, taskQueue);
     workers.push(first.worker);
     const accounts = new AccountDriver(pool, client, taskQueue);
-    const { sessionId } = await accounts.create({ timings: { hostHeartbeatTimeoutMs: 2_000, hostScheduleToStartMs: 3_000 } });
+    const { sessionId } = await accounts.create({
+      timings: { hostHeartbeatTimeoutMs: 2_000, hostScheduleToStartMs: 3_000 },
+    });
     await accounts.showingQr(sessionId);
     const phone = randomPhone();
     // `ready` would come 60 s after the scan (3 s at the test's time scale): the worker dies before it does.
@@ -46,7 +48,11 @@ describe('a worker process killed mid-connection', { timeout: 180_000 }, () => {
     assert.equal(row.phone_number, phone);
     const history = await accounts.statusHistory(sessionId);
     const ranks = history.map((status) => ORDER.indexOf(status));
-    assert.deepEqual([...ranks].sort((a, b) => a - b), ranks, `status flow never went back: ${history.join(' → ')}`);
+    assert.deepEqual(
+      [...ranks].sort((a, b) => a - b),
+      ranks,
+      `status flow never went back: ${history.join(' → ')}`,
+    );
     const qrsAfter = (await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length;
     assert.equal(qrsAfter, qrsBeforeTheCrash, 'the second worker logged in from the saved login: no new QR');
   });
