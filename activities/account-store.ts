@@ -1,6 +1,6 @@
 import type { DatabasePool } from 'slonik';
 import { activateAccount, endAccount, type Activation, type Ending } from '../db/account-lifecycle.js';
-import { recordLoginCode, recordStatusChange, type StatusChange } from '../db/accounts.js';
+import { recordLoginCode, recordStatusChange, type AccountRow, type StatusChange } from '../db/accounts.js';
 import { deleteEngineAuth } from '../db/engine-auth.js';
 import { eventsWithWebhookTargets } from '../db/webhook-deliveries.js';
 import type { AccountStatus } from '../domain/account-status.js';
@@ -21,18 +21,18 @@ export interface AccountSnapshot {
  * the workflow can follow what the database decided (for instance a row that another activation superseded).
  */
 export function createAccountStoreActivities(pool: DatabasePool) {
-  const withWebhooks = async (eventIds: number[]) => [...(await eventsWithWebhookTargets(pool, eventIds))];
+  /** What the workflow needs of a written row, and which of the new events go out as webhooks. */
+  const snapshot = async (change: { applied: boolean; row: AccountRow; eventIds: number[] }): Promise<AccountSnapshot> => ({
+    applied: change.applied,
+    status: change.row.status,
+    isPrimary: change.row.is_primary,
+    phoneNumber: change.row.phone_number,
+    deleted: change.row.deleted_at !== null,
+    webhookEventIds: [...(await eventsWithWebhookTargets(pool, change.eventIds))],
+  });
   return {
     async recordStatus(change: StatusChange): Promise<AccountSnapshot> {
-      const { applied, row, eventIds } = await recordStatusChange(pool, change);
-      return {
-        applied,
-        status: row.status,
-        isPrimary: row.is_primary,
-        phoneNumber: row.phone_number,
-        deleted: row.deleted_at !== null,
-        webhookEventIds: await withWebhooks(eventIds),
-      };
+      return snapshot(await recordStatusChange(pool, change));
     },
 
     async recordLoginCode(code: {
@@ -46,28 +46,12 @@ export function createAccountStoreActivities(pool: DatabasePool) {
     },
 
     async activateAccount(activation: Activation): Promise<AccountSnapshot & { releasedSessionIds: string[] }> {
-      const { applied, row, releasedSessionIds, eventIds } = await activateAccount(pool, activation);
-      return {
-        applied,
-        status: row.status,
-        isPrimary: row.is_primary,
-        phoneNumber: row.phone_number,
-        deleted: row.deleted_at !== null,
-        releasedSessionIds,
-        webhookEventIds: await withWebhooks(eventIds),
-      };
+      const activated = await activateAccount(pool, activation);
+      return { ...(await snapshot(activated)), releasedSessionIds: activated.releasedSessionIds };
     },
 
     async endAccount(ending: Ending): Promise<AccountSnapshot> {
-      const { applied, row, eventIds } = await endAccount(pool, ending);
-      return {
-        applied,
-        status: row.status,
-        isPrimary: row.is_primary,
-        phoneNumber: row.phone_number,
-        deleted: row.deleted_at !== null,
-        webhookEventIds: await withWebhooks(eventIds),
-      };
+      return snapshot(await endAccount(pool, ending));
     },
 
     /** Saved auth lives in PostgreSQL, so any worker can remove it; only a logout, a ban or a delete asks for it. */

@@ -15,7 +15,7 @@ import { createDatabasePool } from '../db/pool.js';
 import { createApiKey } from '../db/workspaces.js';
 import { findFreePort } from '../infra/ports.js';
 import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.js';
-import { startStack } from '../infra/stack.js';
+import { startPrivateStack } from '../infra/stack.js';
 import { waitForWorkflowPoller } from '../infra/wait-for-worker.js';
 import { createLogger } from '../lib/logger.js';
 import { baselineRoundTrip } from './baseline-workflow.js';
@@ -56,20 +56,8 @@ async function main() {
   const dataDir = join(ROOT, '.data', `bench-${Date.now()}`);
   const outDir = join(ROOT, values.out);
   await mkdir(outDir, { recursive: true });
-  const env0 = { ...process.env };
-  delete env0.DATABASE_URL;
-  delete env0.TEMPORAL_ADDRESS;
   process.stderr.write('starting Temporal and PostgreSQL...\n');
-  const stack = await startStack({
-    dataDir,
-    temporalPort: await findFreePort(),
-    temporalUiPort: null,
-    postgresPort: await findFreePort(),
-    namespace: 'default',
-    durable: true,
-    log,
-    env: env0,
-  });
+  const { stack, env: env0 } = await startPrivateStack({ dataDir, durable: true, log });
   const children: ReturnType<typeof startServiceProcess>[] = [];
   try {
     await migrate(stack.databaseUrl, log);

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { ConfigError } from '../config/env.js';
 import type { Logger } from '../lib/logger.js';
 import { startLocalPostgres, type RunningPostgres } from './local-postgres.js';
+import { findFreePort } from './ports.js';
 import { resolveTemporalCli } from './temporal-cli.js';
 import { startTemporalDevServer, type RunningTemporal } from './temporal-dev-server.js';
 
@@ -26,6 +27,29 @@ export interface RunningStack {
   temporalAddress: string;
   temporalUiUrl: string | null;
   stop(): Promise<void>;
+}
+
+/**
+ * Temporal and PostgreSQL of a run's own (tests, benchmarks), on free ports: never a developer's running ones, so
+ * DATABASE_URL and TEMPORAL_ADDRESS are ignored. `env` is the environment without them, for the run's processes.
+ */
+export async function startPrivateStack(options: {
+  dataDir: string;
+  durable: boolean;
+  log: Logger;
+}): Promise<{ stack: RunningStack; env: NodeJS.ProcessEnv }> {
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
+  delete env.TEMPORAL_ADDRESS;
+  const stack = await startStack({
+    ...options,
+    temporalPort: await findFreePort(),
+    temporalUiPort: null,
+    postgresPort: await findFreePort(),
+    namespace: 'default',
+    env,
+  });
+  return { stack, env };
 }
 
 /**

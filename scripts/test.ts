@@ -3,8 +3,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '../db/migrate.js';
-import { findFreePort } from '../infra/ports.js';
-import { startStack } from '../infra/stack.js';
+import { startPrivateStack } from '../infra/stack.js';
 import { createLogger } from '../lib/logger.js';
 
 /**
@@ -54,19 +53,7 @@ async function main(): Promise<number> {
   const dataDir = join(ROOT, '.data', `test-${process.pid}-${Date.now()}`);
   const outputDir = join(ROOT, 'test-output');
   await mkdir(outputDir, { recursive: true });
-  const env = { ...process.env };
-  delete env.DATABASE_URL;
-  delete env.TEMPORAL_ADDRESS;
-  const stack = await startStack({
-    dataDir,
-    temporalPort: await findFreePort(),
-    temporalUiPort: null,
-    postgresPort: await findFreePort(),
-    namespace: 'default',
-    durable: false,
-    log,
-    env,
-  });
+  const { stack, env } = await startPrivateStack({ dataDir, durable: false, log });
   let stopped = false;
   const cleanUp = async () => {
     if (stopped) return;

@@ -32,7 +32,7 @@ async function main() {
   const pool = await createDatabasePool(env.DATABASE_URL, { maximumPoolSize: 20 });
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   // The engine's events reach their workflows as signals through a client on the workers' own native connection:
-  // a second (JavaScript gRPC) connection only added its own buffers to every worker process.
+  // a second (JavaScript gRPC) connection would hold buffers of its own in every worker process.
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const engine = await createEngine(env, pool, log);
   const sessionHost = new SessionHost(engine, signalAccountWorkflow(client), log);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -84,14 +84,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
       accounts,
       workerLog,
       sessionId,
-      eventually(
-        async () => {
-          const history = (await accounts.statusHistory(sessionId)).join(',');
-          return history.endsWith('connected,disconnected,connected') ? true : undefined;
-        },
-        90_000,
-        'reconnected after the drop',
-      ),
+      accounts.reconnected(sessionId, 90_000, 'reconnected after the drop'),
     );
     assert.equal(
       (await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length,
@@ -108,6 +101,15 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     );
     // Killed while it shuts down, Chromium may lose the login it has not written yet: every close here is clean.
     assert.doesNotMatch(await readFile(workerLog, 'utf8'), /Chromium did not exit after closing/);
+  });
+
+  it('an account that ends without a logout (an unscanned QR expires) leaves no profile folder on the host', async () => {
+    const { sessionId, handle } = await accounts.create({ timings: { qrExpiryMs: 8_000 } });
+    await accounts.showingQr(sessionId);
+    const profile = join(engineDir, 'sessions', `session-${sessionId}`);
+    assert.equal(existsSync(profile), true, 'Chromium keeps the session in a profile folder while it runs');
+    assert.equal((await handle.result()).failureReason, 'qr_expired');
+    assert.equal(existsSync(profile), false, 'the profile folder is gone with the account');
   });
 
   it('a Chromium that crashes (the library does not report it) reconnects from the saved login', async () => {
@@ -141,14 +143,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
       accounts,
       workerLog,
       sessionId,
-      eventually(
-        async () => {
-          const history = (await accounts.statusHistory(sessionId)).join(',');
-          return history.endsWith('connected,disconnected,connected') ? true : undefined;
-        },
-        60_000,
-        'reconnected after the crash',
-      ),
+      accounts.reconnected(sessionId, 60_000, 'reconnected after the crash'),
     );
     const disconnect = (await accounts.eventTypes(sessionId)).includes('disconnected');
     assert.ok(disconnect);
@@ -351,14 +346,7 @@ describe('the real engine: a worker killed with SIGKILL, resumed elsewhere', { t
         accounts,
         second.logFile,
         sessionId,
-        eventually(
-          async () => {
-            const history = (await accounts.statusHistory(sessionId)).join(',');
-            return history.endsWith('connected,disconnected,connected') ? true : undefined;
-          },
-          90_000,
-          'connected again on the new host',
-        ),
+        accounts.reconnected(sessionId, 90_000, 'connected again on the new host'),
       );
       assert.equal((await accounts.row(sessionId))?.phone_number, phone);
       assert.equal((await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length, qrs, 'no new QR');

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { faultStackFor, until } from './harness.js';
-import {
-  assertInvariants,
-  connectAll,
-  countWhere,
-  createAccounts,
-  scan,
-  waitForQrs,
-  workspaceWithWebhook,
-} from './workload.js';
+import { faultStackFor } from './harness.js';
+import { accountsShowingQr, assertInvariants, connectAll, countWhere, firstConnections, scan } from './workload.js';
 
 describe('fault 1: the worker process is SIGKILLed in the middle of 50 connections', { timeout: 600_000 }, () => {
   const fault = faultStackFor('worker-sigkill');
@@ -17,12 +9,10 @@ describe('fault 1: the worker process is SIGKILLed in the middle of 50 connectio
   it('a new worker finishes them: nothing lost, nothing backwards, no phone twice, every webhook delivered', async () => {
     const { stack, receiver } = fault;
     const workspaceId = 'fault-worker-sigkill';
-    await workspaceWithWebhook(stack, workspaceId, receiver);
-    const accounts = await createAccounts(stack, workspaceId, 50, 'wk');
-    await waitForQrs(stack, workspaceId, accounts.size);
+    const accounts = await accountsShowingQr(fault, workspaceId, 50, 'wk');
 
     const scanning = scan(stack, accounts);
-    await until(async () => (await countWhere(stack, workspaceId, 'connected')) >= 5, 120_000, 'the first connections');
+    await firstConnections(stack, workspaceId, 5);
     await stack.killWorker();
     const connectedWhenKilled = await countWhere(stack, workspaceId, 'connected');
     await scanning;

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { faultStackFor, until } from './harness.js';
-import {
-  assertInvariants,
-  connectAll,
-  countWhere,
-  createAccounts,
-  scan,
-  waitForQrs,
-  workspaceWithWebhook,
-} from './workload.js';
+import { faultStackFor } from './harness.js';
+import { accountsShowingQr, assertInvariants, connectAll, countWhere, firstConnections, scan } from './workload.js';
 
 describe(
   'fault 2: the Temporal server is stopped and restarted on its database file in the middle of 50 connections',
@@ -20,16 +12,10 @@ describe(
     it('every workflow resumes from the file: nothing lost, nothing backwards, no phone twice, every webhook delivered', async () => {
       const { stack, receiver } = fault;
       const workspaceId = 'fault-temporal-restart';
-      await workspaceWithWebhook(stack, workspaceId, receiver);
-      const accounts = await createAccounts(stack, workspaceId, 50, 'tr');
-      await waitForQrs(stack, workspaceId, accounts.size);
+      const accounts = await accountsShowingQr(fault, workspaceId, 50, 'tr');
 
       const scanning = scan(stack, accounts);
-      await until(
-        async () => (await countWhere(stack, workspaceId, 'connected')) >= 5,
-        120_000,
-        'the first connections',
-      );
+      await firstConnections(stack, workspaceId, 5);
       await stack.stopTemporal();
       const connectedWhileDown = await countWhere(stack, workspaceId, 'connected');
       assert.ok(

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { faultStackFor, until } from './harness.js';
-import {
-  assertInvariants,
-  connectAll,
-  countWhere,
-  createAccounts,
-  scan,
-  waitForQrs,
-  workspaceWithWebhook,
-} from './workload.js';
+import { accountsShowingQr, assertInvariants, connectAll, firstConnections, scan } from './workload.js';
 
 describe('fault 3: PostgreSQL stopped for 30 s in the middle of 50 connections', { timeout: 600_000 }, () => {
   const fault = faultStackFor('postgres-outage');
@@ -17,13 +9,11 @@ describe('fault 3: PostgreSQL stopped for 30 s in the middle of 50 connections',
   it('activities retry, /ready reports the outage meanwhile, and nothing is lost', async () => {
     const { stack, receiver } = fault;
     const workspaceId = 'fault-postgres-outage';
-    await workspaceWithWebhook(stack, workspaceId, receiver);
-    const accounts = await createAccounts(stack, workspaceId, 50, 'pg');
-    await waitForQrs(stack, workspaceId, accounts.size);
+    const accounts = await accountsShowingQr(fault, workspaceId, 50, 'pg');
 
     // Every phone scans; the database goes away while the connections are being written.
     await scan(stack, accounts);
-    await until(async () => (await countWhere(stack, workspaceId, 'connected')) >= 3, 120_000, 'the first connections');
+    await firstConnections(stack, workspaceId, 3);
     await stack.stopPostgres();
     const stoppedAt = Date.now();
     const readiness: number[] = [];

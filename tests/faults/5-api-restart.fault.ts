@@ -4,7 +4,7 @@ import { sql } from 'slonik';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { FaultStack, until } from './harness.js';
-import { assertInvariants, connectAll, countWhere, createAccounts, scan, waitForQrs } from './workload.js';
+import { assertInvariants, connectAll, createAccounts, firstConnections, scan, waitForQrs } from './workload.js';
 
 /** A browser's subscription as the README tells clients to write it: on any close, reconnect with the last event id. */
 class ResumingSubscriber {
@@ -76,11 +76,7 @@ describe(
       const accounts = await createAccounts(stack, workspaceId, 30, 'ar');
       await waitForQrs(stack, workspaceId, accounts.size);
       const scanning = scan(stack, accounts);
-      await until(
-        async () => (await countWhere(stack, workspaceId, 'connected')) >= 3,
-        120_000,
-        'the first connections',
-      );
+      await firstConnections(stack, workspaceId, 3);
       await stack.stopApi('SIGKILL');
       // Events keep being written while no API runs: the worker does not need it.
       await new Promise((resolve) => setTimeout(resolve, 3_000));

@@ -5,6 +5,28 @@ import { canMoveTo, isAccountStatus, type AccountStatus } from '../../domain/acc
 import { until, type FaultStack } from './harness.js';
 import type { WebhookReceiver } from './webhook-receiver.js';
 
+/** The common start of the fault cases: a workspace whose events go to `receiver`, and its accounts showing a QR. */
+export async function accountsShowingQr(
+  fault: { stack: FaultStack; receiver: WebhookReceiver },
+  workspaceId: string,
+  count: number,
+  prefix: string,
+): Promise<Map<string, string>> {
+  await workspaceWithWebhook(fault.stack, workspaceId, fault.receiver);
+  const accounts = await createAccounts(fault.stack, workspaceId, count, prefix);
+  await waitForQrs(fault.stack, workspaceId, accounts.size);
+  return accounts;
+}
+
+/** Waits until some accounts are connected: the fault strikes while the others still are being connected. */
+export async function firstConnections(stack: FaultStack, workspaceId: string, atLeast: number): Promise<void> {
+  await until(
+    async () => (await countWhere(stack, workspaceId, 'connected')) >= atLeast,
+    120_000,
+    'the first connections',
+  );
+}
+
 /** A workspace whose events go to `receiver`. */
 export async function workspaceWithWebhook(
   stack: FaultStack,

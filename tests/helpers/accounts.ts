@@ -101,6 +101,16 @@ export class AccountDriver {
       .map((event) => event.status as AccountStatus);
   }
 
+  /** Waits until the status history ends connected, disconnected, connected: the account dropped and came back. */
+  async reconnected(sessionId: string, timeoutMs = 30_000, what = 'reconnected'): Promise<void> {
+    await eventually(
+      async () =>
+        (await this.statusHistory(sessionId)).join(',').endsWith('connected,disconnected,connected') ? true : undefined,
+      timeoutMs,
+      `${sessionId}: ${what}`,
+    );
+  }
+
   /** What a failed wait reports: the account's row and its recorded events, oldest first. */
   async explain(sessionId: string): Promise<string> {
     const row = await this.row(sessionId);

@@ -12,7 +12,8 @@ export interface StubRow {
   deleted: boolean;
   events: string[];
   loginCodes: string[];
-  loginForgotten: number;
+  /** Forgetting is idempotent and activities run at least once: whether it happened, not how often. */
+  loginForgotten: boolean;
 }
 
 /** What the stub host did with a session: each start (its generation) and each stop (how). */
@@ -47,7 +48,7 @@ export class StubWorld {
         deleted: false,
         events: [],
         loginCodes: [],
-        loginForgotten: 0,
+        loginForgotten: false,
       };
       this.rows.set(sessionId, row);
     }
@@ -147,7 +148,7 @@ export class StubWorld {
         return this.snapshot(row, applied);
       },
       forgetEngineAuth: async ({ sessionId }) => {
-        this.row(sessionId).loginForgotten += 1;
+        this.row(sessionId).loginForgotten = true;
       },
     };
   }

@@ -10,15 +10,7 @@ import type { EngineEvent } from '../../engine/types.js';
 import type { accountConnection } from '../../workflows/account-connection.js';
 import type { AccountTimings } from '../../workflows/account-state.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
-import {
-  accountStateQuery,
-  deleteAccountSignal,
-  engineEventSignal,
-  logoutAccountSignal,
-  requestPairingCodeUpdate,
-  restartAccountSignal,
-  supersededSignal,
-} from '../../workflows/messages.js';
+import * as messages from '../../workflows/messages.js';
 import { eventually, openTemporalClient, testStackEnv } from '../helpers/context.js';
 import { StubWorld } from '../helpers/stub-activities.js';
 
@@ -85,7 +77,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     /** Sends an engine event of the latest generation the host started (or of the one named). */
     async emit(event: EngineEvent, generation?: number) {
       const current = generation ?? (await world.started(this.sessionId));
-      await this.handle.signal(engineEventSignal, { generation: current, event, emittedAt: Date.now() });
+      await this.handle.signal(messages.engineEventSignal, { generation: current, event, emittedAt: Date.now() });
     }
     async rowBecomes(status: AccountStatus, what = `status ${status}`) {
       await eventually(
@@ -132,7 +124,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     assert.equal(state.status, 'failed');
     assert.equal(account.row.failureReason, 'qr_expired');
     assert.deepEqual(account.host.stops, [{ logout: false, forgetLogin: true }]);
-    assert.equal(account.row.loginForgotten, 1);
+    assert.equal(account.row.loginForgotten, true);
   });
 
   it('ready timeout: one restart from the saved login, then failed with ready_timeout', async () => {
@@ -174,7 +166,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     await account.emit({ type: 'authenticated' });
     const generation = await world.started(account.sessionId);
     const ownPhone = { phoneNumber: '4915112345678', pushName: 'Laden', readInMs: 3 };
-    await account.handle.signal(engineEventSignal, {
+    await account.handle.signal(messages.engineEventSignal, {
       generation,
       event: { type: 'ready' },
       emittedAt: Date.now(),
@@ -182,7 +174,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     });
     await account.rowBecomes('connected');
     assert.equal(account.row.phoneNumber, '4915112345678');
-    await account.handle.signal(deleteAccountSignal);
+    await account.handle.signal(messages.deleteAccountSignal);
     await account.ended();
   });
 
@@ -194,7 +186,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     assert.equal(state.status, 'failed');
     assert.equal(account.row.failureReason, 'reconnect_failed:ChromiumCrashed');
     assert.equal(state.reconnectAttempts, TIMINGS.reconnectMaxAttempts! + 1);
-    assert.equal(account.row.loginForgotten, 0, 'the login stays: a restart can bring the account back');
+    assert.equal(account.row.loginForgotten, false, 'the login stays: a restart can bring the account back');
   });
 
   it('a transient drop reconnects from the saved login without a new QR', async () => {
@@ -207,7 +199,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     await account.rowBecomes('connected', 'connected again');
     assert.deepEqual(account.host.stops, [{ logout: false, forgetLogin: false }]);
     assert.deepEqual(account.row.loginCodes, ['qr:QR-1'], 'no new QR');
-    await account.handle.signal(deleteAccountSignal);
+    await account.handle.signal(messages.deleteAccountSignal);
     await account.ended();
   });
 
@@ -220,7 +212,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     await account.emit({ type: 'ready' }, 2);
     await account.rowBecomes('connected', 'connected again');
     assert.deepEqual(account.host.stops, [], 'a dead host is not called');
-    await account.handle.signal(deleteAccountSignal);
+    await account.handle.signal(messages.deleteAccountSignal);
     await account.ended();
   });
 
@@ -256,14 +248,14 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
       const state = await account.ended();
       assert.equal(state.status, status);
       assert.equal(account.row.failureReason, reason);
-      assert.equal(account.row.loginForgotten, 1);
+      assert.equal(account.row.loginForgotten, true);
       assert.deepEqual(account.host.stops, [{ logout: false, forgetLogin: true }]);
     });
   }
 
   it('an API logout unlinks the device on the phone and forgets the login', async () => {
     const account = await connectedAccount();
-    await account.handle.signal(logoutAccountSignal);
+    await account.handle.signal(messages.logoutAccountSignal);
     const state = await account.ended();
     assert.equal(state.status, 'disconnected');
     assert.equal(account.row.failureReason, 'logged_out');
@@ -285,12 +277,12 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
       [connected, 'disconnected'],
       [disconnected, 'disconnected'],
     ] as const) {
-      await account.handle.signal(deleteAccountSignal);
+      await account.handle.signal(messages.deleteAccountSignal);
       const state = await account.ended();
       assert.equal(state.status, status, `deleted while ${status}`);
       assert.equal(account.row.failureReason, 'deleted');
       assert.equal(account.row.deleted, true);
-      assert.equal(account.row.loginForgotten, 1);
+      assert.equal(account.row.loginForgotten, true);
       assert.ok(account.row.events.includes('session_deleted'));
     }
     assert.deepEqual(
@@ -302,49 +294,49 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
 
   it('restart: the client restarts from the saved login, disconnected meanwhile, no new QR', async () => {
     const account = await connectedAccount();
-    await account.handle.signal(restartAccountSignal);
+    await account.handle.signal(messages.restartAccountSignal);
     await account.rowBecomes('disconnected');
     assert.equal(account.row.failureReason, 'restart_requested');
     await world.started(account.sessionId, 2);
     await account.emit({ type: 'ready' }, 2);
     await account.rowBecomes('connected', 'connected again');
     assert.deepEqual(account.row.loginCodes, ['qr:QR-1']);
-    await account.handle.signal(deleteAccountSignal);
+    await account.handle.signal(messages.deleteAccountSignal);
     await account.ended();
   });
 
   it('superseded: another account took the phone; this one logs out its client and forgets the login', async () => {
     const account = await connectedAccount();
-    await account.handle.signal(supersededSignal, { bySessionId: 'newer-account' });
+    await account.handle.signal(messages.supersededSignal, { bySessionId: 'newer-account' });
     const state = await account.ended();
     assert.equal(state.status, 'failed');
     assert.equal(state.failureReason, 'phone_moved_to_session:newer-account');
     assert.deepEqual(account.host.stops, [{ logout: true, forgetLogin: true }]);
-    assert.equal(account.row.loginForgotten, 1);
+    assert.equal(account.row.loginForgotten, true);
   });
 
   it('pairing codes: answered while scanning; refused for a malformed number and once linked', async () => {
     const account = await startAccount();
     await world.started(account.sessionId);
-    const answer = await account.handle.executeUpdate(requestPairingCodeUpdate, {
+    const answer = await account.handle.executeUpdate(messages.requestPairingCodeUpdate, {
       args: [{ phoneNumber: '62811801641' }],
     });
     assert.deepEqual(answer, { code: 'ABCD-EFGH' });
     assert.deepEqual(account.row.loginCodes, ['pairing_code:ABCD-EFGH']);
     await assert.rejects(
-      account.handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: '0811' }] }),
+      account.handle.executeUpdate(messages.requestPairingCodeUpdate, { args: [{ phoneNumber: '0811' }] }),
       WorkflowUpdateFailedError,
     );
     await account.emit({ type: 'authenticated' });
     await account.emit({ type: 'ready' });
     await account.rowBecomes('connected');
     await assert.rejects(
-      account.handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: '62811801641' }] }),
+      account.handle.executeUpdate(messages.requestPairingCodeUpdate, { args: [{ phoneNumber: '62811801641' }] }),
       (error: unknown) =>
         error instanceof WorkflowUpdateFailedError &&
         /not linked yet; this one is connected/.test(String(error.cause?.message)),
     );
-    await account.handle.signal(deleteAccountSignal);
+    await account.handle.signal(messages.deleteAccountSignal);
     await account.ended();
   });
 
@@ -360,7 +352,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
       10_000,
       'a new run',
     );
-    const state = await account.handle.query(accountStateQuery);
+    const state = await account.handle.query(messages.accountStateQuery);
     assert.equal(state.status, 'connected');
     assert.equal(state.phoneNumber, '62811801641');
     await account.emit({ type: 'disconnected', kind: 'transient', reason: 'NAVIGATION' });
@@ -368,13 +360,13 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     await account.emit({ type: 'ready' }, 2);
     await eventually(
       async () =>
-        (await account.handle.query(accountStateQuery)).generation === 2 && account.row.status === 'connected'
+        (await account.handle.query(messages.accountStateQuery)).generation === 2 && account.row.status === 'connected'
           ? true
           : undefined,
       10_000,
       'connected on generation 2',
     );
-    await account.handle.signal(deleteAccountSignal);
+    await account.handle.signal(messages.deleteAccountSignal);
     await account.ended();
   });
 

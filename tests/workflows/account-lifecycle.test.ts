@@ -7,7 +7,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { accountStateQuery, deleteAccountSignal } from '../../workflows/messages.js';
 import { accountStatusKey } from '../../workflows/search-attributes.js';
-import { randomPhone, type AccountDriver } from '../helpers/accounts.js';
+import { randomPhone } from '../helpers/accounts.js';
 import { testStackEnv } from '../helpers/context.js';
 import { useSimulatedWorkerStack } from '../helpers/worker-process.js';
 
@@ -190,7 +190,7 @@ describe(
       const before = await stack.accounts.rowWithStatus(sessionId, 'connected');
       const qrsBefore = (await stack.accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length;
       await stack.accounts.phone(sessionId, 'drop');
-      await eventuallyHistoryIncludes(stack.accounts, sessionId, ['connected', 'disconnected', 'connected']);
+      await stack.accounts.reconnected(sessionId);
       const row = await stack.accounts.rowWithStatus(sessionId, 'connected');
       assert.equal(row.phone_number, phone);
       assert.ok((row.last_connected_at ?? 0) > (before.last_connected_at ?? 0), 'connected again after the drop');
@@ -214,7 +214,7 @@ describe(
       ]);
       await stack.accounts.phone(conflicted.sessionId, 'conflict');
       await stack.accounts.phone(banned.sessionId, 'ban');
-      await eventuallyHistoryIncludes(stack.accounts, conflicted.sessionId, ['connected', 'disconnected', 'connected']);
+      await stack.accounts.reconnected(conflicted.sessionId);
       const failed = await stack.accounts.rowWithStatus(banned.sessionId, 'failed');
       assert.equal(failed.failure_reason, 'banned:TOS_BLOCK');
       assert.equal(await stack.accounts.hasAuth(banned.sessionId), false);
@@ -257,7 +257,7 @@ describe(
       await stack.accounts.phone(sessionId, 'scan', { phone });
       await stack.accounts.rowWithStatus(sessionId, 'connected');
       await stack.accounts.phone(sessionId, 'drop');
-      await eventuallyHistoryIncludes(stack.accounts, sessionId, ['connected', 'disconnected', 'connected']);
+      await stack.accounts.reconnected(sessionId);
       const latest = await handle.describe();
       assert.notEqual(latest.runId, firstRunId, 'the workflow continued as new');
       const state = await handle.query(accountStateQuery);
@@ -268,15 +268,3 @@ describe(
     });
   },
 );
-
-async function eventuallyHistoryIncludes(accounts: AccountDriver, sessionId: string, sequence: string[]) {
-  const { eventually } = await import('../helpers/context.js');
-  await eventually(
-    async () => {
-      const history = (await accounts.statusHistory(sessionId)).join(',');
-      return history.includes(sequence.join(',')) ? true : undefined;
-    },
-    30_000,
-    `status history containing ${sequence.join(' → ')}`,
-  );
-}
