@@ -22,7 +22,11 @@ export interface AccountSnapshot {
  */
 export function createAccountStoreActivities(pool: DatabasePool) {
   /** What the workflow needs of a written row, and which of the new events go out as webhooks. */
-  const snapshot = async (change: { applied: boolean; row: AccountRow; eventIds: number[] }): Promise<AccountSnapshot> => ({
+  const snapshot = async (change: {
+    applied: boolean;
+    row: AccountRow;
+    eventIds: number[];
+  }): Promise<AccountSnapshot> => ({
     applied: change.applied,
     status: change.row.status,
     isPrimary: change.row.is_primary,
