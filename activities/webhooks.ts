@@ -2,17 +2,19 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { DatabasePool } from 'slonik';
 import { findWebhookTarget, recordDeliveryAttempt } from '../db/webhook-deliveries.js';
 import { webhookPayload } from '../webhooks/payload.js';
+import type { WebhookNetworkPolicy } from '../webhooks/network-policy.js';
+import { postWebhook, WebhookRefused, type PostLimits } from '../webhooks/post.js';
 import { signedHeaders } from '../webhooks/signing.js';
 
 /** Answers a receiver gives when the request itself is wrong: retrying the same request cannot help. */
 export const PERMANENT_REJECTIONS = [400, 401, 403, 404, 410, 422];
-const ATTEMPT_TIMEOUT_MS = 10_000;
 
-export function createWebhookActivities(pool: DatabasePool) {
+export function createWebhookActivities(pool: DatabasePool, policy: WebhookNetworkPolicy, limits?: PostLimits) {
   return {
     /**
      * One delivery attempt: POST the signed event, record the attempt (status, latency, error) whatever happens.
-     * Fails retryably on network errors, timeouts and 5xx; permanently on the rejections above.
+     * Fails retryably on network errors, timeouts and 5xx; permanently on the rejections above and on a target the
+     * network policy refuses.
      */
     async deliverWebhook(input: {
       eventId: number;
@@ -25,26 +27,19 @@ export function createWebhookActivities(pool: DatabasePool) {
       const startedAt = performance.now();
       let statusCode: number | null = null;
       let error: string | null = null;
+      let refused = false;
       try {
-        const response = await fetch(target.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': 'wa-connect-webhooks/1',
-            ...signedHeaders(target.secret, `evt_${target.event.id}`, timestamp, body),
-          },
-          body,
-          signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
-          redirect: 'manual',
-        });
-        statusCode = response.status;
-        await response.arrayBuffer().catch(() => undefined);
+        const headers = {
+          'content-type': 'application/json',
+          'user-agent': 'wa-connect-webhooks/1',
+          ...signedHeaders(target.secret, `evt_${target.event.id}`, timestamp, body),
+        };
+        statusCode = await postWebhook({ url: target.url, headers, body }, policy, limits);
         if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
       } catch (caught) {
-        error =
-          caught instanceof Error && caught.name === 'TimeoutError'
-            ? `timeout after ${ATTEMPT_TIMEOUT_MS} ms`
-            : String((caught as Error).message ?? caught);
+        refused = caught instanceof WebhookRefused;
+        const message = caught instanceof Error ? caught.message : String(caught);
+        error = refused ? `refused by the webhook network policy: ${message}` : message;
       }
       const delivered = error === null;
       await recordDeliveryAttempt(pool, {
@@ -59,6 +54,7 @@ export function createWebhookActivities(pool: DatabasePool) {
         error,
       });
       if (delivered) return { delivered, statusCode };
+      if (refused) throw ApplicationFailure.nonRetryable(error ?? 'refused', 'WebhookRefused');
       if (statusCode !== null && PERMANENT_REJECTIONS.includes(statusCode)) {
         throw ApplicationFailure.nonRetryable(`the receiver rejected the event: ${error}`, 'WebhookRejected');
       }

@@ -2,6 +2,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { endAccount } from '../db/account-lifecycle.js';
 import type { AccountRow } from '../db/accounts.js';
+import { deleteEngineAuth } from '../db/engine-auth.js';
+import type { WebhookNetworkPolicy } from '../webhooks/network-policy.js';
 import { accountWorkflowId } from '../workflows/ids.js';
 import { deleteAccountSignal } from '../workflows/messages.js';
 import { startWebhookDeliveries } from './webhook-starter.js';
@@ -10,12 +12,13 @@ export interface AccountCommandDeps {
   pool: DatabasePool;
   temporal: Client;
   taskQueue: string;
+  webhookPolicy: WebhookNetworkPolicy;
 }
 
 /**
  * Deletes an account, whichever API asks (/v1 or the seed's): its workflow logs out, stops the client, forgets the
  * login and soft-deletes the row. A workflow that is already over (failed, logged out) writes nothing any more, so
- * the row is soft-deleted here, with its event and webhooks.
+ * the row is soft-deleted here, with its event and webhooks, and any saved login removed.
  */
 export async function deleteAccount(deps: AccountCommandDeps, row: AccountRow): Promise<void> {
   try {
@@ -30,6 +33,7 @@ export async function deleteAccount(deps: AccountCommandDeps, row: AccountRow): 
       softDelete: true,
       dedupeKey: `api-delete:${row.session_id}`,
     });
+    await deleteEngineAuth(deps.pool, row.session_id);
     await startWebhookDeliveries(deps.pool, deps.temporal, deps.taskQueue, ending.eventIds);
   }
 }

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
+import { webhookPolicyFromEnv, type WebhookNetworkPolicy } from '../webhooks/network-policy.js';
 import { EventFanout } from './event-fanout.js';
 import { PhoneActionOutcomes } from '../simulator/phone-action-outcomes.js';
 import adminPlugin from './plugins/admin.js';
@@ -28,6 +29,8 @@ export interface AppDependencies {
   /** Serve the simulated engine's control surface (only when workers run the simulated engine). */
   simulator: boolean;
   seedLoopbackWithoutKey?: boolean;
+  /** Where webhooks may go (default: WEBHOOK_ALLOWED_HOSTS of this process's environment). */
+  webhookPolicy?: WebhookNetworkPolicy;
   rateLimitPerMinute?: number;
 }
 
@@ -92,7 +95,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     },
   });
   await app.register(pagePlugin);
-  const accountDeps = { pool: deps.pool, temporal: deps.temporal, taskQueue: deps.taskQueue };
+  const accountDeps = {
+    pool: deps.pool,
+    temporal: deps.temporal,
+    taskQueue: deps.taskQueue,
+    webhookPolicy: deps.webhookPolicy ?? webhookPolicyFromEnv(process.env.WEBHOOK_ALLOWED_HOSTS),
+  };
   await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });
   await app.register(seedCompatPlugin, accountDeps);

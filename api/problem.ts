@@ -43,3 +43,10 @@ export const problemSchema = {
   },
   additionalProperties: true,
 } as const;
+
+/** A problem about one field of the request: `errors` names it, as validation failures do. */
+export function fieldProblem(status: number, code: string, title: string, field: string, message: string): HttpProblem {
+  return new HttpProblem(
+    problem(status, code, title, `${field}: ${message}`, { errors: [{ in: 'body', field, message }] }),
+  );
+}

@@ -25,6 +25,8 @@ const processEnvSchema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  // Hosts exempt from the webhook network policy, reachable over plain http: development and tests only.
+  WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -42,6 +42,19 @@ export async function appendAccountEvent(
 }
 
 /**
+ * A QR or a pairing code is a login while it is shown. Once the account stops waiting for one (scanned, failed,
+ * deleted) every code it was shown is removed, from its events and its row: the log keeps that a code was shown and
+ * when, never the code.
+ */
+export async function forgetLoginCodes(tx: DatabaseTransactionConnection, row: AccountRow): Promise<void> {
+  await tx.query(sql.unsafe`
+    UPDATE account_events SET data = data - 'qr' - 'code'
+    WHERE account_id = ${row.id} AND type IN ('qr', 'pairing_code') AND (data ? 'qr' OR data ? 'code')
+  `);
+  await tx.query(sql.unsafe`UPDATE whatsapp_accounts SET last_qr = NULL, pairing_code = NULL WHERE id = ${row.id}`);
+}
+
+/**
  * The events a change with this dedupe key wrote, or null when it has not been applied. A retry of a change that
  * committed (its result was lost with the process or the server that ran it) answers with the same events, so
  * the workflow still sends their webhooks.

@@ -1,6 +1,6 @@
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
 import type { AccountStatus } from '../domain/account-status.js';
-import { appendAccountEvent, eventsOfAppliedChange } from './account-events.js';
+import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes } from './account-events.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 
 /**
@@ -51,6 +51,7 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
       return { applied: false, row, releasedSessionIds: [], eventIds: [] };
     }
 
+    await forgetLoginCodes(tx, row);
     const released = await tx.any(sql.type(accountRowSchema)`
       UPDATE whatsapp_accounts
       SET phone_number = NULL, status = 'failed', is_primary = false, deleted_at = now(),
@@ -130,6 +131,7 @@ export async function endAccount(pool: DatabasePool, ending: Ending): Promise<En
     const earlier = await eventsOfAppliedChange(tx, ending.dedupeKey, row.workspace_id);
     if (earlier) return { applied: false, row, eventIds: earlier };
 
+    await forgetLoginCodes(tx, row);
     const wasPrimary = row.is_primary;
     const updated = await tx.one(sql.type(accountRowSchema)`
       UPDATE whatsapp_accounts

@@ -1,6 +1,6 @@
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
-import { appendAccountEvent, eventsOfAppliedChange } from './account-events.js';
+import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes } from './account-events.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 
 export { AccountConflictError, type AccountRow } from './account-row.js';
@@ -58,6 +58,7 @@ export async function recordStatusChange(
     const earlier = await eventsOfAppliedChange(tx, change.dedupeKey, row.workspace_id);
     if (earlier) return { applied: false, row, eventIds: earlier };
     if (row.deleted_at !== null || !canMoveTo(row.status, change.status)) return { applied: false, row, eventIds: [] };
+    if (row.status === 'qr_scanning' && change.status !== 'qr_scanning') await forgetLoginCodes(tx, row);
     const updated = await tx.one(sql.type(accountRowSchema)`
       UPDATE whatsapp_accounts
       SET status = ${change.status},

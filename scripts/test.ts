@@ -74,6 +74,8 @@ async function main(): Promise<number> {
         TEMPORAL_ADDRESS: stack.temporalAddress,
         TEST_DATA_DIR: dataDir,
         TEST_OUTPUT_DIR: outputDir,
+        // Tests' webhook receivers listen on loopback, which the webhook network policy otherwise refuses.
+        WEBHOOK_ALLOWED_HOSTS: process.env.WEBHOOK_ALLOWED_HOSTS ?? '127.0.0.1,localhost',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       },
     );

@@ -15,6 +15,7 @@ import { SessionHost } from '../engine/session-host.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
 import { createLogger } from '../lib/logger.js';
 import { temporalLoggerFrom } from '../lib/temporal-logger.js';
+import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
 import { signalAccountWorkflow } from './engine-event-sink.js';
 import { hostTaskQueueName } from './task-queues.js';
 
@@ -27,6 +28,8 @@ async function main() {
   const log = createLogger('worker');
   const env = readProcessEnv();
   Runtime.install({ logger: temporalLoggerFrom(log), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  // One session's stray failure (a browser callback, a timer) is logged; it never takes the other sessions down.
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection; the worker goes on'));
 
   await migrate(env.DATABASE_URL, log);
   const pool = await createDatabasePool(env.DATABASE_URL, { maximumPoolSize: 20 });
@@ -46,7 +49,7 @@ async function main() {
     activities: {
       ...createAccountStoreActivities(pool),
       ...createHostActivities(hostTaskQueue),
-      ...createWebhookActivities(pool),
+      ...createWebhookActivities(pool, webhookPolicyFromEnv(env.WEBHOOK_ALLOWED_HOSTS)),
     },
   });
   const hostWorker = await Worker.create({

@@ -24,10 +24,10 @@ export const ENDINGS = {
   banned: { ...failed, logout: false, forgetLogin: true },
   /** Connected, but no phone number could be read: never connected without one. */
   phone_extraction_failed: { ...failed, logout: true, forgetLogin: true },
-  /** The reconnect attempts are spent; the login stays, a restart can still bring the account back. */
-  reconnect_failed: { ...failed, logout: false, forgetLogin: false },
+  /** The reconnect attempts are spent. The account is over (nothing restarts it), so its login must not outlive it. */
+  reconnect_failed: { ...failed, logout: false, forgetLogin: true },
   /** No engine session could be started at all. */
-  engine_start_failed: { ...failed, logout: false, forgetLogin: false },
+  engine_start_failed: { ...failed, logout: false, forgetLogin: true },
   /** A session that had logged in asks for a new login: only a new scan (a new account) can bring it back. */
   login_lost: { status: 'disconnected', eventType: 'logged_out', logout: false, forgetLogin: true, softDelete: false },
   /** The phone unlinked the device. */

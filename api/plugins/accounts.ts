@@ -16,6 +16,7 @@ import { accountFor, type AccountParams } from '../account-access.js';
 import { deleteAccount, type AccountCommandDeps } from '../account-commands.js';
 import { AccountUpdateUnavailable, executeAccountUpdate } from '../account-update.js';
 import { toAccountView } from '../account-view.js';
+import { assertWebhookUrl } from '../webhook-url.js';
 import { createAccount } from '../create-account.js';
 import { HttpProblem, problem } from '../problem.js';
 import { phoneNumberSchema, sessionIdSchema, webhookUrlSchema, workspaceIdSchema } from '../schemas.js';
@@ -88,6 +89,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
           }),
         );
       }
+      assertWebhookUrl(body.webhookUrl, options.webhookPolicy);
       const sessionId = body.sessionId ?? `acc_${randomUUID().replaceAll('-', '')}`;
       try {
         await ensureWorkspace(pool, workspaceId);

@@ -1,11 +1,10 @@
-import type { Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { DatabasePool } from 'slonik';
 import { AccountConflictError, findAccountBySession, type AccountRow } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
 import { workspaceNotFound } from '../account-access.js';
-import { deleteAccount } from '../account-commands.js';
+import { deleteAccount, type AccountCommandDeps } from '../account-commands.js';
 import { toAccountView } from '../account-view.js';
+import { assertWebhookUrl } from '../webhook-url.js';
 import { createAccount } from '../create-account.js';
 import { HttpProblem, problem } from '../problem.js';
 import { sessionIdSchema, webhookUrlSchema } from '../schemas.js';
@@ -15,10 +14,7 @@ import { assertWorkspaceAccess } from './auth.js';
  * The seed's Node service endpoints, same paths and request shapes, so its backend can point here unchanged
  * (see its troubleshooting guide). New integrations use /v1.
  */
-export default async function seedCompatPlugin(
-  app: FastifyInstance,
-  options: { pool: DatabasePool; temporal: Client; taskQueue: string },
-) {
+export default async function seedCompatPlugin(app: FastifyInstance, options: AccountCommandDeps) {
   const { pool, temporal, taskQueue } = options;
   const sessionView = (row: AccountRow) => {
     const view = toAccountView(row);
@@ -85,6 +81,7 @@ export default async function seedCompatPlugin(
     async (request, reply) => {
       const workspaceId = String(request.body.workspaceId);
       assertWorkspaceAccess(request, workspaceId, () => workspaceNotFound(workspaceId));
+      assertWebhookUrl(request.body.webhookUrl, options.webhookPolicy);
       try {
         await ensureWorkspace(pool, workspaceId);
         const { row, created } = await createAccount(pool, temporal, {

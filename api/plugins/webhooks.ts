@@ -5,6 +5,7 @@ import { ensureWorkspace, updateWorkspaceWebhook, type WorkspaceRow } from '../.
 import { accountFor, type AccountParams } from '../account-access.js';
 import type { AccountCommandDeps } from '../account-commands.js';
 import { toAccountView } from '../account-view.js';
+import { assertWebhookUrl } from '../webhook-url.js';
 import { webhookUrlSchema, workspaceIdSchema } from '../schemas.js';
 import { accountParams } from './accounts.js';
 
@@ -75,6 +76,7 @@ export default async function webhooksPlugin(app: FastifyInstance, options: Acco
       },
     },
     async (request) => {
+      assertWebhookUrl(request.body.webhookUrl, options.webhookPolicy);
       return view(
         await updateWorkspaceWebhook(
           pool,
@@ -105,6 +107,7 @@ export default async function webhooksPlugin(app: FastifyInstance, options: Acco
     },
     async (request) => {
       const row = await accountFor(pool, request.params);
+      assertWebhookUrl(request.body.webhookUrl, options.webhookPolicy);
       await setAccountWebhookUrl(pool, row.session_id, request.body.webhookUrl);
       return toAccountView(await accountFor(pool, request.params));
     },

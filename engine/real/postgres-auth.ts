@@ -132,15 +132,17 @@ export class PostgresAuth extends LocalAuthBase {
     this.backupTimers = [];
   }
 
+  /** Never throws: it runs from timers, where a rejection would take the whole worker and its sessions down. */
   private async backup(): Promise<void> {
-    const work = await mkdtemp(join(tmpdir(), 'wa-auth-'));
+    let work: string | null = null;
     try {
+      work = await mkdtemp(join(tmpdir(), 'wa-auth-'));
       const archive = join(work, 'profile.tar');
       const present = await readdir(this.profileDir).catch(() => [] as string[]);
       if (present.length === 0) return;
       // Reproducible tar (sorted, no times or owners): its hash says whether the login changed since the last save.
-      // The hash is of the very bytes that are saved: hashing the live profile apart from archiving it once saved an
-      // archive older than its hash, and the next save, seeing the same hash, never replaced it.
+      // The hash is of the very bytes that are saved: a hash of the live profile taken apart from the archive could
+      // describe a newer profile than the one saved, and every later save would then see "unchanged".
       await runCommand('tar', [
         '-cf',
         archive,
@@ -173,7 +175,7 @@ export class PostgresAuth extends LocalAuthBase {
         'saving the WhatsApp login failed; retried at the next backup',
       );
     } finally {
-      await rm(work, { recursive: true, force: true });
+      if (work) await rm(work, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 

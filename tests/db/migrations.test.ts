@@ -80,6 +80,28 @@ describe('schema and migrations', () => {
     );
   });
 
+  it('lets the event log forget a shown QR, and nothing else', async () => {
+    const { row } = await insertAccount(pool, { workspaceId: uniqueId('ws'), sessionId: uniqueId('s') });
+    await pool.query(sql.unsafe`
+      INSERT INTO account_events (account_id, workspace_id, session_id, type, data)
+      VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, 'qr', '{"qr": "2@secret", "qrGenerationMs": 812}')
+    `);
+    const qrEvent = sql.fragment`account_id = ${row.id} AND type = 'qr'`;
+    await assert.rejects(
+      pool.query(sql.unsafe`UPDATE account_events SET data = '{}' WHERE ${qrEvent}`),
+      /append-only/,
+      'the timings stay',
+    );
+    await assert.rejects(
+      pool.query(sql.unsafe`UPDATE account_events SET data = data - 'qr', status = 'failed' WHERE ${qrEvent}`),
+      /append-only/,
+      'nothing else changes with it',
+    );
+    await pool.query(sql.unsafe`UPDATE account_events SET data = data - 'qr' - 'code' WHERE ${qrEvent}`);
+    const data = await pool.oneFirst(sql.unsafe`SELECT data FROM account_events WHERE ${qrEvent}`);
+    assert.deepEqual(data, { qrGenerationMs: 812 });
+  });
+
   it('the same session id twice gives one account; from another workspace it is refused', async () => {
     const workspaceId = uniqueId('ws');
     const sessionId = uniqueId('s');

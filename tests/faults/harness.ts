@@ -77,6 +77,8 @@ export class FaultStack {
       API_PORT: String(ports.api),
       LOG_LEVEL: 'info',
       RATE_LIMIT_PER_MINUTE: '1000000',
+      // The webhook receiver listens on loopback, which the webhook network policy otherwise refuses.
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1,localhost',
       ...extraEnv,
     };
     const pool = await createDatabasePool(postgres.url, { maximumPoolSize: 4 });

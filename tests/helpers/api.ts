@@ -3,6 +3,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import type { DatabasePool } from 'slonik';
 import { buildApp } from '../../api/app.js';
 import { createApiKey } from '../../db/workspaces.js';
+import type { WebhookNetworkPolicy } from '../../webhooks/network-policy.js';
 import { testLog, testStackEnv } from './context.js';
 
 export interface TestApi {
@@ -17,7 +18,7 @@ export interface TestApi {
 export async function buildTestApi(
   pool: DatabasePool,
   temporal: Client,
-  options: { taskQueue: string; simulator: boolean; rateLimitPerMinute?: number },
+  options: { taskQueue: string; simulator: boolean; rateLimitPerMinute?: number; webhookPolicy?: WebhookNetworkPolicy },
 ): Promise<TestApi> {
   const app = await buildApp({
     pool,
@@ -29,6 +30,7 @@ export async function buildTestApi(
     // Requests from app.inject come from 127.0.0.1: keep the seed's key-less loopback access off in tests.
     seedLoopbackWithoutKey: false,
     ...(options.rateLimitPerMinute ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
+    ...(options.webhookPolicy ? { webhookPolicy: options.webhookPolicy } : {}),
   });
   const { key: adminKey } = await createApiKey(pool, { workspaceId: null, name: 'test admin' });
   return {

@@ -178,7 +178,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     await account.ended();
   });
 
-  it('reconnect backoff: a session that cannot come back fails with reconnect_failed after the bounded attempts', async () => {
+  it('reconnect backoff: a session that cannot come back fails with reconnect_failed after the bounded attempts, its login forgotten', async () => {
     const account = await connectedAccount();
     account.host.startFailure = 'ChromiumCrashed';
     await account.emit({ type: 'disconnected', kind: 'transient', reason: 'NAVIGATION' });
@@ -186,7 +186,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     assert.equal(state.status, 'failed');
     assert.equal(account.row.failureReason, 'reconnect_failed:ChromiumCrashed');
     assert.equal(state.reconnectAttempts, TIMINGS.reconnectMaxAttempts! + 1);
-    assert.equal(account.row.loginForgotten, false, 'the login stays: a restart can bring the account back');
+    assert.equal(account.row.loginForgotten, true, 'an ended account keeps no login: nothing can restart it');
   });
 
   it('a transient drop reconnects from the saved login without a new QR', async () => {

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { sql } from 'slonik';
 import { z } from 'zod';
+import { listAccountEvents } from '../../db/account-events.js';
 import { accountStateQuery, deleteAccountSignal } from '../../workflows/messages.js';
 import { accountStatusKey } from '../../workflows/search-attributes.js';
 import { randomPhone } from '../helpers/accounts.js';
@@ -17,7 +18,7 @@ describe(
   () => {
     const stack = useSimulatedWorkerStack();
 
-    it('happy path: QR, scan, authenticated, connected with phone and primary, events in order', async () => {
+    it('happy path: QR, scan, authenticated, connected with phone and primary, events in order, no QR kept', async () => {
       const { sessionId, handle } = await stack.accounts.create();
       const scanning = await stack.accounts.showingQr(sessionId);
       assert.equal(scanning.status, 'qr_scanning');
@@ -28,6 +29,11 @@ describe(
       assert.equal(row.push_name, 'Toko Maju');
       assert.equal(row.is_primary, true);
       assert.ok(row.last_connected_at);
+      assert.equal(row.last_qr, null, 'the row forgets the QR once it is scanned');
+      const codesKept = (await listAccountEvents(stack.pool, sessionId)).filter(
+        (e) => 'qr' in e.data || 'code' in e.data,
+      );
+      assert.deepEqual(codesKept, [], 'the event log keeps that a QR was shown, not the QR');
 
       const types = (await stack.accounts.eventTypes(sessionId)).filter((type) => type !== 'qr');
       assert.deepEqual(types, ['session_created', 'authenticated', 'session_ready']);
