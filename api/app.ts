@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
+import { SEED_KEYLESS_OFF, type SeedKeylessAccess } from './seed-access.js';
 import { webhookPolicyFromEnv, type WebhookNetworkPolicy } from '../webhooks/network-policy.js';
 import { EventFanout } from './event-fanout.js';
 import { PhoneActionOutcomes } from '../simulator/phone-action-outcomes.js';
@@ -28,7 +29,8 @@ export interface AppDependencies {
   taskQueue: string;
   /** Serve the simulated engine's control surface (only when workers run the simulated engine). */
   simulator: boolean;
-  seedLoopbackWithoutKey?: boolean;
+  /** The seed's key-less access (default: off). */
+  seedKeyless?: SeedKeylessAccess;
   /** Where webhooks may go (default: WEBHOOK_ALLOWED_HOSTS of this process's environment). */
   webhookPolicy?: WebhookNetworkPolicy;
   rateLimitPerMinute?: number;
@@ -59,7 +61,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(problemDetailsPlugin);
   await app.register(storableTextPlugin);
   await app.register(openApiPlugin);
-  await app.register(authPlugin, { pool: deps.pool, seedLoopbackWithoutKey: deps.seedLoopbackWithoutKey ?? true });
+  await app.register(authPlugin, { pool: deps.pool, seedKeyless: deps.seedKeyless ?? SEED_KEYLESS_OFF });
   await app.register(rateLimit, {
     max: deps.rateLimitPerMinute ?? 600,
     timeWindow: 60_000,

@@ -5,6 +5,7 @@ import { createDatabasePool } from '../db/pool.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
 import { createLogger } from '../lib/logger.js';
 import { buildApp } from './app.js';
+import { seedKeylessAccessFromEnv } from './seed-access.js';
 
 async function main() {
   const log = createLogger('api');
@@ -21,7 +22,7 @@ async function main() {
     log,
     taskQueue: env.TASK_QUEUE,
     simulator: env.WA_ENGINE === 'simulated' || env.WA_WEB === 'standin',
-    seedLoopbackWithoutKey: env.SEED_API_LOOPBACK_WITHOUT_KEY,
+    seedKeyless: seedKeylessAccessFromEnv(env.SEED_API_LOOPBACK_WITHOUT_KEY, env.SEED_API_WORKSPACES),
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
   });
 

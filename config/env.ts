@@ -20,11 +20,13 @@ const processEnvSchema = z.object({
   CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
   ENGINE_DATA_DIR: z.string().min(1).default('.data/engine'),
   WA_LAUNCH_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
-  // The seed's backend called its Node service on loopback without a key; allow that on loopback only.
+  // The seed's backend called its Node service on loopback without a key. Off unless turned on; then from loopback
+  // only, never through a proxy, and only for the workspaces SEED_API_WORKSPACES names.
   SEED_API_LOOPBACK_WITHOUT_KEY: z
     .enum(['true', 'false'])
-    .default('true')
+    .default('false')
     .transform((v) => v === 'true'),
+  SEED_API_WORKSPACES: z.string().default(''),
   // Hosts exempt from the webhook network policy, reachable over plain http: development and tests only.
   WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),

@@ -55,6 +55,8 @@ export interface ApiPrincipal {
   /** null for an admin key. */
   workspaceId: string | null;
   name: string;
+  /** When set, the only workspaces this principal may touch (the seed's key-less access). */
+  onlyWorkspaces?: ReadonlySet<string>;
 }
 
 const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');

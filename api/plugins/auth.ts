@@ -3,13 +3,14 @@ import fp from 'fastify-plugin';
 import type { DatabasePool } from 'slonik';
 import { authenticateApiKey, type ApiPrincipal } from '../../db/workspaces.js';
 import { HttpProblem, problem } from '../problem.js';
+import { seedKeylessRefusal, type SeedKeylessAccess } from '../seed-access.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: ApiPrincipal | null;
   }
   interface FastifyContextConfig {
-    /** `public`: no key (health, docs, the page). `seed`: the seed's endpoints (see SEED_API_LOOPBACK_WITHOUT_KEY). */
+    /** `public`: no key (health, docs, the page). `seed`: the seed's endpoints (see api/seed-access.ts). */
     auth?: 'public' | 'seed';
   }
 }
@@ -17,17 +18,22 @@ declare module 'fastify' {
 export interface AuthOptions {
   pool: DatabasePool;
   /** The seed's backend called its Node service on loopback without a key; keep that working there only. */
-  seedLoopbackWithoutKey: boolean;
+  seedKeyless: SeedKeylessAccess;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+/** The one route a key may come in the query string: a browser cannot set headers on a WebSocket. */
+const QUERY_KEY_ROUTES = new Set(['/v1/stream']);
 
-/** Reads the key (Authorization: Bearer, X-API-Key, or ?access_token= for browsers' WebSockets). */
+/**
+ * Reads the key: Authorization: Bearer or X-API-Key, and ?access_token= on the WebSocket route only (anywhere else a
+ * key in a URL would land in proxies' logs).
+ */
 export function presentedKey(request: FastifyRequest): string | null {
   const authorization = request.headers.authorization;
   if (authorization?.startsWith('Bearer ')) return authorization.slice(7).trim();
   const header = request.headers['x-api-key'];
   if (typeof header === 'string') return header.trim();
+  if (!QUERY_KEY_ROUTES.has(request.routeOptions.url ?? '')) return null;
   const query = request.query as Record<string, unknown> | undefined;
   return typeof query?.access_token === 'string' ? query.access_token : null;
 }
@@ -40,8 +46,9 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
     // Unmatched routes fall through to the 404 handler; the OpenAPI pages are public documentation.
     if (mode === 'public' || url === undefined || url === '/docs' || url.startsWith('/docs/')) return;
     const key = presentedKey(request);
-    if (!key && mode === 'seed' && options.seedLoopbackWithoutKey && LOOPBACK.has(request.ip)) {
-      request.principal = { keyId: 0, workspaceId: null, name: 'seed-loopback' };
+    if (!key && mode === 'seed' && seedKeylessRefusal(options.seedKeyless, request) === null) {
+      const onlyWorkspaces = options.seedKeyless.workspaces;
+      request.principal = { keyId: 0, workspaceId: null, name: 'seed-loopback', onlyWorkspaces };
       return;
     }
     const principal = key ? await authenticateApiKey(options.pool, key) : null;
@@ -66,6 +73,7 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
 export function assertWorkspaceAccess(request: FastifyRequest, workspaceId: string, notFound: () => HttpProblem): void {
   const principal = request.principal;
   if (!principal || (principal.workspaceId !== null && principal.workspaceId !== workspaceId)) throw notFound();
+  if (principal.onlyWorkspaces && !principal.onlyWorkspaces.has(workspaceId)) throw notFound();
 }
 
 export function assertAdmin(request: FastifyRequest): void {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { buildApp } from '../../api/app.js';
+import { seedKeylessAccessFromEnv } from '../../api/seed-access.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
 import { buildTestApi, type TestApi } from '../helpers/api.js';
@@ -221,7 +222,7 @@ describe(
       assert.deepEqual(ended.json(), { success: true, sessionId });
     });
 
-    it("the seed's endpoints answer without a key on loopback only when allowed", async () => {
+    it("the seed's endpoints answer without a key on loopback only when allowed, for the named workspaces only", async () => {
       const open = await buildApp({
         pool,
         databaseUrl: testStackEnv().databaseUrl,
@@ -229,7 +230,7 @@ describe(
         log: testLog,
         taskQueue,
         simulator: false,
-        seedLoopbackWithoutKey: true,
+        seedKeyless: seedKeylessAccessFromEnv(true, '78'),
       });
       try {
         const sessionId = uniqueId('seed-open');
@@ -251,6 +252,18 @@ describe(
           remoteAddress: '10.1.2.3',
         });
         assert.equal(remote.statusCode, 401, 'never from another address');
+        const proxied = await open.inject({
+          method: 'GET',
+          url: `/api/session/${sessionId}/status`,
+          headers: { 'x-forwarded-for': '203.0.113.9' },
+        });
+        assert.equal(proxied.statusCode, 401, 'never through a proxy');
+        const elsewhere = await open.inject({
+          method: 'POST',
+          url: '/api/session/init',
+          payload: { sessionId: uniqueId('seed-other'), workspaceId: 79 },
+        });
+        assert.equal(elsewhere.statusCode, 404, 'never a workspace the operator did not name');
         await open.inject({ method: 'DELETE', url: `/api/session/${sessionId}` });
       } finally {
         await open.close();

@@ -27,8 +27,6 @@ export async function buildTestApi(
     log: testLog,
     taskQueue: options.taskQueue,
     simulator: options.simulator,
-    // Requests from app.inject come from 127.0.0.1: keep the seed's key-less loopback access off in tests.
-    seedLoopbackWithoutKey: false,
     ...(options.rateLimitPerMinute ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
     ...(options.webhookPolicy ? { webhookPolicy: options.webhookPolicy } : {}),
   });

@@ -1,0 +1,42 @@
+/**
+ * Whether a key-less request may use the seed-compatible endpoints. The seed's backend called its Node service on
+ * loopback without a key; that stays possible, but only when an operator turns it on, only from loopback, never
+ * through a proxy (behind a reverse proxy on the same host every request comes from loopback), and only for the
+ * workspaces the operator names.
+ */
+export interface SeedKeylessAccess {
+  enabled: boolean;
+  /** The workspaces key-less requests may touch; empty: none. */
+  workspaces: ReadonlySet<string>;
+}
+
+export const SEED_KEYLESS_OFF: SeedKeylessAccess = { enabled: false, workspaces: new Set() };
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+/** Headers a proxy adds: their presence means the loopback peer is a proxy, not the seed's backend. */
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip', 'via'];
+
+export function seedKeylessAccessFromEnv(enabled: boolean, workspaces: string): SeedKeylessAccess {
+  return {
+    enabled,
+    workspaces: new Set(
+      workspaces
+        .split(',')
+        .map((id) => id.trim())
+        .filter(Boolean),
+    ),
+  };
+}
+
+/** Why a key-less seed request is refused, or null when it may go on (its workspace is checked per route). */
+export function seedKeylessRefusal(
+  access: SeedKeylessAccess,
+  request: { ip: string; headers: Record<string, unknown> },
+): string | null {
+  if (!access.enabled) return 'key-less access is off';
+  if (!LOOPBACK.has(request.ip)) return 'key-less access is for loopback only';
+  if (PROXY_HEADERS.some((header) => request.headers[header] !== undefined))
+    return 'key-less access never comes through a proxy';
+  if (access.workspaces.size === 0) return 'no workspace is open to key-less access';
+  return null;
+}

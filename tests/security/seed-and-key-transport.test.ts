@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { DatabasePool } from 'slonik';
+import { SEED_KEYLESS_OFF, seedKeylessAccessFromEnv, seedKeylessRefusal } from '../../api/seed-access.js';
+import { buildTestApi, type TestApi } from '../helpers/api.js';
+import { openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
+
+describe("the seed's key-less access (a pure decision)", () => {
+  const loopback = { ip: '127.0.0.1', headers: {} };
+  const open = seedKeylessAccessFromEnv(true, '1, 2');
+
+  it('is off by default', () => {
+    assert.match(seedKeylessRefusal(SEED_KEYLESS_OFF, loopback) ?? '', /off/);
+  });
+
+  it('when turned on: loopback only, never through a proxy, never with no workspace named', () => {
+    assert.equal(seedKeylessRefusal(open, loopback), null);
+    assert.equal(seedKeylessRefusal(open, { ip: '::1', headers: {} }), null);
+    assert.match(seedKeylessRefusal(open, { ip: '203.0.113.7', headers: {} }) ?? '', /loopback only/);
+    for (const header of ['forwarded', 'x-forwarded-for', 'x-real-ip', 'via', 'x-forwarded-host']) {
+      assert.match(seedKeylessRefusal(open, { ip: '127.0.0.1', headers: { [header]: 'x' } }) ?? '', /proxy/, header);
+    }
+    assert.match(seedKeylessRefusal(seedKeylessAccessFromEnv(true, ''), loopback) ?? '', /no workspace/);
+    assert.deepEqual([...open.workspaces], ['1', '2']);
+  });
+});
+
+describe('where an API key may travel', () => {
+  let pool: DatabasePool;
+  let closeClient: () => Promise<void>;
+  let api: TestApi;
+
+  before(async () => {
+    pool = await openPool();
+    const { client, close } = await openTemporalClient();
+    closeClient = close;
+    api = await buildTestApi(pool, client, { taskQueue: uniqueId('tq'), simulator: false });
+  });
+  after(async () => {
+    await api.app.close();
+    await closeClient();
+    await pool.end();
+  });
+
+  it('a key in the query string opens nothing but the WebSocket: a URL ends up in proxy logs', async () => {
+    const workspaceId = uniqueId('ws');
+    const inQuery = await api.app.inject({
+      method: 'GET',
+      url: `/v1/workspaces/${workspaceId}/accounts?access_token=${api.adminKey}`,
+    });
+    assert.equal(inQuery.statusCode, 401, inQuery.body);
+    const inHeader = await api.as(api.adminKey, { method: 'GET', url: `/v1/workspaces/${workspaceId}/accounts` });
+    assert.equal(inHeader.statusCode, 200, inHeader.body);
+  });
+
+  it('without SEED_API_LOOPBACK_WITHOUT_KEY the seed endpoints want a key, even from loopback', async () => {
+    const response = await api.app.inject({ method: 'GET', url: '/api/session/anything/status' });
+    assert.equal(response.statusCode, 401);
+  });
+});
