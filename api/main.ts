@@ -4,6 +4,7 @@ import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
 import { createLogger } from '../lib/logger.js';
+import { dataConverterFromEnv } from '../lib/payload-encryption.js';
 import { buildApp } from './app.js';
 import { seedKeylessAccessFromEnv } from './seed-access.js';
 
@@ -14,7 +15,11 @@ async function main() {
   const pool = await createDatabasePool(env.DATABASE_URL);
   // Lazy: the API comes up even while Temporal is down, and /ready says so instead of the process crashing.
   const connection = Connection.lazy({ address: env.TEMPORAL_ADDRESS, connectTimeout: 2_000 });
-  const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const temporal = new Client({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterFromEnv(env),
+  });
   const app = await buildApp({
     pool,
     databaseUrl: env.DATABASE_URL,

@@ -4,11 +4,13 @@ import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
 import { createApiKey, revokeApiKey } from '../db/workspaces.js';
 import { createLogger } from '../lib/logger.js';
+import { newPayloadKeyEntry } from '../lib/payload-encryption.js';
 
 const USAGE = `usage:
   npm run keys -- create --workspace <id> [--name <label>]   a key for one workspace
   npm run keys -- create --admin [--name <label>]            an operator's key for every workspace
   npm run keys -- revoke <prefix>                            e.g. wak_0123456789ab
+  npm run keys -- payload-key [--name <id>]                  a new TEMPORAL_PAYLOAD_KEYS entry (put it first to rotate)
 Reads DATABASE_URL. The key is printed once; only its hash is stored.`;
 
 /** `npm run keys`: issue and revoke API keys from a shell. */
@@ -18,7 +20,15 @@ async function main(): Promise<number> {
     options: { workspace: { type: 'string' }, admin: { type: 'boolean', default: false }, name: { type: 'string' } },
   });
   const [command, argument] = positionals;
-  const env = readProcessEnv({ TEMPORAL_ADDRESS: 'unused:0', ...process.env });
+  if (command === 'payload-key') {
+    process.stdout.write(`${newPayloadKeyEntry(values.name)}\n`);
+    return 0;
+  }
+  const env = readProcessEnv({
+    TEMPORAL_ADDRESS: 'unused:0',
+    TEMPORAL_PAYLOAD_KEYS: newPayloadKeyEntry(),
+    ...process.env,
+  });
   const log = createLogger('keys', 'warn');
   await migrate(env.DATABASE_URL, log);
   const pool = await createDatabasePool(env.DATABASE_URL, { maximumPoolSize: 1 });

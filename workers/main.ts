@@ -14,6 +14,7 @@ import { createEngine } from '../engine/create-engine.js';
 import { SessionHost } from '../engine/session-host.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
 import { createLogger } from '../lib/logger.js';
+import { dataConverterFromEnv } from '../lib/payload-encryption.js';
 import { temporalLoggerFrom } from '../lib/temporal-logger.js';
 import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
 import { signalAccountWorkflow } from './engine-event-sink.js';
@@ -36,7 +37,11 @@ async function main() {
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   // The engine's events reach their workflows as signals through a client on the workers' own native connection:
   // a second (JavaScript gRPC) connection would hold buffers of its own in every worker process.
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const client = new Client({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterFromEnv(env),
+  });
   const engine = await createEngine(env, pool, log);
   const sessionHost = new SessionHost(engine, signalAccountWorkflow(client), log);
   const hostTaskQueue = hostTaskQueueName();
@@ -45,6 +50,7 @@ async function main() {
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TASK_QUEUE,
+    dataConverter: dataConverterFromEnv(env),
     workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
     activities: {
       ...createAccountStoreActivities(pool),
@@ -56,6 +62,7 @@ async function main() {
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: hostTaskQueue,
+    dataConverter: dataConverterFromEnv(env),
     activities: createEngineSessionActivities(sessionHost),
     // Every session holds one long-running watch activity on its host.
     maxConcurrentActivityTaskExecutions: 5_000,

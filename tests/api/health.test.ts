@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { findFreePort } from '../../infra/ports.js';
+import { dataConverterFromEnv } from '../../lib/payload-encryption.js';
 import { buildTestApi } from '../helpers/api.js';
 import { openPool, openTemporalClient } from '../helpers/context.js';
 
@@ -41,8 +42,12 @@ describe('health and readiness', () => {
 
   it('GET /ready answers 503 problem details naming Temporal when it is unreachable', async () => {
     const connection = Connection.lazy({ address: `127.0.0.1:${await findFreePort()}`, connectTimeout: 1_000 });
-    const isolated = (await buildTestApi(pool, new Client({ connection }), { taskQueue: 'unused', simulator: false }))
-      .app;
+    const isolated = (
+      await buildTestApi(pool, new Client({ connection, dataConverter: dataConverterFromEnv() }), {
+        taskQueue: 'unused',
+        simulator: false,
+      })
+    ).app;
     try {
       const response = await isolated.inject({ method: 'GET', url: '/ready' });
       assert.equal(response.statusCode, 503);

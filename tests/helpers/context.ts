@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { createDatabasePool } from '../../db/pool.js';
 import { createLogger } from '../../lib/logger.js';
+import { dataConverterFromEnv } from '../../lib/payload-encryption.js';
 
 /** What `npm test` hands every test file: a real PostgreSQL and a real Temporal dev server of its own. */
 export function testStackEnv(): { databaseUrl: string; temporalAddress: string; dataDir: string; outputDir: string } {
@@ -27,7 +29,7 @@ export async function openPool(): Promise<DatabasePool> {
 
 export async function openTemporalClient(): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: testStackEnv().temporalAddress });
-  return { client: new Client({ connection }), close: () => connection.close() };
+  return { client: new Client({ connection, dataConverter: dataConverterFromEnv() }), close: () => connection.close() };
 }
 
 /** Ids unique to one test, so tests share a database without seeing each other's rows. */
@@ -55,4 +57,12 @@ export async function eventually<T>(
   throw new Error(
     `timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
   );
+}
+
+/**
+ * The payload key every test run uses (a test key, in the repository): the histories the tests record, and the
+ * fixtures made from them, stay readable by later runs.
+ */
+export async function fixtureKeys(): Promise<string> {
+  return (await readFile(new URL('../fixtures/payload-keys.txt', import.meta.url), 'utf8')).trim();
 }

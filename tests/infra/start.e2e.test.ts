@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { findAccountBySession, insertAccount } from '../../db/accounts.js';
 import { createDatabasePool } from '../../db/pool.js';
 import { findFreePort } from '../../infra/ports.js';
+import { dataConverterFromEnv } from '../../lib/payload-encryption.js';
 import { accountConnection } from '../../workflows/account-connection.js';
 import { deleteAccountSignal } from '../../workflows/messages.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
@@ -83,7 +84,7 @@ async function withStack(
   const pool = await createDatabasePool(databaseUrl, { maximumPoolSize: 2 });
   const connection = await Connection.connect({ address: temporalAddress });
   try {
-    await use(pool, new Client({ connection }));
+    await use(pool, new Client({ connection, dataConverter: dataConverterFromEnv() }));
   } finally {
     await connection.close();
     await pool.end();

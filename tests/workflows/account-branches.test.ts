@@ -11,6 +11,7 @@ import type { accountConnection } from '../../workflows/account-connection.js';
 import type { AccountTimings } from '../../workflows/account-state.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
 import * as messages from '../../workflows/messages.js';
+import { dataConverterFromEnv } from '../../lib/payload-encryption.js';
 import { eventually, openTemporalClient, testStackEnv } from '../helpers/context.js';
 import { StubWorld } from '../helpers/stub-activities.js';
 
@@ -49,6 +50,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     worker = await Worker.create({
       connection,
       taskQueue,
+      dataConverter: dataConverterFromEnv(),
       workflowsPath: WORKFLOWS_PATH,
       activities: { ...world.storeActivities(), ...world.hostActivities() },
     });
@@ -372,7 +374,10 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
 
   it('every history above replays against the same code', async () => {
     assert.ok(histories.length >= 15, `collected ${histories.length} histories`);
-    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH }, histories)) {
+    for await (const result of Worker.runReplayHistories(
+      { workflowsPath: WORKFLOWS_PATH, dataConverter: dataConverterFromEnv() },
+      histories,
+    )) {
       assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
     }
   });

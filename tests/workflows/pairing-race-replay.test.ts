@@ -7,6 +7,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { deleteAccountSignal, requestPairingCodeUpdate } from '../../workflows/messages.js';
+import { dataConverterFromEnv } from '../../lib/payload-encryption.js';
 import { randomPhone } from '../helpers/accounts.js';
 import { testStackEnv } from '../helpers/context.js';
 import { useSimulatedWorkerStack } from '../helpers/worker-process.js';
@@ -32,7 +33,11 @@ describe('pairing-code updates racing the main loop replay deterministically', {
   const replay = async (handle: WorkflowHandle, name: string) => {
     const history = await handle.fetchHistory();
     await writeFile(join(testStackEnv().outputDir, `${name}-history.json`), historyToJSON(history));
-    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, handle.workflowId);
+    await Worker.runReplayHistory(
+      { workflowsPath: WORKFLOWS_PATH, dataConverter: dataConverterFromEnv() },
+      history,
+      handle.workflowId,
+    );
   };
 
   it('updates among QR refreshes, then a pairing-code login, connected and deleted', async () => {

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
+import { encryptingDataConverter, parsePayloadKeys } from '../../lib/payload-encryption.js';
+import { fixtureKeys } from '../helpers/context.js';
 
 /**
  * Replays recorded histories against today's workflow code: a change that would break running workflows
@@ -28,7 +30,10 @@ describe('workflow determinism', () => {
         JSON.parse(await readFile(new URL(`../fixtures/${fixture.file}`, import.meta.url), 'utf8')),
       );
       await Worker.runReplayHistory(
-        { workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)) },
+        {
+          workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
+          dataConverter: encryptingDataConverter(parsePayloadKeys(await fixtureKeys())),
+        },
         history,
         fixture.file,
       );
