@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parsePayloadKeys } from '../lib/payload-encryption.js';
+import { parseKeyring } from '../lib/keyring.js';
 
 /**
  * Every setting the processes read, parsed once. A wrong value stops the process at start
@@ -12,13 +12,12 @@ const processEnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, { message: 'must be host:port' }),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TASK_QUEUE: z.string().min(1).default('wa-accounts'),
-  // Keys of the payload codec (lib/payload-encryption.ts): `id:base64,...`, the active one first. `npm start`
-  // generates them into .data/ on its first start.
-  TEMPORAL_PAYLOAD_KEYS: z
-    .string({ required_error: 'is required: id:base64 of a 32-byte key (npm run keys -- payload-key)' })
+  // The service's keys (lib/keyring.ts): `id:base64,...`, the active one first. `npm start` makes one in .data/.
+  ENCRYPTION_KEYS: z
+    .string({ required_error: 'is required: id:base64 of 32 random bytes (npm run keys -- new-key)' })
     .superRefine((value, context) => {
       try {
-        parsePayloadKeys(value);
+        parseKeyring(value);
       } catch (error) {
         context.addIssue({ code: 'custom', message: (error as Error).message });
       }

@@ -1,5 +1,7 @@
 import type { DatabasePool } from 'slonik';
 import type { ProcessEnv } from '../config/env.js';
+import { EngineAuthStore } from '../db/engine-auth.js';
+import { parseKeyring } from '../lib/keyring.js';
 import type { Logger } from '../lib/logger.js';
 import { readSimulatorSettings } from '../simulator/settings.js';
 import { SimulatedEngine } from '../simulator/simulated-engine.js';
@@ -8,6 +10,8 @@ import type { Engine } from './types.js';
 
 /** The engine this worker process drives its WhatsApp sessions with, as WA_ENGINE says. */
 export async function createEngine(env: ProcessEnv, pool: DatabasePool, log: Logger): Promise<Engine> {
+  // Saved logins are sealed with the keyring's saved-logins key before they reach PostgreSQL.
+  const logins = new EngineAuthStore(pool, parseKeyring(env.ENCRYPTION_KEYS));
   switch (env.WA_ENGINE) {
     case 'simulated':
       return SimulatedEngine.create(
@@ -15,6 +19,7 @@ export async function createEngine(env: ProcessEnv, pool: DatabasePool, log: Log
         env.DATABASE_URL,
         readSimulatorSettings(),
         log.child({ engine: 'simulated' }),
+        logins,
       );
     case 'real':
       return WhatsAppWebEngine.create(
@@ -27,6 +32,7 @@ export async function createEngine(env: ProcessEnv, pool: DatabasePool, log: Log
           launchTimeoutMs: env.WA_LAUNCH_TIMEOUT_MS,
         },
         log.child({ engine: 'real', web: env.WA_WEB }),
+        logins,
       );
   }
 }

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { ConfigError } from '../config/env.js';
 import type { Logger } from '../lib/logger.js';
 import { startLocalPostgres, type RunningPostgres } from './local-postgres.js';
-import { newPayloadKeyEntry } from '../lib/payload-encryption.js';
+import { newKeyEntry } from '../lib/keyring.js';
 import { findFreePort } from './ports.js';
 import { resolveTemporalCli } from './temporal-cli.js';
 import { startTemporalDevServer, type RunningTemporal } from './temporal-dev-server.js';
@@ -43,7 +43,7 @@ export async function startPrivateStack(options: {
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
   // A key of the run's own: its processes read each other's payloads, and nothing of a deployment's.
-  env.TEMPORAL_PAYLOAD_KEYS = newPayloadKeyEntry('run');
+  env.ENCRYPTION_KEYS = newKeyEntry('run');
   const stack = await startStack({
     ...options,
     temporalPort: await findFreePort(),

@@ -16,11 +16,15 @@ export type KeyUse = 'temporal-payloads' | 'saved-logins';
 
 export function parseKeyring(value: string): Keyring {
   const masters = new Map<string, Buffer>();
-  for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const separator = entry.indexOf(':');
     const id = entry.slice(0, separator);
     const key = Buffer.from(entry.slice(separator + 1), 'base64');
-    if (separator < 1 || !/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw new Error(`a key entry must be id:base64 (${id || '?'}…)`);
+    if (separator < 1 || !/^[A-Za-z0-9_.-]{1,64}$/.test(id))
+      throw new Error(`a key entry must be id:base64 (${id || '?'}…)`);
     if (key.length !== 32) throw new Error(`key ${id} must be 32 bytes of base64, not ${key.length}`);
     masters.set(id, key);
   }
@@ -48,7 +52,9 @@ export function newKeyEntry(id = `k${new Date().toISOString().slice(0, 10).repla
 }
 
 /** The keyring ENCRYPTION_KEYS holds. */
-export function keyringFromEnv(env: Record<string, unknown> & { ENCRYPTION_KEYS?: string | undefined } = process.env): Keyring {
+export function keyringFromEnv(
+  env: Record<string, unknown> & { ENCRYPTION_KEYS?: string | undefined } = process.env,
+): Keyring {
   if (!env.ENCRYPTION_KEYS) throw new Error('ENCRYPTION_KEYS is not set: nothing can be encrypted');
   return parseKeyring(env.ENCRYPTION_KEYS);
 }

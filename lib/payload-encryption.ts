@@ -8,6 +8,7 @@ import {
   type PayloadCodec,
 } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import { keyringFromEnv, type Keyring } from './keyring.js';
 
 /**
  * Everything the service hands Temporal (workflow inputs, signals, activity arguments and results, queries, updates,
@@ -25,42 +26,8 @@ const TAG_BYTES = 16;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Named keys; payloads are written with the active one and read with whichever their metadata names. */
-export interface PayloadKeyring {
-  activeKeyId: string;
-  keys: ReadonlyMap<string, Buffer>;
-}
-
-/**
- * `TEMPORAL_PAYLOAD_KEYS`: comma-separated `id:base64` entries of 32-byte keys, the active one first. To rotate, put
- * a new key first and keep the old ones while histories written with them may still be read.
- */
-export function parsePayloadKeys(value: string): PayloadKeyring {
-  const entries = value
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const separator = entry.indexOf(':');
-      const id = entry.slice(0, separator);
-      const key = Buffer.from(entry.slice(separator + 1), 'base64');
-      if (separator < 1 || !/^[A-Za-z0-9_.-]{1,64}$/.test(id))
-        throw new Error(`a key entry must be id:base64 (${id || entry.slice(0, 8)}…)`);
-      if (key.length !== 32) throw new Error(`key ${id} must be 32 bytes of base64 (AES-256), not ${key.length}`);
-      return [id, key] as const;
-    });
-  const first = entries[0];
-  if (!first) throw new Error('no key given');
-  return { activeKeyId: first[0], keys: new Map(entries) };
-}
-
-/** A new random key entry for TEMPORAL_PAYLOAD_KEYS. */
-export function newPayloadKeyEntry(id = `k${new Date().toISOString().slice(0, 10).replaceAll('-', '')}`): string {
-  return `${id}:${randomBytes(32).toString('base64')}`;
-}
-
 export class EncryptionCodec implements PayloadCodec {
-  constructor(private readonly keyring: PayloadKeyring) {}
+  constructor(private readonly keyring: Keyring) {}
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     const keyId = this.keyring.activeKeyId;
@@ -97,8 +64,8 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   private requireKey(keyId: string): Buffer {
-    const key = this.keyring.keys.get(keyId);
-    if (!key) throw new ValueError(`no payload key ${keyId || '(unnamed)'} in TEMPORAL_PAYLOAD_KEYS`);
+    const key = this.keyring.key(keyId, 'temporal-payloads');
+    if (!key) throw new ValueError(`no key ${keyId || '(unnamed)'} in ENCRYPTION_KEYS`);
     return key;
   }
 }
@@ -108,22 +75,14 @@ export class EncryptionCodec implements PayloadCodec {
  * go into the encrypted payload too (`encodeCommonAttributes`, workflows/failure-converter.ts): they can quote what
  * WhatsApp said about an account. The failure converter is loaded by path, as the workflow sandbox needs it.
  */
-export function encryptingDataConverter(keyring: PayloadKeyring) {
+export function encryptingDataConverter(keyring: Keyring) {
   return {
     payloadCodecs: [new EncryptionCodec(keyring)],
     failureConverterPath: fileURLToPath(new URL('../workflows/failure-converter.ts', import.meta.url)),
   } satisfies DataConverter;
 }
 
-type KeysEnv = Record<string, unknown> & { TEMPORAL_PAYLOAD_KEYS?: string | undefined };
-
-function keyringFromEnv(env: KeysEnv): PayloadKeyring {
-  const value = env.TEMPORAL_PAYLOAD_KEYS;
-  if (!value) throw new Error('TEMPORAL_PAYLOAD_KEYS is not set: the payload codec has no key');
-  return parsePayloadKeys(value);
-}
-
-/** The data converter with the keys TEMPORAL_PAYLOAD_KEYS holds. */
-export function dataConverterFromEnv(env: KeysEnv = process.env) {
+/** The data converter with the keys ENCRYPTION_KEYS holds. */
+export function dataConverterFromEnv(env: Parameters<typeof keyringFromEnv>[0] = process.env) {
   return encryptingDataConverter(keyringFromEnv(env));
 }

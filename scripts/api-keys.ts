@@ -4,14 +4,16 @@ import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
 import { createApiKey, revokeApiKey } from '../db/workspaces.js';
 import { createLogger } from '../lib/logger.js';
-import { newPayloadKeyEntry } from '../lib/payload-encryption.js';
+import { keyringFromEnv, newKeyEntry } from '../lib/keyring.js';
+import { EngineAuthStore } from '../db/engine-auth.js';
 
 const USAGE = `usage:
   npm run keys -- create --workspace <id> [--name <label>]   a key for one workspace
   npm run keys -- create --admin [--name <label>]            an operator's key for every workspace
   npm run keys -- revoke <prefix>                            e.g. wak_0123456789ab
-  npm run keys -- payload-key [--name <id>]                  a new TEMPORAL_PAYLOAD_KEYS entry (put it first to rotate)
-Reads DATABASE_URL. The key is printed once; only its hash is stored.`;
+  npm run keys -- new-key [--name <id>]                      a new ENCRYPTION_KEYS entry (put it first to rotate)
+  npm run keys -- reencrypt-logins                           seal every saved login with the active key
+Reads DATABASE_URL (and ENCRYPTION_KEYS to re-encrypt). An API key is printed once; only its hash is stored.`;
 
 /** `npm run keys`: issue and revoke API keys from a shell. */
 async function main(): Promise<number> {
@@ -20,13 +22,13 @@ async function main(): Promise<number> {
     options: { workspace: { type: 'string' }, admin: { type: 'boolean', default: false }, name: { type: 'string' } },
   });
   const [command, argument] = positionals;
-  if (command === 'payload-key') {
-    process.stdout.write(`${newPayloadKeyEntry(values.name)}\n`);
+  if (command === 'new-key') {
+    process.stdout.write(`${newKeyEntry(values.name)}\n`);
     return 0;
   }
   const env = readProcessEnv({
     TEMPORAL_ADDRESS: 'unused:0',
-    TEMPORAL_PAYLOAD_KEYS: newPayloadKeyEntry(),
+    ENCRYPTION_KEYS: newKeyEntry(),
     ...process.env,
   });
   const log = createLogger('keys', 'warn');
@@ -46,6 +48,14 @@ async function main(): Promise<number> {
         `created ${prefix} (${workspaceId ? `workspace ${workspaceId}` : 'admin'}); store it now, it is not shown again\n`,
       );
       return 0;
+    }
+    if (command === 'reencrypt-logins') {
+      // The keys of the deployment itself, never the placeholder above: they sealed the logins.
+      const { moved, unreadable } = await new EngineAuthStore(pool, keyringFromEnv(process.env)).reencryptAll();
+      process.stderr.write(`sealed ${moved} saved login(s) with the active key\n`);
+      if (unreadable.length)
+        process.stderr.write(`could not open (missing key or tampered): ${unreadable.join(', ')}\n`);
+      return unreadable.length ? 1 : 0;
     }
     if (command === 'revoke' && argument) {
       const revoked = await revokeApiKey(pool, argument);

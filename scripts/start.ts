@@ -11,7 +11,7 @@ import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.j
 import { redact, startStack, type RunningStack } from '../infra/stack.js';
 import { waitForWorkflowPoller } from '../infra/wait-for-worker.js';
 import { createLogger } from '../lib/logger.js';
-import { newPayloadKeyEntry } from '../lib/payload-encryption.js';
+import { newKeyEntry } from '../lib/keyring.js';
 
 /**
  * `npm start`: Temporal, PostgreSQL (embedded unless TEMPORAL_ADDRESS / DATABASE_URL say otherwise), one worker
@@ -52,7 +52,7 @@ async function main() {
       // The engine's Chromium profiles live with the rest of this stack's data unless told otherwise.
       ENGINE_DATA_DIR: resolve(config.DATA_DIR, 'engine'),
       ...process.env,
-      TEMPORAL_PAYLOAD_KEYS: process.env.TEMPORAL_PAYLOAD_KEYS ?? (await localPayloadKeys(config.DATA_DIR)),
+      ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS ?? (await localEncryptionKeys(config.DATA_DIR)),
       DATABASE_URL: stack.databaseUrl,
       TEMPORAL_ADDRESS: stack.temporalAddress,
       API_HOST: config.API_HOST,
@@ -109,15 +109,15 @@ async function ensureLocalAdminKey(databaseUrl: string, dataDir: string): Promis
 }
 
 /**
- * A local stack's payload key (lib/payload-encryption.ts), made on its first start and kept in DATA_DIR (readable by
+ * A local stack's key (lib/keyring.ts), made on its first start and kept in DATA_DIR (readable by
  * its owner only): what the stack wrote to Temporal stays readable across restarts. Production sets
- * TEMPORAL_PAYLOAD_KEYS itself.
+ * ENCRYPTION_KEYS itself.
  */
-async function localPayloadKeys(dataDir: string): Promise<string> {
-  const file = resolve(dataDir, 'temporal-payload-keys');
+async function localEncryptionKeys(dataDir: string): Promise<string> {
+  const file = resolve(dataDir, 'encryption-keys');
   const existing = await readFile(file, 'utf8').catch(() => null);
   if (existing?.trim()) return existing.trim();
-  const keys = newPayloadKeyEntry('local');
+  const keys = newKeyEntry('local');
   await writeFile(file, `${keys}\n`, { mode: 0o600 });
   return keys;
 }

@@ -75,7 +75,7 @@ async function main(): Promise<number> {
         TEST_DATA_DIR: dataDir,
         TEST_OUTPUT_DIR: outputDir,
         // The test key (never a deployment's): histories recorded by tests replay in later runs.
-        TEMPORAL_PAYLOAD_KEYS: (await readFile(join(ROOT, 'tests/fixtures/payload-keys.txt'), 'utf8')).trim(),
+        ENCRYPTION_KEYS: (await readFile(join(ROOT, 'tests/fixtures/encryption-keys.txt'), 'utf8')).trim(),
         // Tests' webhook receivers listen on loopback, which the webhook network policy otherwise refuses.
         WEBHOOK_ALLOWED_HOSTS: process.env.WEBHOOK_ALLOWED_HOSTS ?? '127.0.0.1,localhost',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',

@@ -1,5 +1,5 @@
 import type { DatabasePool } from 'slonik';
-import { deleteEngineAuth, loadEngineAuth, saveEngineAuth } from '../db/engine-auth.js';
+import type { EngineAuthStore } from '../db/engine-auth.js';
 import type { Logger } from '../lib/logger.js';
 import { PhoneActionInbox, PhoneActionRefused } from './phone-action-inbox.js';
 import type { Engine, EngineSession, EngineStartOptions } from '../engine/types.js';
@@ -21,6 +21,7 @@ export class SimulatedEngine implements Engine {
     databaseUrl: string,
     private readonly settings: SimulatorSettings,
     log: Logger,
+    private readonly logins: EngineAuthStore,
   ) {
     this.inbox = new PhoneActionInbox(
       pool,
@@ -45,14 +46,15 @@ export class SimulatedEngine implements Engine {
     databaseUrl: string,
     settings: SimulatorSettings,
     log: Logger,
+    logins: EngineAuthStore,
   ): Promise<SimulatedEngine> {
-    const engine = new SimulatedEngine(pool, databaseUrl, settings, log);
+    const engine = new SimulatedEngine(pool, databaseUrl, settings, log, logins);
     await engine.inbox.start();
     return engine;
   }
 
   async start(options: EngineStartOptions): Promise<EngineSession> {
-    const raw = await loadEngineAuth(this.pool, options.sessionId);
+    const raw = await this.logins.load(options.sessionId);
     const savedAuth = raw ? simulatedAuthSchema.parse(JSON.parse(raw.toString('utf8'))) : null;
     const session = new SimulatedSession(
       options.sessionId,
@@ -60,9 +62,8 @@ export class SimulatedEngine implements Engine {
       options.pairingPhoneNumber ?? null,
       this.settings,
       {
-        saveAuth: (auth) =>
-          saveEngineAuth(this.pool, options.sessionId, 'simulated', Buffer.from(JSON.stringify(auth))),
-        removeAuth: () => deleteEngineAuth(this.pool, options.sessionId),
+        saveAuth: (auth) => this.logins.save(options.sessionId, 'simulated', Buffer.from(JSON.stringify(auth))),
+        removeAuth: () => this.logins.remove(options.sessionId),
         onEvent: options.onEvent,
       },
     );
@@ -84,7 +85,7 @@ export class SimulatedEngine implements Engine {
   }
 
   async removeAuth(sessionId: string): Promise<void> {
-    await deleteEngineAuth(this.pool, sessionId);
+    await this.logins.remove(sessionId);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DatabasePool } from 'slonik';
 import wwebjs from 'whatsapp-web.js';
-import { deleteEngineAuth, loadEngineAuth, saveEngineAuth } from '../../db/engine-auth.js';
+import { deleteEngineAuth, type EngineAuthStore } from '../../db/engine-auth.js';
 import { isPhoneNumber } from '../../domain/phone-number.js';
 import { exitOrKill } from '../../infra/child-process.js';
 import type { Logger } from '../../lib/logger.js';
@@ -70,11 +70,12 @@ export class WhatsAppWebEngine implements Engine {
     databaseUrl: string,
     private readonly options: RealEngineOptions,
     private readonly log: Logger,
+    logins: EngineAuthStore,
   ) {
     this.authStore = {
-      load: (sessionId) => loadEngineAuth(pool, sessionId),
-      save: (sessionId, data, contentSha256) => saveEngineAuth(pool, sessionId, 'real', data, contentSha256),
-      remove: (sessionId) => deleteEngineAuth(pool, sessionId),
+      load: (sessionId) => logins.load(sessionId),
+      save: (sessionId, data, contentSha256) => logins.save(sessionId, 'real', data, contentSha256),
+      remove: (sessionId) => logins.remove(sessionId),
     };
     // On the stand-in, the phone's side is played through the same control surface as the simulated engine.
     this.inbox = options.standIn
@@ -93,8 +94,9 @@ export class WhatsAppWebEngine implements Engine {
     databaseUrl: string,
     options: RealEngineOptions,
     log: Logger,
+    logins: EngineAuthStore,
   ): Promise<WhatsAppWebEngine> {
-    const engine = new WhatsAppWebEngine(pool, databaseUrl, options, log);
+    const engine = new WhatsAppWebEngine(pool, databaseUrl, options, log, logins);
     await engine.killOrphanedBrowsers();
     if (options.standIn) {
       await mkdir(engine.webCacheDir, { recursive: true });

@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
-import { loadEngineAuth } from '../../db/engine-auth.js';
+import { EngineAuthStore } from '../../db/engine-auth.js';
+import { keyringFromEnv } from '../../lib/keyring.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { requestPairingCodeUpdate } from '../../workflows/messages.js';
 import { AccountDriver, randomPhone } from '../helpers/accounts.js';
@@ -330,7 +331,7 @@ describe('the real engine: a worker killed with SIGKILL, resumed elsewhere', { t
       // the copy in PostgreSQL holds it.
       await eventually(
         async () => {
-          const saved = await loadEngineAuth(pool, sessionId);
+          const saved = await new EngineAuthStore(pool, keyringFromEnv()).load(sessionId);
           return saved && gunzipSync(saved).includes('wa-connect-standin-auth') ? true : undefined;
         },
         60_000,

@@ -9,7 +9,7 @@ import { migrate } from '../../db/migrate.js';
 import { createDatabasePool } from '../../db/pool.js';
 import { startLocalPostgres, type RunningPostgres } from '../../infra/local-postgres.js';
 import { findFreePort } from '../../infra/ports.js';
-import { newPayloadKeyEntry } from '../../lib/payload-encryption.js';
+import { newKeyEntry } from '../../lib/keyring.js';
 import { startServiceProcess, waitForHttpOk } from '../../infra/service-processes.js';
 import { resolveTemporalCli } from '../../infra/temporal-cli.js';
 import { startTemporalDevServer, type RunningTemporal } from '../../infra/temporal-dev-server.js';
@@ -78,7 +78,7 @@ export class FaultStack {
       API_PORT: String(ports.api),
       LOG_LEVEL: 'info',
       RATE_LIMIT_PER_MINUTE: '1000000',
-      TEMPORAL_PAYLOAD_KEYS: process.env.TEMPORAL_PAYLOAD_KEYS ?? newPayloadKeyEntry('faults'),
+      ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS ?? newKeyEntry('faults'),
       // The webhook receiver listens on loopback, which the webhook network policy otherwise refuses.
       WEBHOOK_ALLOWED_HOSTS: '127.0.0.1,localhost',
       ...extraEnv,

@@ -60,9 +60,9 @@ export async function eventually<T>(
 }
 
 /**
- * The payload key every test run uses (a test key, in the repository): the histories the tests record, and the
+ * The key every test run uses (a test key, in the repository): the histories the tests record, and the
  * fixtures made from them, stay readable by later runs.
  */
 export async function fixtureKeys(): Promise<string> {
-  return (await readFile(new URL('../fixtures/payload-keys.txt', import.meta.url), 'utf8')).trim();
+  return (await readFile(new URL('../fixtures/encryption-keys.txt', import.meta.url), 'utf8')).trim();
 }

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
-import { encryptingDataConverter, parsePayloadKeys } from '../../lib/payload-encryption.js';
+import { parseKeyring } from '../../lib/keyring.js';
+import { encryptingDataConverter } from '../../lib/payload-encryption.js';
 import { fixtureKeys } from '../helpers/context.js';
 
 /**
@@ -32,7 +33,7 @@ describe('workflow determinism', () => {
       await Worker.runReplayHistory(
         {
           workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
-          dataConverter: encryptingDataConverter(parsePayloadKeys(await fixtureKeys())),
+          dataConverter: encryptingDataConverter(parseKeyring(await fixtureKeys())),
         },
         history,
         fixture.file,
