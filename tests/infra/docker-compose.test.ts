@@ -6,6 +6,7 @@ import { TEMPORAL_SERVER_TUNING } from '../../infra/temporal-dev-server.js';
 
 interface ComposeService {
   image?: string;
+  ports?: string[];
   build?: unknown;
   command?: unknown;
   environment?: Record<string, unknown>;
@@ -21,6 +22,19 @@ describe('docker-compose.yml (production shape; no Docker engine runs it here)',
     assert.ok(named.length >= 6, `README lists compose services in its table: ${named.join(', ')}`);
     for (const service of named)
       assert.ok(service && compose.services[service], `service ${service} is in docker-compose.yml`);
+  });
+
+  it('publishes only the API to every interface; Temporal stays on the compose network, its UI on loopback', () => {
+    const published = Object.entries(compose.services).flatMap(([name, service]) =>
+      (service.ports ?? []).map((port) => ({ name, port: String(port) })),
+    );
+    const everywhere = published.filter(({ port }) => !port.startsWith('127.0.0.1:'));
+    assert.deepEqual(
+      everywhere.map(({ name }) => name),
+      ['api'],
+    );
+    assert.equal(compose.services.temporal?.ports, undefined, "Temporal's gRPC is not published");
+    assert.deepEqual(compose.services['temporal-ui']?.ports, ['127.0.0.1:8233:8080']);
   });
 
   it('runs Temporal on PostgreSQL and registers both search attributes', () => {
