@@ -14,6 +14,8 @@ WORKDIR /app
 COPY package.json package-lock.json .puppeteerrc.cjs ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
+# The engine's Chromium profiles (a cache of the sealed logins) live under .data: the service's user must write there.
+RUN mkdir -p /app/.data && chown node:node /app/.data
 
 USER node
 ENTRYPOINT ["/usr/bin/tini", "--"]

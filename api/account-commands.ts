@@ -13,6 +13,8 @@ export interface AccountCommandDeps {
   temporal: Client;
   taskQueue: string;
   webhookPolicy: WebhookNetworkPolicy;
+  /** Live accounts a workspace may keep unless an operator set its own limit. */
+  liveAccountLimit: number;
 }
 
 /**

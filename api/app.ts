@@ -21,6 +21,8 @@ import simulatorPlugin from '../simulator/control-surface.js';
 import workspaceScopePlugin from './plugins/workspace-scope.js';
 import { problem, PROBLEM_CONTENT_TYPE } from './problem.js';
 
+const DEFAULT_LIVE_ACCOUNT_LIMIT = 100;
+
 export interface AppDependencies {
   pool: DatabasePool;
   databaseUrl: string;
@@ -31,6 +33,8 @@ export interface AppDependencies {
   simulator: boolean;
   /** The seed's key-less access (default: off). */
   seedKeyless?: SeedKeylessAccess;
+  /** Live accounts a workspace may keep unless an operator set its own limit (default 100). */
+  liveAccountLimit?: number;
   /** Where webhooks may go (default: WEBHOOK_ALLOWED_HOSTS of this process's environment). */
   webhookPolicy?: WebhookNetworkPolicy;
   rateLimitPerMinute?: number;
@@ -51,6 +55,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const app = Fastify({
     loggerInstance,
     bodyLimit: 256 * 1024,
+    // A client that sends its request slowly holds a socket and memory: it has 30 s for the whole request. Idle
+    // keep-alive sockets close after 10 s. (No idle timeout on sockets: a WebSocket may be quiet for minutes.)
+    requestTimeout: 30_000,
+    keepAliveTimeout: 10_000,
     // Reject, never silently drop, fields a schema does not know.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
@@ -102,6 +110,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     temporal: deps.temporal,
     taskQueue: deps.taskQueue,
     webhookPolicy: deps.webhookPolicy ?? webhookPolicyFromEnv(process.env.WEBHOOK_ALLOWED_HOSTS),
+    liveAccountLimit: deps.liveAccountLimit ?? DEFAULT_LIVE_ACCOUNT_LIMIT,
   };
   await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });

@@ -15,6 +15,8 @@ export interface CreateAccountRequest {
   webhookUrl?: string | null;
   timings?: Partial<AccountTimings>;
   continueAsNewAfterEvents?: number;
+  /** Live accounts the workspace may keep when it has no limit of its own; absent: no limit. */
+  defaultLiveAccountLimit?: number;
 }
 
 /**
@@ -26,12 +28,16 @@ export async function createAccount(
   temporal: Client,
   request: CreateAccountRequest,
 ): Promise<{ row: AccountRow; created: boolean }> {
-  const { row, created } = await insertAccount(pool, {
-    workspaceId: request.workspaceId,
-    sessionId: request.sessionId,
-    metadata: request.metadata ?? {},
-    webhookUrl: request.webhookUrl ?? null,
-  });
+  const { row, created } = await insertAccount(
+    pool,
+    {
+      workspaceId: request.workspaceId,
+      sessionId: request.sessionId,
+      metadata: request.metadata ?? {},
+      webhookUrl: request.webhookUrl ?? null,
+    },
+    request.defaultLiveAccountLimit ?? null,
+  );
   try {
     await temporal.workflow.start(accountConnection, {
       taskQueue: request.taskQueue,

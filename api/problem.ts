@@ -50,3 +50,8 @@ export function fieldProblem(status: number, code: string, title: string, field:
     problem(status, code, title, `${field}: ${message}`, { errors: [{ in: 'body', field, message }] }),
   );
 }
+
+/** A create refused because the workspace keeps its limit of live accounts (each may hold a Chromium). */
+export function accountLimitProblem(error: { message: string; limit: number }): HttpProblem {
+  return new HttpProblem(problem(409, 'account_limit_reached', 'Conflict', error.message, { limit: error.limit }));
+}

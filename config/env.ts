@@ -40,6 +40,8 @@ const processEnvSchema = z.object({
   SEED_API_WORKSPACES: z.string().default(''),
   // Hosts exempt from the webhook network policy, reachable over plain http: development and tests only.
   WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
+  // Live accounts (neither failed nor deleted) a workspace may keep, unless an operator set its own limit.
+  MAX_LIVE_ACCOUNTS_PER_WORKSPACE: z.coerce.number().int().nonnegative().default(100),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -1,7 +1,9 @@
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
+import { z } from 'zod';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
 import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes } from './account-events.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
+import { lockWorkspace } from './workspace-lock.js';
 
 export { AccountConflictError, type AccountRow } from './account-row.js';
 
@@ -12,23 +14,53 @@ export interface NewAccount {
   webhookUrl?: string | null;
 }
 
-/** Inserts the row, or returns the one already there for this session id: the same request twice gives one account. */
-export async function insertAccount(
-  db: CommonQueryMethods,
-  account: NewAccount,
-): Promise<{ row: AccountRow; created: boolean }> {
-  const inserted = await db.maybeOne(sql.type(accountRowSchema)`
-    INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, webhook_url)
-    VALUES (${account.workspaceId}, ${account.sessionId}, ${sql.jsonb((account.metadata ?? {}) as never)}, ${account.webhookUrl ?? null})
-    ON CONFLICT (session_id) DO NOTHING
-    RETURNING *
-  `);
-  if (inserted) return { row: inserted, created: true };
-  const existing = await findAccountBySession(db, account.sessionId);
-  if (!existing || existing.workspace_id !== account.workspaceId) {
-    throw new AccountConflictError(`session id ${account.sessionId} belongs to another workspace`);
+/** The workspace already keeps as many live accounts as it may. */
+export class AccountLimitReached extends Error {
+  override readonly name = 'AccountLimitReached';
+  constructor(readonly limit: number) {
+    super(`the workspace keeps ${limit} live accounts, its limit: delete one, or ask an operator for more`);
   }
-  return { row: existing, created: false };
+}
+
+/**
+ * Inserts the row, or returns the one already there for this session id: the same request twice gives one account.
+ * A new row is refused when the workspace already keeps its limit of live accounts (neither failed nor deleted): its
+ * own limit, else `defaultLimit`; counted under the workspace lock, so concurrent creates cannot overshoot it.
+ */
+export async function insertAccount(
+  pool: DatabasePool,
+  account: NewAccount,
+  defaultLimit: number | null = null,
+): Promise<{ row: AccountRow; created: boolean }> {
+  return pool.transaction(async (tx) => {
+    const existing = await findAccountBySession(tx, account.sessionId);
+    if (existing) {
+      if (existing.workspace_id !== account.workspaceId) {
+        throw new AccountConflictError(`session id ${account.sessionId} belongs to another workspace`);
+      }
+      return { row: existing, created: false };
+    }
+    await lockWorkspace(tx, account.workspaceId);
+    const { live, limit } = await tx.one(sql.type(z.object({ live: z.number(), limit: z.number().nullable() }))`
+      SELECT (SELECT count(*) FROM whatsapp_accounts
+              WHERE workspace_id = ${account.workspaceId} AND deleted_at IS NULL AND status <> 'failed')::int AS live,
+             COALESCE((SELECT max_live_accounts FROM workspaces WHERE id = ${account.workspaceId}), ${defaultLimit}::int) AS limit
+    `);
+    if (limit !== null && live >= limit) throw new AccountLimitReached(limit);
+    const inserted = await tx.maybeOne(sql.type(accountRowSchema)`
+      INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, webhook_url)
+      VALUES (${account.workspaceId}, ${account.sessionId}, ${sql.jsonb((account.metadata ?? {}) as never)}, ${account.webhookUrl ?? null})
+      ON CONFLICT (session_id) DO NOTHING
+      RETURNING *
+    `);
+    if (inserted) return { row: inserted, created: true };
+    // Another request created it meanwhile.
+    const raced = await findAccountBySession(tx, account.sessionId);
+    if (!raced || raced.workspace_id !== account.workspaceId) {
+      throw new AccountConflictError(`session id ${account.sessionId} belongs to another workspace`);
+    }
+    return { row: raced, created: false };
+  });
 }
 
 export async function findAccountBySession(db: CommonQueryMethods, sessionId: string): Promise<AccountRow | null> {

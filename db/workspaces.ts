@@ -6,6 +6,7 @@ export const workspaceSchema = z.object({
   id: z.string(),
   webhook_url: z.string().nullable(),
   webhook_secret: z.string(),
+  max_live_accounts: z.number().int().nullable(),
   created_at: z.number(),
   updated_at: z.number(),
 });
@@ -21,6 +22,18 @@ export async function ensureWorkspace(db: CommonQueryMethods, workspaceId: strin
     ON CONFLICT (id) DO NOTHING RETURNING *
   `);
   return created ?? db.one(sql.type(workspaceSchema)`SELECT * FROM workspaces WHERE id = ${workspaceId}`);
+}
+
+/** Sets the workspace's own limit of live accounts; null: the service's default. */
+export async function setWorkspaceAccountLimit(
+  db: CommonQueryMethods,
+  workspaceId: string,
+  maxLiveAccounts: number | null,
+): Promise<WorkspaceRow> {
+  await ensureWorkspace(db, workspaceId);
+  return db.one(sql.type(workspaceSchema)`
+    UPDATE workspaces SET max_live_accounts = ${maxLiveAccounts}, updated_at = now() WHERE id = ${workspaceId} RETURNING *
+  `);
 }
 
 export async function findWorkspace(db: CommonQueryMethods, workspaceId: string): Promise<WorkspaceRow | null> {

@@ -7,7 +7,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import { makePrimary } from '../../db/account-lifecycle.js';
-import { AccountConflictError, listWorkspaceAccounts } from '../../db/accounts.js';
+import { AccountConflictError, AccountLimitReached, listWorkspaceAccounts } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
 import { ACCOUNT_STATUSES, type AccountStatus } from '../../domain/account-status.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
@@ -18,7 +18,7 @@ import { AccountUpdateUnavailable, executeAccountUpdate } from '../account-updat
 import { toAccountView } from '../account-view.js';
 import { assertWebhookUrl } from '../webhook-url.js';
 import { createAccount } from '../create-account.js';
-import { HttpProblem, problem } from '../problem.js';
+import { accountLimitProblem, HttpProblem, problem } from '../problem.js';
 import { phoneNumberSchema, sessionIdSchema, webhookUrlSchema, workspaceIdSchema } from '../schemas.js';
 import { startWebhookDeliveries } from '../webhook-starter.js';
 
@@ -100,9 +100,11 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
           pairingPhoneNumber: body.mode === 'pairing_code' ? (body.phoneNumber ?? null) : null,
           metadata: body.metadata ?? {},
           webhookUrl: body.webhookUrl ?? null,
+          defaultLiveAccountLimit: options.liveAccountLimit,
         });
         return reply.code(created ? 201 : 200).send(toAccountView(row));
       } catch (error) {
+        if (error instanceof AccountLimitReached) throw accountLimitProblem(error);
         if (error instanceof AccountConflictError)
           throw new HttpProblem(
             problem(409, 'session_id_taken', 'Conflict', 'this sessionId is already used by another workspace'),

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AccountConflictError, findAccountBySession, type AccountRow } from '../../db/accounts.js';
+import { AccountConflictError, AccountLimitReached, findAccountBySession, type AccountRow } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
 import { workspaceNotFound } from '../account-access.js';
 import { deleteAccount, type AccountCommandDeps } from '../account-commands.js';
 import { toAccountView } from '../account-view.js';
 import { assertWebhookUrl } from '../webhook-url.js';
 import { createAccount } from '../create-account.js';
-import { HttpProblem, problem } from '../problem.js';
+import { accountLimitProblem, HttpProblem, problem } from '../problem.js';
 import { sessionIdSchema, webhookUrlSchema } from '../schemas.js';
 import { assertWorkspaceAccess } from './auth.js';
 
@@ -89,9 +89,11 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: Ac
           sessionId: request.body.sessionId,
           taskQueue,
           webhookUrl: request.body.webhookUrl ?? null,
+          defaultLiveAccountLimit: options.liveAccountLimit,
         });
         return reply.code(created ? 201 : 200).send(sessionView(row));
       } catch (error) {
+        if (error instanceof AccountLimitReached) throw accountLimitProblem(error);
         if (error instanceof AccountConflictError)
           throw new HttpProblem(
             problem(409, 'session_id_taken', 'Conflict', 'this sessionId belongs to another workspace'),

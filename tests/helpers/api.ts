@@ -18,7 +18,13 @@ export interface TestApi {
 export async function buildTestApi(
   pool: DatabasePool,
   temporal: Client,
-  options: { taskQueue: string; simulator: boolean; rateLimitPerMinute?: number; webhookPolicy?: WebhookNetworkPolicy },
+  options: {
+    taskQueue: string;
+    simulator: boolean;
+    rateLimitPerMinute?: number;
+    webhookPolicy?: WebhookNetworkPolicy;
+    liveAccountLimit?: number;
+  },
 ): Promise<TestApi> {
   const app = await buildApp({
     pool,
@@ -29,6 +35,7 @@ export async function buildTestApi(
     simulator: options.simulator,
     ...(options.rateLimitPerMinute ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
     ...(options.webhookPolicy ? { webhookPolicy: options.webhookPolicy } : {}),
+    ...(options.liveAccountLimit !== undefined ? { liveAccountLimit: options.liveAccountLimit } : {}),
   });
   const { key: adminKey } = await createApiKey(pool, { workspaceId: null, name: 'test admin' });
   return {

@@ -57,4 +57,9 @@ describe('where an API key may travel', () => {
     const response = await api.app.inject({ method: 'GET', url: '/api/session/anything/status' });
     assert.equal(response.statusCode, 401);
   });
+
+  it('a request has 30 s to arrive whole, an idle keep-alive socket 10 s: slow clients cannot hold sockets', () => {
+    assert.equal(api.app.server.requestTimeout, 30_000);
+    assert.equal(api.app.server.keepAliveTimeout, 10_000);
+  });
 });
