@@ -63,10 +63,11 @@ describe('pairing-code updates racing the main loop replay deterministically', {
   });
 
   it('updates arriving as the QR deadline fires: answered or refused, never stuck, and the account fails qr_expired', async () => {
-    // Three accounts, updates at different spacings across a 2.5 s deadline: some land before it, some in the same
-    // workflow task as the timer firing, some after the account ended.
+    // Four accounts, updates at different spacings across a 2.5 s deadline: some land before it, some in the same
+    // workflow task as the timer firing, some after the account ended. The widest spacing leaves the loop idle long
+    // enough for the deadline to fire as a timer even on a busy machine.
     const handles = await Promise.all(
-      [100, 250, 400].map(async (spacingMs) => {
+      [100, 250, 400, 1_000].map(async (spacingMs) => {
         const { sessionId, handle } = await stack.accounts.create({ timings: { qrExpiryMs: 2_500 } });
         await stack.accounts.showingQr(sessionId);
         const answers: Array<Awaited<ReturnType<typeof requestCodes>>[number]> = [];
