@@ -1,10 +1,11 @@
+import { after, before } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { buildApp } from '../../api/app.js';
 import { createApiKey } from '../../db/workspaces.js';
 import type { WebhookNetworkPolicy } from '../../webhooks/network-policy.js';
-import { testLog, testStackEnv } from './context.js';
+import { openPool, openTemporalClient, testLog, testStackEnv, uniqueId } from './context.js';
 
 export interface TestApi {
   app: FastifyInstance;
@@ -45,4 +46,28 @@ export async function buildTestApi(
     as: (key, options) =>
       app.inject({ ...options, headers: { ...(options.headers ?? {}), authorization: `Bearer ${key}` } }),
   };
+}
+
+/**
+ * For a describe block: an API app (no worker behind it) over the test stack, built before its tests and closed
+ * after. `api.app` and friends are filled in by the `before` hook.
+ */
+export function useTestApi(options: Omit<Parameters<typeof buildTestApi>[2], 'taskQueue' | 'simulator'> = {}): TestApi {
+  const api = {} as TestApi;
+  let close: (() => Promise<void>) | undefined;
+  before(async () => {
+    const pool = await openPool();
+    const temporal = await openTemporalClient();
+    Object.assign(
+      api,
+      await buildTestApi(pool, temporal.client, { ...options, taskQueue: uniqueId('tq-idle'), simulator: false }),
+    );
+    close = async () => {
+      await api.app.close();
+      await temporal.close();
+      await pool.end();
+    };
+  });
+  after(async () => close?.());
+  return api;
 }

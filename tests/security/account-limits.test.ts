@@ -1,27 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { DatabasePool } from 'slonik';
-import { buildTestApi, type TestApi } from '../helpers/api.js';
-import { openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
+import { describe, it } from 'node:test';
+import { useTestApi } from '../helpers/api.js';
+import { uniqueId } from '../helpers/context.js';
 
 /** Each live account may hold a Chromium of 200-400 MB: one key cannot keep thousands alive. */
 describe('live accounts per workspace', () => {
-  let pool: DatabasePool;
-  let closeClient: () => Promise<void>;
-  let api: TestApi;
-
-  before(async () => {
-    pool = await openPool();
-    const { client, close } = await openTemporalClient();
-    closeClient = close;
-    // No worker polls this task queue: the accounts' workflows wait, their rows are what is counted.
-    api = await buildTestApi(pool, client, { taskQueue: uniqueId('tq-idle'), simulator: false, liveAccountLimit: 3 });
-  });
-  after(async () => {
-    await api.app.close();
-    await closeClient();
-    await pool.end();
-  });
+  // No worker polls its task queue: the accounts' workflows wait, their rows are what is counted.
+  const api = useTestApi({ liveAccountLimit: 3 });
 
   // Session ids are unique across workspaces: each workspace's get its name as a prefix.
   const create = (workspaceId: string, session: string) =>

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { DatabasePool } from 'slonik';
+import { describe, it } from 'node:test';
 import { SEED_KEYLESS_OFF, seedKeylessAccessFromEnv, seedKeylessRefusal } from '../../api/seed-access.js';
-import { buildTestApi, type TestApi } from '../helpers/api.js';
-import { openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
+import { useTestApi } from '../helpers/api.js';
+import { uniqueId } from '../helpers/context.js';
 
 describe("the seed's key-less access (a pure decision)", () => {
   const loopback = { ip: '127.0.0.1', headers: {} };
@@ -26,21 +25,7 @@ describe("the seed's key-less access (a pure decision)", () => {
 });
 
 describe('where an API key may travel', () => {
-  let pool: DatabasePool;
-  let closeClient: () => Promise<void>;
-  let api: TestApi;
-
-  before(async () => {
-    pool = await openPool();
-    const { client, close } = await openTemporalClient();
-    closeClient = close;
-    api = await buildTestApi(pool, client, { taskQueue: uniqueId('tq'), simulator: false });
-  });
-  after(async () => {
-    await api.app.close();
-    await closeClient();
-    await pool.end();
-  });
+  const api = useTestApi();
 
   it('a key in the query string opens nothing but the WebSocket: a URL ends up in proxy logs', async () => {
     const workspaceId = uniqueId('ws');

@@ -1,31 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { DatabasePool } from 'slonik';
+import { describe, it } from 'node:test';
 import { STRICT_POLICY } from '../../webhooks/network-policy.js';
-import { buildTestApi, type TestApi } from '../helpers/api.js';
-import { openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
+import { useTestApi } from '../helpers/api.js';
+import { uniqueId } from '../helpers/context.js';
 
 /** The API refuses, when they are set, webhook URLs the network policy would never deliver to. */
 describe('webhook URLs under the production network policy', () => {
-  let pool: DatabasePool;
-  let closeClient: () => Promise<void>;
-  let api: TestApi;
-
-  before(async () => {
-    pool = await openPool();
-    const { client, close } = await openTemporalClient();
-    closeClient = close;
-    api = await buildTestApi(pool, client, {
-      taskQueue: uniqueId('tq'),
-      simulator: false,
-      webhookPolicy: STRICT_POLICY,
-    });
-  });
-  after(async () => {
-    await api.app.close();
-    await closeClient();
-    await pool.end();
-  });
+  const api = useTestApi({ webhookPolicy: STRICT_POLICY });
 
   it('refuses internal, metadata and plain-http URLs with 422 webhook_url_refused on every route that takes one', async () => {
     const workspaceId = uniqueId('ws');
