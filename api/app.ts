@@ -31,6 +31,8 @@ export interface AppDependencies {
   taskQueue: string;
   /** Serve the simulated engine's control surface (only when workers run the simulated engine). */
   simulator: boolean;
+  /** The token Prometheus reads /metrics with (default: none; admin keys only). */
+  metricsToken?: string | null;
   /** The seed's key-less access (default: off). */
   seedKeyless?: SeedKeylessAccess;
   /** Live accounts a workspace may keep unless an operator set its own limit (default 100). */
@@ -69,7 +71,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(problemDetailsPlugin);
   await app.register(storableTextPlugin);
   await app.register(openApiPlugin);
-  await app.register(authPlugin, { pool: deps.pool, seedKeyless: deps.seedKeyless ?? SEED_KEYLESS_OFF });
+  await app.register(authPlugin, {
+    pool: deps.pool,
+    seedKeyless: deps.seedKeyless ?? SEED_KEYLESS_OFF,
+    metricsToken: deps.metricsToken ?? null,
+  });
   await app.register(rateLimit, {
     max: deps.rateLimitPerMinute ?? 600,
     timeWindow: 60_000,

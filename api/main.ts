@@ -28,6 +28,7 @@ async function main() {
     taskQueue: env.TASK_QUEUE,
     simulator: env.WA_ENGINE === 'simulated' || env.WA_WEB === 'standin',
     liveAccountLimit: env.MAX_LIVE_ACCOUNTS_PER_WORKSPACE,
+    metricsToken: env.METRICS_TOKEN ?? null,
     seedKeyless: seedKeylessAccessFromEnv(env.SEED_API_LOOPBACK_WITHOUT_KEY, env.SEED_API_WORKSPACES),
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
   });

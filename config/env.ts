@@ -42,6 +42,8 @@ const processEnvSchema = z.object({
   WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
   // Live accounts (neither failed nor deleted) a workspace may keep, unless an operator set its own limit.
   MAX_LIVE_ACCOUNTS_PER_WORKSPACE: z.coerce.number().int().nonnegative().default(100),
+  // The bearer token Prometheus scrapes /metrics with; without one, only admin keys read /metrics.
+  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

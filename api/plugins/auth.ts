@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { DatabasePool } from 'slonik';
@@ -10,8 +11,11 @@ declare module 'fastify' {
     principal: ApiPrincipal | null;
   }
   interface FastifyContextConfig {
-    /** `public`: no key (health, docs, the page). `seed`: the seed's endpoints (see api/seed-access.ts). */
-    auth?: 'public' | 'seed';
+    /**
+     * `public`: no key (health, docs, the page). `seed`: the seed's endpoints (see api/seed-access.ts). `metrics`:
+     * the scrape token (METRICS_TOKEN) or an admin key.
+     */
+    auth?: 'public' | 'seed' | 'metrics';
   }
 }
 
@@ -19,6 +23,8 @@ export interface AuthOptions {
   pool: DatabasePool;
   /** The seed's backend called its Node service on loopback without a key; keep that working there only. */
   seedKeyless: SeedKeylessAccess;
+  /** The token Prometheus scrapes /metrics with; null: only admin keys may read it. */
+  metricsToken: string | null;
 }
 
 /** The one route a key may come in the query string: a browser cannot set headers on a WebSocket. */
@@ -51,6 +57,10 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
       request.principal = { keyId: 0, workspaceId: null, name: 'seed-loopback', onlyWorkspaces };
       return;
     }
+    if (mode === 'metrics' && key && options.metricsToken && sameSecret(key, options.metricsToken)) {
+      request.principal = { keyId: 0, workspaceId: null, name: 'metrics-scrape', onlyWorkspaces: new Set() };
+      return;
+    }
     const principal = key ? await authenticateApiKey(options.pool, key) : null;
     if (!principal) {
       throw new HttpProblem(
@@ -74,6 +84,12 @@ export function assertWorkspaceAccess(request: FastifyRequest, workspaceId: stri
   const principal = request.principal;
   if (!principal || (principal.workspaceId !== null && principal.workspaceId !== workspaceId)) throw notFound();
   if (principal.onlyWorkspaces && !principal.onlyWorkspaces.has(workspaceId)) throw notFound();
+}
+
+/** Compares secrets in constant time. */
+function sameSecret(given: string, expected: string): boolean {
+  const [a, b] = [createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest()];
+  return timingSafeEqual(a, b);
 }
 
 export function assertAdmin(request: FastifyRequest): void {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { DatabasePool } from 'slonik';
+import { assertAdmin } from './auth.js';
 import {
   deliveryCounts,
   eventTimingHistogram,
@@ -10,6 +11,7 @@ import {
   type HistogramData,
 } from '../../db/metrics.js';
 
+const ACCOUNT_METRICS_TTL_MS = 15_000;
 const TIMING_BUCKETS_MS = [50, 100, 150, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000];
 
 /**
@@ -20,6 +22,18 @@ const TIMING_BUCKETS_MS = [50, 100, 150, 250, 500, 1_000, 2_500, 5_000, 10_000, 
  *   max(), not sum().
  */
 async function metricsPlugin(app: FastifyInstance, options: { pool: DatabasePool }) {
+  // The account metrics scan the event and delivery logs: computed at most once per interval, whatever the scrapes.
+  let accountMetrics: { lines: Promise<string[]>; at: number } | null = null;
+  const cachedAccountMetrics = () => {
+    if (!accountMetrics || Date.now() - accountMetrics.at > ACCOUNT_METRICS_TTL_MS) {
+      const lines = accountMetricLines(options.pool);
+      accountMetrics = { lines, at: Date.now() };
+      lines.catch(() => {
+        accountMetrics = null;
+      });
+    }
+    return accountMetrics.lines;
+  };
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'wa_api_' });
   const requestDuration = new Histogram({
@@ -38,42 +52,45 @@ async function metricsPlugin(app: FastifyInstance, options: { pool: DatabasePool
 
   app.get(
     '/metrics',
-    { config: { auth: 'public' }, schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: true } },
-    async (_request, reply) => {
-      const { pool } = options;
-      const [qr, scan, extraction, webhooks, transitions, deliveries] = await Promise.all([
-        eventTimingHistogram(pool, ['qr', 'pairing_code'], 'qrGenerationMs', TIMING_BUCKETS_MS),
-        eventTimingHistogram(pool, ['session_ready'], 'scanToConnectedMs', TIMING_BUCKETS_MS),
-        eventTimingHistogram(pool, ['session_ready'], 'phoneExtractionMs', TIMING_BUCKETS_MS),
-        webhookLatencyHistogram(pool, TIMING_BUCKETS_MS),
-        transitionCounts(pool),
-        deliveryCounts(pool),
-      ]);
-      const lines = [
-        ...histogramLines('wa_qr_generation_seconds', 'From account creation to its first QR or pairing code', qr),
-        ...histogramLines(
-          'wa_scan_to_connected_seconds',
-          'From authenticated (the scan) to connected with the phone number',
-          scan,
-        ),
-        ...histogramLines(
-          'wa_phone_extraction_seconds',
-          'Phone number extraction after ready, retries included',
-          extraction,
-        ),
-        ...histogramLines('wa_webhook_delivery_seconds', 'Webhook delivery attempt latency', webhooks),
-        '# HELP wa_account_transitions_total Account events by type and resulting status',
-        '# TYPE wa_account_transitions_total counter',
-        ...transitions.map(
-          (t) => `wa_account_transitions_total{type="${t.type}",status="${t.status ?? ''}"} ${t.count}`,
-        ),
-        '# HELP wa_webhook_attempts_total Webhook delivery attempts by outcome',
-        '# TYPE wa_webhook_attempts_total counter',
-        ...deliveries.map((d) => `wa_webhook_attempts_total{delivered="${d.delivered}"} ${d.count}`),
-      ];
+    { config: { auth: 'metrics' }, schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: true } },
+    async (request, reply) => {
+      if (request.principal?.name !== 'metrics-scrape') assertAdmin(request);
+      const lines = await cachedAccountMetrics();
       return reply.type(registry.contentType).send(`${await registry.metrics()}\n${lines.join('\n')}\n`);
     },
   );
+}
+
+async function accountMetricLines(pool: DatabasePool): Promise<string[]> {
+  const [qr, scan, extraction, webhooks, transitions, deliveries] = await Promise.all([
+    eventTimingHistogram(pool, ['qr', 'pairing_code'], 'qrGenerationMs', TIMING_BUCKETS_MS),
+    eventTimingHistogram(pool, ['session_ready'], 'scanToConnectedMs', TIMING_BUCKETS_MS),
+    eventTimingHistogram(pool, ['session_ready'], 'phoneExtractionMs', TIMING_BUCKETS_MS),
+    webhookLatencyHistogram(pool, TIMING_BUCKETS_MS),
+    transitionCounts(pool),
+    deliveryCounts(pool),
+  ]);
+  const lines = [
+    ...histogramLines('wa_qr_generation_seconds', 'From account creation to its first QR or pairing code', qr),
+    ...histogramLines(
+      'wa_scan_to_connected_seconds',
+      'From authenticated (the scan) to connected with the phone number',
+      scan,
+    ),
+    ...histogramLines(
+      'wa_phone_extraction_seconds',
+      'Phone number extraction after ready, retries included',
+      extraction,
+    ),
+    ...histogramLines('wa_webhook_delivery_seconds', 'Webhook delivery attempt latency', webhooks),
+    '# HELP wa_account_transitions_total Account events by type and resulting status',
+    '# TYPE wa_account_transitions_total counter',
+    ...transitions.map((t) => `wa_account_transitions_total{type="${t.type}",status="${t.status ?? ''}"} ${t.count}`),
+    '# HELP wa_webhook_attempts_total Webhook delivery attempts by outcome',
+    '# TYPE wa_webhook_attempts_total counter',
+    ...deliveries.map((d) => `wa_webhook_attempts_total{delivered="${d.delivered}"} ${d.count}`),
+  ];
+  return lines;
 }
 
 function histogramLines(name: string, help: string, data: HistogramData): string[] {

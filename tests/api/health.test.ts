@@ -5,19 +5,23 @@ import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { findFreePort } from '../../infra/ports.js';
 import { dataConverterFromEnv } from '../../lib/payload-encryption.js';
-import { buildTestApi } from '../helpers/api.js';
+import { buildTestApi, type TestApi } from '../helpers/api.js';
 import { openPool, openTemporalClient } from '../helpers/context.js';
+
+const SCRAPE_TOKEN = 'scrape-token-for-this-test-only';
 
 describe('health and readiness', () => {
   let pool: DatabasePool;
   let app: FastifyInstance;
+  let api: TestApi;
   let closeClient: () => Promise<void>;
 
   before(async () => {
     pool = await openPool();
     const { client, close } = await openTemporalClient();
     closeClient = close;
-    app = (await buildTestApi(pool, client, { taskQueue: 'unused', simulator: false })).app;
+    api = await buildTestApi(pool, client, { taskQueue: 'unused', simulator: false, metricsToken: SCRAPE_TOKEN });
+    app = api.app;
   });
   after(async () => {
     await app.close();
@@ -65,8 +69,12 @@ describe('health and readiness', () => {
     }
   });
 
-  it('serves /metrics without a key, with the account histograms', async () => {
-    const response = await app.inject({ method: 'GET', url: '/metrics' });
+  it('serves /metrics to the scrape token and to admin keys only, with the account histograms', async () => {
+    assert.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 401, 'not without a key');
+    const workspaceKey = await api.keyFor('ws-metrics');
+    assert.equal((await api.as(workspaceKey, { method: 'GET', url: '/metrics' })).statusCode, 404, 'not a tenant');
+    assert.equal((await api.as(api.adminKey, { method: 'GET', url: '/metrics' })).statusCode, 200, 'an admin');
+    const response = await api.as(SCRAPE_TOKEN, { method: 'GET', url: '/metrics' });
     assert.equal(response.statusCode, 200);
     for (const name of [
       'wa_qr_generation_seconds',
@@ -80,7 +88,7 @@ describe('health and readiness', () => {
     // Every route's requests are counted, not only the scrape's own.
     await app.inject({ method: 'GET', url: '/health' });
     await app.inject({ method: 'GET', url: '/no/such/route' });
-    const after = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    const after = (await api.as(SCRAPE_TOKEN, { method: 'GET', url: '/metrics' })).body;
     assert.match(
       after,
       /wa_api_http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} [1-9]/,

@@ -25,6 +25,7 @@ export async function buildTestApi(
     rateLimitPerMinute?: number;
     webhookPolicy?: WebhookNetworkPolicy;
     liveAccountLimit?: number;
+    metricsToken?: string;
   },
 ): Promise<TestApi> {
   const app = await buildApp({
@@ -37,6 +38,7 @@ export async function buildTestApi(
     ...(options.rateLimitPerMinute ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
     ...(options.webhookPolicy ? { webhookPolicy: options.webhookPolicy } : {}),
     ...(options.liveAccountLimit !== undefined ? { liveAccountLimit: options.liveAccountLimit } : {}),
+    ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
   });
   const { key: adminKey } = await createApiKey(pool, { workspaceId: null, name: 'test admin' });
   return {
