@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
-import { insertAccount, type AccountRow } from '../db/accounts.js';
+import { discardUnstartedAccount, insertAccount, type AccountRow } from '../db/accounts.js';
 import { accountConnection } from '../workflows/account-connection.js';
 import type { AccountTimings } from '../workflows/account-state.js';
 import { accountWorkflowId } from '../workflows/ids.js';
@@ -15,6 +15,11 @@ export interface CreateAccountRequest {
   webhookUrl?: string | null;
   timings?: Partial<AccountTimings>;
   continueAsNewAfterEvents?: number;
+  /**
+   * The service made the session id up: the caller never learns it, so it cannot retry, and a row whose workflow did
+   * not start would wait forever. Such a row is removed when the start fails.
+   */
+  sessionIdGenerated?: boolean;
   /** Live accounts the workspace may keep when it has no limit of its own; absent: no limit. */
   defaultLiveAccountLimit?: number;
 }
@@ -56,7 +61,10 @@ export async function createAccount(
       typedSearchAttributes: [{ key: workspaceIdKey, value: request.workspaceId }],
     });
   } catch (error) {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
+      if (created && request.sessionIdGenerated) await discardUnstartedAccount(pool, row.id);
+      throw error;
+    }
   }
   return { row, created };
 }

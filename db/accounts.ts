@@ -63,6 +63,14 @@ export async function insertAccount(
   });
 }
 
+/** Removes a row whose workflow never started (it wrote no event); a row with events is left to its workflow. */
+export async function discardUnstartedAccount(db: CommonQueryMethods, accountId: number): Promise<void> {
+  await db.query(sql.unsafe`
+    DELETE FROM whatsapp_accounts a WHERE a.id = ${accountId}
+      AND NOT EXISTS (SELECT 1 FROM account_events e WHERE e.account_id = a.id)
+  `);
+}
+
 export async function findAccountBySession(db: CommonQueryMethods, sessionId: string): Promise<AccountRow | null> {
   return db.maybeOne(sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE session_id = ${sessionId}`);
 }

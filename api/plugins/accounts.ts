@@ -96,6 +96,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
         const { row, created } = await createAccount(pool, temporal, {
           workspaceId,
           sessionId,
+          sessionIdGenerated: body.sessionId === undefined,
           taskQueue,
           pairingPhoneNumber: body.mode === 'pairing_code' ? (body.phoneNumber ?? null) : null,
           metadata: body.metadata ?? {},
