@@ -1,6 +1,8 @@
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
+import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/types/schema.js';
 import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
 import { SEED_KEYLESS_OFF, type SeedKeylessAccess } from './seed-access.js';
@@ -22,6 +24,7 @@ import workspaceScopePlugin from './plugins/workspace-scope.js';
 import { problem, PROBLEM_CONTENT_TYPE } from './problem.js';
 
 const DEFAULT_LIVE_ACCOUNT_LIMIT = 100;
+const buildValidatorFromPool = AjvCompiler();
 
 export interface AppDependencies {
   pool: DatabasePool;
@@ -63,6 +66,24 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     keepAliveTimeout: 10_000,
     // Reject, never silently drop, fields a schema does not know.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // A JSON body states its own types: "5" is not a number there, and is refused, not coerced. Query strings and
+    // paths are text by nature and are coerced to the types their schemas declare.
+    schemaController: {
+      compilersFactory: {
+        buildValidator: (...[externalSchemas, options]: Parameters<typeof buildValidatorFromPool>) => {
+          type Compile = (route: FastifyRouteSchemaDef<FastifySchema>) => FastifyValidationResult;
+          const coercing = buildValidatorFromPool(externalSchemas, options) as unknown as Compile;
+          const strict = buildValidatorFromPool(externalSchemas, {
+            ...options,
+            customOptions: { ...options?.customOptions, coerceTypes: false },
+          } as Parameters<typeof buildValidatorFromPool>[1]) as unknown as Compile;
+          return ((route: FastifyRouteSchemaDef<FastifySchema>) =>
+            route.httpPart === 'body' ? strict(route) : coercing(route)) as unknown as ReturnType<
+            typeof buildValidatorFromPool
+          >;
+        },
+      },
+    },
   });
   const fanout = new EventFanout(deps.pool, deps.databaseUrl, deps.log);
   await fanout.start();
