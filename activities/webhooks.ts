@@ -32,7 +32,7 @@ export function createWebhookActivities(pool: DatabasePool, policy: WebhookNetwo
         const headers = {
           'content-type': 'application/json',
           'user-agent': 'wa-connect-webhooks/1',
-          ...signedHeaders(target.secret, `evt_${target.event.id}`, timestamp, body),
+          ...signedHeaders(target.secrets, `evt_${target.event.id}`, timestamp, body),
         };
         statusCode = await postWebhook({ url: target.url, headers, body }, policy, limits);
         if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;

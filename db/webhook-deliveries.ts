@@ -7,8 +7,12 @@ export interface WebhookTarget {
   event: AccountEvent;
   account: AccountRow;
   url: string;
-  secret: string;
+  /** The current signing secret first, then the previous one while its grace period lasts. */
+  secrets: string[];
 }
+
+/** How long a rotated-out signing secret still signs deliveries (beside the new one). */
+export const SECRET_ROTATION_GRACE = '24 hours';
 
 /** Where an event goes: the account's own webhook URL, else its workspace's default; null when neither is set. */
 export async function findWebhookTarget(db: CommonQueryMethods, eventId: number): Promise<WebhookTarget | null> {
@@ -18,13 +22,16 @@ export async function findWebhookTarget(db: CommonQueryMethods, eventId: number)
     sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE id = ${event.account_id}`,
   );
   const workspace = await db.maybeOne(sql.type(
-    z.object({ webhook_url: z.string().nullable(), webhook_secret: z.string() }),
+    z.object({ webhook_url: z.string().nullable(), webhook_secret: z.string(), previous: z.string().nullable() }),
   )`
-    SELECT webhook_url, webhook_secret FROM workspaces WHERE id = ${event.workspace_id}
+    SELECT webhook_url, webhook_secret,
+           CASE WHEN secret_rotated_at > now() - ${SECRET_ROTATION_GRACE}::interval THEN previous_webhook_secret END AS previous
+    FROM workspaces WHERE id = ${event.workspace_id}
   `);
   const url = account.webhook_url ?? workspace?.webhook_url ?? null;
   if (!url || !workspace) return null;
-  return { event, account, url, secret: workspace.webhook_secret };
+  const secrets = [workspace.webhook_secret, ...(workspace.previous ? [workspace.previous] : [])];
+  return { event, account, url, secrets };
 }
 
 /** Of these events, the ones whose account has a webhook URL (its own or its workspace's). */

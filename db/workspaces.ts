@@ -49,6 +49,8 @@ export async function updateWorkspaceWebhook(
   await ensureWorkspace(db, workspaceId);
   return db.one(sql.type(workspaceSchema)`
     UPDATE workspaces SET webhook_url = ${webhookUrl},
+      previous_webhook_secret = CASE WHEN ${rotateSecret} THEN webhook_secret ELSE previous_webhook_secret END,
+      secret_rotated_at = CASE WHEN ${rotateSecret} THEN now() ELSE secret_rotated_at END,
       webhook_secret = CASE WHEN ${rotateSecret} THEN ${newSecret()} ELSE webhook_secret END
     WHERE id = ${workspaceId} RETURNING *
   `);

@@ -18,13 +18,25 @@ export function standardSignature(secret: string, id: string, timestamp: number,
   return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${rawBody}`).digest('base64')}`;
 }
 
-export function signedHeaders(secret: string, id: string, timestamp: number, rawBody: string): Record<string, string> {
+/**
+ * The headers of one delivery. `secrets` is the current secret first, then any still in their rotation grace: the
+ * seed's header is signed with the current one, the Standard Webhooks header carries a signature under each
+ * (space-separated, as that scheme allows), so receivers on either secret accept.
+ */
+export function signedHeaders(
+  secrets: string | readonly string[],
+  id: string,
+  timestamp: number,
+  rawBody: string,
+): Record<string, string> {
+  const all = typeof secrets === 'string' ? [secrets] : secrets;
+  const current = all[0] ?? '';
   return {
     'x-timestamp': String(timestamp),
-    'x-hmac-signature': seedSignature(secret, timestamp, rawBody),
+    'x-hmac-signature': seedSignature(current, timestamp, rawBody),
     'webhook-id': id,
     'webhook-timestamp': String(timestamp),
-    'webhook-signature': standardSignature(secret, id, timestamp, rawBody),
+    'webhook-signature': all.map((secret) => standardSignature(secret, id, timestamp, rawBody)).join(' '),
   };
 }
 
@@ -85,16 +97,19 @@ export function verifyWebhook(options: {
 
   const seedTimestamp = header('x-timestamp');
   const seedSig = header('x-hmac-signature');
-  if (seedTimestamp && seedSig) {
-    const stale = fresh(seedTimestamp);
-    if (stale) return { ok: false, reason: stale };
-    if (!equalText(seedSignature(options.secret, Number(seedTimestamp), options.rawBody), seedSig))
-      return { ok: false, reason: 'bad_signature' };
-    return notReplayed(`seed:${seedSig}`) ? { ok: true, scheme: 'seed' } : { ok: false, reason: 'replayed' };
-  }
   const id = header('webhook-id');
   const timestamp = header('webhook-timestamp');
   const signatures = header('webhook-signature');
+  if (seedTimestamp && seedSig) {
+    const stale = fresh(seedTimestamp);
+    if (stale) return { ok: false, reason: stale };
+    const seedValid = equalText(seedSignature(options.secret, Number(seedTimestamp), options.rawBody), seedSig);
+    if (seedValid)
+      return notReplayed(`seed:${seedSig}`) ? { ok: true, scheme: 'seed' } : { ok: false, reason: 'replayed' };
+    // The seed's header holds the current secret only: a receiver still on the previous one, during a rotation's
+    // grace, finds its signature among the Standard Webhooks ones.
+    if (!(id && timestamp && signatures)) return { ok: false, reason: 'bad_signature' };
+  }
   if (id && timestamp && signatures) {
     const stale = fresh(timestamp);
     if (stale) return { ok: false, reason: stale };

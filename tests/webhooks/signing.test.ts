@@ -111,7 +111,7 @@ describe('webhook signatures', () => {
       verifyWebhook({ headers: standardOnly, rawBody: body, secret, nowSeconds: now, replayGuard: guard }),
       { ok: false, reason: 'replayed' },
     );
-    const forged = { ...headers, 'x-hmac-signature': '00'.repeat(32) };
+    const forged = { ...headers, 'x-hmac-signature': '00'.repeat(32), 'webhook-signature': `v1,${'A'.repeat(43)}=` };
     assert.deepEqual(verifyWebhook({ headers: forged, rawBody: body, secret, nowSeconds: now, replayGuard: guard }), {
       ok: false,
       reason: 'bad_signature',

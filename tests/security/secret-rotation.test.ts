@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { sql, type DatabasePool } from 'slonik';
+import { createWebhookActivities } from '../../activities/webhooks.js';
+import { insertAccount, recordStatusChange } from '../../db/accounts.js';
+import { updateWorkspaceWebhook } from '../../db/workspaces.js';
+import { webhookPolicyFromEnv } from '../../webhooks/network-policy.js';
+import { verifyWebhook } from '../../webhooks/signing.js';
+import { openPool, uniqueId } from '../helpers/context.js';
+
+/** A rotated signing secret keeps signing beside the new one for a grace period: in-flight retries still verify. */
+describe('webhook signing-secret rotation', () => {
+  let pool: DatabasePool;
+  let receiver: Server;
+  let url: string;
+  const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+  const activities = () => createWebhookActivities(pool, webhookPolicyFromEnv('127.0.0.1'));
+
+  before(async () => {
+    pool = await openPool();
+    receiver = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+  });
+  after(async () => {
+    await new Promise((resolve) => receiver.close(resolve));
+    await pool.end();
+  });
+
+  const deliverNewEvent = async (workspaceId: string) => {
+    const sessionId = uniqueId('rot');
+    await insertAccount(pool, { workspaceId, sessionId });
+    const change = { sessionId, status: 'qr_scanning' as const, eventType: 'session_created', dedupeKey: sessionId };
+    const eventId = (await recordStatusChange(pool, change)).eventIds[0] ?? 0;
+    await activities().deliverWebhook({ eventId, attempt: 1 });
+    const delivery = received.at(-1);
+    assert.ok(delivery);
+    return delivery;
+  };
+
+  it('during the grace period a delivery verifies with the new secret and with the previous one', async () => {
+    const workspaceId = uniqueId('ws-rot');
+    const previous = (await updateWorkspaceWebhook(pool, workspaceId, url, false)).webhook_secret;
+    const current = (await updateWorkspaceWebhook(pool, workspaceId, url, true)).webhook_secret;
+    assert.notEqual(previous, current);
+    const { headers, body } = await deliverNewEvent(workspaceId);
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret: current }), { ok: true, scheme: 'seed' });
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret: previous }), { ok: true, scheme: 'standard' });
+    assert.equal(String(headers['webhook-signature']).split(' ').length, 2);
+  });
+
+  it('after the grace period only the new secret signs', async () => {
+    const workspaceId = uniqueId('ws-rot');
+    const previous = (await updateWorkspaceWebhook(pool, workspaceId, url, false)).webhook_secret;
+    await updateWorkspaceWebhook(pool, workspaceId, url, true);
+    await pool.query(
+      sql.unsafe`UPDATE workspaces SET secret_rotated_at = now() - interval '25 hours' WHERE id = ${workspaceId}`,
+    );
+    const { headers, body } = await deliverNewEvent(workspaceId);
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret: previous }), {
+      ok: false,
+      reason: 'bad_signature',
+    });
+  });
+});
