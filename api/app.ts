@@ -6,6 +6,7 @@ import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/typ
 import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
 import { SEED_KEYLESS_OFF, type SeedKeylessAccess } from './seed-access.js';
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-guard.js';
 import { webhookPolicyFromEnv, type WebhookNetworkPolicy } from '../webhooks/network-policy.js';
 import { EventFanout } from './event-fanout.js';
 import { PhoneActionOutcomes } from '../simulator/phone-action-outcomes.js';
@@ -38,6 +39,8 @@ export interface AppDependencies {
   metricsToken?: string | null;
   /** The seed's key-less access (default: off). */
   seedKeyless?: SeedKeylessAccess;
+  /** Event streams per key and per address, and how soon a revoked key's streams close. */
+  streamLimits?: StreamLimits;
   /** Live accounts a workspace may keep unless an operator set its own limit (default 100). */
   liveAccountLimit?: number;
   /** Where webhooks may go (default: WEBHOOK_ALLOWED_HOSTS of this process's environment). */
@@ -142,7 +145,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });
   await app.register(seedCompatPlugin, accountDeps);
-  await app.register(eventStreamPlugin, { pool: deps.pool, fanout });
+  await app.register(eventStreamPlugin, {
+    pool: deps.pool,
+    fanout,
+    limits: deps.streamLimits ?? DEFAULT_STREAM_LIMITS,
+  });
   if (deps.simulator) {
     const outcomes = new PhoneActionOutcomes(deps.databaseUrl, deps.log);
     await outcomes.start();

@@ -4,7 +4,9 @@ import type { DatabasePool } from 'slonik';
 import { listEventsAfter, type AccountEvent } from '../../db/account-events.js';
 import { accountFor, workspaceNotFound } from '../account-access.js';
 import type { EventFanout } from '../event-fanout.js';
+import { HttpProblem, problem } from '../problem.js';
 import { sessionIdSchema, workspaceIdSchema } from '../schemas.js';
+import { CLOSE_SLOW_CONSUMER, StreamGuard, type StreamLimits } from '../stream-guard.js';
 import { assertWorkspaceAccess } from './auth.js';
 
 interface StreamQuery {
@@ -36,9 +38,11 @@ export function streamMessage(event: AccountEvent) {
  */
 export default async function eventStreamPlugin(
   app: FastifyInstance,
-  options: { pool: DatabasePool; fanout: EventFanout },
+  options: { pool: DatabasePool; fanout: EventFanout; limits: StreamLimits },
 ) {
   const { pool, fanout } = options;
+  const guard = new StreamGuard(pool, options.limits);
+  app.addHook('onClose', async () => guard.stop());
   await app.register(websocket, { options: { maxPayload: 4 * 1024 } });
 
   app.get<{ Querystring: StreamQuery }>(
@@ -67,6 +71,8 @@ export default async function eventStreamPlugin(
         const { workspaceId, sessionId } = request.query;
         assertWorkspaceAccess(request, workspaceId, () => workspaceNotFound(workspaceId));
         if (sessionId) await accountFor(pool, { workspaceId, sessionId });
+        const refusal = guard.refusal(request.principal?.keyId ?? 0, request.ip);
+        if (refusal) throw new HttpProblem(problem(429, 'too_many_streams', 'Too Many Requests', refusal));
       },
     },
     async (socket, request) => {
@@ -76,29 +82,57 @@ export default async function eventStreamPlugin(
       const buffered: AccountEvent[] = [];
       const send = (event: AccountEvent) => {
         if (event.id <= lastSent || socket.readyState !== socket.OPEN) return;
+        // A subscriber that does not read holds memory here: it goes, and resumes from its last event id.
+        if (socket.bufferedAmount > guard.limits.maxBufferedBytes) {
+          socket.close(CLOSE_SLOW_CONSUMER, 'too slow; reconnect with lastEventId');
+          return;
+        }
         lastSent = event.id;
         socket.send(JSON.stringify(streamMessage(event)));
       };
+      // Everything the socket holds is released on its close, however early that comes.
+      let closed = false;
+      const releases: Array<() => void> = [];
+      socket.on('close', () => {
+        closed = true;
+        for (const release of releases.splice(0)) release();
+      });
+      const ping = setInterval(() => socket.ping(), 30_000);
+      releases.push(() => clearInterval(ping));
+      releases.push(
+        guard.track({
+          keyId: request.principal?.keyId ?? 0,
+          address: request.ip,
+          close: (code, reason) => socket.close(code, reason),
+        }),
+      );
       const unsubscribe = await fanout.subscribe({
         workspaceId,
         sessionId,
         deliver: (event) => (live ? send(event) : buffered.push(event)),
       });
-      const ping = setInterval(() => socket.ping(), 30_000);
-      socket.on('close', () => {
-        clearInterval(ping);
-        unsubscribe();
-      });
+      if (closed) return unsubscribe();
+      releases.push(unsubscribe);
       socket.on('message', () => undefined);
 
       socket.send(JSON.stringify({ type: 'subscribed', workspaceId, sessionId, lastEventId: lastEventId ?? null }));
       if (lastEventId !== undefined) {
         // What was missed while disconnected, then whatever arrived live meanwhile, in id order, each once.
-        for (let after = lastEventId; ;) {
-          const missed = await listEventsAfter(pool, { workspaceId, sessionId, afterId: after, limit: BACKLOG_LIMIT });
-          for (const event of missed) send(event);
-          if (missed.length < BACKLOG_LIMIT) break;
-          after = (missed[missed.length - 1] as AccountEvent).id;
+        try {
+          for (let after = lastEventId; ;) {
+            const missed = await listEventsAfter(pool, {
+              workspaceId,
+              sessionId,
+              afterId: after,
+              limit: BACKLOG_LIMIT,
+            });
+            for (const event of missed) send(event);
+            if (missed.length < BACKLOG_LIMIT) break;
+            after = (missed[missed.length - 1] as AccountEvent).id;
+          }
+        } catch {
+          socket.close(1011, 'the backlog could not be read; reconnect with lastEventId');
+          return;
         }
       }
       for (const event of buffered.sort((a, b) => a.id - b.id)) send(event);

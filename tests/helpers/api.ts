@@ -4,6 +4,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import type { DatabasePool } from 'slonik';
 import { buildApp } from '../../api/app.js';
 import { createApiKey } from '../../db/workspaces.js';
+import type { StreamLimits } from '../../api/stream-guard.js';
 import type { WebhookNetworkPolicy } from '../../webhooks/network-policy.js';
 import { openPool, openTemporalClient, testLog, testStackEnv, uniqueId } from './context.js';
 
@@ -26,6 +27,7 @@ export async function buildTestApi(
     webhookPolicy?: WebhookNetworkPolicy;
     liveAccountLimit?: number;
     metricsToken?: string;
+    streamLimits?: StreamLimits;
   },
 ): Promise<TestApi> {
   const app = await buildApp({
@@ -39,6 +41,7 @@ export async function buildTestApi(
     ...(options.webhookPolicy ? { webhookPolicy: options.webhookPolicy } : {}),
     ...(options.liveAccountLimit !== undefined ? { liveAccountLimit: options.liveAccountLimit } : {}),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
+    ...(options.streamLimits ? { streamLimits: options.streamLimits } : {}),
   });
   const { key: adminKey } = await createApiKey(pool, { workspaceId: null, name: 'test admin' });
   return {
