@@ -15,7 +15,9 @@ const FUZZ_MIN_REQUESTS = 10_000;
 
 /** Requests the API answered, by status, from its own request histogram. */
 async function answeredByStatus(stack: FaultStack): Promise<Map<string, number>> {
-  const text = await (await fetch(`${stack.apiUrl}/metrics`)).text();
+  // /metrics is for the scrape token or an admin key.
+  const headers = { authorization: `Bearer ${stack.adminKey}` };
+  const text = await (await fetch(`${stack.apiUrl}/metrics`, { headers })).text();
   const counts = new Map<string, number>();
   for (const match of text.matchAll(
     /^wa_api_http_request_duration_seconds_count\{[^}]*status="(\d+)"[^}]*\} (\d+)/gm,
