@@ -7,7 +7,7 @@ import { ReplayGuard, signedHeaders, verifyWebhook } from '../../webhooks/signin
 import { FaultStack } from './harness.js';
 import { ensureSchemathesis, runSchemathesis } from './schemathesis.js';
 
-// Examples per operation: 28 operations × 650, with the coverage and stateful phases, make 12,000 requests or more
+// Examples per operation: 28 operations × 650, with the coverage and stateful phases, make about 17,000 requests
 // (the count varies between runs by several hundred, with how many generated bodies the schemas refuse; 10,000 is
 // the floor the case asserts).
 const FUZZ_MAX_EXAMPLES = Number(process.env.FUZZ_MAX_EXAMPLES ?? 650);
