@@ -6,10 +6,11 @@ import { describe, it } from 'node:test';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
+import { submitPhoneAction } from '../../simulator/phone-actions.js';
 import { deleteAccountSignal, requestPairingCodeUpdate } from '../../workflows/messages.js';
 import { dataConverterFromEnv } from '../../lib/payload-encryption.js';
 import { randomPhone } from '../helpers/accounts.js';
-import { testStackEnv } from '../helpers/context.js';
+import { eventually, testStackEnv } from '../helpers/context.js';
 import { useSimulatedWorkerStack } from '../helpers/worker-process.js';
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -46,13 +47,20 @@ describe('pairing-code updates racing the main loop replay deterministically', {
     const answers = await requestCodes(handle, 4);
     const codes = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value.code] : []));
     assert.equal(codes.length, 4, `every update answered with a code: ${JSON.stringify(answers)}`);
-    // The loop answered them one at a time: the row holds the code of whichever it answered last.
-    const row = await stack.accounts.rowWhere(
-      sessionId,
-      (r) => codes.includes(r.pairing_code ?? ''),
-      'a pairing code of the updates on the row',
+    // The loop answered them one at a time, and the phone shows the code of whichever it answered last. Each code
+    // also comes back as an engine event, handled after the answers: until those are, the row may show an earlier
+    // code, which the phone refuses. The phone is asked again with what the row shows then.
+    const enteredCode = await eventually(
+      async () => {
+        const row = await stack.accounts.row(sessionId);
+        if (!codes.includes(row?.pairing_code ?? '')) return undefined;
+        const outcome = await submitPhoneAction(stack.pool, sessionId, 'enter_code', { code: row?.pairing_code });
+        return outcome.state === 'applied' ? row?.pairing_code : undefined;
+      },
+      20_000,
+      'the phone taking the code the row shows',
     );
-    await stack.accounts.phone(sessionId, 'enter_code', { code: row.pairing_code });
+    assert.ok(codes.includes(enteredCode ?? ''), 'the code entered is one the updates answered');
     await stack.accounts.rowWithStatus(sessionId, 'connected');
     // Too late for a pairing code: refused by the validator, nothing written.
     const late = await requestCodes(handle, 1);
