@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DatabasePool } from 'slonik';
-import { findWebhookTarget, recordDeliveryAttempt } from '../db/webhook-deliveries.js';
+import { eventsAwaitingDelivery, findWebhookTarget, recordDeliveryAttempt } from '../db/webhook-deliveries.js';
 import { webhookPayload } from '../webhooks/payload.js';
 import type { WebhookNetworkPolicy } from '../webhooks/network-policy.js';
 import { postWebhook, WebhookRefused, type PostLimits } from '../webhooks/post.js';
@@ -11,6 +11,15 @@ export const PERMANENT_REJECTIONS = [400, 401, 403, 404, 410, 422];
 
 export function createWebhookActivities(pool: DatabasePool, policy: WebhookNetworkPolicy, limits?: PostLimits) {
   return {
+    /** The outbox's events whose delivery was never started (see eventsAwaitingDelivery). */
+    async eventsAwaitingDelivery(window: {
+      olderThanSeconds: number;
+      withinSeconds: number;
+      limit: number;
+    }): Promise<number[]> {
+      return [...(await eventsAwaitingDelivery(pool, window))];
+    },
+
     /**
      * One delivery attempt: POST the signed event, record the attempt (status, latency, error) whatever happens.
      * Fails retryably on network errors, timeouts and 5xx; permanently on the rejections above and on a target the

@@ -6,6 +6,7 @@ import { deleteEngineAuth } from '../db/engine-auth.js';
 import type { WebhookNetworkPolicy } from '../webhooks/network-policy.js';
 import { accountWorkflowId } from '../workflows/ids.js';
 import { deleteAccountSignal } from '../workflows/messages.js';
+import type { AccountCreationGate } from './account-creation-rate.js';
 import { startWebhookDeliveries } from './webhook-starter.js';
 
 export interface AccountCommandDeps {
@@ -15,6 +16,8 @@ export interface AccountCommandDeps {
   webhookPolicy: WebhookNetworkPolicy;
   /** Live accounts a workspace may keep unless an operator set its own limit. */
   liveAccountLimit: number;
+  /** Every route that creates an account calls it first. */
+  accountCreationGate: AccountCreationGate;
 }
 
 /**

@@ -5,6 +5,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySche
 import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/types/schema.js';
 import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
+import { accountCreationGate } from './account-creation-rate.js';
+import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { SEED_KEYLESS_OFF, type SeedKeylessAccess } from './seed-access.js';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-guard.js';
 import { webhookPolicyFromEnv, type WebhookNetworkPolicy } from '../webhooks/network-policy.js';
@@ -46,6 +48,10 @@ export interface AppDependencies {
   /** Where webhooks may go (default: WEBHOOK_ALLOWED_HOSTS of this process's environment). */
   webhookPolicy?: WebhookNetworkPolicy;
   rateLimitPerMinute?: number;
+  /** Accounts a key may create per minute (default 30). */
+  accountCreationsPerMinute?: number;
+  /** Invalid keys an address may present per minute before it is refused without a lookup (default 30). */
+  failedAuthenticationsPerMinute?: number;
 }
 
 function requestLogView(request: { method?: string; url?: string; ip?: string }) {
@@ -67,6 +73,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // keep-alive sockets close after 10 s. (No idle timeout on sockets: a WebSocket may be quiet for minutes.)
     requestTimeout: 30_000,
     keepAliveTimeout: 10_000,
+    frameworkErrors,
+    clientErrorHandler,
     // Reject, never silently drop, fields a schema does not know.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     // A JSON body states its own types: "5" is not a number there, and is refused, not coerced. Query strings and
@@ -99,6 +107,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     pool: deps.pool,
     seedKeyless: deps.seedKeyless ?? SEED_KEYLESS_OFF,
     metricsToken: deps.metricsToken ?? null,
+    failedAuthenticationsPerMinute: deps.failedAuthenticationsPerMinute ?? 30,
   });
   await app.register(rateLimit, {
     max: deps.rateLimitPerMinute ?? 600,
@@ -141,6 +150,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     taskQueue: deps.taskQueue,
     webhookPolicy: deps.webhookPolicy ?? webhookPolicyFromEnv(process.env.WEBHOOK_ALLOWED_HOSTS),
     liveAccountLimit: deps.liveAccountLimit ?? DEFAULT_LIVE_ACCOUNT_LIMIT,
+    accountCreationGate: accountCreationGate(app, deps.accountCreationsPerMinute ?? 30),
   };
   await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });

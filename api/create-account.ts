@@ -1,10 +1,17 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
-import { discardUnstartedAccount, insertAccount, type AccountRow } from '../db/accounts.js';
+import {
+  AccountConflictError,
+  AccountLimitReached,
+  discardUnstartedAccount,
+  insertAccount,
+  type AccountRow,
+} from '../db/accounts.js';
 import { accountConnection } from '../workflows/account-connection.js';
 import type { AccountTimings } from '../workflows/account-state.js';
 import { accountWorkflowId } from '../workflows/ids.js';
 import { workspaceIdKey } from '../workflows/search-attributes.js';
+import { accountLimitProblem, HttpProblem, problem } from './problem.js';
 
 export interface CreateAccountRequest {
   workspaceId: string;
@@ -67,4 +74,15 @@ export async function createAccount(
     }
   }
   return { row, created };
+}
+
+/** What a refused create answers, whichever route asked (/v1 or the seed's); any other error passes unchanged. */
+export function createRefusal(error: unknown): unknown {
+  if (error instanceof AccountLimitReached) return accountLimitProblem(error);
+  if (error instanceof AccountConflictError) {
+    return new HttpProblem(
+      problem(409, 'session_id_taken', 'Conflict', 'this sessionId is already used by another workspace'),
+    );
+  }
+  return error;
 }

@@ -31,6 +31,8 @@ async function main() {
     metricsToken: env.METRICS_TOKEN ?? null,
     seedKeyless: seedKeylessAccessFromEnv(env.SEED_API_LOOPBACK_WITHOUT_KEY, env.SEED_API_WORKSPACES),
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    accountCreationsPerMinute: env.ACCOUNT_CREATIONS_PER_MINUTE,
+    failedAuthenticationsPerMinute: env.FAILED_AUTHENTICATIONS_PER_MINUTE,
   });
 
   let closing = false;

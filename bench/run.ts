@@ -76,6 +76,8 @@ async function main() {
       API_PORT: String(apiPort),
       LOG_LEVEL: 'warn',
       RATE_LIMIT_PER_MINUTE: '10000000',
+      ACCOUNT_CREATIONS_PER_MINUTE: '10000000',
+      FAILED_AUTHENTICATIONS_PER_MINUTE: '10000000',
       MAX_LIVE_ACCOUNTS_PER_WORKSPACE: '1000000',
     };
     const worker = startServiceProcess('worker', env, join(dataDir, 'worker.log'));

@@ -45,6 +45,10 @@ const processEnvSchema = z.object({
   // The bearer token Prometheus scrapes /metrics with; without one, only admin keys read /metrics.
   METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  // Each account may start a Chromium: creating them has a budget of its own per key.
+  ACCOUNT_CREATIONS_PER_MINUTE: z.coerce.number().int().positive().default(30),
+  // Invalid keys one address may present per minute; past it, the address waits without a key lookup.
+  FAILED_AUTHENTICATIONS_PER_MINUTE: z.coerce.number().int().positive().default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

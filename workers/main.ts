@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
+import { ensureWebhookOutboxSchedule } from './webhook-outbox-schedule.js';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import {
   createAccountStoreActivities,
@@ -73,6 +74,7 @@ async function main() {
     hostWorker.shutdown();
   });
 
+  await ensureWebhookOutboxSchedule(client, env.TASK_QUEUE, log);
   log.info({ taskQueue: env.TASK_QUEUE, hostTaskQueue, engine: engine.name }, 'worker running');
   try {
     await Promise.all([sharedWorker.run(), hostWorker.run()]);

@@ -7,7 +7,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import { makePrimary } from '../../db/account-lifecycle.js';
-import { AccountConflictError, AccountLimitReached, listWorkspaceAccounts } from '../../db/accounts.js';
+import { AccountConflictError, listWorkspaceAccounts } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
 import { ACCOUNT_STATUSES, type AccountStatus } from '../../domain/account-status.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
@@ -17,8 +17,8 @@ import { deleteAccount, type AccountCommandDeps } from '../account-commands.js';
 import { AccountUpdateUnavailable, executeAccountUpdate } from '../account-update.js';
 import { toAccountView } from '../account-view.js';
 import { assertWebhookUrl } from '../webhook-url.js';
-import { createAccount } from '../create-account.js';
-import { accountLimitProblem, HttpProblem, problem } from '../problem.js';
+import { createAccount, createRefusal } from '../create-account.js';
+import { HttpProblem, problem } from '../problem.js';
 import { phoneNumberSchema, sessionIdSchema, webhookUrlSchema, workspaceIdSchema } from '../schemas.js';
 import { startWebhookDeliveries } from '../webhook-starter.js';
 
@@ -58,6 +58,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
   app.post<{ Params: { workspaceId: string }; Body: CreateBody }>(
     '/accounts',
     {
+      preHandler: options.accountCreationGate,
       schema: {
         summary: 'Create an account (QR or pairing-code login); the same sessionId twice gives the same account',
         tags: ['accounts'],
@@ -105,12 +106,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
         });
         return reply.code(created ? 201 : 200).send(toAccountView(row));
       } catch (error) {
-        if (error instanceof AccountLimitReached) throw accountLimitProblem(error);
-        if (error instanceof AccountConflictError)
-          throw new HttpProblem(
-            problem(409, 'session_id_taken', 'Conflict', 'this sessionId is already used by another workspace'),
-          );
-        throw error;
+        throw createRefusal(error);
       }
     },
   );

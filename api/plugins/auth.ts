@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { DatabasePool } from 'slonik';
 import { authenticateApiKey, type ApiPrincipal } from '../../db/workspaces.js';
+import { FailedAuthentications } from '../failed-authentications.js';
 import { HttpProblem, problem } from '../problem.js';
 import { seedKeylessRefusal, type SeedKeylessAccess } from '../seed-access.js';
 
@@ -25,6 +26,8 @@ export interface AuthOptions {
   seedKeyless: SeedKeylessAccess;
   /** The token Prometheus scrapes /metrics with; null: only admin keys may read it. */
   metricsToken: string | null;
+  /** Failed key lookups an address may make per minute before it is refused without one. */
+  failedAuthenticationsPerMinute: number;
 }
 
 /** The one route a key may come in the query string: a browser cannot set headers on a WebSocket. */
@@ -46,7 +49,8 @@ export function presentedKey(request: FastifyRequest): string | null {
 
 async function authPlugin(app: FastifyInstance, options: AuthOptions) {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request) => {
+  const failures = new FailedAuthentications(options.failedAuthenticationsPerMinute);
+  app.addHook('onRequest', async (request, reply) => {
     const mode = request.routeOptions.config?.auth;
     const url = request.routeOptions.url;
     // Unmatched routes fall through to the 404 handler; the OpenAPI pages are public documentation.
@@ -61,7 +65,21 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
       request.principal = { keyId: 0, workspaceId: null, name: 'metrics-scrape', onlyWorkspaces: new Set() };
       return;
     }
+    const retryAfterMs = failures.retryAfterMs(request.ip);
+    if (retryAfterMs > 0) {
+      const retryAfterSeconds = Math.ceil(retryAfterMs / 1000);
+      void reply.header('retry-after', String(retryAfterSeconds));
+      throw new HttpProblem(
+        problem(
+          429,
+          'too_many_failed_authentications',
+          'Too Many Requests',
+          `this address presented too many invalid keys; retry after ${retryAfterSeconds} s`,
+        ),
+      );
+    }
     const principal = key ? await authenticateApiKey(options.pool, key) : null;
+    if (key && !principal) failures.recordFailure(request.ip);
     if (!principal) {
       throw new HttpProblem(
         problem(

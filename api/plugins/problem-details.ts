@@ -10,9 +10,7 @@ async function problemDetailsPlugin(app: FastifyInstance) {
     void reply
       .code(404)
       .type(PROBLEM_CONTENT_TYPE)
-      .send(
-        problem(404, 'route_not_found', 'Not Found', `no route for ${request.method} ${request.url.split('?')[0]}`),
-      );
+      .send(problem(404, 'route_not_found', 'Not Found', `no route for ${request.method} ${shortPath(request.url)}`));
   });
 
   app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
@@ -52,6 +50,12 @@ async function problemDetailsPlugin(app: FastifyInstance) {
     }
     void reply.code(details.status).type(PROBLEM_CONTENT_TYPE).send(details);
   });
+}
+
+/** The path of a URL, cut short: an answer never echoes kilobytes of a client's URL back. */
+function shortPath(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
 }
 
 export default fp(problemDetailsPlugin, { name: 'problem-details' });

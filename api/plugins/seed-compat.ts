@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AccountConflictError, AccountLimitReached, findAccountBySession, type AccountRow } from '../../db/accounts.js';
+import { findAccountBySession, type AccountRow } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
 import { workspaceNotFound } from '../account-access.js';
 import { deleteAccount, type AccountCommandDeps } from '../account-commands.js';
 import { toAccountView } from '../account-view.js';
 import { assertWebhookUrl } from '../webhook-url.js';
-import { createAccount } from '../create-account.js';
-import { accountLimitProblem, HttpProblem, problem } from '../problem.js';
+import { createAccount, createRefusal } from '../create-account.js';
+import { HttpProblem, problem } from '../problem.js';
 import { sessionIdSchema, webhookUrlSchema } from '../schemas.js';
 import { assertWorkspaceAccess } from './auth.js';
 
@@ -57,6 +57,7 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: Ac
     '/api/session/init',
     {
       config: { auth: 'seed' },
+      preHandler: options.accountCreationGate,
       schema: {
         summary: 'Seed-compatible: start a session (QR login)',
         tags: ['seed-compatible'],
@@ -93,12 +94,7 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: Ac
         });
         return reply.code(created ? 201 : 200).send(sessionView(row));
       } catch (error) {
-        if (error instanceof AccountLimitReached) throw accountLimitProblem(error);
-        if (error instanceof AccountConflictError)
-          throw new HttpProblem(
-            problem(409, 'session_id_taken', 'Conflict', 'this sessionId belongs to another workspace'),
-          );
-        throw error;
+        throw createRefusal(error);
       }
     },
   );

@@ -22,8 +22,8 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: A
     assertWorkspaceAccess(request, params.workspaceId, notFound);
   });
   // The children get the dependencies alone: the group's prefix in their options would be added a second time.
-  const { pool, temporal, taskQueue, webhookPolicy, liveAccountLimit } = deps;
+  const { pool, temporal, taskQueue, webhookPolicy, liveAccountLimit, accountCreationGate } = deps;
   for (const plugin of [accountsPlugin, accountDiagnosticsPlugin, webhooksPlugin]) {
-    await app.register(plugin, { pool, temporal, taskQueue, webhookPolicy, liveAccountLimit });
+    await app.register(plugin, { pool, temporal, taskQueue, webhookPolicy, liveAccountLimit, accountCreationGate });
   }
 }

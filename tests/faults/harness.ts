@@ -78,6 +78,8 @@ export class FaultStack {
       API_PORT: String(ports.api),
       LOG_LEVEL: 'info',
       RATE_LIMIT_PER_MINUTE: '1000000',
+      ACCOUNT_CREATIONS_PER_MINUTE: '1000000',
+      FAILED_AUTHENTICATIONS_PER_MINUTE: '1000000',
       ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS ?? newKeyEntry('faults'),
       // The webhook receiver listens on loopback, which the webhook network policy otherwise refuses.
       WEBHOOK_ALLOWED_HOSTS: '127.0.0.1,localhost',

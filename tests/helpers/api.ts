@@ -28,6 +28,8 @@ export async function buildTestApi(
     liveAccountLimit?: number;
     metricsToken?: string;
     streamLimits?: StreamLimits;
+    accountCreationsPerMinute?: number;
+    failedAuthenticationsPerMinute?: number;
   },
 ): Promise<TestApi> {
   const app = await buildApp({
@@ -42,6 +44,10 @@ export async function buildTestApi(
     ...(options.liveAccountLimit !== undefined ? { liveAccountLimit: options.liveAccountLimit } : {}),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     ...(options.streamLimits ? { streamLimits: options.streamLimits } : {}),
+    ...(options.accountCreationsPerMinute ? { accountCreationsPerMinute: options.accountCreationsPerMinute } : {}),
+    ...(options.failedAuthenticationsPerMinute
+      ? { failedAuthenticationsPerMinute: options.failedAuthenticationsPerMinute }
+      : {}),
   });
   const { key: adminKey } = await createApiKey(pool, { workspaceId: null, name: 'test admin' });
   return {
