@@ -29,6 +29,8 @@ const processEnvSchema = z.object({
   // With the real engine: `whatsapp` reaches web.whatsapp.com; `standin` loads the offline stand-in page.
   WA_WEB: z.enum(['whatsapp', 'standin']).default('whatsapp'),
   CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
+  // `auto`: sandboxed wherever the host allows it (not as root); `on`: refuse to start without it.
+  CHROMIUM_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
   ENGINE_DATA_DIR: z.string().min(1).default('.data/engine'),
   WA_LAUNCH_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   // The seed's backend called its Node service on loopback without a key. Off unless turned on; then from loopback

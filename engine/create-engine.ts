@@ -5,6 +5,7 @@ import { parseKeyring } from '../lib/keyring.js';
 import type { Logger } from '../lib/logger.js';
 import { readSimulatorSettings } from '../simulator/settings.js';
 import { SimulatedEngine } from '../simulator/simulated-engine.js';
+import { chromiumFlags, decideSandbox, readSandboxFacts } from './real/chromium-sandbox.js';
 import { WhatsAppWebEngine } from './real/whatsapp-web-engine.js';
 import type { Engine } from './types.js';
 
@@ -21,7 +22,9 @@ export async function createEngine(env: ProcessEnv, pool: DatabasePool, log: Log
         log.child({ engine: 'simulated' }),
         logins,
       );
-    case 'real':
+    case 'real': {
+      const sandbox = decideSandbox(env.CHROMIUM_SANDBOX, readSandboxFacts(env.CHROMIUM_PATH));
+      log.info({ sandbox: sandbox.sandbox, reason: sandbox.reason }, 'chromium sandbox');
       return WhatsAppWebEngine.create(
         pool,
         env.DATABASE_URL,
@@ -30,9 +33,11 @@ export async function createEngine(env: ProcessEnv, pool: DatabasePool, log: Log
           dataDir: env.ENGINE_DATA_DIR,
           standIn: env.WA_WEB === 'standin',
           launchTimeoutMs: env.WA_LAUNCH_TIMEOUT_MS,
+          chromiumFlags: chromiumFlags(sandbox),
         },
         log.child({ engine: 'real', web: env.WA_WEB }),
         logins,
       );
+    }
   }
 }

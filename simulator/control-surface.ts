@@ -114,12 +114,17 @@ export default async function simulatorPlugin(
         });
         if (outcome.state === 'rejected') {
           const code = typeof outcome.result.error === 'string' ? outcome.result.error : 'rejected';
-          const status = code === 'no_simulated_session' ? 404 : 409;
+          const [status, title] =
+            code === 'no_simulated_session'
+              ? [404, 'Not Found']
+              : code === 'phone_action_lost'
+                ? [503, 'Service Unavailable']
+                : [409, 'Conflict'];
           throw new HttpProblem(
             problem(
               status,
               code,
-              status === 404 ? 'Not Found' : 'Conflict',
+              title,
               typeof outcome.result.message === 'string'
                 ? outcome.result.message
                 : 'the simulated phone refused the action',

@@ -36,21 +36,24 @@ function pollAgain(): OutcomeWait {
 
 /**
  * Submits a phone-side action and waits for the worker holding the session to apply or reject it. When no worker
- * claims it in time (no simulated session is running for that id), it is withdrawn and reported as rejected.
- * `nextChange` tells when to read the row again (the API's NOTIFY listener); without it, every 25 ms.
+ * claims it in time (no simulated session is running for that id), it is withdrawn and reported as rejected; when
+ * the worker that claimed it gives no outcome in time (it died holding it), it is given up as `phone_action_lost`,
+ * and a late outcome from that worker changes nothing. `nextChange` tells when to read the row again (the API's
+ * NOTIFY listener); without it, every 25 ms.
  */
 export async function submitPhoneAction(
   pool: DatabasePool,
   sessionId: string,
   action: PhoneAction,
   params: Record<string, unknown>,
-  options: { timeoutMs?: number; nextChange?: (id: number) => OutcomeWait } = {},
+  options: { timeoutMs?: number; claimedTimeoutMs?: number; nextChange?: (id: number) => OutcomeWait } = {},
 ): Promise<ActionOutcome> {
   const nextChange = options.nextChange ?? pollAgain;
   const id = await pool.oneFirst(sql.type(z.object({ id: z.number().int() }))`
     INSERT INTO simulator_actions (session_id, action, params) VALUES (${sessionId}, ${action}, ${sql.jsonb(params as never)}) RETURNING id
   `);
   const deadline = Date.now() + (options.timeoutMs ?? 5_000);
+  const claimedDeadline = deadline + (options.claimedTimeoutMs ?? 30_000);
   for (;;) {
     // Listen before reading, so an outcome written between the read and the wait is not missed.
     const wait = nextChange(id);
@@ -68,7 +71,17 @@ export async function submitPhoneAction(
         wait.cancel();
         return { state: 'rejected', result: withdrawn.result ?? {} };
       }
-      // A worker claimed it meanwhile: its outcome is on the way.
+      // A worker claimed it meanwhile: its outcome is on the way, unless that worker is gone.
+    }
+    if (Date.now() > claimedDeadline) {
+      const lost = await pool.maybeOne(sql.type(simulatorActionSchema)`
+        UPDATE simulator_actions SET state = 'rejected', handled_at = now(), result = ${sql.jsonb({ error: 'phone_action_lost', message: 'the worker that took this action stopped before it answered; send it again' })}
+        WHERE id = ${id} AND state = 'claimed' RETURNING *
+      `);
+      if (lost) {
+        wait.cancel();
+        return { state: 'rejected', result: lost.result ?? {} };
+      }
     }
     await wait.changed;
   }
@@ -94,8 +107,10 @@ export async function pendingPhoneActions(db: CommonQueryMethods, sessionId: str
   `);
 }
 
+/** Writes the outcome of a claimed action; one the submitter gave up on in the meantime keeps its answer. */
 export async function finishPhoneAction(db: CommonQueryMethods, id: number, outcome: ActionOutcome): Promise<void> {
   await db.query(sql.unsafe`
-    UPDATE simulator_actions SET state = ${outcome.state}, result = ${sql.jsonb(outcome.result as never)}, handled_at = now() WHERE id = ${id}
+    UPDATE simulator_actions SET state = ${outcome.state}, result = ${sql.jsonb(outcome.result as never)}, handled_at = now()
+    WHERE id = ${id} AND state = 'claimed'
   `);
 }

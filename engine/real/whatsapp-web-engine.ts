@@ -20,21 +20,6 @@ type WhatsAppClient = InstanceType<typeof Client>;
 export const STANDIN_WEB_VERSION = '2.3000.0-wa-connect-standin';
 const STANDIN_PAGE = fileURLToPath(new URL('./whatsapp-web-standin.html', import.meta.url));
 
-// Low-memory Chromium: one renderer, no GPU, no background work, no first-run, no /dev/shm (small in containers).
-const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-extensions',
-  '--no-first-run',
-  '--no-zygote',
-  '--renderer-process-limit=1',
-  '--js-flags=--max-old-space-size=256',
-];
-
 /** How long a closing Chromium may take to write its profile before it is killed as hung. */
 const BROWSER_EXIT_GRACE_MS = 10_000;
 
@@ -46,6 +31,8 @@ export interface RealEngineOptions {
   standIn: boolean;
   /** How long the page may take to show WhatsApp Web at all before the start fails. */
   launchTimeoutMs: number;
+  /** Chromium's command-line flags (chromium-sandbox.ts: with the sandbox wherever the host allows it). */
+  chromiumFlags: string[];
 }
 
 interface RunningClient {
@@ -141,7 +128,7 @@ export class WhatsAppWebEngine implements Engine {
         this.authStore,
         this.log,
       ) as unknown as wwebjs.AuthStrategy,
-      puppeteer: { executablePath: this.options.chromiumPath, headless: true, args: CHROMIUM_FLAGS },
+      puppeteer: { executablePath: this.options.chromiumPath, headless: true, args: this.options.chromiumFlags },
       ...(this.options.standIn
         ? {
             webVersion: STANDIN_WEB_VERSION,

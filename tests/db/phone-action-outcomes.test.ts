@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { PhoneActionOutcomes } from '../../simulator/phone-action-outcomes.js';
-import { finishPhoneAction } from '../../simulator/phone-actions.js';
+import { finishPhoneAction, simulatorActionSchema, submitPhoneAction } from '../../simulator/phone-actions.js';
 import { openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
 
 describe('phone action outcomes', () => {
@@ -15,7 +15,7 @@ describe('phone action outcomes', () => {
     try {
       const insert = async () =>
         pool.oneFirst(sql.type(z.object({ id: z.number().int() }))`
-        INSERT INTO simulator_actions (session_id, action) VALUES (${uniqueId('s')}, 'drop') RETURNING id
+        INSERT INTO simulator_actions (session_id, action, state) VALUES (${uniqueId('s')}, 'drop', 'claimed') RETURNING id
       `);
       const [answered, untouched] = [await insert(), await insert()];
       const answeredWait = outcomes.nextChange(answered);
@@ -35,6 +35,42 @@ describe('phone action outcomes', () => {
       untouchedWait.cancel();
     } finally {
       await outcomes.stop();
+      await pool.end();
+    }
+  });
+
+  it('an action whose worker claimed it and died is given up as phone_action_lost; its late outcome changes nothing', async () => {
+    const pool = await openPool();
+    try {
+      const sessionId = uniqueId('lost');
+      // The "worker": claims the action as soon as it appears, then never answers.
+      const claimer = setInterval(() => {
+        void pool.query(
+          sql.unsafe`UPDATE simulator_actions SET state = 'claimed' WHERE session_id = ${sessionId} AND state = 'pending'`,
+        );
+      }, 20);
+      const startedAt = Date.now();
+      const outcome = await submitPhoneAction(
+        pool,
+        sessionId,
+        'drop',
+        {},
+        { timeoutMs: 300, claimedTimeoutMs: 700 },
+      ).finally(() => clearInterval(claimer));
+      assert.equal(outcome.state, 'rejected');
+      assert.equal(outcome.result.error, 'phone_action_lost');
+      assert.ok(Date.now() - startedAt < 10_000, 'the request ended');
+
+      const row = await pool.one(
+        sql.type(simulatorActionSchema)`SELECT * FROM simulator_actions WHERE session_id = ${sessionId}`,
+      );
+      await finishPhoneAction(pool, row.id, { state: 'applied', result: { late: true } });
+      const after = await pool.one(
+        sql.type(simulatorActionSchema)`SELECT * FROM simulator_actions WHERE id = ${row.id}`,
+      );
+      assert.equal(after.state, 'rejected');
+      assert.equal(after.result?.error, 'phone_action_lost');
+    } finally {
       await pool.end();
     }
   });

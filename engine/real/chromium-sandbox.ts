@@ -1,0 +1,92 @@
+import { readFileSync, statSync } from 'node:fs';
+
+/** What decides whether Chromium can sandbox its renderers on this host. */
+export interface SandboxFacts {
+  /** The uid this process runs as: Chromium refuses to sandbox as root. */
+  uid: number;
+  /** /proc/sys/user/max_user_namespaces (null: unknown). */
+  maxUserNamespaces: number | null;
+  /** Debian's /proc/sys/kernel/unprivileged_userns_clone (null: the kernel has no such switch). */
+  unprivilegedUserNamespaces: number | null;
+  /** Ubuntu's /proc/sys/kernel/apparmor_restrict_unprivileged_userns (null: absent). */
+  apparmorRestrictsUserNamespaces: number | null;
+  /** Chromium's setuid sandbox helper is installed setuid root. */
+  setuidHelper: boolean;
+}
+
+export type SandboxSetting = 'auto' | 'on' | 'off';
+
+export interface SandboxDecision {
+  sandbox: boolean;
+  reason: string;
+}
+
+/**
+ * A page is code from the network running in a process that holds the service's database credentials: Chromium's
+ * sandbox (seccomp and namespaces) keeps a compromised renderer away from them. It needs a non-root user and either
+ * unprivileged user namespaces or the setuid helper; `auto` uses it wherever the host allows.
+ */
+export function decideSandbox(setting: SandboxSetting, facts: SandboxFacts): SandboxDecision {
+  if (setting === 'off') return { sandbox: false, reason: 'CHROMIUM_SANDBOX=off' };
+  const blocker = sandboxBlocker(facts);
+  if (blocker === null) return { sandbox: true, reason: 'the host allows it' };
+  if (setting === 'on') throw new Error(`CHROMIUM_SANDBOX=on, but Chromium cannot sandbox here: ${blocker}`);
+  return { sandbox: false, reason: blocker };
+}
+
+function sandboxBlocker(facts: SandboxFacts): string | null {
+  if (facts.uid === 0) return 'the worker runs as root (Chromium sandboxes only as another user)';
+  if (facts.setuidHelper) return null;
+  if (facts.maxUserNamespaces === 0) return 'user namespaces are off (user.max_user_namespaces = 0)';
+  if (facts.unprivilegedUserNamespaces === 0)
+    return 'unprivileged user namespaces are off (kernel.unprivileged_userns_clone = 0)';
+  if (facts.apparmorRestrictsUserNamespaces === 1) return 'AppArmor restricts unprivileged user namespaces';
+  return null;
+}
+
+function readNumber(path: string): number | null {
+  try {
+    const value = Number(readFileSync(path, 'utf8').trim());
+    return Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** This host's facts, read from /proc and the Chromium install. */
+export function readSandboxFacts(chromiumPath: string): SandboxFacts {
+  let setuidHelper = false;
+  for (const helper of [`${chromiumPath.replace(/\/[^/]+$/, '')}/chrome-sandbox`, '/usr/lib/chromium/chrome-sandbox']) {
+    try {
+      const stats = statSync(helper);
+      if (stats.uid === 0 && (stats.mode & 0o4000) !== 0) setuidHelper = true;
+    } catch {
+      // not installed there
+    }
+  }
+  return {
+    uid: process.getuid?.() ?? 0,
+    maxUserNamespaces: readNumber('/proc/sys/user/max_user_namespaces'),
+    unprivilegedUserNamespaces: readNumber('/proc/sys/kernel/unprivileged_userns_clone'),
+    apparmorRestrictsUserNamespaces: readNumber('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
+    setuidHelper,
+  };
+}
+
+// Low-memory Chromium: one renderer, no GPU, no background work, no first-run, no /dev/shm (small in containers).
+const COMMON_FLAGS = [
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-extensions',
+  '--no-first-run',
+  '--renderer-process-limit=1',
+  '--js-flags=--max-old-space-size=256',
+];
+
+/** Chromium's flags: without the sandbox, also without the zygote (one process fewer; Chromium allows it only then). */
+export function chromiumFlags(decision: SandboxDecision): string[] {
+  return decision.sandbox ? COMMON_FLAGS : ['--no-sandbox', '--no-zygote', ...COMMON_FLAGS];
+}
