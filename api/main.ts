@@ -11,7 +11,7 @@ import { seedKeylessAccessFromEnv } from './seed-access.js';
 async function main() {
   const log = createLogger('api');
   const env = readProcessEnv();
-  await migrate(env.DATABASE_URL, log);
+  await migrate(env.DATABASE_MIGRATION_URL ?? env.DATABASE_URL, log);
   const pool = await createDatabasePool(env.DATABASE_URL);
   // Lazy: the API comes up even while Temporal is down, and /ready says so instead of the process crashing.
   const connection = Connection.lazy({ address: env.TEMPORAL_ADDRESS, connectTimeout: 2_000 });

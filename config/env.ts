@@ -9,6 +9,8 @@ const port = z.coerce.number().int().min(1).max(65535);
 
 const processEnvSchema = z.object({
   DATABASE_URL: z.string().url({ message: 'must be a postgres:// URL' }),
+  // The schema owner's URL, for migrations only; the service itself logs in with DATABASE_URL (row access only).
+  DATABASE_MIGRATION_URL: z.string().url({ message: 'must be a postgres:// URL' }).optional(),
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, { message: 'must be host:port' }),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TASK_QUEUE: z.string().min(1).default('wa-accounts'),

@@ -28,6 +28,17 @@ export async function migrate(databaseUrl: string, log: Logger, directory = MIGR
   await client.connect();
   const applied: number[] = [];
   try {
+    // The service's own role may not change the schema: with every file applied as it is, it needs nothing more.
+    if (await allApplied(client, files)) return [];
+    const mayMigrate = await client.query<{ owner: boolean }>(
+      `SELECT has_schema_privilege(current_user, 'public', 'CREATE') AS owner`,
+    );
+    if (!mayMigrate.rows[0]?.owner) {
+      throw new Error(
+        `the database has migrations to apply and ${client.user ?? 'this role'} may not apply them: run ` +
+          '`npm run migrate` with the schema owner (DATABASE_MIGRATION_URL), then start again',
+      );
+    }
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY,
@@ -68,6 +79,19 @@ export async function migrate(databaseUrl: string, log: Logger, directory = MIGR
     await client.end();
   }
   return applied;
+}
+
+/** Every file is recorded with its checksum (a read-only check: any role that may read schema_migrations). */
+async function allApplied(client: pg.Client, files: MigrationFile[]): Promise<boolean> {
+  const table = await client.query<{ exists: boolean }>(
+    `SELECT to_regclass('schema_migrations') IS NOT NULL AS exists`,
+  );
+  if (!table.rows[0]?.exists) return false;
+  const done = await client.query<{ version: number; checksum: string }>(
+    'SELECT version, checksum FROM schema_migrations',
+  );
+  const doneByVersion = new Map(done.rows.map((row) => [row.version, row.checksum]));
+  return files.every((file) => doneByVersion.get(file.version) === file.checksum);
 }
 
 async function readMigrationFiles(directory: string): Promise<MigrationFile[]> {

@@ -25,6 +25,8 @@ export interface StackOptions {
 
 export interface RunningStack {
   databaseUrl: string;
+  /** PostgreSQL was started here (its owner may create the service's login role). */
+  embeddedPostgres: boolean;
   temporalAddress: string;
   temporalUiUrl: string | null;
   stop(): Promise<void>;
@@ -101,6 +103,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   }
   return {
     databaseUrl: postgres.value.url,
+    embeddedPostgres: postgres.value.stop !== undefined,
     temporalAddress: temporal.value.address,
     temporalUiUrl: temporal.value.uiUrl,
     async stop() {

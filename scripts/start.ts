@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readProcessEnv } from '../config/env.js';
@@ -5,6 +6,7 @@ import { createDatabasePool } from '../db/pool.js';
 import { createApiKey } from '../db/workspaces.js';
 import { readStackEnv } from '../config/stack-env.js';
 import { migrate } from '../db/migrate.js';
+import { ensureServiceLogin } from '../db/service-login.js';
 import type { ChildHandle } from '../infra/child-process.js';
 import { assertPortFree } from '../infra/ports.js';
 import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.js';
@@ -48,18 +50,21 @@ async function main() {
     log,
   });
   try {
+    await migrate(stack.databaseUrl, log);
     const env = {
       // The engine's Chromium profiles live with the rest of this stack's data unless told otherwise.
       ENGINE_DATA_DIR: resolve(config.DATA_DIR, 'engine'),
       ...process.env,
       ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS ?? (await localEncryptionKeys(config.DATA_DIR)),
-      DATABASE_URL: stack.databaseUrl,
+      // The embedded PostgreSQL's processes log in with row access only; the owner stays with this supervisor.
+      DATABASE_URL: stack.embeddedPostgres
+        ? await localServiceLogin(stack.databaseUrl, config.DATA_DIR)
+        : stack.databaseUrl,
       TEMPORAL_ADDRESS: stack.temporalAddress,
       API_HOST: config.API_HOST,
       API_PORT: String(config.API_PORT),
     };
     readProcessEnv(env);
-    await migrate(stack.databaseUrl, log);
     const adminKeyFile = await ensureLocalAdminKey(stack.databaseUrl, config.DATA_DIR);
     children.push(startServiceProcess('worker', env), startServiceProcess('api', env));
     for (const child of children) {
@@ -106,6 +111,17 @@ async function ensureLocalAdminKey(databaseUrl: string, dataDir: string): Promis
     await pool.end();
   }
   return file;
+}
+
+/** The embedded PostgreSQL's login for the service's processes, its password made once and kept in DATA_DIR. */
+async function localServiceLogin(ownerUrl: string, dataDir: string): Promise<string> {
+  const file = resolve(dataDir, 'service-db-password');
+  let password = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (!password) {
+    password = randomBytes(24).toString('base64url');
+    await writeFile(file, `${password}\n`, { mode: 0o600 });
+  }
+  return ensureServiceLogin(ownerUrl, { name: 'wa_connect_app', password });
 }
 
 /**

@@ -33,7 +33,7 @@ async function main() {
   // One session's stray failure (a browser callback, a timer) is logged; it never takes the other sessions down.
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection; the worker goes on'));
 
-  await migrate(env.DATABASE_URL, log);
+  await migrate(env.DATABASE_MIGRATION_URL ?? env.DATABASE_URL, log);
   const pool = await createDatabasePool(env.DATABASE_URL, { maximumPoolSize: 20 });
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   // The engine's events reach their workflows as signals through a client on the workers' own native connection:

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { after, before } from 'node:test';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import type { DatabasePool } from 'slonik';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { createApiKey } from '../../db/workspaces.js';
 import { migrate } from '../../db/migrate.js';
+import { ensureServiceLogin } from '../../db/service-login.js';
 import { createDatabasePool } from '../../db/pool.js';
 import { startLocalPostgres, type RunningPostgres } from '../../infra/local-postgres.js';
 import { findFreePort } from '../../infra/ports.js';
@@ -69,10 +71,15 @@ export class FaultStack {
       startFaultTemporal(dataDir, ports.temporal),
     ]);
     await migrate(postgres.url, log);
+    // The service's processes log in as production's do: row access only (sql/0014).
+    const serviceUrl = await ensureServiceLogin(postgres.url, {
+      name: 'wa_connect_app',
+      password: randomBytes(18).toString('base64url'),
+    });
     const env = {
       ...process.env,
       ...SIMULATOR_ENV,
-      DATABASE_URL: postgres.url,
+      DATABASE_URL: serviceUrl,
       TEMPORAL_ADDRESS: temporal.address,
       TASK_QUEUE: `faults-${name}`,
       API_PORT: String(ports.api),

@@ -46,6 +46,17 @@ describe('docker-compose.yml (production shape; no Docker engine runs it here)',
     assert.match(registration, /Keyword/);
   });
 
+  it('gives the service a row-access login, the migrations the owner, and Temporal a role of its own', () => {
+    const serviceEnv = compose.services.worker?.environment ?? {};
+    assert.equal(new URL(String(serviceEnv.DATABASE_URL)).username, 'wa_connect_app');
+    assert.equal(compose.services.api?.environment?.DATABASE_URL, serviceEnv.DATABASE_URL);
+    assert.equal(serviceEnv.DATABASE_MIGRATION_URL, undefined, 'the service never holds the owner password');
+    const migrate = compose.services.migrate?.environment ?? {};
+    assert.equal(new URL(String(migrate.DATABASE_MIGRATION_URL)).username, 'wa_connect');
+    assert.equal(migrate.SERVICE_DB_USER, 'wa_connect_app');
+    assert.equal(compose.services.temporal?.environment?.POSTGRES_USER, 'temporal');
+  });
+
   it('builds the worker and the API from the Dockerfile and starts them after migrations', () => {
     for (const name of ['worker', 'api']) {
       const service = compose.services[name];
