@@ -47,12 +47,14 @@ describe('docker-compose.yml (production shape; no Docker engine runs it here)',
   });
 
   it('gives the service a row-access login, the migrations the owner, and Temporal a role of its own', () => {
+    // The URLs hold ${...} substitutions, so the user is read off the text.
+    const userOf = (url: unknown) => /^postgres:\/\/([^:@/]+)[:@]/.exec(String(url))?.[1];
     const serviceEnv = compose.services.worker?.environment ?? {};
-    assert.equal(new URL(String(serviceEnv.DATABASE_URL)).username, 'wa_connect_app');
+    assert.equal(userOf(serviceEnv.DATABASE_URL), 'wa_connect_app');
     assert.equal(compose.services.api?.environment?.DATABASE_URL, serviceEnv.DATABASE_URL);
     assert.equal(serviceEnv.DATABASE_MIGRATION_URL, undefined, 'the service never holds the owner password');
     const migrate = compose.services.migrate?.environment ?? {};
-    assert.equal(new URL(String(migrate.DATABASE_MIGRATION_URL)).username, 'wa_connect');
+    assert.equal(userOf(migrate.DATABASE_MIGRATION_URL), 'wa_connect');
     assert.equal(migrate.SERVICE_DB_USER, 'wa_connect_app');
     assert.equal(compose.services.temporal?.environment?.POSTGRES_USER, 'temporal');
   });
