@@ -14,7 +14,9 @@ interface ComposeService {
 }
 
 describe('docker-compose.yml (production shape; no Docker engine runs it here)', async () => {
-  const compose = parse(await readFile('docker-compose.yml', 'utf8')) as { services: Record<string, ComposeService> };
+  const compose = parse(await readFile('docker-compose.yml', 'utf8'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+  };
   const readme = (await readFile('README.md', 'utf8')).split('## Production (docker-compose.yml)')[1] ?? '';
 
   it('has every service the README names', () => {
