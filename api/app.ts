@@ -23,6 +23,7 @@ import problemDetailsPlugin from './plugins/problem-details.js';
 import storableTextPlugin from './plugins/storable-text.js';
 import seedCompatPlugin from './plugins/seed-compat.js';
 import simulatorPlugin from '../simulator/control-surface.js';
+import temporalCodecPlugin from './plugins/temporal-codec.js';
 import workspaceScopePlugin from './plugins/workspace-scope.js';
 import { problem, PROBLEM_CONTENT_TYPE } from './problem.js';
 
@@ -154,6 +155,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   };
   await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });
+  await app.register(temporalCodecPlugin, { codecs: deps.temporal.options.loadedDataConverter.payloadCodecs });
   await app.register(seedCompatPlugin, accountDeps);
   await app.register(eventStreamPlugin, {
     pool: deps.pool,

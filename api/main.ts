@@ -5,6 +5,7 @@ import { createDatabasePool } from '../db/pool.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
 import { createLogger } from '../lib/logger.js';
 import { dataConverterFromEnv } from '../lib/payload-encryption.js';
+import { temporalTlsFromEnv } from '../lib/temporal-tls.js';
 import { buildApp } from './app.js';
 import { seedKeylessAccessFromEnv } from './seed-access.js';
 
@@ -14,7 +15,8 @@ async function main() {
   await migrate(env.DATABASE_MIGRATION_URL ?? env.DATABASE_URL, log);
   const pool = await createDatabasePool(env.DATABASE_URL);
   // Lazy: the API comes up even while Temporal is down, and /ready says so instead of the process crashing.
-  const connection = Connection.lazy({ address: env.TEMPORAL_ADDRESS, connectTimeout: 2_000 });
+  const tls = temporalTlsFromEnv(env);
+  const connection = Connection.lazy({ address: env.TEMPORAL_ADDRESS, connectTimeout: 2_000, ...(tls ? { tls } : {}) });
   const temporal = new Client({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,

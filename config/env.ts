@@ -13,6 +13,11 @@ const processEnvSchema = z.object({
   DATABASE_MIGRATION_URL: z.string().url({ message: 'must be a postgres:// URL' }).optional(),
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, { message: 'must be host:port' }),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  // TLS to Temporal's frontend (lib/temporal-tls.ts): files in PEM; with CERT and KEY, mutual TLS.
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   TASK_QUEUE: z.string().min(1).default('wa-accounts'),
   // The service's keys (lib/keyring.ts): `id:base64,...`, the active one first. `npm start` makes one in .data/.
   ENCRYPTION_KEYS: z

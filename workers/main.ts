@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
+import { temporalTlsFromEnv } from '../lib/temporal-tls.js';
 import { ensureWebhookOutboxSchedule } from './webhook-outbox-schedule.js';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import {
@@ -35,7 +36,8 @@ async function main() {
 
   await migrate(env.DATABASE_MIGRATION_URL ?? env.DATABASE_URL, log);
   const pool = await createDatabasePool(env.DATABASE_URL, { maximumPoolSize: 20 });
-  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+  const tls = temporalTlsFromEnv(env);
+  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS, ...(tls ? { tls } : {}) });
   // The engine's events reach their workflows as signals through a client on the workers' own native connection:
   // a second (JavaScript gRPC) connection would hold buffers of its own in every worker process.
   const client = new Client({
