@@ -12,6 +12,8 @@ const stackEnvSchema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3001),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  // `dev`: the Temporal CLI's dev server (SQLite, one shard). `server`: Temporal's production server on PostgreSQL.
+  TEMPORAL_TOPOLOGY: z.enum(['dev', 'server']).default('dev'),
 });
 
 export type StackEnv = z.infer<typeof stackEnvSchema>;

@@ -9,6 +9,7 @@ import { newKeyEntry } from '../lib/keyring.js';
 import { findFreePort } from './ports.js';
 import { resolveTemporalCli } from './temporal-cli.js';
 import { startTemporalDevServer, type RunningTemporal } from './temporal-dev-server.js';
+import { resolveTemporalServer, startTemporalServer } from './temporal-server.js';
 
 export interface StackOptions {
   dataDir: string;
@@ -21,7 +22,11 @@ export interface StackOptions {
   /** False for tests: PostgreSQL skips fsync. */
   durable: boolean;
   env?: NodeJS.ProcessEnv;
+  /** `dev`: the CLI's dev server on SQLite. `server`: Temporal's production server on this PostgreSQL. */
+  topology?: TemporalTopology;
 }
+
+export type TemporalTopology = 'dev' | 'server';
 
 export interface RunningStack {
   databaseUrl: string;
@@ -40,6 +45,7 @@ export async function startPrivateStack(options: {
   dataDir: string;
   durable: boolean;
   log: Logger;
+  topology?: TemporalTopology;
 }): Promise<{ stack: RunningStack; env: NodeJS.ProcessEnv }> {
   const env = { ...process.env };
   delete env.DATABASE_URL;
@@ -77,22 +83,24 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       });
 
   const temporalTask: Promise<RunningTemporal | { address: string; uiUrl: null; stop?: undefined }> =
-    env.TEMPORAL_ADDRESS
-      ? assertTemporalReachable(env.TEMPORAL_ADDRESS, options.namespace).then(() => ({
-          address: env.TEMPORAL_ADDRESS as string,
-          uiUrl: null,
-        }))
-      : resolveTemporalCli(options.log, env).then((cliPath) =>
-          startTemporalDevServer({
-            cliPath,
-            dbFile: join(dataDir, 'temporal.db'),
-            port: options.temporalPort,
-            uiPort: options.temporalUiPort,
-            logFile: join(dataDir, 'logs', 'temporal.log'),
-            namespace: options.namespace,
-            log: options.log,
-          }),
-        );
+    options.topology === 'server' && !env.TEMPORAL_ADDRESS
+      ? temporalServerOn(postgresTask, dataDir, options, env)
+      : env.TEMPORAL_ADDRESS
+        ? assertTemporalReachable(env.TEMPORAL_ADDRESS, options.namespace).then(() => ({
+            address: env.TEMPORAL_ADDRESS as string,
+            uiUrl: null,
+          }))
+        : resolveTemporalCli(options.log, env).then((cliPath) =>
+            startTemporalDevServer({
+              cliPath,
+              dbFile: join(dataDir, 'temporal.db'),
+              port: options.temporalPort,
+              uiPort: options.temporalUiPort,
+              logFile: join(dataDir, 'logs', 'temporal.log'),
+              namespace: options.namespace,
+              log: options.log,
+            }),
+          );
 
   const [postgres, temporal] = await Promise.allSettled([postgresTask, temporalTask]);
   if (postgres.status === 'rejected' || temporal.status === 'rejected') {
@@ -111,6 +119,29 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       await postgres.value.stop?.();
     },
   };
+}
+
+/** Temporal's production server on the run's PostgreSQL, once that answers. */
+async function temporalServerOn(
+  postgresTask: Promise<{ url: string }>,
+  dataDir: string,
+  options: StackOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<RunningTemporal> {
+  const [binaries, cliPath] = await Promise.all([
+    resolveTemporalServer(options.log, env),
+    resolveTemporalCli(options.log, env),
+  ]);
+  const postgres = await postgresTask;
+  return startTemporalServer({
+    binaries,
+    cliPath,
+    postgresOwnerUrl: postgres.url,
+    dataDir: join(dataDir, 'temporal-server'),
+    port: options.temporalPort,
+    namespace: options.namespace,
+    log: options.log,
+  });
 }
 
 async function assertPostgresReachable(url: string): Promise<void> {

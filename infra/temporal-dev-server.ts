@@ -27,7 +27,7 @@ export interface RunningTemporal {
 }
 
 /**
- * Dynamic config for the Temporal server; docker-compose sets the same values in infra/temporal/dynamicconfig.yaml
+ * Dynamic config for the Temporal server; docker-compose sets the same values in infra/temporal/config/dynamicconfig.yaml
  * (a test keeps the two equal). The history service reads its transfer, timer and visibility queues at most 20 times
  * a second by default, so every task it hands to a worker (workflow task, activity, timer) waits ~40 ms for the next
  * read: 150 ms for the bare start → activity → complete round trip on this server, 27 ms without the cap.

@@ -46,6 +46,7 @@ async function main() {
     temporalUiPort: config.TEMPORAL_UI_PORT,
     postgresPort: config.LOCAL_PG_PORT,
     namespace: config.TEMPORAL_NAMESPACE,
+    topology: config.TEMPORAL_TOPOLOGY,
     durable: true,
     log,
   });

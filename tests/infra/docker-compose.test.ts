@@ -3,9 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { TEMPORAL_SERVER_TUNING } from '../../infra/temporal-dev-server.js';
+import { temporalServerArgs } from '../../infra/temporal-server.js';
+import { SEARCH_ATTRIBUTE_DECLARATIONS } from '../../workflows/search-attributes.js';
 
 interface ComposeService {
   image?: string;
+  entrypoint?: unknown;
+  volumes?: string[];
   ports?: string[];
   build?: unknown;
   command?: unknown;
@@ -39,13 +43,36 @@ describe('docker-compose.yml (production shape; no Docker engine runs it here)',
     assert.deepEqual(compose.services['temporal-ui']?.ports, ['127.0.0.1:8233:8080']);
   });
 
-  it('runs Temporal on PostgreSQL and registers both search attributes', () => {
-    const temporal = compose.services.temporal;
-    assert.equal(temporal?.environment?.DB, 'postgres12');
-    const registration = JSON.stringify(compose.services['temporal-search-attributes']?.command);
-    assert.match(registration, /AccountStatus/);
-    assert.match(registration, /WorkspaceId/);
-    assert.match(registration, /Keyword/);
+  it('runs Temporal from the files the production topology runs: schema script, server config, namespace script', async () => {
+    const schema = compose.services['temporal-schema'];
+    assert.deepEqual(schema?.entrypoint, ['sh', '/etc/wa-connect/temporal/setup-schema.sh']);
+    assert.deepEqual(schema?.volumes, ['./infra/temporal:/etc/wa-connect/temporal:ro']);
+    const server = compose.services.temporal;
+    assert.deepEqual(server?.entrypoint, ['temporal-server', ...temporalServerArgs('/etc/wa-connect/temporal/config')]);
+    assert.deepEqual(server?.volumes, ['./infra/temporal/config:/etc/wa-connect/temporal/config:ro']);
+    assert.equal(server?.environment?.TEMPORAL_DYNAMIC_CONFIG, '/etc/wa-connect/temporal/config/dynamicconfig.yaml');
+    assert.ok(Number(server?.environment?.TEMPORAL_HISTORY_SHARDS) >= 4);
+    const namespace = compose.services['temporal-namespace'];
+    assert.deepEqual(namespace?.entrypoint, ['sh', '/etc/wa-connect/temporal/setup-namespace.sh']);
+
+    // Every TEMPORAL_* setting compose gives them is one the config or the scripts read.
+    const read = [
+      await readFile('infra/temporal/config/production.yaml', 'utf8'),
+      await readFile('infra/temporal/setup-schema.sh', 'utf8'),
+      await readFile('infra/temporal/setup-namespace.sh', 'utf8'),
+    ].join('\n');
+    for (const service of [schema, server, namespace]) {
+      for (const name of Object.keys(service?.environment ?? {}).filter((key) => key.startsWith('TEMPORAL_'))) {
+        assert.ok(read.includes(`env "${name}"`) || read.includes(`\${${name}`), `${name} is read by the files`);
+      }
+    }
+    assert.equal(server?.environment?.TEMPORAL_DB_USER, 'temporal');
+  });
+
+  it('registers exactly the search attributes the workflows set', async () => {
+    const script = await readFile('infra/temporal/setup-namespace.sh', 'utf8');
+    const declared = /^SEARCH_ATTRIBUTES="([^"]*)"/m.exec(script)?.[1]?.split(' ');
+    assert.deepEqual(declared, [...SEARCH_ATTRIBUTE_DECLARATIONS]);
   });
 
   it('gives the service a row-access login, the migrations the owner, and Temporal a role of its own', () => {
@@ -58,7 +85,7 @@ describe('docker-compose.yml (production shape; no Docker engine runs it here)',
     const migrate = compose.services.migrate?.environment ?? {};
     assert.equal(userOf(migrate.DATABASE_MIGRATION_URL), 'wa_connect');
     assert.equal(migrate.SERVICE_DB_USER, 'wa_connect_app');
-    assert.equal(compose.services.temporal?.environment?.POSTGRES_USER, 'temporal');
+    assert.equal(compose.services.temporal?.environment?.TEMPORAL_DB_USER, 'temporal');
   });
 
   it('builds the worker and the API from the Dockerfile and starts them after migrations', () => {
@@ -72,7 +99,7 @@ describe('docker-compose.yml (production shape; no Docker engine runs it here)',
   });
 
   it('gives its Temporal server the same dynamic config as the embedded dev server', async () => {
-    const dynamicConfig = parse(await readFile('infra/temporal/dynamicconfig.yaml', 'utf8')) as Record<
+    const dynamicConfig = parse(await readFile('infra/temporal/config/dynamicconfig.yaml', 'utf8')) as Record<
       string,
       Array<{ value: unknown }>
     >;

@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import { access, constants, cp, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import pg from 'pg';
+import { ConfigError } from '../config/env.js';
+import type { Logger } from '../lib/logger.js';
+import { runCommand, startChild, type ChildHandle } from './child-process.js';
+import { findFreeLowPort } from './ports.js';
+import type { RunningTemporal } from './temporal-dev-server.js';
+
+/** Temporal's server and SQL tool, pinned: the same version line as the CLI's dev server. */
+export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
+const SERVER_MODULE = 'go.temporal.io/server';
+const CONFIG_DIR = fileURLToPath(new URL('./temporal/config/', import.meta.url));
+const SETUP_SCHEMA = fileURLToPath(new URL('./temporal/setup-schema.sh', import.meta.url));
+const SETUP_NAMESPACE = fileURLToPath(new URL('./temporal/setup-namespace.sh', import.meta.url));
+/** How the server starts, here and in docker-compose.yml (where the config directory is mounted elsewhere). */
+export function temporalServerArgs(configDir: string): string[] {
+  return ['--root', '/', '--config', configDir, '--env', 'production', '--allow-no-auth', 'start'];
+}
+
+/** Temporal's own PostgreSQL role: it creates and owns its two databases and nothing else. */
+const TEMPORAL_ROLE = 'temporal';
+
+export interface TemporalServerBinaries {
+  server: string;
+  sqlTool: string;
+  /** The module's schema/postgresql/v12 (versioned schema files of both databases). */
+  schemaDir: string;
+}
+
+/**
+ * Temporal's server, its SQL tool and schema files at the pinned version, built once with Go into
+ * $(go env GOPATH)/temporal-server-<version>/ and found there afterwards (a few minutes the first time, with progress).
+ */
+export async function resolveTemporalServer(
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<TemporalServerBinaries> {
+  const go = await findOnPath('go', env);
+  if (!go) throw new ConfigError('TEMPORAL_TOPOLOGY=server needs Go to build Temporal’s server (or a built copy)');
+  const goPath = (await runCommand(go, ['env', 'GOPATH'], { env })).trim().split(delimiter)[0] ?? '';
+  const home = join(goPath, `temporal-server-${TEMPORAL_SERVER_VERSION}`);
+  const binaries = {
+    server: join(home, 'temporal-server'),
+    sqlTool: join(home, 'temporal-sql-tool'),
+    schemaDir: join(home, 'schema', 'postgresql', 'v12'),
+  };
+  if ((await isExecutable(binaries.server)) && (await isExecutable(binaries.sqlTool))) return binaries;
+
+  await mkdir(home, { recursive: true });
+  const modules = [`${SERVER_MODULE}/cmd/server`, `${SERVER_MODULE}/cmd/tools/sql`].map(
+    (path) => `${path}@${TEMPORAL_SERVER_VERSION}`,
+  );
+  log.info({ modules }, 'building Temporal’s server and SQL tool with Go (first time only, a few minutes)');
+  const startedAt = Date.now();
+  const ticker = setInterval(
+    () => log.info({ elapsedSeconds: Math.round((Date.now() - startedAt) / 1000) }, 'still building Temporal’s server'),
+    15_000,
+  );
+  try {
+    await runCommand(go, ['install', ...modules], { env: { ...env, GOBIN: home } });
+  } finally {
+    clearInterval(ticker);
+  }
+  const moduleCache = (await runCommand(go, ['env', 'GOMODCACHE'], { env })).trim();
+  await cp(
+    join(moduleCache, `${SERVER_MODULE}@${TEMPORAL_SERVER_VERSION}`, 'schema', 'postgresql', 'v12'),
+    binaries.schemaDir,
+    {
+      recursive: true,
+    },
+  );
+  await rename(join(home, 'sql'), binaries.sqlTool);
+  await rename(join(home, 'server'), binaries.server);
+  log.info({ home, seconds: Math.round((Date.now() - startedAt) / 1000) }, 'Temporal’s server built');
+  return binaries;
+}
+
+export interface TemporalServerOptions {
+  binaries: TemporalServerBinaries;
+  cliPath: string;
+  /** The PostgreSQL owner's URL: it creates Temporal's role; Temporal itself logs in as that role. */
+  postgresOwnerUrl: string;
+  /** Where the role's password and the server's log live. */
+  dataDir: string;
+  port: number;
+  namespace: string;
+  historyShards?: number;
+  log: Logger;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Temporal's production server on the project's PostgreSQL: its own role and databases, the schema set up and
+ * upgraded by Temporal's SQL tool, the server started from infra/temporal/config/production.yaml with the dev
+ * server's dynamic config, then the namespace (with its retention) and the search attributes. The same files run in
+ * docker-compose.yml.
+ */
+export async function startTemporalServer(
+  options: TemporalServerOptions,
+): Promise<RunningTemporal & { env: NodeJS.ProcessEnv }> {
+  await mkdir(join(options.dataDir, 'logs'), { recursive: true });
+  const owner = new URL(options.postgresOwnerUrl);
+  const password = await ensureTemporalRole(options.postgresOwnerUrl, options.dataDir);
+  const host = '127.0.0.1';
+  const ports = {
+    TEMPORAL_FRONTEND_PORT: options.port,
+    TEMPORAL_FRONTEND_HTTP_PORT: await findFreeLowPort(),
+    TEMPORAL_FRONTEND_MEMBERSHIP_PORT: await findFreeLowPort(),
+    TEMPORAL_HISTORY_PORT: await findFreeLowPort(),
+    TEMPORAL_HISTORY_MEMBERSHIP_PORT: await findFreeLowPort(),
+    TEMPORAL_MATCHING_PORT: await findFreeLowPort(),
+    TEMPORAL_MATCHING_MEMBERSHIP_PORT: await findFreeLowPort(),
+    TEMPORAL_WORKER_PORT: await findFreeLowPort(),
+    TEMPORAL_WORKER_MEMBERSHIP_PORT: await findFreeLowPort(),
+    TEMPORAL_METRICS_PORT: await findFreeLowPort(),
+  };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TEMPORAL_DB_HOST: owner.hostname,
+    TEMPORAL_DB_PORT: owner.port || '5432',
+    TEMPORAL_DB_USER: TEMPORAL_ROLE,
+    TEMPORAL_DB_PASSWORD: password,
+    TEMPORAL_HISTORY_SHARDS: String(options.historyShards ?? 4),
+    TEMPORAL_BIND_IP: host,
+    TEMPORAL_BROADCAST_ADDRESS: host,
+    TEMPORAL_DYNAMIC_CONFIG: join(CONFIG_DIR, 'dynamicconfig.yaml'),
+    TEMPORAL_SQL_TOOL: options.binaries.sqlTool,
+    TEMPORAL_SCHEMA_DIR: options.binaries.schemaDir,
+    ...Object.fromEntries(Object.entries(ports).map(([name, value]) => [name, String(value)])),
+  };
+  await runCommand('sh', [SETUP_SCHEMA], { env });
+
+  const logFile = join(options.dataDir, 'logs', 'temporal-server.log');
+  const child = startChild({
+    name: 'temporal-server',
+    command: options.binaries.server,
+    args: temporalServerArgs(CONFIG_DIR),
+    env,
+    logFile,
+    detached: true,
+  });
+  const address = `${host}:${options.port}`;
+  const stop = () => child.stop('SIGTERM', 20_000);
+  try {
+    await waitForFrontend(address, child, logFile, options.readyTimeoutMs ?? 120_000);
+    await runCommand('sh', [SETUP_NAMESPACE], {
+      env: { ...env, TEMPORAL_CLI: options.cliPath, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: options.namespace },
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  options.log.info({ address, historyShards: env.TEMPORAL_HISTORY_SHARDS }, 'Temporal server on PostgreSQL ready');
+  return { address, uiUrl: null, child, stop, env };
+}
+
+/** Temporal's role, with a password made once and kept in dataDir (readable by its owner only). */
+async function ensureTemporalRole(ownerUrl: string, dataDir: string): Promise<string> {
+  const file = join(dataDir, 'temporal-db-password');
+  let password = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (!password) {
+    password = randomBytes(24).toString('base64url');
+    await writeFile(file, `${password}\n`, { mode: 0o600 });
+  }
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [TEMPORAL_ROLE]);
+    const verb = exists.rowCount ? 'ALTER' : 'CREATE';
+    await client.query(`${verb} ROLE ${TEMPORAL_ROLE} LOGIN CREATEDB PASSWORD ${client.escapeLiteral(password)}`);
+  } finally {
+    await client.end();
+  }
+  return password;
+}
+
+async function waitForFrontend(address: string, child: ChildHandle, logFile: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | string | undefined;
+  void child.exited.then((code) => {
+    exitCode = code;
+  });
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) {
+      const log = await readFile(logFile, 'utf8').catch(() => '');
+      throw new Error(`Temporal server exited with ${exitCode} while starting: ${log.slice(-2000)}`);
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  throw new Error(`Temporal server did not answer on ${address} within ${timeoutMs} ms; see ${logFile}`);
+}
+
+async function findOnPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    if (await isExecutable(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  return access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+}
