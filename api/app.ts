@@ -1,6 +1,6 @@
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import rateLimit from '@fastify/rate-limit';
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
 import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/types/schema.js';
 import { sql, type DatabasePool } from 'slonik';
@@ -28,6 +28,8 @@ import workspaceScopePlugin from './plugins/workspace-scope.js';
 import { problem, PROBLEM_CONTENT_TYPE } from './problem.js';
 
 const DEFAULT_LIVE_ACCOUNT_LIMIT = 100;
+/** gRPC's NOT_FOUND status code. */
+const GRPC_NOT_FOUND = 5;
 const buildValidatorFromPool = AjvCompiler();
 
 export interface AppDependencies {
@@ -53,6 +55,25 @@ export interface AppDependencies {
   accountCreationsPerMinute?: number;
   /** Invalid keys an address may present per minute before it is refused without a lookup (default 30). */
   failedAuthenticationsPerMinute?: number;
+}
+
+/**
+ * Temporal is ready when it reads its own persistence: a lookup of a workflow that never exists answers NotFound
+ * from a server whose database is up, and an error when that database is down (the server itself still answers).
+ * A gRPC deadline ends the call when the server is unreachable instead of leaving it retrying.
+ */
+async function temporalAnswers(temporal: Client): Promise<void> {
+  try {
+    await temporal.connection.withDeadline(Date.now() + 2_000, () =>
+      temporal.connection.workflowService.describeWorkflowExecution({
+        namespace: temporal.options.namespace,
+        execution: { workflowId: 'wa-connect-readiness-probe' },
+      }),
+    );
+  } catch (error) {
+    if (isGrpcServiceError(error) && Number(error.code) === GRPC_NOT_FOUND) return;
+    throw error;
+  }
 }
 
 function requestLogView(request: { method?: string; url?: string; ip?: string }) {
@@ -136,12 +157,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       postgres: async () => {
         await deps.pool.oneFirst(sql.unsafe`SELECT 1`);
       },
-      temporal: async () => {
-        // A gRPC deadline so an unreachable server ends the call instead of leaving it retrying.
-        await deps.temporal.connection.withDeadline(Date.now() + 2_000, () =>
-          deps.temporal.connection.workflowService.getSystemInfo({}),
-        );
-      },
+      temporal: () => temporalAnswers(deps.temporal),
     },
   });
   await app.register(pagePlugin);

@@ -139,6 +139,7 @@ async function temporalServerOn(
     postgresOwnerUrl: postgres.url,
     dataDir: join(dataDir, 'temporal-server'),
     port: options.temporalPort,
+    uiPort: options.temporalUiPort,
     namespace: options.namespace,
     log: options.log,
   });

@@ -7,11 +7,15 @@ import pg from 'pg';
 import { ConfigError } from '../config/env.js';
 import type { Logger } from '../lib/logger.js';
 import { runCommand, startChild, type ChildHandle } from './child-process.js';
-import { findFreeLowPort } from './ports.js';
+import { assertPortFree, findFreeLowPort } from './ports.js';
 import type { RunningTemporal } from './temporal-dev-server.js';
 
 /** Temporal's server and SQL tool, pinned: the same version line as the CLI's dev server. */
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
+/** Temporal's standalone Web UI server: the version of the temporalio/ui image docker-compose runs. */
+export const TEMPORAL_UI_VERSION = 'v2.42.1';
+const UI_MODULE = 'github.com/temporalio/ui-server/v2/cmd/server';
+const UI_CONFIG_DIR = fileURLToPath(new URL('./temporal/ui/', import.meta.url));
 const SERVER_MODULE = 'go.temporal.io/server';
 const CONFIG_DIR = fileURLToPath(new URL('./temporal/config/', import.meta.url));
 const SETUP_SCHEMA = fileURLToPath(new URL('./temporal/setup-schema.sh', import.meta.url));
@@ -29,6 +33,7 @@ export interface TemporalServerBinaries {
   sqlTool: string;
   /** The module's schema/postgresql/v12 (versioned schema files of both databases). */
   schemaDir: string;
+  uiServer: string;
 }
 
 /**
@@ -47,13 +52,18 @@ export async function resolveTemporalServer(
     server: join(home, 'temporal-server'),
     sqlTool: join(home, 'temporal-sql-tool'),
     schemaDir: join(home, 'schema', 'postgresql', 'v12'),
+    uiServer: join(home, 'temporal-ui-server'),
   };
-  if ((await isExecutable(binaries.server)) && (await isExecutable(binaries.sqlTool))) return binaries;
+  const built = await Promise.all([binaries.server, binaries.sqlTool, binaries.uiServer].map(isExecutable));
+  if (built.every(Boolean)) return binaries;
 
   await mkdir(home, { recursive: true });
-  const modules = [`${SERVER_MODULE}/cmd/server`, `${SERVER_MODULE}/cmd/tools/sql`].map(
-    (path) => `${path}@${TEMPORAL_SERVER_VERSION}`,
-  );
+  const modules = [
+    ...[`${SERVER_MODULE}/cmd/server`, `${SERVER_MODULE}/cmd/tools/sql`].map(
+      (path) => `${path}@${TEMPORAL_SERVER_VERSION}`,
+    ),
+    `${UI_MODULE}@${TEMPORAL_UI_VERSION}`,
+  ];
   log.info({ modules }, 'building Temporal’s server and SQL tool with Go (first time only, a few minutes)');
   const startedAt = Date.now();
   const ticker = setInterval(
@@ -61,7 +71,10 @@ export async function resolveTemporalServer(
     15_000,
   );
   try {
-    await runCommand(go, ['install', ...modules], { env: { ...env, GOBIN: home } });
+    // Two module graphs: the UI server is installed apart from the server.
+    await runCommand(go, ['install', ...modules.slice(0, 2)], { env: { ...env, GOBIN: home } });
+    await mkdir(join(home, 'ui'), { recursive: true });
+    await runCommand(go, ['install', ...modules.slice(2)], { env: { ...env, GOBIN: join(home, 'ui') } });
   } finally {
     clearInterval(ticker);
   }
@@ -75,6 +88,7 @@ export async function resolveTemporalServer(
   );
   await rename(join(home, 'sql'), binaries.sqlTool);
   await rename(join(home, 'server'), binaries.server);
+  await rename(join(home, 'ui', 'server'), binaries.uiServer);
   log.info({ home, seconds: Math.round((Date.now() - startedAt) / 1000) }, 'Temporal’s server built');
   return binaries;
 }
@@ -87,6 +101,8 @@ export interface TemporalServerOptions {
   /** Where the role's password and the server's log live. */
   dataDir: string;
   port: number;
+  /** The standalone Web UI's port on loopback, or null for none (tests). */
+  uiPort: number | null;
   namespace: string;
   historyShards?: number;
   log: Logger;
@@ -106,18 +122,10 @@ export async function startTemporalServer(
   const owner = new URL(options.postgresOwnerUrl);
   const password = await ensureTemporalRole(options.postgresOwnerUrl, options.dataDir);
   const host = '127.0.0.1';
-  const ports = {
-    TEMPORAL_FRONTEND_PORT: options.port,
-    TEMPORAL_FRONTEND_HTTP_PORT: await findFreeLowPort(),
-    TEMPORAL_FRONTEND_MEMBERSHIP_PORT: await findFreeLowPort(),
-    TEMPORAL_HISTORY_PORT: await findFreeLowPort(),
-    TEMPORAL_HISTORY_MEMBERSHIP_PORT: await findFreeLowPort(),
-    TEMPORAL_MATCHING_PORT: await findFreeLowPort(),
-    TEMPORAL_MATCHING_MEMBERSHIP_PORT: await findFreeLowPort(),
-    TEMPORAL_WORKER_PORT: await findFreeLowPort(),
-    TEMPORAL_WORKER_MEMBERSHIP_PORT: await findFreeLowPort(),
-    TEMPORAL_METRICS_PORT: await findFreeLowPort(),
-  };
+  await assertPortFree(options.port, host, 'Temporal frontend', 'set TEMPORAL_PORT');
+  if (options.uiPort !== null) await assertPortFree(options.uiPort, host, 'Temporal Web UI', 'set TEMPORAL_UI_PORT');
+  const ports = await serverPorts(options.dataDir, options.port);
+
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -155,8 +163,64 @@ export async function startTemporalServer(
     await stop();
     throw error;
   }
+  const ui = options.uiPort === null ? null : startUiServer(options, address, host, options.uiPort);
   options.log.info({ address, historyShards: env.TEMPORAL_HISTORY_SHARDS }, 'Temporal server on PostgreSQL ready');
-  return { address, uiUrl: null, child, stop, env };
+  return {
+    address,
+    uiUrl: ui ? `http://${host}:${options.uiPort}` : null,
+    child,
+    stop: async () => {
+      await ui?.stop('SIGTERM', 5_000);
+      await stop();
+    },
+    env,
+  };
+}
+
+function startUiServer(options: TemporalServerOptions, address: string, host: string, port: number): ChildHandle {
+  return startChild({
+    name: 'temporal-ui',
+    command: options.binaries.uiServer,
+    args: ['--root', '/', '--config', UI_CONFIG_DIR, '--env', 'production', 'start'],
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_UI_HOST: host,
+      TEMPORAL_UI_PORT: String(port),
+      TEMPORAL_NAMESPACE: options.namespace,
+    },
+    logFile: join(options.dataDir, 'logs', 'temporal-ui.log'),
+    detached: true,
+  });
+}
+
+type ServerPorts = Record<string, number>;
+
+/**
+ * The internal ports of the server's services, chosen once per data directory and kept: a restarted server finds its
+ * own previous members in the membership table at the same addresses, instead of waiting for gone ones to time out.
+ */
+async function serverPorts(dataDir: string, frontendPort: number): Promise<ServerPorts> {
+  const file = join(dataDir, 'ports.json');
+  const kept = JSON.parse(await readFile(file, 'utf8').catch(() => 'null')) as ServerPorts | null;
+  if (kept && kept.TEMPORAL_FRONTEND_PORT === frontendPort) return kept;
+  const ports: ServerPorts = { TEMPORAL_FRONTEND_PORT: frontendPort };
+  for (const name of [
+    'TEMPORAL_FRONTEND_HTTP_PORT',
+    'TEMPORAL_FRONTEND_MEMBERSHIP_PORT',
+    'TEMPORAL_HISTORY_PORT',
+    'TEMPORAL_HISTORY_MEMBERSHIP_PORT',
+    'TEMPORAL_MATCHING_PORT',
+    'TEMPORAL_MATCHING_MEMBERSHIP_PORT',
+    'TEMPORAL_WORKER_PORT',
+    'TEMPORAL_WORKER_MEMBERSHIP_PORT',
+    'TEMPORAL_METRICS_PORT',
+  ]) {
+    ports[name] = await findFreeLowPort();
+  }
+  await writeFile(file, JSON.stringify(ports, null, 2));
+  return ports;
 }
 
 /** Temporal's role, with a password made once and kept in dataDir (readable by its owner only). */

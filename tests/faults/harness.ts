@@ -15,6 +15,7 @@ import { newKeyEntry } from '../../lib/keyring.js';
 import { startServiceProcess, waitForHttpOk } from '../../infra/service-processes.js';
 import { resolveTemporalCli } from '../../infra/temporal-cli.js';
 import { startTemporalDevServer, type RunningTemporal } from '../../infra/temporal-dev-server.js';
+import { resolveTemporalServer, startTemporalServer } from '../../infra/temporal-server.js';
 import { waitForWorkflowPoller } from '../../infra/wait-for-worker.js';
 import { createLogger } from '../../lib/logger.js';
 import { eventually } from '../helpers/context.js';
@@ -60,16 +61,14 @@ export class FaultStack {
     await rm(dataDir, { recursive: true, force: true });
     await mkdir(dataDir, { recursive: true });
     const ports = { postgres: await findFreePort(), temporal: await findFreePort(), api: await findFreePort() };
-    const [postgres, temporal] = await Promise.all([
-      startLocalPostgres({
-        dataDir: join(dataDir, 'postgres'),
-        port: ports.postgres,
-        database: 'wa_connect',
-        log,
-        durable: false,
-      }),
-      startFaultTemporal(dataDir, ports.temporal),
-    ]);
+    const postgres = await startLocalPostgres({
+      dataDir: join(dataDir, 'postgres'),
+      port: ports.postgres,
+      database: 'wa_connect',
+      log,
+      durable: false,
+    });
+    const temporal = await startFaultTemporal(dataDir, ports.temporal, postgres.url);
     await migrate(postgres.url, log);
     // The service's processes log in as production's do: row access only (sql/0014).
     const serviceUrl = await ensureServiceLogin(postgres.url, {
@@ -142,7 +141,7 @@ export class FaultStack {
   }
 
   async startTemporal(): Promise<void> {
-    this.temporal = await startFaultTemporal(this.dataDir, this.ports.temporal);
+    this.temporal = await startFaultTemporal(this.dataDir, this.ports.temporal, this.databaseUrl);
   }
 
   async stopPostgres(): Promise<void> {
@@ -202,7 +201,26 @@ export class FaultStack {
   }
 }
 
-async function startFaultTemporal(dataDir: string, port: number): Promise<RunningTemporal> {
+/**
+ * `TEMPORAL_TOPOLOGY=server` (CI): Temporal's production server on the case's PostgreSQL, so that stopping
+ * PostgreSQL takes Temporal's persistence down too, and restarting Temporal restarts the server's processes.
+ * Otherwise the CLI's dev server on a SQLite file of the case's own.
+ */
+export const FAULT_TOPOLOGY = process.env.TEMPORAL_TOPOLOGY === 'server' ? 'server' : 'dev';
+
+async function startFaultTemporal(dataDir: string, port: number, postgresOwnerUrl: string): Promise<RunningTemporal> {
+  if (FAULT_TOPOLOGY === 'server') {
+    return startTemporalServer({
+      binaries: await resolveTemporalServer(log),
+      cliPath: await resolveTemporalCli(log),
+      postgresOwnerUrl,
+      dataDir: join(dataDir, 'temporal-server'),
+      port,
+      uiPort: null,
+      namespace: 'default',
+      log,
+    });
+  }
   return startTemporalDevServer({
     cliPath: await resolveTemporalCli(log),
     dbFile: join(dataDir, 'temporal.db'),
