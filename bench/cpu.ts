@@ -25,7 +25,12 @@ function readStat(pid: number): ProcStat | null {
 }
 
 /** Processes counted by their command name wherever they run from: the servers of the stack. */
-const PART_BY_COMMAND: Record<string, string> = { postgres: 'postgres', temporal: 'temporal' };
+const PART_BY_COMMAND: Record<string, string> = {
+  postgres: 'postgres',
+  temporal: 'temporal',
+  // The production topology's server (the kernel keeps 15 characters of a command's name).
+  'temporal-server': 'temporal',
+};
 
 /**
  * CPU time (ms) each part of the stack has used so far: a process counts for the named root it descends from

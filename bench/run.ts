@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { createDatabasePool } from '../db/pool.js';
 import { createApiKey } from '../db/workspaces.js';
 import { findFreePort } from '../infra/ports.js';
 import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.js';
-import { startPrivateStack } from '../infra/stack.js';
+import { startPrivateStack, type TemporalTopology } from '../infra/stack.js';
 import { waitForWorkflowPoller } from '../infra/wait-for-worker.js';
 import { createLogger } from '../lib/logger.js';
 import { baselineRoundTrip } from './baseline-workflow.js';
@@ -29,6 +29,8 @@ import { summarize, type Summary } from './stats.js';
  *   --samples N    sequential accounts for the latency figures (default 100)
  *   --baseline N   bare Temporal round trips, the floor (default 200)
  *   --accounts N   accounts created and scanned at once (default 100; try 500, 1000)
+ *   --topology T   `dev` (the CLI's dev server on SQLite), `server` (Temporal's server on PostgreSQL) or `both`, one
+ *                  after the other in this run, compared side by side (default: TEMPORAL_TOPOLOGY, else dev)
  */
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({
@@ -37,12 +39,15 @@ const { values } = parseArgs({
     baseline: { type: 'string', default: '200' },
     accounts: { type: 'string', default: '100' },
     out: { type: 'string', default: 'bench-results' },
+    topology: { type: 'string', default: process.env.TEMPORAL_TOPOLOGY ?? 'dev' },
   },
 });
 const SAMPLES = Number(values.samples);
 const BASELINE = Number(values.baseline);
 const ACCOUNTS = Number(values.accounts);
 const WARMUP = 10;
+const TOPOLOGIES: TemporalTopology[] =
+  values.topology === 'both' ? ['dev', 'server'] : values.topology === 'server' ? ['server'] : ['dev'];
 
 interface StreamEvent {
   id: number;
@@ -52,12 +57,22 @@ interface StreamEvent {
 }
 
 async function main() {
-  const log = createLogger('bench', 'warn');
-  const dataDir = join(ROOT, '.data', `bench-${Date.now()}`);
   const outDir = join(ROOT, values.out);
   await mkdir(outDir, { recursive: true });
-  process.stderr.write('starting Temporal and PostgreSQL...\n');
-  const { stack, env: env0 } = await startPrivateStack({ dataDir, durable: true, log });
+  const results: Array<Record<string, unknown>> = [];
+  for (const topology of TOPOLOGIES) results.push(await runTopology(topology, outDir));
+  if (results.length > 1) {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    await writeFile(join(outDir, `bench-topologies-${stamp}.json`), JSON.stringify(results, null, 2));
+    printComparison(results);
+  }
+}
+
+async function runTopology(topology: TemporalTopology, outDir: string): Promise<Record<string, unknown>> {
+  const log = createLogger('bench', 'warn');
+  const dataDir = join(ROOT, '.data', `bench-${topology}-${Date.now()}`);
+  process.stderr.write(`[${topology}] starting Temporal and PostgreSQL...\n`);
+  const { stack, env: env0 } = await startPrivateStack({ dataDir, durable: true, log, topology });
   const children: ReturnType<typeof startServiceProcess>[] = [];
   try {
     await migrate(stack.databaseUrl, log);
@@ -99,11 +114,14 @@ async function main() {
     };
 
     // 1. The floor: a bare workflow with one no-op activity on the same server.
-    process.stderr.write(`baseline: ${BASELINE} bare Temporal round trips...\n`);
+    process.stderr.write(`[${topology}] baseline: ${BASELINE} bare Temporal round trips...\n`);
     const { samples: baseline, temporalCpuMsPerRoundTrip } = await measureBaseline(stack.temporalAddress);
 
+    // What the stack holds before any account: the storage figures count what accounts add.
+    const storageBefore = await storageBytes(pool, dataDir);
+
     // 2. Latency, one account at a time, seen by a WebSocket subscriber.
-    process.stderr.write(`latency: ${SAMPLES} accounts one after another...\n`);
+    process.stderr.write(`[${topology}] latency: ${SAMPLES} accounts one after another...\n`);
     const stream = await openStream(baseUrl, key, 'bench-latency');
     const qrToSubscriber: number[] = [];
     const scanToConnected: number[] = [];
@@ -124,7 +142,7 @@ async function main() {
     stream.close();
 
     // 3. Concurrency: N accounts at once, in one workspace.
-    process.stderr.write(`concurrency: ${ACCOUNTS} accounts created and scanned at once...\n`);
+    process.stderr.write(`[${topology}] concurrency: ${ACCOUNTS} accounts created and scanned at once...\n`);
     const parts = { worker: worker.process.pid ?? 0, api: api.process.pid ?? 0, 'load generator': process.pid };
     const concurrency = await measureConcurrency(baseUrl, key, http, pool, parts, join(dataDir, 'worker.log'));
 
@@ -139,10 +157,18 @@ async function main() {
       temporalCli: await temporalCliVersion(),
       postgres: await pool.oneFirst(sql.type(z.object({ version: z.string() }))`SELECT version()`),
     };
+    const storageAfter = await storageBytes(pool, dataDir);
+    const accountsMade = SAMPLES + WARMUP + ACCOUNTS;
     const result = {
       when: new Date().toISOString(),
-      command: `npm run bench -- --samples ${SAMPLES} --baseline ${BASELINE} --accounts ${ACCOUNTS}`,
+      command: `npm run bench -- --samples ${SAMPLES} --baseline ${BASELINE} --accounts ${ACCOUNTS} --topology ${topology}`,
+      topology,
       machine,
+      // What the run left on disk per 1,000 accounts (every account made, connected, with its events and history).
+      storageMbPer1000Accounts: {
+        service: mb(((storageAfter.service - storageBefore.service) * 1000) / accountsMade),
+        temporal: mb(((storageAfter.temporal - storageBefore.temporal) * 1000) / accountsMade),
+      },
       baselineMs: baselineSummary,
       // The server's CPU for one bare round trip: the unit in which a connection's server work is counted.
       baselineTemporalCpuMsPerRoundTrip: temporalCpuMsPerRoundTrip,
@@ -172,6 +198,7 @@ async function main() {
     );
     printTable(result, baselineSummary, scanSummary, qrSummary, join(outDir, `bench-${stamp}`));
     await pool.end();
+    return result;
   } finally {
     for (const child of children.reverse()) await child.stop('SIGTERM', 30_000);
     await stack.stop();
@@ -318,6 +345,75 @@ async function measureConcurrency(
       Object.entries(cpuMs).map(([part, ms]) => [part, Math.round((ms / Math.max(1, connected)) * 10) / 10]),
     ),
   };
+}
+
+const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 100) / 100;
+
+/**
+ * Bytes on disk: the service's database, and Temporal's (its two PostgreSQL databases on the production server, its
+ * SQLite file with the write-ahead log on the dev server).
+ */
+async function storageBytes(
+  pool: Awaited<ReturnType<typeof createDatabasePool>>,
+  dataDir: string,
+): Promise<{ service: number; temporal: number }> {
+  const sizeOf = (database: string) =>
+    pool.oneFirst(sql.type(z.object({ size: z.number() }))`
+      SELECT COALESCE((SELECT pg_database_size(datname) FROM pg_database WHERE datname = ${database}), 0)::int8 AS size
+    `);
+  const service = await pool.oneFirst(
+    sql.type(z.object({ size: z.number() }))`SELECT pg_database_size(current_database())::int8 AS size`,
+  );
+  let temporal = (await sizeOf('temporal')) + (await sizeOf('temporal_visibility'));
+  if (temporal === 0) {
+    for (const file of ['temporal.db', 'temporal.db-wal']) {
+      try {
+        temporal += statSync(join(dataDir, file)).size;
+      } catch {
+        // no such file
+      }
+    }
+  }
+  return { service, temporal };
+}
+
+/** Both topologies of this run side by side. */
+function printComparison(results: Array<Record<string, unknown>>) {
+  type Result = {
+    topology: string;
+    baselineMs: Summary;
+    scanToConnectedMs: Summary;
+    qrToSubscriberMs: Summary;
+    baselineTemporalCpuMsPerRoundTrip: number;
+    storageMbPer1000Accounts: { service: number; temporal: number };
+    concurrency: {
+      activationsPerSecond: number;
+      connected: number;
+      accounts: number;
+      cpuMsPerConnection: Record<string, number>;
+    };
+  };
+  const runs = results as unknown as Result[];
+  const cells = (pick: (run: Result) => string) => runs.map(pick).join(' | ');
+  const cpuTotal = (run: Result) => Object.values(run.concurrency.cpuMsPerConnection).reduce((a, b) => a + b, 0);
+  const lines = [
+    '',
+    `| measure | ${runs.map((run) => run.topology).join(' | ')} |`,
+    `|---|${runs.map(() => '---|').join('')}`,
+    `| scan → connected p50 / p95 / p99 (ms) | ${cells((r) => `${r.scanToConnectedMs.p50.toFixed(0)} / ${r.scanToConnectedMs.p95.toFixed(0)} / ${r.scanToConnectedMs.p99.toFixed(0)}`)} |`,
+    `| QR → subscriber p50 / p95 / p99 (ms) | ${cells((r) => `${r.qrToSubscriberMs.p50.toFixed(0)} / ${r.qrToSubscriberMs.p95.toFixed(0)} / ${r.qrToSubscriberMs.p99.toFixed(0)}`)} |`,
+    `| baseline round trip p50 / p95 / p99 (ms) | ${cells((r) => `${r.baselineMs.p50.toFixed(0)} / ${r.baselineMs.p95.toFixed(0)} / ${r.baselineMs.p99.toFixed(0)}`)} |`,
+    `| ratio scan→connected / baseline, p50 | ${cells((r) => (r.scanToConnectedMs.p50 / r.baselineMs.p50).toFixed(2))} |`,
+    `| connections per second (${runs[0]?.concurrency.accounts ?? '?'} accounts) | ${cells((r) => `${r.concurrency.activationsPerSecond} (${r.concurrency.connected} connected)`)} |`,
+    `| CPU per connection, all parts (ms) | ${cells((r) => cpuTotal(r).toFixed(1))} |`,
+    ...['temporal', 'worker', 'postgres', 'api'].map(
+      (part) => `| … of which ${part} (ms) | ${cells((r) => String(r.concurrency.cpuMsPerConnection[part] ?? 0))} |`,
+    ),
+    `| Temporal CPU per bare round trip (ms) | ${cells((r) => String(r.baselineTemporalCpuMsPerRoundTrip))} |`,
+    `| storage per 1,000 accounts: service / Temporal (MB) | ${cells((r) => `${r.storageMbPer1000Accounts.service} / ${r.storageMbPer1000Accounts.temporal}`)} |`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
 }
 
 function rssMb(pid: number): number {

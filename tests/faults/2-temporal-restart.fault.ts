@@ -4,7 +4,7 @@ import { faultStackFor } from './harness.js';
 import { accountsShowingQr, assertInvariants, connectAll, countWhere, firstConnections, scan } from './workload.js';
 
 describe(
-  'fault 2: the Temporal server is stopped and restarted on its database file in the middle of 50 connections',
+  'fault 2: the Temporal server is stopped and restarted on its database in the middle of 50 connections',
   { timeout: 600_000 },
   () => {
     const fault = faultStackFor('temporal-restart');
