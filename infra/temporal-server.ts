@@ -25,6 +25,11 @@ export function temporalServerArgs(configDir: string): string[] {
   return ['--root', '/', '--config', configDir, '--env', 'production', '--allow-no-auth', 'start'];
 }
 
+/** How the standalone Web UI server starts, here and in docker-compose.yml. */
+export function temporalUiArgs(configDir: string): string[] {
+  return ['--root', '/', '--config', configDir, '--env', 'production', 'start'];
+}
+
 /** Temporal's own PostgreSQL role: it creates and owns its two databases and nothing else. */
 const TEMPORAL_ROLE = 'temporal';
 
@@ -181,7 +186,7 @@ function startUiServer(options: TemporalServerOptions, address: string, host: st
   return startChild({
     name: 'temporal-ui',
     command: options.binaries.uiServer,
-    args: ['--root', '/', '--config', UI_CONFIG_DIR, '--env', 'production', 'start'],
+    args: temporalUiArgs(UI_CONFIG_DIR),
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

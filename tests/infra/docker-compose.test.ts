@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { TEMPORAL_SERVER_TUNING } from '../../infra/temporal-dev-server.js';
-import { temporalServerArgs } from '../../infra/temporal-server.js';
+import { temporalServerArgs, temporalUiArgs } from '../../infra/temporal-server.js';
 import { SEARCH_ATTRIBUTE_DECLARATIONS } from '../../workflows/search-attributes.js';
 
 interface ComposeService {
@@ -67,6 +67,14 @@ describe('docker-compose.yml (production shape; no Docker engine runs it here)',
       }
     }
     assert.equal(server?.environment?.TEMPORAL_DB_USER, 'temporal');
+  });
+
+  it("runs Temporal's Web UI server from the production topology's UI config", async () => {
+    const ui = compose.services['temporal-ui'];
+    assert.deepEqual(ui?.entrypoint, ['/home/ui-server/ui-server', ...temporalUiArgs('/etc/wa-connect/temporal-ui')]);
+    assert.deepEqual(ui?.volumes, ['./infra/temporal/ui:/etc/wa-connect/temporal-ui:ro']);
+    const config = await readFile('infra/temporal/ui/production.yaml', 'utf8');
+    for (const name of Object.keys(ui?.environment ?? {})) assert.ok(config.includes(`env "${name}"`), name);
   });
 
   it('registers exactly the search attributes the workflows set', async () => {
