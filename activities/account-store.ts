@@ -1,6 +1,12 @@
 import type { DatabasePool } from 'slonik';
 import { activateAccount, endAccount, type Activation, type Ending } from '../db/account-lifecycle.js';
-import { recordLoginCode, recordStatusChange, type AccountRow, type StatusChange } from '../db/accounts.js';
+import {
+  recordAccountEvent,
+  recordLoginCode,
+  recordStatusChange,
+  type AccountRow,
+  type StatusChange,
+} from '../db/accounts.js';
 import { deleteEngineAuth } from '../db/engine-auth.js';
 import { eventsWithWebhookTargets } from '../db/webhook-deliveries.js';
 import type { AccountStatus } from '../domain/account-status.js';
@@ -37,6 +43,15 @@ export function createAccountStoreActivities(pool: DatabasePool) {
   return {
     async recordStatus(change: StatusChange): Promise<AccountSnapshot> {
       return snapshot(await recordStatusChange(pool, change));
+    },
+
+    async recordEvent(event: {
+      sessionId: string;
+      eventType: string;
+      data: Record<string, unknown>;
+      dedupeKey: string;
+    }): Promise<{ applied: boolean }> {
+      return recordAccountEvent(pool, event);
     },
 
     async recordLoginCode(code: {

@@ -1,12 +1,13 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { readOwnPhone } from '../engine/own-phone.js';
 import type { SessionHost, StartSession } from '../engine/session-host.js';
+import type { HostCapacity } from '../workers/host-capacity.js';
 
 /**
  * Activities on this process's host queue: the only code that touches its engine sessions. Each is idempotent, so a
  * retry after a lost completion does no harm.
  */
-export function createEngineSessionActivities(host: SessionHost) {
+export function createEngineSessionActivities(host: SessionHost, capacity: HostCapacity) {
   const requireSession = (sessionId: string, generation: number) => {
     const session = host.get(sessionId, generation);
     if (!session) {
@@ -21,6 +22,8 @@ export function createEngineSessionActivities(host: SessionHost) {
   return {
     /** `owner` is the account's workflow id: the session's events are signalled to it. */
     async startEngineSession(input: StartSession): Promise<void> {
+      // The seat its claim promised becomes the running session in the same turn of the event loop.
+      capacity.fulfil(input.sessionId);
       await host.start(input);
     },
 

@@ -40,6 +40,10 @@ const processEnvSchema = z.object({
   CHROMIUM_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
   ENGINE_DATA_DIR: z.string().min(1).default('.data/engine'),
   WA_LAUNCH_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  // Sessions this worker hosts at most (default: for the real engine, 3/4 of the memory at SESSION_MEMORY_BUDGET_MB
+  // each; for the simulated engine, 100,000).
+  HOST_SESSION_CAPACITY: z.coerce.number().int().positive().optional(),
+  SESSION_MEMORY_BUDGET_MB: z.coerce.number().int().positive().default(400),
   // The seed's backend called its Node service on loopback without a key. Off unless turned on; then from loopback
   // only, never through a proxy, and only for the workspaces SEED_API_WORKSPACES names.
   SEED_API_LOOPBACK_WITHOUT_KEY: z

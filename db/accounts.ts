@@ -116,6 +116,25 @@ export async function recordStatusChange(
   });
 }
 
+/** Logs an event that changes nothing on the row (what the account waits for); a repeated dedupe key adds nothing. */
+export async function recordAccountEvent(
+  pool: DatabasePool,
+  event: { sessionId: string; eventType: string; data: Record<string, unknown>; dedupeKey: string },
+): Promise<{ applied: boolean }> {
+  return pool.transaction(async (tx) => {
+    const row = await lockAccount(tx, event.sessionId);
+    const seen = await tx.exists(sql.unsafe`SELECT 1 FROM account_events WHERE dedupe_key = ${event.dedupeKey}`);
+    if (seen || row.deleted_at !== null || row.status === 'failed') return { applied: false };
+    await appendAccountEvent(tx, row, {
+      type: event.eventType,
+      status: row.status,
+      data: event.data,
+      dedupeKey: event.dedupeKey,
+    });
+    return { applied: true };
+  });
+}
+
 /** Stores the newest QR on the row and logs it; a repeated dedupe key changes nothing. */
 export async function recordLoginCode(
   pool: DatabasePool,

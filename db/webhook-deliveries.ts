@@ -1,6 +1,7 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { accountEventSchema, type AccountEvent } from './account-events.js';
+import { EVENTS_NOT_SENT_AS_WEBHOOKS } from '../webhooks/payload.js';
 import { accountRowSchema, type AccountRow } from './account-row.js';
 
 export interface WebhookTarget {
@@ -45,6 +46,7 @@ export async function eventsWithWebhookTargets(
     JOIN whatsapp_accounts a ON a.id = e.account_id
     LEFT JOIN workspaces w ON w.id = e.workspace_id
     WHERE e.id = ANY(${sql.array([...eventIds], 'int8')}) AND w.id IS NOT NULL AND COALESCE(a.webhook_url, w.webhook_url) IS NOT NULL
+      AND e.type <> ALL(${sql.array([...EVENTS_NOT_SENT_AS_WEBHOOKS], 'text')})
     ORDER BY e.id
   `);
 }
@@ -65,6 +67,7 @@ export async function eventsAwaitingDelivery(
     WHERE e.occurred_at > now() - make_interval(secs => ${window.withinSeconds})
       AND e.occurred_at <= now() - make_interval(secs => ${window.olderThanSeconds})
       AND COALESCE(a.webhook_url, w.webhook_url) IS NOT NULL
+      AND e.type <> ALL(${sql.array([...EVENTS_NOT_SENT_AS_WEBHOOKS], 'text')})
       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
     ORDER BY e.id
     LIMIT ${window.limit}

@@ -41,7 +41,14 @@ export class SessionHost {
     private readonly engine: Engine,
     private readonly sink: SessionEventSink,
     private readonly log: Logger,
+    /** Called when a session leaves this host (its seat is free again). */
+    private readonly onSessionLeft: () => void = () => undefined,
   ) {}
+
+  /** Sessions this host runs or is starting. */
+  get size(): number {
+    return this.sessions.size;
+  }
 
   /** Starts the session for this generation; a repeated start of the same generation is a no-op (activity retry). */
   async start(params: StartSession): Promise<void> {
@@ -71,6 +78,7 @@ export class SessionHost {
     } catch (error) {
       this.sessions.delete(params.sessionId);
       markGone();
+      this.onSessionLeft();
       throw error;
     }
   }
@@ -100,6 +108,7 @@ export class SessionHost {
         ?.destroy()
         .catch((error: unknown) => this.log.warn({ sessionId, err: String(error) }, 'destroying a session failed'));
       hosted.markGone();
+      this.onSessionLeft();
     }
     if (options.forgetLogin) await this.engine.removeAuth(sessionId);
   }

@@ -14,10 +14,11 @@ export interface WebhookPayload {
   data: Record<string, unknown>;
 }
 
-/** QR codes rotate every 20 s and go to browsers over WebSocket; backends hear about status changes only. */
-export function isWebhookEvent(type: string): boolean {
-  return type !== 'qr' && type !== 'pairing_code';
-}
+/**
+ * Events backends are not sent: login codes rotate every 20 s and go to browsers over WebSocket, and a wait for a
+ * host is progress shown on the account, not a change of its status. Backends hear about status changes.
+ */
+export const EVENTS_NOT_SENT_AS_WEBHOOKS: readonly string[] = ['qr', 'pairing_code', 'waiting_for_host'];
 
 export function webhookPayload(event: AccountEvent, account: AccountRow): WebhookPayload {
   return {

@@ -20,6 +20,8 @@ import { dataConverterFromEnv } from '../lib/payload-encryption.js';
 import { temporalLoggerFrom } from '../lib/temporal-logger.js';
 import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
 import { signalAccountWorkflow } from './engine-event-sink.js';
+import { placementTaskQueue } from '../workflows/ids.js';
+import { HostCapacity, hostSeats } from './host-capacity.js';
 import { hostTaskQueueName } from './task-queues.js';
 
 /**
@@ -46,8 +48,15 @@ async function main() {
     dataConverter: dataConverterFromEnv(env),
   });
   const engine = await createEngine(env, pool, log);
-  const sessionHost = new SessionHost(engine, signalAccountWorkflow(client), log);
   const hostTaskQueue = hostTaskQueueName();
+  const seats = hostSeats({
+    setting: env.HOST_SESSION_CAPACITY,
+    engine: env.WA_ENGINE,
+    sessionMemoryBudgetMb: env.SESSION_MEMORY_BUDGET_MB,
+  });
+  // Each needs the other: the capacity counts the host's sessions, the host says when a seat frees.
+  const capacity = new HostCapacity(seats, () => sessionHost.size);
+  const sessionHost = new SessionHost(engine, signalAccountWorkflow(client), log, () => capacity.changed());
 
   const sharedWorker = await Worker.create({
     connection,
@@ -57,7 +66,6 @@ async function main() {
     workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
     activities: {
       ...createAccountStoreActivities(pool),
-      ...createHostActivities(hostTaskQueue),
       ...createWebhookActivities(pool, webhookPolicyFromEnv(env.WEBHOOK_ALLOWED_HOSTS)),
     },
   });
@@ -66,20 +74,35 @@ async function main() {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: hostTaskQueue,
     dataConverter: dataConverterFromEnv(env),
-    activities: createEngineSessionActivities(sessionHost),
-    // Every session holds one long-running watch activity on its host.
-    maxConcurrentActivityTaskExecutions: 5_000,
+    activities: createEngineSessionActivities(sessionHost, capacity),
+    // Every session holds one long-running watch activity on its host, beside a start or an extraction at times.
+    maxConcurrentActivityTaskExecutions: seats * 2 + 50,
+  });
+  // Polls for claims only while this host has a free seat: the slot supplier holds the poll back when it is full.
+  const placementWorker = await Worker.create({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: placementTaskQueue(env.TASK_QUEUE),
+    dataConverter: dataConverterFromEnv(env),
+    activities: createHostActivities(hostTaskQueue, capacity),
+    tuner: {
+      activityTaskSlotSupplier: capacity.slotSupplier(),
+      workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+      localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+      nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+    },
   });
   exitWithParent(() => {
     log.warn('supervisor is gone; shutting down');
     sharedWorker.shutdown();
     hostWorker.shutdown();
+    placementWorker.shutdown();
   });
 
   await ensureWebhookOutboxSchedule(client, env.TASK_QUEUE, log);
-  log.info({ taskQueue: env.TASK_QUEUE, hostTaskQueue, engine: engine.name }, 'worker running');
+  log.info({ taskQueue: env.TASK_QUEUE, hostTaskQueue, engine: engine.name, seats }, 'worker running');
   try {
-    await Promise.all([sharedWorker.run(), hostWorker.run()]);
+    await Promise.all([sharedWorker.run(), hostWorker.run(), placementWorker.run()]);
   } finally {
     await sessionHost.stopAll();
     await engine.close();

@@ -1,6 +1,13 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  proxyLocalActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { AccountStoreActivities, HostActivities, HostQueueActivities } from '../activities/index.js';
 import type { AccountTimings } from './account-state.js';
+import { placementTaskQueue } from './ids.js';
 
 // Database writes: short attempts, retried long enough to ride out a PostgreSQL restart.
 const rowWriteRetry = {
@@ -20,12 +27,18 @@ export const rowWrites = proxyLocalActivities<AccountStoreActivities>({
   retry: rowWriteRetry,
 });
 
-/** On the shared queue: `claimHost` is answered by whichever worker picks it up, which spreads sessions over hosts. */
-export const placement = proxyActivities<HostActivities>({
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '15 minutes',
-  retry: rowWriteRetry,
-});
+/**
+ * On the placement queue, which each host polls only while it has a free seat: `claimHost` is answered by the first
+ * host with room. No schedule-to-close bound: an account waits for room as long as it takes, and never fails for
+ * the lack of it (its workflow tells how long it has waited).
+ */
+export function placement() {
+  return proxyActivities<HostActivities>({
+    taskQueue: placementTaskQueue(workflowInfo().taskQueue),
+    startToCloseTimeout: '10 seconds',
+    retry: rowWriteRetry,
+  });
+}
 
 /** Activities on the host queue of the worker process that holds this account's engine session. */
 export function hostActivities(taskQueue: string, timings: AccountTimings) {

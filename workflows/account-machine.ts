@@ -91,19 +91,23 @@ export class AccountMachine {
   }
 
   async step(): Promise<void> {
-    if (!this.session.attached && !this.deadlines.has('reconnectAt') && !this.session.lost) {
-      return this.transitions.bringUpSession();
-    }
+    const idle = !this.session.attached && !this.session.askingForHost && !this.session.hostAnswered;
+    if (idle && !this.deadlines.has('reconnectAt') && !this.session.lost) return this.transitions.askForHost();
     if (this.state.status !== 'qr_scanning') this.deadlines.clear('qrExpiry');
     const waitMs = this.deadlines.msUntilNext(Date.now());
     const woken = () =>
-      this.commands.length > 0 || this.session.lost || this.pairingRequests.length > 0 || this.events.length > 0;
+      this.commands.length > 0 ||
+      this.session.lost ||
+      this.session.hostAnswered ||
+      this.pairingRequests.length > 0 ||
+      this.events.length > 0;
     if (waitMs === null) await condition(woken);
     else if (waitMs > 0) await condition(woken, waitMs);
 
     const command = this.commands.shift();
     if (command) return this.transitions.command(command);
     if (this.session.lost) return this.transitions.hostLost();
+    if (this.session.hostAnswered) return this.transitions.hostAnswered();
     if (this.pairingRequests.length > 0) {
       return this.pairingRequests.answerNext((phoneNumber) => this.transitions.pairingCode(phoneNumber));
     }

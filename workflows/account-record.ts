@@ -49,6 +49,11 @@ export class AccountRecord {
     });
   }
 
+  /** An event that changes nothing on the row: what the account is waiting for, for people and the event stream. */
+  async note(eventType: string, data: Record<string, unknown>): Promise<void> {
+    await rowWrites.recordEvent({ sessionId: this.sessionId, eventType, data, dedupeKey: this.nextChangeKey() });
+  }
+
   /** Connected with this phone, in one transaction that releases the phone from the workspace's older accounts. */
   async activate(identity: { phoneNumber: string; pushName: string | null }, timings: Record<string, number>) {
     const activation = { sessionId: this.sessionId, ...identity, dedupeKey: this.nextChangeKey(), timings };

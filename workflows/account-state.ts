@@ -7,6 +7,8 @@ export interface AccountTimings {
   qrExpiryMs: number;
   /** After `authenticated`, `ready` must come within this long, else the session restarts once, then fails. */
   readyTimeoutMs: number;
+  /** An account that has waited this long for a host with a free seat says so (an event, `waiting_for_host`). */
+  hostWaitNoticeMs: number;
   /** A host that has not picked up a task within this long is taken as dead. */
   hostScheduleToStartMs: number;
   /** A host that has not heartbeat its session watch within this long is taken as dead. */
@@ -22,6 +24,7 @@ export interface AccountTimings {
 export const DEFAULT_TIMINGS: AccountTimings = {
   qrExpiryMs: 5 * 60_000,
   readyTimeoutMs: 90_000,
+  hostWaitNoticeMs: 5_000,
   hostScheduleToStartMs: 15_000,
   hostHeartbeatTimeoutMs: 30_000,
   phoneExtractionBudgetMs: 60_000,

@@ -38,6 +38,9 @@ export class AccountTransitions {
   private readonly events: SessionEvent[];
   private readyRestarts = 0;
   private authenticatedAt: number | null = null;
+  private hostAskedAt = 0;
+  /** What was left of the QR window when the account started waiting for a host. */
+  private qrMsLeftWhileWaiting: number | null = null;
 
   constructor(parts: AccountParts) {
     ({ state: this.state, timings: this.timings, record: this.record, session: this.session } = parts);
@@ -123,6 +126,12 @@ export class AccountTransitions {
         // The client came up but never logged back in (a start that failed silently, a page that hung).
         await this.stopSession();
         return this.scheduleReconnect('reconnect_timeout');
+      case 'hostWaitNotice':
+        // Every host is full: the account waits for a seat, and says so once per request.
+        return this.record.note('waiting_for_host', {
+          waitingSinceMs: Date.now() - this.hostAskedAt,
+          generation: this.state.generation,
+        });
     }
   }
 
@@ -172,12 +181,27 @@ export class AccountTransitions {
 
   // ---- Session and endings.
 
-  /** Starts a new generation of the engine session on whichever host answers. */
-  async bringUpSession(): Promise<void> {
+  /**
+   * A new generation of the engine session asks for a host with a free seat. The QR clock stops while it waits: an
+   * account never expires for the lack of room.
+   */
+  askForHost(): void {
     this.state.generation += 1;
     this.events.length = 0;
+    this.hostAskedAt = Date.now();
+    this.qrMsLeftWhileWaiting = this.deadlines.msUntil('qrExpiry', this.hostAskedAt);
+    this.deadlines.clear('qrExpiry');
+    this.deadlines.set('hostWaitNotice', this.hostAskedAt + this.timings.hostWaitNoticeMs);
+    this.session.askForHost();
+  }
+
+  /** A host answered (or the request failed): the session starts there. */
+  async hostAnswered(): Promise<void> {
+    this.stopWaitingForHost();
     try {
-      this.state.hostTaskQueue = await this.session.bringUp(this.state.generation);
+      const taskQueue = this.session.takeHostAnswer();
+      await this.session.attach(taskQueue, this.state.generation);
+      this.state.hostTaskQueue = taskQueue;
       if (this.state.status === 'disconnected')
         this.deadlines.set('reconnectBy', Date.now() + this.timings.readyTimeoutMs);
     } catch (error) {
@@ -190,7 +214,17 @@ export class AccountTransitions {
 
   private async stopSession(options = { logout: false, forgetLogin: false }): Promise<void> {
     this.deadlines.clear('readyBy', 'reconnectBy');
+    this.stopWaitingForHost();
     await this.session.stop(options);
+  }
+
+  /** The wait for a host is over (answered or withdrawn): no more notice, and the QR clock runs again. */
+  private stopWaitingForHost(): void {
+    this.deadlines.clear('hostWaitNotice');
+    if (this.qrMsLeftWhileWaiting !== null) {
+      this.deadlines.set('qrExpiry', Date.now() + this.qrMsLeftWhileWaiting);
+      this.qrMsLeftWhileWaiting = null;
+    }
   }
 
   /** Backoff with jitter, so the reconnects of many accounts after one outage spread out; bounded attempts. */

@@ -11,6 +11,8 @@ export const DEADLINE_NAMES = [
   'reconnectAt',
   /** A session brought back up while disconnected must be connected by then. */
   'reconnectBy',
+  /** Still no host with a free seat: the account says it is waiting for one. */
+  'hostWaitNotice',
 ] as const;
 export type DeadlineName = (typeof DEADLINE_NAMES)[number];
 
@@ -27,6 +29,12 @@ export class Deadlines {
 
   has(name: DeadlineName): boolean {
     return this.at.has(name);
+  }
+
+  /** Milliseconds until this deadline (0 when due), or null when it is not set. */
+  msUntil(name: DeadlineName, now: number): number | null {
+    const at = this.at.get(name);
+    return at === undefined ? null : Math.max(0, at - now);
   }
 
   /** Milliseconds until the earliest deadline (0 when one is due), or null when none is set. */

@@ -2,6 +2,13 @@ import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
 import { hostActivities, placement, type HostActivityProxies } from './account-activities.js';
 import type { AccountTimings } from './account-state.js';
 
+/** Where the request for a host stands; the account's loop goes on meanwhile. */
+type HostRequest =
+  | { state: 'none' }
+  | { state: 'asking'; scope: CancellationScope }
+  | { state: 'answered'; taskQueue: string }
+  | { state: 'refused'; error: unknown };
+
 interface AttachedHost {
   taskQueue: string;
   generation: number;
@@ -16,6 +23,7 @@ export class SessionLink {
   private host: AttachedHost | null = null;
   /** Set when the host running the current generation died or lost the session. */
   lost = false;
+  private request: HostRequest = { state: 'none' };
 
   constructor(
     private readonly sessionId: string,
@@ -28,11 +36,48 @@ export class SessionLink {
     return this.host !== null;
   }
 
-  /** Claims a host (whichever worker answers) and starts this generation of the session there. */
-  async bringUp(generation: number): Promise<string> {
-    const { taskQueue } = await placement.claimHost();
-    await this.attach(taskQueue, generation);
-    return taskQueue;
+  get askingForHost(): boolean {
+    return this.request.state === 'asking';
+  }
+
+  /** A host answered the request (or it failed): `takeHostAnswer` has it. */
+  get hostAnswered(): boolean {
+    return this.request.state === 'answered' || this.request.state === 'refused';
+  }
+
+  /**
+   * Asks the placement queue for a host with a free seat, without waiting: the account's loop keeps handling commands
+   * (a delete while waiting for room) and deadlines until a host answers.
+   */
+  askForHost(): void {
+    const scope = new CancellationScope();
+    const asking: HostRequest = { state: 'asking', scope };
+    this.request = asking;
+    scope
+      .run(() => placement().claimHost({ sessionId: this.sessionId }))
+      .then(
+        ({ taskQueue }) => {
+          if (this.request === asking) this.request = { state: 'answered', taskQueue };
+        },
+        (error: unknown) => {
+          if (this.request === asking) this.request = { state: 'refused', error };
+        },
+      );
+  }
+
+  /** The host that answered (its queue), or throws what made the request fail. */
+  takeHostAnswer(): string {
+    const answer = this.request;
+    this.request = { state: 'none' };
+    if (answer.state === 'answered') return answer.taskQueue;
+    if (answer.state === 'refused') throw answer.error;
+    throw ApplicationFailure.nonRetryable('no host has answered yet', 'NoHostAnswer');
+  }
+
+  /** Withdraws a request no host has answered: the account ends or restarts before it is placed. */
+  stopAsking(): void {
+    if (this.request.state === 'asking') this.request.scope.cancel();
+    this.request = { state: 'none' };
   }
 
   /** Starts (or, after a continue-as-new, takes over: the start is idempotent) the session on a known host. */
@@ -64,6 +109,7 @@ export class SessionLink {
 
   /** Stops the client on its host, if any; a host that is gone needs nothing. */
   async stop(options: { logout: boolean; forgetLogin: boolean }): Promise<void> {
+    this.stopAsking();
     const attached = this.host;
     this.host = null;
     if (!attached) return;

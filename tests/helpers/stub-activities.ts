@@ -24,6 +24,8 @@ export interface StubSession {
   startFailure: string | null;
   extraction: { phoneNumber: string } | { failure: string; retryable: boolean };
   watches: Map<number, { hostDies: () => void; destroyed: () => void }>;
+  /** Set while every host is full: the session's claims wait until a seat is freed. */
+  noRoom: { freed: Promise<void>; free: () => void } | null;
 }
 
 /**
@@ -64,6 +66,7 @@ export class StubWorld {
         startFailure: null,
         extraction: { phoneNumber: '62811801641' },
         watches: new Map(),
+        noRoom: null,
       };
       this.sessions.set(sessionId, session);
     }
@@ -89,7 +92,25 @@ export class StubWorld {
     this.session(sessionId).watches.get(generation)?.hostDies();
   }
 
+  /** Every host is full for this session until `free` is called. */
+  fillHosts(sessionId: string): { free: () => void } {
+    let free: () => void = () => undefined;
+    const freed = new Promise<void>((resolve) => {
+      free = resolve;
+    });
+    const session = this.session(sessionId);
+    session.noRoom = {
+      freed,
+      free: () => {
+        session.noRoom = null;
+        free();
+      },
+    };
+    return session.noRoom;
+  }
+
   releaseAll(): void {
+    for (const session of this.sessions.values()) session.noRoom?.free();
     for (const session of this.sessions.values()) for (const watch of session.watches.values()) watch.destroyed();
   }
 
@@ -137,6 +158,11 @@ export class StubWorld {
         }
         return { ...this.snapshot(row, applied), releasedSessionIds: [] };
       },
+      recordEvent: async (event) => {
+        const applied = this.applyOnce(event.dedupeKey);
+        if (applied) this.row(event.sessionId).events.push(event.eventType);
+        return { applied };
+      },
       endAccount: async (ending) => {
         const row = this.row(ending.sessionId);
         const applied = this.applyOnce(ending.dedupeKey);
@@ -155,7 +181,13 @@ export class StubWorld {
 
   hostActivities(): HostActivities & HostQueueActivities {
     return {
-      claimHost: async () => ({ taskQueue: this.hostTaskQueue }),
+      claimHost: async (input) => {
+        // A host with a free seat answers at once; while all are full the claim is not picked up (the slot supplier
+        // holds the poll back), which to the workflow looks like this wait.
+        const noRoom = input ? this.session(input.sessionId).noRoom : null;
+        if (noRoom) await noRoom.freed;
+        return { taskQueue: this.hostTaskQueue };
+      },
       startEngineSession: async ({ sessionId, generation }) => {
         const session = this.session(sessionId);
         if (session.startFailure)

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
-import { insertAccount, recordStatusChange } from '../../db/accounts.js';
+import { insertAccount, recordLoginCode, recordStatusChange } from '../../db/accounts.js';
 import { updateWorkspaceWebhook } from '../../db/workspaces.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { webhookOutbox } from '../../workflows/webhook-outbox.js';
@@ -55,7 +55,7 @@ describe('webhook outbox', () => {
     );
   });
 
-  it('an event committed without a delivery started is delivered by the outbox, once', async () => {
+  it('an event committed without a delivery started is delivered by the outbox, once; a QR event never', async () => {
     const workspaceId = uniqueId('ws-outbox');
     await updateWorkspaceWebhook(pool, workspaceId, url, false);
     const sessionId = uniqueId('outbox');
@@ -64,6 +64,11 @@ describe('webhook outbox', () => {
     const change = { sessionId, status: 'qr_scanning' as const, eventType: 'session_created', dedupeKey: sessionId };
     const [eventId] = (await recordStatusChange(pool, change)).eventIds;
     assert.ok(eventId);
+    // A login code is shown to browsers, never sent to backends: the outbox leaves it.
+    await recordLoginCode(pool, { sessionId, kind: 'qr', value: 'qr-secret', dedupeKey: `${sessionId}:qr` });
+    const qrEventId = await pool.oneFirst(
+      sql.type(z.object({ id: z.number() }))`SELECT id FROM account_events WHERE dedupe_key = ${`${sessionId}:qr`}`,
+    );
 
     const runOutbox = () =>
       client.workflow.execute(webhookOutbox, {
@@ -86,5 +91,6 @@ describe('webhook outbox', () => {
     await runOutbox();
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     assert.equal(receivedEventIds.filter((id) => id === `evt_${eventId}`).length, 1, 'delivered once');
+    assert.ok(!receivedEventIds.includes(`evt_${qrEventId}`), 'the QR event was not sent');
   });
 });

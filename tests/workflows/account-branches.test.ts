@@ -9,7 +9,7 @@ import type { AccountStatus } from '../../domain/account-status.js';
 import type { EngineEvent } from '../../engine/types.js';
 import type { accountConnection } from '../../workflows/account-connection.js';
 import type { AccountTimings } from '../../workflows/account-state.js';
-import { accountWorkflowId } from '../../workflows/ids.js';
+import { accountWorkflowId, placementTaskQueue } from '../../workflows/ids.js';
 import * as messages from '../../workflows/messages.js';
 import { dataConverterFromEnv } from '../../lib/payload-encryption.js';
 import { eventually, openTemporalClient, testStackEnv } from '../helpers/context.js';
@@ -42,6 +42,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
   let closeClient: () => Promise<void>;
   let connection: NativeConnection;
   let worker: Worker;
+  let placementWorker: Worker;
   let running: Promise<void>;
 
   before(async () => {
@@ -54,12 +55,20 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
       workflowsPath: WORKFLOWS_PATH,
       activities: { ...world.storeActivities(), ...world.hostActivities() },
     });
-    running = worker.run();
+    // Claims for a host go to the placement queue (each real host polls it only while it has a free seat).
+    placementWorker = await Worker.create({
+      connection,
+      taskQueue: placementTaskQueue(taskQueue),
+      dataConverter: dataConverterFromEnv(),
+      activities: { claimHost: (input?: { sessionId: string }) => world.hostActivities().claimHost(input) },
+    });
+    running = Promise.all([worker.run(), placementWorker.run()]).then(() => undefined);
   });
 
   after(async () => {
     world.releaseAll();
     worker.shutdown();
+    placementWorker.shutdown();
     await running;
     await connection.close();
     await closeClient();
@@ -97,13 +106,23 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
 
   const startAccount = async (
     timings: Partial<AccountTimings> = {},
-    extra: { continueAsNewAfterEvents?: number } = {},
+    extra: { continueAsNewAfterEvents?: number; beforeStart?: (sessionId: string) => void } = {},
   ) => {
     const sessionId = `branch-${randomUUID().slice(0, 8)}`;
+    extra.beforeStart?.(sessionId);
     await client.workflow.start('accountConnection', {
       taskQueue,
       workflowId: accountWorkflowId(sessionId),
-      args: [{ sessionId, workspaceId: 'ws-branches', timings: { ...TIMINGS, ...timings }, ...extra }],
+      args: [
+        {
+          sessionId,
+          workspaceId: 'ws-branches',
+          timings: { ...TIMINGS, ...timings },
+          ...(extra.continueAsNewAfterEvents !== undefined
+            ? { continueAsNewAfterEvents: extra.continueAsNewAfterEvents }
+            : {}),
+        },
+      ],
     });
     const account = new Account(sessionId);
     await account.rowBecomes('qr_scanning');
@@ -118,6 +137,47 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     await account.rowBecomes('connected');
     return account;
   };
+
+  it('no host has a free seat: the account waits and says so once, its QR clock stops, and it starts when a seat frees', async () => {
+    let hostsFull: { free: () => void } | undefined;
+    const account = await startAccount(
+      { qrExpiryMs: 1_500, hostWaitNoticeMs: 300 },
+      { beforeStart: (sessionId) => (hostsFull = world.fillHosts(sessionId)) },
+    );
+    await eventually(
+      async () => (account.row.events.includes('waiting_for_host') ? true : undefined),
+      10_000,
+      'waiting_for_host',
+    );
+    // Past the whole QR window while waiting: the account must not expire for the lack of room.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    assert.equal(account.row.status, 'qr_scanning');
+    assert.deepEqual(account.host.starts, [], 'no host started it');
+    assert.equal(account.row.events.filter((event) => event === 'waiting_for_host').length, 1, 'said once');
+    hostsFull?.free();
+    assert.equal(await world.started(account.sessionId), 1);
+    await account.emit({ type: 'qr', qr: 'QR-1' });
+    // The QR clock runs again once a host has it: the window it had left ends the unscanned account.
+    const state = await account.ended();
+    assert.equal(state.status, 'failed');
+    assert.equal(account.row.failureReason, 'qr_expired');
+  });
+
+  it('a delete while the account waits for a host ends it at once; no host ever starts it', async () => {
+    const account = await startAccount(
+      { hostWaitNoticeMs: 300 },
+      { beforeStart: (sessionId) => world.fillHosts(sessionId) },
+    );
+    await eventually(
+      async () => (account.row.events.includes('waiting_for_host') ? true : undefined),
+      10_000,
+      'waiting_for_host',
+    );
+    await account.handle.signal(messages.deleteAccountSignal);
+    await account.ended();
+    assert.equal(account.row.deleted, true);
+    assert.deepEqual(account.host.starts, []);
+  });
 
   it('QR expiry: an unscanned account fails with qr_expired and its login is forgotten', async () => {
     const account = await startAccount({ qrExpiryMs: 1_000 });

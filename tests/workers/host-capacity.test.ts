@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { SlotReserveContext } from '@temporalio/worker';
+import { HostCapacity, hostSeats } from '../../workers/host-capacity.js';
+
+const context = {} as SlotReserveContext;
+
+describe('host capacity (the placement worker’s slot supplier)', () => {
+  it('gives a poll slot only while a seat is free: running sessions, promised seats and held slots all count', async () => {
+    let running = 0;
+    const capacity = new HostCapacity(2, () => running);
+    const supplier = capacity.slotSupplier();
+    assert.ok(supplier.tryReserveSlot(context), 'an empty host polls');
+    capacity.promise('a'); // that poll got a claim for session a
+    supplier.releaseSlot({} as never);
+    assert.ok(supplier.tryReserveSlot(context), 'one seat promised, one free');
+    capacity.promise('b');
+    supplier.releaseSlot({} as never);
+    assert.equal(supplier.tryReserveSlot(context), null, 'two seats promised: full');
+    capacity.fulfil('a');
+    running = 1;
+    assert.equal(supplier.tryReserveSlot(context), null, 'a runs, b is promised: still full');
+  });
+
+  it('a blocked reservation goes ahead as soon as a session leaves the host', async () => {
+    let running = 1;
+    const capacity = new HostCapacity(1, () => running);
+    const supplier = capacity.slotSupplier();
+    let reserved = false;
+    const reservation = supplier.reserveSlot(context, new AbortController().signal).then(() => {
+      reserved = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(reserved, false, 'a full host does not poll');
+    running = 0;
+    capacity.changed();
+    await reservation;
+    assert.equal(reserved, true);
+  });
+
+  it('an abandoned reservation ends with AbortError; a promised seat lapses when its session never starts', async () => {
+    let now = 0;
+    const capacity = new HostCapacity(
+      1,
+      () => 0,
+      () => now,
+    );
+    capacity.promise('never-started');
+    const abort = new AbortController();
+    const reservation = capacity.slotSupplier().reserveSlot(context, abort.signal);
+    abort.abort();
+    await assert.rejects(reservation, { name: 'AbortError' });
+    assert.equal(capacity.used(), 1);
+    now += 60_000;
+    assert.equal(capacity.used(), 0, 'the promise lapsed');
+  });
+
+  it('sizes a real-engine host by its memory and the per-session budget; the setting wins', () => {
+    const gib = 2 ** 30;
+    assert.equal(
+      hostSeats({ setting: undefined, engine: 'real', sessionMemoryBudgetMb: 400, memoryBytes: 24 * gib }),
+      46,
+    );
+    assert.equal(
+      hostSeats({ setting: undefined, engine: 'real', sessionMemoryBudgetMb: 400, memoryBytes: gib / 4 }),
+      1,
+    );
+    assert.equal(hostSeats({ setting: 7, engine: 'real', sessionMemoryBudgetMb: 400 }), 7);
+    assert.ok(hostSeats({ setting: undefined, engine: 'simulated', sessionMemoryBudgetMb: 400 }) >= 10_000);
+  });
+});
