@@ -44,6 +44,10 @@ const processEnvSchema = z.object({
   // each; for the simulated engine, 100,000).
   HOST_SESSION_CAPACITY: z.coerce.number().int().positive().optional(),
   SESSION_MEMORY_BUDGET_MB: z.coerce.number().int().positive().default(400),
+  // Sessions this worker starts per second at most, restores included (default: 2 real, 200 simulated).
+  HOST_SESSION_STARTS_PER_SECOND: z.coerce.number().positive().optional(),
+  // A draining host (SIGTERM) hands its sessions over at its start pace for at most this long, then stops the rest.
+  HOST_DRAIN_GRACE_MS: z.coerce.number().int().nonnegative().default(25_000),
   // The seed's backend called its Node service on loopback without a key. Off unless turned on; then from loopback
   // only, never through a proxy, and only for the workspaces SEED_API_WORKSPACES names.
   SEED_API_LOOPBACK_WITHOUT_KEY: z

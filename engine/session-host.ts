@@ -113,6 +113,28 @@ export class SessionHost {
     if (options.forgetLogin) await this.engine.removeAuth(sessionId);
   }
 
+  /**
+   * Hands every session to other hosts: each client stops here, its login kept, at most `perSecond` a second (the
+   * others restore them from the saved login, no scan). After `graceMs` whatever is left stops at once.
+   */
+  async handOver(options: {
+    perSecond: number;
+    graceMs: number;
+  }): Promise<{ handedOver: number; stoppedAtOnce: number }> {
+    const deadline = Date.now() + options.graceMs;
+    const intervalMs = 1000 / options.perSecond;
+    let handedOver = 0;
+    for (const sessionId of [...this.sessions.keys()]) {
+      if (Date.now() >= deadline) break;
+      await this.stop(sessionId);
+      handedOver += 1;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+    const stoppedAtOnce = this.sessions.size;
+    await this.stopAll();
+    return { handedOver, stoppedAtOnce };
+  }
+
   async stopAll(): Promise<void> {
     await Promise.all([...this.sessions.keys()].map((sessionId) => this.stop(sessionId)));
   }

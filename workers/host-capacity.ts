@@ -6,22 +6,39 @@ const PROMISE_TTL_MS = 60_000;
 /** A waiting reservation looks again this often even without a wake-up (a promise may have lapsed). */
 const RECHECK_MS = 500;
 
+export interface HostCapacityOptions {
+  /** Claims this host takes per second at most: a Chromium start is CPU-heavy (default: not paced). */
+  startsPerSecond?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
 /**
  * The seats of one host: sessions it runs, seats promised to claims whose session has not started yet, and the
- * slots its placement worker holds to poll with. The placement worker is given a slot only while a seat is free, so
- * a full host does not even ask Temporal for a claim: accounts wait in the placement queue, and the first host with
- * room takes them. (Temporal's worker tuning with a slot supplier of our own; no scheduler of ours.)
+ * slots its placement worker holds to poll with. The placement worker is given a slot only while a seat is free, and
+ * no faster than the host's start pace, so a full host does not even ask Temporal for a claim: accounts wait in the
+ * placement queue, and the first host with room takes them. A host that died has its sessions taken by the others at
+ * their pace, with jitter: a restore storm is bounded per host. (Temporal's worker tuning with a slot supplier of our
+ * own; no scheduler of ours.)
  */
 export class HostCapacity {
   private readonly promised = new Map<string, number>();
   private permits = 0;
   private readonly waiters = new Set<() => void>();
+  private nextStartAt = 0;
+  private readonly startIntervalMs: number;
+  private readonly now: () => number;
+  private readonly random: () => number;
 
   constructor(
     readonly seats: number,
     private readonly runningSessions: () => number,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: HostCapacityOptions = {},
+  ) {
+    this.startIntervalMs = options.startsPerSecond ? 1000 / options.startsPerSecond : 0;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
 
   /** Seats in use: running sessions, promised seats, and slots held by the placement worker's pollers. */
   used(): number {
@@ -50,27 +67,17 @@ export class HostCapacity {
     return {
       type: 'custom',
       reserveSlot: async (_context, abortSignal) => {
-        while (this.used() >= this.seats) {
+        for (;;) {
           if (abortSignal.aborted) throw abortError();
-          await new Promise<void>((resolve) => {
-            const wake = () => {
-              clearTimeout(timer);
-              this.waiters.delete(wake);
-              abortSignal.removeEventListener('abort', wake);
-              resolve();
-            };
-            const timer = setTimeout(wake, RECHECK_MS);
-            this.waiters.add(wake);
-            abortSignal.addEventListener('abort', wake, { once: true });
-          });
+          const paceMs = this.nextStartAt - this.now();
+          if (this.used() < this.seats && paceMs <= 0) break;
+          await this.waitForChange(abortSignal, paceMs > 0 ? Math.min(paceMs, RECHECK_MS) : RECHECK_MS);
         }
-        this.permits += 1;
-        return {} satisfies SlotPermit;
+        return this.givePermit();
       },
       tryReserveSlot: () => {
-        if (this.used() >= this.seats) return null;
-        this.permits += 1;
-        return {} satisfies SlotPermit;
+        if (this.used() >= this.seats || this.nextStartAt > this.now()) return null;
+        return this.givePermit();
       },
       markSlotUsed: () => undefined,
       releaseSlot: () => {
@@ -78,6 +85,27 @@ export class HostCapacity {
         this.changed();
       },
     };
+  }
+
+  /** The next permit waits one start interval, plus up to half of one as jitter: hosts never start in lockstep. */
+  private givePermit(): SlotPermit {
+    this.permits += 1;
+    this.nextStartAt = this.now() + this.startIntervalMs * (1 + this.random() / 2);
+    return {};
+  }
+
+  private waitForChange(abortSignal: AbortSignal, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        abortSignal.removeEventListener('abort', wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      this.waiters.add(wake);
+      abortSignal.addEventListener('abort', wake, { once: true });
+    });
   }
 }
 
@@ -102,4 +130,9 @@ export function hostSeats(options: {
   if (options.engine === 'simulated') return 100_000;
   const memory = options.memoryBytes ?? totalmem();
   return Math.max(1, Math.floor((memory * 0.75) / (options.sessionMemoryBudgetMb * 2 ** 20)));
+}
+
+/** Starts per second a host takes: the setting, else 2 for the real engine (Chromium) and 200 for the simulated. */
+export function hostStartsPerSecond(setting: number | undefined, engine: 'real' | 'simulated'): number {
+  return setting ?? (engine === 'real' ? 2 : 200);
 }

@@ -21,18 +21,20 @@ import { temporalLoggerFrom } from '../lib/temporal-logger.js';
 import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
 import { signalAccountWorkflow } from './engine-event-sink.js';
 import { placementTaskQueue } from '../workflows/ids.js';
-import { HostCapacity, hostSeats } from './host-capacity.js';
+import { HostCapacity, hostSeats, hostStartsPerSecond } from './host-capacity.js';
 import { hostTaskQueueName } from './task-queues.js';
 
 /**
- * A worker process: the shared queue (workflows, database activities) and this process's own host queue
- * (activities that touch its WhatsApp clients). SIGTERM/SIGINT drain both, then stop the clients (their auth stays
- * saved, so other hosts resume them without a scan).
+ * A worker process: the shared queue (workflows, database activities), the placement queue (claims for a host, polled
+ * only with a free seat) and this process's own host queue (activities that touch its WhatsApp clients). SIGTERM or
+ * SIGINT drains the host: it stops taking sessions, hands its sessions to other hosts at a bounded rate (their logins
+ * stay saved, so the others resume them without a scan), and exits when it holds none or after the grace period.
  */
 async function main() {
   const log = createLogger('worker');
   const env = readProcessEnv();
-  Runtime.install({ logger: temporalLoggerFrom(log), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  // The signals are this process's own to handle: a drain comes before the workers shut down.
+  Runtime.install({ logger: temporalLoggerFrom(log), shutdownSignals: [] });
   // One session's stray failure (a browser callback, a timer) is logged; it never takes the other sessions down.
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection; the worker goes on'));
 
@@ -55,7 +57,9 @@ async function main() {
     sessionMemoryBudgetMb: env.SESSION_MEMORY_BUDGET_MB,
   });
   // Each needs the other: the capacity counts the host's sessions, the host says when a seat frees.
-  const capacity = new HostCapacity(seats, () => sessionHost.size);
+  const capacity = new HostCapacity(seats, () => sessionHost.size, {
+    startsPerSecond: hostStartsPerSecond(env.HOST_SESSION_STARTS_PER_SECOND, env.WA_ENGINE),
+  });
   const sessionHost = new SessionHost(engine, signalAccountWorkflow(client), log, () => capacity.changed());
 
   const sharedWorker = await Worker.create({
@@ -92,11 +96,32 @@ async function main() {
       nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
     },
   });
+  const shutdownWorkers = () => {
+    for (const worker of [placementWorker, sharedWorker, hostWorker]) {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    }
+  };
+  let draining = false;
+  const drain = async (signal: string) => {
+    if (draining) {
+      log.warn({ signal }, 'second signal: stopping now');
+      return shutdownWorkers();
+    }
+    draining = true;
+    log.info({ signal, sessions: sessionHost.size }, 'draining: no new sessions; handing this host’s sessions over');
+    placementWorker.shutdown();
+    const handed = await sessionHost.handOver({
+      perSecond: hostStartsPerSecond(env.HOST_SESSION_STARTS_PER_SECOND, env.WA_ENGINE),
+      graceMs: env.HOST_DRAIN_GRACE_MS,
+    });
+    log.info(handed, 'drained');
+    shutdownWorkers();
+  };
+  process.on('SIGTERM', () => void drain('SIGTERM'));
+  process.on('SIGINT', () => void drain('SIGINT'));
   exitWithParent(() => {
     log.warn('supervisor is gone; shutting down');
-    sharedWorker.shutdown();
-    hostWorker.shutdown();
-    placementWorker.shutdown();
+    shutdownWorkers();
   });
 
   await ensureWebhookOutboxSchedule(client, env.TASK_QUEUE, log);

@@ -40,11 +40,7 @@ describe('host capacity (the placement worker’s slot supplier)', () => {
 
   it('an abandoned reservation ends with AbortError; a promised seat lapses when its session never starts', async () => {
     let now = 0;
-    const capacity = new HostCapacity(
-      1,
-      () => 0,
-      () => now,
-    );
+    const capacity = new HostCapacity(1, () => 0, { now: () => now });
     capacity.promise('never-started');
     const abort = new AbortController();
     const reservation = capacity.slotSupplier().reserveSlot(context, abort.signal);
@@ -53,6 +49,22 @@ describe('host capacity (the placement worker’s slot supplier)', () => {
     assert.equal(capacity.used(), 1);
     now += 60_000;
     assert.equal(capacity.used(), 0, 'the promise lapsed');
+  });
+
+  it('takes claims at its start pace with jitter: a host restoring many sessions never starts them all at once', async () => {
+    const capacity = new HostCapacity(100, () => 0, { startsPerSecond: 20 });
+    const supplier = capacity.slotSupplier();
+    const signal = new AbortController().signal;
+    const startedAt = Date.now();
+    const grantedAt: number[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      await supplier.reserveSlot(context, signal);
+      grantedAt.push(Date.now() - startedAt);
+      supplier.releaseSlot({} as never);
+    }
+    // 5 intervals of 50-75 ms each after the first: a generous lower bound, no upper one.
+    assert.ok(grantedAt.at(-1)! >= 240, `six claims took ${grantedAt.join(', ')} ms`);
+    assert.equal(supplier.tryReserveSlot(context), null, 'right after a permit, the next waits its interval');
   });
 
   it('sizes a real-engine host by its memory and the per-session budget; the setting wins', () => {

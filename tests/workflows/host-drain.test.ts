@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Client } from '@temporalio/client';
+import type { DatabasePool } from 'slonik';
+import type { ChildHandle } from '../../infra/child-process.js';
+import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
+import { openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
+import { startTestWorker } from '../helpers/worker-process.js';
+
+/** SIGTERM on a host: it takes no new session, hands its sessions to the other hosts without a scan, and exits. */
+describe('host drain', { timeout: 180_000 }, () => {
+  let pool: DatabasePool;
+  let client: Client;
+  let closeClient: () => Promise<void>;
+  const workers: ChildHandle[] = [];
+  const taskQueue = uniqueId('tq-drain');
+
+  before(async () => {
+    pool = await openPool();
+    ({ client, close: closeClient } = await openTemporalClient());
+  });
+  after(async () => {
+    for (const worker of workers) await worker.stop('SIGKILL');
+    await closeClient?.();
+    await pool?.end();
+  });
+
+  it('the draining host’s sessions connect again on another host from their saved logins, and it exits by itself', async () => {
+    const env = { ...FAST_SIMULATOR_ENV, HOST_SESSION_STARTS_PER_SECOND: '10' };
+    const first = await startTestWorker(env, taskQueue);
+    workers.push(first.worker);
+    const accounts = new AccountDriver(pool, client, taskQueue);
+    const sessions = await Promise.all([1, 2, 3].map(() => accounts.create()));
+    for (const { sessionId } of sessions) {
+      await accounts.showingQr(sessionId);
+      await accounts.phone(sessionId, 'scan', { phone: randomPhone() });
+    }
+    for (const { sessionId } of sessions) await accounts.rowWithStatus(sessionId, 'connected');
+    const qrEventsBefore = await Promise.all(
+      sessions.map(async ({ sessionId }) => (await accounts.eventTypes(sessionId)).filter((t) => t === 'qr').length),
+    );
+
+    const second = await startTestWorker(env, taskQueue);
+    workers.push(second.worker);
+    first.worker.process.kill('SIGTERM');
+    const exitCode = await Promise.race([
+      first.worker.exited,
+      new Promise((resolve) => setTimeout(() => resolve('still running'), 60_000)),
+    ]);
+    assert.equal(exitCode, 0, 'the drained host exited by itself');
+
+    for (const { sessionId } of sessions) await accounts.reconnected(sessionId, 60_000, 'connected on the other host');
+    const qrEventsAfter = await Promise.all(
+      sessions.map(async ({ sessionId }) => (await accounts.eventTypes(sessionId)).filter((t) => t === 'qr').length),
+    );
+    assert.deepEqual(qrEventsAfter, qrEventsBefore, 'no new QR: nobody scanned again');
+    // Only the second host is left: a phone action reaches each session there.
+    for (const { sessionId } of sessions) await accounts.phone(sessionId, 'drop');
+    for (const { sessionId } of sessions) await accounts.rowWithStatus(sessionId, 'connected');
+  });
+});
