@@ -48,6 +48,8 @@ const processEnvSchema = z.object({
   HOST_SESSION_STARTS_PER_SECOND: z.coerce.number().positive().optional(),
   // A draining host (SIGTERM) hands its sessions over at its start pace for at most this long, then stops the rest.
   HOST_DRAIN_GRACE_MS: z.coerce.number().int().nonnegative().default(25_000),
+  // How long a session lease holds without renewal: a dead host's sessions wait at most this for another host.
+  SESSION_LEASE_TTL_MS: z.coerce.number().int().min(1_000).default(45_000),
   // The seed's backend called its Node service on loopback without a key. Off unless turned on; then from loopback
   // only, never through a proxy, and only for the workspaces SEED_API_WORKSPACES names.
   SEED_API_LOOPBACK_WITHOUT_KEY: z

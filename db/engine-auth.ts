@@ -1,4 +1,4 @@
-import { sql, type CommonQueryMethods } from 'slonik';
+import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import type { Keyring } from '../lib/keyring.js';
 import { openLogin, sealLogin } from '../lib/sealed-login.js';
@@ -13,16 +13,48 @@ const sealedRowSchema = z.object({
  * Saved WhatsApp logins, one per session, in PostgreSQL so any worker host can restore a session without a scan;
  * sealed with the keyring's saved-logins key (lib/sealed-login.ts), so the table holds ciphertext only.
  */
+/** Who may write for a session: the host holding its lease, under the lease's epoch. */
+export interface LeaseFence {
+  host: string;
+  epoch: number;
+}
+
+/** A write for a session made under a lease that has passed to another epoch: refused, nothing written. */
+export class StaleLeaseError extends Error {
+  override readonly name = 'StaleLeaseError';
+  constructor(sessionId: string, fence: LeaseFence) {
+    super(`session ${sessionId}: ${fence.host} no longer holds its lease (epoch ${fence.epoch}); the write is refused`);
+  }
+}
+
 export class EngineAuthStore {
   constructor(
-    private readonly db: CommonQueryMethods,
+    private readonly db: DatabasePool,
     private readonly keyring: Keyring,
   ) {}
 
-  /** Saves the login; an identical one (same content hash) changes nothing, so frequent saves cost little. */
-  async save(sessionId: string, engine: 'real' | 'simulated', login: Buffer, contentSha256: string | null = null) {
+  /**
+   * Saves the login; an identical one (same content hash) changes nothing, so frequent saves cost little. With a
+   * fence, the save is made only while that host still holds the session's lease under that epoch (the lease row is
+   * locked for the save): a host that lost the session, paused past its lease, cannot overwrite the new owner's login.
+   */
+  async save(
+    sessionId: string,
+    engine: 'real' | 'simulated',
+    login: Buffer,
+    contentSha256: string | null = null,
+    fence: LeaseFence | null = null,
+  ) {
     const sealed = sealLogin(this.keyring, sessionId, login);
-    await this.db.query(sql.unsafe`
+    await this.db.transaction(async (tx) => {
+      if (fence) {
+        const held = await tx.exists(sql.unsafe`
+          SELECT 1 FROM session_leases
+          WHERE session_id = ${sessionId} AND host = ${fence.host} AND epoch = ${fence.epoch} FOR SHARE
+        `);
+        if (!held) throw new StaleLeaseError(sessionId, fence);
+      }
+      await tx.query(sql.unsafe`
       INSERT INTO engine_auth (session_id, engine, data, key_id, wrapped_key, content_sha256)
       VALUES (${sessionId}, ${engine}, ${sql.binary(sealed.data)}, ${sealed.keyId}, ${sql.binary(sealed.wrappedKey)}, ${contentSha256})
       ON CONFLICT (session_id) DO UPDATE SET engine = EXCLUDED.engine, data = EXCLUDED.data, key_id = EXCLUDED.key_id,
@@ -30,6 +62,7 @@ export class EngineAuthStore {
         updated_at = now(), saved_count = engine_auth.saved_count + 1
       WHERE engine_auth.content_sha256 IS DISTINCT FROM EXCLUDED.content_sha256 OR EXCLUDED.content_sha256 IS NULL
     `);
+    });
   }
 
   async load(sessionId: string): Promise<Buffer | null> {

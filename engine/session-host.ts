@@ -1,4 +1,5 @@
 import type { Logger } from '../lib/logger.js';
+import type { HostLeases } from './host-leases.js';
 import { readOwnPhone } from './own-phone.js';
 import type { Engine, EngineEvent, EngineSession, SessionEvent } from './types.js';
 
@@ -43,6 +44,8 @@ export class SessionHost {
     private readonly log: Logger,
     /** Called when a session leaves this host (its seat is free again). */
     private readonly onSessionLeft: () => void = () => undefined,
+    /** One host per session: a client runs here only under the session's lease (none: a host alone, in tests). */
+    private readonly leases: HostLeases | null = null,
   ) {}
 
   /** Sessions this host runs or is starting. */
@@ -70,13 +73,16 @@ export class SessionHost {
     };
     this.sessions.set(params.sessionId, hosted);
     try {
+      await this.leases?.acquire(params.sessionId);
       hosted.session = await this.engine.start({
         sessionId: params.sessionId,
         pairingPhoneNumber: params.pairingPhoneNumber,
         onEvent: (event) => this.forward(params.sessionId, hosted, event),
+        fence: this.leases?.fence(params.sessionId) ?? null,
       });
     } catch (error) {
-      this.sessions.delete(params.sessionId);
+      if (this.sessions.get(params.sessionId) === hosted) this.sessions.delete(params.sessionId);
+      await this.leases?.release(params.sessionId);
       markGone();
       this.onSessionLeft();
       throw error;
@@ -107,6 +113,7 @@ export class SessionHost {
       await hosted.session
         ?.destroy()
         .catch((error: unknown) => this.log.warn({ sessionId, err: String(error) }, 'destroying a session failed'));
+      await this.leases?.release(sessionId);
       hosted.markGone();
       this.onSessionLeft();
     }

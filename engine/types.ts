@@ -1,3 +1,4 @@
+import type { LeaseFence } from '../db/engine-auth.js';
 /**
  * The engine layer: one WhatsApp client session, whatever drives it (whatsapp-web.js in Chromium, or the simulated
  * engine). It knows nothing of workflows: the host that runs sessions hands their events to a sink the worker gives it.
@@ -57,6 +58,8 @@ export interface EngineStartOptions {
   /** When set, the session logs in with a pairing code for this phone instead of a QR. */
   pairingPhoneNumber?: string | null;
   onEvent: (event: EngineEvent) => void;
+  /** The lease this client runs under: its writes (the saved login) are refused once the lease has moved on. */
+  fence?: LeaseFence | null;
 }
 
 export interface Engine {

@@ -62,7 +62,14 @@ export class SimulatedEngine implements Engine {
       options.pairingPhoneNumber ?? null,
       this.settings,
       {
-        saveAuth: (auth) => this.logins.save(options.sessionId, 'simulated', Buffer.from(JSON.stringify(auth))),
+        saveAuth: (auth) =>
+          this.logins.save(
+            options.sessionId,
+            'simulated',
+            Buffer.from(JSON.stringify(auth)),
+            null,
+            options.fence ?? null,
+          ),
         removeAuth: () => this.logins.remove(options.sessionId),
         onEvent: options.onEvent,
       },

@@ -21,6 +21,7 @@ import { temporalLoggerFrom } from '../lib/temporal-logger.js';
 import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
 import { signalAccountWorkflow } from './engine-event-sink.js';
 import { placementTaskQueue } from '../workflows/ids.js';
+import { HostLeases, leaseTimings } from '../engine/host-leases.js';
 import { HostCapacity, hostSeats, hostStartsPerSecond } from './host-capacity.js';
 import { hostTaskQueueName } from './task-queues.js';
 
@@ -60,7 +61,19 @@ async function main() {
   const capacity = new HostCapacity(seats, () => sessionHost.size, {
     startsPerSecond: hostStartsPerSecond(env.HOST_SESSION_STARTS_PER_SECOND, env.WA_ENGINE),
   });
-  const sessionHost = new SessionHost(engine, signalAccountWorkflow(client), log, () => capacity.changed());
+  // One host per session: a client runs only under its lease; a session taken over, or every session when the
+  // leases could not be renewed in time, stops here.
+  const leases = new HostLeases(
+    pool,
+    hostTaskQueue,
+    async (sessionIds) => {
+      for (const sessionId of sessionIds) await sessionHost.stop(sessionId);
+    },
+    log,
+    leaseTimings(env.SESSION_LEASE_TTL_MS),
+  );
+  const sessionHost = new SessionHost(engine, signalAccountWorkflow(client), log, () => capacity.changed(), leases);
+  leases.start();
 
   const sharedWorker = await Worker.create({
     connection,
@@ -130,6 +143,7 @@ async function main() {
     await Promise.all([sharedWorker.run(), hostWorker.run(), placementWorker.run()]);
   } finally {
     await sessionHost.stopAll();
+    leases.stop();
     await engine.close();
     await connection.close();
     await pool.end();

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DatabasePool } from 'slonik';
 import wwebjs from 'whatsapp-web.js';
-import { deleteEngineAuth, type EngineAuthStore } from '../../db/engine-auth.js';
+import { deleteEngineAuth, type EngineAuthStore, type LeaseFence } from '../../db/engine-auth.js';
 import { isPhoneNumber } from '../../domain/phone-number.js';
 import { exitOrKill } from '../../infra/child-process.js';
 import type { Logger } from '../../lib/logger.js';
@@ -50,7 +50,7 @@ export class WhatsAppWebEngine implements Engine {
   readonly name = 'real' as const;
   private readonly clients = new Map<string, RunningClient>();
   private readonly inbox: PhoneActionInbox | null;
-  private readonly authStore: AuthStore;
+  private readonly logins: EngineAuthStore;
 
   private constructor(
     private readonly pool: DatabasePool,
@@ -59,11 +59,7 @@ export class WhatsAppWebEngine implements Engine {
     private readonly log: Logger,
     logins: EngineAuthStore,
   ) {
-    this.authStore = {
-      load: (sessionId) => logins.load(sessionId),
-      save: (sessionId, data, contentSha256) => logins.save(sessionId, 'real', data, contentSha256),
-      remove: (sessionId) => logins.remove(sessionId),
-    };
+    this.logins = logins;
     // On the stand-in, the phone's side is played through the same control surface as the simulated engine.
     this.inbox = options.standIn
       ? new PhoneActionInbox(
@@ -115,6 +111,15 @@ export class WhatsAppWebEngine implements Engine {
     }
   }
 
+  /** The saved login of one client: its saves carry the client's lease, so a client that lost it cannot save. */
+  private authStoreFor(fence: LeaseFence | null): AuthStore {
+    return {
+      load: (sessionId) => this.logins.load(sessionId),
+      save: (sessionId, data, contentSha256) => this.logins.save(sessionId, 'real', data, contentSha256, fence),
+      remove: (sessionId) => this.logins.remove(sessionId),
+    };
+  }
+
   private get webCacheDir() {
     return resolve(this.options.dataDir, 'web-cache');
   }
@@ -125,7 +130,7 @@ export class WhatsAppWebEngine implements Engine {
       authStrategy: new PostgresAuth(
         options.sessionId,
         resolve(this.options.dataDir, 'sessions'),
-        this.authStore,
+        this.authStoreFor(options.fence ?? null),
         this.log,
       ) as unknown as wwebjs.AuthStrategy,
       puppeteer: { executablePath: this.options.chromiumPath, headless: true, args: this.options.chromiumFlags },

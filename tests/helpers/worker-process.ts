@@ -23,6 +23,8 @@ export async function startTestWorker(
       TEMPORAL_ADDRESS: temporalAddress,
       TASK_QUEUE: taskQueue,
       LOG_LEVEL: 'info',
+      // Tests kill hosts and expect their sessions elsewhere within seconds: short leases (production: 45 s).
+      SESSION_LEASE_TTL_MS: '6000',
       ...extraEnv,
     },
     logFile,

@@ -1,0 +1,88 @@
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+
+/** A host's claim on one session: the epoch its writes carry, and until when (the database's clock) it holds. */
+export interface Lease {
+  epoch: number;
+  expiresAt: number;
+}
+
+const leaseSchema = z.object({ epoch: z.number().int(), expires_at: z.number() });
+
+/**
+ * Takes the session's lease for this host: free, expired, or already this host's. Taking it raises the epoch (a new
+ * owner, or a new client on the same host). Null when another host holds it and it has not expired.
+ */
+export async function acquireLease(
+  db: CommonQueryMethods,
+  sessionId: string,
+  host: string,
+  ttlMs: number,
+): Promise<Lease | null> {
+  const row = await db.maybeOne(sql.type(leaseSchema)`
+    INSERT INTO session_leases (session_id, host, epoch, expires_at)
+    VALUES (${sessionId}, ${host}, 1, now() + make_interval(secs => ${ttlMs / 1000}))
+    ON CONFLICT (session_id) DO UPDATE
+      SET host = EXCLUDED.host, epoch = session_leases.epoch + 1, expires_at = EXCLUDED.expires_at
+      WHERE session_leases.host = EXCLUDED.host OR session_leases.expires_at < now()
+    RETURNING epoch, expires_at
+  `);
+  return row ? { epoch: row.epoch, expiresAt: row.expires_at } : null;
+}
+
+/** When the lease another host holds runs out (null: nobody holds it). */
+export async function leaseExpiry(db: CommonQueryMethods, sessionId: string): Promise<number | null> {
+  return db.maybeOneFirst(sql.type(z.object({ expires_at: z.number() }))`
+    SELECT expires_at FROM session_leases WHERE session_id = ${sessionId}
+  `);
+}
+
+/**
+ * Renews every lease this host holds for these sessions under these epochs, in one statement; answers the sessions
+ * it still holds and the new expiry. A session missing from the answer was taken over.
+ */
+export async function renewLeases(
+  db: CommonQueryMethods,
+  host: string,
+  held: ReadonlyMap<string, number>,
+  ttlMs: number,
+): Promise<{ stillHeld: Set<string>; expiresAt: number | null }> {
+  if (held.size === 0) return { stillHeld: new Set(), expiresAt: null };
+  const rows = await db.any(sql.type(z.object({ session_id: z.string(), expires_at: z.number() }))`
+    UPDATE session_leases l SET expires_at = now() + make_interval(secs => ${ttlMs / 1000})
+    FROM unnest(${sql.array([...held.keys()], 'text')}::text[], ${sql.array([...held.values()], 'int8')}::int8[])
+      AS h(session_id, epoch)
+    WHERE l.session_id = h.session_id AND l.epoch = h.epoch AND l.host = ${host} AND l.expires_at > now()
+    RETURNING l.session_id, l.expires_at
+  `);
+  return { stillHeld: new Set(rows.map((row) => row.session_id)), expiresAt: rows[0]?.expires_at ?? null };
+}
+
+/** Gives the lease up (the client stopped here), unless it has passed to another epoch meanwhile. */
+export async function releaseLease(db: CommonQueryMethods, sessionId: string, host: string, epoch: number) {
+  await db.query(sql.unsafe`
+    DELETE FROM session_leases WHERE session_id = ${sessionId} AND host = ${host} AND epoch = ${epoch}
+  `);
+}
+
+/** The audit: a client started under this epoch. */
+export async function recordClientStart(db: CommonQueryMethods, sessionId: string, host: string, epoch: number) {
+  await db.query(sql.unsafe`
+    INSERT INTO session_clients (session_id, host, epoch) VALUES (${sessionId}, ${host}, ${epoch})
+  `);
+}
+
+/** The audit: the client of this epoch ended; its lease was known valid until `validUntil`. */
+export async function recordClientEnd(
+  db: CommonQueryMethods,
+  sessionId: string,
+  host: string,
+  epoch: number,
+  validUntil: number | null,
+) {
+  await db.query(sql.unsafe`
+    UPDATE session_clients
+    SET ended_at = now(), valid_until = ${validUntil === null ? null : sql.timestamp(new Date(validUntil))}
+    WHERE session_id = ${sessionId} AND host = ${host} AND epoch = ${epoch} AND ended_at IS NULL
+  `);
+}

@@ -1,0 +1,146 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { DatabasePool } from 'slonik';
+import type { LeaseFence } from '../db/engine-auth.js';
+import {
+  acquireLease,
+  leaseExpiry,
+  recordClientEnd,
+  recordClientStart,
+  releaseLease,
+  renewLeases,
+} from '../db/session-leases.js';
+import type { Logger } from '../lib/logger.js';
+
+export interface HostLeaseTimings {
+  /** How long a lease holds without renewal: after a host's death its sessions wait at most this for a new host. */
+  ttlMs: number;
+  /** How often the host renews all its leases (one statement). */
+  renewEveryMs: number;
+  /** A host that has not renewed for `ttlMs - safetyMs` stops its clients: the lease may pass soon after. */
+  safetyMs: number;
+}
+
+/** Renewed nine times a lease's life; clients stop once seven ninths of it passed without a renewal. */
+export function leaseTimings(ttlMs: number): HostLeaseTimings {
+  return { ttlMs, renewEveryMs: Math.round(ttlMs / 9), safetyMs: Math.round((ttlMs * 2) / 9) };
+}
+
+/**
+ * The leases of one host's sessions (db/session-leases.ts): a client starts only under a lease, every lease is renewed
+ * together, a session another host took over is stopped here, and a host that could not renew in time (database
+ * unreachable, process paused) stops all its clients before their leases can pass to another host. Saves made for a
+ * session carry its fence (host and epoch), so a late one from a stale owner is refused by the database.
+ */
+export class HostLeases {
+  private readonly held = new Map<string, number>();
+  /** Monotonic time of the last renewal that succeeded, taken before it was sent. */
+  private lastRenewedAt = performance.now();
+  /** Until when (the database's clock) each held lease is known valid: the audit's bound on each client. */
+  private readonly validUntil = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly pool: DatabasePool,
+    readonly host: string,
+    /** Stops these sessions' clients here, their logins kept: the lease is gone. */
+    private readonly onLost: (sessionIds: string[], why: 'taken_over' | 'not_renewed') => Promise<void>,
+    private readonly log: Logger,
+    private readonly timings: HostLeaseTimings = leaseTimings(45_000),
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.renew(), this.timings.renewEveryMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** The fence of a session's current client here, or null when this host holds no lease for it. */
+  fence(sessionId: string): LeaseFence | null {
+    const epoch = this.held.get(sessionId);
+    return epoch === undefined ? null : { host: this.host, epoch };
+  }
+
+  /**
+   * Takes the session's lease for a new client here. A lease another host still holds is waited out (that host
+   * stops its client before it expires); still held after that, the start fails and the workflow retries it.
+   */
+  async acquire(sessionId: string): Promise<number> {
+    const giveUpAt = Date.now() + this.timings.ttlMs + 5_000;
+    for (;;) {
+      const lease = await acquireLease(this.pool, sessionId, this.host, this.timings.ttlMs);
+      if (lease) {
+        this.held.set(sessionId, lease.epoch);
+        this.validUntil.set(sessionId, lease.expiresAt);
+        await recordClientStart(this.pool, sessionId, this.host, lease.epoch);
+        return lease.epoch;
+      }
+      const expiresAt = await leaseExpiry(this.pool, sessionId);
+      if (Date.now() >= giveUpAt) {
+        throw ApplicationFailure.retryable(`session ${sessionId} is leased by another host`, 'SessionLeasedElsewhere');
+      }
+      const waitMs = expiresAt === null ? 100 : Math.min(Math.max(100, expiresAt - Date.now() + 50), 5_000);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
+
+  /** The client of this session stopped here: the lease is given up and the audit closed. */
+  async release(sessionId: string): Promise<void> {
+    const epoch = this.held.get(sessionId);
+    if (epoch === undefined) return;
+    this.held.delete(sessionId);
+    await this.closeAudit(sessionId, epoch);
+    await releaseLease(this.pool, sessionId, this.host, epoch).catch((error: unknown) =>
+      this.log.warn({ sessionId, err: String(error) }, 'could not release a session lease; it expires by itself'),
+    );
+  }
+
+  private async renew(): Promise<void> {
+    if (this.held.size === 0) {
+      this.lastRenewedAt = performance.now();
+      return;
+    }
+    // Checked before anything else: a process resumed from a pause runs this first chance it gets.
+    if (performance.now() - this.lastRenewedAt > this.timings.ttlMs - this.timings.safetyMs) {
+      const sessionIds = [...this.held.keys()];
+      this.log.error(
+        { sessions: sessionIds.length, sinceRenewalMs: Math.round(performance.now() - this.lastRenewedAt) },
+        'leases not renewed in time: stopping every client on this host before another host may take them',
+      );
+      await this.lose(sessionIds, 'not_renewed');
+      this.lastRenewedAt = performance.now();
+      return;
+    }
+    const sentAt = performance.now();
+    try {
+      const held = new Map(this.held);
+      const { stillHeld, expiresAt } = await renewLeases(this.pool, this.host, held, this.timings.ttlMs);
+      this.lastRenewedAt = sentAt;
+      if (expiresAt !== null) for (const sessionId of stillHeld) this.validUntil.set(sessionId, expiresAt);
+      const lost = [...held.keys()].filter((sessionId) => !stillHeld.has(sessionId) && this.held.has(sessionId));
+      if (lost.length > 0) {
+        this.log.warn({ sessions: lost }, 'sessions taken over by another host: stopping their clients here');
+        await this.lose(lost, 'taken_over');
+      }
+    } catch (error) {
+      this.log.warn({ err: String(error) }, 'could not renew this host’s session leases; retrying');
+    }
+  }
+
+  private async lose(sessionIds: string[], why: 'taken_over' | 'not_renewed'): Promise<void> {
+    const epochs = sessionIds.map((sessionId) => [sessionId, this.held.get(sessionId)] as const);
+    for (const sessionId of sessionIds) this.held.delete(sessionId);
+    await this.onLost(sessionIds, why);
+    for (const [sessionId, epoch] of epochs) if (epoch !== undefined) await this.closeAudit(sessionId, epoch);
+  }
+
+  private async closeAudit(sessionId: string, epoch: number): Promise<void> {
+    const validUntil = this.validUntil.get(sessionId) ?? null;
+    this.validUntil.delete(sessionId);
+    await recordClientEnd(this.pool, sessionId, this.host, epoch, validUntil).catch((error: unknown) =>
+      this.log.warn({ sessionId, err: String(error) }, 'could not close a client in the lease audit'),
+    );
+  }
+}

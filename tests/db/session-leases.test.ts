@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+import { EngineAuthStore, StaleLeaseError } from '../../db/engine-auth.js';
+import { acquireLease, renewLeases } from '../../db/session-leases.js';
+import { HostLeases } from '../../engine/host-leases.js';
+import { keyringFromEnv } from '../../lib/keyring.js';
+import { openPool, testLog, uniqueId } from '../helpers/context.js';
+
+describe('session leases: one host per session', () => {
+  let pool: DatabasePool;
+  before(async () => {
+    pool = await openPool();
+  });
+  after(async () => {
+    await pool?.end();
+  });
+
+  it('a lease another host holds is refused until it expires; taking it over raises the epoch; the old holder cannot renew', async () => {
+    const sessionId = uniqueId('lease');
+    const first = await acquireLease(pool, sessionId, 'host-a', 400);
+    assert.equal(first?.epoch, 1);
+    assert.equal(await acquireLease(pool, sessionId, 'host-b', 400), null, 'held by host-a');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const taken = await acquireLease(pool, sessionId, 'host-b', 10_000);
+    assert.equal(taken?.epoch, 2, 'taken over after expiry, under a new epoch');
+    const renewal = await renewLeases(pool, 'host-a', new Map([[sessionId, 1]]), 10_000);
+    assert.deepEqual([...renewal.stillHeld], [], 'host-a learns it lost the session');
+  });
+
+  it('a login saved under a stale epoch is refused and changes nothing; the holder’s save goes through', async () => {
+    const sessionId = uniqueId('fenced');
+    const store = new EngineAuthStore(pool, keyringFromEnv());
+    await acquireLease(pool, sessionId, 'host-a', 100);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await acquireLease(pool, sessionId, 'host-b', 10_000);
+    await store.save(sessionId, 'simulated', Buffer.from('new owner'), null, { host: 'host-b', epoch: 2 });
+    await assert.rejects(
+      store.save(sessionId, 'simulated', Buffer.from('late write'), null, { host: 'host-a', epoch: 1 }),
+      StaleLeaseError,
+    );
+    assert.equal((await store.load(sessionId))?.toString(), 'new owner');
+  });
+
+  it('a host paused past its lease stops its clients as soon as it runs again, before touching anything', async () => {
+    const sessionId = uniqueId('paused');
+    const lost: string[] = [];
+    const host = new HostLeases(
+      pool,
+      'host-paused',
+      async (sessionIds, why) => {
+        lost.push(...sessionIds.map((id) => `${id}:${why}`));
+      },
+      testLog,
+      { ttlMs: 900, renewEveryMs: 100, safetyMs: 200 },
+    );
+    host.start();
+    try {
+      const epoch = await host.acquire(sessionId);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(lost, [], 'renewed while running');
+      // The event loop blocked past the lease: what SIGSTOP does to the process.
+      const until = Date.now() + 1_200;
+      while (Date.now() < until) {
+        /* paused */
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(lost, [`${sessionId}:not_renewed`]);
+      assert.equal(host.fence(sessionId), null, 'no fence left to write under');
+      const audit = await pool.one(
+        sql.type(
+          z.object({
+            epoch: z.number(),
+            started_at: z.number(),
+            valid_until: z.number().nullable(),
+            ended_at: z.number(),
+          }),
+        )`SELECT epoch, started_at, valid_until, ended_at FROM session_clients WHERE session_id = ${sessionId}`,
+      );
+      assert.equal(audit.epoch, epoch);
+      assert.ok(
+        audit.valid_until !== null && audit.valid_until < audit.ended_at,
+        'its authority ended before it noticed',
+      );
+    } finally {
+      host.stop();
+    }
+  });
+});
