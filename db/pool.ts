@@ -31,6 +31,9 @@ export async function createDatabasePool(databaseUrl: string, options: PoolOptio
     connectionTimeout: 5_000,
     statementTimeout: 30_000,
     idleTimeout: 10_000,
+    // A process frozen inside a transaction (SIGSTOP, a long pause) loses it after 10 s, and its row locks with it:
+    // a paused host cannot keep another from taking its sessions' leases.
+    idleInTransactionSessionTimeout: 10_000,
     // Transactions that lose a serialization race are retried by the caller (an activity), not silently here.
     transactionRetryLimit: 0,
     queryRetryLimit: 0,

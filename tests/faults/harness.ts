@@ -43,6 +43,7 @@ export class FaultStack {
   worker: ChildHandle | null = null;
   api: ChildHandle | null = null;
   private workerCount = 0;
+  private readonly extraWorkers: ChildHandle[] = [];
   private apiCount = 0;
 
   private constructor(
@@ -112,6 +113,23 @@ export class FaultStack {
         throw new Error(`worker exited with ${code} while starting; see ${this.dataDir}`);
       }),
     ]);
+  }
+
+  /** Another host beside the first, on the same task queue (its own process and log). */
+  async startSecondWorker(): Promise<ChildHandle> {
+    this.workerCount += 1;
+    const worker = startServiceProcess('worker', this.env, join(this.dataDir, `worker-${this.workerCount}.log`));
+    this.extraWorkers.push(worker);
+    return worker;
+  }
+
+  /** SIGSTOP: the first worker freezes (a long GC, a paused VM), holding its sessions. */
+  pauseWorker(): void {
+    this.worker?.process.kill('SIGSTOP');
+  }
+
+  resumeWorker(): void {
+    this.worker?.process.kill('SIGCONT');
   }
 
   async killWorker(): Promise<void> {
@@ -192,6 +210,8 @@ export class FaultStack {
   }
 
   async stop(): Promise<void> {
+    this.worker?.process.kill('SIGCONT');
+    for (const worker of this.extraWorkers) await worker.stop('SIGTERM', 15_000);
     await this.worker?.stop('SIGTERM', 15_000);
     await this.api?.stop('SIGTERM', 10_000);
     await this.pool.end().catch(() => undefined);
