@@ -125,9 +125,10 @@ export async function recordAccountEvent(
     const row = await lockAccount(tx, event.sessionId);
     const seen = await tx.exists(sql.unsafe`SELECT 1 FROM account_events WHERE dedupe_key = ${event.dedupeKey}`);
     if (seen || row.deleted_at !== null || row.status === 'failed') return { applied: false };
+    // No status: the event changes none, and readers of the status flow skip it.
     await appendAccountEvent(tx, row, {
       type: event.eventType,
-      status: row.status,
+      status: null,
       data: event.data,
       dedupeKey: event.dedupeKey,
     });

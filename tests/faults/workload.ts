@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { canMoveTo, isAccountStatus, type AccountStatus } from '../../domain/account-status.js';
+import { EVENTS_NOT_SENT_AS_WEBHOOKS } from '../../webhooks/payload.js';
 import { until, type FaultStack } from './harness.js';
 import type { WebhookReceiver } from './webhook-receiver.js';
 
@@ -223,7 +224,7 @@ export async function assertInvariants(
 
   if (!receiver) return;
   const webhookEventIds = events
-    .filter((event) => event.type !== 'qr' && event.type !== 'pairing_code')
+    .filter((event) => !EVENTS_NOT_SENT_AS_WEBHOOKS.includes(event.type))
     .map((event) => event.id);
   assert.ok(webhookEventIds.length >= accounts.size * 3, `status events exist (${webhookEventIds.length})`);
   const missing = () => webhookEventIds.filter((id) => !receiver.accepted.has(`evt_${id}`));
