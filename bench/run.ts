@@ -29,6 +29,7 @@ import { summarize, type Summary } from './stats.js';
  *   --samples N    sequential accounts for the latency figures (default 100)
  *   --baseline N   bare Temporal round trips, the floor (default 200)
  *   --accounts N   accounts created and scanned at once (default 100; try 500, 1000)
+ *   --idle S       seconds of the idle measurement, every account connected (default 60)
  *   --topology T   `dev` (the CLI's dev server on SQLite), `server` (Temporal's server on PostgreSQL) or `both`, one
  *                  after the other in this run, compared side by side (default: TEMPORAL_TOPOLOGY, else dev)
  */
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     accounts: { type: 'string', default: '100' },
     out: { type: 'string', default: 'bench-results' },
     topology: { type: 'string', default: process.env.TEMPORAL_TOPOLOGY ?? 'dev' },
+    idle: { type: 'string', default: '60' },
   },
 });
 const SAMPLES = Number(values.samples);
@@ -146,6 +148,10 @@ async function runTopology(topology: TemporalTopology, outDir: string): Promise<
     const parts = { worker: worker.process.pid ?? 0, api: api.process.pid ?? 0, 'load generator': process.pid };
     const concurrency = await measureConcurrency(baseUrl, key, http, pool, parts, join(dataDir, 'worker.log'));
 
+    // 4. Idle: every account connected and nothing happening. What keeping them costs each part, per 1,000.
+    process.stderr.write(`[${topology}] idle: ${IDLE_SECONDS} s with every account connected...\n`);
+    const idle = await measureIdle(pool, parts);
+
     const baselineSummary = summarize(baseline);
     const scanSummary = summarize(scanToConnected);
     const qrSummary = summarize(qrToSubscriber);
@@ -180,6 +186,7 @@ async function runTopology(topology: TemporalTopology, outDir: string): Promise<
         p99: scanSummary.p99 / baselineSummary.p99,
       },
       concurrency,
+      idle,
       // Every sample, so the distributions can be drawn again or compared with another run.
       samplesMs: { scanToConnected, qrToSubscriber, baseline },
     };
@@ -347,6 +354,32 @@ async function measureConcurrency(
   };
 }
 
+const IDLE_SECONDS = Number(values.idle);
+
+/**
+ * CPU of each part while every account is connected and nothing happens (heartbeats, lease renewals, timers,
+ * polls), as a percentage of one core per 1,000 connected sessions.
+ */
+async function measureIdle(
+  pool: Awaited<ReturnType<typeof createDatabasePool>>,
+  parts: Record<string, number>,
+): Promise<{ connected: number; seconds: number; percentOfOneCorePer1000Sessions: Record<string, number> }> {
+  await new Promise((resolve) => setTimeout(resolve, 10_000));
+  const connected = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE status = 'connected' AND deleted_at IS NULL
+  `);
+  const before = cpuByPart(parts);
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+  const spent = cpuSpent(before, cpuByPart(parts));
+  const percent = (ms: number) =>
+    Math.round(((ms / (IDLE_SECONDS * 1000)) * 100 * 1000 * 100) / Math.max(1, connected)) / 100;
+  return {
+    connected,
+    seconds: IDLE_SECONDS,
+    percentOfOneCorePer1000Sessions: Object.fromEntries(Object.entries(spent).map(([part, ms]) => [part, percent(ms)])),
+  };
+}
+
 const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 100) / 100;
 
 /**
@@ -386,6 +419,7 @@ function printComparison(results: Array<Record<string, unknown>>) {
     qrToSubscriberMs: Summary;
     baselineTemporalCpuMsPerRoundTrip: number;
     storageMbPer1000Accounts: { service: number; temporal: number };
+    idle: { percentOfOneCorePer1000Sessions: Record<string, number> };
     concurrency: {
       activationsPerSecond: number;
       connected: number;
@@ -410,6 +444,10 @@ function printComparison(results: Array<Record<string, unknown>>) {
       (part) => `| … of which ${part} (ms) | ${cells((r) => String(r.concurrency.cpuMsPerConnection[part] ?? 0))} |`,
     ),
     `| Temporal CPU per bare round trip (ms) | ${cells((r) => String(r.baselineTemporalCpuMsPerRoundTrip))} |`,
+    ...['temporal', 'worker', 'postgres', 'api'].map(
+      (part) =>
+        `| idle ${part}, % of one core per 1,000 connected | ${cells((r) => String(r.idle.percentOfOneCorePer1000Sessions[part] ?? 0))} |`,
+    ),
     `| storage per 1,000 accounts: service / Temporal (MB) | ${cells((r) => `${r.storageMbPer1000Accounts.service} / ${r.storageMbPer1000Accounts.temporal}`)} |`,
     '',
   ];
@@ -457,6 +495,11 @@ function printTable(result: Record<string, unknown>, baseline: Summary, scan: Su
     `CPU ms per connection during the scan phase: ${Object.entries(c.cpuMsPerConnection)
       .map(([part, ms]) => `${part} ${ms}`)
       .join(', ')}; ` + `Temporal per bare round trip: ${String(result.baselineTemporalCpuMsPerRoundTrip)}`,
+    `idle, ${String((result.idle as { connected: number }).connected)} connected: % of one core per 1,000 sessions: ${Object.entries(
+      (result.idle as { percentOfOneCorePer1000Sessions: Record<string, number> }).percentOfOneCorePer1000Sessions,
+    )
+      .map(([part, percent]) => `${part} ${percent}`)
+      .join(', ')}`,
     '',
     `written: ${prefix}.json and ${prefix}.png`,
     '',
