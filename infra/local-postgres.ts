@@ -191,9 +191,18 @@ async function prepareForServiceUser(dataDir: string, log: Logger) {
 }
 
 async function chownToServiceUser(path: string) {
-  const uid = Number.parseInt((await runCommand('id', ['-u', SERVICE_USER])).trim(), 10);
-  const gid = Number.parseInt((await runCommand('id', ['-g', SERVICE_USER])).trim(), 10);
-  await chown(path, uid, gid);
+  await chown(path, await serviceUserId('-u'), await serviceUserId('-g'));
+}
+
+/** The service user's uid or gid. Read again a few times: once, on a busy machine, `id` answered without one. */
+async function serviceUserId(flag: '-u' | '-g'): Promise<number> {
+  let answer = '';
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    answer = (await runCommand('id', [flag, SERVICE_USER]).catch((error: Error) => error.message)).trim();
+    if (/^\d+$/.test(answer)) return Number.parseInt(answer, 10);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`cannot read the ${SERVICE_USER} user's id (id ${flag} ${SERVICE_USER} answered: ${answer})`);
 }
 
 async function exists(path: string): Promise<boolean> {
