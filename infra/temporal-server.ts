@@ -7,6 +7,7 @@ import pg from 'pg';
 import { ConfigError } from '../config/env.js';
 import type { Logger } from '../lib/logger.js';
 import { runCommand, startChild, type ChildHandle } from './child-process.js';
+import { keptSecret } from './kept-secret.js';
 import { assertPortFree, findFreeLowPort } from './ports.js';
 import type { RunningTemporal } from './temporal-dev-server.js';
 
@@ -230,12 +231,7 @@ async function serverPorts(dataDir: string, frontendPort: number): Promise<Serve
 
 /** Temporal's role, with a password made once and kept in dataDir (readable by its owner only). */
 async function ensureTemporalRole(ownerUrl: string, dataDir: string): Promise<string> {
-  const file = join(dataDir, 'temporal-db-password');
-  let password = (await readFile(file, 'utf8').catch(() => '')).trim();
-  if (!password) {
-    password = randomBytes(24).toString('base64url');
-    await writeFile(file, `${password}\n`, { mode: 0o600 });
-  }
+  const password = await keptSecret(join(dataDir, 'temporal-db-password'), () => randomBytes(24).toString('base64url'));
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
   try {

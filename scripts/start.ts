@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readProcessEnv } from '../config/env.js';
 import { createDatabasePool } from '../db/pool.js';
@@ -8,6 +8,7 @@ import { readStackEnv } from '../config/stack-env.js';
 import { migrate } from '../db/migrate.js';
 import { ensureServiceLogin } from '../db/service-login.js';
 import type { ChildHandle } from '../infra/child-process.js';
+import { keptSecret } from '../infra/kept-secret.js';
 import { assertPortFree } from '../infra/ports.js';
 import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.js';
 import { redact, startStack, type RunningStack } from '../infra/stack.js';
@@ -116,12 +117,9 @@ async function ensureLocalAdminKey(databaseUrl: string, dataDir: string): Promis
 
 /** The embedded PostgreSQL's login for the service's processes, its password made once and kept in DATA_DIR. */
 async function localServiceLogin(ownerUrl: string, dataDir: string): Promise<string> {
-  const file = resolve(dataDir, 'service-db-password');
-  let password = (await readFile(file, 'utf8').catch(() => '')).trim();
-  if (!password) {
-    password = randomBytes(24).toString('base64url');
-    await writeFile(file, `${password}\n`, { mode: 0o600 });
-  }
+  const password = await keptSecret(resolve(dataDir, 'service-db-password'), () =>
+    randomBytes(24).toString('base64url'),
+  );
   return ensureServiceLogin(ownerUrl, { name: 'wa_connect_app', password });
 }
 
@@ -131,12 +129,7 @@ async function localServiceLogin(ownerUrl: string, dataDir: string): Promise<str
  * ENCRYPTION_KEYS itself.
  */
 async function localEncryptionKeys(dataDir: string): Promise<string> {
-  const file = resolve(dataDir, 'encryption-keys');
-  const existing = await readFile(file, 'utf8').catch(() => null);
-  if (existing?.trim()) return existing.trim();
-  const keys = newKeyEntry('local');
-  await writeFile(file, `${keys}\n`, { mode: 0o600 });
-  return keys;
+  return keptSecret(resolve(dataDir, 'encryption-keys'), () => newKeyEntry('local'));
 }
 
 function printBanner(stack: RunningStack, apiUrl: string, elapsedMs: number, adminKeyFile: string) {
