@@ -1,4 +1,5 @@
 import { AjvCompiler } from '@fastify/ajv-compiler';
+import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
@@ -18,6 +19,7 @@ import eventStreamPlugin from './plugins/event-stream.js';
 import healthPlugin from './plugins/health.js';
 import metricsPlugin from './plugins/metrics.js';
 import openApiPlugin from './plugins/openapi.js';
+import operatorConsolePlugin from './plugins/operator-console.js';
 import pagePlugin from './plugins/page.js';
 import problemDetailsPlugin from './plugins/problem-details.js';
 import storableTextPlugin from './plugins/storable-text.js';
@@ -55,6 +57,10 @@ export interface AppDependencies {
   accountCreationsPerMinute?: number;
   /** Invalid keys an address may present per minute before it is refused without a lookup (default 30). */
   failedAuthenticationsPerMinute?: number;
+  /** Temporal's Web UI server, served at /temporal behind an operator login (default: none). */
+  temporalUiUrl?: string | null;
+  /** How long an operator's browser session lasts (default 8 h). */
+  operatorSessionLifetimeMs?: number;
 }
 
 /**
@@ -125,6 +131,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(problemDetailsPlugin);
   await app.register(storableTextPlugin);
   await app.register(openApiPlugin);
+  await app.register(cookie);
   await app.register(authPlugin, {
     pool: deps.pool,
     seedKeyless: deps.seedKeyless ?? SEED_KEYLESS_OFF,
@@ -172,6 +179,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });
   await app.register(temporalCodecPlugin, { codecs: deps.temporal.options.loadedDataConverter.payloadCodecs });
+  await app.register(operatorConsolePlugin, {
+    pool: deps.pool,
+    temporalUiUrl: deps.temporalUiUrl ?? null,
+    sessionLifetimeMs: deps.operatorSessionLifetimeMs ?? 8 * 3_600_000,
+  });
   await app.register(seedCompatPlugin, accountDeps);
   await app.register(eventStreamPlugin, {
     pool: deps.pool,

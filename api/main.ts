@@ -35,6 +35,8 @@ async function main() {
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     accountCreationsPerMinute: env.ACCOUNT_CREATIONS_PER_MINUTE,
     failedAuthenticationsPerMinute: env.FAILED_AUTHENTICATIONS_PER_MINUTE,
+    temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
+    operatorSessionLifetimeMs: env.OPERATOR_SESSION_HOURS * 3_600_000,
   });
 
   let closing = false;

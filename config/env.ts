@@ -68,6 +68,10 @@ const processEnvSchema = z.object({
   ACCOUNT_CREATIONS_PER_MINUTE: z.coerce.number().int().positive().default(30),
   // Invalid keys one address may present per minute; past it, the address waits without a key lookup.
   FAILED_AUTHENTICATIONS_PER_MINUTE: z.coerce.number().int().positive().default(30),
+  // Temporal's Web UI server (its public path /temporal), served by the API at /temporal behind an operator login;
+  // it stays on loopback or the internal network, never published.
+  TEMPORAL_UI_URL: z.string().url({ message: 'must be an http:// URL' }).optional(),
+  OPERATOR_SESSION_HOURS: z.coerce.number().positive().max(24).default(8),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

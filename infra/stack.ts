@@ -46,6 +46,8 @@ export async function startPrivateStack(options: {
   durable: boolean;
   log: Logger;
   topology?: TemporalTopology;
+  /** Start Temporal's Web UI too (on loopback, at a free port). */
+  withUi?: boolean;
 }): Promise<{ stack: RunningStack; env: NodeJS.ProcessEnv }> {
   const env = { ...process.env };
   delete env.DATABASE_URL;
@@ -55,7 +57,7 @@ export async function startPrivateStack(options: {
   const stack = await startStack({
     ...options,
     temporalPort: await findFreePort(),
-    temporalUiPort: null,
+    temporalUiPort: options.withUi ? await findFreePort() : null,
     postgresPort: await findFreePort(),
     namespace: 'default',
     env,

@@ -2,6 +2,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from '../lib/logger.js';
+import { TEMPORAL_UI_CODEC_ENDPOINT, TEMPORAL_UI_PUBLIC_PATH } from '../lib/temporal-ui.js';
 import { SEARCH_ATTRIBUTE_DECLARATIONS } from '../workflows/search-attributes.js';
 import { isProcessAlive, startChild, type ChildHandle } from './child-process.js';
 import { assertPortFree } from './ports.js';
@@ -86,7 +87,16 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     '--log-level',
     'warn',
     ...SEARCH_ATTRIBUTE_DECLARATIONS.flatMap((declaration) => ['--search-attribute', declaration]),
-    ...(options.uiPort === null ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
+    ...(options.uiPort === null
+      ? ['--headless']
+      : [
+          '--ui-port',
+          String(options.uiPort),
+          '--ui-public-path',
+          TEMPORAL_UI_PUBLIC_PATH,
+          '--ui-codec-endpoint',
+          TEMPORAL_UI_CODEC_ENDPOINT,
+        ]),
   ];
   const child = startChild({
     name: 'temporal',

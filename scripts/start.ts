@@ -15,6 +15,7 @@ import { redact, startStack, type RunningStack } from '../infra/stack.js';
 import { waitForWorkflowPoller } from '../infra/wait-for-worker.js';
 import { createLogger } from '../lib/logger.js';
 import { newKeyEntry } from '../lib/keyring.js';
+import { TEMPORAL_UI_PUBLIC_PATH } from '../lib/temporal-ui.js';
 
 /**
  * `npm start`: Temporal, PostgreSQL (embedded unless TEMPORAL_ADDRESS / DATABASE_URL say otherwise), one worker
@@ -65,6 +66,8 @@ async function main() {
       TEMPORAL_ADDRESS: stack.temporalAddress,
       API_HOST: config.API_HOST,
       API_PORT: String(config.API_PORT),
+      // The UI server listens on loopback only; operators reach it through the API, behind the admin login.
+      ...(stack.temporalUiUrl ? { TEMPORAL_UI_URL: stack.temporalUiUrl } : {}),
     };
     readProcessEnv(env);
     const adminKeyFile = await ensureLocalAdminKey(stack.databaseUrl, config.DATA_DIR);
@@ -137,7 +140,7 @@ function printBanner(stack: RunningStack, apiUrl: string, elapsedMs: number, adm
     '',
     `wa-connect is running (ready in ${(elapsedMs / 1000).toFixed(1)} s)`,
     `  API            ${apiUrl}   (liveness ${apiUrl}/health, readiness ${apiUrl}/ready)`,
-    `  Temporal UI    ${stack.temporalUiUrl ?? '(external Temporal: use its own UI)'}`,
+    `  Temporal UI    ${stack.temporalUiUrl ? `${apiUrl}${TEMPORAL_UI_PUBLIC_PATH}/   (sign in with the admin key)` : '(external Temporal: use its own UI)'}`,
     `  Temporal gRPC  ${stack.temporalAddress}`,
     `  PostgreSQL     ${redact(stack.databaseUrl)}`,
     `  Page           ${apiUrl}/   (API docs ${apiUrl}/docs)`,

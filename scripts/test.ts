@@ -53,7 +53,7 @@ async function main(): Promise<number> {
   const dataDir = join(ROOT, '.data', `test-${process.pid}-${Date.now()}`);
   const outputDir = join(ROOT, 'test-output');
   await mkdir(outputDir, { recursive: true });
-  const { stack, env } = await startPrivateStack({ dataDir, durable: false, log });
+  const { stack, env } = await startPrivateStack({ dataDir, durable: false, log, withUi: true });
   let stopped = false;
   const cleanUp = async () => {
     if (stopped) return;
@@ -72,6 +72,8 @@ async function main(): Promise<number> {
         ...env,
         DATABASE_URL: stack.databaseUrl,
         TEMPORAL_ADDRESS: stack.temporalAddress,
+        // The operator console's tests serve this UI through the API under test.
+        TEST_TEMPORAL_UI_URL: stack.temporalUiUrl ?? '',
         TEST_DATA_DIR: dataDir,
         TEST_OUTPUT_DIR: outputDir,
         // The test key (never a deployment's): histories recorded by tests replay in later runs.

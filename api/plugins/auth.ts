@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { DatabasePool } from 'slonik';
+import { operatorSessionPrincipal } from '../../db/operator-sessions.js';
 import { authenticateApiKey, type ApiPrincipal } from '../../db/workspaces.js';
 import { FailedAuthentications } from '../failed-authentications.js';
 import { HttpProblem, problem } from '../problem.js';
@@ -14,9 +15,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /**
      * `public`: no key (health, docs, the page). `seed`: the seed's endpoints (see api/seed-access.ts). `metrics`:
-     * the scrape token (METRICS_TOKEN) or an admin key.
+     * the scrape token (METRICS_TOKEN) or an admin key. `operator`: an admin key or an operator's browser session
+     * (api/plugins/operator-console.ts); without either the principal stays null and the route decides (a login
+     * page for a browser, 401 for a program).
      */
-    auth?: 'public' | 'seed' | 'metrics';
+    auth?: 'public' | 'seed' | 'metrics' | 'operator';
   }
 }
 
@@ -29,6 +32,9 @@ export interface AuthOptions {
   /** Failed key lookups an address may make per minute before it is refused without one. */
   failedAuthenticationsPerMinute: number;
 }
+
+/** The HttpOnly cookie holding an operator's browser session (never readable by a page's scripts). */
+export const OPERATOR_SESSION_COOKIE = 'wa_operator_session';
 
 /** The one route a key may come in the query string: a browser cannot set headers on a WebSocket. */
 const QUERY_KEY_ROUTES = new Set(['/v1/stream']);
@@ -78,8 +84,15 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
         ),
       );
     }
-    const principal = key ? await authenticateApiKey(options.pool, key) : null;
-    if (key && !principal) failures.recordFailure(request.ip);
+    const sessionToken = mode === 'operator' && !key ? request.cookies[OPERATOR_SESSION_COOKIE] : undefined;
+    if (mode === 'operator' && !key && !sessionToken) return;
+    const principal = key
+      ? await authenticateApiKey(options.pool, key)
+      : sessionToken
+        ? await operatorSessionPrincipal(options.pool, sessionToken)
+        : null;
+    if ((key || sessionToken) && !principal) failures.recordFailure(request.ip);
+    if (!principal && mode === 'operator') return;
     if (!principal) {
       throw new HttpProblem(
         problem(
@@ -116,4 +129,19 @@ export function assertAdmin(request: FastifyRequest): void {
   }
 }
 
-export default fp(authPlugin, { name: 'auth', dependencies: ['problem-details'] });
+/** Routes of `operator` mode: an admin, else 401 (no credentials) or the 404 of a route a workspace key lacks. */
+export function assertOperator(request: FastifyRequest): void {
+  if (!request.principal) {
+    throw new HttpProblem(
+      problem(
+        401,
+        'unauthenticated',
+        'Unauthorized',
+        'an admin key or an operator login (/operator/login) is required',
+      ),
+    );
+  }
+  assertAdmin(request);
+}
+
+export default fp(authPlugin, { name: 'auth', dependencies: ['problem-details', '@fastify/cookie'] });

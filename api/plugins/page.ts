@@ -1,22 +1,36 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 
-const ASSETS: Record<string, { file: string; type: string }> = {
+export interface StaticPage {
+  file: string;
+  type: string;
+}
+
+const ASSETS: Record<string, StaticPage> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
 };
 
-/** The "add account" page: three static files from web/, read once at start (no build step). */
-export default async function pagePlugin(app: FastifyInstance) {
-  for (const [url, asset] of Object.entries(ASSETS)) {
-    const content = await readFile(new URL(`../../web/${asset.file}`, import.meta.url));
+/** Serves files of web/ read once at start (no build step), public, under a content security policy. */
+export async function serveStaticPages(
+  app: FastifyInstance,
+  pages: Record<string, StaticPage>,
+  contentSecurityPolicy: string,
+): Promise<void> {
+  for (const [url, page] of Object.entries(pages)) {
+    const content = await readFile(new URL(`../../web/${page.file}`, import.meta.url));
     app.get(url, { config: { auth: 'public' }, schema: { hide: true } }, async (_request, reply) =>
       reply
-        .type(asset.type)
+        .type(page.type)
         .header('cache-control', 'no-cache')
-        .header('content-security-policy', "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:")
+        .header('content-security-policy', contentSecurityPolicy)
         .send(content),
     );
   }
+}
+
+/** The "add account" page. */
+export default async function pagePlugin(app: FastifyInstance) {
+  await serveStaticPages(app, ASSETS, "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:");
 }

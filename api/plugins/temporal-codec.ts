@@ -1,6 +1,6 @@
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
-import { assertAdmin } from './auth.js';
+import { assertOperator } from './auth.js';
 
 /** A payload as Temporal's remote codec protocol carries it: proto3 JSON, bytes in base64. */
 interface JsonPayload {
@@ -46,6 +46,7 @@ const toJson = (payload: Payload): JsonPayload => ({
  * Temporal's remote codec endpoint, for operators: `temporal workflow show --codec-endpoint
  * <api>/v1/admin/temporal-codec --codec-auth "Bearer <admin key>"` shows an account's history in clear. Decode only
  * (nothing here helps write a payload), admin keys only: a workspace key gets the 404 of a route that does not exist.
+ * The Web UI the API serves (api/plugins/operator-console.ts) calls it from the operator's logged-in browser.
  * A payload the service did not encrypt (the server's own bookkeeping) comes back as it came.
  */
 export default async function temporalCodecPlugin(app: FastifyInstance, options: { codecs: readonly PayloadCodec[] }) {
@@ -53,6 +54,7 @@ export default async function temporalCodecPlugin(app: FastifyInstance, options:
     '/v1/admin/temporal-codec/decode',
     {
       bodyLimit: 8 * 1024 * 1024,
+      config: { auth: 'operator' },
       schema: {
         summary: "Temporal's remote codec: decode payloads for the CLI or the Web UI (admin keys only)",
         tags: ['admin'],
@@ -61,7 +63,7 @@ export default async function temporalCodecPlugin(app: FastifyInstance, options:
       },
     },
     async (request) => {
-      assertAdmin(request);
+      assertOperator(request);
       const decoded = await Promise.all(
         request.body.payloads.map(async (payload) => {
           let current: Payload[] = [fromJson(payload)];

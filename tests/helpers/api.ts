@@ -30,6 +30,7 @@ export async function buildTestApi(
     streamLimits?: StreamLimits;
     accountCreationsPerMinute?: number;
     failedAuthenticationsPerMinute?: number;
+    temporalUiUrl?: string;
   },
 ): Promise<TestApi> {
   const app = await buildApp({
@@ -48,6 +49,7 @@ export async function buildTestApi(
     ...(options.failedAuthenticationsPerMinute
       ? { failedAuthenticationsPerMinute: options.failedAuthenticationsPerMinute }
       : {}),
+    ...(options.temporalUiUrl ? { temporalUiUrl: options.temporalUiUrl } : {}),
   });
   const { key: adminKey } = await createApiKey(pool, { workspaceId: null, name: 'test admin' });
   return {

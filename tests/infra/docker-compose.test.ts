@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { TEMPORAL_SERVER_TUNING } from '../../infra/temporal-dev-server.js';
 import { temporalServerArgs, temporalUiArgs } from '../../infra/temporal-server.js';
+import { TEMPORAL_UI_CODEC_ENDPOINT, TEMPORAL_UI_PUBLIC_PATH } from '../../lib/temporal-ui.js';
 import { SEARCH_ATTRIBUTE_DECLARATIONS } from '../../workflows/search-attributes.js';
 
 interface ComposeService {
@@ -30,17 +31,14 @@ describe('docker-compose.yml (production shape; no Docker engine runs it here)',
       assert.ok(service && compose.services[service], `service ${service} is in docker-compose.yml`);
   });
 
-  it('publishes only the API to every interface; Temporal stays on the compose network, its UI on loopback', () => {
+  it('publishes only the API; Temporal and its UI stay on the compose network', () => {
     const published = Object.entries(compose.services).flatMap(([name, service]) =>
       (service.ports ?? []).map((port) => ({ name, port: String(port) })),
     );
-    const everywhere = published.filter(({ port }) => !port.startsWith('127.0.0.1:'));
     assert.deepEqual(
-      everywhere.map(({ name }) => name),
+      published.map(({ name }) => name),
       ['api'],
     );
-    assert.equal(compose.services.temporal?.ports, undefined, "Temporal's gRPC is not published");
-    assert.deepEqual(compose.services['temporal-ui']?.ports, ['127.0.0.1:8233:8080']);
   });
 
   it('runs Temporal from the files the production topology runs: schema script, server config, namespace script', async () => {
@@ -75,6 +73,13 @@ describe('docker-compose.yml (production shape; no Docker engine runs it here)',
     assert.deepEqual(ui?.volumes, ['./infra/temporal/ui:/etc/wa-connect/temporal-ui:ro']);
     const config = await readFile('infra/temporal/ui/production.yaml', 'utf8');
     for (const name of Object.keys(ui?.environment ?? {})) assert.ok(config.includes(`env "${name}"`), name);
+    // Its only door is the API's /temporal, behind the operators' login.
+    assert.equal(
+      compose.services.api?.environment?.TEMPORAL_UI_URL,
+      `http://temporal-ui:${String(ui?.environment?.TEMPORAL_UI_PORT)}`,
+    );
+    assert.ok(config.includes(`publicPath: ${TEMPORAL_UI_PUBLIC_PATH}\n`), 'the UI is served where the API proxies it');
+    assert.ok(config.includes(`endpoint: ${TEMPORAL_UI_CODEC_ENDPOINT}\n`), "the UI decodes through the API's codec");
   });
 
   it('registers exactly the search attributes the workflows set', async () => {

@@ -36,12 +36,12 @@ describe('npm start (embedded Temporal and PostgreSQL)', { timeout: 300_000 }, (
     const first = runStartScript(env);
     await first.ready;
     assert.equal((await fetch(`${apiUrl}/ready`)).status, 200);
-    assert.equal(
-      (await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`)).status,
-      200,
-      'the Temporal Web UI answers',
-    );
-    const namespaces = (await (await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/api/v1/namespaces`)).json()) as {
+    const toLogin = await fetch(`${apiUrl}/temporal/`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+    assert.equal(toLogin.status, 303, 'the Temporal Web UI asks a browser to sign in first');
+    const adminKey = (await readFile(join(dataDir, 'admin-api-key'), 'utf8')).trim();
+    const asOperator = { headers: { authorization: `Bearer ${adminKey}` } };
+    assert.equal((await fetch(`${apiUrl}/temporal/`, asOperator)).status, 200, 'the UI, through the API');
+    const namespaces = (await (await fetch(`${apiUrl}/temporal/api/v1/namespaces`, asOperator)).json()) as {
       namespaces: { namespaceInfo: { name: string } }[];
     };
     assert.ok(
