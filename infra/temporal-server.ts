@@ -6,6 +6,7 @@ import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { ConfigError } from '../config/env.js';
 import type { Logger } from '../lib/logger.js';
+import { temporalTlsFromEnv, type TemporalTls } from '../lib/temporal-tls.js';
 import { runCommand, startChild, type ChildHandle } from './child-process.js';
 import { keptSecret } from './kept-secret.js';
 import { assertPortFree, findFreeLowPort } from './ports.js';
@@ -113,6 +114,31 @@ export interface TemporalServerOptions {
   historyShards?: number;
   log: Logger;
   readyTimeoutMs?: number;
+  /** Mutual TLS on the server's every connection (PEM files); without it, plaintext on loopback. */
+  tls?: TemporalServerTls;
+}
+
+export interface TemporalServerTls {
+  /** The CA of the server's certificate; it signs the clients' certificates too. */
+  ca: string;
+  /** The server's certificate (valid for server and client authentication: its own services present it). */
+  serverCert: string;
+  serverKey: string;
+  /** The certificate this process's own clients present (the namespace setup, the UI server). */
+  clientCert: string;
+  clientKey: string;
+  /** The name the server's certificate holds. */
+  serverName: string;
+}
+
+/** The TEMPORAL_TLS_* settings of a client of a server started with these files (lib/temporal-tls.ts reads them). */
+export function temporalClientTlsEnv(tls: TemporalServerTls): Record<string, string> {
+  return {
+    TEMPORAL_TLS_CA: tls.ca,
+    TEMPORAL_TLS_CERT: tls.clientCert,
+    TEMPORAL_TLS_KEY: tls.clientKey,
+    TEMPORAL_TLS_SERVER_NAME: tls.serverName,
+  };
 }
 
 /**
@@ -146,7 +172,16 @@ export async function startTemporalServer(
     TEMPORAL_SQL_TOOL: options.binaries.sqlTool,
     TEMPORAL_SCHEMA_DIR: options.binaries.schemaDir,
     ...Object.fromEntries(Object.entries(ports).map(([name, value]) => [name, String(value)])),
+    ...(options.tls
+      ? {
+          TEMPORAL_TLS_SERVER_CERT: options.tls.serverCert,
+          TEMPORAL_TLS_SERVER_KEY: options.tls.serverKey,
+          TEMPORAL_TLS_CA: options.tls.ca,
+          TEMPORAL_TLS_SERVER_NAME: options.tls.serverName,
+        }
+      : {}),
   };
+  const clientTlsEnv = options.tls ? temporalClientTlsEnv(options.tls) : {};
   await runCommand('sh', [SETUP_SCHEMA], { env });
 
   const logFile = join(options.dataDir, 'logs', 'temporal-server.log');
@@ -161,15 +196,21 @@ export async function startTemporalServer(
   const address = `${host}:${options.port}`;
   const stop = () => child.stop('SIGTERM', 20_000);
   try {
-    await waitForFrontend(address, child, logFile, options.readyTimeoutMs ?? 120_000);
+    await waitForFrontend(address, child, logFile, options.readyTimeoutMs ?? 120_000, temporalTlsFromEnv(clientTlsEnv));
     await runCommand('sh', [SETUP_NAMESPACE], {
-      env: { ...env, TEMPORAL_CLI: options.cliPath, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: options.namespace },
+      env: {
+        ...env,
+        ...clientTlsEnv,
+        TEMPORAL_CLI: options.cliPath,
+        TEMPORAL_ADDRESS: address,
+        TEMPORAL_NAMESPACE: options.namespace,
+      },
     });
   } catch (error) {
     await stop();
     throw error;
   }
-  const ui = options.uiPort === null ? null : startUiServer(options, address, host, options.uiPort);
+  const ui = options.uiPort === null ? null : startUiServer(options, address, host, options.uiPort, clientTlsEnv);
   options.log.info({ address, historyShards: env.TEMPORAL_HISTORY_SHARDS }, 'Temporal server on PostgreSQL ready');
   return {
     address,
@@ -183,7 +224,13 @@ export async function startTemporalServer(
   };
 }
 
-function startUiServer(options: TemporalServerOptions, address: string, host: string, port: number): ChildHandle {
+function startUiServer(
+  options: TemporalServerOptions,
+  address: string,
+  host: string,
+  port: number,
+  clientTlsEnv: Record<string, string>,
+): ChildHandle {
   return startChild({
     name: 'temporal-ui',
     command: options.binaries.uiServer,
@@ -195,6 +242,7 @@ function startUiServer(options: TemporalServerOptions, address: string, host: st
       TEMPORAL_UI_HOST: host,
       TEMPORAL_UI_PORT: String(port),
       TEMPORAL_NAMESPACE: options.namespace,
+      ...clientTlsEnv,
     },
     logFile: join(options.dataDir, 'logs', 'temporal-ui.log'),
     detached: true,
@@ -244,7 +292,13 @@ async function ensureTemporalRole(ownerUrl: string, dataDir: string): Promise<st
   return password;
 }
 
-async function waitForFrontend(address: string, child: ChildHandle, logFile: string, timeoutMs: number) {
+async function waitForFrontend(
+  address: string,
+  child: ChildHandle,
+  logFile: string,
+  timeoutMs: number,
+  tls: TemporalTls | undefined,
+) {
   const deadline = Date.now() + timeoutMs;
   let exitCode: number | string | undefined;
   void child.exited.then((code) => {
@@ -256,7 +310,7 @@ async function waitForFrontend(address: string, child: ChildHandle, logFile: str
       throw new Error(`Temporal server exited with ${exitCode} while starting: ${log.slice(-2000)}`);
     }
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+      const connection = await Connection.connect({ address, connectTimeout: 2_000, ...(tls ? { tls } : {}) });
       try {
         await connection.workflowService.getSystemInfo({});
         return;

@@ -1,5 +1,6 @@
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import type { TemporalTls } from '../lib/temporal-tls.js';
 
 const { TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;
 
@@ -9,8 +10,9 @@ export async function waitForWorkflowPoller(
   namespace: string,
   taskQueue: string,
   timeoutMs: number,
+  tls?: TemporalTls,
 ): Promise<void> {
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect({ address, ...(tls ? { tls } : {}) });
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {

@@ -5,6 +5,7 @@ import type { DatabasePool } from 'slonik';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { startServiceProcess } from '../../infra/service-processes.js';
 import { waitForWorkflowPoller } from '../../infra/wait-for-worker.js';
+import { temporalTlsFromEnv, type TemporalTlsEnv } from '../../lib/temporal-tls.js';
 import { AccountDriver, FAST_SIMULATOR_ENV } from './accounts.js';
 import { openPool, openTemporalClient, testStackEnv, uniqueId } from './context.js';
 
@@ -13,7 +14,8 @@ export async function startTestWorker(
   extraEnv: NodeJS.ProcessEnv = {},
   taskQueue = uniqueId('tq'),
 ): Promise<{ worker: ChildHandle; taskQueue: string; logFile: string }> {
-  const { databaseUrl, temporalAddress, outputDir } = testStackEnv();
+  const { databaseUrl, outputDir } = testStackEnv();
+  const temporalAddress = extraEnv.TEMPORAL_ADDRESS ?? testStackEnv().temporalAddress;
   const logFile = join(outputDir, `worker-${taskQueue}-${Date.now()}.log`);
   const worker = startServiceProcess(
     'worker',
@@ -30,7 +32,13 @@ export async function startTestWorker(
     logFile,
   );
   await Promise.race([
-    waitForWorkflowPoller(temporalAddress, 'default', taskQueue, 120_000),
+    waitForWorkflowPoller(
+      temporalAddress,
+      'default',
+      taskQueue,
+      120_000,
+      temporalTlsFromEnv(extraEnv as TemporalTlsEnv),
+    ),
     worker.exited.then((code) => {
       throw new Error(`worker exited with ${code} before polling; see ${outputDir}`);
     }),
