@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql } from 'slonik';
 import { z } from 'zod';
+import { overlappingOwners, ownerHosts, qrEventCount } from './fleet-audit.js';
 import { faultStackFor, until } from './harness.js';
 import { accountsShowingQr, assertInvariants, scan, waitAllConnected } from './workload.js';
 
@@ -19,7 +20,7 @@ describe(
       const accounts = await accountsShowingQr(fault, workspaceId, 50, 'hp');
       await scan(stack, accounts);
       await waitAllConnected(stack, workspaceId, accounts.size, 120_000);
-      const qrEventsBefore = await qrEventCount(workspaceId);
+      const qrEventsBefore = await qrEventCount(stack, workspaceId);
 
       const second = await stack.startSecondWorker();
       await new Promise((resolve) => setTimeout(resolve, 5_000));
@@ -34,31 +35,19 @@ describe(
 
       // Resumed, the paused host finds its leases gone and stops every client it still had.
       await until(async () => (await openClientsOfFirstHost()) === 0, 60_000, 'the paused host stopped its clients');
-      assert.equal(await qrEventCount(workspaceId), qrEventsBefore, 'no new QR: nobody scanned again');
+      assert.equal(await qrEventCount(stack, workspaceId), qrEventsBefore, 'no new QR: nobody scanned again');
       assert.ok(second.process.exitCode === null, 'the second host runs');
       assert.ok(stack.alive().worker, 'the resumed host did not crash');
 
-      const overlaps = await stack.pool.any(sql.type(
-        z.object({ session_id: z.string(), earlier: z.number(), later: z.number() }),
-      )`
-        SELECT a.session_id, a.epoch AS earlier, b.epoch AS later
-        FROM session_clients a JOIN session_clients b ON a.session_id = b.session_id AND a.epoch < b.epoch
-        WHERE a.session_id LIKE 'hp-%'
-          AND LEAST(COALESCE(a.ended_at, 'infinity'), COALESCE(a.valid_until, 'infinity')) > b.started_at
-      `);
-      assert.deepEqual(overlaps, [], 'no client ran under a valid lease while a newer one had started');
-      const owners = await stack.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
-        SELECT count(DISTINCT host)::int8 AS n FROM session_clients WHERE session_id LIKE 'hp-%'
-      `);
-      assert.equal(owners, 2, 'the sessions ran on the first host, then on the second');
+      assert.deepEqual(
+        await overlappingOwners(stack, 'hp-'),
+        [],
+        'no client ran under a valid lease while a newer one had started',
+      );
+      assert.equal(await ownerHosts(stack, 'hp-'), 2, 'the sessions ran on the first host, then on the second');
       await assertInvariants(stack, workspaceId, accounts, receiver);
       process.stderr.write(`fault 7: every session connected on the other host ${movedInMs} ms after the pause\n`);
 
-      async function qrEventCount(workspace: string): Promise<number> {
-        return stack.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
-          SELECT count(*)::int8 AS n FROM account_events WHERE workspace_id = ${workspace} AND type = 'qr'
-        `);
-      }
       async function reconnectedCount(workspace: string): Promise<number> {
         return stack.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
           SELECT count(*)::int8 AS n FROM whatsapp_accounts a

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { after, before } from 'node:test';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,7 @@ export class FaultStack {
   api: ChildHandle | null = null;
   private workerCount = 0;
   private readonly extraWorkers: ChildHandle[] = [];
+  private readonly workerLogs = new Map<ChildHandle, string>();
   private apiCount = 0;
 
   private constructor(
@@ -105,7 +106,9 @@ export class FaultStack {
 
   async startWorker(): Promise<void> {
     this.workerCount += 1;
-    const worker = startServiceProcess('worker', this.env, join(this.dataDir, `worker-${this.workerCount}.log`));
+    const logFile = join(this.dataDir, `worker-${this.workerCount}.log`);
+    const worker = startServiceProcess('worker', this.env, logFile);
+    this.workerLogs.set(worker, logFile);
     this.worker = worker;
     await Promise.race([
       waitForWorkflowPoller(this.env.TEMPORAL_ADDRESS as string, 'default', this.env.TASK_QUEUE as string, 120_000),
@@ -118,9 +121,41 @@ export class FaultStack {
   /** Another host beside the first, on the same task queue (its own process and log). */
   async startSecondWorker(): Promise<ChildHandle> {
     this.workerCount += 1;
-    const worker = startServiceProcess('worker', this.env, join(this.dataDir, `worker-${this.workerCount}.log`));
+    const logFile = join(this.dataDir, `worker-${this.workerCount}.log`);
+    const worker = startServiceProcess('worker', this.env, logFile);
+    this.workerLogs.set(worker, logFile);
     this.extraWorkers.push(worker);
     return worker;
+  }
+
+  /** Another host beside the others, once it runs (its workers poll): other hosts already poll the same queues. */
+  async startHost(): Promise<ChildHandle> {
+    const host = await this.startSecondWorker();
+    await until(
+      async () => {
+        if (host.process.exitCode !== null) throw new Error(`a host exited while starting; see ${this.dataDir}`);
+        return (await this.hostQueue(host)) !== null;
+      },
+      120_000,
+      'the new host runs',
+    );
+    return host;
+  }
+
+  /** The host's own task queue (its name in leases and in the client audit), once it runs. */
+  async hostQueue(host: ChildHandle): Promise<string | null> {
+    const logFile = this.workerLogs.get(host);
+    const log = logFile ? await readFile(logFile, 'utf8').catch(() => '') : '';
+    const running = log.split('\n').find((line) => line.includes('"msg":"worker running"'));
+    return running ? (JSON.parse(running) as { hostTaskQueue: string }).hostTaskQueue : null;
+  }
+
+  /** Every host process this stack started that still runs, the first one included. */
+  hosts(): ChildHandle[] {
+    return [this.worker, ...this.extraWorkers].filter(
+      (host): host is ChildHandle =>
+        host !== null && host.process.exitCode === null && host.process.signalCode === null,
+    );
   }
 
   /** SIGSTOP: the first worker freezes (a long GC, a paused VM), holding its sessions. */
@@ -264,11 +299,14 @@ export async function until<T>(
 /**
  * Registers a case's stack (and a webhook receiver) in the suite's before/after hooks; read them inside the tests.
  */
-export function faultStackFor(name: string): { readonly stack: FaultStack; readonly receiver: WebhookReceiver } {
+export function faultStackFor(
+  name: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): { readonly stack: FaultStack; readonly receiver: WebhookReceiver } {
   const handles: { stack?: FaultStack; receiver?: WebhookReceiver } = {};
   before(async () => {
     handles.receiver = await WebhookReceiver.start();
-    handles.stack = await FaultStack.start(name);
+    handles.stack = await FaultStack.start(name, extraEnv);
   });
   after(async () => {
     await handles.stack?.stop();

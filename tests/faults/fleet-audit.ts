@@ -1,0 +1,95 @@
+import { sql } from 'slonik';
+import { z } from 'zod';
+import type { FaultStack } from './harness.js';
+
+/** QR events of a workspace: a new one after every account connected means someone had to scan again. */
+export async function qrEventCount(stack: FaultStack, workspaceId: string): Promise<number> {
+  return stack.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT count(*)::int8 AS n FROM account_events WHERE workspace_id = ${workspaceId} AND type = 'qr'
+  `);
+}
+
+/**
+ * Pairs of clients of one session (ids starting with `sessionPrefix`) where the older one still ran under a valid
+ * lease after the newer one started: two owners at once. The audit rows are written by the hosts (sql/0015).
+ */
+export async function overlappingOwners(stack: FaultStack, sessionPrefix: string) {
+  return stack.pool.any(sql.type(z.object({ session_id: z.string(), earlier: z.number(), later: z.number() }))`
+    SELECT a.session_id, a.epoch AS earlier, b.epoch AS later
+    FROM session_clients a JOIN session_clients b ON a.session_id = b.session_id AND a.epoch < b.epoch
+    WHERE a.session_id LIKE ${`${sessionPrefix}%`}
+      AND LEAST(COALESCE(a.ended_at, 'infinity'), COALESCE(a.valid_until, 'infinity')) > b.started_at
+  `);
+}
+
+/** Hosts that ran clients of the sessions (ids starting with `sessionPrefix`). */
+export async function ownerHosts(stack: FaultStack, sessionPrefix: string): Promise<number> {
+  return stack.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT count(DISTINCT host)::int8 AS n FROM session_clients WHERE session_id LIKE ${`${sessionPrefix}%`}
+  `);
+}
+
+/**
+ * From the status events since `sinceMs`: how many accounts left `connected`, and the longest time one stayed away
+ * from it (until its next `connected`, or until now when it has not come back).
+ */
+export async function timeAwayFromConnected(
+  stack: FaultStack,
+  workspaceId: string,
+  sinceMs: number,
+): Promise<{ accountsAway: number; longestMs: number; stillAway: number }> {
+  const events = await stack.pool.any(sql.type(
+    z.object({ session_id: z.string(), status: z.string(), occurred_at: z.number() }),
+  )`
+    SELECT session_id, status, occurred_at FROM account_events
+    WHERE workspace_id = ${workspaceId} AND status IS NOT NULL AND occurred_at >= to_timestamp(${sinceMs / 1000})
+    ORDER BY session_id, id
+  `);
+  const awaySince = new Map<string, number>();
+  const away = new Set<string>();
+  let longestMs = 0;
+  for (const event of events) {
+    const since = awaySince.get(event.session_id);
+    if (event.status === 'connected') {
+      if (since !== undefined) longestMs = Math.max(longestMs, event.occurred_at - since);
+      awaySince.delete(event.session_id);
+    } else if (since === undefined) {
+      awaySince.set(event.session_id, event.occurred_at);
+      away.add(event.session_id);
+    }
+  }
+  for (const since of awaySince.values()) longestMs = Math.max(longestMs, Date.now() - since);
+  return { accountsAway: away.size, longestMs, stillAway: awaySince.size };
+}
+
+/** Accounts of the workspace in `failed`. */
+export async function failedCount(stack: FaultStack, workspaceId: string): Promise<number> {
+  return stack.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT count(*)::int8 AS n FROM whatsapp_accounts
+    WHERE workspace_id = ${workspaceId} AND deleted_at IS NULL AND status = 'failed'
+  `);
+}
+
+/** Clients running now (not ended) of the sessions starting with `sessionPrefix`, per host. */
+export async function openClientsByHost(stack: FaultStack, sessionPrefix: string): Promise<Map<string, number>> {
+  const rows = await stack.pool.any(sql.type(z.object({ host: z.string(), n: z.number() }))`
+    SELECT host, count(*)::int8 AS n FROM session_clients
+    WHERE session_id LIKE ${`${sessionPrefix}%`} AND ended_at IS NULL GROUP BY host
+  `);
+  return new Map(rows.map((row) => [row.host, row.n]));
+}
+
+/** Every account connected and exactly one running client per session: a move between hosts is over. */
+export async function settled(
+  stack: FaultStack,
+  workspaceId: string,
+  sessionPrefix: string,
+  sessions: number,
+): Promise<boolean> {
+  const connected = await stack.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT count(*)::int8 AS n FROM whatsapp_accounts
+    WHERE workspace_id = ${workspaceId} AND deleted_at IS NULL AND status = 'connected'
+  `);
+  const running = [...(await openClientsByHost(stack, sessionPrefix)).values()].reduce((a, b) => a + b, 0);
+  return connected === sessions && running === sessions;
+}
