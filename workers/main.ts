@@ -114,6 +114,7 @@ async function main() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
     }
   };
+  const sharedRun = sharedWorker.run();
   let draining = false;
   const drain = async (signal: string) => {
     if (draining) {
@@ -123,6 +124,12 @@ async function main() {
     draining = true;
     log.info({ signal, sessions: sessionHost.size }, 'draining: no new sessions; handing this host’s sessions over');
     placementWorker.shutdown();
+    // Workflows this host has cached would have their next tasks sent to its own (sticky) queue, and wait Temporal's
+    // sticky timeout once it is gone. Its workflow worker stops first: Temporal then sends their tasks to the shared
+    // queue, where the other hosts take them at once, and the hand-over below moves sessions without that wait.
+    // Its last tasks finish on their own; the sessions need not wait for a poll or a webhook attempt to end.
+    sharedWorker.shutdown();
+    await Promise.race([sharedRun, new Promise((resolve) => setTimeout(resolve, 5_000))]);
     const handed = await sessionHost.handOver({
       perSecond: hostStartsPerSecond(env.HOST_SESSION_STARTS_PER_SECOND, env.WA_ENGINE),
       graceMs: env.HOST_DRAIN_GRACE_MS,
@@ -140,7 +147,7 @@ async function main() {
   await ensureWebhookOutboxSchedule(client, env.TASK_QUEUE, log);
   log.info({ taskQueue: env.TASK_QUEUE, hostTaskQueue, engine: engine.name, seats }, 'worker running');
   try {
-    await Promise.all([sharedWorker.run(), hostWorker.run(), placementWorker.run()]);
+    await Promise.all([sharedRun, hostWorker.run(), placementWorker.run()]);
   } finally {
     await sessionHost.stopAll();
     leases.stop();
