@@ -50,7 +50,8 @@ export class EngineAuthStore {
       if (fence) {
         const held = await tx.exists(sql.unsafe`
           SELECT 1 FROM session_leases
-          WHERE session_id = ${sessionId} AND host = ${fence.host} AND epoch = ${fence.epoch} FOR SHARE
+          WHERE session_id = ${sessionId} AND host = ${fence.host} AND epoch = ${fence.epoch} AND expires_at > now()
+          FOR SHARE
         `);
         if (!held) throw new StaleLeaseError(sessionId, fence);
       }

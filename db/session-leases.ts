@@ -58,10 +58,14 @@ export async function renewLeases(
   return { stillHeld: new Set(rows.map((row) => row.session_id)), expiresAt: rows[0]?.expires_at ?? null };
 }
 
-/** Gives the lease up (the client stopped here), unless it has passed to another epoch meanwhile. */
+/**
+ * Gives the lease up (the client stopped here), unless it has passed to another epoch meanwhile. The row stays,
+ * expired, so the next owner's epoch is higher still: epochs of a session only ever grow.
+ */
 export async function releaseLease(db: CommonQueryMethods, sessionId: string, host: string, epoch: number) {
   await db.query(sql.unsafe`
-    DELETE FROM session_leases WHERE session_id = ${sessionId} AND host = ${host} AND epoch = ${epoch}
+    UPDATE session_leases SET expires_at = now()
+    WHERE session_id = ${sessionId} AND host = ${host} AND epoch = ${epoch}
   `);
 }
 

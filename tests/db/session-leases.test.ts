@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { EngineAuthStore, StaleLeaseError } from '../../db/engine-auth.js';
-import { acquireLease, renewLeases } from '../../db/session-leases.js';
+import { acquireLease, releaseLease, renewLeases } from '../../db/session-leases.js';
 import { HostLeases } from '../../engine/host-leases.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
 import { openPool, testLog, uniqueId } from '../helpers/context.js';
@@ -41,6 +41,26 @@ describe('session leases: one host per session', () => {
       StaleLeaseError,
     );
     assert.equal((await store.load(sessionId))?.toString(), 'new owner');
+  });
+
+  it('a released lease passes on at once under a higher epoch, and the host that released it can no longer save', async () => {
+    const sessionId = uniqueId('released');
+    const store = new EngineAuthStore(pool, keyringFromEnv());
+    const held = await acquireLease(pool, sessionId, 'host-a', 10_000);
+    assert.equal(held?.epoch, 1);
+    await releaseLease(pool, sessionId, 'host-a', 1);
+    const next = await acquireLease(pool, sessionId, 'host-b', 10_000);
+    assert.equal(next?.epoch, 2, 'epochs of a session only grow, released or not');
+    await assert.rejects(
+      store.save(sessionId, 'simulated', Buffer.from('after release'), null, { host: 'host-a', epoch: 1 }),
+      StaleLeaseError,
+    );
+    await releaseLease(pool, sessionId, 'host-b', 2);
+    await assert.rejects(
+      store.save(sessionId, 'simulated', Buffer.from('released, nobody took it'), null, { host: 'host-b', epoch: 2 }),
+      StaleLeaseError,
+      'a released lease fences its own host too',
+    );
   });
 
   it('a host paused past its lease stops its clients as soon as it runs again, before touching anything', async () => {
