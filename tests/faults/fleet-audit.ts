@@ -11,14 +11,24 @@ export async function qrEventCount(stack: FaultStack, workspaceId: string): Prom
 
 /**
  * Pairs of clients of one session (ids starting with `sessionPrefix`) where the older one still ran under a valid
- * lease after the newer one started: two owners at once. The audit rows are written by the hosts (sql/0015).
+ * lease after the newer one started: two owners at once. The audit rows are written by the hosts (sql/0015); a host
+ * killed outright writes no end, so its clients end when it died (`killed`).
  */
-export async function overlappingOwners(stack: FaultStack, sessionPrefix: string) {
+export async function overlappingOwners(
+  stack: FaultStack,
+  sessionPrefix: string,
+  killed: { host: string; at: number } | null = null,
+) {
+  const killedHost = killed?.host ?? '';
+  const killedAt = (killed?.at ?? 0) / 1000;
   return stack.pool.any(sql.type(z.object({ session_id: z.string(), earlier: z.number(), later: z.number() }))`
     SELECT a.session_id, a.epoch AS earlier, b.epoch AS later
     FROM session_clients a JOIN session_clients b ON a.session_id = b.session_id AND a.epoch < b.epoch
     WHERE a.session_id LIKE ${`${sessionPrefix}%`}
-      AND LEAST(COALESCE(a.ended_at, 'infinity'), COALESCE(a.valid_until, 'infinity')) > b.started_at
+      AND LEAST(
+        COALESCE(a.ended_at, CASE WHEN a.host = ${killedHost} THEN to_timestamp(${killedAt}) END, 'infinity'),
+        COALESCE(a.valid_until, 'infinity')
+      ) > b.started_at
   `);
 }
 
@@ -70,11 +80,16 @@ export async function failedCount(stack: FaultStack, workspaceId: string): Promi
   `);
 }
 
-/** Clients running now (not ended) of the sessions starting with `sessionPrefix`, per host. */
+/**
+ * Clients running now of the sessions starting with `sessionPrefix`, per host: not ended, under the session's current
+ * lease (a killed host never ends its clients; they stop counting when its leases run out).
+ */
 export async function openClientsByHost(stack: FaultStack, sessionPrefix: string): Promise<Map<string, number>> {
   const rows = await stack.pool.any(sql.type(z.object({ host: z.string(), n: z.number() }))`
-    SELECT host, count(*)::int8 AS n FROM session_clients
-    WHERE session_id LIKE ${`${sessionPrefix}%`} AND ended_at IS NULL GROUP BY host
+    SELECT c.host, count(*)::int8 AS n FROM session_clients c
+    JOIN session_leases l ON l.session_id = c.session_id AND l.host = c.host AND l.epoch = c.epoch
+    WHERE c.session_id LIKE ${`${sessionPrefix}%`} AND c.ended_at IS NULL AND l.expires_at > now()
+    GROUP BY c.host
   `);
   return new Map(rows.map((row) => [row.host, row.n]));
 }
