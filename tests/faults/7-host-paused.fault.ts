@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { overlappingOwners, ownerHosts, qrEventCount } from './fleet-audit.js';
+import { overlappingOwners, ownerHosts, qrEventCount } from '../../db/fleet-audit.js';
 import { faultStackFor, until } from './harness.js';
 import { accountsShowingQr, assertInvariants, scan, waitAllConnected } from './workload.js';
 
@@ -20,7 +20,7 @@ describe(
       const accounts = await accountsShowingQr(fault, workspaceId, 50, 'hp');
       await scan(stack, accounts);
       await waitAllConnected(stack, workspaceId, accounts.size, 120_000);
-      const qrEventsBefore = await qrEventCount(stack, workspaceId);
+      const qrEventsBefore = await qrEventCount(stack.pool, workspaceId);
 
       const second = await stack.startSecondWorker();
       await new Promise((resolve) => setTimeout(resolve, 5_000));
@@ -35,16 +35,16 @@ describe(
 
       // Resumed, the paused host finds its leases gone and stops every client it still had.
       await until(async () => (await openClientsOfFirstHost()) === 0, 60_000, 'the paused host stopped its clients');
-      assert.equal(await qrEventCount(stack, workspaceId), qrEventsBefore, 'no new QR: nobody scanned again');
+      assert.equal(await qrEventCount(stack.pool, workspaceId), qrEventsBefore, 'no new QR: nobody scanned again');
       assert.ok(second.process.exitCode === null, 'the second host runs');
       assert.ok(stack.alive().worker, 'the resumed host did not crash');
 
       assert.deepEqual(
-        await overlappingOwners(stack, 'hp-'),
+        await overlappingOwners(stack.pool, 'hp-'),
         [],
         'no client ran under a valid lease while a newer one had started',
       );
-      assert.equal(await ownerHosts(stack, 'hp-'), 2, 'the sessions ran on the first host, then on the second');
+      assert.equal(await ownerHosts(stack.pool, 'hp-'), 2, 'the sessions ran on the first host, then on the second');
       await assertInvariants(stack, workspaceId, accounts, receiver);
       process.stderr.write(`fault 7: every session connected on the other host ${movedInMs} ms after the pause\n`);
 

@@ -7,7 +7,7 @@ import {
   qrEventCount,
   settled,
   timeAwayFromConnected,
-} from './fleet-audit.js';
+} from '../../db/fleet-audit.js';
 import { faultStackFor, until } from './harness.js';
 import { accountsShowingQr, assertInvariants, scan } from './workload.js';
 
@@ -23,8 +23,8 @@ describe('fault 8: a rolling restart of 3 hosts holding 300 sessions', { timeout
     await stack.startHost();
     const accounts = await accountsShowingQr(fault, workspaceId, SESSIONS, 'rr');
     await scan(stack, accounts);
-    await until(() => settled(stack, workspaceId, 'rr-', SESSIONS), 240_000, 'all connected');
-    const qrEventsBefore = await qrEventCount(stack, workspaceId);
+    await until(() => settled(stack.pool, workspaceId, 'rr-', SESSIONS), 240_000, 'all connected');
+    const qrEventsBefore = await qrEventCount(stack.pool, workspaceId);
     const restartedAt = Date.now();
 
     const original = stack.hosts();
@@ -32,20 +32,20 @@ describe('fault 8: a rolling restart of 3 hosts holding 300 sessions', { timeout
     const timeline: string[] = [];
     for (const host of original) {
       const queue = await stack.hostQueue(host);
-      const held = (await openClientsByHost(stack, 'rr-')).get(queue ?? '') ?? 0;
+      const held = (await openClientsByHost(stack.pool, 'rr-')).get(queue ?? '') ?? 0;
       const stepAt = Date.now();
       // SIGTERM drains: no new sessions, its own handed over at its start pace, then it exits.
       await host.stop('SIGTERM', 90_000);
       assert.equal(host.process.exitCode, 0, 'the drained host exited cleanly');
       await stack.startHost();
-      await until(() => settled(stack, workspaceId, 'rr-', SESSIONS), 180_000, 'every session connected again');
+      await until(() => settled(stack.pool, workspaceId, 'rr-', SESSIONS), 180_000, 'every session connected again');
       timeline.push(`${held} sessions moved in ${Date.now() - stepAt} ms`);
     }
 
-    assert.equal(await qrEventCount(stack, workspaceId), qrEventsBefore, '0 rescans: no new QR');
-    assert.equal(await failedCount(stack, workspaceId), 0, '0 failed');
-    assert.deepEqual(await overlappingOwners(stack, 'rr-'), [], 'no session ever ran on two hosts at once');
-    const away = await timeAwayFromConnected(stack, workspaceId, restartedAt);
+    assert.equal(await qrEventCount(stack.pool, workspaceId), qrEventsBefore, '0 rescans: no new QR');
+    assert.equal(await failedCount(stack.pool, workspaceId), 0, '0 failed');
+    assert.deepEqual(await overlappingOwners(stack.pool, 'rr-'), [], 'no session ever ran on two hosts at once');
+    const away = await timeAwayFromConnected(stack.pool, workspaceId, restartedAt);
     assert.equal(away.stillAway, 0);
     await assertInvariants(stack, workspaceId, accounts, receiver);
     process.stderr.write(

@@ -9,7 +9,7 @@ import {
   qrEventCount,
   settled,
   timeAwayFromConnected,
-} from './fleet-audit.js';
+} from '../../db/fleet-audit.js';
 import { faultStackFor, until } from './harness.js';
 import { accountsShowingQr, assertInvariants, scan, statusBreakdown } from './workload.js';
 
@@ -30,11 +30,11 @@ describe('fault 9: a host is SIGKILLed while the others are near capacity', { ti
     await stack.startHost();
     const accounts = await accountsShowingQr(fault, workspaceId, SESSIONS, 'hk');
     await scan(stack, accounts);
-    await until(() => settled(stack, workspaceId, 'hk-', SESSIONS), 240_000, 'all connected');
-    const qrEventsBefore = await qrEventCount(stack, workspaceId);
+    await until(() => settled(stack.pool, workspaceId, 'hk-', SESSIONS), 240_000, 'all connected');
+    const qrEventsBefore = await qrEventCount(stack.pool, workspaceId);
 
     // The fullest host dies at once: no drain, its leases run out by themselves.
-    const load = await openClientsByHost(stack, 'hk-');
+    const load = await openClientsByHost(stack.pool, 'hk-');
     const hosts = await Promise.all(stack.hosts().map(async (host) => ({ host, queue: await stack.hostQueue(host) })));
     const victim = hosts.reduce((a, b) => ((load.get(a.queue ?? '') ?? 0) >= (load.get(b.queue ?? '') ?? 0) ? a : b));
     const orphaned = load.get(victim.queue ?? '') ?? 0;
@@ -50,7 +50,7 @@ describe('fault 9: a host is SIGKILLed while the others are near capacity', { ti
     let lastSeen = '';
     await until(
       async () => {
-        const running = [...(await openClientsByHost(stack, 'hk-')).values()];
+        const running = [...(await openClientsByHost(stack.pool, 'hk-')).values()];
         lastSeen = `${running.join(', ')} running; ${JSON.stringify(await statusBreakdown(stack, workspaceId))}`;
         return running.length === 2 && running.every((n) => n === SEATS_PER_HOST);
       },
@@ -61,21 +61,21 @@ describe('fault 9: a host is SIGKILLed while the others are near capacity', { ti
     });
     const waiting = await waitingForHostCount(workspaceId, killedAt);
     assert.ok(waiting > 0, 'accounts waiting for a host have an event that says so');
-    assert.equal(await failedCount(stack, workspaceId), 0, 'none fails for lack of room');
+    assert.equal(await failedCount(stack.pool, workspaceId), 0, 'none fails for lack of room');
 
     const restoredAt = Date.now();
     await stack.startHost();
-    await until(() => settled(stack, workspaceId, 'hk-', SESSIONS), 180_000, 'every session connected again');
+    await until(() => settled(stack.pool, workspaceId, 'hk-', SESSIONS), 180_000, 'every session connected again');
     const placedInMs = Date.now() - restoredAt;
 
-    assert.equal(await qrEventCount(stack, workspaceId), qrEventsBefore, '0 rescans: no new QR');
-    assert.equal(await failedCount(stack, workspaceId), 0, '0 failed');
+    assert.equal(await qrEventCount(stack.pool, workspaceId), qrEventsBefore, '0 rescans: no new QR');
+    assert.equal(await failedCount(stack.pool, workspaceId), 0, '0 failed');
     assert.deepEqual(
-      await overlappingOwners(stack, 'hk-', { host: victim.queue ?? '', at: killedAt }),
+      await overlappingOwners(stack.pool, 'hk-', { host: victim.queue ?? '', at: killedAt }),
       [],
       'no session ever ran on two hosts at once',
     );
-    const away = await timeAwayFromConnected(stack, workspaceId, killedAt);
+    const away = await timeAwayFromConnected(stack.pool, workspaceId, killedAt);
     await assertInvariants(stack, workspaceId, accounts, receiver);
     process.stderr.write(
       `fault 9: ${orphaned} sessions lost with their host, ${waiting} waited for a seat; ` +

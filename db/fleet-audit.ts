@@ -1,10 +1,13 @@
-import { sql } from 'slonik';
+/**
+ * What a fleet of hosts did with its sessions, read from the rows the hosts and the workflows write: the client audit
+ * (session_clients), the leases and the account events. The fault suite and the fleet benchmark judge a run by these.
+ */
+import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import type { FaultStack } from './harness.js';
 
 /** QR events of a workspace: a new one after every account connected means someone had to scan again. */
-export async function qrEventCount(stack: FaultStack, workspaceId: string): Promise<number> {
-  return stack.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+export async function qrEventCount(db: CommonQueryMethods, workspaceId: string): Promise<number> {
+  return db.oneFirst(sql.type(z.object({ n: z.number() }))`
     SELECT count(*)::int8 AS n FROM account_events WHERE workspace_id = ${workspaceId} AND type = 'qr'
   `);
 }
@@ -15,13 +18,13 @@ export async function qrEventCount(stack: FaultStack, workspaceId: string): Prom
  * killed outright writes no end, so its clients end when it died (`killed`).
  */
 export async function overlappingOwners(
-  stack: FaultStack,
+  db: CommonQueryMethods,
   sessionPrefix: string,
   killed: { host: string; at: number } | null = null,
 ) {
   const killedHost = killed?.host ?? '';
   const killedAt = (killed?.at ?? 0) / 1000;
-  return stack.pool.any(sql.type(z.object({ session_id: z.string(), earlier: z.number(), later: z.number() }))`
+  return db.any(sql.type(z.object({ session_id: z.string(), earlier: z.number(), later: z.number() }))`
     SELECT a.session_id, a.epoch AS earlier, b.epoch AS later
     FROM session_clients a JOIN session_clients b ON a.session_id = b.session_id AND a.epoch < b.epoch
     WHERE a.session_id LIKE ${`${sessionPrefix}%`}
@@ -33,8 +36,8 @@ export async function overlappingOwners(
 }
 
 /** Hosts that ran clients of the sessions (ids starting with `sessionPrefix`). */
-export async function ownerHosts(stack: FaultStack, sessionPrefix: string): Promise<number> {
-  return stack.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+export async function ownerHosts(db: CommonQueryMethods, sessionPrefix: string): Promise<number> {
+  return db.oneFirst(sql.type(z.object({ n: z.number() }))`
     SELECT count(DISTINCT host)::int8 AS n FROM session_clients WHERE session_id LIKE ${`${sessionPrefix}%`}
   `);
 }
@@ -44,11 +47,11 @@ export async function ownerHosts(stack: FaultStack, sessionPrefix: string): Prom
  * from it (until its next `connected`, or until now when it has not come back).
  */
 export async function timeAwayFromConnected(
-  stack: FaultStack,
+  db: CommonQueryMethods,
   workspaceId: string,
   sinceMs: number,
 ): Promise<{ accountsAway: number; longestMs: number; stillAway: number }> {
-  const events = await stack.pool.any(sql.type(
+  const events = await db.any(sql.type(
     z.object({ session_id: z.string(), status: z.string(), occurred_at: z.number() }),
   )`
     SELECT session_id, status, occurred_at FROM account_events
@@ -73,8 +76,8 @@ export async function timeAwayFromConnected(
 }
 
 /** Accounts of the workspace in `failed`. */
-export async function failedCount(stack: FaultStack, workspaceId: string): Promise<number> {
-  return stack.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+export async function failedCount(db: CommonQueryMethods, workspaceId: string): Promise<number> {
+  return db.oneFirst(sql.type(z.object({ n: z.number() }))`
     SELECT count(*)::int8 AS n FROM whatsapp_accounts
     WHERE workspace_id = ${workspaceId} AND deleted_at IS NULL AND status = 'failed'
   `);
@@ -84,8 +87,8 @@ export async function failedCount(stack: FaultStack, workspaceId: string): Promi
  * Clients running now of the sessions starting with `sessionPrefix`, per host: not ended, under the session's current
  * lease (a killed host never ends its clients; they stop counting when its leases run out).
  */
-export async function openClientsByHost(stack: FaultStack, sessionPrefix: string): Promise<Map<string, number>> {
-  const rows = await stack.pool.any(sql.type(z.object({ host: z.string(), n: z.number() }))`
+export async function openClientsByHost(db: CommonQueryMethods, sessionPrefix: string): Promise<Map<string, number>> {
+  const rows = await db.any(sql.type(z.object({ host: z.string(), n: z.number() }))`
     SELECT c.host, count(*)::int8 AS n FROM session_clients c
     JOIN session_leases l ON l.session_id = c.session_id AND l.host = c.host AND l.epoch = c.epoch
     WHERE c.session_id LIKE ${`${sessionPrefix}%`} AND c.ended_at IS NULL AND l.expires_at > now()
@@ -96,15 +99,15 @@ export async function openClientsByHost(stack: FaultStack, sessionPrefix: string
 
 /** Every account connected and exactly one running client per session: a move between hosts is over. */
 export async function settled(
-  stack: FaultStack,
+  db: CommonQueryMethods,
   workspaceId: string,
   sessionPrefix: string,
   sessions: number,
 ): Promise<boolean> {
-  const connected = await stack.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+  const connected = await db.oneFirst(sql.type(z.object({ n: z.number() }))`
     SELECT count(*)::int8 AS n FROM whatsapp_accounts
     WHERE workspace_id = ${workspaceId} AND deleted_at IS NULL AND status = 'connected'
   `);
-  const running = [...(await openClientsByHost(stack, sessionPrefix)).values()].reduce((a, b) => a + b, 0);
+  const running = [...(await openClientsByHost(db, sessionPrefix)).values()].reduce((a, b) => a + b, 0);
   return connected === sessions && running === sessions;
 }
