@@ -20,6 +20,7 @@ import { waitForWorkflowPoller } from '../infra/wait-for-worker.js';
 import { createLogger } from '../lib/logger.js';
 import { baselineRoundTrip } from './baseline-workflow.js';
 import { cpuByPart, cpuSpent } from './cpu.js';
+import { runFleet } from './fleet.js';
 import { plotDistributions } from './plot.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -32,6 +33,8 @@ import { summarize, type Summary } from './stats.js';
  *   --idle S       seconds of the idle measurement, every account connected (default 60)
  *   --topology T   `dev` (the CLI's dev server on SQLite), `server` (Temporal's server on PostgreSQL) or `both`, one
  *                  after the other in this run, compared side by side (default: TEMPORAL_TOPOLOGY, else dev)
+ *   --hosts N      the fleet instead (bench/fleet.ts): N worker processes holding --sessions S connected sessions
+ *                  (default 1,000), idle cost, a host killed, a rolling restart
  */
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({
@@ -42,6 +45,8 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'bench-results' },
     topology: { type: 'string', default: process.env.TEMPORAL_TOPOLOGY ?? 'dev' },
     idle: { type: 'string', default: '60' },
+    hosts: { type: 'string' },
+    sessions: { type: 'string', default: '1000' },
   },
 });
 const SAMPLES = Number(values.samples);
@@ -61,6 +66,17 @@ interface StreamEvent {
 async function main() {
   const outDir = join(ROOT, values.out);
   await mkdir(outDir, { recursive: true });
+  if (values.hosts) {
+    await runFleet({
+      hosts: Number(values.hosts),
+      sessions: Number(values.sessions),
+      idleSeconds: IDLE_SECONDS,
+      topology: TOPOLOGIES[0] ?? 'dev',
+      outDir,
+      root: ROOT,
+    });
+    return;
+  }
   const results: Array<Record<string, unknown>> = [];
   for (const topology of TOPOLOGIES) results.push(await runTopology(topology, outDir));
   if (results.length > 1) {

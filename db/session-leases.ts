@@ -23,7 +23,8 @@ export async function acquireLease(
     INSERT INTO session_leases (session_id, host, epoch, expires_at)
     VALUES (${sessionId}, ${host}, 1, now() + make_interval(secs => ${ttlMs / 1000}))
     ON CONFLICT (session_id) DO UPDATE
-      SET host = EXCLUDED.host, epoch = session_leases.epoch + 1, expires_at = EXCLUDED.expires_at
+      SET host = EXCLUDED.host, epoch = session_leases.epoch + 1, expires_at = EXCLUDED.expires_at,
+          released = false, reported_gone_at = NULL
       WHERE session_leases.host = EXCLUDED.host OR session_leases.expires_at < now()
     RETURNING epoch, expires_at
   `);
@@ -64,8 +65,34 @@ export async function renewLeases(
  */
 export async function releaseLease(db: CommonQueryMethods, sessionId: string, host: string, epoch: number) {
   await db.query(sql.unsafe`
-    UPDATE session_leases SET expires_at = now()
+    UPDATE session_leases SET expires_at = now(), released = true
     WHERE session_id = ${sessionId} AND host = ${host} AND epoch = ${epoch}
+  `);
+}
+
+/**
+ * Leases that lapsed without being given up, at most `limit` (oldest first): their hosts stopped renewing them. Each is
+ * claimed for reporting by exactly one caller (several live hosts look at once).
+ */
+export async function claimLapsedLeases(
+  db: CommonQueryMethods,
+  limit: number,
+): Promise<readonly { session_id: string; host: string; epoch: number }[]> {
+  return db.any(sql.type(z.object({ session_id: z.string(), host: z.string(), epoch: z.number() }))`
+    UPDATE session_leases SET reported_gone_at = now()
+    WHERE session_id IN (
+      SELECT session_id FROM session_leases
+      WHERE NOT released AND reported_gone_at IS NULL AND expires_at < now()
+      ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    )
+    RETURNING session_id, host, epoch
+  `);
+}
+
+/** A lapse that could not be reported (Temporal unreachable): the next look claims it again. */
+export async function unclaimLapsedLease(db: CommonQueryMethods, sessionId: string, epoch: number): Promise<void> {
+  await db.query(sql.unsafe`
+    UPDATE session_leases SET reported_gone_at = NULL WHERE session_id = ${sessionId} AND epoch = ${epoch}
   `);
 }
 

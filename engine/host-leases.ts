@@ -3,11 +3,13 @@ import type { DatabasePool } from 'slonik';
 import type { LeaseFence } from '../db/engine-auth.js';
 import {
   acquireLease,
+  claimLapsedLeases,
   leaseExpiry,
   recordClientEnd,
   recordClientStart,
   releaseLease,
   renewLeases,
+  unclaimLapsedLease,
 } from '../db/session-leases.js';
 import type { Logger } from '../lib/logger.js';
 
@@ -46,10 +48,12 @@ export class HostLeases {
     private readonly onLost: (sessionIds: string[], why: 'taken_over' | 'not_renewed') => Promise<void>,
     private readonly log: Logger,
     private readonly timings: HostLeaseTimings = leaseTimings(45_000),
+    /** Tells a session's workflow that the host running it let its lease lapse; false when nobody follows it. */
+    private readonly reportGone: ((sessionId: string, host: string) => Promise<void>) | null = null,
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.renew(), this.timings.renewEveryMs);
+    this.timer = setInterval(() => void this.renew().then(() => this.reportLapsed()), this.timings.renewEveryMs);
   }
 
   stop(): void {
@@ -126,6 +130,32 @@ export class HostLeases {
       }
     } catch (error) {
       this.log.warn({ err: String(error) }, 'could not renew this host’s session leases; retrying');
+    }
+  }
+
+  /**
+   * Liveness per host, not per session: a host that stopped renewing its leases is noticed here, by a host still
+   * alive, and only the sessions it ran are told (their workflows move them). Nothing per session travels while
+   * every host is alive.
+   */
+  private async reportLapsed(): Promise<void> {
+    if (!this.reportGone) return;
+    try {
+      const lapsed = await claimLapsedLeases(this.pool, 500);
+      for (const lease of lapsed) {
+        try {
+          await this.reportGone(lease.session_id, lease.host);
+        } catch (error) {
+          this.log.warn({ sessionId: lease.session_id, err: String(error) }, 'could not report a lapsed lease');
+          await unclaimLapsedLease(this.pool, lease.session_id, lease.epoch);
+        }
+      }
+      if (lapsed.length > 0) {
+        const hosts = [...new Set(lapsed.map((lease) => lease.host))];
+        this.log.warn({ sessions: lapsed.length, hosts }, 'hosts let their leases lapse: their sessions were told');
+      }
+    } catch (error) {
+      this.log.warn({ err: String(error) }, 'could not look for lapsed leases; retrying');
     }
   }
 

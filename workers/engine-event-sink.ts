@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { SessionEventSink } from '../engine/session-host.js';
-import { engineEventSignal } from '../workflows/messages.js';
+import { accountWorkflowId } from '../workflows/ids.js';
+import { engineEventSignal, hostGoneSignal } from '../workflows/messages.js';
 
 const MAX_ATTEMPTS = 30;
 
@@ -19,6 +20,17 @@ export function signalAccountWorkflow(temporal: Client): SessionEventSink {
         if (attempt >= MAX_ATTEMPTS) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
       }
+    }
+  };
+}
+
+/** Tells a session's workflow that the host running it let its lease lapse; nothing when the account has ended. */
+export function signalHostGone(temporal: Client): (sessionId: string, host: string) => Promise<void> {
+  return async (sessionId, host) => {
+    try {
+      await temporal.workflow.getHandle(accountWorkflowId(sessionId)).signal(hostGoneSignal, { hostTaskQueue: host });
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
   };
 }

@@ -19,7 +19,7 @@ import { createLogger } from '../lib/logger.js';
 import { dataConverterFromEnv } from '../lib/payload-encryption.js';
 import { temporalLoggerFrom } from '../lib/temporal-logger.js';
 import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
-import { signalAccountWorkflow } from './engine-event-sink.js';
+import { signalAccountWorkflow, signalHostGone } from './engine-event-sink.js';
 import { placementTaskQueue } from '../workflows/ids.js';
 import { HostLeases, leaseTimings } from '../engine/host-leases.js';
 import { HostCapacity, hostSeats, hostStartsPerSecond } from './host-capacity.js';
@@ -71,6 +71,7 @@ async function main() {
     },
     log,
     leaseTimings(env.SESSION_LEASE_TTL_MS),
+    signalHostGone(client),
   );
   const sessionHost = new SessionHost(engine, signalAccountWorkflow(client), log, () => capacity.changed(), leases);
   leases.start();

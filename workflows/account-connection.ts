@@ -5,6 +5,7 @@ import {
   accountStateQuery,
   deleteAccountSignal,
   engineEventSignal,
+  hostGoneSignal,
   logoutAccountSignal,
   requestPairingCodeUpdate,
   restartAccountSignal,
@@ -25,6 +26,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   setHandler(deleteAccountSignal, () => account.receiveCommand({ type: 'delete' }));
   setHandler(logoutAccountSignal, () => account.receiveCommand({ type: 'logout' }));
   setHandler(restartAccountSignal, () => account.receiveCommand({ type: 'restart' }));
+  setHandler(hostGoneSignal, ({ hostTaskQueue }) => account.receiveHostGone(hostTaskQueue));
   setHandler(supersededSignal, ({ bySessionId }) => account.receiveCommand({ type: 'superseded', bySessionId }));
   setHandler(requestPairingCodeUpdate, ({ phoneNumber }) => account.requestPairingCode(phoneNumber), {
     validator: (request: { phoneNumber: unknown }) => account.validatePairingRequest(request.phoneNumber),

@@ -60,6 +60,10 @@ export class AccountMachine {
     if (event.generation === this.state.generation) this.events.push(event);
   }
 
+  receiveHostGone(hostTaskQueue: string): void {
+    this.session.hostGone(hostTaskQueue);
+  }
+
   receiveCommand(command: Command): void {
     this.commands.push(command);
   }

@@ -11,7 +11,11 @@ export interface AccountTimings {
   hostWaitNoticeMs: number;
   /** A host that has not picked up a task within this long is taken as dead. */
   hostScheduleToStartMs: number;
-  /** A host that has not heartbeat its session watch within this long is taken as dead. */
+  /**
+   * A backstop only: a host that has not heartbeat its session watch within this long is taken as dead. A dead host
+   * is noticed sooner by the hosts still alive, when its session leases lapse (engine/host-leases.ts), and only its
+   * sessions are told; a long timeout keeps idle sessions from costing Temporal a heartbeat each every few seconds.
+   */
   hostHeartbeatTimeoutMs: number;
   /** Phone extraction retries until this budget is spent, then the account fails. */
   phoneExtractionBudgetMs: number;
@@ -26,7 +30,7 @@ export const DEFAULT_TIMINGS: AccountTimings = {
   readyTimeoutMs: 90_000,
   hostWaitNoticeMs: 5_000,
   hostScheduleToStartMs: 15_000,
-  hostHeartbeatTimeoutMs: 30_000,
+  hostHeartbeatTimeoutMs: 10 * 60_000,
   phoneExtractionBudgetMs: 60_000,
   reconnectBaseDelayMs: 1_000,
   reconnectMaxDelayMs: 60_000,

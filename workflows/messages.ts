@@ -15,5 +15,11 @@ export const restartAccountSignal = defineSignal('restartAccount');
 /** Sent by another account's activation that took over this account's phone number. */
 export const supersededSignal = defineSignal<[{ bySessionId: string }]>('superseded');
 
+/**
+ * Sent by a live host when the host named here stopped renewing its session leases (dead, frozen, cut off): the
+ * session it ran is gone with it. Ignored unless that host runs the account's current session.
+ */
+export const hostGoneSignal = defineSignal<[{ hostTaskQueue: string }]>('hostGone');
+
 export const accountStateQuery = defineQuery<AccountConnectionState>('accountState');
 export const requestPairingCodeUpdate = defineUpdate<{ code: string }, [{ phoneNumber: string }]>('requestPairingCode');

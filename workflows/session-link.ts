@@ -16,8 +16,9 @@ interface AttachedHost {
 }
 
 /**
- * The account's link to the engine session on its host: which host runs which generation of the client, the watch
- * that notices a dead host, and the host-queue calls. The account workflow decides; this only carries out.
+ * The account's link to the engine session on its host: which host runs which generation of the client, what says the
+ * host is gone (another host that saw its leases lapse, or, as a backstop, the watch's heartbeat), and the host-queue
+ * calls. The account workflow decides; this only carries out.
  */
 export class SessionLink {
   private host: AttachedHost | null = null;
@@ -99,6 +100,11 @@ export class SessionLink {
     void CancellationScope.nonCancellable(() =>
       activities.watch.watchEngineSession({ sessionId: this.sessionId, generation }),
     ).then(markLost, markLost);
+  }
+
+  /** Another host saw this one stop renewing its leases: if it runs the current session, the session is lost. */
+  hostGone(taskQueue: string): void {
+    if (this.host?.taskQueue === taskQueue) this.lost = true;
   }
 
   /** Forgets the host without calling it: it is gone, and its clients with it. */

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
-import { openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
+import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
 
 const ORDER = ['qr_scanning', 'authenticated', 'connected'];
@@ -55,5 +55,37 @@ describe('a worker process killed mid-connection', { timeout: 180_000 }, () => {
     );
     const qrsAfter = (await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length;
     assert.equal(qrsAfter, qrsBeforeTheCrash, 'the second worker logged in from the saved login: no new QR');
+  });
+
+  it("a host SIGKILLed under a connected session: a live host sees its lease lapse and tells that session, long before the watch's heartbeat would", async () => {
+    const taskQueue = uniqueId('tq-lapse');
+    const first = await startTestWorker(FAST_SIMULATOR_ENV, taskQueue);
+    workers.push(first.worker);
+    const accounts = new AccountDriver(pool, client, taskQueue);
+    // The production backstop: the watch's heartbeat would take 10 minutes to notice.
+    const { sessionId, handle } = await accounts.create({ timings: { hostHeartbeatTimeoutMs: 600_000 } });
+    await accounts.showingQr(sessionId);
+    const phone = randomPhone();
+    await accounts.phone(sessionId, 'scan', { phone });
+    await accounts.rowWithStatus(sessionId, 'connected');
+    const second = await startTestWorker(FAST_SIMULATOR_ENV, taskQueue);
+    workers.push(second.worker);
+
+    const killedAt = Date.now();
+    first.worker.process.kill('SIGKILL');
+    await first.worker.exited;
+    await eventually(
+      async () => ((await accounts.eventTypes(sessionId)).includes('disconnected') ? true : undefined),
+      60_000,
+      'the session learns its host is gone',
+    );
+    const noticedInMs = Date.now() - killedAt;
+    assert.ok(noticedInMs < 60_000, `noticed in ${noticedInMs} ms, not after the 10-minute heartbeat timeout`);
+    const row = await accounts.rowWithStatus(sessionId, 'connected', 60_000);
+    assert.equal(row.phone_number, phone, 'connected again on the live host, from the saved login');
+    const signals = (await handle.fetchHistory()).events
+      ?.map((event) => event.workflowExecutionSignaledEventAttributes?.signalName)
+      .filter(Boolean);
+    assert.ok(signals?.includes('hostGone'), 'told by a live host, not by a heartbeat timeout');
   });
 });

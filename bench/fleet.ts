@@ -1,0 +1,312 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+import {
+  failedCount,
+  openClientsByHost,
+  overlappingOwners,
+  qrEventCount,
+  settled,
+  timeAwayFromConnected,
+} from '../db/fleet-audit.js';
+import { migrate } from '../db/migrate.js';
+import { createDatabasePool } from '../db/pool.js';
+import { createApiKey } from '../db/workspaces.js';
+import type { ChildHandle } from '../infra/child-process.js';
+import { findFreePort } from '../infra/ports.js';
+import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.js';
+import { startPrivateStack, type TemporalTopology } from '../infra/stack.js';
+import { createLogger } from '../lib/logger.js';
+import { cpuByPart, cpuSpent } from './cpu.js';
+import { summarize } from './stats.js';
+
+export interface FleetOptions {
+  hosts: number;
+  sessions: number;
+  idleSeconds: number;
+  topology: TemporalTopology;
+  outDir: string;
+  root: string;
+}
+
+const WORKSPACE = 'bench-fleet';
+const PREFIX = 'fleet-';
+
+/**
+ * `npm run bench -- --hosts N --sessions S`: N worker processes (hosts) share S connected sessions of the simulated
+ * engine. Measured: how fast they connect, what keeping them idle costs each part per 1,000 sessions, a host killed
+ * (until every one of its sessions runs on another host), then a rolling restart of every host (each drained with
+ * SIGTERM and replaced), with the rescans, failures and double owners each must not have.
+ */
+export async function runFleet(options: FleetOptions): Promise<Record<string, unknown>> {
+  const log = createLogger('bench', 'warn');
+  const dataDir = join(options.root, '.data', `bench-fleet-${Date.now()}`);
+  process.stderr.write(`[fleet] starting Temporal (${options.topology}) and PostgreSQL...\n`);
+  const { stack, env: stackEnv } = await startPrivateStack({
+    dataDir,
+    durable: true,
+    log,
+    topology: options.topology,
+  });
+  const hosts: { handle: ChildHandle; logFile: string; name: string }[] = [];
+  let api: ChildHandle | null = null;
+  let hostCount = 0;
+  try {
+    await migrate(stack.databaseUrl, log);
+    const apiPort = await findFreePort();
+    const env = {
+      ...stackEnv,
+      DATABASE_URL: stack.databaseUrl,
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      TASK_QUEUE: 'bench-fleet',
+      WA_ENGINE: 'simulated',
+      SIM_FIRST_QR_DELAY_MS: '0',
+      SIM_FIRST_QR_TTL_MS: '36000000',
+      SIM_QR_TTL_MS: '36000000',
+      SIM_READY_DELAY_MS: '0',
+      SIM_RESTORE_DELAY_MS: '0',
+      API_PORT: String(apiPort),
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_PER_MINUTE: '10000000',
+      ACCOUNT_CREATIONS_PER_MINUTE: '10000000',
+      FAILED_AUTHENTICATIONS_PER_MINUTE: '10000000',
+      MAX_LIVE_ACCOUNTS_PER_WORKSPACE: '10000000',
+    };
+    const startHost = async () => {
+      hostCount += 1;
+      const logFile = join(dataDir, `host-${hostCount}.log`);
+      const handle = startServiceProcess('worker', env, logFile);
+      const name = await hostQueueOf(handle, logFile);
+      const host = { handle, logFile, name };
+      hosts.push(host);
+      return host;
+    };
+    const live = () => hosts.filter((host) => host.handle.process.exitCode === null && !host.handle.process.signalCode);
+    api = startServiceProcess('api', env, join(dataDir, 'api.log'));
+    const baseUrl = `http://127.0.0.1:${apiPort}`;
+    await waitForHttpOk(`${baseUrl}/ready`, [api], 120_000);
+    for (let i = 0; i < options.hosts; i += 1) await startHost();
+    const pool = await createDatabasePool(stack.databaseUrl, { maximumPoolSize: 4 });
+    const { key } = await createApiKey(pool, { workspaceId: null, name: 'bench fleet' });
+    const http = async (method: string, path: string, body?: unknown) => {
+      for (let attempt = 1; ; attempt += 1) {
+        const response = await fetch(`${baseUrl}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+        if (response.ok) return;
+        // A scan can come before the session shows its QR on a busy host: it is simply made again.
+        if (attempt >= 20) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    };
+    const ids = Array.from({ length: options.sessions }, (_, i) => `${PREFIX}${i}`);
+
+    // 1. Connect every session: created, shown a QR, scanned.
+    process.stderr.write(`[fleet] connecting ${options.sessions} sessions on ${options.hosts} hosts...\n`);
+    const connectStart = Date.now();
+    await inFlight(ids, 50, (sessionId) => http('POST', `/v1/workspaces/${WORKSPACE}/accounts`, { sessionId }));
+    await waitFor(() => countWithQr(pool), options.sessions, 30 * 60_000, 'every session shows a QR');
+    await inFlight(ids, 50, (sessionId, index) =>
+      http('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: `62822${String(index).padStart(7, '0')}` }),
+    );
+    await waitForSettled(pool, options.sessions, 30 * 60_000);
+    const connectSeconds = (Date.now() - connectStart) / 1000;
+    const perHost = [...(await openClientsByHost(pool, PREFIX)).values()].sort((a, b) => b - a);
+    const qrEvents = await qrEventCount(pool, WORKSPACE);
+    process.stderr.write(
+      `[fleet] ${options.sessions} connected in ${connectSeconds.toFixed(0)} s (${perHost.join(', ')} per host)\n`,
+    );
+
+    // 2. Idle: what keeping them costs each part, per 1,000 sessions.
+    process.stderr.write(`[fleet] idle: ${options.idleSeconds} s...\n`);
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const parts = () => ({
+      ...Object.fromEntries(live().map((host, i) => [`host ${i + 1}`, host.handle.process.pid ?? 0])),
+      api: api?.process.pid ?? 0,
+    });
+    const idleParts = parts();
+    const before = cpuByPart(idleParts);
+    await new Promise((resolve) => setTimeout(resolve, options.idleSeconds * 1000));
+    const idleSpent = cpuSpent(before, cpuByPart(idleParts));
+    const percentPer1000 = (ms: number) =>
+      Math.round((ms / (options.idleSeconds * 1000)) * 100 * (1000 / options.sessions) * 100) / 100;
+    const idle = Object.fromEntries(Object.entries(idleSpent).map(([part, ms]) => [part, percentPer1000(ms)]));
+
+    // 3. The host with the most sessions is killed: until every one of them runs on another host.
+    const load = await openClientsByHost(pool, PREFIX);
+    const victim = live().reduce((a, b) => ((load.get(a.name) ?? 0) >= (load.get(b.name) ?? 0) ? a : b));
+    const orphaned = load.get(victim.name) ?? 0;
+    process.stderr.write(`[fleet] killing a host holding ${orphaned} sessions...\n`);
+    const killedAt = Date.now();
+    victim.handle.process.kill('SIGKILL');
+    await victim.handle.exited;
+    // Its clients count as running until its leases run out; then every session must run on another host.
+    await waitForSettled(pool, options.sessions, 30 * 60_000, victim.name);
+    const restoredInSeconds = (Date.now() - killedAt) / 1000;
+    const restores = await restoreTimes(pool, victim.name, killedAt);
+    const killAway = await timeAwayFromConnected(pool, WORKSPACE, killedAt);
+    const killOverlaps = await overlappingOwners(pool, PREFIX, { host: victim.name, at: killedAt });
+    const killAwaySeconds = await awayFromConnected(pool, killedAt);
+    await startHost();
+
+    // 4. Rolling restart: each host drained (SIGTERM), then replaced, once the others run every session.
+    process.stderr.write(`[fleet] rolling restart of ${live().length} hosts...\n`);
+    const rollingAt = Date.now();
+    const steps: { held: number; drainedInSeconds: number; settledInSeconds: number }[] = [];
+    for (const host of live()) {
+      const held = (await openClientsByHost(pool, PREFIX)).get(host.name) ?? 0;
+      const stepAt = Date.now();
+      await host.handle.stop('SIGTERM', 120_000);
+      const drainedInSeconds = (Date.now() - stepAt) / 1000;
+      await startHost();
+      await waitForSettled(pool, options.sessions, 30 * 60_000);
+      steps.push({ held, drainedInSeconds, settledInSeconds: (Date.now() - stepAt) / 1000 });
+      process.stderr.write(`[fleet]   ${held} sessions moved in ${steps.at(-1)?.settledInSeconds.toFixed(0)} s\n`);
+    }
+    const rollingAway = await timeAwayFromConnected(pool, WORKSPACE, rollingAt);
+
+    const result = {
+      when: new Date().toISOString(),
+      command: `npm run bench -- --hosts ${options.hosts} --sessions ${options.sessions} --idle ${options.idleSeconds} --topology ${options.topology}`,
+      machine: {
+        cores: cpus().length,
+        cpu: cpus()[0]?.model ?? 'unknown',
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+      },
+      hosts: options.hosts,
+      sessions: options.sessions,
+      connect: {
+        seconds: Math.round(connectSeconds),
+        sessionsPerSecond: Math.round((options.sessions / connectSeconds) * 10) / 10,
+        sessionsPerHost: perHost,
+      },
+      idlePercentOfOneCorePer1000Sessions: idle,
+      hostKilled: {
+        sessions: orphaned,
+        allConnectedElsewhereInSeconds: Math.round(restoredInSeconds),
+        firstRestoreAfterSeconds: restores.firstSeconds,
+        restoresPerSecond: restores.perSecond,
+        // Against the same fleet's first connections in this run (scan included): the restore storm's pace.
+        ratioRestoresOverFirstConnectionsPerSecond:
+          Math.round((restores.perSecond / (options.sessions / connectSeconds)) * 100) / 100,
+        longestAwayFromConnectedSeconds: Math.round(killAway.longestMs / 1000),
+        awayFromConnectedSeconds: killAwaySeconds,
+        twoOwners: killOverlaps.length,
+      },
+      rollingRestart: {
+        seconds: Math.round((Date.now() - rollingAt) / 1000),
+        steps,
+        accountsMoved: rollingAway.accountsAway,
+        longestAwayFromConnectedSeconds: Math.round(rollingAway.longestMs / 1000),
+        awayFromConnectedSeconds: await awayFromConnected(pool, rollingAt),
+      },
+      rescans: (await qrEventCount(pool, WORKSPACE)) - qrEvents,
+      failed: await failedCount(pool, WORKSPACE),
+      twoOwners: (await overlappingOwners(pool, PREFIX, { host: victim.name, at: killedAt })).length,
+      lost: options.sessions - (await connectedCount(pool)),
+    };
+    await mkdir(options.outDir, { recursive: true });
+    const file = join(options.outDir, `bench-fleet-${result.when.replace(/[:.]/g, '-')}.json`);
+    await writeFile(file, JSON.stringify(result, null, 2));
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n(written to ${file})\n`);
+    await pool.end();
+    return result;
+  } finally {
+    for (const host of hosts) await host.handle.stop('SIGTERM', 60_000);
+    await api?.stop('SIGTERM', 30_000);
+    await stack.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The host's own task queue (its name in leases and the client audit), from its start line. */
+async function hostQueueOf(handle: ChildHandle, logFile: string): Promise<string> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (handle.process.exitCode !== null) throw new Error(`a host exited while starting; see ${logFile}`);
+    const line = (await readFile(logFile, 'utf8').catch(() => ''))
+      .split('\n')
+      .find((text) => text.includes('"msg":"worker running"'));
+    if (line) return (JSON.parse(line) as { hostTaskQueue: string }).hostTaskQueue;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`a host did not start within 120 s; see ${logFile}`);
+}
+
+/** Runs every item with at most `size` in flight: a new one starts as soon as any ends. */
+async function inFlight(items: string[], size: number, run: (id: string, index: number) => Promise<unknown>) {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      await run(items[index] as string, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, lane));
+}
+
+async function waitFor(probe: () => Promise<number>, target: number, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while ((await probe()) < target) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
+async function waitForSettled(pool: DatabasePool, sessions: number, timeoutMs: number, goneHost?: string) {
+  const deadline = Date.now() + timeoutMs;
+  const elsewhere = async () => !goneHost || !(await openClientsByHost(pool, PREFIX)).has(goneHost);
+  while (!((await elsewhere()) && (await settled(pool, WORKSPACE, PREFIX, sessions)))) {
+    if (Date.now() > deadline) throw new Error(`the ${sessions} sessions did not settle within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
+const countSchema = z.object({ n: z.number() });
+
+async function countWithQr(pool: DatabasePool): Promise<number> {
+  return pool.oneFirst(sql.type(countSchema)`
+    SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ${WORKSPACE} AND last_qr IS NOT NULL
+  `);
+}
+
+async function connectedCount(pool: DatabasePool): Promise<number> {
+  return pool.oneFirst(sql.type(countSchema)`
+    SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ${WORKSPACE} AND status = 'connected'
+  `);
+}
+
+/**
+ * When the killed host's sessions started on other hosts (their new clients in the audit): the first one after the
+ * kill, and the pace from the first to the last.
+ */
+async function restoreTimes(pool: DatabasePool, deadHost: string, killedAt: number) {
+  const starts = await pool.anyFirst(sql.type(z.object({ started_at: z.number() }))`
+    SELECT c.started_at FROM session_clients c
+    WHERE c.session_id LIKE ${`${PREFIX}%`} AND c.host <> ${deadHost} AND c.started_at >= to_timestamp(${killedAt / 1000})
+    ORDER BY c.started_at
+  `);
+  const first = starts[0] ?? killedAt;
+  const last = starts.at(-1) ?? killedAt;
+  return {
+    firstSeconds: Math.round((first - killedAt) / 100) / 10,
+    perSecond: Math.round((starts.length / Math.max(0.001, (last - first) / 1000)) * 10) / 10,
+  };
+}
+
+/** How long each account stayed away from `connected` each time it left it since `sinceMs` (seconds). */
+async function awayFromConnected(pool: DatabasePool, sinceMs: number) {
+  const away = await pool.anyFirst(sql.type(z.object({ seconds: z.number() }))`
+    SELECT EXTRACT(EPOCH FROM min(up.occurred_at) - down.occurred_at)::float8 AS seconds
+    FROM account_events down JOIN account_events up
+      ON up.session_id = down.session_id AND up.id > down.id AND up.status = 'connected'
+    WHERE down.workspace_id = ${WORKSPACE} AND down.status = 'disconnected'
+      AND down.occurred_at >= to_timestamp(${sinceMs / 1000})
+    GROUP BY down.id, down.occurred_at
+  `);
+  return away.length > 0 ? summarize([...away]) : null;
+}
