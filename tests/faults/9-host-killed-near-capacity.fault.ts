@@ -59,8 +59,12 @@ describe('fault 9: a host is SIGKILLed while the others are near capacity', { ti
     ).catch((error: Error) => {
       throw new Error(`${error.message} (last seen: ${lastSeen})`);
     });
-    const waiting = await waitingForHostCount(workspaceId, killedAt);
-    assert.ok(waiting > 0, 'accounts waiting for a host have an event that says so');
+    // An account that waits for a seat says so once it has waited hostWaitNoticeMs (5 s).
+    await until(
+      async () => (await waitingForHostCount(workspaceId, killedAt)) || null,
+      60_000,
+      'accounts waiting for a host have an event that says so',
+    );
     assert.equal(await failedCount(stack.pool, workspaceId), 0, 'none fails for lack of room');
 
     const restoredAt = Date.now();
@@ -76,9 +80,10 @@ describe('fault 9: a host is SIGKILLed while the others are near capacity', { ti
       'no session ever ran on two hosts at once',
     );
     const away = await timeAwayFromConnected(stack.pool, workspaceId, killedAt);
+    const waitedForSeat = await waitingForHostCount(workspaceId, killedAt);
     await assertInvariants(stack, workspaceId, accounts, receiver);
     process.stderr.write(
-      `fault 9: ${orphaned} sessions lost with their host, ${waiting} waited for a seat; ` +
+      `fault 9: ${orphaned} sessions lost with their host, ${waitedForSeat} waited for a seat; ` +
         `the new host placed them in ${placedInMs} ms; longest away from connected ${away.longestMs} ms\n`,
     );
 
