@@ -20,6 +20,7 @@ import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.j
 import { startPrivateStack, type TemporalTopology } from '../infra/stack.js';
 import { createLogger } from '../lib/logger.js';
 import { cpuByPart, cpuSpent } from './cpu.js';
+import { BENCH_SERVICE_ENV } from './service-env.js';
 import { summarize } from './stats.js';
 
 export interface FleetOptions {
@@ -60,19 +61,10 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
       ...stackEnv,
       DATABASE_URL: stack.databaseUrl,
       TEMPORAL_ADDRESS: stack.temporalAddress,
+      ...BENCH_SERVICE_ENV,
       TASK_QUEUE: 'bench-fleet',
-      WA_ENGINE: 'simulated',
-      SIM_FIRST_QR_DELAY_MS: '0',
-      SIM_FIRST_QR_TTL_MS: '36000000',
-      SIM_QR_TTL_MS: '36000000',
-      SIM_READY_DELAY_MS: '0',
-      SIM_RESTORE_DELAY_MS: '0',
       API_PORT: String(apiPort),
       LOG_LEVEL: 'info',
-      RATE_LIMIT_PER_MINUTE: '10000000',
-      ACCOUNT_CREATIONS_PER_MINUTE: '10000000',
-      FAILED_AUTHENTICATIONS_PER_MINUTE: '10000000',
-      MAX_LIVE_ACCOUNTS_PER_WORKSPACE: '10000000',
     };
     const startHost = async () => {
       hostCount += 1;
@@ -99,20 +91,23 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
         });
         if (response.ok) return;
         // A scan can come before the session shows its QR on a busy host: it is simply made again.
-        if (attempt >= 20) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+        if (attempt >= 240) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     };
     const ids = Array.from({ length: options.sessions }, (_, i) => `${PREFIX}${i}`);
 
-    // 1. Connect every session: created, shown a QR, scanned.
+    // 1. Connect every session: created, then scanned as soon as it shows its QR (a QR left unscanned expires after
+    // 5 minutes, as it would for a person), 50 at a time.
     process.stderr.write(`[fleet] connecting ${options.sessions} sessions on ${options.hosts} hosts...\n`);
     const connectStart = Date.now();
-    await inFlight(ids, 50, (sessionId) => http('POST', `/v1/workspaces/${WORKSPACE}/accounts`, { sessionId }));
-    await waitFor(() => countWithQr(pool), options.sessions, 30 * 60_000, 'every session shows a QR');
-    await inFlight(ids, 50, (sessionId, index) =>
-      http('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone: `62822${String(index).padStart(7, '0')}` }),
-    );
+    await inFlight(ids, 50, async (sessionId, index) => {
+      await http('POST', `/v1/workspaces/${WORKSPACE}/accounts`, { sessionId });
+      await http('POST', `/v1/simulator/sessions/${sessionId}/scan`, {
+        phone: `62822${String(index).padStart(7, '0')}`,
+      });
+      if (index % 1000 === 999) process.stderr.write(`[fleet]   ${index + 1} created and scanned\n`);
+    });
     await waitForSettled(pool, options.sessions, 30 * 60_000);
     const connectSeconds = (Date.now() - connectStart) / 1000;
     const perHost = [...(await openClientsByHost(pool, PREFIX)).values()].sort((a, b) => b - a);
@@ -249,14 +244,6 @@ async function inFlight(items: string[], size: number, run: (id: string, index: 
   await Promise.all(Array.from({ length: Math.min(size, items.length) }, lane));
 }
 
-async function waitFor(probe: () => Promise<number>, target: number, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while ((await probe()) < target) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }
-}
-
 async function waitForSettled(pool: DatabasePool, sessions: number, timeoutMs: number, goneHost?: string) {
   const deadline = Date.now() + timeoutMs;
   const elsewhere = async () => !goneHost || !(await openClientsByHost(pool, PREFIX)).has(goneHost);
@@ -267,12 +254,6 @@ async function waitForSettled(pool: DatabasePool, sessions: number, timeoutMs: n
 }
 
 const countSchema = z.object({ n: z.number() });
-
-async function countWithQr(pool: DatabasePool): Promise<number> {
-  return pool.oneFirst(sql.type(countSchema)`
-    SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ${WORKSPACE} AND last_qr IS NOT NULL
-  `);
-}
 
 async function connectedCount(pool: DatabasePool): Promise<number> {
   return pool.oneFirst(sql.type(countSchema)`

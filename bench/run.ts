@@ -20,6 +20,7 @@ import { waitForWorkflowPoller } from '../infra/wait-for-worker.js';
 import { createLogger } from '../lib/logger.js';
 import { baselineRoundTrip } from './baseline-workflow.js';
 import { cpuByPart, cpuSpent } from './cpu.js';
+import { BENCH_SERVICE_ENV } from './service-env.js';
 import { runFleet } from './fleet.js';
 import { plotDistributions } from './plot.js';
 import { summarize, type Summary } from './stats.js';
@@ -99,19 +100,10 @@ async function runTopology(topology: TemporalTopology, outDir: string): Promise<
       ...env0,
       DATABASE_URL: stack.databaseUrl,
       TEMPORAL_ADDRESS: stack.temporalAddress,
+      ...BENCH_SERVICE_ENV,
       TASK_QUEUE: 'bench-accounts',
-      WA_ENGINE: 'simulated',
-      SIM_FIRST_QR_DELAY_MS: '0',
-      SIM_FIRST_QR_TTL_MS: '3600000',
-      SIM_QR_TTL_MS: '3600000',
-      SIM_READY_DELAY_MS: '0',
-      SIM_RESTORE_DELAY_MS: '0',
       API_PORT: String(apiPort),
       LOG_LEVEL: 'warn',
-      RATE_LIMIT_PER_MINUTE: '10000000',
-      ACCOUNT_CREATIONS_PER_MINUTE: '10000000',
-      FAILED_AUTHENTICATIONS_PER_MINUTE: '10000000',
-      MAX_LIVE_ACCOUNTS_PER_WORKSPACE: '1000000',
     };
     const worker = startServiceProcess('worker', env, join(dataDir, 'worker.log'));
     const api = startServiceProcess('api', env, join(dataDir, 'api.log'));

@@ -67,7 +67,7 @@ export class AccountTransitions {
   }
 
   async hostLost(): Promise<void> {
-    this.session.detach();
+    await this.session.letGo();
     log.warn('host lost; moving the session to another host', {
       sessionId: this.state.sessionId,
       hostTaskQueue: this.state.hostTaskQueue,

@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
 import { hostActivities, placement, type HostActivityProxies } from './account-activities.js';
 import type { AccountTimings } from './account-state.js';
 
@@ -24,6 +24,11 @@ export class SessionLink {
   private host: AttachedHost | null = null;
   /** Set when the host running the current generation died or lost the session. */
   lost = false;
+  /**
+   * Set with `lost` when only the watch failed (its heartbeat timed out): the host may be alive, its client running
+   * and its lease renewed, so it is asked to stop the client before the session moves.
+   */
+  private lostUnsure = false;
   private request: HostRequest = { state: 'none' };
 
   constructor(
@@ -93,24 +98,48 @@ export class SessionLink {
     });
     const watching: AttachedHost = { taskQueue, generation, activities };
     this.host = watching;
-    const markLost = () => {
-      if (this.host === watching) this.lost = true;
+    const markLost = (unsure: boolean) => {
+      if (this.host !== watching) return;
+      this.lost = true;
+      this.lostUnsure = unsure;
     };
     // Not awaited: the watch runs beside the account's loop and only reports when the host goes away.
     void CancellationScope.nonCancellable(() =>
       activities.watch.watchEngineSession({ sessionId: this.sessionId, generation }),
-    ).then(markLost, markLost);
+    ).then(
+      () => markLost(false),
+      () => markLost(true),
+    );
   }
 
   /** Another host saw this one stop renewing its leases: if it runs the current session, the session is lost. */
   hostGone(taskQueue: string): void {
-    if (this.host?.taskQueue === taskQueue) this.lost = true;
+    if (this.host?.taskQueue !== taskQueue) return;
+    this.lost = true;
+    this.lostUnsure = false;
+  }
+
+  /**
+   * Lets go of a lost host. Gone for sure (its leases lapsed, or it stopped the client itself): forgotten. Only its
+   * watch failed: asked to stop the client first (best effort, bounded by the host queue's schedule-to-start), or
+   * it would keep the session's lease and no other host could ever start it.
+   */
+  async letGo(): Promise<void> {
+    const unsure = this.lostUnsure;
+    this.lostUnsure = false;
+    if (unsure && patched('stop-client-when-only-the-watch-failed')) {
+      this.lost = false;
+      await this.stop({ logout: false, forgetLogin: false });
+      return;
+    }
+    this.detach();
   }
 
   /** Forgets the host without calling it: it is gone, and its clients with it. */
   detach(): void {
     this.host = null;
     this.lost = false;
+    this.lostUnsure = false;
   }
 
   /** Stops the client on its host, if any; a host that is gone needs nothing. */
