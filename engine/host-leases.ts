@@ -48,7 +48,7 @@ export class HostLeases {
     private readonly onLost: (sessionIds: string[], why: 'taken_over' | 'not_renewed') => Promise<void>,
     private readonly log: Logger,
     private readonly timings: HostLeaseTimings = leaseTimings(45_000),
-    /** Tells a session's workflow that the host running it let its lease lapse; false when nobody follows it. */
+    /** Tells a session's workflow that the host running it let its lease lapse; null: this host reports none. */
     private readonly reportGone: ((sessionId: string, host: string) => Promise<void>) | null = null,
   ) {}
 
