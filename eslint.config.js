@@ -3,7 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', 'test-output/', 'bench-results/', 'web/', '*.config.js', '.puppeteerrc.cjs'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.data/',
+      'test-output/',
+      'bench-results/',
+      'web/',
+      '*.config.js',
+      '.puppeteerrc.cjs',
+      'clients/typescript/wa-connect-api.d.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,3 +1,4 @@
+import type { AccountWait } from '../domain/account-wait.js';
 import type { DatabasePool } from 'slonik';
 import { activateAccount, endAccount, type Activation, type Ending } from '../db/account-lifecycle.js';
 import {
@@ -50,6 +51,7 @@ export function createAccountStoreActivities(pool: DatabasePool) {
       eventType: string;
       data: Record<string, unknown>;
       dedupeKey: string;
+      wait?: AccountWait;
     }): Promise<{ applied: boolean }> {
       return recordAccountEvent(pool, event);
     },

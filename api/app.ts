@@ -1,3 +1,5 @@
+import { accountViewSchema } from './account-view.js';
+import stuckAccountsPlugin from './plugins/stuck-accounts.js';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -129,6 +131,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.addHook('onClose', async () => fanout.stop());
 
   await app.register(problemDetailsPlugin);
+  // The account as every route group answers it (the workspace's routes, the operators' stuck list).
+  app.addSchema(accountViewSchema);
   await app.register(storableTextPlugin);
   await app.register(openApiPlugin);
   await app.register(cookie);
@@ -178,6 +182,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   };
   await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });
+  await app.register(stuckAccountsPlugin, { pool: deps.pool });
   await app.register(temporalCodecPlugin, { codecs: deps.temporal.options.loadedDataConverter.payloadCodecs });
   await app.register(operatorConsolePlugin, {
     pool: deps.pool,

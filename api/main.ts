@@ -2,12 +2,16 @@ import { Client, Connection } from '@temporalio/client';
 import { readProcessEnv } from '../config/env.js';
 import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
+import { exitWithin } from '../lib/exit-deadline.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
 import { createLogger } from '../lib/logger.js';
 import { dataConverterFromEnv } from '../lib/payload-encryption.js';
 import { temporalTlsFromEnv } from '../lib/temporal-tls.js';
 import { buildApp } from './app.js';
 import { seedKeylessAccessFromEnv } from './seed-access.js';
+
+/** Requests in flight get this long to finish when the API stops; then it exits regardless. */
+const API_STOP_GRACE_MS = 10_000;
 
 async function main() {
   const log = createLogger('api');
@@ -44,6 +48,7 @@ async function main() {
     if (closing) return;
     closing = true;
     log.info({ reason }, 'api stopping');
+    exitWithin(API_STOP_GRACE_MS, log, reason);
     await app.close();
     // A connect attempt still running when the channel closes throws inside the gRPC library; let it end first.
     await connection.ensureConnected().catch(() => undefined);

@@ -19,6 +19,7 @@ import { findFreePort } from '../infra/ports.js';
 import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.js';
 import { startPrivateStack, type TemporalTopology } from '../infra/stack.js';
 import { createLogger } from '../lib/logger.js';
+import { chromiumMemory, chromiumPids } from './chromium-memory.js';
 import { cpuByPart, cpuSpent } from './cpu.js';
 import { BENCH_SERVICE_ENV } from './service-env.js';
 import { summarize } from './stats.js';
@@ -26,6 +27,8 @@ import { summarize } from './stats.js';
 export interface FleetOptions {
   hosts: number;
   sessions: number;
+  /** `real`: whatsapp-web.js in Chromium on the WhatsApp Web stand-in, each host with an engine folder of its own. */
+  engine: 'simulated' | 'real';
   idleSeconds: number;
   topology: TemporalTopology;
   outDir: string;
@@ -33,6 +36,8 @@ export interface FleetOptions {
 }
 
 const WORKSPACE = 'bench-fleet';
+/** The real engine, offline: the stand-in page for WhatsApp Web, and a Chromium that resolves no name. */
+const REAL_ENGINE_ENV = { WA_ENGINE: 'real', WA_WEB: 'standin', CHROMIUM_HOST_RESOLVER_RULES: 'MAP * ~NOTFOUND' };
 const PREFIX = 'fleet-';
 
 /**
@@ -51,7 +56,7 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     log,
     topology: options.topology,
   });
-  const hosts: { handle: ChildHandle; logFile: string; name: string }[] = [];
+  const hosts: { handle: ChildHandle; logFile: string; name: string; engineDir: string }[] = [];
   let api: ChildHandle | null = null;
   let hostCount = 0;
   try {
@@ -69,14 +74,24 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     const startHost = async () => {
       hostCount += 1;
       const logFile = join(dataDir, `host-${hostCount}.log`);
-      const handle = startServiceProcess('worker', env, logFile);
+      // Each host its own machine: Chromium profiles never shared, logins move only through PostgreSQL.
+      const engineDir = join(dataDir, `engine-host-${hostCount}`);
+      const handle = startServiceProcess(
+        'worker',
+        options.engine === 'real' ? { ...env, ...REAL_ENGINE_ENV, ENGINE_DATA_DIR: engineDir } : env,
+        logFile,
+      );
       const name = await hostQueueOf(handle, logFile);
-      const host = { handle, logFile, name };
+      const host = { handle, logFile, name, engineDir };
       hosts.push(host);
       return host;
     };
     const live = () => hosts.filter((host) => host.handle.process.exitCode === null && !host.handle.process.signalCode);
-    api = startServiceProcess('api', env, join(dataDir, 'api.log'));
+    api = startServiceProcess(
+      'api',
+      options.engine === 'real' ? { ...env, ...REAL_ENGINE_ENV } : env,
+      join(dataDir, 'api.log'),
+    );
     const baseUrl = `http://127.0.0.1:${apiPort}`;
     await waitForHttpOk(`${baseUrl}/ready`, [api], 120_000);
     for (let i = 0; i < options.hosts; i += 1) await startHost();
@@ -110,11 +125,27 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     });
     await waitForSettled(pool, options.sessions, 30 * 60_000);
     const connectSeconds = (Date.now() - connectStart) / 1000;
-    const perHost = [...(await openClientsByHost(pool, PREFIX)).values()].sort((a, b) => b - a);
+    const load = await openClientsByHost(pool, PREFIX);
+    const perHost = [...load.values()].sort((a, b) => b - a);
     const qrEvents = await qrEventCount(pool, WORKSPACE);
     process.stderr.write(
       `[fleet] ${options.sessions} connected in ${connectSeconds.toFixed(0)} s (${perHost.join(', ')} per host)\n`,
     );
+
+    // Chromium's memory per session on each host (the real engine).
+    const chromium =
+      options.engine === 'real'
+        ? live().map((host) => {
+            const memory = chromiumMemory(host.engineDir);
+            const sessions = load.get(host.name) ?? 0;
+            return {
+              host: host.name,
+              sessions,
+              ...memory,
+              pssPerSessionMb: sessions ? Math.round(memory.pssMb / sessions) : null,
+            };
+          })
+        : null;
 
     // 2. Idle: what keeping them costs each part, per 1,000 sessions.
     process.stderr.write(`[fleet] idle: ${options.idleSeconds} s...\n`);
@@ -132,13 +163,15 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     const idle = Object.fromEntries(Object.entries(idleSpent).map(([part, ms]) => [part, percentPer1000(ms)]));
 
     // 3. The host with the most sessions is killed: until every one of them runs on another host.
-    const load = await openClientsByHost(pool, PREFIX);
-    const victim = live().reduce((a, b) => ((load.get(a.name) ?? 0) >= (load.get(b.name) ?? 0) ? a : b));
-    const orphaned = load.get(victim.name) ?? 0;
+    const loadAtKill = await openClientsByHost(pool, PREFIX);
+    const victim = live().reduce((a, b) => ((loadAtKill.get(a.name) ?? 0) >= (loadAtKill.get(b.name) ?? 0) ? a : b));
+    const orphaned = loadAtKill.get(victim.name) ?? 0;
     process.stderr.write(`[fleet] killing a host holding ${orphaned} sessions...\n`);
     const killedAt = Date.now();
     victim.handle.process.kill('SIGKILL');
     await victim.handle.exited;
+    // The machine is gone with its process: so are the Chromiums a SIGKILLed worker would leave behind.
+    for (const pid of chromiumPids(victim.engineDir)) process.kill(pid, 'SIGKILL');
     // Its clients count as running until its leases run out; then every session must run on another host.
     await waitForSettled(pool, options.sessions, 30 * 60_000, victim.name);
     const restoredInSeconds = (Date.now() - killedAt) / 1000;
@@ -166,7 +199,7 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
 
     const result = {
       when: new Date().toISOString(),
-      command: `npm run bench -- --hosts ${options.hosts} --sessions ${options.sessions} --idle ${options.idleSeconds} --topology ${options.topology}`,
+      command: `npm run bench -- --hosts ${options.hosts} --sessions ${options.sessions} --idle ${options.idleSeconds} --topology ${options.topology}${options.engine === 'real' ? ' --engine real' : ''}`,
       machine: {
         cores: cpus().length,
         cpu: cpus()[0]?.model ?? 'unknown',
@@ -174,6 +207,8 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
       },
       hosts: options.hosts,
       sessions: options.sessions,
+      engine: options.engine === 'real' ? 'real (whatsapp-web.js, Chromium, WhatsApp Web stand-in)' : 'simulated',
+      ...(chromium ? { chromiumMemoryByHost: chromium } : {}),
       connect: {
         seconds: Math.round(connectSeconds),
         sessionsPerSecond: Math.round((options.sessions / connectSeconds) * 10) / 10,

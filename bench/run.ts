@@ -21,6 +21,7 @@ import { createLogger } from '../lib/logger.js';
 import { baselineRoundTrip } from './baseline-workflow.js';
 import { cpuByPart, cpuSpent } from './cpu.js';
 import { BENCH_SERVICE_ENV } from './service-env.js';
+import { runBrowserContexts } from './browser-contexts.js';
 import { runFleet } from './fleet.js';
 import { plotDistributions } from './plot.js';
 import { summarize, type Summary } from './stats.js';
@@ -35,7 +36,9 @@ import { summarize, type Summary } from './stats.js';
  *   --topology T   `dev` (the CLI's dev server on SQLite), `server` (Temporal's server on PostgreSQL) or `both`, one
  *                  after the other in this run, compared side by side (default: TEMPORAL_TOPOLOGY, else dev)
  *   --hosts N      the fleet instead (bench/fleet.ts): N worker processes holding --sessions S connected sessions
- *                  (default 1,000), idle cost, a host killed, a rolling restart
+ *                  (default 1,000), idle cost, a host killed, a rolling restart; `--engine real` runs whatsapp-web.js
+ *                  in Chromium on the WhatsApp Web stand-in, with each host's Chromium memory per session
+ *   --browser-contexts N   N sessions' Chromium memory: a Chromium each, against one Chromium with a context each
  */
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({
@@ -48,6 +51,8 @@ const { values } = parseArgs({
     idle: { type: 'string', default: '60' },
     hosts: { type: 'string' },
     sessions: { type: 'string', default: '1000' },
+    engine: { type: 'string', default: 'simulated' },
+    'browser-contexts': { type: 'string' },
   },
 });
 const SAMPLES = Number(values.samples);
@@ -67,10 +72,15 @@ interface StreamEvent {
 async function main() {
   const outDir = join(ROOT, values.out);
   await mkdir(outDir, { recursive: true });
+  if (values['browser-contexts']) {
+    await runBrowserContexts({ sessions: Number(values['browser-contexts']), outDir });
+    return;
+  }
   if (values.hosts) {
     await runFleet({
       hosts: Number(values.hosts),
       sessions: Number(values.sessions),
+      engine: values.engine === 'real' ? 'real' : 'simulated',
       idleSeconds: IDLE_SECONDS,
       topology: TOPOLOGIES[0] ?? 'dev',
       outDir,

@@ -38,6 +38,9 @@ const processEnvSchema = z.object({
   CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
   // `auto`: sandboxed wherever the host allows it (not as root); `on`: refuse to start without it.
   CHROMIUM_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
+  // Chromium's own host resolution (its --host-resolver-rules): e.g. `MAP web.whatsapp.com 10.0.0.5` behind a
+  // gateway, or `MAP * ~NOTFOUND` to keep a host with no way out from trying.
+  CHROMIUM_HOST_RESOLVER_RULES: z.string().min(1).optional(),
   ENGINE_DATA_DIR: z.string().min(1).default('.data/engine'),
   WA_LAUNCH_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   // Sessions this worker hosts at most (default: for the real engine, 3/4 of the memory at SESSION_MEMORY_BUDGET_MB
@@ -73,6 +76,8 @@ const processEnvSchema = z.object({
   TEMPORAL_UI_URL: z.string().url({ message: 'must be an http:// URL' }).optional(),
   OPERATOR_SESSION_HOURS: z.coerce.number().positive().max(24).default(8),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // `auto`: lines for people on a terminal, JSON otherwise (lib/logger.ts).
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
 export type ProcessEnv = z.infer<typeof processEnvSchema>;

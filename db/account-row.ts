@@ -1,7 +1,25 @@
 import { sql, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 import { ACCOUNT_STATUSES } from '../domain/account-status.js';
+import type { AccountWait } from '../domain/account-wait.js';
 import { lockWorkspace } from './workspace-lock.js';
+
+const engineAttempt = { attempt: z.number(), maxAttempts: z.number(), reconnecting: z.boolean() };
+
+/** The `wait` column as the workflow writes it (domain/account-wait.ts); a shape it no longer writes reads as none. */
+const accountWaitSchema: z.ZodType<AccountWait | null, z.ZodTypeDef, unknown> = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('host'), since: z.number() }),
+    z.object({
+      kind: z.literal('engine_starting'),
+      ...engineAttempt,
+      since: z.number(),
+      lastFailure: z.string().nullable(),
+    }),
+    z.object({ kind: z.literal('engine_retry'), ...engineAttempt, reason: z.string(), nextTryAt: z.number() }),
+  ])
+  .nullable()
+  .catch(null);
 
 export const accountRowSchema = z.object({
   id: z.number().int(),
@@ -22,6 +40,8 @@ export const accountRowSchema = z.object({
   updated_at: z.number(),
   deleted_at: z.number().nullable(),
   webhook_url: z.string().nullable(),
+  wait: accountWaitSchema,
+  status_changed_at: z.number(),
 });
 export type AccountRow = z.infer<typeof accountRowSchema>;
 

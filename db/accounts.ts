@@ -1,6 +1,7 @@
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
+import type { AccountWait } from '../domain/account-wait.js';
 import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes } from './account-events.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 import { lockWorkspace } from './workspace-lock.js';
@@ -116,20 +117,28 @@ export async function recordStatusChange(
   });
 }
 
-/** Logs an event that changes nothing on the row (what the account waits for); a repeated dedupe key adds nothing. */
+/**
+ * Logs an event that changes no status (what the account waits for); a repeated dedupe key adds nothing. With a
+ * `wait`, the row says so too, until its status changes or it shows a login code (sql/0018).
+ */
 export async function recordAccountEvent(
   pool: DatabasePool,
-  event: { sessionId: string; eventType: string; data: Record<string, unknown>; dedupeKey: string },
+  event: { sessionId: string; eventType: string; data: Record<string, unknown>; dedupeKey: string; wait?: AccountWait },
 ): Promise<{ applied: boolean }> {
   return pool.transaction(async (tx) => {
     const row = await lockAccount(tx, event.sessionId);
     const seen = await tx.exists(sql.unsafe`SELECT 1 FROM account_events WHERE dedupe_key = ${event.dedupeKey}`);
     if (seen || row.deleted_at !== null || row.status === 'failed') return { applied: false };
+    if (event.wait) {
+      await tx.query(
+        sql.unsafe`UPDATE whatsapp_accounts SET wait = ${sql.jsonb(event.wait as never)} WHERE id = ${row.id}`,
+      );
+    }
     // No status: the event changes none, and readers of the status flow skip it.
     await appendAccountEvent(tx, row, {
       type: event.eventType,
       status: null,
-      data: event.data,
+      data: event.wait ? { ...event.data, wait: event.wait } : event.data,
       dedupeKey: event.dedupeKey,
     });
     return { applied: true };

@@ -50,7 +50,7 @@ export async function timeAwayFromConnected(
   db: CommonQueryMethods,
   workspaceId: string,
   sinceMs: number,
-): Promise<{ accountsAway: number; longestMs: number; stillAway: number }> {
+): Promise<{ accountsAway: number; longestMs: number; stillAway: number; longestSessionId: string | null }> {
   const events = await db.any(sql.type(
     z.object({ session_id: z.string(), status: z.string(), occurred_at: z.number() }),
   )`
@@ -61,18 +61,38 @@ export async function timeAwayFromConnected(
   const awaySince = new Map<string, number>();
   const away = new Set<string>();
   let longestMs = 0;
+  let longestSessionId: string | null = null;
+  const awayFor = (sessionId: string, ms: number) => {
+    if (ms <= longestMs) return;
+    longestMs = ms;
+    longestSessionId = sessionId;
+  };
   for (const event of events) {
     const since = awaySince.get(event.session_id);
     if (event.status === 'connected') {
-      if (since !== undefined) longestMs = Math.max(longestMs, event.occurred_at - since);
+      if (since !== undefined) awayFor(event.session_id, event.occurred_at - since);
       awaySince.delete(event.session_id);
     } else if (since === undefined) {
       awaySince.set(event.session_id, event.occurred_at);
       away.add(event.session_id);
     }
   }
-  for (const since of awaySince.values()) longestMs = Math.max(longestMs, Date.now() - since);
-  return { accountsAway: away.size, longestMs, stillAway: awaySince.size };
+  for (const [sessionId, since] of awaySince) awayFor(sessionId, Date.now() - since);
+  return { accountsAway: away.size, longestMs, stillAway: awaySince.size, longestSessionId };
+}
+
+/** One account's events since `sinceMs`, as `+<ms> <type>[ <reason>]`: what the slowest session went through. */
+export async function eventTimeline(db: CommonQueryMethods, sessionId: string, sinceMs: number): Promise<string[]> {
+  const events = await db.any(sql.type(
+    z.object({ type: z.string(), occurred_at: z.number(), reason: z.string().nullable() }),
+  )`
+    SELECT type, occurred_at, COALESCE(data->>'reason', data->>'host') AS reason FROM account_events
+    WHERE session_id = ${sessionId} AND occurred_at >= to_timestamp(${sinceMs / 1000})
+    ORDER BY id
+  `);
+  return events.map(
+    (event) => `+${event.occurred_at - sinceMs} ${event.type}${event.reason ? ` ${event.reason}` : ''}`,
+  );
 }
 
 /** Accounts of the workspace in `failed`. */

@@ -65,3 +65,19 @@ export async function deliveryCounts(
     SELECT delivered, count(*)::int8 AS count FROM webhook_deliveries GROUP BY delivered ORDER BY delivered
   `);
 }
+
+/** Live accounts by status, and what the ones that wait are waiting for (a seat on a host, a start, a retry). */
+export async function accountGauges(db: CommonQueryMethods): Promise<{
+  byStatus: ReadonlyArray<{ status: string; count: number }>;
+  waiting: ReadonlyArray<{ kind: string; count: number }>;
+}> {
+  const byStatus = await db.any(sql.type(z.object({ status: z.string(), count: z.number() }))`
+    SELECT status, count(*)::int8 AS count FROM whatsapp_accounts WHERE deleted_at IS NULL
+    GROUP BY status ORDER BY status
+  `);
+  const waiting = await db.any(sql.type(z.object({ kind: z.string(), count: z.number() }))`
+    SELECT wait->>'kind' AS kind, count(*)::int8 AS count FROM whatsapp_accounts
+    WHERE deleted_at IS NULL AND wait IS NOT NULL GROUP BY 1 ORDER BY 1
+  `);
+  return { byStatus, waiting };
+}

@@ -33,7 +33,10 @@ export async function createEngine(env: ProcessEnv, pool: DatabasePool, log: Log
           dataDir: env.ENGINE_DATA_DIR,
           standIn: env.WA_WEB === 'standin',
           launchTimeoutMs: env.WA_LAUNCH_TIMEOUT_MS,
-          chromiumFlags: chromiumFlags(sandbox),
+          chromiumFlags: [
+            ...chromiumFlags(sandbox),
+            ...(env.CHROMIUM_HOST_RESOLVER_RULES ? [`--host-resolver-rules=${env.CHROMIUM_HOST_RESOLVER_RULES}`] : []),
+          ],
         },
         log.child({ engine: 'real', web: env.WA_WEB }),
         logins,

@@ -19,6 +19,8 @@ export interface StartChildOptions {
   cwd?: string;
   /** Output goes to this file (noisy servers) or, when absent, to this process's stdout/stderr. */
   logFile?: string;
+  /** Without a log file: each line of output, as it also goes to this process's stdout/stderr. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   detached?: boolean;
 }
 
@@ -26,7 +28,7 @@ export function startChild(options: StartChildOptions): ChildHandle {
   const spawnOptions: SpawnOptions = {
     env: options.env ?? process.env,
     cwd: options.cwd,
-    stdio: options.logFile ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
+    stdio: options.logFile || options.onLine ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
     detached: options.detached ?? false,
   };
   const child = spawn(options.command, options.args, spawnOptions);
@@ -35,6 +37,20 @@ export function startChild(options: StartChildOptions): ChildHandle {
     child.stdout?.pipe(sink, { end: false });
     child.stderr?.pipe(sink, { end: false });
     child.once('close', () => sink.end());
+  } else if (options.onLine) {
+    const onLine = options.onLine;
+    for (const [name, source, target] of [
+      ['stdout', child.stdout, process.stdout],
+      ['stderr', child.stderr, process.stderr],
+    ] as const) {
+      let partial = '';
+      source?.on('data', (chunk: Buffer) => {
+        target.write(chunk);
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line.trim()) onLine(line, name);
+      });
+    }
   }
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));

@@ -14,7 +14,11 @@ const ENTRY: Record<ServiceName, string> = {
  * Starts the worker or the API as its own Node process (TypeScript through tsx). Each gets a process group of its
  * own, so a terminal's Ctrl-C reaches only the supervisor, which then stops everything in order.
  */
-export function startServiceProcess(name: ServiceName, env: NodeJS.ProcessEnv, logFile?: string): ChildHandle {
+export function startServiceProcess(
+  name: ServiceName,
+  env: NodeJS.ProcessEnv,
+  output?: string | ((line: string, stream: 'stdout' | 'stderr') => void),
+): ChildHandle {
   return startChild({
     name,
     command: process.execPath,
@@ -22,7 +26,8 @@ export function startServiceProcess(name: ServiceName, env: NodeJS.ProcessEnv, l
     cwd: ROOT,
     env: { ...env, WA_SUPERVISED: '1' },
     detached: true,
-    ...(logFile ? { logFile } : {}),
+    ...(typeof output === 'string' ? { logFile: output } : {}),
+    ...(typeof output === 'function' ? { onLine: output } : {}),
   });
 }
 

@@ -14,14 +14,30 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+want() { [[ " $FLAGS " == *" $1 "* ]]; }
+FLAGS="$*"
+
 # --chromium (npm start, npm test): the real engine drives Chromium, and the page is tested in it: Debian's package.
-if [ "${1:-}" = "--chromium" ] && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+if want --chromium && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "[setup] installing Chromium from Debian packages (first time only)"
     apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-liberation >/dev/null
   else
     echo "[setup] Chromium is missing: install Debian's chromium package or set CHROMIUM_PATH" >&2
+    exit 1
+  fi
+fi
+
+# --test-tools (npm test): promtool checks the alert rules (Debian's prometheus package), php-cli runs the PHP
+# webhook verifier against real deliveries.
+if want --test-tools && { ! command -v promtool >/dev/null || ! command -v php >/dev/null; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "[setup] installing promtool and php-cli from Debian packages (first time only)"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus php-cli >/dev/null
+  else
+    echo "[setup] promtool or php is missing: install Debian's prometheus and php-cli packages" >&2
     exit 1
   fi
 fi

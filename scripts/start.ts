@@ -7,11 +7,11 @@ import { createApiKey } from '../db/workspaces.js';
 import { readStackEnv } from '../config/stack-env.js';
 import { migrate } from '../db/migrate.js';
 import { ensureServiceLogin } from '../db/service-login.js';
-import type { ChildHandle } from '../infra/child-process.js';
 import { keptSecret } from '../infra/kept-secret.js';
 import { assertPortFree } from '../infra/ports.js';
 import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.js';
 import { redact, startStack, type RunningStack } from '../infra/stack.js';
+import { SupervisedProcess } from '../infra/supervisor.js';
 import { waitForWorkflowPoller } from '../infra/wait-for-worker.js';
 import { createLogger } from '../lib/logger.js';
 import { newKeyEntry } from '../lib/keyring.js';
@@ -19,13 +19,16 @@ import { TEMPORAL_UI_PUBLIC_PATH } from '../lib/temporal-ui.js';
 
 /**
  * `npm start`: Temporal, PostgreSQL (embedded unless TEMPORAL_ADDRESS / DATABASE_URL say otherwise), one worker
- * process and one API process, until Ctrl-C. Data stays in DATA_DIR, so the next start finds every workflow and row.
+ * process and one API process, until Ctrl-C or SIGTERM; a worker or API that exits on its own is restarted with
+ * backoff (infra/supervisor.ts). Data stays in DATA_DIR, so the next start finds every workflow and row.
  */
 async function main() {
   const log = createLogger('stack');
   const config = readStackEnv();
   const startedAt = Date.now();
-  const children: ChildHandle[] = [];
+  const services: SupervisedProcess[] = [];
+  /** Set once the stack answers: from then on a process that exits is restarted, and only a signal stops the stack. */
+  let up = false;
   // eslint-disable-next-line prefer-const -- stopAll, defined before the stack starts, reads it.
   let stack: RunningStack | undefined;
   let stopping = false;
@@ -33,7 +36,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log.info('stopping');
-    for (const child of [...children].reverse()) await child.stop('SIGTERM', 30_000);
+    for (const service of [...services].reverse()) await service.stop('SIGTERM', 60_000);
     await stack?.stop();
     log.info('stopped');
     process.exit(exitCode);
@@ -71,23 +74,32 @@ async function main() {
     };
     readProcessEnv(env);
     const adminKeyFile = await ensureLocalAdminKey(stack.databaseUrl, config.DATA_DIR);
-    children.push(startServiceProcess('worker', env), startServiceProcess('api', env));
-    for (const child of children) {
-      void child.exited.then((code) => {
-        if (!stopping) {
-          log.error({ process: child.name, code }, 'a service process exited; stopping the stack');
-          void stopAll(1);
-        }
+    // The children's output passes through this process (for their last error line), so they cannot see the
+    // terminal themselves: they print for people when this process does.
+    const childEnv = { ...env, LOG_FORMAT: process.env.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') };
+    for (const name of ['worker', 'api'] as const) {
+      const service = new SupervisedProcess(name, (onLine) => startServiceProcess(name, childEnv, onLine), log);
+      services.push(service);
+      // Before the stack is up, an exit is a configuration problem for a person to fix, not something to retry.
+      void service.handle.exited.then((code) => {
+        if (up || stopping) return;
+        log.error({ process: name, code }, 'a service process exited while starting; stopping the stack');
+        void stopAll(1);
       });
     }
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
-    await waitForHttpOk(`${apiUrl}/ready`, children, 180_000);
+    await waitForHttpOk(
+      `${apiUrl}/ready`,
+      services.map((service) => service.handle),
+      180_000,
+    );
     await waitForWorkflowPoller(
       stack.temporalAddress,
       config.TEMPORAL_NAMESPACE,
       readProcessEnv(env).TASK_QUEUE,
       180_000,
     );
+    up = true;
     printBanner(stack, apiUrl, Date.now() - startedAt, adminKeyFile);
   } catch (error) {
     log.fatal({ err: error }, 'start failed');

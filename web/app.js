@@ -1,65 +1,188 @@
-// The "add account" page: talks to the API with the key typed in, and follows the workspace over the WebSocket.
+// The workspace dashboard: every account live over the WebSocket, the actions a support person needs, the webhook.
 const $ = (id) => document.getElementById(id);
-const state = { key: '', workspaceId: '', accounts: new Map(), socket: null, lastEventId: null, linking: null, retry: 0 };
+const state = {
+  key: '',
+  workspaceId: '',
+  accounts: new Map(),
+  socket: null,
+  lastEventId: null,
+  linking: null,
+  retry: 0,
+  deliveriesOf: null,
+};
 
 function api(path, init = {}) {
-  return fetch(path, { ...init, headers: { authorization: `Bearer ${state.key}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers } })
-    .then(async (response) => {
-      const body = response.status === 204 ? null : await response.json().catch(() => null);
-      if (!response.ok) throw new Error(body?.detail ?? body?.title ?? `HTTP ${response.status}`);
-      return body;
-    });
+  const headers = { authorization: `Bearer ${state.key}`, ...(init.body ? { 'content-type': 'application/json' } : {}) };
+  return fetch(path, { ...init, headers: { ...headers, ...init.headers } }).then(async (response) => {
+    const body = response.status === 204 ? null : await response.json().catch(() => null);
+    if (!response.ok) throw new Error(body?.detail ?? body?.title ?? `HTTP ${response.status}`);
+    return body;
+  });
 }
+const accountPath = (sessionId, rest = '') => `/v1/workspaces/${state.workspaceId}/accounts/${sessionId}${rest}`;
 
 function showError(error) {
   $('error').hidden = !error;
   $('error').textContent = error ? String(error.message ?? error) : '';
 }
 
+function say(id, text) {
+  $(id).textContent = text;
+}
+
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
+
+/** One action button, named for screen readers with the account it acts on. */
+function actionButton(label, sessionId, run, secondary = true) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = label;
+  button.className = secondary ? 'secondary' : '';
+  button.setAttribute('aria-label', `${label}: ${sessionId}`);
+  button.onclick = async () => {
+    showError(null);
+    try {
+      await run();
+    } catch (error) {
+      showError(error);
+    }
+  };
+  return button;
+}
+
+function actionsFor(account) {
+  const { sessionId } = account;
+  // Failed, or logged out for good (disconnected with a logout's reason): nothing left to restart or log out.
+  const ended = account.status === 'failed' || /^(logged_out|login_lost)/.test(account.failureReason ?? '');
+  const buttons = [actionButton('Deliveries', sessionId, () => showDeliveries(sessionId))];
+  if (account.status === 'connected' && !account.isPrimary) {
+    buttons.push(
+      actionButton('Make primary', sessionId, async () => {
+        await api(accountPath(sessionId, '/primary'), { method: 'POST' });
+        say('action-status', `${sessionId} is the primary account now.`);
+        await refreshAll();
+      }),
+    );
+  }
+  if (!ended) {
+    buttons.push(
+      actionButton('Restart', sessionId, async () => {
+        await api(accountPath(sessionId, '/restart'), { method: 'POST' });
+        say('action-status', `${sessionId}: restarting from its saved login.`);
+      }),
+      actionButton('Log out', sessionId, async () => {
+        await api(accountPath(sessionId, '/logout'), { method: 'POST' });
+        say('action-status', `${sessionId}: logging out.`);
+      }),
+    );
+  }
+  buttons.push(
+    actionButton('Delete', sessionId, async () => {
+      await api(accountPath(sessionId), { method: 'DELETE' });
+      say('action-status', `${sessionId} deleted.`);
+    }),
+  );
+  return buttons;
+}
+
 function render() {
-  const rows = [...state.accounts.values()].filter((a) => !a.deletedAt).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-  $('accounts').replaceChildren(...rows.map((account) => {
-    const tr = document.createElement('tr');
-    tr.dataset.session = account.sessionId;
-    const cells = [account.sessionId, account.status, account.phoneNumber ?? '—', account.isPrimary ? '★ primary' : ''];
-    cells.forEach((text, index) => {
-      const td = document.createElement('td');
-      td.textContent = text;
-      if (index === 1) td.className = `status status-${account.status}`;
-      tr.append(td);
-    });
-    const remove = document.createElement('button');
-    remove.className = 'secondary';
-    remove.textContent = 'Remove';
-    remove.onclick = () => api(`/v1/workspaces/${state.workspaceId}/accounts/${account.sessionId}`, { method: 'DELETE' }).catch(showError);
-    const td = document.createElement('td');
-    td.append(remove);
-    tr.append(td);
-    return tr;
-  }));
+  const rows = [...state.accounts.values()]
+    .filter((a) => !a.deletedAt)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  $('accounts').replaceChildren(
+    ...rows.map((account) => {
+      const tr = document.createElement('tr');
+      tr.dataset.session = account.sessionId;
+      const cells = [
+        account.sessionId,
+        account.status,
+        account.detail,
+        account.phoneNumber ?? '—',
+        account.isPrimary ? '★ primary' : '',
+        when(account.lastConnectedAt),
+      ];
+      cells.forEach((text, index) => {
+        const cell = document.createElement(index === 0 ? 'th' : 'td');
+        if (index === 0) cell.scope = 'row';
+        cell.textContent = text;
+        if (index === 1) cell.className = `status status-${account.status}`;
+        if (index === 2) cell.dataset.testid = 'detail';
+        tr.append(cell);
+      });
+      const actions = document.createElement('td');
+      actions.className = 'actions';
+      actions.append(...actionsFor(account));
+      tr.append(actions);
+      return tr;
+    }),
+  );
   const linking = state.linking && state.accounts.get(state.linking);
   if (linking) {
     $('link-status').textContent = linking.status;
+    $('link-detail').textContent = linking.detail;
     $('link-phone').textContent = linking.phoneNumber ? `· ${linking.phoneNumber}` : '';
-    $('qr').hidden = linking.status !== 'qr_scanning';
-    $('scan-hint').hidden = linking.status !== 'qr_scanning';
+    const scanning = linking.status === 'qr_scanning';
+    $('qr').hidden = !scanning || Boolean(linking.pairingCode) || !$('qr').src;
+    $('scan-hint').hidden = !scanning || Boolean(linking.pairingCode);
+    $('pairing-card').hidden = !scanning || !linking.pairingCode;
+    if (linking.pairingCode) $('pairing-code').textContent = linking.pairingCode.value;
   }
 }
 
 async function refreshQr(sessionId) {
   if (state.linking !== sessionId) return;
   try {
-    const { dataUrl } = await api(`/v1/workspaces/${state.workspaceId}/accounts/${sessionId}/qr?format=data_url`);
+    const { dataUrl } = await api(`${accountPath(sessionId, '/qr')}?format=data_url`);
     $('qr').src = dataUrl;
+    render();
   } catch {
     // No QR yet: the next qr event brings it.
   }
 }
 
 async function refreshAccount(sessionId) {
-  const account = await api(`/v1/workspaces/${state.workspaceId}/accounts/${sessionId}`);
-  state.accounts.set(sessionId, account);
+  state.accounts.set(sessionId, await api(accountPath(sessionId)));
   render();
+  if (state.deliveriesOf === sessionId) await showDeliveries(sessionId);
+}
+
+async function refreshAll() {
+  const page = await api(`/v1/workspaces/${state.workspaceId}/accounts?limit=200`);
+  state.accounts = new Map(page.items.map((account) => [account.sessionId, account]));
+  render();
+}
+
+/** Deliveries are attempted after their event: the open list is read again every few seconds. */
+const DELIVERIES_REFRESH_MS = 3_000;
+let deliveriesTimer = null;
+
+async function showDeliveries(sessionId) {
+  state.deliveriesOf = sessionId;
+  clearTimeout(deliveriesTimer);
+  deliveriesTimer = setTimeout(() => {
+    if (state.deliveriesOf === sessionId) void showDeliveries(sessionId).catch(() => undefined);
+  }, DELIVERIES_REFRESH_MS);
+  const { items } = await api(`${accountPath(sessionId, '/webhook-deliveries')}?limit=20`);
+  $('deliveries-of').textContent = `of ${sessionId}`;
+  $('deliveries').replaceChildren(
+    ...items.map((delivery) => {
+      const tr = document.createElement('tr');
+      const outcome = delivery.delivered ? 'delivered' : `failed${delivery.error ? `: ${delivery.error}` : ''}`;
+      for (const text of [
+        `#${delivery.eventId}`,
+        String(delivery.attempt),
+        outcome,
+        delivery.statusCode === null ? '—' : String(delivery.statusCode),
+        delivery.latencyMs === null ? '—' : `${delivery.latencyMs} ms`,
+        when(delivery.attemptedAt),
+      ]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
 }
 
 function openStream() {
@@ -67,12 +190,15 @@ function openStream() {
   if (state.lastEventId !== null) params.set('lastEventId', String(state.lastEventId));
   const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/stream?${params}`);
   state.socket = socket;
-  socket.onopen = () => { state.retry = 0; $('connection').textContent = `Live: workspace ${state.workspaceId}`; };
+  socket.onopen = () => {
+    state.retry = 0;
+    $('connection').textContent = `Live: workspace ${state.workspaceId}`;
+  };
   socket.onmessage = (message) => {
     const event = JSON.parse(message.data);
     if (typeof event.id !== 'number') return;
     state.lastEventId = event.id;
-    if (event.type === 'qr') void refreshQr(event.sessionId);
+    if (event.type === 'qr') void refreshQr(event.sessionId).then(() => refreshAccount(event.sessionId)).catch(() => undefined);
     else void refreshAccount(event.sessionId).catch(() => undefined);
   };
   socket.onclose = () => {
@@ -90,29 +216,54 @@ $('connect-form').onsubmit = async (submit) => {
   state.workspaceId = $('workspace-id').value.trim();
   showError(null);
   try {
-    const page = await api(`/v1/workspaces/${state.workspaceId}/accounts?limit=200`);
-    state.accounts = new Map(page.items.map((account) => [account.sessionId, account]));
+    await refreshAll();
+    const webhook = await api(`/v1/workspaces/${state.workspaceId}/webhook`);
+    $('webhook-url').value = webhook.webhookUrl ?? '';
     $('workspace').hidden = false;
-    render();
     state.socket?.close();
     state.socket = null;
     openStream();
+    $('accounts-heading').focus();
   } catch (error) {
     showError(error);
   }
 };
 
-$('add-account').onclick = async () => {
+for (const radio of document.querySelectorAll('input[name=mode]')) {
+  radio.onchange = () => {
+    const pairing = document.querySelector('input[name=mode]:checked').value === 'pairing_code';
+    $('pairing-phone-label').hidden = !pairing;
+    $('pairing-phone').required = pairing;
+  };
+}
+
+$('add-form').onsubmit = async (submit) => {
+  submit.preventDefault();
   showError(null);
+  const mode = document.querySelector('input[name=mode]:checked').value;
+  const body = mode === 'pairing_code' ? { mode, phoneNumber: $('pairing-phone').value.trim() } : {};
   try {
-    const account = await api(`/v1/workspaces/${state.workspaceId}/accounts`, { method: 'POST', body: JSON.stringify({}) });
+    const account = await api(`/v1/workspaces/${state.workspaceId}/accounts`, { method: 'POST', body: JSON.stringify(body) });
     state.accounts.set(account.sessionId, account);
     state.linking = account.sessionId;
     $('link-card').hidden = false;
     $('link-session').textContent = account.sessionId;
     $('qr').removeAttribute('src');
+    $('pairing-code').textContent = '…';
     render();
-    // The QR arrives as a `qr` event on the stream, which is already open.
+    // The QR or the pairing code arrives as an event on the stream, which is already open.
+  } catch (error) {
+    showError(error);
+  }
+};
+
+$('webhook-form').onsubmit = async (submit) => {
+  submit.preventDefault();
+  showError(null);
+  const webhookUrl = $('webhook-url').value.trim() || null;
+  try {
+    await api(`/v1/workspaces/${state.workspaceId}/webhook`, { method: 'PUT', body: JSON.stringify({ webhookUrl }) });
+    say('webhook-status', webhookUrl ? `Events go to ${webhookUrl}.` : 'No webhook: events are not sent.');
   } catch (error) {
     showError(error);
   }

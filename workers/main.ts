@@ -14,6 +14,7 @@ import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
 import { createEngine } from '../engine/create-engine.js';
 import { SessionHost } from '../engine/session-host.js';
+import { exitWithin } from '../lib/exit-deadline.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
 import { createLogger } from '../lib/logger.js';
 import { dataConverterFromEnv } from '../lib/payload-encryption.js';
@@ -31,6 +32,9 @@ import { hostTaskQueueName } from './task-queues.js';
  * SIGINT drains the host: it stops taking sessions, hands its sessions to other hosts at a bounded rate (their logins
  * stay saved, so the others resume them without a scan), and exits when it holds none or after the grace period.
  */
+/** After its sessions are handed over, how long the worker's own shutdown may take before it exits regardless. */
+const WORKER_STOP_GRACE_MS = 20_000;
+
 async function main() {
   const log = createLogger('worker');
   const env = readProcessEnv();
@@ -124,6 +128,9 @@ async function main() {
     }
     draining = true;
     log.info({ signal, sessions: sessionHost.size }, 'draining: no new sessions; handing this host’s sessions over');
+    // The hand-over is bounded by its grace; the workers' own shutdown is bounded here (a Temporal that is gone
+    // never answers their last polls).
+    exitWithin(env.HOST_DRAIN_GRACE_MS + WORKER_STOP_GRACE_MS, log, signal);
     placementWorker.shutdown();
     // Workflows this host has cached would have their next tasks sent to its own (sticky) queue, and wait Temporal's
     // sticky timeout once it is gone. Its workflow worker stops first: Temporal then sends their tasks to the shared
@@ -142,6 +149,7 @@ async function main() {
   process.on('SIGINT', () => void drain('SIGINT'));
   exitWithParent(() => {
     log.warn('supervisor is gone; shutting down');
+    exitWithin(WORKER_STOP_GRACE_MS, log, 'supervisor is gone');
     shutdownWorkers();
   });
 

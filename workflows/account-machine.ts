@@ -13,7 +13,7 @@ import {
 import { AccountTransitions, type Command } from './account-transitions.js';
 import { Deadlines } from './deadlines.js';
 import { PairingRequests } from './pairing-requests.js';
-import { accountStatusKey, workspaceIdKey } from './search-attributes.js';
+import { accountStatusKey, statusChangedAtKey, workspaceIdKey } from './search-attributes.js';
 import { SessionLink } from './session-link.js';
 
 /**
@@ -85,6 +85,7 @@ export class AccountMachine {
       upsertSearchAttributes([
         { key: workspaceIdKey, value: this.state.workspaceId },
         { key: accountStatusKey, value: this.state.status },
+        { key: statusChangedAtKey, value: new Date() },
       ]);
       await this.record.moveTo('qr_scanning', 'session_created');
     } else if (this.state.hostTaskQueue && !this.state.ended) {

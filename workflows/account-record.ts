@@ -1,10 +1,11 @@
 import { ParentClosePolicy, startChild, upsertSearchAttributes } from '@temporalio/workflow';
 import type { AccountSnapshot } from '../activities/account-store.js';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
+import type { AccountWait } from '../domain/account-wait.js';
 import { rowWrites } from './account-activities.js';
 import type { Ending } from './account-endings.js';
 import type { AccountConnectionState } from './account-state.js';
-import { accountStatusKey } from './search-attributes.js';
+import { accountStatusKey, statusChangedAtKey } from './search-attributes.js';
 import { startEachDelivery, webhookDelivery } from './webhook-delivery.js';
 
 /**
@@ -49,9 +50,13 @@ export class AccountRecord {
     });
   }
 
-  /** An event that changes nothing on the row: what the account is waiting for, for people and the event stream. */
-  async note(eventType: string, data: Record<string, unknown>): Promise<void> {
-    await rowWrites.recordEvent({ sessionId: this.sessionId, eventType, data, dedupeKey: this.nextChangeKey() });
+  /**
+   * An event that changes no status: what the account is waiting for, for people and the event stream. With a
+   * `wait`, the row says so until its status changes or it shows a login code.
+   */
+  async note(eventType: string, data: Record<string, unknown>, wait?: AccountWait): Promise<void> {
+    const event = { sessionId: this.sessionId, eventType, data, dedupeKey: this.nextChangeKey() };
+    await rowWrites.recordEvent(wait ? { ...event, wait } : event);
   }
 
   /** Connected with this phone, in one transaction that releases the phone from the workspace's older accounts. */
@@ -59,7 +64,7 @@ export class AccountRecord {
     const activation = { sessionId: this.sessionId, ...identity, dedupeKey: this.nextChangeKey(), timings };
     const result = await rowWrites.activateAccount(activation);
     if (result.status === 'connected')
-      Object.assign(this.state, { ...identity, failureReason: null, reconnectAttempts: 0 });
+      Object.assign(this.state, { ...identity, failureReason: null, reconnectAttempts: 0, lastFailure: null });
     await this.follow(result);
     return result;
   }
@@ -106,7 +111,10 @@ export class AccountRecord {
   private setStatus(status: AccountStatus): void {
     if (status === this.state.status) return;
     this.state.status = status;
-    upsertSearchAttributes([{ key: accountStatusKey, value: status }]);
+    upsertSearchAttributes([
+      { key: accountStatusKey, value: status },
+      { key: statusChangedAtKey, value: new Date() },
+    ]);
   }
 
   /** Names each recorded change, so a retried write is applied once. */

@@ -65,6 +65,8 @@ export interface AccountConnectionState {
   reconnectAttempts: number;
   latestQr: string | null;
   latestPairingCode: string | null;
+  /** Why the last engine start failed or the session dropped; cleared once connected. */
+  lastFailure?: string | null;
   /** True once the account has ended (deleted, logged out, failed); the workflow then returns. */
   ended: boolean;
 }

@@ -1,4 +1,10 @@
-import { ApplicationFailure, getExternalWorkflowHandle, log } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  getExternalWorkflowHandle,
+  log,
+  patched,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { SessionEvent } from '../engine/types.js';
 import { failureReason, HOST_NEVER_ANSWERED } from './account-activities.js';
 import { ENDINGS, endingReason, type EndingKind } from './account-endings.js';
@@ -7,6 +13,7 @@ import type { AccountConnectionState, AccountTimings } from './account-state.js'
 import type { DeadlineName, Deadlines } from './deadlines.js';
 import { accountWorkflowId } from './ids.js';
 import { supersededSignal } from './messages.js';
+import { accountHostKey } from './search-attributes.js';
 import type { SessionLink } from './session-link.js';
 
 export type Command =
@@ -24,6 +31,8 @@ export interface AccountParts {
 }
 
 const RESTART_REASON = 'restart_requested';
+/** Accounts record each engine start and each scheduled retry (workflows started before that record neither). */
+const EXPLAIN_EVERY_WAIT = 'explain-every-wait';
 
 /**
  * What the account does with each thing that happens to it: a command, a lost host, an engine event, a deadline, a
@@ -128,10 +137,11 @@ export class AccountTransitions {
         return this.scheduleReconnect('reconnect_timeout');
       case 'hostWaitNotice':
         // Every host is full: the account waits for a seat, and says so once per request.
-        return this.record.note('waiting_for_host', {
-          waitingSinceMs: Date.now() - this.hostAskedAt,
-          generation: this.state.generation,
-        });
+        return this.record.note(
+          'waiting_for_host',
+          { waitingSinceMs: Date.now() - this.hostAskedAt, generation: this.state.generation },
+          { kind: 'host', since: this.hostAskedAt },
+        );
     }
   }
 
@@ -200,6 +210,10 @@ export class AccountTransitions {
     this.stopWaitingForHost();
     try {
       const taskQueue = this.session.takeHostAnswer();
+      if (patched(EXPLAIN_EVERY_WAIT)) {
+        upsertSearchAttributes([{ key: accountHostKey, value: taskQueue }]);
+        await this.noteEngineStarting(taskQueue);
+      }
       await this.session.attach(taskQueue, this.state.generation);
       this.state.hostTaskQueue = taskQueue;
       if (this.state.status === 'disconnected')
@@ -237,7 +251,42 @@ export class AccountTransitions {
     }
     const { reconnectBaseDelayMs, reconnectMaxDelayMs } = this.timings;
     const exponential = Math.min(reconnectMaxDelayMs, reconnectBaseDelayMs * 2 ** (this.state.reconnectAttempts - 1));
-    this.deadlines.set('reconnectAt', Date.now() + Math.round(exponential * (0.5 + Math.random() * 0.5)));
+    const nextTryAt = Date.now() + Math.round(exponential * (0.5 + Math.random() * 0.5));
+    this.deadlines.set('reconnectAt', nextTryAt);
+    if (!patched(EXPLAIN_EVERY_WAIT)) return;
+    this.state.lastFailure = reason;
+    const attempt = this.nextAttempt();
+    await this.record.note(
+      'engine_retry_scheduled',
+      {
+        reason,
+        attempt: attempt.attempt,
+        attemptsLeft: attempt.maxAttempts - attempt.attempt + 1,
+        nextTryAt: new Date(nextTryAt).toISOString(),
+        generation: this.state.generation,
+      },
+      { kind: 'engine_retry', ...attempt, reason, nextTryAt },
+    );
+  }
+
+  /** A host took the session: the account says which attempt this is, and why the one before failed. */
+  private async noteEngineStarting(hostTaskQueue: string): Promise<void> {
+    const attempt = this.nextAttempt();
+    const lastFailure = this.state.lastFailure ?? null;
+    await this.record.note(
+      'engine_starting',
+      { ...attempt, host: hostTaskQueue, generation: this.state.generation, lastFailure },
+      { kind: 'engine_starting', ...attempt, since: Date.now(), lastFailure },
+    );
+  }
+
+  /** The start about to happen (or scheduled next), counted against every start the account is allowed. */
+  private nextAttempt(): { attempt: number; maxAttempts: number; reconnecting: boolean } {
+    return {
+      attempt: this.state.reconnectAttempts + 1,
+      maxAttempts: this.timings.reconnectMaxAttempts + 1,
+      reconnecting: this.state.status === 'disconnected',
+    };
   }
 
   private async finish(kind: EndingKind, detail?: string): Promise<void> {

@@ -6,6 +6,15 @@ import { defineSearchAttributeKey } from '@temporalio/common';
  */
 export const accountStatusKey = defineSearchAttributeKey('AccountStatus', 'KEYWORD');
 export const workspaceIdKey = defineSearchAttributeKey('WorkspaceId', 'KEYWORD');
+/** The host queue of the worker process running the session: "everything on this host". */
+export const accountHostKey = defineSearchAttributeKey('AccountHost', 'KEYWORD');
+/** When the status last changed: "in `authenticated` for more than 5 minutes". */
+export const statusChangedAtKey = defineSearchAttributeKey('AccountStatusChangedAt', 'DATETIME');
 
 /** The same keys in the `NAME=Type` form the Temporal CLI and server configuration take. */
-export const SEARCH_ATTRIBUTE_DECLARATIONS = ['AccountStatus=Keyword', 'WorkspaceId=Keyword'] as const;
+export const SEARCH_ATTRIBUTE_DECLARATIONS = [
+  'AccountStatus=Keyword',
+  'WorkspaceId=Keyword',
+  'AccountHost=Keyword',
+  'AccountStatusChangedAt=Datetime',
+] as const;

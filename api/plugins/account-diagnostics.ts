@@ -56,7 +56,8 @@ export default async function accountDiagnosticsPlugin(app: FastifyInstance, opt
       return {
         account: toAccountView(row),
         workflow,
-        lastFailure: row.failure_reason,
+        // The row's reason once the account failed; before that, why the last engine start failed or dropped.
+        lastFailure: row.failure_reason ?? lastEngineFailure(events),
         timings: measuredTimings(
           events,
           deliveries.filter((d) => d.delivered).map((d) => d.latency_ms ?? 0),
@@ -72,6 +73,11 @@ export default async function accountDiagnosticsPlugin(app: FastifyInstance, opt
       };
     },
   );
+}
+
+function lastEngineFailure(events: readonly AccountEvent[]): string | null {
+  const retry = [...events].reverse().find((event) => event.type === 'engine_retry_scheduled');
+  return typeof retry?.data.reason === 'string' ? retry.data.reason : null;
 }
 
 /** The seed's "expected timings", measured for this account from its own event log. */

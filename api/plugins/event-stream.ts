@@ -2,6 +2,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { listEventsAfter, type AccountEvent } from '../../db/account-events.js';
+import { describeEvent } from '../../domain/account-wait.js';
 import { accountFor, workspaceNotFound } from '../account-access.js';
 import type { EventFanout } from '../event-fanout.js';
 import { HttpProblem, problem } from '../problem.js';
@@ -17,6 +18,8 @@ interface StreamQuery {
 }
 
 const BACKLOG_LIMIT = 1_000;
+/** How long a subscriber has to answer the close when the API stops. */
+const SUBSCRIBER_CLOSE_GRACE_MS = 2_000;
 
 /** What a subscriber receives for each event; `id` is the resume point. */
 export function streamMessage(event: AccountEvent) {
@@ -27,6 +30,8 @@ export function streamMessage(event: AccountEvent) {
     sessionId: event.session_id,
     status: event.status,
     data: event.data,
+    // In words, as of the event: what the account was doing or waiting for then.
+    detail: describeEvent(event, event.occurred_at),
     occurredAt: new Date(event.occurred_at).toISOString(),
   };
 }
@@ -43,7 +48,22 @@ export default async function eventStreamPlugin(
   const { pool, fanout } = options;
   const guard = new StreamGuard(pool, options.limits);
   app.addHook('onClose', async () => guard.stop());
-  await app.register(websocket, { options: { maxPayload: 4 * 1024 } });
+  await app.register(websocket, {
+    options: { maxPayload: 4 * 1024 },
+    // Subscribers are told the server is going away (they resume with their last event id elsewhere); one that
+    // never answers the close is cut off, so a half-closed socket cannot hold the process.
+    preClose(this: FastifyInstance, done: () => void) {
+      const server = this.websocketServer;
+      for (const client of server.clients) client.close(1001, 'server stopping');
+      const cutOff = setTimeout(() => {
+        for (const client of server.clients) client.terminate();
+      }, SUBSCRIBER_CLOSE_GRACE_MS);
+      server.close(() => {
+        clearTimeout(cutOff);
+        done();
+      });
+    },
+  });
 
   app.get<{ Querystring: StreamQuery }>(
     '/v1/stream',

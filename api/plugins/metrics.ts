@@ -3,7 +3,11 @@ import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { DatabasePool } from 'slonik';
 import { assertAdmin } from './auth.js';
+import { EXPECTED_STATUS_SECONDS, countStuckAccounts } from '../../db/stuck-accounts.js';
+import { ACCOUNT_STATUSES } from '../../domain/account-status.js';
+import { WAIT_KINDS } from '../../domain/account-wait.js';
 import {
+  accountGauges,
   deliveryCounts,
   eventTimingHistogram,
   transitionCounts,
@@ -62,13 +66,15 @@ async function metricsPlugin(app: FastifyInstance, options: { pool: DatabasePool
 }
 
 async function accountMetricLines(pool: DatabasePool): Promise<string[]> {
-  const [qr, scan, extraction, webhooks, transitions, deliveries] = await Promise.all([
+  const [qr, scan, extraction, webhooks, transitions, deliveries, gauges, stuck] = await Promise.all([
     eventTimingHistogram(pool, ['qr', 'pairing_code'], 'qrGenerationMs', TIMING_BUCKETS_MS),
     eventTimingHistogram(pool, ['session_ready'], 'scanToConnectedMs', TIMING_BUCKETS_MS),
     eventTimingHistogram(pool, ['session_ready'], 'phoneExtractionMs', TIMING_BUCKETS_MS),
     webhookLatencyHistogram(pool, TIMING_BUCKETS_MS),
     transitionCounts(pool),
     deliveryCounts(pool),
+    accountGauges(pool),
+    countStuckAccounts(pool),
   ]);
   const lines = [
     ...histogramLines('wa_qr_generation_seconds', 'From account creation to its first QR or pairing code', qr),
@@ -89,6 +95,21 @@ async function accountMetricLines(pool: DatabasePool): Promise<string[]> {
     '# HELP wa_webhook_attempts_total Webhook delivery attempts by outcome',
     '# TYPE wa_webhook_attempts_total counter',
     ...deliveries.map((d) => `wa_webhook_attempts_total{delivered="${d.delivered}"} ${d.count}`),
+    '# HELP wa_accounts Live accounts by status',
+    '# TYPE wa_accounts gauge',
+    ...ACCOUNT_STATUSES.map(
+      (status) => `wa_accounts{status="${status}"} ${gauges.byStatus.find((g) => g.status === status)?.count ?? 0}`,
+    ),
+    '# HELP wa_accounts_waiting Accounts waiting, by what for: a seat on a host, an engine start, the next attempt',
+    '# TYPE wa_accounts_waiting gauge',
+    ...WAIT_KINDS.map(
+      (kind) => `wa_accounts_waiting{kind="${kind}"} ${gauges.waiting.find((g) => g.kind === kind)?.count ?? 0}`,
+    ),
+    '# HELP wa_accounts_stuck Live accounts in a status longer than it should last (GET /v1/admin/stuck-accounts)',
+    '# TYPE wa_accounts_stuck gauge',
+    ...Object.keys(EXPECTED_STATUS_SECONDS).map(
+      (status) => `wa_accounts_stuck{status="${status}"} ${stuck.find((s) => s.status === status)?.count ?? 0}`,
+    ),
   ];
   return lines;
 }

@@ -27,6 +27,7 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: Ac
       isPrimary: view.isPrimary,
       qrCode: view.qr?.value ?? null,
       failureReason: view.failureReason,
+      detail: view.detail,
     };
   };
   const sessionSchema = {
@@ -41,6 +42,7 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: Ac
       isPrimary: { type: 'boolean' },
       qrCode: { type: ['string', 'null'] },
       failureReason: { type: ['string', 'null'] },
+      detail: { type: 'string' },
     },
     additionalProperties: false,
   } as const;

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { AccountCommandDeps } from '../account-commands.js';
 import { accountNotFound, workspaceNotFound } from '../account-access.js';
-import { accountViewSchema } from '../account-view.js';
 import accountDiagnosticsPlugin from './account-diagnostics.js';
 import accountsPlugin from './accounts.js';
 import { assertWorkspaceAccess } from './auth.js';
+import { workspaceStuckAccountsPlugin } from './stuck-accounts.js';
 import webhooksPlugin from './webhooks.js';
 
 /**
@@ -12,7 +12,6 @@ import webhooksPlugin from './webhooks.js';
  * of another workspace gets the same 404 as for a workspace or an account that does not exist.
  */
 export default async function workspaceScopePlugin(app: FastifyInstance, deps: AccountCommandDeps) {
-  app.addSchema(accountViewSchema);
   app.addHook('preHandler', async (request) => {
     const params = request.params as { workspaceId: string; sessionId?: string };
     const notFound = () =>
@@ -23,7 +22,7 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: A
   });
   // The children get the dependencies alone: the group's prefix in their options would be added a second time.
   const { pool, temporal, taskQueue, webhookPolicy, liveAccountLimit, accountCreationGate } = deps;
-  for (const plugin of [accountsPlugin, accountDiagnosticsPlugin, webhooksPlugin]) {
+  for (const plugin of [accountsPlugin, accountDiagnosticsPlugin, workspaceStuckAccountsPlugin, webhooksPlugin]) {
     await app.register(plugin, { pool, temporal, taskQueue, webhookPolicy, liveAccountLimit, accountCreationGate });
   }
 }

@@ -7,7 +7,7 @@ CLI="${TEMPORAL_CLI:-temporal}"
 ADDRESS="${TEMPORAL_ADDRESS:-127.0.0.1:7233}"
 NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 RETENTION="${TEMPORAL_RETENTION:-72h}"
-SEARCH_ATTRIBUTES="AccountStatus=Keyword WorkspaceId=Keyword"
+SEARCH_ATTRIBUTES="AccountStatus=Keyword WorkspaceId=Keyword AccountHost=Keyword AccountStatusChangedAt=Datetime"
 
 # TLS to the frontend when the TEMPORAL_TLS_* files are set (mutual TLS with a certificate and its key): the same
 # settings the worker and the API read (lib/temporal-tls.ts).

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
+import { WAIT_EVENT_TYPES } from '../../domain/account-wait.js';
 import { listAccountEvents } from '../../db/account-events.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
 import type { ChildHandle } from '../../infra/child-process.js';
@@ -163,7 +164,8 @@ describe(
       await eventually(
         async () => {
           const events = (await listAccountEvents(pool, sessionId)).filter(
-            (event) => event.type !== 'qr' && event.type !== 'pairing_code',
+            (event) =>
+              event.type !== 'qr' && event.type !== 'pairing_code' && !WAIT_EVENT_TYPES.includes(event.type as never),
           );
           const tail = events
             .slice(-2)

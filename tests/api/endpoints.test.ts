@@ -197,6 +197,7 @@ describe(
       });
       assert.equal(started.statusCode, 201, started.body);
       assert.deepEqual(Object.keys(started.json()).sort(), [
+        'detail',
         'failureReason',
         'isPrimary',
         'phoneNumber',

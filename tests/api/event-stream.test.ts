@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { DatabasePool } from 'slonik';
 import { createApiKey } from '../../db/workspaces.js';
+import { WAIT_EVENT_TYPES } from '../../domain/account-wait.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { findFreePort } from '../../infra/ports.js';
 import { startServiceProcess, waitForHttpOk } from '../../infra/service-processes.js';
@@ -16,6 +17,7 @@ interface StreamEvent {
   type: string;
   sessionId: string;
   status: string | null;
+  detail: string | null;
 }
 
 /** A WebSocket subscriber that keeps what it received. */
@@ -36,7 +38,9 @@ function subscribe(
   });
 }
 
-const types = (events: StreamEvent[]) => events.filter((e) => e.type !== 'qr').map((e) => e.type);
+/** The status events: neither QR codes nor what the account waits for (engine starts, retries). */
+const types = (events: StreamEvent[]) =>
+  events.filter((e) => e.type !== 'qr' && !WAIT_EVENT_TYPES.includes(e.type as never)).map((e) => e.type);
 const increasing = (events: StreamEvent[]) =>
   events.every((event, i) => i === 0 || event.id > (events[i - 1] as StreamEvent).id);
 
@@ -113,6 +117,17 @@ describe('WebSocket push: fan-out across API processes, resume, authentication',
           'session_ready',
         );
         assert.deepEqual(types(subscriber.events), ['session_created', 'authenticated', 'session_ready']);
+        // Each message says in words what the account was doing or waiting for then.
+        assert.deepEqual(
+          subscriber.events.filter((e) => e.type !== 'qr').map((e) => e.detail),
+          [
+            'starting WhatsApp Web',
+            'starting WhatsApp Web, attempt 1 of 13',
+            'logged in; waiting for WhatsApp to finish loading',
+            'connected',
+          ],
+        );
+        assert.equal(subscriber.events.find((e) => e.type === 'qr')?.detail, 'waiting for the QR code to be scanned');
         assert.ok(increasing(subscriber.events));
       }
       assert.deepEqual(
@@ -145,7 +160,7 @@ describe('WebSocket push: fan-out across API processes, resume, authentication',
     await eventually(
       async () => {
         const diagnostics = await http(a, 'GET', `/v1/workspaces/${workspaceId}/accounts/${sessionId}/diagnostics`);
-        const seen = (diagnostics.json.events as Array<{ type: string }>).map((e) => e.type).filter((t) => t !== 'qr');
+        const seen = types(diagnostics.json.events as StreamEvent[]);
         return seen.slice(-2).join(',') === 'disconnected,session_ready' ? true : undefined;
       },
       20_000,

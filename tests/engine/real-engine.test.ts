@@ -7,11 +7,14 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
+import WebSocket from 'ws';
+import { listAccountEvents } from '../../db/account-events.js';
 import { EngineAuthStore } from '../../db/engine-auth.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { requestPairingCodeUpdate } from '../../workflows/messages.js';
 import { AccountDriver, randomPhone } from '../helpers/accounts.js';
+import { buildTestApi } from '../helpers/api.js';
 import { eventually, openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
 
@@ -259,16 +262,124 @@ async function writeMeasurement(values: Record<string, number>) {
   await writeFile(join(testStackEnv().outputDir, 'real-engine-measurements.json'), JSON.stringify(values, null, 2));
 }
 
+/**
+ * WhatsApp Web as a host with no way out sees it: Chromium resolves no name (its own resolver rules, so no lookup
+ * leaves the machine), and the page fails with net::ERR_NAME_NOT_RESOLVED.
+ */
+const UNREACHABLE_WHATSAPP_ENV = {
+  WA_ENGINE: 'real',
+  WA_WEB: 'whatsapp',
+  CHROMIUM_HOST_RESOLVER_RULES: 'MAP * ~NOTFOUND',
+};
+
 describe('the real engine without the stand-in: WhatsApp Web unreachable', { timeout: 180_000 }, () => {
+  it('every attempt shows within 2 s: an event each (start, failure and next try), the detail in words in /v1, the seed status and the event stream', async () => {
+    const pool = await openPool();
+    const { client, close } = await openTemporalClient();
+    const engineDir = join(testStackEnv().dataDir, uniqueId('engine-offline'));
+    const { worker, taskQueue, logFile } = await startTestWorker({
+      ...UNREACHABLE_WHATSAPP_ENV,
+      ENGINE_DATA_DIR: engineDir,
+    });
+    const api = await buildTestApi(pool, client, { taskQueue, simulator: false });
+    const baseUrl = await api.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const accounts = new AccountDriver(pool, client, taskQueue);
+      const workspaceId = uniqueId('ws-offline');
+      const key = await api.keyFor(workspaceId);
+      const streamed: { detail: string | null; type: string }[] = [];
+      const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/v1/stream?workspaceId=${workspaceId}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      socket.on('message', (message: Buffer) => streamed.push(JSON.parse(message.toString()) as (typeof streamed)[0]));
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      const { sessionId } = await accounts.create({
+        workspaceId,
+        timings: { reconnectMaxAttempts: 2, reconnectBaseDelayMs: 3_000, reconnectMaxDelayMs: 6_000 },
+      });
+      // What a support person sees, every 100 ms, until the account fails.
+      const seen: { at: number; detail: string; seedDetail: string }[] = [];
+      for (let status = ''; status !== 'failed';) {
+        const view = (await api.as(key, { url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}` })).json<{
+          status: string;
+          detail: string;
+        }>();
+        const seed = (await api.as(key, { url: `/api/session/${sessionId}/status` })).json<{ detail: string }>();
+        seen.push({ at: Date.now(), detail: view.detail, seedDetail: seed.detail });
+        status = view.status;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const events = await listAccountEvents(pool, sessionId);
+      const starts = events.filter((event) => event.type === 'engine_starting');
+      const retries = events.filter((event) => event.type === 'engine_retry_scheduled');
+      assert.deepEqual(
+        starts.map((event) => event.data.attempt),
+        [1, 2, 3],
+      );
+      assert.deepEqual(
+        retries.map((event) => [event.data.reason, event.data.attempt, event.data.attemptsLeft]),
+        [
+          ['whatsapp_unreachable', 2, 2],
+          ['whatsapp_unreachable', 3, 1],
+        ],
+      );
+      // Each failure as the worker logged it, against the event and the detail that told a person about it.
+      const failures = (await readFile(logFile, 'utf8'))
+        .split('\n')
+        .filter((line) => line.includes(sessionId) && line.includes('WhatsApp Web did not start'))
+        .map((line) => JSON.parse(line) as { time: number; err: string });
+      assert.equal(failures.length, 3, 'three attempts, three failures');
+      assert.match(failures[0]?.err ?? '', /ERR_NAME_NOT_RESOLVED/);
+      for (const [index, retry] of retries.entries()) {
+        const failedAt = failures[index]?.time ?? 0;
+        assert.ok(
+          retry.occurred_at - failedAt <= 2_000,
+          `failure ${index + 1} recorded ${retry.occurred_at - failedAt} ms after`,
+        );
+        const words = new RegExp(
+          `starting WhatsApp Web, attempt ${index + 2} of 3, (next in \\d+ s|due now): WhatsApp Web unreachable`,
+        );
+        const shown = seen.find((sample) => sample.at >= failedAt && words.test(sample.detail));
+        assert.ok(shown, `attempt ${index + 2} in the detail: ${seen.map((sample) => sample.detail).join(' | ')}`);
+        assert.ok(shown.at - failedAt <= 2_000, `failure ${index + 1} shown ${shown.at - failedAt} ms after`);
+        assert.ok(
+          seen.some((sample) => words.test(sample.seedDetail)),
+          'the seed status carries the same detail',
+        );
+      }
+      assert.ok(
+        seen.some((sample) =>
+          /^starting WhatsApp Web, attempt 3 of 3; the last one failed: WhatsApp Web unreachable$/.test(sample.detail),
+        ),
+      );
+      assert.equal(seen.at(-1)?.detail, 'failed: the reconnect attempts ran out: WhatsApp Web unreachable');
+      await eventually(
+        async () => (streamed.some((message) => message.type === 'session_failed') ? true : undefined),
+        5_000,
+        'the ending on the stream',
+      );
+      const streamedWaits = streamed
+        .filter((message) => message.type.startsWith('engine_'))
+        .map((message) => message.detail);
+      assert.equal(streamedWaits.length, 5);
+      assert.match(
+        streamedWaits[1] ?? '',
+        /^starting WhatsApp Web, attempt 2 of 3, next in \d+ s: WhatsApp Web unreachable$/,
+      );
+      socket.close();
+    } finally {
+      await api.app.close();
+      await worker.stop('SIGTERM');
+      await close();
+      await pool.end();
+    }
+  });
+
   it('fails the account with a clear reason after bounded retries, refuses pairing codes meanwhile in plain words, and leaves no Chromium running', async () => {
     const pool = await openPool();
     const { client, close } = await openTemporalClient();
     const engineDir = join(testStackEnv().dataDir, uniqueId('engine-offline'));
-    const { worker, taskQueue } = await startTestWorker({
-      WA_ENGINE: 'real',
-      WA_WEB: 'whatsapp',
-      ENGINE_DATA_DIR: engineDir,
-    });
+    const { worker, taskQueue } = await startTestWorker({ ...UNREACHABLE_WHATSAPP_ENV, ENGINE_DATA_DIR: engineDir });
     try {
       const accounts = new AccountDriver(pool, client, taskQueue);
       const { sessionId, handle } = await accounts.create({

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  eventTimeline,
   failedCount,
   openClientsByHost,
   overlappingOwners,
@@ -48,9 +49,14 @@ describe('fault 8: a rolling restart of 3 hosts holding 300 sessions', { timeout
     const away = await timeAwayFromConnected(stack.pool, workspaceId, restartedAt);
     assert.equal(away.stillAway, 0);
     await assertInvariants(stack, workspaceId, accounts, receiver);
+    // What the slowest session went through, from the drain that moved it to connected again.
+    const slowest = away.longestSessionId
+      ? (await eventTimeline(stack.pool, away.longestSessionId, restartedAt)).join(', ')
+      : 'none';
     process.stderr.write(
       `fault 8: rolling restart of 3 hosts, ${SESSIONS} sessions, ${Date.now() - restartedAt} ms (${timeline.join('; ')}); ` +
-        `${away.accountsAway} accounts left connected for a while, the longest for ${away.longestMs} ms\n`,
+        `${away.accountsAway} accounts left connected for a while, the longest for ${away.longestMs} ms ` +
+        `(${away.longestSessionId}: ${slowest})\n`,
     );
   });
 });

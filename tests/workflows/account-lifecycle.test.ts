@@ -36,7 +36,7 @@ describe(
       assert.deepEqual(codesKept, [], 'the event log keeps that a QR was shown, not the QR');
 
       const types = (await stack.accounts.eventTypes(sessionId)).filter((type) => type !== 'qr');
-      assert.deepEqual(types, ['session_created', 'authenticated', 'session_ready']);
+      assert.deepEqual(types, ['session_created', 'engine_starting', 'authenticated', 'session_ready']);
       assert.deepEqual(await stack.accounts.statusHistory(sessionId), ['qr_scanning', 'authenticated', 'connected']);
       const state = await handle.query(accountStateQuery);
       assert.equal(state.status, 'connected');
