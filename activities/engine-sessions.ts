@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { readOwnPhone } from '../engine/own-phone.js';
-import type { SessionHost, StartSession } from '../engine/session-host.js';
+import { SessionStoppedWhileStarting, type SessionHost, type StartSession } from '../engine/session-host.js';
 import type { HostCapacity } from '../workers/host-capacity.js';
 
 /**
@@ -24,7 +24,14 @@ export function createEngineSessionActivities(host: SessionHost, capacity: HostC
     async startEngineSession(input: StartSession): Promise<void> {
       // The seat its claim promised becomes the running session in the same turn of the event loop.
       capacity.fulfil(input.sessionId);
-      await host.start(input);
+      try {
+        await whileHeartbeating(() => host.start(input));
+      } catch (error) {
+        // Stopped here before it was up (this host is draining): the account asks for another host at once.
+        if (error instanceof SessionStoppedWhileStarting)
+          throw ApplicationFailure.nonRetryable(error.message, 'SessionNotOnHost');
+        throw error;
+      }
     },
 
     /**
@@ -72,7 +79,7 @@ export function createEngineSessionActivities(host: SessionHost, capacity: HostC
     }): Promise<{ code: string }> {
       const session = requireSession(input.sessionId, input.generation);
       try {
-        return { code: await session.requestPairingCode(input.phoneNumber) };
+        return { code: await whileHeartbeating(() => session.requestPairingCode(input.phoneNumber)) };
       } catch (error) {
         throw ApplicationFailure.nonRetryable((error as Error).message, 'PairingCodeRefused');
       }
@@ -80,7 +87,29 @@ export function createEngineSessionActivities(host: SessionHost, capacity: HostC
 
     /** Stops the client; `logout` unlinks the device on the phone first, `forgetLogin` removes the saved login. */
     async stopEngineSession(input: { sessionId: string; logout: boolean; forgetLogin: boolean }): Promise<void> {
-      await host.stop(input.sessionId, { logout: input.logout, forgetLogin: input.forgetLogin });
+      await whileHeartbeating(() =>
+        host.stop(input.sessionId, { logout: input.logout, forgetLogin: input.forgetLogin }),
+      );
     },
   };
 }
+
+/** A third of the host commands' heartbeat timeout (workflows/account-activities.ts). */
+const HOST_COMMAND_HEARTBEAT_MS = 3_000;
+
+/**
+ * Runs a host command, heartbeating while it runs. A task the server records as handed to this host but that never
+ * reaches it (a poll that ended as the task was matched to it) then fails after the heartbeat timeout, seconds, and is
+ * retried, instead of waiting out its whole start-to-close timeout, minutes.
+ */
+async function whileHeartbeating<T>(run: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  context.heartbeat();
+  const beat = setInterval(() => context.heartbeat(), HOST_COMMAND_HEARTBEAT_MS);
+  try {
+    return await run();
+  } finally {
+    clearInterval(beat);
+  }
+}
+

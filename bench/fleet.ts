@@ -19,7 +19,7 @@ import { findFreePort } from '../infra/ports.js';
 import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.js';
 import { startPrivateStack, type TemporalTopology } from '../infra/stack.js';
 import { createLogger } from '../lib/logger.js';
-import { chromiumMemory, chromiumPids } from './chromium-memory.js';
+import { chromiumMemory, chromiumPids } from '../infra/chromium-memory.js';
 import { cpuByPart, cpuSpent } from './cpu.js';
 import { BENCH_SERVICE_ENV } from './service-env.js';
 import { summarize } from './stats.js';
@@ -71,14 +71,21 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
       API_PORT: String(apiPort),
       LOG_LEVEL: 'info',
     };
-    const startHost = async () => {
+    const startHost = async (seats?: number) => {
       hostCount += 1;
       const logFile = join(dataDir, `host-${hostCount}.log`);
       // Each host its own machine: Chromium profiles never shared, logins move only through PostgreSQL.
       const engineDir = join(dataDir, `engine-host-${hostCount}`);
       const handle = startServiceProcess(
         'worker',
-        options.engine === 'real' ? { ...env, ...REAL_ENGINE_ENV, ENGINE_DATA_DIR: engineDir } : env,
+        options.engine === 'real'
+          ? {
+              ...env,
+              ...REAL_ENGINE_ENV,
+              ENGINE_DATA_DIR: engineDir,
+              ...(seats ? { HOST_SESSION_CAPACITY: String(seats) } : {}),
+            }
+          : env,
         logFile,
       );
       const name = await hostQueueOf(handle, logFile);
@@ -94,7 +101,12 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     );
     const baseUrl = `http://127.0.0.1:${apiPort}`;
     await waitForHttpOk(`${baseUrl}/ready`, [api], 120_000);
-    for (let i = 0; i < options.hosts; i += 1) await startHost();
+    // Real engine: placement is first come, and a handful of sessions would all go to the first host to poll. Every
+    // host but the last gets an equal share of seats, so the sessions spread; the last has room for a killed one's.
+    const share = Math.ceil(options.sessions / options.hosts);
+    for (let i = 0; i < options.hosts; i += 1) {
+      await startHost(options.engine === 'real' && i < options.hosts - 1 ? share : undefined);
+    }
     const pool = await createDatabasePool(stack.databaseUrl, { maximumPoolSize: 4 });
     const { key } = await createApiKey(pool, { workspaceId: null, name: 'bench fleet' });
     const http = async (method: string, path: string, body?: unknown) => {
@@ -164,7 +176,11 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
 
     // 3. The host with the most sessions is killed: until every one of them runs on another host.
     const loadAtKill = await openClientsByHost(pool, PREFIX);
-    const victim = live().reduce((a, b) => ((loadAtKill.get(a.name) ?? 0) >= (loadAtKill.get(b.name) ?? 0) ? a : b));
+    // Real engine: the first host, whose seats are its share (the last one seats what it held).
+    const victim =
+      options.engine === 'real'
+        ? (live()[0] as (typeof hosts)[number])
+        : live().reduce((a, b) => ((loadAtKill.get(a.name) ?? 0) >= (loadAtKill.get(b.name) ?? 0) ? a : b));
     const orphaned = loadAtKill.get(victim.name) ?? 0;
     process.stderr.write(`[fleet] killing a host holding ${orphaned} sessions...\n`);
     const killedAt = Date.now();

@@ -3,6 +3,14 @@ import type { HostLeases } from './host-leases.js';
 import { readOwnPhone } from './own-phone.js';
 import type { Engine, EngineEvent, EngineSession, SessionEvent } from './types.js';
 
+/** A start that a stop overtook: the client it made (if any) is destroyed and its lease given up. */
+export class SessionStoppedWhileStarting extends Error {
+  override readonly name = 'SessionStoppedWhileStarting';
+  constructor(sessionId: string) {
+    super(`session ${sessionId} was stopped on this host while it was starting`);
+  }
+}
+
 /** How long `ready` waits for its one look at the own phone number before it goes out without it. */
 const READY_PHONE_READ_BUDGET_MS = 2_000;
 
@@ -72,17 +80,26 @@ export class SessionHost {
       outbox: Promise.resolve(),
     };
     this.sessions.set(params.sessionId, hosted);
+    // A stop can come while the start waits for the lease or for the engine (a drain, a newer generation): the stop
+    // finds nothing to destroy or release yet, so the start does it once it has them.
+    const stoppedMeanwhile = () => this.sessions.get(params.sessionId) !== hosted;
     try {
       await this.leases?.acquire(params.sessionId);
+      if (stoppedMeanwhile()) throw new SessionStoppedWhileStarting(params.sessionId);
       hosted.session = await this.engine.start({
         sessionId: params.sessionId,
         pairingPhoneNumber: params.pairingPhoneNumber,
         onEvent: (event) => this.forward(params.sessionId, hosted, event),
         fence: this.leases?.fence(params.sessionId) ?? null,
       });
+      if (stoppedMeanwhile()) {
+        await hosted.session.destroy().catch(() => undefined);
+        throw new SessionStoppedWhileStarting(params.sessionId);
+      }
     } catch (error) {
-      if (this.sessions.get(params.sessionId) === hosted) this.sessions.delete(params.sessionId);
-      await this.leases?.release(params.sessionId);
+      if (!stoppedMeanwhile()) this.sessions.delete(params.sessionId);
+      // Released only when no newer start of the same session holds it now.
+      if (!this.sessions.has(params.sessionId)) await this.leases?.release(params.sessionId);
       markGone();
       this.onSessionLeft();
       throw error;
@@ -122,24 +139,35 @@ export class SessionHost {
 
   /**
    * Hands every session to other hosts: each client stops here, its login kept, at most `perSecond` a second (the
-   * others restore them from the saved login, no scan). After `graceMs` whatever is left stops at once.
+   * others restore them from the saved login, no scan). After `graceMs` whatever is left stops at once. Each owner
+   * is also told directly (`tellOwner`): the watch's completion alone can be lost with a host that exits right after,
+   * and a released lease is not a lapsed one, so no other host would report it.
    */
   async handOver(options: {
     perSecond: number;
     graceMs: number;
-  }): Promise<{ handedOver: number; stoppedAtOnce: number }> {
+    tellOwner: (sessionId: string) => Promise<void>;
+  }): Promise<{ handedOver: number; stoppedAtOnce: number; ownersNotTold: number }> {
     const deadline = Date.now() + options.graceMs;
     const intervalMs = 1000 / options.perSecond;
+    const telling: Promise<void>[] = [];
     let handedOver = 0;
     for (const sessionId of [...this.sessions.keys()]) {
       if (Date.now() >= deadline) break;
       await this.stop(sessionId);
+      telling.push(options.tellOwner(sessionId));
       handedOver += 1;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
-    const stoppedAtOnce = this.sessions.size;
+    const rest = [...this.sessions.keys()];
     await this.stopAll();
-    return { handedOver, stoppedAtOnce };
+    telling.push(...rest.map((sessionId) => options.tellOwner(sessionId)));
+    const told = await Promise.allSettled(telling);
+    return {
+      handedOver,
+      stoppedAtOnce: rest.length,
+      ownersNotTold: told.filter((outcome) => outcome.status === 'rejected').length,
+    };
   }
 
   async stopAll(): Promise<void> {

@@ -44,6 +44,10 @@ export const TEMPORAL_SERVER_TUNING = [
   // shard by default, and the dev server has one shard: past a few hundred live accounts every task read its events
   // back from SQLite. 64 MiB holds thousands (Temporal's CPU per connection at 1000 accounts: 62 → 54 ms).
   'history.eventsCacheMaxSizeBytes=67108864',
+  // One partition per task queue: a host's own queue and the placement queue have a few pollers each, and a task in a
+  // partition none of them waits on stays there until a poll picks it (infra/temporal/config/dynamicconfig.yaml).
+  'matching.numTaskqueueReadPartitions=1',
+  'matching.numTaskqueueWritePartitions=1',
 ];
 
 /**

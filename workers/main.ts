@@ -138,9 +138,11 @@ async function main() {
     // Its last tasks finish on their own; the sessions need not wait for a poll or a webhook attempt to end.
     sharedWorker.shutdown();
     await Promise.race([sharedRun, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    const tellOwner = signalHostGone(client);
     const handed = await sessionHost.handOver({
       perSecond: hostStartsPerSecond(env.HOST_SESSION_STARTS_PER_SECOND, env.WA_ENGINE),
       graceMs: env.HOST_DRAIN_GRACE_MS,
+      tellOwner: (sessionId) => tellOwner(sessionId, hostTaskQueue),
     });
     log.info(handed, 'drained');
     shutdownWorkers();

@@ -44,10 +44,12 @@ export function placement() {
 export function hostActivities(taskQueue: string, timings: AccountTimings) {
   const onHost = { taskQueue, scheduleToStartTimeout: timings.hostScheduleToStartMs };
   return {
-    // Starting a client (Chromium for the real engine) takes seconds; a host that never picks it up is dead.
+    // Starting a client (Chromium for the real engine) takes seconds; a host that never picks it up is dead. The
+    // commands heartbeat while they run: one that never reached its host is retried after 10 s, not 2 minutes.
     engine: proxyActivities<HostQueueActivities>({
       ...onHost,
       startToCloseTimeout: '2 minutes',
+      heartbeatTimeout: '10 seconds',
       retry: {
         initialInterval: '1 second',
         backoffCoefficient: 2,

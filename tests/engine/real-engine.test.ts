@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import { listAccountEvents } from '../../db/account-events.js';
 import { EngineAuthStore } from '../../db/engine-auth.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
 import type { ChildHandle } from '../../infra/child-process.js';
+import { chromiumMemory } from '../../infra/chromium-memory.js';
 import { requestPairingCodeUpdate } from '../../workflows/messages.js';
 import { AccountDriver, randomPhone } from '../helpers/accounts.js';
 import { buildTestApi } from '../helpers/api.js';
@@ -74,7 +75,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     assert.equal(row.phone_number, phone);
     assert.equal(row.push_name, 'Toko Maju');
 
-    const memory = chromiumMemoryMb(sessionId);
+    const memory = chromiumMemory(`session-${sessionId}`);
     await writeMeasurement({
       createToFirstQrMs: firstQrMs,
       chromiumRssMbSummed: memory.rssMb,
@@ -235,26 +236,6 @@ async function explained<T>(
       { cause: error },
     );
   }
-}
-
-/** Memory of a session's Chromium processes: RSS summed (counts shared pages once per process) and PSS (shares them out). */
-function chromiumMemoryMb(sessionId: string): { rssMb: number; pssMb: number; processes: number } {
-  const lines = execFileSync('ps', ['-eo', 'pid,rss,args'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.includes(`session-${sessionId}`) && /chrom/i.test(line));
-  let rssKb = 0;
-  let pssKb = 0;
-  for (const line of lines) {
-    const [pid = '', rss = '0'] = line.trim().split(/\s+/);
-    rssKb += Number.parseInt(rss, 10);
-    try {
-      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-      pssKb += Number.parseInt(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? '0', 10);
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return { rssMb: Math.round(rssKb / 1024), pssMb: Math.round(pssKb / 1024), processes: lines.length };
 }
 
 async function writeMeasurement(values: Record<string, number>) {
