@@ -112,4 +112,3 @@ async function whileHeartbeating<T>(run: () => Promise<T>): Promise<T> {
     clearInterval(beat);
   }
 }
-
