@@ -143,10 +143,13 @@ function payloadEncodings(node: unknown): string[] {
   const metadata = record.metadata as Record<string, string> | undefined;
   const own = typeof metadata?.encoding === 'string' ? [Buffer.from(metadata.encoding, 'base64').toString()] : [];
   const isMarker = typeof record.markerName === 'string';
+  // A marker's own bookkeeping is the SDK's (a local activity's call data, a patch's id), never account data.
   const nested = Object.entries(record)
     .filter(([key]) => key !== 'searchAttributes' && key !== 'metadata')
     .map(([key, value]) =>
-      isMarker && key === 'details' ? [key, { ...(value as object), data: undefined }] : ([key, value] as const),
+      isMarker && key === 'details'
+        ? [key, { ...(value as object), data: undefined, 'patch-data': undefined }]
+        : ([key, value] as const),
     )
     .flatMap(([, value]) => payloadEncodings(value));
   return [...own, ...nested];
