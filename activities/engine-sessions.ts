@@ -7,7 +7,12 @@ import type { HostCapacity } from '../workers/host-capacity.js';
  * Activities on this process's host queue: the only code that touches its engine sessions. Each is idempotent, so a
  * retry after a lost completion does no harm.
  */
-export function createEngineSessionActivities(host: SessionHost, capacity: HostCapacity) {
+export function createEngineSessionActivities(
+  host: SessionHost,
+  capacity: HostCapacity,
+  /** The build the account pins, read at each start: a new pin takes effect at the session's next start. */
+  webVersionPin: (sessionId: string) => Promise<string | null>,
+) {
   const requireSession = (sessionId: string, generation: number) => {
     const session = host.get(sessionId, generation);
     if (!session) {
@@ -25,7 +30,7 @@ export function createEngineSessionActivities(host: SessionHost, capacity: HostC
       // The seat its claim promised becomes the running session in the same turn of the event loop.
       capacity.fulfil(input.sessionId);
       try {
-        await whileHeartbeating(() => host.start(input));
+        await whileHeartbeating(async () => host.start({ ...input, webVersion: await webVersionPin(input.sessionId) }));
       } catch (error) {
         // Stopped here before it was up (this host is draining): the account asks for another host at once.
         if (error instanceof SessionStoppedWhileStarting)

@@ -18,6 +18,8 @@ export interface AccountCommandDeps {
   liveAccountLimit: number;
   /** Every route that creates an account calls it first. */
   accountCreationGate: AccountCreationGate;
+  /** The WhatsApp Web build the service pins for every account that pins none (WA_WEB_VERSION), or null. */
+  serviceWebVersion: string | null;
 }
 
 /**

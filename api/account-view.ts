@@ -21,6 +21,12 @@ export interface AccountView {
   pairingCode: { value: string; generatedAt: string } | null;
   metadata: Record<string, unknown>;
   lastConnectedAt: string | null;
+  /** When its session last answered its host's check that it is connected (a dead session stops moving this). */
+  lastSeenAt: string | null;
+  /** The WhatsApp Web build its session runs, as last seen. */
+  webVersion: string | null;
+  /** The build this account pins (PUT .../web-version), applied at its next start; null: the service's choice. */
+  webVersionPin: string | null;
   createdAt: string;
   updatedAt: string;
   deletedAt: string | null;
@@ -104,6 +110,9 @@ export function toAccountView(row: AccountRow, now = Date.now()): AccountView {
         : null,
     metadata: row.metadata,
     lastConnectedAt: iso(row.last_connected_at),
+    lastSeenAt: iso(row.last_seen_at),
+    webVersion: row.web_version,
+    webVersionPin: row.web_version_pin,
     createdAt: iso(row.created_at) as string,
     updatedAt: iso(row.updated_at) as string,
     deletedAt: iso(row.deleted_at),
@@ -135,6 +144,9 @@ export const accountViewSchema = {
     'pairingCode',
     'metadata',
     'lastConnectedAt',
+    'lastSeenAt',
+    'webVersion',
+    'webVersionPin',
     'createdAt',
     'updatedAt',
     'deletedAt',
@@ -166,6 +178,9 @@ export const accountViewSchema = {
     pairingCode: stamped,
     metadata: { type: 'object', additionalProperties: true },
     lastConnectedAt: { type: ['string', 'null'], format: 'date-time' },
+    lastSeenAt: { type: ['string', 'null'], format: 'date-time' },
+    webVersion: { type: ['string', 'null'] },
+    webVersionPin: { type: ['string', 'null'] },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
     deletedAt: { type: ['string', 'null'], format: 'date-time' },

@@ -63,6 +63,8 @@ export interface AppDependencies {
   temporalUiUrl?: string | null;
   /** How long an operator's browser session lasts (default 8 h). */
   operatorSessionLifetimeMs?: number;
+  /** The WhatsApp Web build the workers pin (default: WA_WEB_VERSION of this process's environment). */
+  serviceWebVersion?: string | null;
 }
 
 /**
@@ -162,7 +164,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     if (reply.statusCode === 429) void reply.type(PROBLEM_CONTENT_TYPE);
     return payload;
   });
-  await app.register(metricsPlugin, { pool: deps.pool });
+  await app.register(metricsPlugin, {
+    pool: deps.pool,
+    serviceWebVersion: deps.serviceWebVersion ?? process.env.WA_WEB_VERSION ?? null,
+  });
   await app.register(healthPlugin, {
     checks: {
       postgres: async () => {
@@ -179,6 +184,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     webhookPolicy: deps.webhookPolicy ?? webhookPolicyFromEnv(process.env.WEBHOOK_ALLOWED_HOSTS),
     liveAccountLimit: deps.liveAccountLimit ?? DEFAULT_LIVE_ACCOUNT_LIMIT,
     accountCreationGate: accountCreationGate(app, deps.accountCreationsPerMinute ?? 30),
+    serviceWebVersion: deps.serviceWebVersion ?? process.env.WA_WEB_VERSION ?? null,
   };
   await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });

@@ -7,80 +7,121 @@ import { parseKeyring } from '../lib/keyring.js';
  */
 const port = z.coerce.number().int().min(1).max(65535);
 
-const processEnvSchema = z.object({
-  DATABASE_URL: z.string().url({ message: 'must be a postgres:// URL' }),
-  // The schema owner's URL, for migrations only; the service itself logs in with DATABASE_URL (row access only).
-  DATABASE_MIGRATION_URL: z.string().url({ message: 'must be a postgres:// URL' }).optional(),
-  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, { message: 'must be host:port' }),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  // TLS to Temporal's frontend (lib/temporal-tls.ts): files in PEM; with CERT and KEY, mutual TLS.
-  TEMPORAL_TLS_CA: z.string().min(1).optional(),
-  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
-  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
-  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
-  TASK_QUEUE: z.string().min(1).default('wa-accounts'),
-  // The service's keys (lib/keyring.ts): `id:base64,...`, the active one first. `npm start` makes one in .data/.
-  ENCRYPTION_KEYS: z
-    .string({ required_error: 'is required: id:base64 of 32 random bytes (npm run keys -- new-key)' })
-    .superRefine((value, context) => {
-      try {
-        parseKeyring(value);
-      } catch (error) {
-        context.addIssue({ code: 'custom', message: (error as Error).message });
-      }
-    }),
-  API_HOST: z.string().min(1).default('127.0.0.1'),
-  API_PORT: port.default(3001),
-  // `real`: whatsapp-web.js in Chromium. `simulated`: the simulated engine (tests, load runs, demos).
-  WA_ENGINE: z.enum(['real', 'simulated']).default('real'),
-  // With the real engine: `whatsapp` reaches web.whatsapp.com; `standin` loads the offline stand-in page.
-  WA_WEB: z.enum(['whatsapp', 'standin']).default('whatsapp'),
-  CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
-  // `auto`: sandboxed wherever the host allows it (not as root); `on`: refuse to start without it.
-  CHROMIUM_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
-  // Chromium's own host resolution (its --host-resolver-rules): e.g. `MAP web.whatsapp.com 10.0.0.5` behind a
-  // gateway, or `MAP * ~NOTFOUND` to keep a host with no way out from trying.
-  CHROMIUM_HOST_RESOLVER_RULES: z.string().min(1).optional(),
-  ENGINE_DATA_DIR: z.string().min(1).default('.data/engine'),
-  WA_LAUNCH_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
-  // Sessions this worker hosts at most (default: for the real engine, 3/4 of the memory at SESSION_MEMORY_BUDGET_MB
-  // each; for the simulated engine, 100,000).
-  HOST_SESSION_CAPACITY: z.coerce.number().int().positive().optional(),
-  SESSION_MEMORY_BUDGET_MB: z.coerce.number().int().positive().default(400),
-  // Sessions this worker starts per second at most, restores included (default: 2 real, 200 simulated).
-  HOST_SESSION_STARTS_PER_SECOND: z.coerce.number().positive().optional(),
-  // A draining host (SIGTERM) hands its sessions over at its start pace for at most this long, then stops the rest.
-  HOST_DRAIN_GRACE_MS: z.coerce.number().int().nonnegative().default(25_000),
-  // How long a session lease holds without renewal: a dead host's sessions wait at most this for another host.
-  SESSION_LEASE_TTL_MS: z.coerce.number().int().min(1_000).default(45_000),
-  // The seed's backend called its Node service on loopback without a key. Off unless turned on; then from loopback
-  // only, never through a proxy, and only for the workspaces SEED_API_WORKSPACES names.
-  SEED_API_LOOPBACK_WITHOUT_KEY: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
-  SEED_API_WORKSPACES: z.string().default(''),
-  // Hosts exempt from the webhook network policy, reachable over plain http: development and tests only.
-  WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
-  // Live accounts (neither failed nor deleted) a workspace may keep, unless an operator set its own limit.
-  MAX_LIVE_ACCOUNTS_PER_WORKSPACE: z.coerce.number().int().nonnegative().default(100),
-  // The bearer token Prometheus scrapes /metrics with; without one, only admin keys read /metrics.
-  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
-  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
-  // Each account may start a Chromium: creating them has a budget of its own per key.
-  ACCOUNT_CREATIONS_PER_MINUTE: z.coerce.number().int().positive().default(30),
-  // Invalid keys one address may present per minute; past it, the address waits without a key lookup.
-  FAILED_AUTHENTICATIONS_PER_MINUTE: z.coerce.number().int().positive().default(30),
-  // Temporal's Web UI server (its public path /temporal), served by the API at /temporal behind an operator login;
-  // it stays on loopback or the internal network, never published.
-  TEMPORAL_UI_URL: z.string().url({ message: 'must be an http:// URL' }).optional(),
-  OPERATOR_SESSION_HOURS: z.coerce.number().positive().max(24).default(8),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  // `auto`: lines for people on a terminal, JSON otherwise (lib/logger.ts).
-  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
-});
+/** A WhatsApp Web build name, as the page's Debug.VERSION and the builds' archives spell it. */
+export const WEB_VERSION_PATTERN = '^[0-9][0-9A-Za-z.-]{0,63}$';
+export const webVersionSchema = z
+  .string()
+  .regex(new RegExp(WEB_VERSION_PATTERN), { message: 'must be a WhatsApp Web build such as 2.3000.1017054665' });
 
-export type ProcessEnv = z.infer<typeof processEnvSchema>;
+const processEnvSchema = z
+  .object({
+    DATABASE_URL: z.string().url({ message: 'must be a postgres:// URL' }),
+    // The schema owner's URL, for migrations only; the service itself logs in with DATABASE_URL (row access only).
+    DATABASE_MIGRATION_URL: z.string().url({ message: 'must be a postgres:// URL' }).optional(),
+    TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, { message: 'must be host:port' }),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    // TLS to Temporal's frontend (lib/temporal-tls.ts): files in PEM; with CERT and KEY, mutual TLS.
+    TEMPORAL_TLS_CA: z.string().min(1).optional(),
+    TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+    TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+    TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+    TASK_QUEUE: z.string().min(1).default('wa-accounts'),
+    // The service's keys (lib/keyring.ts): `id:base64,...`, the active one first. `npm start` makes one in .data/.
+    ENCRYPTION_KEYS: z
+      .string({ required_error: 'is required: id:base64 of 32 random bytes (npm run keys -- new-key)' })
+      .superRefine((value, context) => {
+        try {
+          parseKeyring(value);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }),
+    API_HOST: z.string().min(1).default('127.0.0.1'),
+    API_PORT: port.default(3001),
+    // `real`: whatsapp-web.js in Chromium. `simulated`: the simulated engine (tests, load runs, demos).
+    WA_ENGINE: z.enum(['real', 'simulated']).default('real'),
+    // With the real engine: `whatsapp` reaches web.whatsapp.com; `standin` loads the offline stand-in page.
+    WA_WEB: z.enum(['whatsapp', 'standin']).default('whatsapp'),
+    CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
+    // `auto`: sandboxed wherever the host allows it (not as root); `on`: refuse to start without it.
+    CHROMIUM_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
+    // Chromium's own host resolution (its --host-resolver-rules): e.g. `MAP web.whatsapp.com 10.0.0.5` behind a
+    // gateway, or `MAP * ~NOTFOUND` to keep a host with no way out from trying.
+    CHROMIUM_HOST_RESOLVER_RULES: z.string().min(1).optional(),
+    ENGINE_DATA_DIR: z.string().min(1).default('.data/engine'),
+    // The WhatsApp Web build every session loads (accounts may pin their own): e.g. `2.3000.1017054665`. Unset: the
+    // library's default build, or the one WhatsApp serves. README: "When WhatsApp ships a build that breaks login".
+    WA_WEB_VERSION: webVersionSchema.optional(),
+    // Where pinned builds come from: `local` (ENGINE_DATA_DIR/web-cache, where every build served once is kept),
+    // `remote` (WA_WEB_VERSION_REMOTE_PATH, a URL with {version}), `none` (always WhatsApp's current build).
+    WA_WEB_VERSION_CACHE: z.enum(['local', 'remote', 'none']).default('local'),
+    WA_WEB_VERSION_REMOTE_PATH: z
+      .string()
+      .url({ message: 'must be a URL' })
+      .refine((value) => value.includes('{version}'), 'must contain {version}')
+      .optional(),
+    // A connected session's client is asked its state this often; one that does not answer CONNECTED within
+    // ENGINE_CHECK_TIMEOUT_MS that many checks in a row is restarted from its saved login.
+    ENGINE_CHECK_EVERY_MS: z.coerce.number().int().min(100).default(60_000),
+    ENGINE_CHECK_TIMEOUT_MS: z.coerce.number().int().min(50).default(15_000),
+    ENGINE_CHECK_MISSES: z.coerce.number().int().min(1).default(2),
+    // A connected session whose browser holds more than this is restarted from its saved login at a quiet moment
+    // (no engine event for ENGINE_RECYCLE_QUIET_MS, one at a time per host). 0: never.
+    ENGINE_MEMORY_LIMIT_MB: z.coerce.number().int().nonnegative().default(1_024),
+    ENGINE_RECYCLE_QUIET_MS: z.coerce.number().int().nonnegative().default(60_000),
+    WA_LAUNCH_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+    // Sessions this worker hosts at most (default: for the real engine, 3/4 of the memory at SESSION_MEMORY_BUDGET_MB
+    // each; for the simulated engine, 100,000).
+    HOST_SESSION_CAPACITY: z.coerce.number().int().positive().optional(),
+    SESSION_MEMORY_BUDGET_MB: z.coerce.number().int().positive().default(400),
+    // Sessions this worker starts per second at most, restores included (default: 2 real, 200 simulated).
+    HOST_SESSION_STARTS_PER_SECOND: z.coerce.number().positive().optional(),
+    // A draining host (SIGTERM) hands its sessions over at its start pace for at most this long, then stops the rest.
+    HOST_DRAIN_GRACE_MS: z.coerce.number().int().nonnegative().default(25_000),
+    // How long a session lease holds without renewal: a dead host's sessions wait at most this for another host.
+    SESSION_LEASE_TTL_MS: z.coerce.number().int().min(1_000).default(45_000),
+    // The seed's backend called its Node service on loopback without a key. Off unless turned on; then from loopback
+    // only, never through a proxy, and only for the workspaces SEED_API_WORKSPACES names.
+    SEED_API_LOOPBACK_WITHOUT_KEY: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+    SEED_API_WORKSPACES: z.string().default(''),
+    // Hosts exempt from the webhook network policy, reachable over plain http: development and tests only.
+    WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
+    // Live accounts (neither failed nor deleted) a workspace may keep, unless an operator set its own limit.
+    MAX_LIVE_ACCOUNTS_PER_WORKSPACE: z.coerce.number().int().nonnegative().default(100),
+    // The bearer token Prometheus scrapes /metrics with; without one, only admin keys read /metrics.
+    METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+    // Each account may start a Chromium: creating them has a budget of its own per key.
+    ACCOUNT_CREATIONS_PER_MINUTE: z.coerce.number().int().positive().default(30),
+    // Invalid keys one address may present per minute; past it, the address waits without a key lookup.
+    FAILED_AUTHENTICATIONS_PER_MINUTE: z.coerce.number().int().positive().default(30),
+    // Temporal's Web UI server (its public path /temporal), served by the API at /temporal behind an operator login;
+    // it stays on loopback or the internal network, never published.
+    TEMPORAL_UI_URL: z.string().url({ message: 'must be an http:// URL' }).optional(),
+    OPERATOR_SESSION_HOURS: z.coerce.number().positive().max(24).default(8),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // `auto`: lines for people on a terminal, JSON otherwise (lib/logger.ts).
+    LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  })
+  .superRefine((env, context) => {
+    if (env.WA_WEB_VERSION_CACHE === 'remote' && !env.WA_WEB_VERSION_REMOTE_PATH)
+      context.addIssue({
+        code: 'custom',
+        path: ['WA_WEB_VERSION_REMOTE_PATH'],
+        message: 'is required with the remote cache',
+      });
+    if (env.WA_WEB_VERSION_CACHE === 'none' && env.WA_WEB_VERSION)
+      context.addIssue({
+        code: 'custom',
+        path: ['WA_WEB_VERSION'],
+        message: 'cannot be pinned with WA_WEB_VERSION_CACHE=none',
+      });
+  });
+
+export type ProcessEnv = z.output<typeof processEnvSchema>;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

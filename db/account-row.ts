@@ -42,6 +42,10 @@ export const accountRowSchema = z.object({
   webhook_url: z.string().nullable(),
   wait: accountWaitSchema,
   status_changed_at: z.number(),
+  last_seen_at: z.number().nullable(),
+  web_version: z.string().nullable(),
+  web_version_pin: z.string().nullable(),
+  engine_memory_bytes: z.number().nullable(),
 });
 export type AccountRow = z.infer<typeof accountRowSchema>;
 

@@ -1,5 +1,6 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
+import { UPKEEP_RESTART_REASONS } from '../engine/session-upkeep.js';
 
 export interface HistogramData {
   buckets: Array<{ le: number; count: number }>;
@@ -80,4 +81,43 @@ export async function accountGauges(db: CommonQueryMethods): Promise<{
     WHERE deleted_at IS NULL AND wait IS NOT NULL GROUP BY 1 ORDER BY 1
   `);
   return { byStatus, waiting };
+}
+
+/** Sessions their own host restarted, all time: `unresponsive` (missed its checks) or `memory` (outgrew its limit). */
+export async function hostRestartCounts(
+  db: CommonQueryMethods,
+): Promise<ReadonlyArray<{ why: 'unresponsive' | 'memory'; count: number }>> {
+  const unresponsive = `transient:${UPKEEP_RESTART_REASONS.unresponsive}%`;
+  const memory = `transient:${UPKEEP_RESTART_REASONS.memory}%`;
+  return db.any(sql.type(z.object({ why: z.enum(['unresponsive', 'memory']), count: z.number() }))`
+    SELECT CASE WHEN data->>'reason' LIKE ${memory} THEN 'memory' ELSE 'unresponsive' END AS why, count(*)::int8 AS count
+    FROM account_events
+    WHERE type = 'disconnected' AND (data->>'reason' LIKE ${unresponsive} OR data->>'reason' LIKE ${memory})
+    GROUP BY 1 ORDER BY 1
+  `);
+}
+
+/**
+ * Connected sessions by the WhatsApp Web build they run, and how many run another build than the one expected of
+ * them: their account's pin, else the service's, else the build most sessions run.
+ */
+export async function webVersionGauges(
+  db: CommonQueryMethods,
+  servicePin: string | null,
+): Promise<{ byVersion: ReadonlyArray<{ version: string; count: number }>; offExpected: number }> {
+  const running = sql.fragment`
+    SELECT web_version, web_version_pin FROM whatsapp_accounts
+    WHERE status = 'connected' AND deleted_at IS NULL AND web_version IS NOT NULL
+  `;
+  const byVersion = await db.any(sql.type(z.object({ version: z.string(), count: z.number() }))`
+    WITH running AS (${running})
+    SELECT web_version AS version, count(*)::int8 AS count FROM running GROUP BY 1 ORDER BY 1
+  `);
+  const offExpected = await db.oneFirst(sql.type(z.object({ count: z.number() }))`
+    WITH running AS (${running}),
+    majority AS (SELECT web_version FROM running GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)
+    SELECT count(*)::int8 AS count FROM running
+    WHERE web_version <> COALESCE(web_version_pin, ${servicePin}::text, (SELECT web_version FROM majority))
+  `);
+  return { byVersion, offExpected };
 }

@@ -21,6 +21,7 @@ export async function createEngine(env: ProcessEnv, pool: DatabasePool, log: Log
         readSimulatorSettings(),
         log.child({ engine: 'simulated' }),
         logins,
+        env.WA_WEB_VERSION ?? null,
       );
     case 'real': {
       const sandbox = decideSandbox(env.CHROMIUM_SANDBOX, readSandboxFacts(env.CHROMIUM_PATH));
@@ -37,6 +38,11 @@ export async function createEngine(env: ProcessEnv, pool: DatabasePool, log: Log
             ...chromiumFlags(sandbox),
             ...(env.CHROMIUM_HOST_RESOLVER_RULES ? [`--host-resolver-rules=${env.CHROMIUM_HOST_RESOLVER_RULES}`] : []),
           ],
+          webVersion: env.WA_WEB_VERSION ?? null,
+          webVersionCache:
+            env.WA_WEB_VERSION_CACHE === 'remote' && env.WA_WEB_VERSION_REMOTE_PATH
+              ? { type: 'remote', remotePath: env.WA_WEB_VERSION_REMOTE_PATH }
+              : { type: env.WA_WEB_VERSION_CACHE === 'none' ? 'none' : 'local' },
         },
         log.child({ engine: 'real', web: env.WA_WEB }),
         logins,

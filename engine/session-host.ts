@@ -30,6 +30,18 @@ interface HostedSession {
   markGone: () => void;
   /** Engine events go out one after another, so the owner sees them in the order the engine emitted them. */
   outbox: Promise<void>;
+  /** Between `ready` and the next event that takes the session down or back to a login. */
+  ready: boolean;
+  /** When the engine last emitted an event for this client (ms): a session that has been quiet can be restarted. */
+  lastEventAt: number;
+}
+
+/** A session the host has seen turn ready, as its periodic check looks at it. */
+export interface ReadySession {
+  sessionId: string;
+  generation: number;
+  session: EngineSession;
+  lastEventAt: number;
 }
 
 export interface StartSession {
@@ -37,6 +49,8 @@ export interface StartSession {
   owner: string;
   generation: number;
   pairingPhoneNumber: string | null;
+  /** The WhatsApp Web build this account pins, if it pins one. */
+  webVersion?: string | null;
 }
 
 /**
@@ -45,6 +59,7 @@ export interface StartSession {
  */
 export class SessionHost {
   private readonly sessions = new Map<string, HostedSession>();
+  private readonly readyListeners: Array<(sessionId: string) => void> = [];
 
   constructor(
     private readonly engine: Engine,
@@ -78,6 +93,8 @@ export class SessionHost {
       gone,
       markGone,
       outbox: Promise.resolve(),
+      ready: false,
+      lastEventAt: Date.now(),
     };
     this.sessions.set(params.sessionId, hosted);
     // A stop can come while the start waits for the lease or for the engine (a drain, a newer generation): the stop
@@ -91,6 +108,7 @@ export class SessionHost {
         pairingPhoneNumber: params.pairingPhoneNumber,
         onEvent: (event) => this.forward(params.sessionId, hosted, event),
         fence: this.leases?.fence(params.sessionId) ?? null,
+        webVersion: params.webVersion ?? null,
       });
       if (stoppedMeanwhile()) {
         await hosted.session.destroy().catch(() => undefined);
@@ -110,6 +128,38 @@ export class SessionHost {
     const hosted = this.sessions.get(sessionId);
     if (!hosted || (generation !== undefined && hosted.generation !== generation)) return null;
     return hosted.session;
+  }
+
+  /** Calls `listener` each time a session here turns ready. */
+  onReady(listener: (sessionId: string) => void): void {
+    this.readyListeners.push(listener);
+  }
+
+  /** The sessions here that are up (turned ready and nothing since took them down). */
+  readySessions(): ReadySession[] {
+    const ready: ReadySession[] = [];
+    for (const [sessionId, hosted] of this.sessions) {
+      if (hosted.ready && hosted.session)
+        ready.push({
+          sessionId,
+          generation: hosted.generation,
+          session: hosted.session,
+          lastEventAt: hosted.lastEventAt,
+        });
+    }
+    return ready;
+  }
+
+  /**
+   * Restarts a session from its saved login, as a drop would: its owner hears `disconnected` (transient, with the
+   * reason) and reconnects it, and the client stops here. Nothing happens when that generation is no longer here.
+   */
+  async restart(sessionId: string, generation: number, reason: string): Promise<boolean> {
+    const hosted = this.sessions.get(sessionId);
+    if (hosted?.generation !== generation) return false;
+    this.forward(sessionId, hosted, { type: 'disconnected', kind: 'transient', reason });
+    await this.stop(sessionId);
+    return true;
   }
 
   /** Resolves when the session of this generation is destroyed here; null when it is not on this host. */
@@ -200,6 +250,9 @@ export class SessionHost {
 
   private forward(sessionId: string, hosted: HostedSession, event: EngineEvent) {
     const emittedAt = Date.now();
+    hosted.lastEventAt = emittedAt;
+    hosted.ready = event.type === 'ready';
+    if (hosted.ready) for (const listener of this.readyListeners) listener(sessionId);
     // The type and reason only: a QR or a pairing code is a login credential and stays out of logs.
     const reason = event.type === 'disconnected' ? { kind: event.kind, reason: event.reason } : {};
     this.log.info({ sessionId, generation: hosted.generation, event: event.type, ...reason }, 'engine event');

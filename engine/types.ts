@@ -51,6 +51,15 @@ export interface EngineSession {
   logout(): Promise<void>;
   /** Stops the client and frees everything it holds; never throws. */
   destroy(): Promise<void>;
+  /**
+   * WhatsApp Web's own connection state (`CONNECTED` when it is up), null when the page has none. A hung page never
+   * answers: the caller bounds the wait.
+   */
+  state(): Promise<string | null>;
+  /** The WhatsApp Web build the client runs, null when the page does not say. */
+  webVersion(): Promise<string | null>;
+  /** What the client's browser holds in memory now, in bytes; null when it cannot be measured. */
+  memoryBytes(): Promise<number | null>;
 }
 
 export interface EngineStartOptions {
@@ -60,6 +69,8 @@ export interface EngineStartOptions {
   onEvent: (event: EngineEvent) => void;
   /** The lease this client runs under: its writes (the saved login) are refused once the lease has moved on. */
   fence?: LeaseFence | null;
+  /** The WhatsApp Web build this account must load (its own pin), overriding the engine's; null: the engine's. */
+  webVersion?: string | null;
 }
 
 export interface Engine {

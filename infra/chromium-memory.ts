@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 
 /**
  * The memory of the Chromium processes whose command line contains `marker` (a profile folder, a host's engine
@@ -31,4 +32,23 @@ export function chromiumPids(marker: string): number[] {
     .split('\n')
     .filter((line) => line.includes(marker) && /chrom/i.test(line))
     .map((line) => Number(line.trim().split(/\s+/)[0]));
+}
+
+/**
+ * The PSS of every Chromium running on a profile under `profilesDir`, in bytes, by profile folder name (one read of
+ * /proc for all of them, no process spawned): what each session's browser holds.
+ */
+export async function memoryByProfile(profilesDir: string): Promise<Map<string, number>> {
+  const marker = `--user-data-dir=${profilesDir}/`;
+  const byProfile = new Map<string, number>();
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const args = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    const profile = args.find((arg) => arg.startsWith(marker))?.slice(marker.length);
+    if (!profile) continue;
+    const rollup = await readFile(`/proc/${entry}/smaps_rollup`, 'utf8').catch(() => '');
+    const pssKb = Number.parseInt(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? '0', 10);
+    byProfile.set(profile, (byProfile.get(profile) ?? 0) + pssKb * 1024);
+  }
+  return byProfile;
 }

@@ -42,6 +42,13 @@ const BODIES: Record<PhoneAction, object | null> = {
   unlink: null,
   conflict: null,
   ban: null,
+  hang: null,
+  grow_memory: {
+    type: 'object',
+    required: ['megabytes'],
+    properties: { megabytes: { type: 'integer', minimum: 1, maximum: 4096 } },
+    additionalProperties: false,
+  },
 };
 
 const SUMMARIES: Record<PhoneAction, string> = {
@@ -51,6 +58,8 @@ const SUMMARIES: Record<PhoneAction, string> = {
   unlink: 'The phone unlinks the device (logout: the account ends)',
   conflict: 'WhatsApp Web is opened elsewhere and takes over',
   ban: 'WhatsApp bans the number',
+  hang: 'WhatsApp Web stops answering (its page hangs; no event says so)',
+  grow_memory: 'The session’s browser holds this many more megabytes',
 };
 
 /**

@@ -1,7 +1,20 @@
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 
-export const PHONE_ACTIONS = ['scan', 'enter_code', 'drop', 'unlink', 'conflict', 'ban'] as const;
+/**
+ * What the world does to a session: the phone's owner (scan, enter a code, unlink), WhatsApp (drop, conflict, ban), or
+ * the browser the session runs in (`hang`: the page stops answering; `grow_memory`: it holds that much more).
+ */
+export const PHONE_ACTIONS = [
+  'scan',
+  'enter_code',
+  'drop',
+  'unlink',
+  'conflict',
+  'ban',
+  'hang',
+  'grow_memory',
+] as const;
 export type PhoneAction = (typeof PHONE_ACTIONS)[number];
 
 export const simulatorActionSchema = z.object({

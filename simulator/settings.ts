@@ -11,6 +11,8 @@ const settingsSchema = z.object({
   SIM_QR_TTL_MS: z.coerce.number().int().positive().default(20_000),
   SIM_READY_DELAY_MS: z.coerce.number().int().nonnegative().default(1_500),
   SIM_RESTORE_DELAY_MS: z.coerce.number().int().nonnegative().default(1_000),
+  // What a simulated session's browser holds, as the real engine measured one (docs/benchmarks.md).
+  SIM_SESSION_MEMORY_MB: z.coerce.number().int().nonnegative().default(220),
 });
 
 export interface SimulatorSettings {
@@ -19,6 +21,7 @@ export interface SimulatorSettings {
   qrTtlMs: number;
   readyDelayMs: number;
   restoreDelayMs: number;
+  sessionMemoryBytes: number;
   /** Scales a per-action delay the same way as the settings. */
   scale(ms: number): number;
 }
@@ -32,6 +35,7 @@ export function readSimulatorSettings(source: NodeJS.ProcessEnv = process.env): 
     qrTtlMs: scale(env.SIM_QR_TTL_MS),
     readyDelayMs: scale(env.SIM_READY_DELAY_MS),
     restoreDelayMs: scale(env.SIM_RESTORE_DELAY_MS),
+    sessionMemoryBytes: env.SIM_SESSION_MEMORY_MB * 1024 * 1024,
     scale,
   };
 }

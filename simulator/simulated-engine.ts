@@ -4,7 +4,12 @@ import type { Logger } from '../lib/logger.js';
 import { PhoneActionInbox, PhoneActionRefused } from './phone-action-inbox.js';
 import type { Engine, EngineSession, EngineStartOptions } from '../engine/types.js';
 import type { SimulatorSettings } from './settings.js';
-import { SimulatedSession, simulatedAuthSchema, SimulatorRejection } from './simulated-session.js';
+import {
+  SIMULATED_WEB_VERSION,
+  SimulatedSession,
+  simulatedAuthSchema,
+  SimulatorRejection,
+} from './simulated-session.js';
 
 /**
  * The simulated WhatsApp engine: same interface and same code path in the workflow as the real one. Its auth lives
@@ -22,6 +27,8 @@ export class SimulatedEngine implements Engine {
     private readonly settings: SimulatorSettings,
     log: Logger,
     private readonly logins: EngineAuthStore,
+    /** The service's WhatsApp Web pin: the build every session reports unless its account pins another. */
+    private readonly webVersion: string | null,
   ) {
     this.inbox = new PhoneActionInbox(
       pool,
@@ -47,8 +54,9 @@ export class SimulatedEngine implements Engine {
     settings: SimulatorSettings,
     log: Logger,
     logins: EngineAuthStore,
+    webVersion: string | null = null,
   ): Promise<SimulatedEngine> {
-    const engine = new SimulatedEngine(pool, databaseUrl, settings, log, logins);
+    const engine = new SimulatedEngine(pool, databaseUrl, settings, log, logins, webVersion);
     await engine.inbox.start();
     return engine;
   }
@@ -73,6 +81,7 @@ export class SimulatedEngine implements Engine {
         removeAuth: () => this.logins.remove(options.sessionId),
         onEvent: options.onEvent,
       },
+      options.webVersion ?? this.webVersion ?? SIMULATED_WEB_VERSION,
     );
     void this.sessions.get(options.sessionId)?.destroy();
     this.sessions.set(options.sessionId, session);
@@ -84,6 +93,9 @@ export class SimulatedEngine implements Engine {
       resolveLid: (lid) => session.resolveLid(lid),
       requestPairingCode: (phone) => session.requestPairingCode(phone),
       logout: () => session.logout(),
+      state: () => session.state(),
+      webVersion: () => session.webVersion(),
+      memoryBytes: () => session.memoryBytes(),
       destroy: async () => {
         await session.destroy();
         if (this.sessions.get(options.sessionId) === session) this.sessions.delete(options.sessionId);

@@ -36,7 +36,20 @@ export interface SimulatedSessionHooks {
   onEvent(event: EngineEvent): void;
 }
 
-type Phase = 'starting' | 'showing_qr' | 'showing_code' | 'authenticated' | 'ready' | 'gone';
+type Phase = 'starting' | 'showing_qr' | 'showing_code' | 'authenticated' | 'ready' | 'hung' | 'gone';
+
+/** The build the simulated WhatsApp Web reports when nothing is pinned. */
+export const SIMULATED_WEB_VERSION = '2.3000.0-simulated';
+
+/** WhatsApp Web's own state names for what the simulated session shows. */
+const WEB_STATES: Record<Exclude<Phase, 'hung'>, string | null> = {
+  starting: 'OPENING',
+  showing_qr: 'UNPAIRED',
+  showing_code: 'UNPAIRED',
+  authenticated: 'PAIRING',
+  ready: 'CONNECTED',
+  gone: null,
+};
 
 /** One simulated WhatsApp Web client and the phone on the other side of it. */
 export class SimulatedSession implements EngineSession {
@@ -46,6 +59,7 @@ export class SimulatedSession implements EngineSession {
   private pairingCode: string | null = null;
   private identityMissingLookups = 0;
   private lidResolvable = true;
+  private grownBytes = 0;
 
   constructor(
     readonly sessionId: string,
@@ -53,6 +67,8 @@ export class SimulatedSession implements EngineSession {
     private pairingPhoneNumber: string | null,
     private readonly settings: SimulatorSettings,
     private readonly hooks: SimulatedSessionHooks,
+    /** The build this session runs (the account's or the service's pin, else the simulated default). */
+    private readonly runningWebVersion: string = SIMULATED_WEB_VERSION,
   ) {
     this.auth = savedAuth;
   }
@@ -105,7 +121,35 @@ export class SimulatedSession implements EngineSession {
         return this.disconnect({ type: 'disconnected', kind: 'logout', reason: 'UNPAIRED' });
       case 'ban':
         return this.disconnect({ type: 'disconnected', kind: 'banned', reason: 'TOS_BLOCK' });
+      case 'hang':
+        if (this.phase === 'gone') throw new SimulatorRejection('session_gone', 'the session is not running');
+        // A hung page: no timer fires, no event comes, no question is answered.
+        this.clearTimers();
+        this.phase = 'hung';
+        return { hung: true };
+      case 'grow_memory': {
+        const { megabytes } = z
+          .object({ megabytes: z.number().int().min(1).max(4096) })
+          .strict()
+          .parse(rawParams);
+        this.grownBytes += megabytes * 1024 * 1024;
+        return { grownMegabytes: Math.round(this.grownBytes / 1024 / 1024) };
+      }
     }
+  }
+
+  state(): Promise<string | null> {
+    if (this.phase === 'hung') return new Promise(() => undefined);
+    return Promise.resolve(WEB_STATES[this.phase]);
+  }
+
+  webVersion(): Promise<string | null> {
+    if (this.phase === 'hung') return new Promise(() => undefined);
+    return Promise.resolve(this.phase === 'gone' ? null : this.runningWebVersion);
+  }
+
+  async memoryBytes(): Promise<number | null> {
+    return this.phase === 'gone' ? null : this.settings.sessionMemoryBytes + this.grownBytes;
   }
 
   async ownIdentity(): Promise<OwnIdentity | null> {

@@ -99,7 +99,7 @@ function render() {
         account.detail,
         account.phoneNumber ?? '—',
         account.isPrimary ? '★ primary' : '',
-        when(account.lastConnectedAt),
+        when(account.lastSeenAt),
       ];
       cells.forEach((text, index) => {
         const cell = document.createElement(index === 0 ? 'th' : 'td');
@@ -184,6 +184,12 @@ async function showDeliveries(sessionId) {
     }),
   );
 }
+
+/** Last seen moves without an event (the hosts' checks write it): the list is read again now and then. */
+const LIST_REFRESH_MS = 30_000;
+setInterval(() => {
+  if (state.workspaceId && state.key) void refreshAll().catch(() => undefined);
+}, LIST_REFRESH_MS);
 
 function openStream() {
   const params = new URLSearchParams({ workspaceId: state.workspaceId, access_token: state.key });

@@ -23,6 +23,9 @@ import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
 import { signalAccountWorkflow, signalHostGone } from './engine-event-sink.js';
 import { placementTaskQueue } from '../workflows/ids.js';
 import { HostLeases, leaseTimings } from '../engine/host-leases.js';
+import { SessionUpkeep } from '../engine/session-upkeep.js';
+import { recordSightings } from '../db/session-sightings.js';
+import { accountWebVersionPin } from '../db/web-version-pins.js';
 import { HostCapacity, hostSeats, hostStartsPerSecond } from './host-capacity.js';
 import { hostTaskQueueName } from './task-queues.js';
 
@@ -79,6 +82,19 @@ async function main() {
   );
   const sessionHost = new SessionHost(engine, signalAccountWorkflow(client), log, () => capacity.changed(), leases);
   leases.start();
+  const upkeep = new SessionUpkeep(
+    sessionHost,
+    (sightings) => recordSightings(pool, sightings),
+    {
+      everyMs: env.ENGINE_CHECK_EVERY_MS,
+      answerWithinMs: env.ENGINE_CHECK_TIMEOUT_MS,
+      missesBeforeRestart: env.ENGINE_CHECK_MISSES,
+      memoryLimitBytes: env.ENGINE_MEMORY_LIMIT_MB > 0 ? env.ENGINE_MEMORY_LIMIT_MB * 1024 * 1024 : null,
+      quietForMs: env.ENGINE_RECYCLE_QUIET_MS,
+    },
+    log,
+  );
+  upkeep.start();
 
   const sharedWorker = await Worker.create({
     connection,
@@ -96,7 +112,9 @@ async function main() {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: hostTaskQueue,
     dataConverter: dataConverterFromEnv(env),
-    activities: createEngineSessionActivities(sessionHost, capacity),
+    activities: createEngineSessionActivities(sessionHost, capacity, (sessionId) =>
+      accountWebVersionPin(pool, sessionId),
+    ),
     // Every session holds one long-running watch activity on its host, beside a start or an extraction at times.
     maxConcurrentActivityTaskExecutions: seats * 2 + 50,
   });
@@ -127,6 +145,7 @@ async function main() {
       return shutdownWorkers();
     }
     draining = true;
+    void upkeep.stop();
     log.info({ signal, sessions: sessionHost.size }, 'draining: no new sessions; handing this host’s sessions over');
     // The hand-over is bounded by its grace; the workers' own shutdown is bounded here (a Temporal that is gone
     // never answers their last polls).
@@ -160,6 +179,7 @@ async function main() {
   try {
     await Promise.all([sharedRun, hostWorker.run(), placementWorker.run()]);
   } finally {
+    await upkeep.stop();
     await sessionHost.stopAll();
     leases.stop();
     await engine.close();

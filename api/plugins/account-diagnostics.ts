@@ -58,6 +58,15 @@ export default async function accountDiagnosticsPlugin(app: FastifyInstance, opt
         workflow,
         // The row's reason once the account failed; before that, why the last engine start failed or dropped.
         lastFailure: row.failure_reason ?? lastEngineFailure(events),
+        // What its host last saw of the client (engine/session-upkeep.ts), and which build it should run.
+        engine: {
+          lastSeenAt: row.last_seen_at === null ? null : new Date(row.last_seen_at).toISOString(),
+          memoryBytes: row.engine_memory_bytes,
+          webVersion: row.web_version,
+          webVersionPin: row.web_version_pin,
+          serviceWebVersion: options.serviceWebVersion,
+          pinnedBy: row.web_version_pin ? 'account' : options.serviceWebVersion ? 'service' : null,
+        },
         timings: measuredTimings(
           events,
           deliveries.filter((d) => d.delivered).map((d) => d.latency_ms ?? 0),

@@ -10,7 +10,9 @@ import {
   accountGauges,
   deliveryCounts,
   eventTimingHistogram,
+  hostRestartCounts,
   transitionCounts,
+  webVersionGauges,
   webhookLatencyHistogram,
   type HistogramData,
 } from '../../db/metrics.js';
@@ -25,12 +27,12 @@ const TIMING_BUCKETS_MS = [50, 100, 150, 250, 500, 1_000, 2_500, 5_000, 10_000, 
  *   the work, any API process reports it, and every API process reports the same numbers: aggregate them with
  *   max(), not sum().
  */
-async function metricsPlugin(app: FastifyInstance, options: { pool: DatabasePool }) {
+async function metricsPlugin(app: FastifyInstance, options: { pool: DatabasePool; serviceWebVersion: string | null }) {
   // The account metrics scan the event and delivery logs: computed at most once per interval, whatever the scrapes.
   let accountMetrics: { lines: Promise<string[]>; at: number } | null = null;
   const cachedAccountMetrics = () => {
     if (!accountMetrics || Date.now() - accountMetrics.at > ACCOUNT_METRICS_TTL_MS) {
-      const lines = accountMetricLines(options.pool);
+      const lines = accountMetricLines(options.pool, options.serviceWebVersion);
       accountMetrics = { lines, at: Date.now() };
       lines.catch(() => {
         accountMetrics = null;
@@ -65,17 +67,20 @@ async function metricsPlugin(app: FastifyInstance, options: { pool: DatabasePool
   );
 }
 
-async function accountMetricLines(pool: DatabasePool): Promise<string[]> {
-  const [qr, scan, extraction, webhooks, transitions, deliveries, gauges, stuck] = await Promise.all([
-    eventTimingHistogram(pool, ['qr', 'pairing_code'], 'qrGenerationMs', TIMING_BUCKETS_MS),
-    eventTimingHistogram(pool, ['session_ready'], 'scanToConnectedMs', TIMING_BUCKETS_MS),
-    eventTimingHistogram(pool, ['session_ready'], 'phoneExtractionMs', TIMING_BUCKETS_MS),
-    webhookLatencyHistogram(pool, TIMING_BUCKETS_MS),
-    transitionCounts(pool),
-    deliveryCounts(pool),
-    accountGauges(pool),
-    countStuckAccounts(pool),
-  ]);
+async function accountMetricLines(pool: DatabasePool, serviceWebVersion: string | null): Promise<string[]> {
+  const [qr, scan, extraction, webhooks, transitions, deliveries, gauges, stuck, restarts, versions] =
+    await Promise.all([
+      eventTimingHistogram(pool, ['qr', 'pairing_code'], 'qrGenerationMs', TIMING_BUCKETS_MS),
+      eventTimingHistogram(pool, ['session_ready'], 'scanToConnectedMs', TIMING_BUCKETS_MS),
+      eventTimingHistogram(pool, ['session_ready'], 'phoneExtractionMs', TIMING_BUCKETS_MS),
+      webhookLatencyHistogram(pool, TIMING_BUCKETS_MS),
+      transitionCounts(pool),
+      deliveryCounts(pool),
+      accountGauges(pool),
+      countStuckAccounts(pool),
+      hostRestartCounts(pool),
+      webVersionGauges(pool, serviceWebVersion),
+    ]);
   const lines = [
     ...histogramLines('wa_qr_generation_seconds', 'From account creation to its first QR or pairing code', qr),
     ...histogramLines(
@@ -110,8 +115,27 @@ async function accountMetricLines(pool: DatabasePool): Promise<string[]> {
     ...Object.keys(EXPECTED_STATUS_SECONDS).map(
       (status) => `wa_accounts_stuck{status="${status}"} ${stuck.find((s) => s.status === status)?.count ?? 0}`,
     ),
+    '# HELP wa_session_restarts_total Sessions restarted by their own host: unresponsive to its checks, or past the memory limit',
+    '# TYPE wa_session_restarts_total counter',
+    ...(['unresponsive', 'memory'] as const).map(
+      (why) => `wa_session_restarts_total{why="${why}"} ${restarts.find((r) => r.why === why)?.count ?? 0}`,
+    ),
+    '# HELP wa_sessions_by_web_version Connected sessions by the WhatsApp Web build they run',
+    '# TYPE wa_sessions_by_web_version gauge',
+    ...versions.byVersion.map((v) => `wa_sessions_by_web_version{version="${labelValue(v.version)}"} ${v.count}`),
+    '# HELP wa_sessions_off_expected_web_version Connected sessions running another build than their pin (or the majority)',
+    '# TYPE wa_sessions_off_expected_web_version gauge',
+    `wa_sessions_off_expected_web_version ${versions.offExpected}`,
+    '# HELP wa_web_version_pinned The WhatsApp Web build the service pins (WA_WEB_VERSION)',
+    '# TYPE wa_web_version_pinned gauge',
+    ...(serviceWebVersion ? [`wa_web_version_pinned{version="${labelValue(serviceWebVersion)}"} 1`] : []),
   ];
   return lines;
+}
+
+/** A label value as the text format needs it (a build name reported by a page is not trusted to be plain). */
+function labelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
 function histogramLines(name: string, help: string, data: HistogramData): string[] {

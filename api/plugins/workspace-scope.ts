@@ -6,6 +6,7 @@ import accountsPlugin from './accounts.js';
 import { assertWorkspaceAccess } from './auth.js';
 import { workspaceStuckAccountsPlugin } from './stuck-accounts.js';
 import webhooksPlugin from './webhooks.js';
+import webVersionPlugin from './web-version.js';
 
 /**
  * Everything under /v1/workspaces/:workspaceId: the access check runs once here, for every route of the group. A key
@@ -21,8 +22,22 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: A
     assertWorkspaceAccess(request, params.workspaceId, notFound);
   });
   // The children get the dependencies alone: the group's prefix in their options would be added a second time.
-  const { pool, temporal, taskQueue, webhookPolicy, liveAccountLimit, accountCreationGate } = deps;
-  for (const plugin of [accountsPlugin, accountDiagnosticsPlugin, workspaceStuckAccountsPlugin, webhooksPlugin]) {
-    await app.register(plugin, { pool, temporal, taskQueue, webhookPolicy, liveAccountLimit, accountCreationGate });
+  const { pool, temporal, taskQueue, webhookPolicy, liveAccountLimit, accountCreationGate, serviceWebVersion } = deps;
+  for (const plugin of [
+    accountsPlugin,
+    accountDiagnosticsPlugin,
+    workspaceStuckAccountsPlugin,
+    webhooksPlugin,
+    webVersionPlugin,
+  ]) {
+    await app.register(plugin, {
+      pool,
+      temporal,
+      taskQueue,
+      webhookPolicy,
+      liveAccountLimit,
+      accountCreationGate,
+      serviceWebVersion,
+    });
   }
 }

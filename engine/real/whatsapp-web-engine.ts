@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DatabasePool } from 'slonik';
@@ -6,6 +6,7 @@ import wwebjs from 'whatsapp-web.js';
 import { deleteEngineAuth, type EngineAuthStore, type LeaseFence } from '../../db/engine-auth.js';
 import { isPhoneNumber } from '../../domain/phone-number.js';
 import { exitOrKill } from '../../infra/child-process.js';
+import { memoryByProfile } from '../../infra/chromium-memory.js';
 import type { Logger } from '../../lib/logger.js';
 import { PhoneActionInbox, PhoneActionRefused } from '../../simulator/phone-action-inbox.js';
 import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
@@ -33,7 +34,23 @@ export interface RealEngineOptions {
   launchTimeoutMs: number;
   /** Chromium's command-line flags (chromium-sandbox.ts: with the sandbox wherever the host allows it). */
   chromiumFlags: string[];
+  /** The WhatsApp Web build every client loads unless its account pins another; null: the library's default. */
+  webVersion: string | null;
+  /**
+   * Where a pinned build comes from (whatsapp-web.js's webVersionCache): `local`, this engine's folder (a build the
+   * live page served once is kept there; the stand-in writes its page there); `remote`, a URL template with
+   * `{version}`; `none`, always the live page (no pin possible).
+   */
+  webVersionCache: { type: 'local' } | { type: 'remote'; remotePath: string } | { type: 'none' };
 }
+
+/** The stand-in page answers as whatever build it is asked for. */
+export function standInPage(html: string, version: string): string {
+  return html.replaceAll(STANDIN_WEB_VERSION, version);
+}
+
+/** A memory reading of every session's browser serves every session asking within this long. */
+const MEMORY_READING_TTL_MS = 5_000;
 
 interface RunningClient {
   client: WhatsAppClient;
@@ -81,10 +98,6 @@ export class WhatsAppWebEngine implements Engine {
   ): Promise<WhatsAppWebEngine> {
     const engine = new WhatsAppWebEngine(pool, databaseUrl, options, log, logins);
     await engine.killOrphanedBrowsers();
-    if (options.standIn) {
-      await mkdir(engine.webCacheDir, { recursive: true });
-      await copyFile(STANDIN_PAGE, join(engine.webCacheDir, `${STANDIN_WEB_VERSION}.html`));
-    }
     await engine.inbox?.start();
     return engine;
   }
@@ -94,7 +107,7 @@ export class WhatsAppWebEngine implements Engine {
    * host's engine directory; stop them before anything else uses those profiles.
    */
   private async killOrphanedBrowsers() {
-    const marker = `--user-data-dir=${resolve(this.options.dataDir, 'sessions')}/`;
+    const marker = `--user-data-dir=${this.profilesDir}/`;
     for (const entry of await readdir('/proc').catch(() => [] as string[])) {
       if (!/^\d+$/.test(entry)) continue;
       const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
@@ -124,22 +137,60 @@ export class WhatsAppWebEngine implements Engine {
     return resolve(this.options.dataDir, 'web-cache');
   }
 
+  private get profilesDir() {
+    return resolve(this.options.dataDir, 'sessions');
+  }
+
+  /**
+   * The library's build options for one client. A pinned build is strict: a client never silently runs another
+   * build than the one pinned; the start fails, and the account says why, until the build can be had.
+   */
+  private async webBuildOptions(accountPin: string | null | undefined): Promise<Partial<wwebjs.ClientOptions>> {
+    const pinned = accountPin ?? this.options.webVersion;
+    const cache = this.options.webVersionCache;
+    if (cache.type === 'remote') {
+      return {
+        ...(pinned ? { webVersion: pinned } : {}),
+        webVersionCache: { type: 'remote', remotePath: cache.remotePath, strict: pinned !== null },
+      };
+    }
+    if (cache.type === 'none') return { webVersionCache: { type: 'none' } };
+    if (this.options.standIn) {
+      const version = pinned ?? STANDIN_WEB_VERSION;
+      await mkdir(this.webCacheDir, { recursive: true });
+      await writeFile(
+        join(this.webCacheDir, `${version}.html`),
+        standInPage(await readFile(STANDIN_PAGE, 'utf8'), version),
+      );
+      return { webVersion: version, webVersionCache: { type: 'local', path: this.webCacheDir, strict: true } };
+    }
+    return {
+      ...(pinned ? { webVersion: pinned } : {}),
+      webVersionCache: { type: 'local', path: this.webCacheDir, strict: pinned !== null },
+    };
+  }
+
+  private memoryReading: { takenAt: number; bytes: Promise<Map<string, number>> } | null = null;
+
+  /** The memory of one session's browser, from a reading of all of them shared by the sessions that ask together. */
+  private async sessionMemoryBytes(sessionId: string): Promise<number | null> {
+    if (!this.memoryReading || Date.now() - this.memoryReading.takenAt > MEMORY_READING_TTL_MS)
+      this.memoryReading = { takenAt: Date.now(), bytes: memoryByProfile(this.profilesDir) };
+    return (await this.memoryReading.bytes).get(`session-${sessionId}`) ?? null;
+  }
+
   async start(options: EngineStartOptions): Promise<EngineSession> {
     await this.stopClient(options.sessionId);
+    const webBuild = await this.webBuildOptions(options.webVersion);
     const client = new Client({
       authStrategy: new PostgresAuth(
         options.sessionId,
-        resolve(this.options.dataDir, 'sessions'),
+        this.profilesDir,
         this.authStoreFor(options.fence ?? null),
         this.log,
       ) as unknown as wwebjs.AuthStrategy,
       puppeteer: { executablePath: this.options.chromiumPath, headless: true, args: this.options.chromiumFlags },
-      ...(this.options.standIn
-        ? {
-            webVersion: STANDIN_WEB_VERSION,
-            webVersionCache: { type: 'local' as const, path: this.webCacheDir, strict: true },
-          }
-        : {}),
+      ...webBuild,
       ...(options.pairingPhoneNumber
         ? {
             pairWithPhoneNumber: {
@@ -240,12 +291,15 @@ export class WhatsAppWebEngine implements Engine {
         running.ended = true;
         await this.stopClient(options.sessionId);
       },
+      state: async () => (await client.getState()) ?? null,
+      webVersion: async () => (await client.getWWebVersion()) ?? null,
+      memoryBytes: () => this.sessionMemoryBytes(options.sessionId),
     };
   }
 
   /** Saved auth is the session's Chromium profile; a logout or a delete removes it. */
   async removeAuth(sessionId: string): Promise<void> {
-    await rm(resolve(this.options.dataDir, 'sessions', `session-${sessionId}`), { recursive: true, force: true });
+    await rm(resolve(this.profilesDir, `session-${sessionId}`), { recursive: true, force: true });
     await deleteEngineAuth(this.pool, sessionId);
   }
 

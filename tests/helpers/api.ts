@@ -31,6 +31,7 @@ export async function buildTestApi(
     accountCreationsPerMinute?: number;
     failedAuthenticationsPerMinute?: number;
     temporalUiUrl?: string;
+    serviceWebVersion?: string;
   },
 ): Promise<TestApi> {
   const app = await buildApp({
@@ -50,6 +51,7 @@ export async function buildTestApi(
       ? { failedAuthenticationsPerMinute: options.failedAuthenticationsPerMinute }
       : {}),
     ...(options.temporalUiUrl ? { temporalUiUrl: options.temporalUiUrl } : {}),
+    serviceWebVersion: options.serviceWebVersion ?? null,
   });
   const { key: adminKey } = await createApiKey(pool, { workspaceId: null, name: 'test admin' });
   return {

@@ -1,0 +1,31 @@
+import { sql, type CommonQueryMethods } from 'slonik';
+import type { SessionSighting } from '../engine/session-upkeep.js';
+
+/**
+ * One round of a host's checks, in one statement: each session found alive was seen now, runs this build and holds
+ * this much memory. A row that is no longer connected (it moved on meanwhile) is left as it is.
+ */
+export async function recordSightings(db: CommonQueryMethods, sightings: SessionSighting[]): Promise<void> {
+  if (sightings.length === 0) return;
+  await db.query(sql.unsafe`
+    UPDATE whatsapp_accounts AS a
+    SET last_seen_at = now(),
+        web_version = COALESCE(s.web_version, a.web_version),
+        engine_memory_bytes = s.memory_bytes
+    FROM unnest(
+      ${sql.array(
+        sightings.map((s) => s.sessionId),
+        'text',
+      )},
+      ${sql.array(
+        sightings.map((s) => s.webVersion),
+        'text',
+      )},
+      ${sql.array(
+        sightings.map((s) => s.memoryBytes),
+        'int8',
+      )}
+    ) AS s(session_id, web_version, memory_bytes)
+    WHERE a.session_id = s.session_id AND a.status = 'connected' AND a.deleted_at IS NULL
+  `);
+}

@@ -1,0 +1,167 @@
+import type { Logger } from '../lib/logger.js';
+import type { ReadySession, SessionHost } from './session-host.js';
+
+export interface SessionUpkeepSettings {
+  /** How often every connected session on the host is looked at. */
+  everyMs: number;
+  /** How long a session's client may take to answer before the look counts as a miss. */
+  answerWithinMs: number;
+  /** Misses in a row after which the session is restarted from its saved login. */
+  missesBeforeRestart: number;
+  /** A browser holding more than this is restarted at a quiet moment; null: never. */
+  memoryLimitBytes: number | null;
+  /** A session is quiet when its engine has emitted nothing for this long. */
+  quietForMs: number;
+}
+
+/** What one look at a session found alive: the row's `last_seen_at`, `web_version` and `engine_memory_bytes`. */
+export interface SessionSighting {
+  sessionId: string;
+  webVersion: string | null;
+  memoryBytes: number | null;
+}
+
+/** Why the host restarted a session itself: the reason its owner hears with the `disconnected`. */
+export const UPKEEP_RESTART_REASONS = { unresponsive: 'unresponsive', memory: 'memory_recycle' } as const;
+
+type Look = { alive: true; sighting: SessionSighting } | { alive: false; why: string };
+
+/** Sessions looked at together: a hung page costs one of these for `answerWithinMs`, never the whole round. */
+const LOOKS_AT_ONCE = 16;
+
+/**
+ * The host's periodic look at its connected sessions. A status only says what the last event said: a session can
+ * read `connected` while its page is hung or its browser gone quiet. Each look asks the client itself (WhatsApp Web's
+ * own state), and what it finds alive is written in one statement per round (`last_seen_at`, the build, the memory).
+ * A session that misses `missesBeforeRestart` looks in a row is restarted from its saved login; one whose browser
+ * grew past the limit is restarted once it is quiet, one per round, so a host never restarts many at once.
+ */
+export class SessionUpkeep {
+  private timer: NodeJS.Timeout | null = null;
+  private round: Promise<void> = Promise.resolve();
+  /** Misses in a row, per session and generation. */
+  private readonly misses = new Map<string, { generation: number; count: number; why: string }>();
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly recordSightings: (sightings: SessionSighting[]) => Promise<void>,
+    private readonly settings: SessionUpkeepSettings,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.runRound(), this.settings.everyMs);
+    // A session just ready is looked at at once: its row gets its build and memory without waiting a round.
+    this.host.onReady((sessionId) => {
+      setTimeout(() => void this.runRound([sessionId]), 0);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.round;
+  }
+
+  /** One round over the ready sessions (all of them, or those named); rounds never overlap. */
+  runRound(only?: string[]): Promise<void> {
+    this.round = this.round
+      .then(() => this.lookAtAll(only))
+      .catch((error: unknown) => {
+        this.log.warn({ err: String(error) }, 'a round of session checks failed; the next one tries again');
+      });
+    return this.round;
+  }
+
+  private async lookAtAll(only?: string[]): Promise<void> {
+    const ready = this.host.readySessions().filter((session) => !only || only.includes(session.sessionId));
+    const sightings: SessionSighting[] = [];
+    const overLimit: Array<ReadySession & { memoryBytes: number }> = [];
+    for (let next = 0; next < ready.length; next += LOOKS_AT_ONCE) {
+      const batch = ready.slice(next, next + LOOKS_AT_ONCE);
+      const looks = await Promise.all(batch.map((session) => this.lookAt(session)));
+      for (const [index, look] of looks.entries()) {
+        const session = batch[index];
+        if (!session) continue;
+        if (look.alive) {
+          this.misses.delete(session.sessionId);
+          sightings.push(look.sighting);
+          const limit = this.settings.memoryLimitBytes;
+          if (limit !== null && look.sighting.memoryBytes !== null && look.sighting.memoryBytes > limit)
+            overLimit.push({ ...session, memoryBytes: look.sighting.memoryBytes });
+        } else {
+          await this.missed(session, look.why);
+        }
+      }
+    }
+    if (sightings.length > 0) await this.recordSightings(sightings);
+    await this.recycleOne(overLimit);
+    this.forgetMissesOfSessionsGone();
+  }
+
+  private async lookAt({ session, sessionId }: ReadySession): Promise<Look> {
+    const state = await this.answered(session.state());
+    if (state === undefined) return { alive: false, why: UPKEEP_RESTART_REASONS.unresponsive };
+    if (state !== 'CONNECTED') return { alive: false, why: `state_${state ?? 'none'}` };
+    const [webVersion, memoryBytes] = await Promise.all([
+      this.answered(session.webVersion()),
+      session.memoryBytes().catch(() => null),
+    ]);
+    return { alive: true, sighting: { sessionId, webVersion: webVersion ?? null, memoryBytes } };
+  }
+
+  /** What the client answered, or undefined when it did not answer in time (or failed to). */
+  private async answered<T>(question: Promise<T>): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        question,
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), this.settings.answerWithinMs);
+        }),
+      ]);
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async missed({ sessionId, generation }: ReadySession, why: string): Promise<void> {
+    const earlier = this.misses.get(sessionId);
+    const count = earlier?.generation === generation ? earlier.count + 1 : 1;
+    this.misses.set(sessionId, { generation, count, why });
+    this.log.warn({ sessionId, generation, why, misses: count }, 'a connected session did not answer its check');
+    if (count < this.settings.missesBeforeRestart) return;
+    this.misses.delete(sessionId);
+    const reason = why === UPKEEP_RESTART_REASONS.unresponsive ? why : `${UPKEEP_RESTART_REASONS.unresponsive}:${why}`;
+    if (await this.host.restart(sessionId, generation, reason))
+      this.log.warn({ sessionId, generation, reason }, 'restarting a session that stopped answering');
+  }
+
+  /** The largest quiet session over the limit is restarted; the others wait for later rounds. */
+  private async recycleOne(overLimit: Array<ReadySession & { memoryBytes: number }>): Promise<void> {
+    const quietSince = Date.now() - this.settings.quietForMs;
+    const largest = overLimit
+      .filter((session) => session.lastEventAt <= quietSince)
+      .sort((a, b) => b.memoryBytes - a.memoryBytes)[0];
+    if (!largest) return;
+    const restarted = await this.host.restart(largest.sessionId, largest.generation, UPKEEP_RESTART_REASONS.memory);
+    if (restarted) {
+      this.log.info(
+        {
+          sessionId: largest.sessionId,
+          memoryMb: Math.round(largest.memoryBytes / 1024 / 1024),
+          limitMb: Math.round((this.settings.memoryLimitBytes ?? 0) / 1024 / 1024),
+          overLimitWaiting: overLimit.length - 1,
+        },
+        'restarting a session whose browser outgrew its memory limit',
+      );
+    }
+  }
+
+  private forgetMissesOfSessionsGone(): void {
+    const here = new Set(this.host.readySessions().map((session) => session.sessionId));
+    for (const sessionId of this.misses.keys()) if (!here.has(sessionId)) this.misses.delete(sessionId);
+  }
+}
