@@ -39,12 +39,12 @@ export function chromiumPids(marker: string): number[] {
  * /proc for all of them, no process spawned): what each session's browser holds.
  */
 export async function memoryByProfile(profilesDir: string): Promise<Map<string, number>> {
-  const marker = `--user-data-dir=${profilesDir}/`;
+  // Chromium's zygote children rewrite their command line as one string, spaces for separators: matched, not split.
+  const marker = new RegExp(`--user-data-dir=${profilesDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/([^\\s\\0]+)`);
   const byProfile = new Map<string, number>();
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;
-    const args = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    const profile = args.find((arg) => arg.startsWith(marker))?.slice(marker.length);
+    const profile = marker.exec(await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => ''))?.[1];
     if (!profile) continue;
     const rollup = await readFile(`/proc/${entry}/smaps_rollup`, 'utf8').catch(() => '');
     const pssKb = Number.parseInt(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? '0', 10);

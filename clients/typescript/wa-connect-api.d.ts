@@ -913,6 +913,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{workspaceId}/accounts/{sessionId}/web-version": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Pin the WhatsApp Web build this account's client loads (null: the service's pin, or WhatsApp's current build); applied at its next start */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                    /** @description letters, digits, _ and -, at most 100 */
+                    sessionId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        version: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Account"];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/api-keys": {
         parameters: {
             query?: never;
@@ -1529,6 +1585,10 @@ export interface components {
             };
             /** Format: date-time */
             lastConnectedAt: string | null;
+            /** Format: date-time */
+            lastSeenAt: string | null;
+            webVersion: string | null;
+            webVersionPin: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */

@@ -181,6 +181,8 @@ export class WhatsAppWebEngine implements Engine {
 
   async start(options: EngineStartOptions): Promise<EngineSession> {
     await this.stopClient(options.sessionId);
+    // A reading taken before this start would give the new client its predecessor's memory.
+    this.memoryReading = null;
     const webBuild = await this.webBuildOptions(options.webVersion);
     const client = new Client({
       authStrategy: new PostgresAuth(
