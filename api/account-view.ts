@@ -81,6 +81,7 @@ export function toAccountView(row: AccountRow, now = Date.now()): AccountView {
   const detail = describeAccount(
     {
       status: row.status,
+      lastSeenAt: row.last_seen_at,
       failureReason: row.failure_reason,
       wait: row.wait,
       showsQr: linking && row.last_qr !== null,

@@ -32,6 +32,8 @@ const REASON_WORDS: Record<string, string> = {
   conflict: 'WhatsApp Web was opened elsewhere',
   host_lost: 'its host went away',
   reconnect_timeout: 'WhatsApp Web did not log back in',
+  unresponsive: 'WhatsApp Web stopped answering its host',
+  memory_recycle: 'restarted to free the memory its browser had grown to',
   engine_start_failed: 'the host could not start WhatsApp Web',
   timeout_SCHEDULE_TO_START: 'no host picked the session up',
   restart_requested: 'a restart was asked for',
@@ -47,21 +49,28 @@ const REASON_WORDS: Record<string, string> = {
   deleted: 'deleted',
 };
 
+/** Why a host restarts a connected session itself (engine/session-upkeep.ts). */
+const HOST_RESTARTS = ['unresponsive', 'memory_recycle'];
+
 /** `reconnect_failed:whatsapp_unreachable` → "the reconnect attempts ran out: WhatsApp Web unreachable". */
 export function describeReason(reason: string): string {
   return reason
     .split(':')
-    .map((part) => {
+    .map((part, index, parts) => {
       const words = REASON_WORDS[part];
       if (words) return words;
-      if (part.startsWith('transient')) return 'the connection dropped';
+      // A restart its host made on purpose is no drop: it says why instead (`transient:unresponsive`).
+      if (part.startsWith('transient'))
+        return HOST_RESTARTS.includes(parts[index + 1] ?? '') ? null : 'the connection dropped';
       return part.replaceAll('_', ' ');
     })
+    .filter((part): part is string => part !== null)
     .filter((part, index, parts) => index === 0 || part !== parts[index - 1])
     .join(': ');
 }
 
 const seconds = (ms: number) => `${Math.max(0, Math.round(ms / 1000))} s`;
+const minutes = (ms: number) => `${Math.max(0, Math.round(ms / 60_000))} min`;
 
 function describeWait(wait: AccountWait, now: number): string {
   const starting = wait.kind !== 'host' && wait.reconnecting ? 'reconnecting' : 'starting WhatsApp Web';
@@ -79,8 +88,16 @@ function describeWait(wait: AccountWait, now: number): string {
   }
 }
 
+/**
+ * A connected session's host checks it every minute and restarts it within minutes when it stops answering: one
+ * not seen alive for longer has nobody looking after it (its host gone unnoticed, its checks failing).
+ */
+export const UNSEEN_CONNECTED_SECONDS = 5 * 60;
+
 export interface DescribedAccount {
   status: AccountStatus;
+  /** When its host last saw its session answer (connected accounts); null: not yet, or not known. */
+  lastSeenAt?: number | null;
   failureReason: string | null;
   wait: AccountWait | null;
   showsQr: boolean;
@@ -101,6 +118,8 @@ export function describeAccount(account: DescribedAccount, now: number): string 
     case 'authenticated':
       return 'logged in; waiting for WhatsApp to finish loading';
     case 'connected':
+      if (account.lastSeenAt && now - account.lastSeenAt > UNSEEN_CONNECTED_SECONDS * 1000)
+        return `connected, but not seen alive for ${minutes(now - account.lastSeenAt)}: its host may be gone`;
       return 'connected';
     case 'disconnected':
       return account.failureReason

@@ -39,11 +39,15 @@ const response = {
       },
       expectedSeconds: {
         type: 'object',
-        required: ['qr_scanning', 'authenticated', 'disconnected'],
+        required: ['qr_scanning', 'authenticated', 'disconnected', 'connected'],
         properties: {
           qr_scanning: { type: 'integer' },
           authenticated: { type: 'integer' },
           disconnected: { type: 'integer' },
+          connected: {
+            type: 'integer',
+            description: 'since its session last answered its host, not since it connected',
+          },
         },
         additionalProperties: false,
       },
@@ -75,7 +79,8 @@ async function stuckAccounts(
 
 /**
  * "Which accounts are stuck, and on what?" for operators: live accounts of every workspace that stay in a status
- * that is not an end longer than it should last, each with the detail of what it waits for.
+ * that is not an end longer than it should last, and connected ones nobody has seen alive for minutes, each with the
+ * detail of what it waits for.
  */
 export default async function stuckAccountsPlugin(app: FastifyInstance, options: { pool: DatabasePool }) {
   app.get<{ Querystring: StuckQuery }>(

@@ -670,6 +670,8 @@ export interface paths {
                                 qr_scanning: number;
                                 authenticated: number;
                                 disconnected: number;
+                                /** @description since its session last answered its host, not since it connected */
+                                connected: number;
                             };
                         };
                     };
@@ -1164,6 +1166,8 @@ export interface paths {
                                 qr_scanning: number;
                                 authenticated: number;
                                 disconnected: number;
+                                /** @description since its session last answered its host, not since it connected */
+                                connected: number;
                             };
                         };
                     };

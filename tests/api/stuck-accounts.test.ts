@@ -22,6 +22,8 @@ describe('stuck accounts: which accounts stay too long in a status, and on what'
     justCreated: uniqueId('fresh'),
     loggedOut: uniqueId('logged-out'),
     elsewhere: uniqueId('elsewhere'),
+    connectedUnseen: uniqueId('unseen'),
+    connectedSeen: uniqueId('seen'),
   };
 
   /** An account whose status changed `minutesAgo`, as if its workflow had written it then. */
@@ -60,6 +62,22 @@ describe('stuck accounts: which accounts stay too long in a status, and on what'
       sql.fragment`status = 'disconnected', failure_reason = 'logged_out_from_phone'`,
     );
     await account(otherWorkspace, ids.elsewhere, 30);
+    // Connected for an hour; one last seen alive 25 minutes ago, the other 2 minutes ago.
+    for (const [sessionId, seenMinutesAgo] of [
+      [ids.connectedUnseen, 25],
+      [ids.connectedSeen, 2],
+    ] as const) {
+      await account(
+        workspace,
+        sessionId,
+        60,
+        sql.fragment`status = 'connected', phone_number = ${`62811${Date.now() % 1e7}${seenMinutesAgo}`}`,
+      );
+      await pool.query(sql.unsafe`
+        UPDATE whatsapp_accounts SET last_seen_at = now() - make_interval(mins => ${seenMinutesAgo})
+        WHERE session_id = ${sessionId}
+      `);
+    }
   });
   after(async () => {
     await api?.app.close();
@@ -74,17 +92,20 @@ describe('stuck accounts: which accounts stay too long in a status, and on what'
     const { items } = answer.json<StuckList>();
     assert.deepEqual(
       items.map((item) => item.account.sessionId),
-      [ids.waitingForRetry],
+      [ids.connectedUnseen, ids.waitingForRetry],
     );
     assert.match(
-      items[0]?.account.detail ?? '',
+      items[1]?.account.detail ?? '',
       /^starting WhatsApp Web, attempt 4 of 13, next in \d+ s: WhatsApp Web unreachable$/,
     );
-    assert.ok((items[0]?.stuckForSeconds ?? 0) >= 20 * 60 - 5);
+    assert.ok((items[1]?.stuckForSeconds ?? 0) >= 20 * 60 - 5);
+    assert.equal(items[0]?.account.detail, 'connected, but not seen alive for 25 min: its host may be gone');
+    assert.ok((items[0]?.stuckForSeconds ?? 0) >= 25 * 60 - 5, 'stuck since it was last seen, not since it connected');
+    assert.ok((items[0]?.stuckForSeconds ?? 0) < 60 * 60 - 5);
     const sooner = await api.as(key, { url: `/v1/workspaces/${workspace}/stuck-accounts?olderThanSeconds=30` });
     assert.deepEqual(
       sooner.json<StuckList>().items.map((item) => item.account.sessionId),
-      [ids.waitingForRetry, ids.justCreated],
+      [ids.connectedUnseen, ids.waitingForRetry, ids.connectedSeen, ids.justCreated],
     );
   });
 

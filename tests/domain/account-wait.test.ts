@@ -65,6 +65,31 @@ describe('what an account waits for, in words', () => {
     assert.equal(describeAccount({ ...scanning, status: 'connected', wait }, NOW), 'connected');
   });
 
+  it('a connected account nobody has seen alive for over 5 minutes says so; one seen lately is just connected', () => {
+    const connected = { ...scanning, status: 'connected' } as const;
+    assert.equal(describeAccount({ ...connected, lastSeenAt: NOW - 60_000 }, NOW), 'connected');
+    assert.equal(
+      describeAccount({ ...connected, lastSeenAt: NOW - 7 * 60_000 }, NOW),
+      'connected, but not seen alive for 7 min: its host may be gone',
+    );
+  });
+
+  it('a restart its host made on purpose says why, not that the connection dropped', () => {
+    const disconnected = { ...scanning, status: 'disconnected' } as const;
+    assert.equal(
+      describeAccount({ ...disconnected, failureReason: 'transient:unresponsive' }, NOW),
+      'disconnected: WhatsApp Web stopped answering its host',
+    );
+    assert.equal(
+      describeAccount({ ...disconnected, failureReason: 'transient:memory_recycle' }, NOW),
+      'disconnected: restarted to free the memory its browser had grown to',
+    );
+    assert.equal(
+      describeAccount({ ...disconnected, failureReason: 'transient:connection_lost' }, NOW),
+      'disconnected: the connection dropped: connection lost',
+    );
+  });
+
   it('reasons it does not know are shown as recorded, without underscores', () => {
     assert.equal(describeReason('start_failed:Protocol error'), 'start failed: Protocol error');
     assert.equal(describeReason('conflict'), 'WhatsApp Web was opened elsewhere');
