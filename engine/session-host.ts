@@ -135,11 +135,14 @@ export class SessionHost {
     this.readyListeners.push(listener);
   }
 
-  /** The sessions here that are up (turned ready and nothing since took them down). */
-  readySessions(): ReadySession[] {
+  /** The sessions here that are up (turned ready and nothing since took them down), all or those named. */
+  readySessions(only?: readonly string[]): ReadySession[] {
     const ready: ReadySession[] = [];
-    for (const [sessionId, hosted] of this.sessions) {
-      if (hosted.ready && hosted.session)
+    const entries = only
+      ? only.map((sessionId) => [sessionId, this.sessions.get(sessionId)] as const)
+      : [...this.sessions.entries()];
+    for (const [sessionId, hosted] of entries) {
+      if (hosted?.ready && hosted.session)
         ready.push({
           sessionId,
           generation: hosted.generation,

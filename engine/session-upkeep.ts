@@ -74,7 +74,7 @@ export class SessionUpkeep {
   }
 
   private async lookAtAll(only?: string[]): Promise<void> {
-    const ready = this.host.readySessions().filter((session) => !only || only.includes(session.sessionId));
+    const ready = this.host.readySessions(only);
     const sightings: SessionSighting[] = [];
     const overLimit: Array<ReadySession & { memoryBytes: number }> = [];
     for (let next = 0; next < ready.length; next += LOOKS_AT_ONCE) {
