@@ -17,27 +17,28 @@ fi
 want() { [[ " $FLAGS " == *" $1 "* ]]; }
 FLAGS="$*"
 
-# --chromium (npm start, npm test): the real engine drives Chromium, and the page is tested in it: Debian's package.
-if want --chromium && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+# Installs Debian packages, or says what to install where it cannot (not root, no apt).
+apt_install() {
+  local what="$1"
+  shift
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "[setup] installing Chromium from Debian packages (first time only)"
+    echo "[setup] installing $what from Debian packages (first time only)"
     apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-liberation >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
   else
-    echo "[setup] Chromium is missing: install Debian's chromium package or set CHROMIUM_PATH" >&2
+    echo "[setup] $what is missing: install Debian's $* package(s)" >&2
     exit 1
   fi
+}
+
+# --chromium (npm start, npm test): the real engine drives Chromium, and the page is tested in it: Debian's package
+# (or CHROMIUM_PATH).
+if want --chromium && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  apt_install Chromium chromium fonts-liberation
 fi
 
 # --test-tools (npm test): promtool checks the alert rules (Debian's prometheus package), php-cli runs the PHP
 # webhook verifier against real deliveries.
 if want --test-tools && { ! command -v promtool >/dev/null || ! command -v php >/dev/null; }; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "[setup] installing promtool and php-cli from Debian packages (first time only)"
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus php-cli >/dev/null
-  else
-    echo "[setup] promtool or php is missing: install Debian's prometheus and php-cli packages" >&2
-    exit 1
-  fi
+  apt_install "promtool and php-cli" prometheus php-cli
 fi
