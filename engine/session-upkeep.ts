@@ -38,6 +38,7 @@ const LOOKS_AT_ONCE = 16;
  */
 export class SessionUpkeep {
   private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
   private round: Promise<void> = Promise.resolve();
   /** Misses in a row, per session and generation. */
   private readonly misses = new Map<string, { generation: number; count: number; why: string }>();
@@ -58,6 +59,7 @@ export class SessionUpkeep {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.round;
@@ -65,6 +67,7 @@ export class SessionUpkeep {
 
   /** One round over the ready sessions (all of them, or those named); rounds never overlap. */
   runRound(only?: string[]): Promise<void> {
+    if (this.stopped) return this.round;
     this.round = this.round
       .then(() => this.lookAtAll(only))
       .catch((error: unknown) => {

@@ -58,6 +58,8 @@ describe('API keys: authentication, workspace isolation, rate limits', () => {
       { method: 'GET' as const, url: `${base}/${accountB}/webhook-deliveries` },
       { method: 'POST' as const, url: `${base}/${accountB}/restart` },
       { method: 'POST' as const, url: `${base}/${accountB}/primary` },
+      { method: 'PUT' as const, url: `${base}/${accountB}/web-version`, payload: { version: '2.3000.1' } },
+      { method: 'GET' as const, url: `/v1/workspaces/${workspaceB}/stuck-accounts` },
       { method: 'DELETE' as const, url: `${base}/${accountB}` },
       { method: 'GET' as const, url: `/v1/workspaces/${workspaceB}/webhook` },
       {
@@ -92,6 +94,7 @@ describe('API keys: authentication, workspace isolation, rate limits', () => {
     // And B's account is untouched.
     const own = await api.as(keyB, { method: 'GET', url: `${base}/${accountB}` });
     assert.equal(own.json().deletedAt, null);
+    assert.equal(own.json().webVersionPin, null);
   });
 
   it('keys are stored only as hashes; an admin issues and revokes them', async () => {
