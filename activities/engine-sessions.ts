@@ -27,10 +27,12 @@ export function createEngineSessionActivities(
   return {
     /** `owner` is the account's workflow id: the session's events are signalled to it. */
     async startEngineSession(input: StartSession): Promise<void> {
-      // The seat its claim promised becomes the running session in the same turn of the event loop.
+      // Read first: the seat its claim promised must become the running session in the same turn of the event loop,
+      // or the host counts a free seat in between and takes one session too many.
+      const webVersion = await webVersionPin(input.sessionId);
       capacity.fulfil(input.sessionId);
       try {
-        await whileHeartbeating(async () => host.start({ ...input, webVersion: await webVersionPin(input.sessionId) }));
+        await whileHeartbeating(() => host.start({ ...input, webVersion }));
       } catch (error) {
         // Stopped here before it was up (this host is draining): the account asks for another host at once.
         if (error instanceof SessionStoppedWhileStarting)
