@@ -88,7 +88,7 @@ describe('session upkeep: every connected session checked by its host, restarted
     );
   });
 
-  it('a session whose browser outgrows the memory limit is restarted at a quiet moment, and counted', async () => {
+  it('a session whose browser outgrows the memory limit is restarted from its saved login, and counted', async () => {
     const { sessionId } = await connectedAccount();
     const countedBefore = await restartsCounted('memory');
     await stack.accounts.phone(sessionId, 'grow_memory', { megabytes: 400 });
