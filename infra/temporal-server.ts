@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { access, constants, cp, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, constants, cp, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
@@ -156,9 +156,8 @@ export async function startTemporalServer(
   const host = '127.0.0.1';
   await assertPortFree(options.port, host, 'Temporal frontend', 'set TEMPORAL_PORT');
   if (options.uiPort !== null) await assertPortFree(options.uiPort, host, 'Temporal Web UI', 'set TEMPORAL_UI_PORT');
-  const ports = await serverPorts(options.dataDir, options.port);
-
-  const env: NodeJS.ProcessEnv = {
+  const clientTlsEnv = options.tls ? temporalClientTlsEnv(options.tls) : {};
+  const baseEnv: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     TEMPORAL_DB_HOST: owner.hostname,
@@ -171,7 +170,6 @@ export async function startTemporalServer(
     TEMPORAL_DYNAMIC_CONFIG: join(CONFIG_DIR, 'dynamicconfig.yaml'),
     TEMPORAL_SQL_TOOL: options.binaries.sqlTool,
     TEMPORAL_SCHEMA_DIR: options.binaries.schemaDir,
-    ...Object.fromEntries(Object.entries(ports).map(([name, value]) => [name, String(value)])),
     ...(options.tls
       ? {
           TEMPORAL_TLS_SERVER_CERT: options.tls.serverCert,
@@ -181,22 +179,40 @@ export async function startTemporalServer(
         }
       : {}),
   };
-  const clientTlsEnv = options.tls ? temporalClientTlsEnv(options.tls) : {};
-  await runCommand('sh', [SETUP_SCHEMA], { env });
+  await runCommand('sh', [SETUP_SCHEMA], { env: baseEnv });
 
-  const logFile = join(options.dataDir, 'logs', 'temporal-server.log');
-  const child = startChild({
-    name: 'temporal-server',
-    command: options.binaries.server,
-    args: temporalServerArgs(CONFIG_DIR),
-    env,
-    logFile,
-    detached: true,
-  });
   const address = `${host}:${options.port}`;
+  const logFile = join(options.dataDir, 'logs', 'temporal-server.log');
+  let started: { child: ChildHandle; env: NodeJS.ProcessEnv } | undefined;
+  for (let attempt = 1; !started; attempt += 1) {
+    const env = { ...baseEnv, ...portsEnv(await serverPorts(options.dataDir, options.port, attempt > 1)) };
+    const logStart = await stat(logFile).then(
+      (file) => file.size,
+      () => 0,
+    );
+    const child = startChild({
+      name: 'temporal-server',
+      command: options.binaries.server,
+      args: temporalServerArgs(CONFIG_DIR),
+      env,
+      logFile,
+      detached: true,
+    });
+    try {
+      const tls = temporalTlsFromEnv(clientTlsEnv);
+      await waitForFrontend(address, child, { logFile, logStart }, options.readyTimeoutMs ?? 120_000, tls);
+      started = { child, env };
+    } catch (error) {
+      await child.stop('SIGTERM', 20_000);
+      // Its internal ports were free when chosen, but anything on the machine may bind one before the server does.
+      const retry = error instanceof TemporalStartError && error.portTaken && attempt < PORT_ATTEMPTS;
+      if (!retry) throw error;
+      options.log.warn({ attempt, reason: error.reason }, 'Temporal server could not bind a port; choosing others');
+    }
+  }
+  const { child, env } = started;
   const stop = () => child.stop('SIGTERM', 20_000);
   try {
-    await waitForFrontend(address, child, logFile, options.readyTimeoutMs ?? 120_000, temporalTlsFromEnv(clientTlsEnv));
     await runCommand('sh', [SETUP_NAMESPACE], {
       env: {
         ...env,
@@ -255,10 +271,10 @@ type ServerPorts = Record<string, number>;
  * The internal ports of the server's services, chosen once per data directory and kept: a restarted server finds its
  * own previous members in the membership table at the same addresses, instead of waiting for gone ones to time out.
  */
-async function serverPorts(dataDir: string, frontendPort: number): Promise<ServerPorts> {
+async function serverPorts(dataDir: string, frontendPort: number, fresh: boolean): Promise<ServerPorts> {
   const file = join(dataDir, 'ports.json');
   const kept = JSON.parse(await readFile(file, 'utf8').catch(() => 'null')) as ServerPorts | null;
-  if (kept && kept.TEMPORAL_FRONTEND_PORT === frontendPort) return kept;
+  if (!fresh && kept && kept.TEMPORAL_FRONTEND_PORT === frontendPort) return kept;
   const ports: ServerPorts = { TEMPORAL_FRONTEND_PORT: frontendPort };
   for (const name of [
     'TEMPORAL_FRONTEND_HTTP_PORT',
@@ -275,6 +291,43 @@ async function serverPorts(dataDir: string, frontendPort: number): Promise<Serve
   }
   await writeFile(file, JSON.stringify(ports, null, 2));
   return ports;
+}
+
+function portsEnv(ports: ServerPorts): Record<string, string> {
+  return Object.fromEntries(Object.entries(ports).map(([name, value]) => [name, String(value)]));
+}
+
+/** How many sets of internal ports a start tries when one of them was taken in the meantime. */
+const PORT_ATTEMPTS = 3;
+
+/** The server exited before it answered; `reason` is its own fatal log line, not the tail of a stack trace. */
+export class TemporalStartError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly logFile: string,
+  ) {
+    super(`Temporal server exited while starting: ${reason} (see ${logFile})`);
+    this.name = 'TemporalStartError';
+  }
+
+  get portTaken(): boolean {
+    return /address already in use/.test(this.reason);
+  }
+}
+
+/** The first fatal or error line of the server's JSON log, as "message: error (service)"; else the log's tail. */
+export function temporalStartFailure(log: string): string {
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string; error?: string; service?: string };
+      if (entry.level !== 'fatal' && entry.level !== 'error') continue;
+      return [entry.msg, entry.error].filter(Boolean).join(': ') + (entry.service ? ` (${entry.service})` : '');
+    } catch {
+      continue;
+    }
+  }
+  return log.slice(-500).trim() || 'nothing in its log';
 }
 
 /** Temporal's role, with a password made once and kept in dataDir (readable by its owner only). */
@@ -295,7 +348,7 @@ async function ensureTemporalRole(ownerUrl: string, dataDir: string): Promise<st
 async function waitForFrontend(
   address: string,
   child: ChildHandle,
-  logFile: string,
+  { logFile, logStart }: { logFile: string; logStart: number },
   timeoutMs: number,
   tls: TemporalTls | undefined,
 ) {
@@ -306,8 +359,8 @@ async function waitForFrontend(
   });
   while (Date.now() < deadline) {
     if (exitCode !== undefined) {
-      const log = await readFile(logFile, 'utf8').catch(() => '');
-      throw new Error(`Temporal server exited with ${exitCode} while starting: ${log.slice(-2000)}`);
+      const log = (await readFile(logFile).catch(() => Buffer.alloc(0))).subarray(logStart).toString('utf8');
+      throw new TemporalStartError(`exit ${exitCode}, ${temporalStartFailure(log)}`, logFile);
     }
     try {
       const connection = await Connection.connect({ address, connectTimeout: 2_000, ...(tls ? { tls } : {}) });
