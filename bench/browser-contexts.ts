@@ -37,7 +37,7 @@ export async function runBrowserContexts(options: { sessions: number; outDir: st
   };
   const measure = async (folder: string) => {
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-    const memory = chromiumMemory(folder);
+    const memory = await chromiumMemory(folder);
     return { ...memory, pssPerSessionMb: Math.round((memory.pssMb / options.sessions) * 10) / 10 };
   };
   const arrangement = async (name: string, run: (folder: string) => Promise<Browser[]>) => {

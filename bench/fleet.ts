@@ -147,16 +147,18 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     // Chromium's memory per session on each host (the real engine).
     const chromium =
       options.engine === 'real'
-        ? live().map((host) => {
-            const memory = chromiumMemory(host.engineDir);
-            const sessions = load.get(host.name) ?? 0;
-            return {
-              host: host.name,
-              sessions,
-              ...memory,
-              pssPerSessionMb: sessions ? Math.round(memory.pssMb / sessions) : null,
-            };
-          })
+        ? await Promise.all(
+            live().map(async (host) => {
+              const memory = await chromiumMemory(host.engineDir);
+              const sessions = load.get(host.name) ?? 0;
+              return {
+                host: host.name,
+                sessions,
+                ...memory,
+                pssPerSessionMb: sessions ? Math.round(memory.pssMb / sessions) : null,
+              };
+            }),
+          )
         : null;
 
     // 2. Idle: what keeping them costs each part, per 1,000 sessions.
@@ -187,7 +189,10 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     victim.handle.process.kill('SIGKILL');
     await victim.handle.exited;
     // The machine is gone with its process: so are the Chromiums a SIGKILLed worker would leave behind.
-    for (const pid of chromiumPids(victim.engineDir)) process.kill(pid, 'SIGKILL');
+    for (const pid of await chromiumPids(victim.engineDir)) process.kill(pid, 'SIGKILL');
+    // A fleet of one has no other host: its replacement takes the sessions, as a restarted machine's host would.
+    const replacedAtOnce = live().length === 0;
+    if (replacedAtOnce) await startHost();
     // Its clients count as running until its leases run out; then every session must run on another host.
     await waitForSettled(pool, options.sessions, 30 * 60_000, victim.name);
     const restoredInSeconds = (Date.now() - killedAt) / 1000;
@@ -195,7 +200,7 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     const killAway = await timeAwayFromConnected(pool, WORKSPACE, killedAt);
     const killOverlaps = await overlappingOwners(pool, PREFIX, { host: victim.name, at: killedAt });
     const killAwaySeconds = await awayFromConnected(pool, killedAt);
-    await startHost();
+    if (!replacedAtOnce) await startHost();
 
     // 4. Rolling restart: each host drained (SIGTERM), then replaced, once the others run every session.
     process.stderr.write(`[fleet] rolling restart of ${live().length} hosts...\n`);

@@ -42,6 +42,8 @@ export class SessionUpkeep {
   private round: Promise<void> = Promise.resolve();
   /** Misses in a row, per session and generation. */
   private readonly misses = new Map<string, { generation: number; count: number; why: string }>();
+  /** The build each session runs, per generation: it changes only with a start, so it is asked once per start. */
+  private readonly builds = new Map<string, { generation: number; webVersion: string }>();
 
   constructor(
     private readonly host: SessionHost,
@@ -99,18 +101,26 @@ export class SessionUpkeep {
     }
     if (sightings.length > 0) await this.recordSightings(sightings);
     await this.recycleOne(overLimit);
-    this.forgetMissesOfSessionsGone();
+    this.forgetSessionsGone();
   }
 
-  private async lookAt({ session, sessionId }: ReadySession): Promise<Look> {
+  private async lookAt({ session, sessionId, generation }: ReadySession): Promise<Look> {
     const state = await this.answered(session.state());
     if (state === undefined) return { alive: false, why: UPKEEP_RESTART_REASONS.unresponsive };
     if (state !== 'CONNECTED') return { alive: false, why: `state_${state ?? 'none'}` };
     const [webVersion, memoryBytes] = await Promise.all([
-      this.answered(session.webVersion()),
+      this.buildOf(session, sessionId, generation),
       session.memoryBytes().catch(() => null),
     ]);
-    return { alive: true, sighting: { sessionId, webVersion: webVersion ?? null, memoryBytes } };
+    return { alive: true, sighting: { sessionId, webVersion, memoryBytes } };
+  }
+
+  private async buildOf(session: ReadySession['session'], sessionId: string, generation: number) {
+    const known = this.builds.get(sessionId);
+    if (known?.generation === generation) return known.webVersion;
+    const webVersion = (await this.answered(session.webVersion())) ?? null;
+    if (webVersion !== null) this.builds.set(sessionId, { generation, webVersion });
+    return webVersion;
   }
 
   /** What the client answered, or undefined when it did not answer in time (or failed to). */
@@ -163,8 +173,9 @@ export class SessionUpkeep {
     }
   }
 
-  private forgetMissesOfSessionsGone(): void {
+  private forgetSessionsGone(): void {
     const here = new Set(this.host.readySessions().map((session) => session.sessionId));
     for (const sessionId of this.misses.keys()) if (!here.has(sessionId)) this.misses.delete(sessionId);
+    for (const sessionId of this.builds.keys()) if (!here.has(sessionId)) this.builds.delete(sessionId);
   }
 }

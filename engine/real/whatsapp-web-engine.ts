@@ -157,17 +157,31 @@ export class WhatsAppWebEngine implements Engine {
     if (cache.type === 'none') return { webVersionCache: { type: 'none' } };
     if (this.options.standIn) {
       const version = pinned ?? STANDIN_WEB_VERSION;
-      await mkdir(this.webCacheDir, { recursive: true });
-      await writeFile(
-        join(this.webCacheDir, `${version}.html`),
-        standInPage(await readFile(STANDIN_PAGE, 'utf8'), version),
-      );
+      await this.standInBuild(version);
       return { webVersion: version, webVersionCache: { type: 'local', path: this.webCacheDir, strict: true } };
     }
     return {
       ...(pinned ? { webVersion: pinned } : {}),
       webVersionCache: { type: 'local', path: this.webCacheDir, strict: pinned !== null },
     };
+  }
+
+  /** The stand-in's builds put in the web cache by this process: each once, however many sessions start on it. */
+  private readonly standInBuilds = new Map<string, Promise<void>>();
+
+  private standInBuild(version: string): Promise<void> {
+    let written = this.standInBuilds.get(version);
+    if (!written) {
+      written = (async () => {
+        await mkdir(this.webCacheDir, { recursive: true });
+        const page = standInPage(await readFile(STANDIN_PAGE, 'utf8'), version);
+        await writeFile(join(this.webCacheDir, `${version}.html`), page);
+      })();
+      // A write that failed is tried again by the next start, not remembered.
+      written.catch(() => this.standInBuilds.delete(version));
+      this.standInBuilds.set(version, written);
+    }
+    return written;
   }
 
   private memoryReading: { takenAt: number; bytes: Promise<Map<string, number>> } | null = null;

@@ -12,17 +12,12 @@ import { listAccountEvents } from '../../db/account-events.js';
 import { EngineAuthStore } from '../../db/engine-auth.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
 import type { ChildHandle } from '../../infra/child-process.js';
-import { chromiumMemory } from '../../infra/chromium-memory.js';
+import { chromiumMemory, chromiumPids } from '../../infra/chromium-memory.js';
 import { requestPairingCodeUpdate } from '../../workflows/messages.js';
 import { AccountDriver, randomPhone } from '../helpers/accounts.js';
 import { buildTestApi } from '../helpers/api.js';
 import { eventually, openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
-
-const chromiumProcessesOf = (marker: string) =>
-  execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.includes(marker) && /chrom/i.test(line));
 
 /** The modules whatsapp-web.js may ask for that the stand-in answers harmlessly (none of them matter at login). */
 const TOLERATED_HARMLESS_MODULES = [
@@ -67,7 +62,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     // The library's own QR payload: ref, noise key, identity key, ADV secret, platform.
     assert.equal(scanning.last_qr?.split(',').length, 5);
     assert.match(scanning.last_qr ?? '', /^2@.+,Chrome$/);
-    assert.equal(chromiumProcessesOf(`session-${sessionId}`).length > 0, true, 'a Chromium runs for the session');
+    assert.equal((await chromiumPids(`session-${sessionId}`)).length > 0, true, 'a Chromium runs for the session');
 
     const phone = randomPhone();
     await accounts.phone(sessionId, 'scan', { phone, pushName: 'Toko Maju' });
@@ -75,7 +70,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     assert.equal(row.phone_number, phone);
     assert.equal(row.push_name, 'Toko Maju');
 
-    const memory = chromiumMemory(`session-${sessionId}`);
+    const memory = await chromiumMemory(`session-${sessionId}`);
     await writeMeasurement({
       createToFirstQrMs: firstQrMs,
       chromiumRssMbSummed: memory.rssMb,
@@ -100,7 +95,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     await handle.signal('deleteAccount');
     await handle.result();
     await eventually(
-      async () => (chromiumProcessesOf(`session-${sessionId}`).length === 0 ? true : undefined),
+      async () => ((await chromiumPids(`session-${sessionId}`)).length === 0 ? true : undefined),
       20_000,
       'no Chromium left for the session',
     );
@@ -135,7 +130,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
       30_000,
       'the login on disk',
     );
-    const pids = chromiumProcessesOf(`session-${sessionId}`).map((line) => Number.parseInt(line.trim(), 10));
+    const pids = await chromiumPids(`session-${sessionId}`);
     assert.ok(pids.length > 0, "the session's Chromium processes");
     for (const pid of pids) {
       try {
@@ -196,7 +191,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     );
     assert.equal(row.is_primary, false);
     await eventually(
-      async () => (chromiumProcessesOf(`session-${sessionId}`).length === 0 ? true : undefined),
+      async () => ((await chromiumPids(`session-${sessionId}`)).length === 0 ? true : undefined),
       20_000,
       'no Chromium left',
     );
@@ -389,7 +384,7 @@ describe('the real engine without the stand-in: WhatsApp Web unreachable', { tim
       assert.equal(row.failure_reason, 'reconnect_failed:whatsapp_unreachable');
       await handle.result();
       await eventually(
-        async () => (chromiumProcessesOf(engineDir).length === 0 ? true : undefined),
+        async () => ((await chromiumPids(engineDir)).length === 0 ? true : undefined),
         20_000,
         'no Chromium left',
       );
@@ -443,19 +438,19 @@ describe('the real engine: a worker killed with SIGKILL, resumed elsewhere', { t
       );
       assert.equal((await accounts.row(sessionId))?.phone_number, phone);
       assert.equal((await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length, qrs, 'no new QR');
-      assert.ok(chromiumProcessesOf(hostB).length > 0, 'the session now runs on the new host');
+      assert.ok((await chromiumPids(hostB)).length > 0, 'the session now runs on the new host');
       await handle.signal('deleteAccount');
       await handle.result();
       assert.equal(await accounts.hasAuth(sessionId), false, 'a delete removes the saved login');
 
       // The killed worker's Chromium is still running on host A; a worker starting there again stops it first.
-      assert.ok(chromiumProcessesOf(hostA).length > 0, "SIGKILL left host A's Chromium behind");
+      assert.ok((await chromiumPids(hostA)).length > 0, "SIGKILL left host A's Chromium behind");
       const restarted = await startTestWorker(
         { WA_ENGINE: 'real', WA_WEB: 'standin', ENGINE_DATA_DIR: hostA },
         uniqueId('tq-sweep'),
       );
       await restarted.worker.stop('SIGTERM');
-      assert.deepEqual(chromiumProcessesOf(hostA), [], 'no orphaned Chromium left on host A');
+      assert.deepEqual(await chromiumPids(hostA), [], 'no orphaned Chromium left on host A');
     } finally {
       await second?.worker.stop('SIGTERM');
       await close();
