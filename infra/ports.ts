@@ -29,10 +29,10 @@ export async function findFreePort(host = '127.0.0.1'): Promise<number> {
  * A free port below 32768, outside Linux's ephemeral range: Temporal stores membership ports as a smallint, and a
  * port the OS hands out for outgoing connections could be taken again before the server binds it.
  */
-export async function findFreeLowPort(host = '127.0.0.1'): Promise<number> {
+export async function findFreeLowPort(host = '127.0.0.1', notThese: ReadonlySet<number> = new Set()): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt += 1) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (await canListen(port, host)) return port;
+    if (!notThese.has(port) && (await canListen(port, host))) return port;
   }
   throw new Error('no free port between 20000 and 32000');
 }

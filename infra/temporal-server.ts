@@ -287,7 +287,8 @@ async function serverPorts(dataDir: string, frontendPort: number, fresh: boolean
     'TEMPORAL_WORKER_MEMBERSHIP_PORT',
     'TEMPORAL_METRICS_PORT',
   ]) {
-    ports[name] = await findFreeLowPort();
+    // Free is not enough: none of these is bound until the server starts, so each must differ from the others.
+    ports[name] = await findFreeLowPort('127.0.0.1', new Set(Object.values(ports)));
   }
   await writeFile(file, JSON.stringify(ports, null, 2));
   return ports;

@@ -157,3 +157,38 @@ describe('session upkeep: every connected session checked by its host, restarted
     );
   });
 });
+
+describe('session upkeep: memory recycling waits for a quiet session', () => {
+  const stack = useSimulatedWorkerStack({
+    ...FAST_SIMULATOR_ENV,
+    ENGINE_CHECK_EVERY_MS: '300',
+    ENGINE_CHECK_TIMEOUT_MS: '200',
+    ENGINE_MEMORY_LIMIT_MB: '500',
+    // Longer than the test: every session here had an engine event more recently than this.
+    ENGINE_RECYCLE_QUIET_MS: '3600000',
+    SIM_SESSION_MEMORY_MB: '220',
+  });
+
+  it('a session over the limit whose engine spoke within the quiet window keeps running, round after round', async () => {
+    const { sessionId } = await stack.accounts.create();
+    await stack.accounts.showingQr(sessionId);
+    await stack.accounts.phone(sessionId, 'scan', { phone: randomPhone() });
+    await stack.accounts.rowWithStatus(sessionId, 'connected');
+    await stack.accounts.phone(sessionId, 'grow_memory', { megabytes: 400 });
+    const overLimit = await stack.accounts.rowWhere(
+      sessionId,
+      (row) => row.engine_memory_bytes === 620 * MB && row.last_seen_at !== null,
+      'a check saw the browser over the limit',
+    );
+    // Five more rounds, each of which would have recycled it if it were quiet.
+    const later = await stack.accounts.rowWhere(
+      sessionId,
+      (row) => row.last_seen_at !== null && row.last_seen_at > (overLimit.last_seen_at ?? 0) + 1_500,
+      'seen alive by later checks',
+    );
+    assert.equal(later.status, 'connected');
+    assert.equal(later.engine_memory_bytes, 620 * MB, 'the same browser, not a restarted one');
+    const events = await stack.accounts.eventTypes(sessionId);
+    assert.equal(events.filter((type) => type === 'disconnected').length, 0, 'never restarted');
+  });
+});

@@ -81,6 +81,7 @@ describe("Temporal's production server on ports taken meanwhile", { timeout: 600
     const kept = JSON.parse(await readFile(join(options.dataDir, 'ports.json'), 'utf8')) as Record<string, number>;
     const historyPort = kept.TEMPORAL_HISTORY_PORT;
     assert.ok(historyPort, 'the first start kept its ports');
+    assert.equal(new Set(Object.values(kept)).size, Object.keys(kept).length, 'no two services share a port');
     const squatter = createServer();
     squatters.push(squatter);
     await new Promise<void>((resolve) => squatter.listen(historyPort, '127.0.0.1', resolve));
