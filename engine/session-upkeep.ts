@@ -104,18 +104,16 @@ export class SessionUpkeep {
     this.forgetSessionsGone();
   }
 
-  private async lookAt({ session, sessionId, generation }: ReadySession): Promise<Look> {
+  private async lookAt(ready: ReadySession): Promise<Look> {
+    const { session, sessionId } = ready;
     const state = await this.answered(session.state());
     if (state === undefined) return { alive: false, why: UPKEEP_RESTART_REASONS.unresponsive };
     if (state !== 'CONNECTED') return { alive: false, why: `state_${state ?? 'none'}` };
-    const [webVersion, memoryBytes] = await Promise.all([
-      this.buildOf(session, sessionId, generation),
-      session.memoryBytes().catch(() => null),
-    ]);
+    const [webVersion, memoryBytes] = await Promise.all([this.buildOf(ready), session.memoryBytes().catch(() => null)]);
     return { alive: true, sighting: { sessionId, webVersion, memoryBytes } };
   }
 
-  private async buildOf(session: ReadySession['session'], sessionId: string, generation: number) {
+  private async buildOf({ session, sessionId, generation }: ReadySession): Promise<string | null> {
     const known = this.builds.get(sessionId);
     if (known?.generation === generation) return known.webVersion;
     const webVersion = (await this.answered(session.webVersion())) ?? null;

@@ -183,6 +183,7 @@ export async function startTemporalServer(
 
   const address = `${host}:${options.port}`;
   const logFile = join(options.dataDir, 'logs', 'temporal-server.log');
+  const clientTls = temporalTlsFromEnv(clientTlsEnv);
   let started: { child: ChildHandle; env: NodeJS.ProcessEnv } | undefined;
   for (let attempt = 1; !started; attempt += 1) {
     const env = { ...baseEnv, ...portsEnv(await serverPorts(options.dataDir, options.port, attempt > 1)) };
@@ -199,8 +200,7 @@ export async function startTemporalServer(
       detached: true,
     });
     try {
-      const tls = temporalTlsFromEnv(clientTlsEnv);
-      await waitForFrontend(address, child, { logFile, logStart }, options.readyTimeoutMs ?? 120_000, tls);
+      await waitForFrontend(address, child, { logFile, logStart }, options.readyTimeoutMs ?? 120_000, clientTls);
       started = { child, env };
     } catch (error) {
       await child.stop('SIGTERM', 20_000);
