@@ -5,7 +5,7 @@ import type { AccountRow } from '../db/accounts.js';
 import { deleteEngineAuth } from '../db/engine-auth.js';
 import type { WebhookNetworkPolicy } from '../webhooks/network-policy.js';
 import { accountWorkflowId } from '../workflows/ids.js';
-import { deleteAccountSignal } from '../workflows/messages.js';
+import { deleteAccountSignal, signalAccount } from '../workflows/messages.js';
 import type { AccountCreationGate } from './account-creation-rate.js';
 import { startWebhookDeliveries } from './webhook-starter.js';
 
@@ -29,7 +29,7 @@ export interface AccountCommandDeps {
  */
 export async function deleteAccount(deps: AccountCommandDeps, row: AccountRow): Promise<void> {
   try {
-    await deps.temporal.workflow.getHandle(accountWorkflowId(row.session_id)).signal(deleteAccountSignal);
+    await signalAccount(deps.temporal.workflow.getHandle(accountWorkflowId(row.session_id)), deleteAccountSignal);
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;
     const ending = await endAccount(deps.pool, {

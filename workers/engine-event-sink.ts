@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { SessionEventSink } from '../engine/session-host.js';
 import { accountWorkflowId } from '../workflows/ids.js';
-import { engineEventSignal, hostGoneSignal } from '../workflows/messages.js';
+import { engineEventSignal, hostGoneSignal, signalAccount } from '../workflows/messages.js';
 
 const MAX_ATTEMPTS = 30;
 
@@ -13,7 +13,7 @@ export function signalAccountWorkflow(temporal: Client): SessionEventSink {
   return async (workflowId, sessionEvent) => {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await temporal.workflow.getHandle(workflowId).signal(engineEventSignal, sessionEvent);
+        await signalAccount(temporal.workflow.getHandle(workflowId), engineEventSignal, sessionEvent);
         return 'delivered';
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) return 'unwanted';
@@ -28,7 +28,9 @@ export function signalAccountWorkflow(temporal: Client): SessionEventSink {
 export function signalHostGone(temporal: Client): (sessionId: string, host: string) => Promise<void> {
   return async (sessionId, host) => {
     try {
-      await temporal.workflow.getHandle(accountWorkflowId(sessionId)).signal(hostGoneSignal, { hostTaskQueue: host });
+      await signalAccount(temporal.workflow.getHandle(accountWorkflowId(sessionId)), hostGoneSignal, {
+        hostTaskQueue: host,
+      });
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
     }

@@ -28,6 +28,7 @@ import { recordSightings } from '../db/session-sightings.js';
 import { accountWebVersionPin } from '../db/web-version-pins.js';
 import { HostCapacity, hostSeats, hostStartsPerSecond } from './host-capacity.js';
 import { hostTaskQueueName } from './task-queues.js';
+import { refuseUnreadableArguments } from './unreadable-arguments.js';
 
 /**
  * A worker process: the shared queue (workflows, database activities), the placement queue (claims for a host, polled
@@ -101,6 +102,7 @@ async function main() {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TASK_QUEUE,
     dataConverter: dataConverterFromEnv(env),
+    interceptors: { activity: [refuseUnreadableArguments] },
     workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
     activities: {
       ...createAccountStoreActivities(pool),
@@ -112,6 +114,7 @@ async function main() {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: hostTaskQueue,
     dataConverter: dataConverterFromEnv(env),
+    interceptors: { activity: [refuseUnreadableArguments] },
     activities: createEngineSessionActivities(sessionHost, capacity, (sessionId) =>
       accountWebVersionPin(pool, sessionId),
     ),
@@ -124,6 +127,7 @@ async function main() {
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: placementTaskQueue(env.TASK_QUEUE),
     dataConverter: dataConverterFromEnv(env),
+    interceptors: { activity: [refuseUnreadableArguments] },
     activities: createHostActivities(hostTaskQueue, capacity),
     tuner: {
       activityTaskSlotSupplier: capacity.slotSupplier(),

@@ -4,10 +4,12 @@ import {
   proxyActivities,
   proxyLocalActivities,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { AccountStoreActivities, HostActivities, HostQueueActivities } from '../activities/index.js';
 import type { AccountTimings } from './account-state.js';
 import { placementTaskQueue } from './ids.js';
+import { readableResults } from './payload-checks.js';
 
 // Database writes: short attempts, retried long enough to ride out a PostgreSQL restart.
 const rowWriteRetry = {
@@ -21,11 +23,13 @@ const rowWriteRetry = {
  * more workflow task through the server, which is most of the server's work per connection (docs/benchmarks.md).
  * Only the main loop calls them, one at a time, so no handler runs a local activity beside the loop's timers.
  */
-export const rowWrites = proxyLocalActivities<AccountStoreActivities>({
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '15 minutes',
-  retry: rowWriteRetry,
-});
+export const rowWrites = readableResults(
+  proxyLocalActivities<AccountStoreActivities>({
+    startToCloseTimeout: '10 seconds',
+    scheduleToCloseTimeout: '15 minutes',
+    retry: rowWriteRetry,
+  }),
+);
 
 /**
  * On the placement queue, which each host polls only while it has a free seat: `claimHost` is answered by the first
@@ -33,21 +37,32 @@ export const rowWrites = proxyLocalActivities<AccountStoreActivities>({
  * the lack of it (its workflow tells how long it has waited).
  */
 export function placement() {
-  return proxyActivities<HostActivities>({
-    taskQueue: placementTaskQueue(workflowInfo().taskQueue),
-    startToCloseTimeout: '10 seconds',
-    retry: rowWriteRetry,
-  });
+  return readableResults(
+    proxyActivities<HostActivities>({
+      taskQueue: placementTaskQueue(workflowInfo().taskQueue),
+      startToCloseTimeout: '10 seconds',
+      retry: rowWriteRetry,
+    }),
+  );
 }
 
-/** Activities on the host queue of the worker process that holds this account's engine session. */
+/**
+ * Activities on the host queue of the worker process that holds this account's engine session. Here as for every
+ * activity of the account, a result the codec could not read fails the call (workflows/payload-checks.ts).
+ */
 export function hostActivities(taskQueue: string, timings: AccountTimings) {
-  const onHost = { taskQueue, scheduleToStartTimeout: timings.hostScheduleToStartMs };
+  const onHost = (options: ActivityOptions) =>
+    readableResults(
+      proxyActivities<HostQueueActivities>({
+        taskQueue,
+        scheduleToStartTimeout: timings.hostScheduleToStartMs,
+        ...options,
+      }),
+    );
   return {
     // Starting a client (Chromium for the real engine) takes seconds; a host that never picks it up is dead. The
     // commands heartbeat while they run: one that never reached its host is retried after 10 s, not 2 minutes.
-    engine: proxyActivities<HostQueueActivities>({
-      ...onHost,
+    engine: onHost({
       startToCloseTimeout: '2 minutes',
       heartbeatTimeout: '10 seconds',
       retry: {
@@ -58,15 +73,13 @@ export function hostActivities(taskQueue: string, timings: AccountTimings) {
       },
     }),
     // Lives as long as the session; the heartbeat timeout is how a dead host is noticed.
-    watch: proxyActivities<HostQueueActivities>({
-      ...onHost,
+    watch: onHost({
       startToCloseTimeout: '3650 days',
       heartbeatTimeout: timings.hostHeartbeatTimeoutMs,
       retry: { maximumAttempts: 1 },
     }),
     // WhatsApp provides the own number some time after `ready`: retried with backoff within a bounded budget.
-    extraction: proxyActivities<HostQueueActivities>({
-      ...onHost,
+    extraction: onHost({
       startToCloseTimeout: '5 seconds',
       scheduleToCloseTimeout: timings.phoneExtractionBudgetMs,
       retry: {

@@ -11,25 +11,47 @@ import {
   restartAccountSignal,
   supersededSignal,
 } from './messages.js';
+import {
+  assertAddressed,
+  checkedInput,
+  isAbsentOr,
+  isCommand,
+  isCount,
+  isFields,
+  isHostGone,
+  isName,
+  isSessionEvent,
+  isSuperseded,
+  setAddressedSignalHandler,
+  type Fields,
+} from './payload-checks.js';
 
 export type { AccountConnectionInput, AccountConnectionState } from './account-state.js';
 
 /**
  * One durable workflow per WhatsApp account, the only writer of its status. Engine events arrive as signals, API
  * commands as signals and an update; the account's state machine handles them one at a time until the account ends.
+ * Every signal and the update name this workflow (workflows/messages.ts): any other is dropped.
  */
 export async function accountConnection(input: AccountConnectionInput): Promise<AccountConnectionState> {
-  const account = new AccountMachine(input);
+  const account = new AccountMachine(checkedInput(input, isAccountConnectionInput, 'accountConnection'));
 
   setHandler(accountStateQuery, () => account.state);
-  setHandler(engineEventSignal, (event) => account.receiveEvent(event));
-  setHandler(deleteAccountSignal, () => account.receiveCommand({ type: 'delete' }));
-  setHandler(logoutAccountSignal, () => account.receiveCommand({ type: 'logout' }));
-  setHandler(restartAccountSignal, () => account.receiveCommand({ type: 'restart' }));
-  setHandler(hostGoneSignal, ({ hostTaskQueue }) => account.receiveHostGone(hostTaskQueue));
-  setHandler(supersededSignal, ({ bySessionId }) => account.receiveCommand({ type: 'superseded', bySessionId }));
+  setAddressedSignalHandler(engineEventSignal, isSessionEvent, ({ workflowId: _addressee, ...event }) =>
+    account.receiveEvent(event),
+  );
+  setAddressedSignalHandler(deleteAccountSignal, isCommand, () => account.receiveCommand({ type: 'delete' }));
+  setAddressedSignalHandler(logoutAccountSignal, isCommand, () => account.receiveCommand({ type: 'logout' }));
+  setAddressedSignalHandler(restartAccountSignal, isCommand, () => account.receiveCommand({ type: 'restart' }));
+  setAddressedSignalHandler(hostGoneSignal, isHostGone, ({ hostTaskQueue }) => account.receiveHostGone(hostTaskQueue));
+  setAddressedSignalHandler(supersededSignal, isSuperseded, ({ bySessionId }) =>
+    account.receiveCommand({ type: 'superseded', bySessionId }),
+  );
   setHandler(requestPairingCodeUpdate, ({ phoneNumber }) => account.requestPairingCode(phoneNumber), {
-    validator: (request: { phoneNumber: unknown }) => account.validatePairingRequest(request.phoneNumber),
+    validator: (request: unknown) => {
+      assertAddressed(requestPairingCodeUpdate.name, request, isCommand);
+      account.validatePairingRequest(request.phoneNumber);
+    },
   });
 
   await account.begin();
@@ -46,4 +68,16 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   account.refuseQueuedRequests();
   await condition(allHandlersFinished);
   return account.state;
+}
+
+/** The input's fields the workflow reads; what a run carries over to the next is its own, written by this code. */
+function isAccountConnectionInput(fields: Fields): boolean {
+  return (
+    isName(fields.sessionId) &&
+    isName(fields.workspaceId) &&
+    (fields.pairingPhoneNumber === null || isAbsentOr(fields.pairingPhoneNumber, isName)) &&
+    isAbsentOr(fields.timings, isFields) &&
+    isAbsentOr(fields.continueAsNewAfterEvents, isCount) &&
+    isAbsentOr(fields.carried, isFields)
+  );
 }

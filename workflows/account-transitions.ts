@@ -12,7 +12,7 @@ import type { AccountRecord } from './account-record.js';
 import type { AccountConnectionState, AccountTimings } from './account-state.js';
 import type { DeadlineName, Deadlines } from './deadlines.js';
 import { accountWorkflowId } from './ids.js';
-import { supersededSignal } from './messages.js';
+import { signalAccount, supersededSignal } from './messages.js';
 import { accountHostKey } from './search-attributes.js';
 import type { SessionLink } from './session-link.js';
 
@@ -183,9 +183,9 @@ export class AccountTransitions {
     if (this.state.ended) return this.stopSession({ logout: true, forgetLogin: false });
     for (const sessionId of result.releasedSessionIds) {
       // The older accounts' workflows stop their clients; their rows are already released.
-      await getExternalWorkflowHandle(accountWorkflowId(sessionId))
-        .signal(supersededSignal, { bySessionId: this.state.sessionId })
-        .catch(() => undefined);
+      await signalAccount(getExternalWorkflowHandle(accountWorkflowId(sessionId)), supersededSignal, {
+        bySessionId: this.state.sessionId,
+      }).catch(() => undefined);
     }
   }
 

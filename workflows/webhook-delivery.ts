@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/index.js';
+import { checkedInput, isAbsentOr, isCount, readableResults, type Fields } from './payload-checks.js';
 
 export interface WebhookDeliveryInput {
   eventId: number;
@@ -11,17 +12,22 @@ export interface WebhookDeliveryInput {
 }
 
 // One attempt per activity: the workflow owns the schedule, so it can add jitter and count attempts.
-const { deliverWebhook } = proxyActivities<WebhookActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 1 },
-});
+const { deliverWebhook } = readableResults(
+  proxyActivities<WebhookActivities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { maximumAttempts: 1 },
+  }),
+);
 
 /**
  * Delivers one event at least once: exponential backoff with full jitter between attempts, for at least a day;
  * no retry when the receiver says the request itself is wrong. Its own workflow, so a slow or dead receiver never
  * holds up the account's workflow.
  */
-export async function webhookDelivery(input: WebhookDeliveryInput): Promise<{ delivered: boolean; attempts: number }> {
+export async function webhookDelivery(
+  deliveryInput: WebhookDeliveryInput,
+): Promise<{ delivered: boolean; attempts: number }> {
+  const input = checkedInput<WebhookDeliveryInput>(deliveryInput, isWebhookDeliveryInput, 'webhookDelivery');
   const retryForMs = input.retryForMs ?? 25 * 60 * 60_000;
   const initialDelayMs = input.initialDelayMs ?? 2_000;
   const maxDelayMs = input.maxDelayMs ?? 60 * 60_000;
@@ -39,6 +45,15 @@ export async function webhookDelivery(input: WebhookDeliveryInput): Promise<{ de
       await sleep(delay);
     }
   }
+}
+
+function isWebhookDeliveryInput(fields: Fields): boolean {
+  return (
+    Number.isSafeInteger(fields.eventId) &&
+    isAbsentOr(fields.retryForMs, isCount) &&
+    isAbsentOr(fields.initialDelayMs, isCount) &&
+    isAbsentOr(fields.maxDelayMs, isCount)
+  );
 }
 
 /**

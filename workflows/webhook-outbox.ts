@@ -1,6 +1,7 @@
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/index.js';
+import { checkedInput, isCount, readableResults, type Fields } from './payload-checks.js';
 import { startEachDelivery, webhookDelivery } from './webhook-delivery.js';
 
 export interface WebhookOutboxInput {
@@ -13,17 +14,20 @@ export interface WebhookOutboxInput {
 
 export const WEBHOOK_OUTBOX_DEFAULTS: WebhookOutboxInput = { olderThanSeconds: 60, withinSeconds: 3_600, limit: 500 };
 
-const { eventsAwaitingDelivery } = proxyActivities<WebhookActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 3 },
-});
+const { eventsAwaitingDelivery } = readableResults(
+  proxyActivities<WebhookActivities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { maximumAttempts: 3 },
+  }),
+);
 
 /**
  * Run by a schedule every minute: starts the delivery of every recent event that has a webhook target and never had
  * one started (its writer committed and then died). A delivery that exists already, running or finished, is left
  * alone: its workflow id is the event's and a finished one is not started again.
  */
-export async function webhookOutbox(input: WebhookOutboxInput = WEBHOOK_OUTBOX_DEFAULTS): Promise<number> {
+export async function webhookOutbox(outboxInput: WebhookOutboxInput = WEBHOOK_OUTBOX_DEFAULTS): Promise<number> {
+  const input = checkedInput<WebhookOutboxInput>(outboxInput, isWebhookOutboxInput, 'webhookOutbox');
   const eventIds = await eventsAwaitingDelivery(input);
   await startEachDelivery(eventIds, (workflowId, eventId) =>
     startChild(webhookDelivery, {
@@ -34,4 +38,8 @@ export async function webhookOutbox(input: WebhookOutboxInput = WEBHOOK_OUTBOX_D
     }),
   );
   return eventIds.length;
+}
+
+function isWebhookOutboxInput(fields: Fields): boolean {
+  return isCount(fields.olderThanSeconds) && isCount(fields.withinSeconds) && isCount(fields.limit);
 }

@@ -4,6 +4,7 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import { makePrimary } from '../../db/account-lifecycle.js';
@@ -11,7 +12,13 @@ import { AccountConflictError, listWorkspaceAccounts } from '../../db/accounts.j
 import { ensureWorkspace } from '../../db/workspaces.js';
 import { ACCOUNT_STATUSES, type AccountStatus } from '../../domain/account-status.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
-import { logoutAccountSignal, requestPairingCodeUpdate, restartAccountSignal } from '../../workflows/messages.js';
+import {
+  logoutAccountSignal,
+  requestPairingCodeUpdate,
+  restartAccountSignal,
+  signalAccount,
+  type Addressed,
+} from '../../workflows/messages.js';
 import { accountFor, type AccountParams } from '../account-access.js';
 import { deleteAccount, type AccountCommandDeps } from '../account-commands.js';
 import { AccountUpdateUnavailable, executeAccountUpdate } from '../account-update.js';
@@ -262,8 +269,9 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     async (request, reply) => {
       const row = await accountFor(pool, request.params);
       try {
-        return await executeAccountUpdate(handle(row.session_id), requestPairingCodeUpdate, [
-          { phoneNumber: request.body.phoneNumber },
+        const account = handle(row.session_id);
+        return await executeAccountUpdate(account, requestPairingCodeUpdate, [
+          { workflowId: account.workflowId, phoneNumber: request.body.phoneNumber },
         ]);
       } catch (error) {
         if (error instanceof WorkflowNotFoundError)
@@ -335,11 +343,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     },
   );
 
-  const command = (
-    action: 'logout' | 'restart',
-    summary: string,
-    signal: typeof logoutAccountSignal | typeof restartAccountSignal,
-  ) => {
+  const command = (action: 'logout' | 'restart', summary: string, signal: SignalDefinition<[Addressed]>) => {
     app.post<{ Params: AccountParams }>(
       `/accounts/:sessionId/${action}`,
       {
@@ -348,7 +352,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
       async (request, reply) => {
         const row = await accountFor(pool, request.params);
         try {
-          await handle(row.session_id).signal(signal);
+          await signalAccount(handle(row.session_id), signal);
         } catch (error) {
           if (!(error instanceof WorkflowNotFoundError)) throw error;
           throw new HttpProblem(

@@ -1,5 +1,6 @@
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
+import { isEncryptedPayload } from '../../lib/payload-encryption.js';
 import { assertOperator } from './auth.js';
 
 /** A payload as Temporal's remote codec protocol carries it: proto3 JSON, bytes in base64. */
@@ -47,7 +48,8 @@ const toJson = (payload: Payload): JsonPayload => ({
  * <api>/v1/admin/temporal-codec --codec-auth "Bearer <admin key>"` shows an account's history in clear. Decode only
  * (nothing here helps write a payload), admin keys only: a workspace key gets the 404 of a route that does not exist.
  * The Web UI the API serves (api/plugins/operator-console.ts) calls it from the operator's logged-in browser.
- * A payload the service did not encrypt (the server's own bookkeeping) comes back as it came.
+ * A payload the service did not encrypt (the server's own bookkeeping) comes back as it came; one it encrypted under a
+ * key the API no longer holds, or that fails authentication, comes back as the codec's marker, which says so.
  */
 export default async function temporalCodecPlugin(app: FastifyInstance, options: { codecs: readonly PayloadCodec[] }) {
   app.post<{ Body: { payloads: JsonPayload[] } }>(
@@ -66,7 +68,9 @@ export default async function temporalCodecPlugin(app: FastifyInstance, options:
       assertOperator(request);
       const decoded = await Promise.all(
         request.body.payloads.map(async (payload) => {
-          let current: Payload[] = [fromJson(payload)];
+          const received = fromJson(payload);
+          if (!isEncryptedPayload(received)) return payload;
+          let current: Payload[] = [received];
           try {
             for (const codec of [...options.codecs].reverse()) current = await codec.decode(current);
           } catch {

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ServiceError, type WorkflowHandle } from '@temporalio/client';
 import { AccountUpdateUnavailable, executeAccountUpdate } from '../../api/account-update.js';
-import { requestPairingCodeUpdate } from '../../workflows/messages.js';
+import { requestPairingCodeUpdate, type Addressed } from '../../workflows/messages.js';
+
+const PAIRING_REQUEST: [Addressed<{ phoneNumber: string }>] = [
+  { workflowId: 'account-scripted', phoneNumber: '6281234567890' },
+];
 
 /** What the server sends when the workflow task carrying an update failed (seen under the fuzzer's load). */
 const givenBack = (code: number) =>
@@ -35,7 +39,7 @@ function scriptedHandle(script: Array<Error | { code: string }>) {
 describe('an account update the server gives back unrun', () => {
   it('is sent again under the same update id, so it runs once, and its answer is returned', async () => {
     const { handle, updateIds } = scriptedHandle([givenBack(9), givenBack(14), { code: '1234-5678' }]);
-    const answer = await executeAccountUpdate(handle, requestPairingCodeUpdate, [{ phoneNumber: '6281234567890' }]);
+    const answer = await executeAccountUpdate(handle, requestPairingCodeUpdate, PAIRING_REQUEST);
     assert.deepEqual(answer, { code: '1234-5678' });
     assert.equal(updateIds.length, 3);
     assert.equal(new Set(updateIds).size, 1, 'one update id for every attempt');
@@ -51,7 +55,7 @@ describe('an account update the server gives back unrun', () => {
       givenBack(9),
     ]);
     await assert.rejects(
-      executeAccountUpdate(handle, requestPairingCodeUpdate, [{ phoneNumber: '6281234567890' }]),
+      executeAccountUpdate(handle, requestPairingCodeUpdate, PAIRING_REQUEST),
       AccountUpdateUnavailable,
     );
     assert.equal(updateIds.length, 4);
@@ -61,7 +65,7 @@ describe('an account update the server gives back unrun', () => {
     const refused = givenBack(3); // INVALID_ARGUMENT: the request itself is wrong
     const { handle, updateIds } = scriptedHandle([refused]);
     await assert.rejects(
-      executeAccountUpdate(handle, requestPairingCodeUpdate, [{ phoneNumber: '6281234567890' }]),
+      executeAccountUpdate(handle, requestPairingCodeUpdate, PAIRING_REQUEST),
       (error) => error === refused,
     );
     assert.equal(updateIds.length, 1);

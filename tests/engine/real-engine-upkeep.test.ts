@@ -11,7 +11,7 @@ import { listAccountEvents } from '../../db/account-events.js';
 import { setAccountWebVersionPin } from '../../db/web-version-pins.js';
 import { standInPage } from '../../engine/real/whatsapp-web-engine.js';
 import type { ChildHandle } from '../../infra/child-process.js';
-import { restartAccountSignal } from '../../workflows/messages.js';
+import { restartAccountSignal, signalAccount } from '../../workflows/messages.js';
 import { AccountDriver, randomPhone } from '../helpers/accounts.js';
 import { openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
@@ -101,7 +101,7 @@ describe('the real engine kept alive: pinned builds, hung pages and grown browse
     assert.ok((seen.engine_memory_bytes ?? 0) > 50 * MB, `its Chromium measured: ${seen.engine_memory_bytes} bytes`);
 
     await setAccountWebVersionPin(pool, sessionId, ACCOUNT_PIN);
-    await handle.signal(restartAccountSignal);
+    await signalAccount(handle, restartAccountSignal);
     await accounts.rowWhere(
       sessionId,
       (row) => row.status === 'connected' && row.web_version === ACCOUNT_PIN,

@@ -13,7 +13,7 @@ import { EngineAuthStore } from '../../db/engine-auth.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { chromiumMemory, chromiumPids } from '../../infra/chromium-memory.js';
-import { requestPairingCodeUpdate } from '../../workflows/messages.js';
+import { deleteAccountSignal, requestPairingCodeUpdate, signalAccount } from '../../workflows/messages.js';
 import { AccountDriver, randomPhone } from '../helpers/accounts.js';
 import { buildTestApi } from '../helpers/api.js';
 import { eventually, openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
@@ -92,7 +92,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
       'no new QR: the login was kept',
     );
 
-    await handle.signal('deleteAccount');
+    await signalAccount(handle, deleteAccountSignal);
     await handle.result();
     await eventually(
       async () => ((await chromiumPids(`session-${sessionId}`)).length === 0 ? true : undefined),
@@ -147,7 +147,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     );
     const disconnect = (await accounts.eventTypes(sessionId)).includes('disconnected');
     assert.ok(disconnect);
-    await handle.signal('deleteAccount');
+    await signalAccount(handle, deleteAccountSignal);
     await handle.result();
   });
 
@@ -162,7 +162,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     const failed = await accounts.rowWithStatus(unresolvable.sessionId, 'failed', 60_000);
     assert.equal(failed.failure_reason, 'phone_extraction_failed:PhoneUnresolvable');
     assert.equal(failed.phone_number, null);
-    await resolvable.handle.signal('deleteAccount');
+    await signalAccount(resolvable.handle, deleteAccountSignal);
     await resolvable.handle.result();
     await unresolvable.handle.result();
   });
@@ -173,7 +173,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     const withCode = await accounts.rowWhere(sessionId, (row) => row.pairing_code !== null, 'a pairing code', 60_000);
     await accounts.phone(sessionId, 'enter_code', { code: withCode.pairing_code });
     assert.equal((await accounts.rowWithStatus(sessionId, 'connected', 60_000)).phone_number, phone);
-    await handle.signal('deleteAccount');
+    await signalAccount(handle, deleteAccountSignal);
     await handle.result();
   });
 
@@ -365,7 +365,9 @@ describe('the real engine without the stand-in: WhatsApp Web unreachable', { tim
       const refusals = new Set<string>();
       for (let asked = 0; asked < 5; asked += 1) {
         const answer = await handle
-          .executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: randomPhone() }] })
+          .executeUpdate(requestPairingCodeUpdate, {
+            args: [{ workflowId: handle.workflowId, phoneNumber: randomPhone() }],
+          })
           .then(
             () => 'a code',
             (error: Error) =>
@@ -439,7 +441,7 @@ describe('the real engine: a worker killed with SIGKILL, resumed elsewhere', { t
       assert.equal((await accounts.row(sessionId))?.phone_number, phone);
       assert.equal((await accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length, qrs, 'no new QR');
       assert.ok((await chromiumPids(hostB)).length > 0, 'the session now runs on the new host');
-      await handle.signal('deleteAccount');
+      await signalAccount(handle, deleteAccountSignal);
       await handle.result();
       assert.equal(await accounts.hasAuth(sessionId), false, 'a delete removes the saved login');
 

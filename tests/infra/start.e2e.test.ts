@@ -9,7 +9,7 @@ import { createDatabasePool } from '../../db/pool.js';
 import { findFreePort } from '../../infra/ports.js';
 import { dataConverterFromEnv } from '../../lib/payload-encryption.js';
 import { accountConnection } from '../../workflows/account-connection.js';
-import { deleteAccountSignal } from '../../workflows/messages.js';
+import { deleteAccountSignal, signalAccount } from '../../workflows/messages.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
 import { testStackEnv, uniqueId } from '../helpers/context.js';
 import { envWithoutStack, runStartScript, type StartScriptRun } from '../helpers/start-script.js';
@@ -68,7 +68,7 @@ describe('npm start (embedded Temporal and PostgreSQL)', { timeout: 300_000 }, (
       assert.equal(row?.workspace_id, workspaceId, 'the row survived the restart');
       const handle = client.workflow.getHandle(accountWorkflowId(sessionId));
       assert.equal((await handle.describe()).status.name, 'RUNNING', 'the workflow survived the restart');
-      await handle.signal(deleteAccountSignal);
+      await signalAccount(handle, deleteAccountSignal);
       assert.equal((await handle.result()).status, 'failed');
     });
     await stopWithCtrlC(second);

@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { engineEventSignal, requestPairingCodeUpdate } from '../../workflows/messages.js';
+import { accountWorkflowId } from '../../workflows/ids.js';
+import {
+  deleteAccountSignal,
+  engineEventSignal,
+  requestPairingCodeUpdate,
+  signalAccount,
+} from '../../workflows/messages.js';
 import { randomPhone } from '../helpers/accounts.js';
 import { resolveTemporalCli } from '../../infra/temporal-cli.js';
 import { useTestApi } from '../helpers/api.js';
@@ -22,7 +33,9 @@ describe('Temporal holds no secret in clear', { timeout: 120_000 }, () => {
     const scanning = await stack.accounts.showingQr(sessionId);
     const qr = scanning.last_qr ?? '';
     const phone = randomPhone();
-    const { code } = await handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: phone }] });
+    const { code } = await handle.executeUpdate(requestPairingCodeUpdate, {
+      args: [{ workflowId: handle.workflowId, phoneNumber: phone }],
+    });
     await stack.accounts.phone(sessionId, 'enter_code', { code, pushName: 'Toko Rahasia' });
     assert.equal((await stack.accounts.rowWithStatus(sessionId, 'connected')).phone_number, phone);
 
@@ -88,35 +101,199 @@ describe('Temporal holds no secret in clear', { timeout: 120_000 }, () => {
     assert.equal(asWorkspace.statusCode, 404, 'a workspace key does not even see the route');
     const anonymous = await api.app.inject({ method: 'POST', url: '/v1/admin/temporal-codec/decode', payload: body });
     assert.equal(anonymous.statusCode, 401);
+
+    // The server's own bookkeeping, never encrypted, comes back as it came; a payload claiming to be encrypted that
+    // the service cannot read comes back as the codec's marker, which says why.
+    const bookkeeping = {
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from('"qr_scanning"').toString('base64'),
+    };
+    const asOperator = await api.as(api.adminKey, {
+      method: 'POST',
+      url: '/v1/admin/temporal-codec/decode',
+      payload: { payloads: [bookkeeping, ...body.payloads] },
+    });
+    assert.equal(asOperator.statusCode, 200);
+    const [asItCame, unreadable] = asOperator.json<{ payloads: Array<{ data: string }> }>().payloads;
+    assert.deepEqual(asItCame, bookkeeping);
+    assert.equal(Buffer.from(unreadable?.data ?? '', 'base64').toString(), '{"unreadablePayload":"unknown key"}');
   });
 
-  it('a signal forged without the key never changes the account', async () => {
+  it('a signal forged without the key, or copied from another account, changes nothing and never fails a workflow task', async () => {
     const { sessionId, handle } = await stack.accounts.create();
     await stack.accounts.showingQr(sessionId);
+    // Another account deleted by the service: its history holds a delete encrypted with the service's key.
+    const other = await stack.accounts.create();
+    await stack.accounts.showingQr(other.sessionId);
+    await signalAccount(other.handle, deleteAccountSignal);
+    await other.handle.result();
+    const copiedDelete = (await other.handle.fetchHistory()).events?.find(
+      (event) => event.workflowExecutionSignaledEventAttributes?.signalName === deleteAccountSignal.name,
+    )?.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0];
+    assert.ok(copiedDelete, "the other account's history holds its delete");
+
     const connection = await Connection.connect({ address: testStackEnv().temporalAddress });
     try {
-      // Someone who reaches Temporal but holds no key: a `ready` claiming a phone number, as plain JSON.
+      // Someone who reaches Temporal but holds no key.
       const forger = new Client({ connection });
-      const state = { generation: 1, event: { type: 'ready' as const }, emittedAt: Date.now() };
-      await forger.workflow.getHandle(handle.workflowId).signal(engineEventSignal, {
-        ...state,
-        ownPhone: { phoneNumber: randomPhone(), pushName: null, readInMs: 1 },
-      });
-      await eventually(
-        async () =>
-          (await handle.fetchHistory()).events?.some((e) => e.workflowTaskFailedEventAttributes) ? true : undefined,
-        15_000,
-        'the workflow refusing the payload it cannot read',
+      const target = forger.workflow.getHandle(handle.workflowId);
+      const forgedPhone = randomPhone();
+      const forgeries: Array<[what: string, send: () => Promise<unknown>]> = [
+        [
+          'a ready claiming a phone number, as plain JSON',
+          () =>
+            target.signal(engineEventSignal, {
+              workflowId: handle.workflowId,
+              generation: 1,
+              event: { type: 'ready' },
+              emittedAt: Date.now(),
+              ownPhone: { phoneNumber: forgedPhone, pushName: null, readInMs: 1 },
+            }),
+        ],
+        ['a delete with no payload', () => target.signal(deleteAccountSignal.name)],
+        [
+          "the other account's delete, copied byte for byte",
+          () =>
+            connection.workflowService.signalWorkflowExecution({
+              namespace: 'default',
+              workflowExecution: { workflowId: handle.workflowId },
+              signalName: deleteAccountSignal.name,
+              input: { payloads: [copiedDelete] },
+              identity: 'forger',
+              requestId: randomUUID(),
+            }),
+        ],
+      ];
+      for (const [what, send] of forgeries) {
+        await send();
+        const events = await everySignalTaken(handle);
+        assert.equal(
+          events.filter((event) => event.workflowTaskFailedEventAttributes).length,
+          0,
+          `${what}: no task failed`,
+        );
+        const row = await stack.accounts.row(sessionId);
+        assert.equal(row?.status, 'qr_scanning', `${what}: the account is unchanged`);
+        assert.equal(row?.phone_number, null, what);
+        assert.equal(row?.deleted_at, null, what);
+      }
+      const workerLog = await eventually(
+        async () => {
+          const text = await readFile(stack.workerLogFile, 'utf8');
+          return text.includes('names another workflow') ? text : undefined;
+        },
+        10_000,
+        'the refusals in the worker log',
       );
-      const row = await stack.accounts.row(sessionId);
-      assert.equal(row?.status, 'qr_scanning', 'the forged ready connected nothing');
-      assert.equal(row?.phone_number, null);
+      for (const refusal of [
+        'refused the signal engineEvent: its payload is unreadable (not encrypted)',
+        'refused the signal deleteAccount: it names no workflow',
+        'refused the signal deleteAccount: it names another workflow',
+      ]) {
+        assert.ok(workerLog.includes(refusal), `logged: ${refusal}`);
+      }
+      assert.ok(!workerLog.includes(forgedPhone), 'the log holds nothing of what a forgery carried');
     } finally {
-      await handle.terminate('a forged signal it cannot read is in its history').catch(() => undefined);
       await connection.close();
     }
+
+    // The account goes on as if nothing had come: the phone scans and it connects; the service's delete deletes it.
+    const phone = randomPhone();
+    await stack.accounts.phone(sessionId, 'scan', { phone, pushName: 'Toko Asli' });
+    assert.equal((await stack.accounts.rowWithStatus(sessionId, 'connected')).phone_number, phone);
+    await signalAccount(handle, deleteAccountSignal);
+    assert.equal((await handle.result()).failureReason, 'deleted');
+    assert.notEqual((await stack.accounts.row(sessionId))?.deleted_at, null);
+    const history = await handle.fetchHistory();
+    assert.equal(history.events?.filter((event) => event.workflowTaskFailedEventAttributes).length, 0);
+  });
+
+  it('an account workflow started without the key ends at once, failed, and writes nothing', async () => {
+    const sessionId = uniqueId('sess-forged');
+    const connection = await Connection.connect({ address: testStackEnv().temporalAddress });
+    try {
+      const forger = new Client({ connection });
+      await forger.workflow.start('accountConnection', {
+        taskQueue: stack.accounts.taskQueue,
+        workflowId: accountWorkflowId(sessionId),
+        args: [{ sessionId, workspaceId: uniqueId('ws-forged') }],
+      });
+    } finally {
+      await connection.close();
+    }
+    const handle = stack.client.workflow.getHandle(accountWorkflowId(sessionId));
+    await assert.rejects(
+      handle.result(),
+      (error: unknown) =>
+        error instanceof WorkflowFailedError &&
+        error.cause instanceof ApplicationFailure &&
+        error.cause.type === 'BadInput' &&
+        /input is unreadable \(not encrypted\)/.test(error.cause.message),
+    );
+    const history = await handle.fetchHistory();
+    assert.equal(history.events?.filter((event) => event.workflowTaskFailedEventAttributes).length, 0);
+    assert.equal(await stack.accounts.row(sessionId), null, 'no row');
+  });
+  it("an activity a stranger's workflow schedules on the service's queue never runs", async () => {
+    const { sessionId } = await stack.accounts.create();
+    await stack.accounts.showingQr(sessionId);
+    const connection = await NativeConnection.connect({ address: testStackEnv().temporalAddress });
+    const strangerQueue = uniqueId('tq-stranger');
+    // The stranger's own worker, with no key: what its workflow schedules goes out as plain JSON.
+    const stranger = await Worker.create({
+      connection,
+      taskQueue: strangerQueue,
+      workflowsPath: fileURLToPath(new URL('../helpers/keyless-workflow.ts', import.meta.url)),
+    });
+    const workflowId = uniqueId('stranger');
+    try {
+      await stranger.runUntil(async () => {
+        await new Client({ connection }).workflow.start('keylessRowWrite', {
+          taskQueue: strangerQueue,
+          workflowId,
+          args: [stack.accounts.taskQueue, sessionId],
+        });
+        const refusal = await eventually(
+          async () =>
+            (await stack.client.workflow.getHandle(workflowId).fetchHistory()).events?.find(
+              (event) => event.activityTaskFailedEventAttributes,
+            )?.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type ?? undefined,
+          20_000,
+          "the service's worker refusing the activity",
+        );
+        assert.equal(refusal, 'UnreadablePayload');
+      });
+    } finally {
+      await stack.client.workflow
+        .getHandle(workflowId)
+        .terminate('a test')
+        .catch(() => undefined);
+      await connection.close();
+    }
+    assert.ok(!(await stack.accounts.eventTypes(sessionId)).includes('forged_by_a_stranger'), 'nothing was written');
   });
 });
+
+/**
+ * The workflow's history once it has taken every signal sent so far: a workflow task ended (completed or failed)
+ * after the last of them.
+ */
+async function everySignalTaken(handle: WorkflowHandle) {
+  return eventually(
+    async () => {
+      const events = (await handle.fetchHistory()).events ?? [];
+      const lastSignal = events
+        .map((event) => Boolean(event.workflowExecutionSignaledEventAttributes))
+        .lastIndexOf(true);
+      const taskEnded = events
+        .slice(lastSignal + 1)
+        .some((event) => event.workflowTaskCompletedEventAttributes || event.workflowTaskFailedEventAttributes);
+      return lastSignal >= 0 && taskEnded ? events : undefined;
+    },
+    15_000,
+    'a workflow task after the last signal',
+  );
+}
 
 /** The data of every JSON payload in a history, as text (the CLI prints payload bytes in base64). */
 function payloadTexts(node: unknown): string[] {

@@ -88,7 +88,11 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     /** Sends an engine event of the latest generation the host started (or of the one named). */
     async emit(event: EngineEvent, generation?: number) {
       const current = generation ?? (await world.started(this.sessionId));
-      await this.handle.signal(messages.engineEventSignal, { generation: current, event, emittedAt: Date.now() });
+      await messages.signalAccount(this.handle, messages.engineEventSignal, {
+        generation: current,
+        event,
+        emittedAt: Date.now(),
+      });
     }
     async rowBecomes(status: AccountStatus, what = `status ${status}`) {
       await eventually(
@@ -173,7 +177,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
       10_000,
       'waiting_for_host',
     );
-    await account.handle.signal(messages.deleteAccountSignal);
+    await messages.signalAccount(account.handle, messages.deleteAccountSignal);
     await account.ended();
     assert.equal(account.row.deleted, true);
     assert.deepEqual(account.host.starts, []);
@@ -228,7 +232,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     await account.emit({ type: 'authenticated' });
     const generation = await world.started(account.sessionId);
     const ownPhone = { phoneNumber: '4915112345678', pushName: 'Laden', readInMs: 3 };
-    await account.handle.signal(messages.engineEventSignal, {
+    await messages.signalAccount(account.handle, messages.engineEventSignal, {
       generation,
       event: { type: 'ready' },
       emittedAt: Date.now(),
@@ -236,7 +240,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     });
     await account.rowBecomes('connected');
     assert.equal(account.row.phoneNumber, '4915112345678');
-    await account.handle.signal(messages.deleteAccountSignal);
+    await messages.signalAccount(account.handle, messages.deleteAccountSignal);
     await account.ended();
   });
 
@@ -261,7 +265,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     await account.rowBecomes('connected', 'connected again');
     assert.deepEqual(account.host.stops, [{ logout: false, forgetLogin: false }]);
     assert.deepEqual(account.row.loginCodes, ['qr:QR-1'], 'no new QR');
-    await account.handle.signal(messages.deleteAccountSignal);
+    await messages.signalAccount(account.handle, messages.deleteAccountSignal);
     await account.ended();
   });
 
@@ -276,7 +280,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     // Only the watch failed: the host may live on with the client and its lease, so it is asked to let go (a dead
     // one never answers, and the call ends at its schedule-to-start timeout).
     assert.deepEqual(account.host.stops, [{ logout: false, forgetLogin: false }], 'the client is stopped, login kept');
-    await account.handle.signal(messages.deleteAccountSignal);
+    await messages.signalAccount(account.handle, messages.deleteAccountSignal);
     await account.ended();
   });
 
@@ -319,7 +323,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
 
   it('an API logout unlinks the device on the phone and forgets the login', async () => {
     const account = await connectedAccount();
-    await account.handle.signal(messages.logoutAccountSignal);
+    await messages.signalAccount(account.handle, messages.logoutAccountSignal);
     const state = await account.ended();
     assert.equal(state.status, 'disconnected');
     assert.equal(account.row.failureReason, 'logged_out');
@@ -341,7 +345,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
       [connected, 'disconnected'],
       [disconnected, 'disconnected'],
     ] as const) {
-      await account.handle.signal(messages.deleteAccountSignal);
+      await messages.signalAccount(account.handle, messages.deleteAccountSignal);
       const state = await account.ended();
       assert.equal(state.status, status, `deleted while ${status}`);
       assert.equal(account.row.failureReason, 'deleted');
@@ -358,20 +362,20 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
 
   it('restart: the client restarts from the saved login, disconnected meanwhile, no new QR', async () => {
     const account = await connectedAccount();
-    await account.handle.signal(messages.restartAccountSignal);
+    await messages.signalAccount(account.handle, messages.restartAccountSignal);
     await account.rowBecomes('disconnected');
     assert.equal(account.row.failureReason, 'restart_requested');
     await world.started(account.sessionId, 2);
     await account.emit({ type: 'ready' }, 2);
     await account.rowBecomes('connected', 'connected again');
     assert.deepEqual(account.row.loginCodes, ['qr:QR-1']);
-    await account.handle.signal(messages.deleteAccountSignal);
+    await messages.signalAccount(account.handle, messages.deleteAccountSignal);
     await account.ended();
   });
 
   it('superseded: another account took the phone; this one logs out its client and forgets the login', async () => {
     const account = await connectedAccount();
-    await account.handle.signal(messages.supersededSignal, { bySessionId: 'newer-account' });
+    await messages.signalAccount(account.handle, messages.supersededSignal, { bySessionId: 'newer-account' });
     const state = await account.ended();
     assert.equal(state.status, 'failed');
     assert.equal(state.failureReason, 'phone_moved_to_session:newer-account');
@@ -383,25 +387,66 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     const account = await startAccount();
     await world.started(account.sessionId);
     const answer = await account.handle.executeUpdate(messages.requestPairingCodeUpdate, {
-      args: [{ phoneNumber: '62811801641' }],
+      args: [{ workflowId: account.handle.workflowId, phoneNumber: '62811801641' }],
     });
     assert.deepEqual(answer, { code: 'ABCD-EFGH' });
     assert.deepEqual(account.row.loginCodes, ['pairing_code:ABCD-EFGH']);
     await assert.rejects(
-      account.handle.executeUpdate(messages.requestPairingCodeUpdate, { args: [{ phoneNumber: '0811' }] }),
+      account.handle.executeUpdate(messages.requestPairingCodeUpdate, {
+        args: [{ workflowId: account.handle.workflowId, phoneNumber: '0811' }],
+      }),
       WorkflowUpdateFailedError,
     );
     await account.emit({ type: 'authenticated' });
     await account.emit({ type: 'ready' });
     await account.rowBecomes('connected');
     await assert.rejects(
-      account.handle.executeUpdate(messages.requestPairingCodeUpdate, { args: [{ phoneNumber: '62811801641' }] }),
+      account.handle.executeUpdate(messages.requestPairingCodeUpdate, {
+        args: [{ workflowId: account.handle.workflowId, phoneNumber: '62811801641' }],
+      }),
       (error: unknown) =>
         error instanceof WorkflowUpdateFailedError &&
         /not linked yet; this one is connected/.test(String(error.cause?.message)),
     );
-    await account.handle.signal(messages.deleteAccountSignal);
+    await messages.signalAccount(account.handle, messages.deleteAccountSignal);
     await account.ended();
+  });
+
+  it('a message addressed to another account, or not of its shape, changes nothing and never fails a workflow task', async () => {
+    const account = await startAccount();
+    const generation = await world.started(account.sessionId);
+    const own = { workflowId: account.handle.workflowId };
+    const elsewhere = { workflowId: accountWorkflowId('another-account') };
+    // Each would change the account were it believed: a ready with a phone, the end of its host, an ending.
+    const ready = { generation, event: { type: 'ready' }, emittedAt: Date.now() } as const;
+    const ownPhone = { phoneNumber: '4915112345678', pushName: null, readInMs: 1 };
+    await account.handle.signal(messages.engineEventSignal, { ...elsewhere, ...ready, ownPhone });
+    await account.handle.signal(messages.hostGoneSignal, { ...elsewhere, hostTaskQueue: taskQueue });
+    await account.handle.signal(messages.supersededSignal, { ...elsewhere, bySessionId: 'newer-account' });
+    await account.handle.signal(messages.deleteAccountSignal, elsewhere);
+    // Addressed to it, but not of their shape: an event that is no event, an ending with no one to end it for.
+    await account.handle.signal(messages.engineEventSignal, { ...own, generation, event: null, emittedAt: 1 } as never);
+    await account.handle.signal(messages.supersededSignal, { ...own, bySessionId: 42 } as never);
+    await assert.rejects(
+      account.handle.executeUpdate(messages.requestPairingCodeUpdate, {
+        args: [{ ...elsewhere, phoneNumber: '62811801641' }],
+      }),
+      (error: unknown) =>
+        error instanceof WorkflowUpdateFailedError && /names another workflow/.test(String(error.cause?.message)),
+    );
+    await account.emit({ type: 'authenticated' });
+    await account.rowBecomes('authenticated');
+    assert.equal(account.row.phoneNumber, null);
+    assert.deepEqual(account.host.starts, [generation], 'still on its first host');
+    assert.deepEqual(account.host.stops, []);
+    assert.deepEqual(account.row.loginCodes, [], 'no pairing code was asked for');
+    const failedTasks = (await account.handle.fetchHistory()).events?.filter(
+      (e) => e.workflowTaskFailedEventAttributes,
+    );
+    assert.deepEqual(failedTasks, []);
+    await messages.signalAccount(account.handle, messages.deleteAccountSignal);
+    await account.ended();
+    assert.equal(account.row.failureReason, 'deleted');
   });
 
   it('continue-as-new carries the state and the session; the next run still reconnects', async () => {
@@ -430,7 +475,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
       10_000,
       'connected on generation 2',
     );
-    await account.handle.signal(messages.deleteAccountSignal);
+    await messages.signalAccount(account.handle, messages.deleteAccountSignal);
     await account.ended();
   });
 

@@ -6,7 +6,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { listAccountEvents } from '../../db/account-events.js';
-import { accountStateQuery, deleteAccountSignal } from '../../workflows/messages.js';
+import { accountStateQuery, deleteAccountSignal, signalAccount } from '../../workflows/messages.js';
 import { accountStatusKey } from '../../workflows/search-attributes.js';
 import { randomPhone } from '../helpers/accounts.js';
 import { testStackEnv } from '../helpers/context.js';
@@ -47,7 +47,7 @@ describe(
       const history = await handle.fetchHistory();
       await mkdir(testStackEnv().outputDir, { recursive: true });
       await writeFile(join(testStackEnv().outputDir, 'happy-path-history.json'), historyToJSON(history));
-      await handle.signal(deleteAccountSignal);
+      await signalAccount(handle, deleteAccountSignal);
       await handle.result();
     });
 
@@ -154,7 +154,7 @@ describe(
       assert.equal(row.phone_number, phone);
       assert.equal((await handle.query(accountStateQuery)).generation, 2, 'restarted exactly once');
       assert.equal((await stack.accounts.eventTypes(sessionId)).filter((type) => type === 'qr').length, 1, 'no new QR');
-      await handle.signal(deleteAccountSignal);
+      await signalAccount(handle, deleteAccountSignal);
       await handle.result();
     });
 
@@ -238,7 +238,7 @@ describe(
     it('delete while scanning soft-deletes the row and ends the workflow', async () => {
       const { sessionId, handle } = await stack.accounts.create();
       await stack.accounts.showingQr(sessionId);
-      await handle.signal(deleteAccountSignal);
+      await signalAccount(handle, deleteAccountSignal);
       await handle.result();
       const row = await stack.accounts.row(sessionId);
       assert.ok(row?.deleted_at, 'soft-deleted');
@@ -269,7 +269,7 @@ describe(
       const state = await handle.query(accountStateQuery);
       assert.equal(state.status, 'connected');
       assert.equal(state.phoneNumber, phone);
-      await handle.signal(deleteAccountSignal);
+      await signalAccount(handle, deleteAccountSignal);
       assert.equal((await handle.result()).ended, true);
     });
   },

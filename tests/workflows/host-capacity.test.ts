@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deleteAccountSignal } from '../../workflows/messages.js';
+import { deleteAccountSignal, signalAccount } from '../../workflows/messages.js';
 import { FAST_SIMULATOR_ENV } from '../helpers/accounts.js';
 import { useSimulatedWorkerStack } from '../helpers/worker-process.js';
 
@@ -24,7 +24,7 @@ describe('host capacity', { timeout: 120_000 }, () => {
     assert.ok(await waited(), 'the third account says it waits for a host');
     assert.equal((await stack.accounts.row(third.sessionId))?.last_qr, null, 'no host started it: no QR');
 
-    await first.handle.signal(deleteAccountSignal);
+    await signalAccount(first.handle, deleteAccountSignal);
     const placed = await stack.accounts.showingQr(third.sessionId);
     assert.ok(placed.last_qr, 'a seat freed: the third account runs and shows a QR');
     assert.equal((await stack.accounts.row(second.sessionId))?.status, 'qr_scanning', 'the others are untouched');

@@ -7,7 +7,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { submitPhoneAction } from '../../simulator/phone-actions.js';
-import { deleteAccountSignal, requestPairingCodeUpdate } from '../../workflows/messages.js';
+import { deleteAccountSignal, requestPairingCodeUpdate, signalAccount } from '../../workflows/messages.js';
 import { dataConverterFromEnv } from '../../lib/payload-encryption.js';
 import { randomPhone } from '../helpers/accounts.js';
 import { eventually, testStackEnv } from '../helpers/context.js';
@@ -27,7 +27,9 @@ describe('pairing-code updates racing the main loop replay deterministically', {
   const requestCodes = (handle: WorkflowHandle, count: number) =>
     Promise.allSettled(
       Array.from({ length: count }, () =>
-        handle.executeUpdate(requestPairingCodeUpdate, { args: [{ phoneNumber: randomPhone() }] }),
+        handle.executeUpdate(requestPairingCodeUpdate, {
+          args: [{ workflowId: handle.workflowId, phoneNumber: randomPhone() }],
+        }),
       ),
     );
 
@@ -65,7 +67,7 @@ describe('pairing-code updates racing the main loop replay deterministically', {
     // Too late for a pairing code: refused by the validator, nothing written.
     const late = await requestCodes(handle, 1);
     assert.equal(late[0]?.status, 'rejected');
-    await handle.signal(deleteAccountSignal);
+    await signalAccount(handle, deleteAccountSignal);
     await handle.result();
     await replay(handle, 'pairing-race-connected');
   });

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -30,13 +31,16 @@ describe('workflow determinism', () => {
       const history = historyFromJSON(
         JSON.parse(await readFile(new URL(`../fixtures/${fixture.file}`, import.meta.url), 'utf8')),
       );
+      // Replayed under the id it ran under: the workflow refuses every signal that names another.
+      const workflowId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId;
+      assert.ok(workflowId, `${fixture.file} names its workflow`);
       await Worker.runReplayHistory(
         {
           workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
           dataConverter: encryptingDataConverter(parseKeyring(await fixtureKeys())),
         },
         history,
-        fixture.file,
+        workflowId,
       );
     });
   }
