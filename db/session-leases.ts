@@ -59,6 +59,11 @@ export async function renewLeases(
   return { stillHeld: new Set(rows.map((row) => row.session_id)), expiresAt: rows[0]?.expires_at ?? null };
 }
 
+/** One round trip to the lease store: a host holding no lease still learns whether it could take one. */
+export async function leaseStoreAnswers(db: CommonQueryMethods): Promise<void> {
+  await db.query(sql.unsafe`SELECT 1`);
+}
+
 /**
  * Gives the lease up (the client stopped here), unless it has passed to another epoch meanwhile. The row stays,
  * expired, so the next owner's epoch is higher still: epochs of a session only ever grow.

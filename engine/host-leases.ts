@@ -5,6 +5,7 @@ import {
   acquireLease,
   claimLapsedLeases,
   leaseExpiry,
+  leaseStoreAnswers,
   recordClientEnd,
   recordClientStart,
   releaseLease,
@@ -37,9 +38,19 @@ export class HostLeases {
   private readonly held = new Map<string, number>();
   /** Monotonic time of the last renewal that succeeded, taken before it was sent. */
   private lastRenewedAt = performance.now();
+  /**
+   * Monotonic time the lease store last answered this host (a renewal, or a round trip when it held none), taken
+   * before the request was sent.
+   */
+  private storeAnsweredAt = performance.now();
   /** Until when (the database's clock) each held lease is known valid: the audit's bound on each client. */
   private readonly validUntil = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
+  /**
+   * Client ends the audit could not record while the database was out of reach (the clients did stop): written once
+   * it answers again, with the lease's known validity, which is what bounds each client in the audit.
+   */
+  private readonly unrecordedEnds: Array<{ sessionId: string; epoch: number; validUntil: number | null }> = [];
 
   constructor(
     private readonly pool: DatabasePool,
@@ -59,6 +70,15 @@ export class HostLeases {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /**
+   * Whether this host may take a session now: the lease store answered it within the time its clients may run
+   * without a renewal. A host cut off from it (while Temporal still reaches it) would answer placements and then fail
+   * every start: it takes none until the store answers again.
+   */
+  canTakeSessions(): boolean {
+    return performance.now() - this.storeAnsweredAt <= this.timings.ttlMs - this.timings.safetyMs;
   }
 
   /** The fence of a session's current client here, or null when this host holds no lease for it. */
@@ -104,6 +124,14 @@ export class HostLeases {
   private async renew(): Promise<void> {
     if (this.held.size === 0) {
       this.lastRenewedAt = performance.now();
+      const sentAt = performance.now();
+      try {
+        await leaseStoreAnswers(this.pool);
+        this.storeAnsweredAt = sentAt;
+        await this.recordUnrecordedEnds();
+      } catch (error) {
+        this.log.warn({ err: String(error) }, 'the lease store does not answer; taking no sessions meanwhile');
+      }
       return;
     }
     // Checked before anything else: a process resumed from a pause runs this first chance it gets.
@@ -122,7 +150,9 @@ export class HostLeases {
       const held = new Map(this.held);
       const { stillHeld, expiresAt } = await renewLeases(this.pool, this.host, held, this.timings.ttlMs);
       this.lastRenewedAt = sentAt;
+      this.storeAnsweredAt = sentAt;
       if (expiresAt !== null) for (const sessionId of stillHeld) this.validUntil.set(sessionId, expiresAt);
+      await this.recordUnrecordedEnds();
       const lost = [...held.keys()].filter((sessionId) => !stillHeld.has(sessionId) && this.held.has(sessionId));
       if (lost.length > 0) {
         this.log.warn({ sessions: lost }, 'sessions taken over by another host: stopping their clients here');
@@ -169,8 +199,22 @@ export class HostLeases {
   private async closeAudit(sessionId: string, epoch: number): Promise<void> {
     const validUntil = this.validUntil.get(sessionId) ?? null;
     this.validUntil.delete(sessionId);
-    await recordClientEnd(this.pool, sessionId, this.host, epoch, validUntil).catch((error: unknown) =>
-      this.log.warn({ sessionId, err: String(error) }, 'could not close a client in the lease audit'),
-    );
+    await recordClientEnd(this.pool, sessionId, this.host, epoch, validUntil).catch((error: unknown) => {
+      this.log.warn({ sessionId, err: String(error) }, 'could not close a client in the lease audit; retrying later');
+      this.unrecordedEnds.push({ sessionId, epoch, validUntil });
+    });
+  }
+
+  private async recordUnrecordedEnds(): Promise<void> {
+    while (this.unrecordedEnds.length > 0) {
+      const end = this.unrecordedEnds[0];
+      if (!end) return;
+      try {
+        await recordClientEnd(this.pool, end.sessionId, this.host, end.epoch, end.validUntil);
+      } catch {
+        return;
+      }
+      this.unrecordedEnds.shift();
+    }
   }
 }

@@ -9,6 +9,8 @@ const RECHECK_MS = 500;
 export interface HostCapacityOptions {
   /** Claims this host takes per second at most: a Chromium start is CPU-heavy (default: not paced). */
   startsPerSecond?: number;
+  /** Whether the host may take sessions at all now (its lease store answers it); default: always. */
+  canTakeSessions?: () => boolean;
   now?: () => number;
   random?: () => number;
 }
@@ -18,8 +20,8 @@ export interface HostCapacityOptions {
  * slots its placement worker holds to poll with. The placement worker is given a slot only while a seat is free, and
  * no faster than the host's start pace, so a full host does not even ask Temporal for a claim: accounts wait in the
  * placement queue, and the first host with room takes them. A host that died has its sessions taken by the others at
- * their pace, with jitter: a restore storm is bounded per host. (Temporal's worker tuning with a slot supplier of our
- * own; no scheduler of ours.)
+ * their pace, with jitter: a restore storm is bounded per host. A host its lease store does not answer asks for no
+ * claim at all. (Temporal's worker tuning with a slot supplier of our own; no scheduler of ours.)
  */
 export class HostCapacity {
   private readonly promised = new Map<string, number>();
@@ -29,6 +31,7 @@ export class HostCapacity {
   private readonly startIntervalMs: number;
   private readonly now: () => number;
   private readonly random: () => number;
+  private readonly canTakeSessions: () => boolean;
 
   constructor(
     readonly seats: number,
@@ -38,6 +41,7 @@ export class HostCapacity {
     this.startIntervalMs = options.startsPerSecond ? 1000 / options.startsPerSecond : 0;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.canTakeSessions = options.canTakeSessions ?? (() => true);
   }
 
   /** Seats in use: running sessions, promised seats, and slots held by the placement worker's pollers. */
@@ -70,13 +74,13 @@ export class HostCapacity {
         for (;;) {
           if (abortSignal.aborted) throw abortError();
           const paceMs = this.nextStartAt - this.now();
-          if (this.used() < this.seats && paceMs <= 0) break;
+          if (this.used() < this.seats && paceMs <= 0 && this.canTakeSessions()) break;
           await this.waitForChange(abortSignal, paceMs > 0 ? Math.min(paceMs, RECHECK_MS) : RECHECK_MS);
         }
         return this.givePermit();
       },
       tryReserveSlot: () => {
-        if (this.used() >= this.seats || this.nextStartAt > this.now()) return null;
+        if (this.used() >= this.seats || this.nextStartAt > this.now() || !this.canTakeSessions()) return null;
         return this.givePermit();
       },
       markSlotUsed: () => undefined,

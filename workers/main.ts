@@ -68,6 +68,7 @@ async function main() {
   // Each needs the other: the capacity counts the host's sessions, the host says when a seat frees.
   const capacity = new HostCapacity(seats, () => sessionHost.size, {
     startsPerSecond: hostStartsPerSecond(env.HOST_SESSION_STARTS_PER_SECOND, env.WA_ENGINE),
+    canTakeSessions: () => leases.canTakeSessions(),
   });
   // One host per session: a client runs only under its lease; a session taken over, or every session when the
   // leases could not be renewed in time, stops here.

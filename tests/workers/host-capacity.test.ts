@@ -22,6 +22,22 @@ describe('host capacity (the placement worker’s slot supplier)', () => {
     assert.equal(supplier.tryReserveSlot(context), null, 'a runs, b is promised: still full');
   });
 
+  it('a host its lease store does not answer polls for no claim, with every seat free, until it answers again', async () => {
+    let storeAnswers = false;
+    const capacity = new HostCapacity(5, () => 0, { canTakeSessions: () => storeAnswers });
+    const supplier = capacity.slotSupplier();
+    assert.equal(supplier.tryReserveSlot(context), null, 'cut off from its lease store: no poll');
+    let reserved = false;
+    const reservation = supplier.reserveSlot(context, new AbortController().signal).then(() => {
+      reserved = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(reserved, false, 'a blocked reservation waits');
+    storeAnswers = true;
+    await reservation;
+    assert.equal(reserved, true, 'it polls again once the store answers (checked at least every 500 ms)');
+  });
+
   it('a blocked reservation goes ahead as soon as a session leaves the host', async () => {
     let running = 1;
     const capacity = new HostCapacity(1, () => running);
