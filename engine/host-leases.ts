@@ -73,11 +73,11 @@ export class HostLeases {
   }
 
   /**
-   * Whether this host may take a session now: the lease store answered it within the time its clients may run
-   * without a renewal. A host cut off from it (while Temporal still reaches it) would answer placements and then fail
-   * every start: it takes none until the store answers again.
+   * Whether the lease store (the service's database) answered this host within the time its clients may run without
+   * a renewal. A host cut off from it while Temporal still reaches it would take placements, workflow tasks and row
+   * writes it cannot carry out: it takes none until the store answers again (workers/main.ts).
    */
-  canTakeSessions(): boolean {
+  reachesLeaseStore(): boolean {
     return performance.now() - this.storeAnsweredAt <= this.timings.ttlMs - this.timings.safetyMs;
   }
 

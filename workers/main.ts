@@ -23,6 +23,7 @@ import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
 import { signalAccountWorkflow, signalHostGone } from './engine-event-sink.js';
 import { placementTaskQueue } from '../workflows/ids.js';
 import { HostLeases, leaseTimings } from '../engine/host-leases.js';
+import { gatedSlots } from './task-gate.js';
 import { SessionUpkeep } from '../engine/session-upkeep.js';
 import { recordSightings } from '../db/session-sightings.js';
 import { accountWebVersionPin } from '../db/web-version-pins.js';
@@ -38,6 +39,9 @@ import { refuseUnreadableArguments } from './unreadable-arguments.js';
  */
 /** After its sessions are handed over, how long the worker's own shutdown may take before it exits regardless. */
 const WORKER_STOP_GRACE_MS = 20_000;
+/** The shared worker's concurrent workflow tasks and activities: the SDK's own defaults, now behind a gate. */
+const SHARED_WORKFLOW_TASK_SLOTS = 40;
+const SHARED_ACTIVITY_SLOTS = 100;
 
 async function main() {
   const log = createLogger('worker');
@@ -68,7 +72,7 @@ async function main() {
   // Each needs the other: the capacity counts the host's sessions, the host says when a seat frees.
   const capacity = new HostCapacity(seats, () => sessionHost.size, {
     startsPerSecond: hostStartsPerSecond(env.HOST_SESSION_STARTS_PER_SECOND, env.WA_ENGINE),
-    canTakeSessions: () => leases.canTakeSessions(),
+    canTakeSessions: () => leases.reachesLeaseStore(),
   });
   // One host per session: a client runs only under its lease; a session taken over, or every session when the
   // leases could not be renewed in time, stops here.
@@ -108,6 +112,13 @@ async function main() {
     activities: {
       ...createAccountStoreActivities(pool),
       ...createWebhookActivities(pool, webhookPolicyFromEnv(env.WEBHOOK_ALLOWED_HOSTS)),
+    },
+    // Workflow tasks and these activities all need the database: a host it does not answer takes none of them.
+    tuner: {
+      workflowTaskSlotSupplier: gatedSlots(SHARED_WORKFLOW_TASK_SLOTS, () => leases.reachesLeaseStore()),
+      activityTaskSlotSupplier: gatedSlots(SHARED_ACTIVITY_SLOTS, () => leases.reachesLeaseStore()),
+      localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: SHARED_ACTIVITY_SLOTS },
+      nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
     },
   });
   const hostWorker = await Worker.create({

@@ -28,6 +28,9 @@ export const rowWrites = readableResults(
     startToCloseTimeout: '10 seconds',
     scheduleToCloseTimeout: '15 minutes',
     retry: rowWriteRetry,
+    // Past a few quick retries, the next waits on a timer outside the workflow task: the task ends, and a host that
+    // cannot reach the database (it then takes no workflow tasks) does not hold the account while the write fails.
+    localRetryThreshold: '3 seconds',
   }),
 );
 
