@@ -23,7 +23,7 @@ describe('docker-compose.yml (production shape; `npm run test:compose` runs it)'
   const compose = parse(await readFile('docker-compose.yml', 'utf8'), { merge: true }) as {
     services: Record<string, ComposeService>;
   };
-  const readme = (await readFile('README.md', 'utf8')).split('## Production (docker-compose.yml)')[1] ?? '';
+  const readme = (await readFile('README.md', 'utf8')).split('## Deploy with docker-compose')[1] ?? '';
 
   it('has every service the README names', () => {
     const named = [...readme.matchAll(/^\| `([a-z-]+)` \|/gm)].map((match) => match[1]);
@@ -79,7 +79,11 @@ describe('docker-compose.yml (production shape; `npm run test:compose` runs it)'
     ].join('\n');
     for (const service of [schema, server, namespace]) {
       for (const name of Object.keys(service?.environment ?? {}).filter((key) => key.startsWith('TEMPORAL_'))) {
-        assert.ok(read.includes(`env "${name}"`) || read.includes(`\${${name}`), `${name} is read by the files`);
+        const readAs = [`env "${name}"`, `\${${name}`, `"$${name}"`];
+        assert.ok(
+          readAs.some((form) => read.includes(form)),
+          `${name} is read by the files`,
+        );
       }
     }
     assert.equal(server?.environment?.TEMPORAL_DB_USER, 'temporal');

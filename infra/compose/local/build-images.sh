@@ -5,7 +5,8 @@
 #   localhost/wa-connect-postgres:15        + Debian's PostgreSQL 15, with the official image's first-start contract
 #   localhost/wa-connect-temporal:v1.29.1   + Temporal's server, SQL tool, CLI and UI server, built here with Go
 #   localhost/wa-connect:local              the service's own Dockerfile, FROM the node stand-in
-# An image already built is kept unless REBUILD_IMAGES=1; the service's image is rebuilt every time (layers cached).
+# An image built from the same files is kept (unless REBUILD_IMAGES=1); the service's image is built every time
+# (its layers cached).
 # Installs podman and its companions first when missing (see infra/compose/local/podman.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -13,10 +14,15 @@ here=infra/compose/local
 stage=.data/compose-images
 bash "$here/podman.sh"
 
-have() { [ "${REBUILD_IMAGES:-0}" != 1 ] && podman image exists "$1"; }
+# An image is current when it was built from the same files: their digest is a label of the image.
+source_digest() { cat "$@" | sha256sum | cut -c1-16; }
+have() {
+  [ "${REBUILD_IMAGES:-0}" != 1 ] && podman image exists "$1" \
+    && [ "$(podman image inspect --format '{{index .Config.Labels "wa-connect.source"}}' "$1")" = "$2" ]
+}
 step() { printf '[images] %s\n' "$*"; }
 
-if ! have localhost/debian-base:bookworm; then
+if ! podman image exists localhost/debian-base:bookworm || [ "${REBUILD_IMAGES:-0}" = 1 ]; then
   step "debian-base:bookworm from Debian's packages (mmdebstrap)"
   sources=/etc/apt/sources.list.d/debian.sources
   [ -f "$sources" ] || sources=/etc/apt/sources.list
@@ -24,23 +30,26 @@ if ! have localhost/debian-base:bookworm; then
     | podman import - localhost/debian-base:bookworm >/dev/null
 fi
 
-if ! have localhost/node:20-bookworm-slim; then
+node_source=$(printf '%s\n' "$(node --version)" | source_digest - "$here/node.Containerfile")
+if ! have localhost/node:20-bookworm-slim "$node_source"; then
   step "node:20-bookworm-slim stand-in with $(node --version) from this machine"
-  node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
   npm_root=$(npm root -g)
   rm -rf "$stage/node" && mkdir -p "$stage/node"
   cp "$(readlink -f "$(command -v node)")" "$stage/node/node"
   cp -r "$npm_root/npm" "$stage/node/npm"
-  : "$node_prefix"
-  podman build --quiet -t localhost/node:20-bookworm-slim -f "$here/node.Containerfile" "$stage/node" >/dev/null
+  podman build --quiet --label "wa-connect.source=$node_source" -t localhost/node:20-bookworm-slim \
+    -f "$here/node.Containerfile" "$stage/node" >/dev/null
 fi
 
-if ! have localhost/wa-connect-postgres:15; then
+postgres_source=$(source_digest "$here/postgres.Containerfile" "$here/postgres-entrypoint.sh")
+if ! have localhost/wa-connect-postgres:15 "$postgres_source"; then
   step "wa-connect-postgres:15 (Debian's PostgreSQL)"
-  podman build --quiet -t localhost/wa-connect-postgres:15 -f "$here/postgres.Containerfile" "$here" >/dev/null
+  podman build --quiet --label "wa-connect.source=$postgres_source" -t localhost/wa-connect-postgres:15 \
+    -f "$here/postgres.Containerfile" "$here" >/dev/null
 fi
 
-if ! have localhost/wa-connect-temporal:v1.29.1; then
+temporal_source=$(source_digest "$here/temporal.Containerfile" "$here/temporal-binaries.ts")
+if ! have localhost/wa-connect-temporal:v1.29.1 "$temporal_source"; then
   step "wa-connect-temporal:v1.29.1 (Temporal's binaries, built with Go the first time: a few minutes)"
   binaries=$(npx tsx "$here/temporal-binaries.ts" | tail -n 1)
   field() { node -e 'process.stdout.write(JSON.parse(process.argv[1])[process.argv[2]])' "$binaries" "$1"; }
@@ -50,8 +59,8 @@ if ! have localhost/wa-connect-temporal:v1.29.1; then
   cp "$(field cli)" "$stage/temporal/temporal"
   cp "$(field uiServer)" "$stage/temporal/temporal-ui-server"
   cp -r "$(field schemaDir)/.." "$stage/temporal/schema/postgresql"
-  podman build --quiet -t localhost/wa-connect-temporal:v1.29.1 -f "$here/temporal.Containerfile" "$stage/temporal" \
-    >/dev/null
+  podman build --quiet --label "wa-connect.source=$temporal_source" -t localhost/wa-connect-temporal:v1.29.1 \
+    -f "$here/temporal.Containerfile" "$stage/temporal" >/dev/null
 fi
 
 step "wa-connect:local (Dockerfile, FROM the node stand-in)"

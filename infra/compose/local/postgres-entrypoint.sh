@@ -14,7 +14,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     --encoding=UTF8 >/dev/null
   rm -f "$password_file"
   printf 'host all all all scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
-  pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+  # The set-up server listens on a socket of its own: a healthcheck must not find it and call the database ready.
+  export PGHOST=/tmp/postgres-init
+  mkdir -p "$PGHOST"
+  pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=$PGHOST" -w start >/dev/null
   if [ "$POSTGRES_DB" != postgres ]; then
     psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres -c "CREATE DATABASE \"$POSTGRES_DB\"" >/dev/null
   fi
@@ -24,6 +27,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     sh "$script"
   done
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+  unset PGHOST
   echo "PostgreSQL initialised"
 fi
 exec "$@" -c listen_addresses='*'
