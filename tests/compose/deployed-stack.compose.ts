@@ -24,6 +24,7 @@ const SIMULATED = {
 interface Account {
   sessionId: string;
   status: string;
+  statusChangedAt: string;
   phoneNumber: string | null;
   detail: string;
 }
@@ -149,6 +150,23 @@ async function allConnected(sessionIds: string[], goneHost: string, timeoutMs: n
     throw new Error(`${error instanceof Error ? error.message : String(error)}; last seen: ${seen}`, {
       cause: error,
     });
+  }
+}
+
+/**
+ * The audit once it is whole: a host that lost the database stopped its clients but could write their ends (with
+ * the time its leases were last known valid) only once the database answered it again, at its next renewal. Until
+ * then those clients count as running. Bounded; a real overlap stays and fails.
+ */
+async function wholeAudit(): Promise<FleetReport> {
+  let last: FleetReport | undefined;
+  try {
+    return await until('every stopped client recorded, no two owners', 60_000, async () => {
+      last = await report();
+      return last.twoOwners === 0 ? last : undefined;
+    });
+  } catch {
+    return last ?? report();
   }
 }
 
@@ -350,15 +368,7 @@ describe('docker-compose.yml, deployed', { timeout: 40 * 60_000 }, () => {
     }
     assert.equal(moved.qrShown, fleet.qrShown, 'no rescan');
     assert.equal(moved.failed, 0);
-    // The cut host could not write the ends of the clients it stopped; it writes them (with the time its leases were
-    // last known valid) at its first renewal once back. Only then is the audit whole.
-    const audited = await until('the cut host back and its client ends recorded', 60_000, async () => {
-      const now = await report();
-      return now.twoOwners === 0 ? now : undefined;
-    }).catch((error: unknown) => {
-      throw new Error(`sessions with two owners after the cut: ${String(error)}`, { cause: error });
-    });
-    assert.equal(audited.twoOwners, 0, 'no session had two owners');
+    assert.equal((await wholeAudit()).twoOwners, 0, 'no session had two owners');
   });
 
   it('a host cut from Temporal but reaching PostgreSQL keeps its sessions and takes commands again once back', async () => {
@@ -371,9 +381,18 @@ describe('docker-compose.yml, deployed', { timeout: 40 * 60_000 }, () => {
     assert.equal(during.clientsByHost[cutHost], fleet.clientsByHost[cutHost], 'its sessions still run there');
     await project.network('connect', 'temporal', container);
     const backAt = Date.now();
-    // A command that needs the workflow and the host: restart every session, from its saved login.
+    // A command that needs the workflow and the host: restart every session, from its saved login. Each account's
+    // status changes (it leaves connected and comes back), so the wait below is not true before the restarts.
+    const page = await api<{ items: Account[] }>('GET', `/v1/workspaces/${WORKSPACE}/accounts?limit=200`);
+    const changedBefore = new Map(page.body.items.map((item) => [item.sessionId, item.statusChangedAt]));
     for (const sessionId of connected)
       assert.equal((await api('POST', `/v1/workspaces/${WORKSPACE}/accounts/${sessionId}/restart`)).status, 202);
+    await until('every account restarted', 180_000, async () => {
+      const now = await api<{ items: Account[] }>('GET', `/v1/workspaces/${WORKSPACE}/accounts?limit=200`);
+      return now.body.items
+        .filter((item) => connected.includes(item.sessionId))
+        .every((item) => item.statusChangedAt !== changedBefore.get(item.sessionId));
+    });
     const settled = await allConnected(connected, '', 180_000);
     figures.cutFromTemporalRestartedAllSeconds = ((Date.now() - backAt) / 1000).toFixed(1);
     assert.equal(settled.twoOwners, 0);
@@ -426,7 +445,7 @@ describe('docker-compose.yml, deployed', { timeout: 40 * 60_000 }, () => {
     await connecting;
     const settled = await allConnected(connected, '', 240_000);
     figures.postgresRestartAllConnectedSeconds = ((Date.now() - restartedAt) / 1000).toFixed(1);
-    assert.equal(settled.twoOwners, 0);
+    assert.equal((await wholeAudit()).twoOwners, 0, 'no session had two owners');
     assert.equal(settled.qrShown, fleet.qrShown, 'no connected account was asked to scan again');
     assert.equal(settled.failed, 0);
     for (const id of fresh) assert.equal((await account(id, `${WORKSPACE}-pg`)).status, 'connected');
