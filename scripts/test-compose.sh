@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run test:compose: docker-compose.yml run as users deploy it (README: "Deploy with docker-compose"). Builds the
+# npm run test:compose: docker-compose.yml run as users deploy it (docs/deploy.md). Builds the
 # images from a local Debian base, then runs tests/compose/ against a project of its own; whatever happens (a
 # failure, Ctrl-C, a kill of the test process), the trap removes every container, network and volume of the project.
 set -euo pipefail
