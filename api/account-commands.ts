@@ -4,7 +4,7 @@ import { endAccount } from '../db/account-lifecycle.js';
 import type { AccountRow } from '../db/accounts.js';
 import { deleteEngineAuth } from '../db/engine-auth.js';
 import type { WebhookNetworkPolicy } from '../webhooks/network-policy.js';
-import { accountWorkflowId } from '../workflows/ids.js';
+import { accountWorkflowId, sessionKey } from '../workflows/ids.js';
 import { deleteAccountSignal, signalAccount } from '../workflows/messages.js';
 import type { AccountCreationGate } from './account-creation-rate.js';
 import { startWebhookDeliveries } from './webhook-starter.js';
@@ -29,18 +29,22 @@ export interface AccountCommandDeps {
  */
 export async function deleteAccount(deps: AccountCommandDeps, row: AccountRow): Promise<void> {
   try {
-    await signalAccount(deps.temporal.workflow.getHandle(accountWorkflowId(row.session_id)), deleteAccountSignal);
+    await signalAccount(
+      deps.temporal.workflow.getHandle(accountWorkflowId(row.workspace_id, row.session_id)),
+      deleteAccountSignal,
+    );
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;
+    const key = sessionKey(row.workspace_id, row.session_id);
     const ending = await endAccount(deps.pool, {
-      sessionId: row.session_id,
+      sessionId: key,
       status: 'failed',
       reason: 'deleted',
       eventType: 'session_deleted',
       softDelete: true,
       dedupeKey: `api-delete:${row.session_id}`,
     });
-    await deleteEngineAuth(deps.pool, row.session_id);
+    await deleteEngineAuth(deps.pool, key);
     await startWebhookDeliveries(deps.pool, deps.temporal, deps.taskQueue, ending.eventIds);
   }
 }

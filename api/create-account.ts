@@ -53,7 +53,7 @@ export async function createAccount(
   try {
     await temporal.workflow.start(accountConnection, {
       taskQueue: request.taskQueue,
-      workflowId: accountWorkflowId(request.sessionId),
+      workflowId: accountWorkflowId(request.workspaceId, request.sessionId),
       args: [
         {
           sessionId: request.sessionId,

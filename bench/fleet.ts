@@ -324,7 +324,7 @@ async function connectedCount(pool: DatabasePool): Promise<number> {
 async function restoreTimes(pool: DatabasePool, deadHost: string, killedAt: number) {
   const starts = await pool.anyFirst(sql.type(z.object({ started_at: z.number() }))`
     SELECT c.started_at FROM session_clients c
-    WHERE c.session_id LIKE ${`${PREFIX}%`} AND c.host <> ${deadHost} AND c.started_at >= to_timestamp(${killedAt / 1000})
+    WHERE split_part(c.session_id, '.', 2) LIKE ${`${PREFIX}%`} AND c.host <> ${deadHost} AND c.started_at >= to_timestamp(${killedAt / 1000})
     ORDER BY c.started_at
   `);
   const first = starts[0] ?? killedAt;

@@ -76,21 +76,26 @@ export async function eventsOfAppliedChange(
 
 export async function listAccountEvents(
   db: CommonQueryMethods,
+  workspaceId: string,
   sessionId: string,
   limit = 100,
 ): Promise<readonly AccountEvent[]> {
   return db.any(sql.type(accountEventSchema)`
-    SELECT * FROM account_events WHERE session_id = ${sessionId} ORDER BY id LIMIT ${limit}
+    SELECT * FROM account_events WHERE workspace_id = ${workspaceId} AND session_id = ${sessionId} ORDER BY id LIMIT ${limit}
   `);
 }
 
 export async function listRecentAccountEvents(
   db: CommonQueryMethods,
+  workspaceId: string,
   sessionId: string,
   limit: number,
 ): Promise<readonly AccountEvent[]> {
   return db.any(sql.type(accountEventSchema)`
-    SELECT * FROM (SELECT * FROM account_events WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit}) recent ORDER BY id
+    SELECT * FROM (
+      SELECT * FROM account_events WHERE workspace_id = ${workspaceId} AND session_id = ${sessionId}
+      ORDER BY id DESC LIMIT ${limit}
+    ) recent ORDER BY id
   `);
 }
 

@@ -180,9 +180,9 @@ export interface PrimaryChange {
 }
 
 /** Makes a connected account the workspace's primary, taking the flag from the current one in the same transaction. */
-export async function makePrimary(pool: DatabasePool, sessionId: string): Promise<PrimaryChange> {
+export async function makePrimary(pool: DatabasePool, key: string): Promise<PrimaryChange> {
   return pool.transaction(async (tx) => {
-    const row = await lockAccount(tx, sessionId);
+    const row = await lockAccount(tx, key);
     if (row.is_primary) return { applied: false, row, eventIds: [] };
     if (row.status !== 'connected' || row.deleted_at !== null)
       throw new AccountConflictError(`only a connected account can be primary; this one is ${row.status}`);

@@ -2,6 +2,7 @@ import { sql, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 import { ACCOUNT_STATUSES } from '../domain/account-status.js';
 import type { AccountWait } from '../domain/account-wait.js';
+import { splitSessionKey } from '../workflows/ids.js';
 import { lockWorkspace } from './workspace-lock.js';
 
 const engineAttempt = { attempt: z.number(), maxAttempts: z.number(), reconnecting: z.boolean() };
@@ -57,11 +58,14 @@ export class AccountConflictError extends Error {
  * How every change to an account begins: its workspace's lock first (the workspace of a row never changes, so it is
  * read before), then the row itself, locked for the rest of the transaction.
  */
-export async function lockAccount(tx: DatabaseTransactionConnection, sessionId: string): Promise<AccountRow> {
-  const workspaceId = await tx.maybeOneFirst(sql.type(z.object({ workspace_id: z.string() }))`
-    SELECT workspace_id FROM whatsapp_accounts WHERE session_id = ${sessionId}
+export async function lockAccount(tx: DatabaseTransactionConnection, key: string): Promise<AccountRow> {
+  const { workspaceId, sessionId } = splitSessionKey(key);
+  const exists = await tx.exists(sql.unsafe`
+    SELECT 1 FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND session_id = ${sessionId}
   `);
-  if (workspaceId === null) throw new AccountConflictError(`no account with session id ${sessionId}`);
+  if (!exists) throw new AccountConflictError(`no account with session key ${key}`);
   await lockWorkspace(tx, workspaceId);
-  return tx.one(sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE session_id = ${sessionId} FOR UPDATE`);
+  return tx.one(sql.type(accountRowSchema)`
+    SELECT * FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND session_id = ${sessionId} FOR UPDATE
+  `);
 }

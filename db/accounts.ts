@@ -4,6 +4,7 @@ import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
 import type { AccountWait } from '../domain/account-wait.js';
 import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes } from './account-events.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
+import { splitSessionKey } from '../workflows/ids.js';
 import { lockWorkspace } from './workspace-lock.js';
 
 export { AccountConflictError, type AccountRow } from './account-row.js';
@@ -34,13 +35,8 @@ export async function insertAccount(
   defaultLimit: number | null = null,
 ): Promise<{ row: AccountRow; created: boolean }> {
   return pool.transaction(async (tx) => {
-    const existing = await findAccountBySession(tx, account.sessionId);
-    if (existing) {
-      if (existing.workspace_id !== account.workspaceId) {
-        throw new AccountConflictError(`session id ${account.sessionId} belongs to another workspace`);
-      }
-      return { row: existing, created: false };
-    }
+    const existing = await findAccountBySession(tx, account.workspaceId, account.sessionId);
+    if (existing) return { row: existing, created: false };
     await lockWorkspace(tx, account.workspaceId);
     const { live, limit } = await tx.one(sql.type(z.object({ live: z.number(), limit: z.number().nullable() }))`
       SELECT (SELECT count(*) FROM whatsapp_accounts
@@ -51,15 +47,13 @@ export async function insertAccount(
     const inserted = await tx.maybeOne(sql.type(accountRowSchema)`
       INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, webhook_url)
       VALUES (${account.workspaceId}, ${account.sessionId}, ${sql.jsonb((account.metadata ?? {}) as never)}, ${account.webhookUrl ?? null})
-      ON CONFLICT (session_id) DO NOTHING
+      ON CONFLICT (workspace_id, session_id) DO NOTHING
       RETURNING *
     `);
     if (inserted) return { row: inserted, created: true };
     // Another request created it meanwhile.
-    const raced = await findAccountBySession(tx, account.sessionId);
-    if (!raced || raced.workspace_id !== account.workspaceId) {
-      throw new AccountConflictError(`session id ${account.sessionId} belongs to another workspace`);
-    }
+    const raced = await findAccountBySession(tx, account.workspaceId, account.sessionId);
+    if (!raced) throw new AccountConflictError(`account ${account.sessionId} vanished while being created`);
     return { row: raced, created: false };
   });
 }
@@ -72,8 +66,30 @@ export async function discardUnstartedAccount(db: CommonQueryMethods, accountId:
   `);
 }
 
-export async function findAccountBySession(db: CommonQueryMethods, sessionId: string): Promise<AccountRow | null> {
-  return db.maybeOne(sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE session_id = ${sessionId}`);
+export async function findAccountBySession(
+  db: CommonQueryMethods,
+  workspaceId: string,
+  sessionId: string,
+): Promise<AccountRow | null> {
+  return db.maybeOne(sql.type(accountRowSchema)`
+    SELECT * FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND session_id = ${sessionId}
+  `);
+}
+
+/** The account a session key names (workflows/ids.ts), for what knows a session only by its key. */
+export async function findAccountBySessionKey(db: CommonQueryMethods, key: string): Promise<AccountRow | null> {
+  const { workspaceId, sessionId } = splitSessionKey(key);
+  return findAccountBySession(db, workspaceId, sessionId);
+}
+
+/**
+ * Every account holding this session id in any workspace, live ones first, then oldest first: for what names a
+ * session by its id alone (the legacy session API, the simulator's control surface) and picks among those it may see.
+ */
+export async function accountsWithSessionId(db: CommonQueryMethods, sessionId: string): Promise<readonly AccountRow[]> {
+  return db.any(sql.type(accountRowSchema)`
+    SELECT * FROM whatsapp_accounts WHERE session_id = ${sessionId} ORDER BY deleted_at IS NOT NULL, id
+  `);
 }
 
 export interface StatusChange {
@@ -204,8 +220,8 @@ export async function listWorkspaceAccounts(
 
 export async function setAccountWebhookUrl(
   db: CommonQueryMethods,
-  sessionId: string,
+  accountId: number,
   webhookUrl: string | null,
 ): Promise<void> {
-  await db.query(sql.unsafe`UPDATE whatsapp_accounts SET webhook_url = ${webhookUrl} WHERE session_id = ${sessionId}`);
+  await db.query(sql.unsafe`UPDATE whatsapp_accounts SET webhook_url = ${webhookUrl} WHERE id = ${accountId}`);
 }

@@ -13,7 +13,8 @@ export async function qrEventCount(db: CommonQueryMethods, workspaceId: string):
 }
 
 /**
- * Pairs of clients of one session (ids starting with `sessionPrefix`) where the older one still ran under a valid
+ * Pairs of clients of one session (session ids starting with `sessionPrefix`; the audit rows hold session keys,
+ * workspace_id.session_id) where the older one still ran under a valid
  * lease after the newer one started: two owners at once. The audit rows are written by the hosts (sql/0015); a host
  * killed outright writes no end, so its clients end when it died (`killed`).
  */
@@ -27,7 +28,7 @@ export async function overlappingOwners(
   return db.any(sql.type(z.object({ session_id: z.string(), earlier: z.number(), later: z.number() }))`
     SELECT a.session_id, a.epoch AS earlier, b.epoch AS later
     FROM session_clients a JOIN session_clients b ON a.session_id = b.session_id AND a.epoch < b.epoch
-    WHERE a.session_id LIKE ${`${sessionPrefix}%`}
+    WHERE split_part(a.session_id, '.', 2) LIKE ${`${sessionPrefix}%`}
       AND LEAST(
         COALESCE(a.ended_at, CASE WHEN a.host = ${killedHost} THEN to_timestamp(${killedAt}) END, 'infinity'),
         COALESCE(a.valid_until, 'infinity')
@@ -38,7 +39,7 @@ export async function overlappingOwners(
 /** Hosts that ran clients of the sessions (ids starting with `sessionPrefix`). */
 export async function ownerHosts(db: CommonQueryMethods, sessionPrefix: string): Promise<number> {
   return db.oneFirst(sql.type(z.object({ n: z.number() }))`
-    SELECT count(DISTINCT host)::int8 AS n FROM session_clients WHERE session_id LIKE ${`${sessionPrefix}%`}
+    SELECT count(DISTINCT host)::int8 AS n FROM session_clients WHERE split_part(session_id, '.', 2) LIKE ${`${sessionPrefix}%`}
   `);
 }
 
@@ -111,7 +112,7 @@ export async function openClientsByHost(db: CommonQueryMethods, sessionPrefix: s
   const rows = await db.any(sql.type(z.object({ host: z.string(), n: z.number() }))`
     SELECT c.host, count(*)::int8 AS n FROM session_clients c
     JOIN session_leases l ON l.session_id = c.session_id AND l.host = c.host AND l.epoch = c.epoch
-    WHERE c.session_id LIKE ${`${sessionPrefix}%`} AND c.ended_at IS NULL AND l.expires_at > now()
+    WHERE split_part(c.session_id, '.', 2) LIKE ${`${sessionPrefix}%`} AND c.ended_at IS NULL AND l.expires_at > now()
     GROUP BY c.host
   `);
   return new Map(rows.map((row) => [row.host, row.n]));

@@ -26,6 +26,8 @@ export async function recordSightings(db: CommonQueryMethods, sightings: Session
         'int8',
       )}
     ) AS s(session_id, web_version, memory_bytes)
-    WHERE a.session_id = s.session_id AND a.status = 'connected' AND a.deleted_at IS NULL
+        -- Hosts name sessions by their key, workspace_id.session_id (workflows/ids.ts).
+    WHERE a.workspace_id = split_part(s.session_id, '.', 1) AND a.session_id = split_part(s.session_id, '.', 2)
+      AND a.status = 'connected' AND a.deleted_at IS NULL
   `);
 }

@@ -1,10 +1,12 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
+import { splitSessionKey } from '../workflows/ids.js';
 
 /** The WhatsApp Web build an account pins, or null (the service's pin, or the current build, applies). */
-export async function accountWebVersionPin(db: CommonQueryMethods, sessionId: string): Promise<string | null> {
+export async function accountWebVersionPin(db: CommonQueryMethods, key: string): Promise<string | null> {
+  const { workspaceId, sessionId } = splitSessionKey(key);
   const pin = await db.maybeOneFirst(sql.type(z.object({ web_version_pin: z.string().nullable() }))`
-    SELECT web_version_pin FROM whatsapp_accounts WHERE session_id = ${sessionId}
+    SELECT web_version_pin FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND session_id = ${sessionId}
   `);
   return pin ?? null;
 }
@@ -12,10 +14,10 @@ export async function accountWebVersionPin(db: CommonQueryMethods, sessionId: st
 /** Pins (or, with null, unpins) the build an account's client loads from its next start on. */
 export async function setAccountWebVersionPin(
   db: CommonQueryMethods,
-  sessionId: string,
+  accountId: number,
   pin: string | null,
 ): Promise<void> {
   await db.query(sql.unsafe`
-    UPDATE whatsapp_accounts SET web_version_pin = ${pin} WHERE session_id = ${sessionId} AND deleted_at IS NULL
+    UPDATE whatsapp_accounts SET web_version_pin = ${pin} WHERE id = ${accountId} AND deleted_at IS NULL
   `);
 }

@@ -110,11 +110,13 @@ export type DeliveryRow = z.infer<typeof deliveryRowSchema>;
 
 export async function listDeliveries(
   db: CommonQueryMethods,
+  workspaceId: string,
   sessionId: string,
   limit: number,
 ): Promise<readonly DeliveryRow[]> {
   return db.any(sql.type(deliveryRowSchema)`
     SELECT id, event_id, url, attempt, delivered, status_code, latency_ms, error, attempted_at
-    FROM webhook_deliveries WHERE session_id = ${sessionId} ORDER BY id DESC LIMIT ${limit}
+    FROM webhook_deliveries WHERE workspace_id = ${workspaceId} AND session_id = ${sessionId}
+    ORDER BY id DESC LIMIT ${limit}
   `);
 }

@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { PHONE_ACTIONS, submitPhoneAction, type PhoneAction } from './phone-actions.js';
 import { findAccountBySession } from '../db/accounts.js';
+import { visibleAccountWithSessionId } from '../api/account-access.js';
+import { sessionKey } from '../workflows/ids.js';
 import type { PhoneActionOutcomes } from './phone-action-outcomes.js';
 import { HttpProblem, problem } from '../api/problem.js';
 import { assertWorkspaceAccess } from '../api/plugins/auth.js';
-import { phoneNumberSchema, sessionIdSchema } from '../api/schemas.js';
+import { phoneNumberSchema, sessionIdSchema, workspaceIdSchema } from '../api/schemas.js';
 
 const scanOptions = {
   pushName: { type: ['string', 'null'], maxLength: 100 },
@@ -71,7 +73,11 @@ export default async function simulatorPlugin(
   options: { pool: DatabasePool; outcomes: PhoneActionOutcomes },
 ) {
   for (const action of PHONE_ACTIONS) {
-    app.post<{ Params: { sessionId: string }; Body: Record<string, unknown> | undefined }>(
+    app.post<{
+      Params: { sessionId: string };
+      Querystring: { workspaceId?: string };
+      Body: Record<string, unknown> | undefined;
+    }>(
       `/v1/simulator/sessions/:sessionId/${action.replace('_', '-')}`,
       {
         schema: {
@@ -81,6 +87,13 @@ export default async function simulatorPlugin(
             type: 'object',
             required: ['sessionId'],
             properties: { sessionId: sessionIdSchema },
+            additionalProperties: false,
+          },
+          // Session ids are per workspace: the workspace says whose session; without it, the one the key sees
+          // (a workspace key's own; for an admin key, a live account first, then the oldest).
+          querystring: {
+            type: 'object',
+            properties: { workspaceId: workspaceIdSchema },
             additionalProperties: false,
           },
           ...(BODIES[action] ? { body: BODIES[action] } : {}),
@@ -110,7 +123,11 @@ export default async function simulatorPlugin(
           );
         }
         // A workspace key plays the phone only for its own accounts.
-        const row = await findAccountBySession(options.pool, request.params.sessionId);
+        const { workspaceId } = request.query;
+        const row =
+          workspaceId === undefined
+            ? await visibleAccountWithSessionId(options.pool, request, request.params.sessionId)
+            : await findAccountBySession(options.pool, workspaceId, request.params.sessionId);
         const noSession = () =>
           new HttpProblem(
             problem(404, 'no_simulated_session', 'Not Found', 'no running simulated session with this id'),
@@ -118,9 +135,15 @@ export default async function simulatorPlugin(
         // No account, or one that has ended: no worker runs a session for it, so there is nobody to wait for.
         if (!row || row.deleted_at !== null || row.status === 'failed') throw noSession();
         if (request.principal?.workspaceId !== null) assertWorkspaceAccess(request, row.workspace_id, noSession);
-        const outcome = await submitPhoneAction(options.pool, request.params.sessionId, action, request.body ?? {}, {
-          nextChange: options.outcomes.nextChange,
-        });
+        const outcome = await submitPhoneAction(
+          options.pool,
+          sessionKey(row.workspace_id, row.session_id),
+          action,
+          request.body ?? {},
+          {
+            nextChange: options.outcomes.nextChange,
+          },
+        );
         if (outcome.state === 'rejected') {
           const code = typeof outcome.result.error === 'string' ? outcome.result.error : 'rejected';
           const [status, title] =

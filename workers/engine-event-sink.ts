@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { SessionEventSink } from '../engine/session-host.js';
-import { accountWorkflowId } from '../workflows/ids.js';
+import { workflowIdOfSessionKey } from '../workflows/ids.js';
 import { engineEventSignal, hostGoneSignal, signalAccount } from '../workflows/messages.js';
 
 const MAX_ATTEMPTS = 30;
@@ -25,10 +25,10 @@ export function signalAccountWorkflow(temporal: Client): SessionEventSink {
 }
 
 /** Tells a session's workflow that the host running it let its lease lapse; nothing when the account has ended. */
-export function signalHostGone(temporal: Client): (sessionId: string, host: string) => Promise<void> {
-  return async (sessionId, host) => {
+export function signalHostGone(temporal: Client): (key: string, host: string) => Promise<void> {
+  return async (key, host) => {
     try {
-      await signalAccount(temporal.workflow.getHandle(accountWorkflowId(sessionId)), hostGoneSignal, {
+      await signalAccount(temporal.workflow.getHandle(workflowIdOfSessionKey(key)), hostGoneSignal, {
         hostTaskQueue: host,
       });
     } catch (error) {

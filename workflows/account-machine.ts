@@ -13,6 +13,7 @@ import {
 import { AccountTransitions, type Command } from './account-transitions.js';
 import { Deadlines } from './deadlines.js';
 import { PairingRequests } from './pairing-requests.js';
+import { sessionKey } from './ids.js';
 import { accountStatusKey, statusChangedAtKey, workspaceIdKey } from './search-attributes.js';
 import { SessionLink } from './session-link.js';
 
@@ -42,7 +43,12 @@ export class AccountMachine {
     this.startedAt = carried?.startedAt ?? Date.now();
     const workflowId = workflowInfo().workflowId;
     this.record = new AccountRecord(this.state, workflowId, this.startedAt);
-    this.session = new SessionLink(input.sessionId, workflowId, this.timings, input.pairingPhoneNumber ?? null);
+    this.session = new SessionLink(
+      sessionKey(input.workspaceId, input.sessionId),
+      workflowId,
+      this.timings,
+      input.pairingPhoneNumber ?? null,
+    );
     if (this.state.status === 'qr_scanning') this.deadlines.set('qrExpiry', this.startedAt + this.timings.qrExpiryMs);
     this.transitions = new AccountTransitions({
       state: this.state,

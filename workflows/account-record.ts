@@ -5,6 +5,7 @@ import type { AccountWait } from '../domain/account-wait.js';
 import { rowWrites } from './account-activities.js';
 import type { Ending } from './account-endings.js';
 import type { AccountConnectionState } from './account-state.js';
+import { sessionKey } from './ids.js';
 import { accountStatusKey, statusChangedAtKey } from './search-attributes.js';
 import { startEachDelivery, webhookDelivery } from './webhook-delivery.js';
 
@@ -20,8 +21,9 @@ export class AccountRecord {
     private readonly startedAt: number,
   ) {}
 
-  get sessionId(): string {
-    return this.state.sessionId;
+  /** The row's activities find it by its session key: the session id alone may name an account in each workspace. */
+  private get sessionId(): string {
+    return sessionKey(this.state.workspaceId, this.state.sessionId);
   }
 
   async moveTo(status: AccountStatus, eventType: string, reason: string | null = null): Promise<void> {

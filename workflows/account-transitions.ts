@@ -182,10 +182,15 @@ export class AccountTransitions {
     if (result.status === 'connected') this.deadlines.clear('reconnectBy');
     if (this.state.ended) return this.stopSession({ logout: true, forgetLogin: false });
     for (const sessionId of result.releasedSessionIds) {
-      // The older accounts' workflows stop their clients; their rows are already released.
-      await signalAccount(getExternalWorkflowHandle(accountWorkflowId(sessionId)), supersededSignal, {
-        bySessionId: this.state.sessionId,
-      }).catch(() => undefined);
+      // The older accounts' workflows stop their clients; their rows are already released (a phone moves only
+      // within its workspace).
+      await signalAccount(
+        getExternalWorkflowHandle(accountWorkflowId(this.state.workspaceId, sessionId)),
+        supersededSignal,
+        {
+          bySessionId: this.state.sessionId,
+        },
+      ).catch(() => undefined);
     }
   }
 

@@ -27,11 +27,13 @@ export default async function accountDiagnosticsPlugin(app: FastifyInstance, opt
     },
     async (request) => {
       const row = await accountFor(pool, request.params);
-      const events = await listRecentAccountEvents(pool, row.session_id, 50);
-      const deliveries = await listDeliveries(pool, row.session_id, 50);
+      const events = await listRecentAccountEvents(pool, row.workspace_id, row.session_id, 50);
+      const deliveries = await listDeliveries(pool, row.workspace_id, row.session_id, 50);
       let workflow: Record<string, unknown>;
       try {
-        const description = await temporal.workflow.getHandle(accountWorkflowId(row.session_id)).describe();
+        const description = await temporal.workflow
+          .getHandle(accountWorkflowId(row.workspace_id, row.session_id))
+          .describe();
         const raw = description.raw;
         workflow = {
           workflowId: description.workflowId,

@@ -8,10 +8,10 @@ import type { SignalDefinition } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import QRCode from 'qrcode';
 import { makePrimary } from '../../db/account-lifecycle.js';
-import { AccountConflictError, listWorkspaceAccounts } from '../../db/accounts.js';
+import { AccountConflictError, listWorkspaceAccounts, type AccountRow } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
 import { ACCOUNT_STATUSES, type AccountStatus } from '../../domain/account-status.js';
-import { accountWorkflowId } from '../../workflows/ids.js';
+import { accountWorkflowId, sessionKey } from '../../workflows/ids.js';
 import {
   logoutAccountSignal,
   requestPairingCodeUpdate,
@@ -60,7 +60,7 @@ const problems = { '4xx': { $ref: 'ProblemDetails#' } } as const;
 /** The account resource: one workflow and one row per account; the API reads rows and sends workflow messages. */
 export default async function accountsPlugin(app: FastifyInstance, options: AccountCommandDeps) {
   const { pool, temporal, taskQueue } = options;
-  const handle = (sessionId: string) => temporal.workflow.getHandle(accountWorkflowId(sessionId));
+  const handle = (row: AccountRow) => temporal.workflow.getHandle(accountWorkflowId(row.workspace_id, row.session_id));
 
   app.post<{ Params: { workspaceId: string }; Body: CreateBody }>(
     '/accounts',
@@ -269,7 +269,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     async (request, reply) => {
       const row = await accountFor(pool, request.params);
       try {
-        const account = handle(row.session_id);
+        const account = handle(row);
         return await executeAccountUpdate(account, requestPairingCodeUpdate, [
           { workflowId: account.workflowId, phoneNumber: request.body.phoneNumber },
         ]);
@@ -315,7 +315,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     async (request) => {
       const row = await accountFor(pool, request.params);
       try {
-        const change = await makePrimary(pool, row.session_id);
+        const change = await makePrimary(pool, sessionKey(row.workspace_id, row.session_id));
         await startWebhookDeliveries(pool, temporal, taskQueue, change.eventIds);
         return toAccountView(change.row);
       } catch (error) {
@@ -352,7 +352,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
       async (request, reply) => {
         const row = await accountFor(pool, request.params);
         try {
-          await signalAccount(handle(row.session_id), signal);
+          await signalAccount(handle(row), signal);
         } catch (error) {
           if (!(error instanceof WorkflowNotFoundError)) throw error;
           throw new HttpProblem(

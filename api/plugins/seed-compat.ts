@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { findAccountBySession, type AccountRow } from '../../db/accounts.js';
+import type { AccountRow } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
-import { workspaceNotFound } from '../account-access.js';
+import { visibleAccountWithSessionId, workspaceNotFound } from '../account-access.js';
 import { deleteAccount, type AccountCommandDeps } from '../account-commands.js';
 import { toAccountView } from '../account-view.js';
 import { assertWebhookUrl } from '../webhook-url.js';
@@ -47,11 +47,10 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: Ac
     additionalProperties: false,
   } as const;
   const visibleSession = async (request: FastifyRequest, sessionId: string) => {
-    const row = await findAccountBySession(pool, sessionId);
-    const notFound = () =>
-      new HttpProblem(problem(404, 'session_not_found', 'Session not found', `no session ${sessionId}`));
-    if (!row) throw notFound();
-    assertWorkspaceAccess(request, row.workspace_id, notFound);
+    // Two workspaces this request may touch can both hold the id: visibleAccountWithSessionId picks one the same
+    // way every time (a live account first, then the oldest).
+    const row = await visibleAccountWithSessionId(pool, request, sessionId);
+    if (!row) throw new HttpProblem(problem(404, 'session_not_found', 'Session not found', `no session ${sessionId}`));
     return row;
   };
 

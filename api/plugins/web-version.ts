@@ -35,8 +35,8 @@ export default async function webVersionPlugin(app: FastifyInstance, options: { 
     },
     async (request) => {
       const row = await accountFor(pool, request.params);
-      await setAccountWebVersionPin(pool, row.session_id, request.body.version);
-      const pinned = await findAccountBySession(pool, row.session_id);
+      await setAccountWebVersionPin(pool, row.id, request.body.version);
+      const pinned = await findAccountBySession(pool, row.workspace_id, row.session_id);
       if (!pinned || pinned.deleted_at !== null) throw accountNotFound(request.params);
       return toAccountView(pinned);
     },

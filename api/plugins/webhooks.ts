@@ -108,7 +108,7 @@ export default async function webhooksPlugin(app: FastifyInstance, options: Acco
     async (request) => {
       const row = await accountFor(pool, request.params);
       assertWebhookUrl(request.body.webhookUrl, options.webhookPolicy);
-      await setAccountWebhookUrl(pool, row.session_id, request.body.webhookUrl);
+      await setAccountWebhookUrl(pool, row.id, request.body.webhookUrl);
       return toAccountView(await accountFor(pool, request.params));
     },
   );
@@ -156,7 +156,7 @@ export default async function webhooksPlugin(app: FastifyInstance, options: Acco
     },
     async (request) => {
       const row = await accountFor(pool, request.params);
-      const deliveries = await listDeliveries(pool, row.session_id, request.query.limit);
+      const deliveries = await listDeliveries(pool, row.workspace_id, row.session_id, request.query.limit);
       return {
         items: deliveries.map((d) => ({
           eventId: d.event_id,

@@ -7,6 +7,7 @@ import { gzip } from 'node:zlib';
 import wwebjs from 'whatsapp-web.js';
 import { runCommand } from '../../infra/child-process.js';
 import type { Logger } from '../../lib/logger.js';
+import { splitSessionKey } from '../../workflows/ids.js';
 
 /**
  * LocalAuth as it is at runtime: its typings declare the strategy hooks as properties, but they are prototype
@@ -65,6 +66,16 @@ const SESSION_RESTORE = [
  * us: the first backup is taken as soon as the session is ready (not a minute later); a transient disconnect or a
  * conflict never deletes anything; only a real logout (or the account's delete) removes the saved login.
  */
+/**
+ * The profile directory's name of a session key (workflows/ids.ts): whatsapp-web.js takes only [A-Za-z0-9_-] in a
+ * client id, and the key's dot is outside it. The workspace's length in front keeps the name one session's only:
+ * `session-4-acme-desk` is workspace `acme`, session `desk`.
+ */
+export function profileName(key: string): string {
+  const { workspaceId, sessionId } = splitSessionKey(key);
+  return `session-${workspaceId.length}-${workspaceId}-${sessionId}`;
+}
+
 export class PostgresAuth extends LocalAuthBase {
   private backupTimers: NodeJS.Timeout[] = [];
   private readonly profileDir: string;
@@ -81,8 +92,8 @@ export class PostgresAuth extends LocalAuthBase {
      */
     private readonly followUpBackupsMs = [6_000, 15_000, 30_000],
   ) {
-    super({ clientId: sessionId, dataPath });
-    this.profileDir = join(dataPath, `session-${sessionId}`);
+    super({ clientId: profileName(sessionId).slice('session-'.length), dataPath });
+    this.profileDir = join(dataPath, profileName(sessionId));
   }
 
   override async beforeBrowserInitialized(): Promise<void> {

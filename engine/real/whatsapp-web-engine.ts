@@ -11,7 +11,7 @@ import type { Logger } from '../../lib/logger.js';
 import { PhoneActionInbox, PhoneActionRefused } from '../../simulator/phone-action-inbox.js';
 import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
 import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
-import { PostgresAuth, type AuthStore } from './postgres-auth.js';
+import { PostgresAuth, profileName, type AuthStore } from './postgres-auth.js';
 
 // whatsapp-web.js is CommonJS: its exports arrive as the default import.
 const { Client } = wwebjs;
@@ -190,7 +190,7 @@ export class WhatsAppWebEngine implements Engine {
   private async sessionMemoryBytes(sessionId: string): Promise<number | null> {
     if (!this.memoryReading || Date.now() - this.memoryReading.takenAt > MEMORY_READING_TTL_MS)
       this.memoryReading = { takenAt: Date.now(), bytes: memoryByProfile(this.profilesDir) };
-    return (await this.memoryReading.bytes).get(`session-${sessionId}`) ?? null;
+    return (await this.memoryReading.bytes).get(profileName(sessionId)) ?? null;
   }
 
   async start(options: EngineStartOptions): Promise<EngineSession> {
@@ -315,7 +315,7 @@ export class WhatsAppWebEngine implements Engine {
 
   /** Saved auth is the session's Chromium profile; a logout or a delete removes it. */
   async removeAuth(sessionId: string): Promise<void> {
-    await rm(resolve(this.profilesDir, `session-${sessionId}`), { recursive: true, force: true });
+    await rm(resolve(this.profilesDir, profileName(sessionId)), { recursive: true, force: true });
     await deleteEngineAuth(this.pool, sessionId);
   }
 

@@ -163,7 +163,7 @@ describe(
       );
       await eventually(
         async () => {
-          const events = (await listAccountEvents(pool, sessionId)).filter(
+          const events = (await listAccountEvents(pool, workspaceId, sessionId)).filter(
             (event) =>
               event.type !== 'qr' && event.type !== 'pairing_code' && !WAIT_EVENT_TYPES.includes(event.type as never),
           );
@@ -195,7 +195,7 @@ describe(
         'logged out',
       );
       assert.equal(out.isPrimary, false);
-      await temporal.workflow.getHandle(accountWorkflowId(sessionId)).result();
+      await temporal.workflow.getHandle(accountWorkflowId(workspaceId, sessionId)).result();
       const afterLogout = await api.as(api.adminKey, {
         method: 'POST',
         url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/restart`,

@@ -87,7 +87,7 @@ describe('the real engine kept alive: pinned builds, hung pages and grown browse
     return created;
   };
   const restartReasons = async (sessionId: string) =>
-    (await listAccountEvents(pool, sessionId, 1_000))
+    (await listAccountEvents(pool, (await accounts.row(sessionId))?.workspace_id ?? '', sessionId, 1_000))
       .filter((event) => event.type === 'disconnected')
       .map((event) => event.data.reason);
   const qrCount = async (sessionId: string) =>
@@ -100,7 +100,7 @@ describe('the real engine kept alive: pinned builds, hung pages and grown browse
     assert.ok(archive.requested.includes(SERVICE_PIN));
     assert.ok((seen.engine_memory_bytes ?? 0) > 50 * MB, `its Chromium measured: ${seen.engine_memory_bytes} bytes`);
 
-    await setAccountWebVersionPin(pool, sessionId, ACCOUNT_PIN);
+    await setAccountWebVersionPin(pool, (await accounts.row(sessionId))?.id ?? 0, ACCOUNT_PIN);
     await signalAccount(handle, restartAccountSignal);
     await accounts.rowWhere(
       sessionId,

@@ -10,6 +10,7 @@ import type { DatabasePool } from 'slonik';
 import WebSocket from 'ws';
 import { listAccountEvents } from '../../db/account-events.js';
 import { EngineAuthStore } from '../../db/engine-auth.js';
+import { profileName } from '../../engine/real/postgres-auth.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { chromiumMemory, chromiumPids } from '../../infra/chromium-memory.js';
@@ -53,6 +54,8 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     await closeClient?.();
     await pool?.end();
   });
+  /** The session's Chromium profile folder, named after its session key. */
+  const profileOf = async (sessionId: string) => profileName(await accounts.key(sessionId));
 
   it('connects: a QR produced by whatsapp-web.js, a scan, connected with the phone; a drop reconnects without a new QR; delete leaves no Chromium', async () => {
     const createdAt = Date.now();
@@ -62,7 +65,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     // The library's own QR payload: ref, noise key, identity key, ADV secret, platform.
     assert.equal(scanning.last_qr?.split(',').length, 5);
     assert.match(scanning.last_qr ?? '', /^2@.+,Chrome$/);
-    assert.equal((await chromiumPids(`session-${sessionId}`)).length > 0, true, 'a Chromium runs for the session');
+    assert.equal((await chromiumPids(await profileOf(sessionId))).length > 0, true, 'a Chromium runs for the session');
 
     const phone = randomPhone();
     await accounts.phone(sessionId, 'scan', { phone, pushName: 'Toko Maju' });
@@ -70,7 +73,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     assert.equal(row.phone_number, phone);
     assert.equal(row.push_name, 'Toko Maju');
 
-    const memory = await chromiumMemory(`session-${sessionId}`);
+    const memory = await chromiumMemory(await profileOf(sessionId));
     await writeMeasurement({
       createToFirstQrMs: firstQrMs,
       chromiumRssMbSummed: memory.rssMb,
@@ -95,7 +98,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     await signalAccount(handle, deleteAccountSignal);
     await handle.result();
     await eventually(
-      async () => ((await chromiumPids(`session-${sessionId}`)).length === 0 ? true : undefined),
+      async () => ((await chromiumPids(await profileOf(sessionId))).length === 0 ? true : undefined),
       20_000,
       'no Chromium left for the session',
     );
@@ -106,7 +109,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
   it('an account that ends without a logout (an unscanned QR expires) leaves no profile folder on the host', async () => {
     const { sessionId, handle } = await accounts.create({ timings: { qrExpiryMs: 8_000 } });
     await accounts.showingQr(sessionId);
-    const profile = join(engineDir, 'sessions', `session-${sessionId}`);
+    const profile = join(engineDir, 'sessions', await profileOf(sessionId));
     assert.equal(existsSync(profile), true, 'Chromium keeps the session in a profile folder while it runs');
     assert.equal((await handle.result()).failureReason, 'qr_expired');
     assert.equal(existsSync(profile), false, 'the profile folder is gone with the account');
@@ -122,7 +125,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
       async () =>
         execFileSync(
           'sh',
-          ['-c', `grep -rl wa-connect-standin-auth "${engineDir}/sessions/session-${sessionId}" || true`],
+          ['-c', `grep -rl wa-connect-standin-auth "${engineDir}/sessions/${await profileOf(sessionId)}" || true`],
           { encoding: 'utf8' },
         ).trim()
           ? true
@@ -130,7 +133,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
       30_000,
       'the login on disk',
     );
-    const pids = await chromiumPids(`session-${sessionId}`);
+    const pids = await chromiumPids(await profileOf(sessionId));
     assert.ok(pids.length > 0, "the session's Chromium processes");
     for (const pid of pids) {
       try {
@@ -191,7 +194,7 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     );
     assert.equal(row.is_primary, false);
     await eventually(
-      async () => ((await chromiumPids(`session-${sessionId}`)).length === 0 ? true : undefined),
+      async () => ((await chromiumPids(await profileOf(sessionId))).length === 0 ? true : undefined),
       20_000,
       'no Chromium left',
     );
@@ -285,7 +288,7 @@ describe('the real engine without the stand-in: WhatsApp Web unreachable', { tim
         status = view.status;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      const events = await listAccountEvents(pool, sessionId);
+      const events = await listAccountEvents(pool, workspaceId, sessionId);
       const starts = events.filter((event) => event.type === 'engine_starting');
       const retries = events.filter((event) => event.type === 'engine_retry_scheduled');
       assert.deepEqual(
@@ -420,7 +423,7 @@ describe('the real engine: a worker killed with SIGKILL, resumed elsewhere', { t
       // the copy in PostgreSQL holds it.
       await eventually(
         async () => {
-          const saved = await new EngineAuthStore(pool, keyringFromEnv()).load(sessionId);
+          const saved = await new EngineAuthStore(pool, keyringFromEnv()).load(await accounts.key(sessionId));
           return saved && gunzipSync(saved).includes('wa-connect-standin-auth') ? true : undefined;
         },
         60_000,

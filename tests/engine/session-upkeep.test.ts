@@ -48,7 +48,7 @@ describe('session upkeep: every connected session checked by its host, restarted
   };
 
   const restartReasons = async (sessionId: string) =>
-    (await listAccountEvents(stack.pool, sessionId, 1_000))
+    (await listAccountEvents(stack.pool, (await stack.accounts.row(sessionId))?.workspace_id ?? '', sessionId, 1_000))
       .filter((event) => event.type === 'disconnected')
       .map((event) => event.data.reason);
 

@@ -58,8 +58,8 @@ describe(
       async function openClientsOfFirstHost(): Promise<number> {
         return stack.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
           SELECT count(*)::int8 AS n FROM session_clients
-          WHERE session_id LIKE 'hp-%' AND ended_at IS NULL
-            AND host = (SELECT host FROM session_clients WHERE session_id LIKE 'hp-%' ORDER BY id LIMIT 1)
+          WHERE split_part(session_id, '.', 2) LIKE 'hp-%' AND ended_at IS NULL
+            AND host = (SELECT host FROM session_clients WHERE split_part(session_id, '.', 2) LIKE 'hp-%' ORDER BY id LIMIT 1)
         `);
       }
     });

@@ -3,11 +3,11 @@ import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { createAccount } from '../../api/create-account.js';
 import { listAccountEvents } from '../../db/account-events.js';
-import { findAccountBySession, type AccountRow } from '../../db/accounts.js';
+import { accountsWithSessionId, type AccountRow } from '../../db/accounts.js';
 import { submitPhoneAction, type PhoneAction } from '../../simulator/phone-actions.js';
 import type { AccountStatus } from '../../domain/account-status.js';
 import type { AccountTimings } from '../../workflows/account-state.js';
-import { accountWorkflowId } from '../../workflows/ids.js';
+import { accountWorkflowId, sessionKey } from '../../workflows/ids.js';
 import { eventually, uniqueId } from './context.js';
 
 /** Test timings: fast reconnects, a dead host noticed in seconds. */
@@ -51,11 +51,28 @@ export class AccountDriver {
         ? { continueAsNewAfterEvents: options.continueAsNewAfterEvents }
         : {}),
     });
-    return { workspaceId, sessionId, handle: this.client.workflow.getHandle(accountWorkflowId(sessionId)) };
+    return {
+      workspaceId,
+      sessionId,
+      handle: this.client.workflow.getHandle(accountWorkflowId(workspaceId, sessionId)),
+    };
   }
 
-  row(sessionId: string): Promise<AccountRow | null> {
-    return findAccountBySession(this.pool, sessionId);
+  /** Tests give every account a session id of its own, so the id alone finds the row (the oldest, were it not). */
+  async row(sessionId: string): Promise<AccountRow | null> {
+    return (await accountsWithSessionId(this.pool, sessionId))[0] ?? null;
+  }
+
+  /** The key the engine, the leases and the stored login know the session by. */
+  async key(sessionId: string): Promise<string> {
+    const row = await this.row(sessionId);
+    if (!row) throw new Error(`no account ${sessionId}`);
+    return sessionKey(row.workspace_id, row.session_id);
+  }
+
+  private async events(sessionId: string) {
+    const row = await this.row(sessionId);
+    return row ? listAccountEvents(this.pool, row.workspace_id, sessionId, 1_000) : [];
   }
 
   /** Waits until the row satisfies `predicate`. */
@@ -85,18 +102,20 @@ export class AccountDriver {
 
   /** Plays the phone: the action must be applied by the worker holding the session. */
   async phone(sessionId: string, action: PhoneAction, params: Record<string, unknown> = {}) {
-    const outcome = await submitPhoneAction(this.pool, sessionId, action, params, { timeoutMs: 10_000 });
+    const outcome = await submitPhoneAction(this.pool, await this.key(sessionId), action, params, {
+      timeoutMs: 10_000,
+    });
     if (outcome.state !== 'applied')
       throw new Error(`phone action ${action} on ${sessionId} was rejected: ${JSON.stringify(outcome.result)}`);
     return outcome.result;
   }
 
   async eventTypes(sessionId: string): Promise<string[]> {
-    return (await listAccountEvents(this.pool, sessionId, 1_000)).map((event) => event.type);
+    return (await this.events(sessionId)).map((event) => event.type);
   }
 
   async statusHistory(sessionId: string): Promise<AccountStatus[]> {
-    return (await listAccountEvents(this.pool, sessionId, 1_000))
+    return (await this.events(sessionId))
       .filter((event) => event.type !== 'qr' && event.type !== 'pairing_code' && event.status !== null)
       .map((event) => event.status as AccountStatus);
   }
@@ -114,7 +133,7 @@ export class AccountDriver {
   /** What a failed wait reports: the account's row and its recorded events, oldest first. */
   async explain(sessionId: string): Promise<string> {
     const row = await this.row(sessionId);
-    const events = (await listAccountEvents(this.pool, sessionId, 1_000)).map(
+    const events = (await this.events(sessionId)).map(
       (event) => `${event.type}${event.status ? `→${event.status}` : ''}`,
     );
     return `account ${sessionId}: status ${row?.status ?? 'no row'}, failure_reason ${row?.failure_reason ?? 'none'}; events: ${events.join(', ')}`;
@@ -122,7 +141,9 @@ export class AccountDriver {
 
   async hasAuth(sessionId: string): Promise<boolean> {
     return this.pool.exists(
-      sql.type(z.object({ one: z.number() }))`SELECT 1 AS one FROM engine_auth WHERE session_id = ${sessionId}`,
+      sql.type(
+        z.object({ one: z.number() }),
+      )`SELECT 1 AS one FROM engine_auth WHERE session_id = ${await this.key(sessionId)}`,
     );
   }
 }

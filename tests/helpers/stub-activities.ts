@@ -3,6 +3,10 @@ import type { AccountStoreActivities, HostActivities, HostQueueActivities } from
 import type { AccountSnapshot } from '../../activities/account-store.js';
 import { canMoveTo, type AccountStatus } from '../../domain/account-status.js';
 import { eventually } from './context.js';
+import { splitSessionKey } from '../../workflows/ids.js';
+
+/** The world is kept by session id (tests use each once); the workflow's activities name sessions by key. */
+const bare = (key: string) => splitSessionKey(key).sessionId;
 
 /** One account's row as the stub store keeps it, and every write that reached it. */
 export interface StubRow {
@@ -134,7 +138,7 @@ export class StubWorld {
   storeActivities(): AccountStoreActivities {
     return {
       recordStatus: async (change) => {
-        const row = this.row(change.sessionId);
+        const row = this.row(bare(change.sessionId));
         const applied = !row.deleted && canMoveTo(row.status, change.status) && this.applyOnce(change.dedupeKey);
         if (applied) {
           row.status = change.status;
@@ -144,13 +148,13 @@ export class StubWorld {
         return this.snapshot(row, applied);
       },
       recordLoginCode: async (code) => {
-        const row = this.row(code.sessionId);
+        const row = this.row(bare(code.sessionId));
         const applied = this.applyOnce(code.dedupeKey);
         if (applied) row.loginCodes.push(`${code.kind}:${code.value}`);
         return { applied };
       },
       activateAccount: async (activation) => {
-        const row = this.row(activation.sessionId);
+        const row = this.row(bare(activation.sessionId));
         const applied = !row.deleted && row.status !== 'failed' && this.applyOnce(activation.dedupeKey);
         if (applied) {
           Object.assign(row, { status: 'connected', phoneNumber: activation.phoneNumber, failureReason: null });
@@ -160,11 +164,11 @@ export class StubWorld {
       },
       recordEvent: async (event) => {
         const applied = this.applyOnce(event.dedupeKey);
-        if (applied) this.row(event.sessionId).events.push(event.eventType);
+        if (applied) this.row(bare(event.sessionId)).events.push(event.eventType);
         return { applied };
       },
       endAccount: async (ending) => {
-        const row = this.row(ending.sessionId);
+        const row = this.row(bare(ending.sessionId));
         const applied = this.applyOnce(ending.dedupeKey);
         if (applied) {
           if (row.status !== 'failed') Object.assign(row, { status: ending.status, failureReason: ending.reason });
@@ -174,7 +178,7 @@ export class StubWorld {
         return this.snapshot(row, applied);
       },
       forgetEngineAuth: async ({ sessionId }) => {
-        this.row(sessionId).loginForgotten = true;
+        this.row(bare(sessionId)).loginForgotten = true;
       },
     };
   }
@@ -184,12 +188,12 @@ export class StubWorld {
       claimHost: async (input) => {
         // A host with a free seat answers at once; while all are full the claim is not picked up (the slot supplier
         // holds the poll back), which to the workflow looks like this wait.
-        const noRoom = input ? this.session(input.sessionId).noRoom : null;
+        const noRoom = input ? this.session(bare(input.sessionId)).noRoom : null;
         if (noRoom) await noRoom.freed;
         return { taskQueue: this.hostTaskQueue };
       },
       startEngineSession: async ({ sessionId, generation }) => {
-        const session = this.session(sessionId);
+        const session = this.session(bare(sessionId));
         if (session.startFailure)
           throw ApplicationFailure.nonRetryable('the stub host cannot start it', session.startFailure);
         if (!session.starts.includes(generation)) session.starts.push(generation);
@@ -199,7 +203,7 @@ export class StubWorld {
         const beat = setInterval(() => context.heartbeat(), 200);
         try {
           return await new Promise<'destroyed' | 'cancelled'>((resolve, reject) => {
-            this.session(sessionId).watches.set(generation, {
+            this.session(bare(sessionId)).watches.set(generation, {
               hostDies: () => reject(ApplicationFailure.nonRetryable('the stub host died', 'HostDied')),
               destroyed: () => resolve('destroyed'),
             });
@@ -213,14 +217,14 @@ export class StubWorld {
         }
       },
       extractPhone: async ({ sessionId }) => {
-        const extraction = this.session(sessionId).extraction;
+        const extraction = this.session(bare(sessionId)).extraction;
         if ('phoneNumber' in extraction) return { phoneNumber: extraction.phoneNumber, pushName: null };
         if (extraction.retryable) throw ApplicationFailure.retryable('not yet', extraction.failure);
         throw ApplicationFailure.nonRetryable('never', extraction.failure);
       },
       requestEnginePairingCode: async () => ({ code: 'ABCD-EFGH' }),
       stopEngineSession: async ({ sessionId, logout, forgetLogin }) => {
-        const session = this.session(sessionId);
+        const session = this.session(bare(sessionId));
         session.stops.push({ logout, forgetLogin });
         for (const watch of session.watches.values()) watch.destroyed();
       },

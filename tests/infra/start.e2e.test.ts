@@ -54,7 +54,7 @@ describe('npm start (embedded Temporal and PostgreSQL)', { timeout: 300_000 }, (
       await insertAccount(pool, { workspaceId, sessionId });
       await client.workflow.start(accountConnection, {
         taskQueue: 'wa-accounts',
-        workflowId: accountWorkflowId(sessionId),
+        workflowId: accountWorkflowId(workspaceId, sessionId),
         args: [{ sessionId, workspaceId }],
       });
     });
@@ -64,9 +64,9 @@ describe('npm start (embedded Temporal and PostgreSQL)', { timeout: 300_000 }, (
     const second = runStartScript(env);
     await second.ready;
     await withStack(databaseUrl, `127.0.0.1:${ports.TEMPORAL_PORT}`, async (pool, client) => {
-      const row = await findAccountBySession(pool, sessionId);
+      const row = await findAccountBySession(pool, workspaceId, sessionId);
       assert.equal(row?.workspace_id, workspaceId, 'the row survived the restart');
-      const handle = client.workflow.getHandle(accountWorkflowId(sessionId));
+      const handle = client.workflow.getHandle(accountWorkflowId(workspaceId, sessionId));
       assert.equal((await handle.describe()).status.name, 'RUNNING', 'the workflow survived the restart');
       await signalAccount(handle, deleteAccountSignal);
       assert.equal((await handle.result()).status, 'failed');

@@ -9,6 +9,7 @@ import { updateWorkspaceWebhook } from '../../db/workspaces.js';
 import { webhookPolicyFromEnv } from '../../webhooks/network-policy.js';
 import { verifyWebhook } from '../../webhooks/signing.js';
 import { openPool, uniqueId } from '../helpers/context.js';
+import { sessionKey } from '../../workflows/ids.js';
 
 /** A rotated signing secret keeps signing beside the new one for a grace period: in-flight retries still verify. */
 describe('webhook signing-secret rotation', () => {
@@ -39,7 +40,12 @@ describe('webhook signing-secret rotation', () => {
   const deliverNewEvent = async (workspaceId: string) => {
     const sessionId = uniqueId('rot');
     await insertAccount(pool, { workspaceId, sessionId });
-    const change = { sessionId, status: 'qr_scanning' as const, eventType: 'session_created', dedupeKey: sessionId };
+    const change = {
+      sessionId: sessionKey(workspaceId, sessionId),
+      status: 'qr_scanning' as const,
+      eventType: 'session_created',
+      dedupeKey: sessionId,
+    };
     const eventId = (await recordStatusChange(pool, change)).eventIds[0] ?? 0;
     await activities().deliverWebhook({ eventId, attempt: 1 });
     const delivery = received.at(-1);

@@ -210,18 +210,19 @@ describe('Temporal holds no secret in clear', { timeout: 120_000 }, () => {
 
   it('an account workflow started without the key ends at once, failed, and writes nothing', async () => {
     const sessionId = uniqueId('sess-forged');
+    const workspaceId = uniqueId('ws-forged');
     const connection = await Connection.connect({ address: testStackEnv().temporalAddress });
     try {
       const forger = new Client({ connection });
       await forger.workflow.start('accountConnection', {
         taskQueue: stack.accounts.taskQueue,
-        workflowId: accountWorkflowId(sessionId),
-        args: [{ sessionId, workspaceId: uniqueId('ws-forged') }],
+        workflowId: accountWorkflowId(workspaceId, sessionId),
+        args: [{ sessionId, workspaceId }],
       });
     } finally {
       await connection.close();
     }
-    const handle = stack.client.workflow.getHandle(accountWorkflowId(sessionId));
+    const handle = stack.client.workflow.getHandle(accountWorkflowId(workspaceId, sessionId));
     await assert.rejects(
       handle.result(),
       (error: unknown) =>

@@ -9,6 +9,7 @@ import { listDeliveries } from '../../db/webhook-deliveries.js';
 import { updateWorkspaceWebhook } from '../../db/workspaces.js';
 import { STRICT_POLICY, webhookPolicyFromEnv } from '../../webhooks/network-policy.js';
 import { openPool, uniqueId } from '../helpers/context.js';
+import { sessionKey } from '../../workflows/ids.js';
 
 /**
  * Deliveries under the webhook network policy, against receivers on loopback only: the policy's refusals happen
@@ -43,20 +44,25 @@ describe('webhook deliveries under the network policy', () => {
     const sessionId = uniqueId('sess-policy');
     await updateWorkspaceWebhook(pool, workspaceId, url, false);
     await insertAccount(pool, { workspaceId, sessionId });
-    const change = { sessionId, status: 'qr_scanning' as const, eventType: 'session_created', dedupeKey: sessionId };
+    const change = {
+      sessionId: sessionKey(workspaceId, sessionId),
+      status: 'qr_scanning' as const,
+      eventType: 'session_created',
+      dedupeKey: sessionId,
+    };
     const { eventIds } = await recordStatusChange(pool, change);
-    return { sessionId, eventId: eventIds[0] ?? 0 };
+    return { workspaceId, sessionId, eventId: eventIds[0] ?? 0 };
   };
 
   it('a name that resolves to loopback is refused when the delivery connects, nothing is sent, and the tenant reads why', async () => {
-    const { sessionId, eventId } = await eventFor(`https://localhost:${port}/hook`);
+    const { workspaceId, sessionId, eventId } = await eventFor(`https://localhost:${port}/hook`);
     const before = hits.length;
     await assert.rejects(createWebhookActivities(pool, STRICT_POLICY).deliverWebhook({ eventId, attempt: 1 }), {
       type: 'WebhookRefused',
       nonRetryable: true,
     });
     assert.equal(hits.length, before, 'no request reached the receiver');
-    const [attempt] = await listDeliveries(pool, sessionId, 10);
+    const [attempt] = await listDeliveries(pool, workspaceId, sessionId, 10);
     assert.match(attempt?.error ?? '', /refused by the webhook network policy: localhost resolves to .*loopback/);
   });
 

@@ -11,6 +11,7 @@ import type { ChildHandle } from '../../infra/child-process.js';
 import { webhookOutbox } from '../../workflows/webhook-outbox.js';
 import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
+import { sessionKey } from '../../workflows/ids.js';
 
 /**
  * The event rows are the webhook outbox: an event committed by a process that died before starting its delivery is
@@ -61,11 +62,17 @@ describe('webhook outbox', () => {
     const sessionId = uniqueId('outbox');
     await insertAccount(pool, { workspaceId, sessionId });
     // What an API process leaves when it dies between its commit and the start of the delivery.
-    const change = { sessionId, status: 'qr_scanning' as const, eventType: 'session_created', dedupeKey: sessionId };
+    const key = sessionKey(workspaceId, sessionId);
+    const change = {
+      sessionId: key,
+      status: 'qr_scanning' as const,
+      eventType: 'session_created',
+      dedupeKey: sessionId,
+    };
     const [eventId] = (await recordStatusChange(pool, change)).eventIds;
     assert.ok(eventId);
     // A login code is shown to browsers, never sent to backends: the outbox leaves it.
-    await recordLoginCode(pool, { sessionId, kind: 'qr', value: 'qr-secret', dedupeKey: `${sessionId}:qr` });
+    await recordLoginCode(pool, { sessionId: key, kind: 'qr', value: 'qr-secret', dedupeKey: `${sessionId}:qr` });
     const qrEventId = await pool.oneFirst(
       sql.type(z.object({ id: z.number() }))`SELECT id FROM account_events WHERE dedupe_key = ${`${sessionId}:qr`}`,
     );

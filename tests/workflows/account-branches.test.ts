@@ -77,7 +77,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
   class Account {
     readonly handle: WorkflowHandle<typeof accountConnection>;
     constructor(readonly sessionId: string) {
-      this.handle = client.workflow.getHandle(accountWorkflowId(sessionId));
+      this.handle = client.workflow.getHandle(accountWorkflowId('ws-branches', sessionId));
     }
     get row() {
       return world.row(this.sessionId);
@@ -116,7 +116,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     extra.beforeStart?.(sessionId);
     await client.workflow.start('accountConnection', {
       taskQueue,
-      workflowId: accountWorkflowId(sessionId),
+      workflowId: accountWorkflowId('ws-branches', sessionId),
       args: [
         {
           sessionId,
@@ -416,7 +416,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     const account = await startAccount();
     const generation = await world.started(account.sessionId);
     const own = { workflowId: account.handle.workflowId };
-    const elsewhere = { workflowId: accountWorkflowId('another-account') };
+    const elsewhere = { workflowId: accountWorkflowId('ws-branches', 'another-account') };
     // Each would change the account were it believed: a ready with a phone, the end of its host, an ending.
     const ready = { generation, event: { type: 'ready' }, emittedAt: Date.now() } as const;
     const ownPhone = { phoneNumber: '4915112345678', pushName: null, readInMs: 1 };

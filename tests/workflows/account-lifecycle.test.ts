@@ -19,7 +19,7 @@ describe(
     const stack = useSimulatedWorkerStack();
 
     it('happy path: QR, scan, authenticated, connected with phone and primary, events in order, no QR kept', async () => {
-      const { sessionId, handle } = await stack.accounts.create();
+      const { sessionId, workspaceId, handle } = await stack.accounts.create();
       const scanning = await stack.accounts.showingQr(sessionId);
       assert.equal(scanning.status, 'qr_scanning');
       const phone = randomPhone();
@@ -30,7 +30,7 @@ describe(
       assert.equal(row.is_primary, true);
       assert.ok(row.last_connected_at);
       assert.equal(row.last_qr, null, 'the row forgets the QR once it is scanned');
-      const codesKept = (await listAccountEvents(stack.pool, sessionId)).filter(
+      const codesKept = (await listAccountEvents(stack.pool, workspaceId, sessionId)).filter(
         (e) => 'qr' in e.data || 'code' in e.data,
       );
       assert.deepEqual(codesKept, [], 'the event log keeps that a QR was shown, not the QR');

@@ -56,7 +56,9 @@ describe('pairing-code updates racing the main loop replay deterministically', {
       async () => {
         const row = await stack.accounts.row(sessionId);
         if (!codes.includes(row?.pairing_code ?? '')) return undefined;
-        const outcome = await submitPhoneAction(stack.pool, sessionId, 'enter_code', { code: row?.pairing_code });
+        const outcome = await submitPhoneAction(stack.pool, await stack.accounts.key(sessionId), 'enter_code', {
+          code: row?.pairing_code,
+        });
         return outcome.state === 'applied' ? row?.pairing_code : undefined;
       },
       20_000,
