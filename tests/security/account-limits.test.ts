@@ -8,7 +8,7 @@ describe('live accounts per workspace', () => {
   // No worker polls its task queue: the accounts' workflows wait, their rows are what is counted.
   const api = useTestApi({ liveAccountLimit: 3 });
 
-  // Session ids are unique across workspaces: each workspace's get its name as a prefix.
+  // Each workspace's session ids carry its name, so a failure names the workspace it came from.
   const create = (workspaceId: string, session: string) =>
     api.as(api.adminKey, {
       method: 'POST',
