@@ -85,7 +85,7 @@ describe("a connected account's saved login in PostgreSQL", { timeout: 120_000 }
     const phone = randomPhone();
     await stack.accounts.phone(sessionId, 'scan', { phone, pushName: 'Warung Sealed' });
     await stack.accounts.rowWithStatus(sessionId, 'connected');
-    const raw = await readRaw(stack.pool, sessionId);
+    const raw = await readRaw(stack.pool, await stack.accounts.key(sessionId));
     assert.ok(raw.key_id, 'sealed under a named key');
     assert.ok(!raw.data.includes(phone) && !raw.data.includes('Warung Sealed'));
   });
