@@ -65,6 +65,8 @@ export interface AppDependencies {
   operatorSessionLifetimeMs?: number;
   /** The WhatsApp Web build the workers pin (default: WA_WEB_VERSION of this process's environment). */
   serviceWebVersion?: string | null;
+  /** The proxies in front (TRUST_PROXY: addresses or CIDRs) whose X-Forwarded-* are believed; default none. */
+  trustProxy?: string[];
 }
 
 /**
@@ -107,6 +109,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     keepAliveTimeout: 10_000,
     frameworkErrors,
     clientErrorHandler,
+    // request.ip, request.protocol (the operator cookie's Secure) and every per-address limit read the client the
+    // trusted proxies report; with none trusted, X-Forwarded-* from anyone are ignored.
+    trustProxy: deps.trustProxy?.length ? deps.trustProxy : false,
     // Reject, never silently drop, fields a schema does not know.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     // A JSON body states its own types: "5" is not a number there, and is refused, not coerced. Query strings and

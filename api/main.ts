@@ -41,6 +41,7 @@ async function main() {
     failedAuthenticationsPerMinute: env.FAILED_AUTHENTICATIONS_PER_MINUTE,
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
     operatorSessionLifetimeMs: env.OPERATOR_SESSION_HOURS * 3_600_000,
+    trustProxy: env.TRUST_PROXY,
   });
 
   let closing = false;

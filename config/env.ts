@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseKeyring } from '../lib/keyring.js';
 
@@ -96,8 +97,21 @@ const processEnvSchema = z
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
     // Each account may start a Chromium: creating them has a budget of its own per key.
     ACCOUNT_CREATIONS_PER_MINUTE: z.coerce.number().int().positive().default(30),
-    // Invalid keys one address may present per minute; past it, the address waits without a key lookup.
+    // Requests with an invalid or no credential one address may make per minute; past it, those are refused with 429
+    // (a valid key from that address still passes).
     FAILED_AUTHENTICATIONS_PER_MINUTE: z.coerce.number().int().positive().default(30),
+    // The proxies in front (TLS terminated there): addresses or CIDRs, comma-separated. Only their X-Forwarded-For and
+    // X-Forwarded-Proto are believed; empty: none, every limit is per socket address.
+    TRUST_PROXY: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean),
+      )
+      .refine((entries) => entries.every(isAddressOrCidr), 'must be IP addresses or CIDRs, comma-separated'),
     // Temporal's Web UI server (its public path /temporal), served by the API at /temporal behind an operator login;
     // it stays on loopback or the internal network, never published.
     TEMPORAL_UI_URL: z.string().url({ message: 'must be an http:// URL' }).optional(),
@@ -120,6 +134,13 @@ const processEnvSchema = z
         message: 'cannot be pinned with WA_WEB_VERSION_CACHE=none',
       });
   });
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
 
 export type ProcessEnv = z.output<typeof processEnvSchema>;
 

@@ -90,14 +90,29 @@ export async function createApiKey(
   return { key, prefix };
 }
 
+/** The prefix of a well-formed key (its first part, stored in clear), or null for anything else. */
+export function keyPrefixOf(presented: string): string | null {
+  return /^(wak_[0-9a-f]{12})_[A-Za-z0-9_-]{43}$/.exec(presented)?.[1] ?? null;
+}
+
+/** The prefixes of the keys created after `afterId` (revoked ones too), oldest first. */
+export async function keyPrefixesAfter(
+  db: CommonQueryMethods,
+  afterId: number,
+): Promise<readonly { id: number; key_prefix: string }[]> {
+  return db.any(sql.type(z.object({ id: z.number().int(), key_prefix: z.string() }))`
+    SELECT id, key_prefix FROM api_keys WHERE id > ${afterId} ORDER BY id
+  `);
+}
+
 /** The principal a presented key stands for, or null when it is unknown, malformed or revoked. */
 export async function authenticateApiKey(db: CommonQueryMethods, presented: string): Promise<ApiPrincipal | null> {
-  const match = /^(wak_[0-9a-f]{12})_[A-Za-z0-9_-]{43}$/.exec(presented);
-  if (!match?.[1]) return null;
+  const prefix = keyPrefixOf(presented);
+  if (!prefix) return null;
   const row = await db.maybeOne(
     sql.type(
       apiKeySchema,
-    )`SELECT id, key_prefix, key_hash, workspace_id, name, revoked_at FROM api_keys WHERE key_prefix = ${match[1]}`,
+    )`SELECT id, key_prefix, key_hash, workspace_id, name, revoked_at FROM api_keys WHERE key_prefix = ${prefix}`,
   );
   if (!row || row.revoked_at !== null) return null;
   const expected = Buffer.from(row.key_hash, 'hex');

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import type { DatabasePool } from 'slonik';
 import { operatorSessionPrincipal } from '../../db/operator-sessions.js';
 import { authenticateApiKey, type ApiPrincipal } from '../../db/workspaces.js';
-import { FailedAuthentications } from '../failed-authentications.js';
+import { FailedAuthentications, KnownCredentials } from '../failed-authentications.js';
 import { HttpProblem, problem } from '../problem.js';
 import { seedKeylessRefusal, type SeedKeylessAccess } from '../seed-access.js';
 
@@ -29,7 +29,7 @@ export interface AuthOptions {
   seedKeyless: SeedKeylessAccess;
   /** The token Prometheus scrapes /metrics with; null: only admin keys may read it. */
   metricsToken: string | null;
-  /** Failed key lookups an address may make per minute before it is refused without one. */
+  /** Failed authentications an address may have per minute; past them, its failures get 429 (valid keys pass). */
   failedAuthenticationsPerMinute: number;
 }
 
@@ -56,7 +56,26 @@ export function presentedKey(request: FastifyRequest): string | null {
 async function authPlugin(app: FastifyInstance, options: AuthOptions) {
   app.decorateRequest('principal', null);
   const failures = new FailedAuthentications(options.failedAuthenticationsPerMinute);
-  app.addHook('onRequest', async (request, reply) => {
+  const known = new KnownCredentials(options.pool);
+  /** A failure past the address's limit is answered 429 (the window is not extended); before it, it is counted. */
+  const refuseOrCountFailure = (request: FastifyRequest): void => {
+    const retryAfterMs = failures.retryAfterMs(request.ip);
+    if (retryAfterMs === 0) {
+      failures.recordFailure(request.ip);
+      return;
+    }
+    const retryAfterSeconds = Math.ceil(retryAfterMs / 1000);
+    throw new HttpProblem(
+      problem(
+        429,
+        'too_many_failed_authentications',
+        'Too Many Requests',
+        `this address presented too many invalid keys; retry after ${retryAfterSeconds} s`,
+        { retryAfterSeconds },
+      ),
+    );
+  };
+  app.addHook('onRequest', async (request) => {
     const mode = request.routeOptions.config?.auth;
     const url = request.routeOptions.url;
     // Unmatched routes fall through to the 404 handler; the OpenAPI pages are public documentation.
@@ -71,39 +90,34 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
       request.principal = { keyId: 0, workspaceId: null, name: 'metrics-scrape', onlyWorkspaces: new Set() };
       return;
     }
-    const retryAfterMs = failures.retryAfterMs(request.ip);
-    if (retryAfterMs > 0) {
-      const retryAfterSeconds = Math.ceil(retryAfterMs / 1000);
-      void reply.header('retry-after', String(retryAfterSeconds));
-      throw new HttpProblem(
-        problem(
-          429,
-          'too_many_failed_authentications',
-          'Too Many Requests',
-          `this address presented too many invalid keys; retry after ${retryAfterSeconds} s`,
-        ),
-      );
-    }
     const sessionToken = mode === 'operator' && !key ? request.cookies[OPERATOR_SESSION_COOKIE] : undefined;
     if (mode === 'operator' && !key && !sessionToken) return;
-    const principal = key
-      ? await authenticateApiKey(options.pool, key)
-      : sessionToken
-        ? await operatorSessionPrincipal(options.pool, sessionToken)
-        : null;
-    if ((key || sessionToken) && !principal) failures.recordFailure(request.ip);
-    if (!principal && mode === 'operator') return;
-    if (!principal) {
-      throw new HttpProblem(
-        problem(
-          401,
-          'unauthenticated',
-          'Unauthorized',
-          'a valid API key is required (Authorization: Bearer <key> or X-API-Key)',
-        ),
-      );
+    // Every credential is checked, also from an address past its limit: what passes is never refused here, only
+    // failures are counted and refused. Such an address's credentials are looked up only when they may exist.
+    const locked = failures.retryAfterMs(request.ip) > 0;
+    const worthALookup =
+      !locked || (key ? await known.mayBeKey(key) : sessionToken ? await known.mayBeSession(sessionToken) : false);
+    const principal = !worthALookup
+      ? null
+      : key
+        ? await authenticateApiKey(options.pool, key)
+        : sessionToken
+          ? await operatorSessionPrincipal(options.pool, sessionToken)
+          : null;
+    if (principal) {
+      request.principal = principal;
+      return;
     }
-    request.principal = principal;
+    if (key || sessionToken) refuseOrCountFailure(request);
+    if (mode === 'operator') return;
+    throw new HttpProblem(
+      problem(
+        401,
+        'unauthenticated',
+        'Unauthorized',
+        'a valid API key is required (Authorization: Bearer <key> or X-API-Key)',
+      ),
+    );
   });
 }
 

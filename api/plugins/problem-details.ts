@@ -48,6 +48,10 @@ async function problemDetailsPlugin(app: FastifyInstance) {
         { requestId: request.id },
       );
     }
+    // A client told to slow down is told for how long: every 429 carries Retry-After.
+    if (details.status === 429 && typeof details.retryAfterSeconds === 'number' && !reply.hasHeader('retry-after')) {
+      void reply.header('retry-after', String(details.retryAfterSeconds));
+    }
     void reply.code(details.status).type(PROBLEM_CONTENT_TYPE).send(details);
   });
 }

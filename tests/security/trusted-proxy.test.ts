@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { OPERATOR_SESSION_COOKIE } from '../../api/plugins/auth.js';
+import { useTestApi } from '../helpers/api.js';
+import { uniqueId } from '../helpers/context.js';
+
+/** Every real deployment terminates TLS in a proxy: here 127.0.0.1 stands in for it, with TRUST_PROXY=127.0.0.1. */
+const PROXY = '127.0.0.1';
+
+/** A well-formed key that opens nothing (with a given prefix: a guess at the secret of a known key). */
+function wrongKey(prefix = `wak_${randomBytes(6).toString('hex')}`): string {
+  return `${prefix}_${randomBytes(32).toString('base64url')}`;
+}
+
+/** The session cookie a response set: its attributes, lower-cased. */
+function cookieAttributes(setCookie: string | string[] | undefined): string[] {
+  const line = [setCookie ?? []].flat().find((header) => header.startsWith(`${OPERATOR_SESSION_COOKIE}=`)) ?? '';
+  return line
+    .split(';')
+    .slice(1)
+    .map((part) => part.trim().toLowerCase());
+}
+
+describe('limits behind a trusted proxy: per client, never against a valid key', () => {
+  const api = useTestApi({ trustProxy: [PROXY] });
+  const listAccounts = (key: string, client: string, workspaceId: string) =>
+    api.app.inject({
+      method: 'GET',
+      url: `/v1/workspaces/${workspaceId}/accounts`,
+      remoteAddress: PROXY,
+      headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': client },
+    });
+
+  it("client A's 31 invalid keys lock out A's guesses only: B's valid key and A's own valid key still get 200", async () => {
+    const [clientA, clientB] = ['198.51.100.10', '198.51.100.20'];
+    const [workspaceA, workspaceB] = [uniqueId('ws-proxy-a'), uniqueId('ws-proxy-b')];
+    const [keyA, keyB] = [await api.keyFor(workspaceA), await api.keyFor(workspaceB)];
+    const prefixA = keyA.split('_').slice(0, 2).join('_');
+    const answers: number[] = [];
+    for (let guess = 0; guess < 31; guess += 1) {
+      // Some guesses aim at A's real key (its prefix), the others at keys that do not exist.
+      answers.push((await listAccounts(wrongKey(guess % 2 ? prefixA : undefined), clientA, workspaceA)).statusCode);
+    }
+    assert.deepEqual(answers.slice(0, 30), Array<number>(30).fill(401));
+    assert.equal(answers[30], 429, 'the 31st invalid key within the minute is refused');
+
+    const b = await listAccounts(keyB, clientB, workspaceB);
+    assert.equal(b.statusCode, 200, `B behind the same proxy is not A: ${b.body}`);
+    const a = await listAccounts(keyA, clientA, workspaceA);
+    assert.equal(a.statusCode, 200, `a valid key always passes, even from a locked-out address: ${a.body}`);
+    assert.equal((await listAccounts(api.adminKey, clientA, workspaceA)).statusCode, 200, 'an admin key never seen');
+
+    for (const guess of [wrongKey(), wrongKey(prefixA)]) {
+      const refused = await listAccounts(guess, clientA, workspaceA);
+      assert.equal(refused.statusCode, 429, refused.body);
+      assert.equal(refused.json().code, 'too_many_failed_authentications');
+      assert.equal(refused.json().title, 'Too Many Requests');
+      const retryAfter = Number(refused.headers['retry-after']);
+      assert.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After: ${String(refused.headers['retry-after'])}`);
+    }
+  });
+
+  it('an address the proxy did not name is no one else: X-Forwarded-For from an untrusted peer is ignored', async () => {
+    const workspace = uniqueId('ws-proxy-c');
+    const direct = '127.0.0.9';
+    for (let guess = 0; guess < 31; guess += 1) {
+      await api.app.inject({
+        method: 'GET',
+        url: `/v1/workspaces/${workspace}/accounts`,
+        remoteAddress: direct,
+        // A client talking to the API directly cannot pose as many clients to spread its guesses.
+        headers: { authorization: `Bearer ${wrongKey()}`, 'x-forwarded-for': `203.0.113.${guess}` },
+      });
+    }
+    const refused = await api.app.inject({
+      method: 'GET',
+      url: `/v1/workspaces/${workspace}/accounts`,
+      remoteAddress: direct,
+      headers: { authorization: `Bearer ${wrongKey()}`, 'x-forwarded-for': '203.0.113.200' },
+    });
+    assert.equal(refused.statusCode, 429);
+  });
+});
+
+describe('the operator cookie behind a TLS-terminating proxy', () => {
+  const api = useTestApi({ trustProxy: [PROXY] });
+
+  it("the operator's session cookie is Secure when the proxy says the client came over https", async () => {
+    const login = (forwarded: Record<string, string>, remoteAddress = PROXY) =>
+      api.as(api.adminKey, { method: 'POST', url: '/v1/admin/operator-sessions', remoteAddress, headers: forwarded });
+    const overTls = await login({ 'x-forwarded-for': '198.51.100.30', 'x-forwarded-proto': 'https' });
+    assert.equal(overTls.statusCode, 201, overTls.body);
+    assert.ok(cookieAttributes(overTls.headers['set-cookie']).includes('secure'), 'Secure behind TLS');
+    const plain = await login({ 'x-forwarded-for': '198.51.100.30', 'x-forwarded-proto': 'http' });
+    assert.ok(!cookieAttributes(plain.headers['set-cookie']).includes('secure'), 'plain http stays usable');
+    const untrusted = await login({ 'x-forwarded-proto': 'https' }, '127.0.0.10');
+    assert.ok(
+      !cookieAttributes(untrusted.headers['set-cookie']).includes('secure'),
+      'only a trusted proxy says what the protocol was',
+    );
+  });
+});
