@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { DatabasePool } from 'slonik';
 import { operatorSessionPrincipal } from '../../db/operator-sessions.js';
@@ -16,8 +16,8 @@ declare module 'fastify' {
     /**
      * `public`: no key (health, docs, the page). `seed`: the seed's endpoints (see api/seed-access.ts). `metrics`:
      * the scrape token (METRICS_TOKEN) or an admin key. `operator`: an admin key or an operator's browser session
-     * (api/plugins/operator-console.ts); without either the principal stays null and the route decides (a login
-     * page for a browser, 401 for a program).
+     * (api/plugins/operator-console.ts); without either, a browser's page visit reaches the route with a null
+     * principal (it redirects to the login page) and anything else gets 401 before its body is read.
      */
     auth?: 'public' | 'seed' | 'metrics' | 'operator';
   }
@@ -91,34 +91,49 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
       return;
     }
     const sessionToken = mode === 'operator' && !key ? request.cookies[OPERATOR_SESSION_COOKIE] : undefined;
-    if (mode === 'operator' && !key && !sessionToken) return;
+    if (!key && !sessionToken) {
+      // A browser opening an operator page without a session is sent to the login page by its route (a GET: no body
+      // to parse). Anything else is refused here, in onRequest, before Fastify reads a byte of its body: an anonymous
+      // client gets no parsing or validation of up to 8 MiB, and its attempts count like invalid keys.
+      if (mode === 'operator' && isPageVisit(request)) return;
+      refuseOrCountFailure(request);
+      throw unauthenticated(mode);
+    }
     // Every credential is checked, also from an address past its limit: what passes is never refused here, only
     // failures are counted and refused. Such an address's credentials are looked up only when they may exist.
     const locked = failures.retryAfterMs(request.ip) > 0;
-    const worthALookup =
-      !locked || (key ? await known.mayBeKey(key) : sessionToken ? await known.mayBeSession(sessionToken) : false);
+    const worthALookup = !locked || (key ? await known.mayBeKey(key) : await known.mayBeSession(sessionToken ?? ''));
     const principal = !worthALookup
       ? null
       : key
         ? await authenticateApiKey(options.pool, key)
-        : sessionToken
-          ? await operatorSessionPrincipal(options.pool, sessionToken)
-          : null;
+        : await operatorSessionPrincipal(options.pool, sessionToken ?? '');
     if (principal) {
       request.principal = principal;
       return;
     }
-    if (key || sessionToken) refuseOrCountFailure(request);
-    if (mode === 'operator') return;
-    throw new HttpProblem(
-      problem(
-        401,
-        'unauthenticated',
-        'Unauthorized',
-        'a valid API key is required (Authorization: Bearer <key> or X-API-Key)',
-      ),
-    );
+    // An expired session's browser finds the login page again (its failure still counts, so a flood of forged
+    // cookies meets the lookup bound above); nothing with a body gets past here unauthenticated.
+    if (mode === 'operator' && isPageVisit(request)) {
+      if (failures.retryAfterMs(request.ip) === 0) failures.recordFailure(request.ip);
+      return;
+    }
+    refuseOrCountFailure(request);
+    throw unauthenticated(mode);
   });
+}
+
+/** A browser navigating to a page (which an operator route answers with a redirect to the login page). */
+function isPageVisit(request: FastifyRequest): boolean {
+  return request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
+}
+
+function unauthenticated(mode: FastifyContextConfig['auth']): HttpProblem {
+  const detail =
+    mode === 'operator'
+      ? 'an admin key or an operator login (/operator/login) is required'
+      : 'a valid API key is required (Authorization: Bearer <key> or X-API-Key)';
+  return new HttpProblem(problem(401, 'unauthenticated', 'Unauthorized', detail));
 }
 
 /**
