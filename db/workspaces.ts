@@ -72,7 +72,15 @@ export interface ApiPrincipal {
   name: string;
   /** When set, the only workspaces this principal may touch (the seed's key-less access). */
   onlyWorkspaces?: ReadonlySet<string>;
+  /**
+   * What this principal may do beyond its workspace, granted by how it authenticated (the scrape token), never by a
+   * key's name, which an admin chooses freely.
+   */
+  scopes?: readonly ApiScope[];
 }
+
+/** `metrics:read`: GET /metrics (the METRICS_TOKEN; admin keys read it as admins). */
+export type ApiScope = 'metrics:read';
 
 const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 

@@ -87,7 +87,13 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
       return;
     }
     if (mode === 'metrics' && key && options.metricsToken && sameSecret(key, options.metricsToken)) {
-      request.principal = { keyId: 0, workspaceId: null, name: 'metrics-scrape', onlyWorkspaces: new Set() };
+      request.principal = {
+        keyId: 0,
+        workspaceId: null,
+        name: 'metrics-scrape',
+        onlyWorkspaces: new Set(),
+        scopes: ['metrics:read'],
+      };
       return;
     }
     const sessionToken = mode === 'operator' && !key ? request.cookies[OPERATOR_SESSION_COOKIE] : undefined;

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seedKeylessAccessFromEnv } from '../../api/seed-access.js';
+import { createApiKey } from '../../db/workspaces.js';
 import { useTestApi } from '../helpers/api.js';
+import { openPool, uniqueId } from '../helpers/context.js';
 
 const METRICS_TOKEN = 'metrics-token-for-the-hardening-tests';
 const SEED_WORKSPACE = 'ws-seed-hardening';
@@ -52,5 +54,18 @@ describe('HTTP hardening', () => {
       headers: { accept: 'text/html' },
     });
     assert.equal(browser.statusCode, 303, 'a browser without a session is still sent to the login page');
+  });
+
+  it('/metrics is read with the scrape token or an admin key, never with a workspace key named like the token', async () => {
+    const pool = await openPool();
+    try {
+      const { key } = await createApiKey(pool, { workspaceId: uniqueId('ws-metrics'), name: 'metrics-scrape' });
+      const impostor = await api.as(key, { url: '/metrics' });
+      assert.ok([403, 404].includes(impostor.statusCode), `a workspace key: ${impostor.statusCode}`);
+    } finally {
+      await pool.end();
+    }
+    assert.equal((await api.as(METRICS_TOKEN, { url: '/metrics' })).statusCode, 200);
+    assert.equal((await api.as(api.adminKey, { url: '/metrics' })).statusCode, 200);
   });
 });
