@@ -29,7 +29,7 @@ import seedCompatPlugin from './plugins/seed-compat.js';
 import simulatorPlugin from '../simulator/control-surface.js';
 import temporalCodecPlugin from './plugins/temporal-codec.js';
 import workspaceScopePlugin from './plugins/workspace-scope.js';
-import { problem, PROBLEM_CONTENT_TYPE } from './problem.js';
+import { HttpProblem, problem, PROBLEM_CONTENT_TYPE } from './problem.js';
 
 const DEFAULT_LIVE_ACCOUNT_LIMIT = 100;
 /** gRPC's NOT_FOUND status code. */
@@ -155,15 +155,19 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // After authentication, so the limit is per key (per address for the public routes).
     hook: 'preHandler',
     keyGenerator: (request) => (request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
-    errorResponseBuilder: (_request, context) => ({
-      ...problem(
-        429,
-        'rate_limited',
-        'Too Many Requests',
-        `at most ${context.max} requests per minute per key; retry after ${Math.ceil(context.ttl / 1000)} s`,
-      ),
-      statusCode: 429,
-    }),
+    // Thrown as it is: an HttpProblem keeps its own title (anything else would pass for a generic client error).
+    errorResponseBuilder: (_request, context) => {
+      const retryAfterSeconds = Math.ceil(context.ttl / 1000);
+      return new HttpProblem(
+        problem(
+          429,
+          'rate_limited',
+          'Too Many Requests',
+          `at most ${context.max} requests per minute per key; retry after ${retryAfterSeconds} s`,
+          { retryAfterSeconds },
+        ),
+      );
+    },
   });
   app.addHook('onSend', async (_request, reply, payload) => {
     if (reply.statusCode === 429) void reply.type(PROBLEM_CONTENT_TYPE);

@@ -68,4 +68,31 @@ describe('HTTP hardening', () => {
     assert.equal((await api.as(METRICS_TOKEN, { url: '/metrics' })).statusCode, 200);
     assert.equal((await api.as(api.adminKey, { url: '/metrics' })).statusCode, 200);
   });
+
+  it('every 429 says Too Many Requests and carries Retry-After', async () => {
+    const workspaceId = uniqueId('ws-429');
+    const key = await api.keyFor(workspaceId);
+    let limited;
+    for (let attempt = 0; attempt < 6; attempt += 1) {
+      limited = await api.as(key, { url: `/v1/workspaces/${workspaceId}/accounts` });
+    }
+    assert.equal(limited?.statusCode, 429);
+    assert.equal(limited?.json().code, 'rate_limited');
+    assert.equal(limited?.json().title, 'Too Many Requests');
+    assert.ok(Number(limited?.headers['retry-after']) > 0);
+
+    const creator = await api.keyFor(workspaceId);
+    const create = (session: string) =>
+      api.as(creator, {
+        method: 'POST',
+        url: `/v1/workspaces/${workspaceId}/accounts`,
+        payload: { sessionId: `${workspaceId}-${session}` },
+      });
+    assert.equal((await create('a')).statusCode, 201);
+    const second = await create('b');
+    assert.equal(second.statusCode, 429);
+    assert.equal(second.json().code, 'account_creation_rate_limited');
+    assert.equal(second.json().title, 'Too Many Requests');
+    assert.ok(Number(second.headers['retry-after']) > 0, 'account creation: Retry-After');
+  });
 });
