@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import type { AddressInfo } from 'node:net';
+import { before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { OPERATOR_SESSION_COOKIE } from '../../api/plugins/auth.js';
+import { DEFAULT_STREAM_LIMITS } from '../../api/stream-guard.js';
 import { useTestApi } from '../helpers/api.js';
 import { uniqueId } from '../helpers/context.js';
 
@@ -99,5 +102,43 @@ describe('the operator cookie behind a TLS-terminating proxy', () => {
       !cookieAttributes(untrusted.headers['set-cookie']).includes('secure'),
       'only a trusted proxy says what the protocol was',
     );
+  });
+});
+
+describe('event streams per client behind the proxy', () => {
+  const api = useTestApi({ trustProxy: [PROXY], streamLimits: { ...DEFAULT_STREAM_LIMITS, perAddress: 1 } });
+  let baseUrl: string;
+
+  before(async () => {
+    await api.app.listen({ port: 0, host: PROXY });
+    baseUrl = `ws://${PROXY}:${(api.app.server.address() as AddressInfo).port}`;
+  });
+
+  /** Opens a stream as the proxy would for `client`: the socket or the refusal's status and Retry-After. */
+  const open = (workspaceId: string, key: string, client: string) =>
+    new Promise<WebSocket | { status: number; retryAfter: string | undefined }>((resolve, reject) => {
+      const socket = new WebSocket(`${baseUrl}/v1/stream?workspaceId=${workspaceId}`, {
+        headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': client },
+      });
+      socket.once('message', () => resolve(socket));
+      socket.once('unexpected-response', (_request, response) => {
+        resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] });
+        response.resume();
+      });
+      socket.once('error', reject);
+    });
+
+  it('the streams-per-address cap counts each client the proxy names, not the proxy', async () => {
+    const workspaceId = uniqueId('ws-proxy-streams');
+    const key = await api.keyFor(workspaceId);
+    const first = await open(workspaceId, key, '198.51.100.41');
+    assert.ok(first instanceof WebSocket, JSON.stringify(first));
+    const other = await open(workspaceId, key, '198.51.100.42');
+    assert.ok(other instanceof WebSocket, `another client behind the same proxy: ${JSON.stringify(other)}`);
+    const again = await open(workspaceId, key, '198.51.100.41');
+    assert.ok(!(again instanceof WebSocket));
+    assert.equal(again.status, 429);
+    assert.ok(Number(again.retryAfter) > 0, 'Retry-After on the refused stream');
+    for (const socket of [first, other]) socket.close();
   });
 });
