@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { OPERATOR_SESSION_COOKIE } from '../../api/plugins/auth.js';
 import { seedKeylessAccessFromEnv } from '../../api/seed-access.js';
 import { createApiKey } from '../../db/workspaces.js';
 import { useTestApi } from '../helpers/api.js';
@@ -94,5 +95,21 @@ describe('HTTP hardening', () => {
     assert.equal(second.json().code, 'account_creation_rate_limited');
     assert.equal(second.json().title, 'Too Many Requests');
     assert.ok(Number(second.headers['retry-after']) > 0, 'account creation: Retry-After');
+  });
+
+  it("the logout's clearing cookie keeps the session cookie's attributes", async () => {
+    const opened = await api.as(api.adminKey, { method: 'POST', url: '/v1/admin/operator-sessions' });
+    const token = /wa_operator_session=([^;]+)/.exec(String(opened.headers['set-cookie']))?.[1] ?? '';
+    const loggedOut = await api.app.inject({
+      method: 'DELETE',
+      url: '/v1/admin/operator-sessions/current',
+      headers: { cookie: `${OPERATOR_SESSION_COOKIE}=${token}` },
+    });
+    assert.equal(loggedOut.statusCode, 204);
+    const cleared = [loggedOut.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith(OPERATOR_SESSION_COOKIE));
+    const attributes = (cleared ?? '').split(';').map((part) => part.trim().toLowerCase());
+    for (const attribute of ['path=/', 'httponly', 'samesite=strict']) {
+      assert.ok(attributes.includes(attribute), `${attribute} in ${cleared}`);
+    }
   });
 });
