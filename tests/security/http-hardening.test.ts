@@ -112,4 +112,10 @@ describe('HTTP hardening', () => {
       assert.ok(attributes.includes(attribute), `${attribute} in ${cleared}`);
     }
   });
+
+  it("the dashboard may not be framed (frame-ancestors 'none')", async () => {
+    const page = await api.app.inject({ url: '/', remoteAddress: '127.0.0.24' });
+    assert.equal(page.statusCode, 200);
+    assert.match(String(page.headers['content-security-policy']), /frame-ancestors 'none'/);
+  });
 });
