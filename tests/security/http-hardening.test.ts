@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OPERATOR_SESSION_COOKIE } from '../../api/plugins/auth.js';
-import { seedKeylessAccessFromEnv } from '../../api/seed-access.js';
+import { seedKeylessAccessFromEnv, seedKeylessRefusal } from '../../api/seed-access.js';
 import { createApiKey } from '../../db/workspaces.js';
 import { useTestApi } from '../helpers/api.js';
 import { openPool, uniqueId } from '../helpers/context.js';
@@ -117,5 +117,23 @@ describe('HTTP hardening', () => {
     const page = await api.app.inject({ url: '/', remoteAddress: '127.0.0.24' });
     assert.equal(page.statusCode, 200);
     assert.match(String(page.headers['content-security-policy']), /frame-ancestors 'none'/);
+  });
+
+  it('key-less seed access refuses a foreign Host (DNS rebinding from a browser on the API host)', async () => {
+    const access = seedKeylessAccessFromEnv(true, SEED_WORKSPACE);
+    for (const host of ['localhost', 'localhost:3001', '127.0.0.1:3001', '[::1]:3001', '[::1]']) {
+      assert.equal(seedKeylessRefusal(access, { ip: '127.0.0.1', headers: { host } }), null, host);
+    }
+    for (const host of ['attacker.example', 'attacker.example:3001', 'localhost.attacker.example', '127.0.0.2']) {
+      assert.match(seedKeylessRefusal(access, { ip: '127.0.0.1', headers: { host } }) ?? '', /Host/, host);
+    }
+    const status = (host: string) =>
+      api.app.inject({
+        url: `/api/session/${SEED_WORKSPACE}-none/status`,
+        remoteAddress: '127.0.0.1',
+        headers: { host },
+      });
+    assert.equal((await status('attacker.example:3001')).statusCode, 401);
+    assert.notEqual((await status('localhost:3001')).statusCode, 401);
   });
 });
