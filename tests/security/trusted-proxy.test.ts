@@ -5,8 +5,9 @@ import { before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { OPERATOR_SESSION_COOKIE } from '../../api/plugins/auth.js';
 import { DEFAULT_STREAM_LIMITS } from '../../api/stream-guard.js';
+import { ConfigError, readProcessEnv } from '../../config/env.js';
 import { useTestApi } from '../helpers/api.js';
-import { uniqueId } from '../helpers/context.js';
+import { fixtureKeys, uniqueId } from '../helpers/context.js';
 
 /** Every real deployment terminates TLS in a proxy: here 127.0.0.1 stands in for it, with TRUST_PROXY=127.0.0.1. */
 const PROXY = '127.0.0.1';
@@ -140,5 +141,25 @@ describe('event streams per client behind the proxy', () => {
     assert.equal(again.status, 429);
     assert.ok(Number(again.retryAfter) > 0, 'Retry-After on the refused stream');
     for (const socket of [first, other]) socket.close();
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  it('takes addresses and CIDRs, trusts none by default, and stops the start on anything else', async () => {
+    const base = {
+      DATABASE_URL: 'postgres://wa@127.0.0.1:5432/wa',
+      TEMPORAL_ADDRESS: '127.0.0.1:7233',
+      ENCRYPTION_KEYS: await fixtureKeys(),
+    };
+    assert.deepEqual(readProcessEnv(base).TRUST_PROXY, []);
+    assert.deepEqual(readProcessEnv({ ...base, TRUST_PROXY: ' 127.0.0.1, 10.0.0.0/8,fd00::/8 , ::1' }).TRUST_PROXY, [
+      '127.0.0.1',
+      '10.0.0.0/8',
+      'fd00::/8',
+      '::1',
+    ]);
+    for (const wrong of ['proxy.internal', '10.0.0.0/33', '::1/129', '127.0.0.1/8/8', 'true']) {
+      assert.throws(() => readProcessEnv({ ...base, TRUST_PROXY: wrong }), ConfigError, wrong);
+    }
   });
 });
