@@ -70,7 +70,7 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
         429,
         'too_many_failed_authentications',
         'Too Many Requests',
-        `this address presented too many invalid keys; retry after ${retryAfterSeconds} s`,
+        `too many requests from this address failed authentication; retry after ${retryAfterSeconds} s`,
         { retryAfterSeconds },
       ),
     );
