@@ -32,6 +32,8 @@ export async function insertAccount(
   pool: DatabasePool,
   account: NewAccount,
   defaultLimit: number | null = null,
+  /** Called only when a row is about to be inserted (may throw to refuse it); its result undoes it if none was. */
+  takeCreation?: () => () => void,
 ): Promise<{ row: AccountRow; created: boolean }> {
   return pool.transaction(async (tx) => {
     const existing = await findAccountBySession(tx, account.sessionId);
@@ -48,13 +50,21 @@ export async function insertAccount(
              COALESCE((SELECT max_live_accounts FROM workspaces WHERE id = ${account.workspaceId}), ${defaultLimit}::int) AS limit
     `);
     if (limit !== null && live >= limit) throw new AccountLimitReached(limit);
-    const inserted = await tx.maybeOne(sql.type(accountRowSchema)`
-      INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, webhook_url)
-      VALUES (${account.workspaceId}, ${account.sessionId}, ${sql.jsonb((account.metadata ?? {}) as never)}, ${account.webhookUrl ?? null})
-      ON CONFLICT (session_id) DO NOTHING
-      RETURNING *
-    `);
+    const giveBack = takeCreation?.();
+    let inserted: AccountRow | null;
+    try {
+      inserted = await tx.maybeOne(sql.type(accountRowSchema)`
+        INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, webhook_url)
+        VALUES (${account.workspaceId}, ${account.sessionId}, ${sql.jsonb((account.metadata ?? {}) as never)}, ${account.webhookUrl ?? null})
+        ON CONFLICT (session_id) DO NOTHING
+        RETURNING *
+      `);
+    } catch (error) {
+      giveBack?.();
+      throw error;
+    }
     if (inserted) return { row: inserted, created: true };
+    giveBack?.();
     // Another request created it meanwhile.
     const raced = await findAccountBySession(tx, account.sessionId);
     if (!raced || raced.workspace_id !== account.workspaceId) {
