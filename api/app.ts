@@ -65,6 +65,8 @@ export interface AppDependencies {
   operatorSessionLifetimeMs?: number;
   /** The WhatsApp Web build the workers pin (default: WA_WEB_VERSION of this process's environment). */
   serviceWebVersion?: string | null;
+  /** How long a request (headers and body) may take to arrive whole (default 30 s). */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -98,12 +100,16 @@ function requestLogView(request: { method?: string; url?: string; ip?: string })
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   // Browsers pass the API key as ?access_token= on WebSockets: it must never reach a log line.
   const loggerInstance: FastifyBaseLogger = deps.log.child({}, { serializers: { req: requestLogView } });
+  const requestTimeoutMs = deps.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     loggerInstance,
     bodyLimit: 256 * 1024,
     // A client that sends its request slowly holds a socket and memory: it has 30 s for the whole request. Idle
     // keep-alive sockets close after 10 s. (No idle timeout on sockets: a WebSocket may be quiet for minutes.)
-    requestTimeout: 30_000,
+    // Node enforces both deadlines only when it checks its connections (every 30 s by default, so a slow request
+    // lived up to twice its deadline): checking every second holds them within a second.
+    requestTimeout: requestTimeoutMs,
+    http: { headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs / 4) },
     keepAliveTimeout: 10_000,
     frameworkErrors,
     clientErrorHandler,

@@ -32,6 +32,7 @@ export async function buildTestApi(
     failedAuthenticationsPerMinute?: number;
     temporalUiUrl?: string;
     serviceWebVersion?: string;
+    requestTimeoutMs?: number;
   },
 ): Promise<TestApi> {
   const app = await buildApp({
@@ -51,6 +52,7 @@ export async function buildTestApi(
       ? { failedAuthenticationsPerMinute: options.failedAuthenticationsPerMinute }
       : {}),
     ...(options.temporalUiUrl ? { temporalUiUrl: options.temporalUiUrl } : {}),
+    ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     serviceWebVersion: options.serviceWebVersion ?? null,
   });
   const { key: adminKey } = await createApiKey(pool, { workspaceId: null, name: 'test admin' });
