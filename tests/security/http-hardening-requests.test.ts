@@ -3,7 +3,11 @@ import { describe, it } from 'node:test';
 import Fastify from 'fastify';
 import healthPlugin from '../../api/plugins/health.js';
 import problemDetailsPlugin from '../../api/plugins/problem-details.js';
+import { listEventsAfter } from '../../db/account-events.js';
+import { recordLoginCode } from '../../db/accounts.js';
 import { addressRefusal, STRICT_POLICY, urlRefusal } from '../../webhooks/network-policy.js';
+import { useTestApi } from '../helpers/api.js';
+import { openPool, uniqueId } from '../helpers/context.js';
 
 describe('the public /ready names what is down, never where it is', () => {
   it('a driver error with an internal address answers 503 naming the part only', async () => {
@@ -47,6 +51,59 @@ describe('the webhook network policy refuses site-local and IPv4-compatible IPv6
     assert.notEqual(urlRefusal('https://[::a9fe:a9fe]/hook', STRICT_POLICY), null);
     for (const address of ['8.8.8.8', '93.184.216.34', '::ffff:8.8.8.8', '2606:4700::1111', 'fe00::1']) {
       assert.equal(addressRefusal(address), null, address);
+    }
+  });
+});
+describe('an account switched from QR to a pairing code stops offering its QR', () => {
+  const api = useTestApi();
+
+  it('GET of the account and the event stream no longer carry the QR once a pairing code was recorded', async () => {
+    const pool = await openPool();
+    try {
+      const workspaceId = uniqueId('ws-switch');
+      const sessionId = `${workspaceId}-a`;
+      const key = await api.keyFor(workspaceId);
+      const created = await api.as(key, {
+        method: 'POST',
+        url: `/v1/workspaces/${workspaceId}/accounts`,
+        payload: { sessionId },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const account = () => api.as(key, { method: 'GET', url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}` });
+      const streamed = async () =>
+        (await listEventsAfter(pool, { workspaceId, sessionId, afterId: 0, limit: 100 })).map((event) => event.data);
+      const shownAt = Date.now();
+      await recordLoginCode(pool, {
+        sessionId,
+        kind: 'qr',
+        value: 'QR-ONE',
+        dedupeKey: uniqueId('qr'),
+        timings: { emittedAt: shownAt },
+      });
+      assert.equal((await account()).json().qr.value, 'QR-ONE');
+
+      await recordLoginCode(pool, { sessionId, kind: 'pairing_code', value: 'ABCD-EFGH', dedupeKey: uniqueId('pc') });
+      // A QR the page showed before the switch, delivered after it.
+      await recordLoginCode(pool, {
+        sessionId,
+        kind: 'qr',
+        value: 'QR-TWO',
+        dedupeKey: uniqueId('qr'),
+        timings: { emittedAt: shownAt + 1 },
+      });
+      const view = (await account()).json();
+      assert.equal(view.qr, null, 'the account still offers its QR');
+      assert.equal(view.pairingCode.value, 'ABCD-EFGH');
+      const qrEndpoint = await api.as(key, {
+        method: 'GET',
+        url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/qr`,
+      });
+      assert.equal(qrEndpoint.statusCode, 404);
+      const replay = JSON.stringify(await streamed());
+      assert.ok(!replay.includes('QR-ONE') && !replay.includes('QR-TWO'), `the stream replays a QR: ${replay}`);
+      assert.ok(replay.includes('ABCD-EFGH'));
+    } finally {
+      await pool.end();
     }
   });
 });
