@@ -34,6 +34,7 @@ describe('the public /ready names what is down, never where it is', () => {
     }
   });
 });
+
 describe('the webhook network policy refuses site-local and IPv4-compatible IPv6 (pure functions, no traffic)', () => {
   it('fec0::/10 and ::/96 are refused; public addresses still pass', () => {
     for (const address of [
@@ -54,6 +55,7 @@ describe('the webhook network policy refuses site-local and IPv4-compatible IPv6
     }
   });
 });
+
 describe('an account switched from QR to a pairing code stops offering its QR', () => {
   const api = useTestApi();
 
@@ -105,5 +107,15 @@ describe('an account switched from QR to a pairing code stops offering its QR', 
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe('the OpenAPI document lists every public route', () => {
+  const api = useTestApi();
+
+  it('/v1/stream and /metrics are in it', async () => {
+    const document = (await api.app.inject({ url: '/docs/json' })).json<{ paths: Record<string, unknown> }>();
+    assert.ok(document.paths['/v1/stream'], 'no /v1/stream');
+    assert.ok(document.paths['/metrics'], 'no /metrics');
   });
 });
