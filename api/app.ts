@@ -67,6 +67,8 @@ export interface AppDependencies {
   serviceWebVersion?: string | null;
   /** The proxies in front (TRUST_PROXY: addresses or CIDRs) whose X-Forwarded-* are believed; default none. */
   trustProxy?: string[];
+  /** How long a request (headers and body) may take to arrive whole (default 30 s). */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -100,12 +102,16 @@ function requestLogView(request: { method?: string; url?: string; ip?: string })
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   // Browsers pass the API key as ?access_token= on WebSockets: it must never reach a log line.
   const loggerInstance: FastifyBaseLogger = deps.log.child({}, { serializers: { req: requestLogView } });
+  const requestTimeoutMs = deps.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     loggerInstance,
     bodyLimit: 256 * 1024,
     // A client that sends its request slowly holds a socket and memory: it has 30 s for the whole request. Idle
     // keep-alive sockets close after 10 s. (No idle timeout on sockets: a WebSocket may be quiet for minutes.)
-    requestTimeout: 30_000,
+    // Node enforces both deadlines only when it checks its connections (every 30 s by default, so a slow request
+    // lived up to twice its deadline): checking every second holds them within a second.
+    requestTimeout: requestTimeoutMs,
+    http: { headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs / 4) },
     keepAliveTimeout: 10_000,
     frameworkErrors,
     clientErrorHandler,
@@ -192,7 +198,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     taskQueue: deps.taskQueue,
     webhookPolicy: deps.webhookPolicy ?? webhookPolicyFromEnv(process.env.WEBHOOK_ALLOWED_HOSTS),
     liveAccountLimit: deps.liveAccountLimit ?? DEFAULT_LIVE_ACCOUNT_LIMIT,
-    accountCreationGate: accountCreationGate(app, deps.accountCreationsPerMinute ?? 30),
+    accountCreationGate: accountCreationGate(deps.accountCreationsPerMinute ?? 30),
     serviceWebVersion: deps.serviceWebVersion ?? process.env.WA_WEB_VERSION ?? null,
   };
   await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });

@@ -70,6 +70,19 @@ export default async function eventStreamPlugin(
     '/v1/stream',
     {
       websocket: true,
+      // @fastify/websocket hides its routes from the OpenAPI document; this one is part of the API all the same.
+      config: {
+        swaggerTransform: ({ schema, url }) => ({
+          schema: {
+            ...schema,
+            hide: false,
+            description:
+              'Upgrade to a WebSocket (101 Switching Protocols). Every message is one JSON object: `subscribed` first, then the account events after lastEventId, then live ones.',
+            response: { 101: { description: 'Switching Protocols: the stream of events opens' } },
+          },
+          url,
+        }),
+      },
       schema: {
         summary: 'WebSocket: live account events of a workspace or one account, resumable with lastEventId',
         tags: ['events'],

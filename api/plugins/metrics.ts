@@ -58,7 +58,7 @@ async function metricsPlugin(app: FastifyInstance, options: { pool: DatabasePool
 
   app.get(
     '/metrics',
-    { config: { auth: 'metrics' }, schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: true } },
+    { config: { auth: 'metrics' }, schema: { summary: 'Prometheus metrics', tags: ['operations'] } },
     async (request, reply) => {
       if (!request.principal?.scopes?.includes('metrics:read')) assertAdmin(request);
       const lines = await cachedAccountMetrics();

@@ -35,6 +35,7 @@ export async function buildTestApi(
     serviceWebVersion?: string;
     trustProxy?: string[];
     seedKeyless?: SeedKeylessAccess;
+    requestTimeoutMs?: number;
   },
 ): Promise<TestApi> {
   const app = await buildApp({
@@ -54,6 +55,7 @@ export async function buildTestApi(
       ? { failedAuthenticationsPerMinute: options.failedAuthenticationsPerMinute }
       : {}),
     ...(options.temporalUiUrl ? { temporalUiUrl: options.temporalUiUrl } : {}),
+    ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     serviceWebVersion: options.serviceWebVersion ?? null,
     ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
     ...(options.seedKeyless ? { seedKeyless: options.seedKeyless } : {}),
