@@ -10,6 +10,7 @@ import { memoryByProfile } from '../../infra/chromium-memory.js';
 import type { Logger } from '../../lib/logger.js';
 import { PhoneActionInbox, PhoneActionRefused } from '../../simulator/phone-action-inbox.js';
 import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
+import { chromiumEnvironment } from './chromium-environment.js';
 import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
 import { PostgresAuth, type AuthStore } from './postgres-auth.js';
 
@@ -205,7 +206,12 @@ export class WhatsAppWebEngine implements Engine {
         this.authStoreFor(options.fence ?? null),
         this.log,
       ) as unknown as wwebjs.AuthStrategy,
-      puppeteer: { executablePath: this.options.chromiumPath, headless: true, args: this.options.chromiumFlags },
+      puppeteer: {
+        executablePath: this.options.chromiumPath,
+        headless: true,
+        args: this.options.chromiumFlags,
+        env: chromiumEnvironment(),
+      },
       ...webBuild,
       ...(options.pairingPhoneNumber
         ? {
