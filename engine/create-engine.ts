@@ -45,8 +45,8 @@ export async function createEngine(
           ],
           webVersion: env.WA_WEB_VERSION ?? null,
           webVersionCache:
-            env.WA_WEB_VERSION_CACHE === 'remote' && env.WA_WEB_VERSION_REMOTE_PATH
-              ? { type: 'remote', remotePath: env.WA_WEB_VERSION_REMOTE_PATH }
+            env.WA_WEB_VERSION_CACHE === 'remote' && env.WA_WEB_VERSION_REMOTE_PATH && env.WA_WEB_VERSION_DIGESTS
+              ? { type: 'remote', remotePath: env.WA_WEB_VERSION_REMOTE_PATH, digests: env.WA_WEB_VERSION_DIGESTS }
               : { type: env.WA_WEB_VERSION_CACHE === 'none' ? 'none' : 'local' },
         },
         log.child({ engine: 'real', web: env.WA_WEB }),
