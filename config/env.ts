@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseKeyring } from '../lib/keyring.js';
+import { parseWebBuildDigests } from './web-build-digests.js';
 
 /**
  * Every setting the processes read, parsed once. A wrong value stops the process at start
@@ -60,6 +61,21 @@ const processEnvSchema = z
       .string()
       .url({ message: 'must be a URL' })
       .refine((value) => value.includes('{version}'), 'must contain {version}')
+      // A build is the code WhatsApp Web's page runs with the session's login: never fetched over plain http.
+      .refine((value) => value.startsWith('https://'), 'must be an https:// URL')
+      .optional(),
+    // The builds the remote cache may load, with their SHA-256 (config/web-build-digests.ts): `version=sha256,...`
+    // or `@/path/to/file`, one a line. Every build fetched is checked; one not listed, or not matching, never runs.
+    WA_WEB_VERSION_DIGESTS: z
+      .string()
+      .transform((value, context) => {
+        try {
+          return parseWebBuildDigests(value);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
       .optional(),
     // A connected session's client is asked its state this often; one that does not answer CONNECTED within
     // ENGINE_CHECK_TIMEOUT_MS that many checks in a row is restarted from its saved login.
@@ -126,6 +142,12 @@ const processEnvSchema = z
         code: 'custom',
         path: ['WA_WEB_VERSION_REMOTE_PATH'],
         message: 'is required with the remote cache',
+      });
+    if (env.WA_WEB_VERSION_CACHE === 'remote' && !env.WA_WEB_VERSION_DIGESTS)
+      context.addIssue({
+        code: 'custom',
+        path: ['WA_WEB_VERSION_DIGESTS'],
+        message: 'is required with the remote cache: the SHA-256 of each build it may load',
       });
     if (env.WA_WEB_VERSION_CACHE === 'none' && env.WA_WEB_VERSION)
       context.addIssue({
