@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySche
 import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/types/schema.js';
 import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
+import { keyringFromEnv, type Keyring } from '../lib/keyring.js';
 import { accountCreationGate } from './account-creation-rate.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { SEED_KEYLESS_OFF, type SeedKeylessAccess } from './seed-access.js';
@@ -65,6 +66,8 @@ export interface AppDependencies {
   operatorSessionLifetimeMs?: number;
   /** The WhatsApp Web build the workers pin (default: WA_WEB_VERSION of this process's environment). */
   serviceWebVersion?: string | null;
+  /** The keys webhook signing secrets are sealed with (default: ENCRYPTION_KEYS of this process's environment). */
+  keyring?: Keyring;
 }
 
 /**
@@ -185,6 +188,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     liveAccountLimit: deps.liveAccountLimit ?? DEFAULT_LIVE_ACCOUNT_LIMIT,
     accountCreationGate: accountCreationGate(app, deps.accountCreationsPerMinute ?? 30),
     serviceWebVersion: deps.serviceWebVersion ?? process.env.WA_WEB_VERSION ?? null,
+    keyring: deps.keyring ?? keyringFromEnv(process.env),
   };
   await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });

@@ -42,9 +42,7 @@ describe('the service’s database role', () => {
     `);
     assert.deepEqual(flags, { rolsuper: false, rolcreaterole: false, rolcreatedb: false });
     const workspaceId = uniqueId('ws-role');
-    await servicePool.query(
-      sql.unsafe`INSERT INTO workspaces (id, webhook_secret) VALUES (${workspaceId}, 'whsec_test') ON CONFLICT DO NOTHING`,
-    );
+    await servicePool.query(sql.unsafe`INSERT INTO workspaces (id) VALUES (${workspaceId}) ON CONFLICT DO NOTHING`);
     assert.equal(
       await servicePool.oneFirst(sql.unsafe`SELECT count(*)::int FROM workspaces WHERE id = ${workspaceId}`),
       1,
