@@ -23,13 +23,22 @@ export async function ensureProcessLogin(
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
   try {
-    const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [login.name]);
+    const existing = await client.query<{ powers: boolean }>(
+      'SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls AS powers FROM pg_roles WHERE rolname = $1',
+      [login.name],
+    );
     const role = client.escapeIdentifier(login.name);
     const password = client.escapeLiteral(login.password);
+    // Taking powers away needs a superuser on PostgreSQL 15, which the schema's owner is not (docker-compose): a
+    // login that has any is refused rather than altered.
+    if (existing.rows[0]?.powers)
+      throw new Error(
+        `${login.name} may create roles or databases or is a superuser: not a login for the ${serviceProcess}`,
+      );
     // Role statements take no bind parameters; the name is a checked identifier and the password a quoted literal.
     await client.query(
-      exists.rowCount
-        ? `ALTER ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${password}`
+      existing.rowCount
+        ? `ALTER ROLE ${role} LOGIN PASSWORD ${password}`
         : `CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${password}`,
     );
     // A login that served the other process, or both (before sql/0021), keeps only this process's rights.
