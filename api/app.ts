@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySche
 import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/types/schema.js';
 import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
+import { keyringFromEnv, type Keyring } from '../lib/keyring.js';
 import { accountCreationGate } from './account-creation-rate.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { SEED_KEYLESS_OFF, type SeedKeylessAccess } from './seed-access.js';
@@ -69,6 +70,8 @@ export interface AppDependencies {
   trustProxy?: string[];
   /** How long a request (headers and body) may take to arrive whole (default 30 s). */
   requestTimeoutMs?: number;
+  /** The keys webhook signing secrets are sealed with (default: ENCRYPTION_KEYS of this process's environment). */
+  keyring?: Keyring;
 }
 
 /**
@@ -200,6 +203,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     liveAccountLimit: deps.liveAccountLimit ?? DEFAULT_LIVE_ACCOUNT_LIMIT,
     accountCreationGate: accountCreationGate(deps.accountCreationsPerMinute ?? 30),
     serviceWebVersion: deps.serviceWebVersion ?? process.env.WA_WEB_VERSION ?? null,
+    keyring: deps.keyring ?? keyringFromEnv(process.env),
   };
   await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });

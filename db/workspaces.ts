@@ -5,20 +5,18 @@ import { z } from 'zod';
 export const workspaceSchema = z.object({
   id: z.string(),
   webhook_url: z.string().nullable(),
-  webhook_secret: z.string(),
+  /** Sealed (db/webhook-secrets.ts opens it); null until the first process that needs one issues it. */
+  webhook_secret: z.string().nullable(),
   max_live_accounts: z.number().int().nullable(),
   created_at: z.number(),
   updated_at: z.number(),
 });
 export type WorkspaceRow = z.infer<typeof workspaceSchema>;
 
-// Standard Webhooks' secret format: whsec_ + base64 of the key bytes.
-const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
-
-/** The workspace, created with a fresh webhook secret on first use. */
+/** The workspace, created on first use; its webhook secret is issued when first needed (db/webhook-secrets.ts). */
 export async function ensureWorkspace(db: CommonQueryMethods, workspaceId: string): Promise<WorkspaceRow> {
   const created = await db.maybeOne(sql.type(workspaceSchema)`
-    INSERT INTO workspaces (id, webhook_secret) VALUES (${workspaceId}, ${newSecret()})
+    INSERT INTO workspaces (id) VALUES (${workspaceId})
     ON CONFLICT (id) DO NOTHING RETURNING *
   `);
   return created ?? db.one(sql.type(workspaceSchema)`SELECT * FROM workspaces WHERE id = ${workspaceId}`);
@@ -49,9 +47,9 @@ export async function updateWorkspaceWebhook(
   await ensureWorkspace(db, workspaceId);
   return db.one(sql.type(workspaceSchema)`
     UPDATE workspaces SET webhook_url = ${webhookUrl},
-      previous_webhook_secret = CASE WHEN ${rotateSecret} THEN webhook_secret ELSE previous_webhook_secret END,
+      previous_webhook_secret = CASE WHEN ${rotateSecret} THEN COALESCE(webhook_secret, previous_webhook_secret) ELSE previous_webhook_secret END,
       secret_rotated_at = CASE WHEN ${rotateSecret} THEN now() ELSE secret_rotated_at END,
-      webhook_secret = CASE WHEN ${rotateSecret} THEN ${newSecret()} ELSE webhook_secret END
+      webhook_secret = CASE WHEN ${rotateSecret} THEN NULL ELSE webhook_secret END
     WHERE id = ${workspaceId} RETURNING *
   `);
 }
