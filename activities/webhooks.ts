@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DatabasePool } from 'slonik';
+import type { Keyring } from '../lib/keyring.js';
 import { eventsAwaitingDelivery, findWebhookTarget, recordDeliveryAttempt } from '../db/webhook-deliveries.js';
 import { webhookPayload } from '../webhooks/payload.js';
 import type { WebhookNetworkPolicy } from '../webhooks/network-policy.js';
@@ -9,7 +10,12 @@ import { signedHeaders } from '../webhooks/signing.js';
 /** Answers a receiver gives when the request itself is wrong: retrying the same request cannot help. */
 export const PERMANENT_REJECTIONS = [400, 401, 403, 404, 410, 422];
 
-export function createWebhookActivities(pool: DatabasePool, policy: WebhookNetworkPolicy, limits?: PostLimits) {
+export function createWebhookActivities(
+  pool: DatabasePool,
+  keyring: Keyring,
+  policy: WebhookNetworkPolicy,
+  limits?: PostLimits,
+) {
   return {
     /** The outbox's events whose delivery was never started (see eventsAwaitingDelivery). */
     async eventsAwaitingDelivery(window: {
@@ -29,7 +35,7 @@ export function createWebhookActivities(pool: DatabasePool, policy: WebhookNetwo
       eventId: number;
       attempt: number;
     }): Promise<{ delivered: boolean; statusCode: number | null }> {
-      const target = await findWebhookTarget(pool, input.eventId);
+      const target = await findWebhookTarget(pool, keyring, input.eventId);
       if (!target) return { delivered: false, statusCode: null };
       const body = JSON.stringify(webhookPayload(target.event, target.account));
       const timestamp = Math.floor(Date.now() / 1000);

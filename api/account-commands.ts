@@ -1,3 +1,4 @@
+import type { Keyring } from '../lib/keyring.js';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { endAccount } from '../db/account-lifecycle.js';
@@ -20,6 +21,8 @@ export interface AccountCommandDeps {
   accountCreationGate: AccountCreationGate;
   /** The WhatsApp Web build the service pins for every account that pins none (WA_WEB_VERSION), or null. */
   serviceWebVersion: string | null;
+  /** Opens and seals the workspace's webhook signing secrets. */
+  keyring: Keyring;
 }
 
 /**

@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySche
 import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/types/schema.js';
 import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
+import { keyringFromEnv, type Keyring } from '../lib/keyring.js';
 import { accountCreationGate } from './account-creation-rate.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { SEED_KEYLESS_OFF, type SeedKeylessAccess } from './seed-access.js';
@@ -29,7 +30,7 @@ import seedCompatPlugin from './plugins/seed-compat.js';
 import simulatorPlugin from '../simulator/control-surface.js';
 import temporalCodecPlugin from './plugins/temporal-codec.js';
 import workspaceScopePlugin from './plugins/workspace-scope.js';
-import { problem, PROBLEM_CONTENT_TYPE } from './problem.js';
+import { HttpProblem, problem, PROBLEM_CONTENT_TYPE } from './problem.js';
 
 const DEFAULT_LIVE_ACCOUNT_LIMIT = 100;
 /** gRPC's NOT_FOUND status code. */
@@ -65,6 +66,12 @@ export interface AppDependencies {
   operatorSessionLifetimeMs?: number;
   /** The WhatsApp Web build the workers pin (default: WA_WEB_VERSION of this process's environment). */
   serviceWebVersion?: string | null;
+  /** The proxies in front (TRUST_PROXY: addresses or CIDRs) whose X-Forwarded-* are believed; default none. */
+  trustProxy?: string[];
+  /** How long a request (headers and body) may take to arrive whole (default 30 s). */
+  requestTimeoutMs?: number;
+  /** The keys webhook signing secrets are sealed with (default: ENCRYPTION_KEYS of this process's environment). */
+  keyring?: Keyring;
 }
 
 /**
@@ -98,15 +105,22 @@ function requestLogView(request: { method?: string; url?: string; ip?: string })
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   // Browsers pass the API key as ?access_token= on WebSockets: it must never reach a log line.
   const loggerInstance: FastifyBaseLogger = deps.log.child({}, { serializers: { req: requestLogView } });
+  const requestTimeoutMs = deps.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     loggerInstance,
     bodyLimit: 256 * 1024,
     // A client that sends its request slowly holds a socket and memory: it has 30 s for the whole request. Idle
     // keep-alive sockets close after 10 s. (No idle timeout on sockets: a WebSocket may be quiet for minutes.)
-    requestTimeout: 30_000,
+    // Node enforces both deadlines only when it checks its connections (every 30 s by default, so a slow request
+    // lived up to twice its deadline): checking every second holds them within a second.
+    requestTimeout: requestTimeoutMs,
+    http: { headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs / 4) },
     keepAliveTimeout: 10_000,
     frameworkErrors,
     clientErrorHandler,
+    // request.ip, request.protocol (the operator cookie's Secure) and every per-address limit read the client the
+    // trusted proxies report; with none trusted, X-Forwarded-* from anyone are ignored.
+    trustProxy: deps.trustProxy?.length ? deps.trustProxy : false,
     // Reject, never silently drop, fields a schema does not know.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     // A JSON body states its own types: "5" is not a number there, and is refused, not coerced. Query strings and
@@ -150,15 +164,19 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // After authentication, so the limit is per key (per address for the public routes).
     hook: 'preHandler',
     keyGenerator: (request) => (request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
-    errorResponseBuilder: (_request, context) => ({
-      ...problem(
-        429,
-        'rate_limited',
-        'Too Many Requests',
-        `at most ${context.max} requests per minute per key; retry after ${Math.ceil(context.ttl / 1000)} s`,
-      ),
-      statusCode: 429,
-    }),
+    // Thrown as it is: an HttpProblem keeps its own title (anything else would pass for a generic client error).
+    errorResponseBuilder: (_request, context) => {
+      const retryAfterSeconds = Math.ceil(context.ttl / 1000);
+      return new HttpProblem(
+        problem(
+          429,
+          'rate_limited',
+          'Too Many Requests',
+          `at most ${context.max} requests per minute per key; retry after ${retryAfterSeconds} s`,
+          { retryAfterSeconds },
+        ),
+      );
+    },
   });
   app.addHook('onSend', async (_request, reply, payload) => {
     if (reply.statusCode === 429) void reply.type(PROBLEM_CONTENT_TYPE);
@@ -183,8 +201,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     taskQueue: deps.taskQueue,
     webhookPolicy: deps.webhookPolicy ?? webhookPolicyFromEnv(process.env.WEBHOOK_ALLOWED_HOSTS),
     liveAccountLimit: deps.liveAccountLimit ?? DEFAULT_LIVE_ACCOUNT_LIMIT,
-    accountCreationGate: accountCreationGate(app, deps.accountCreationsPerMinute ?? 30),
+    accountCreationGate: accountCreationGate(deps.accountCreationsPerMinute ?? 30),
     serviceWebVersion: deps.serviceWebVersion ?? process.env.WA_WEB_VERSION ?? null,
+    keyring: deps.keyring ?? keyringFromEnv(process.env),
   };
   await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });

@@ -29,6 +29,8 @@ export interface CreateAccountRequest {
   sessionIdGenerated?: boolean;
   /** Live accounts the workspace may keep when it has no limit of its own; absent: no limit. */
   defaultLiveAccountLimit?: number;
+  /** Spends the caller's creation budget, only when a new row is inserted (a repeat spends nothing). */
+  takeCreation?: () => () => void;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function createAccount(
       webhookUrl: request.webhookUrl ?? null,
     },
     request.defaultLiveAccountLimit ?? null,
+    request.takeCreation,
   );
   try {
     await temporal.workflow.start(accountConnection, {

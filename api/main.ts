@@ -5,6 +5,8 @@ import { createDatabasePool } from '../db/pool.js';
 import { exitWithin } from '../lib/exit-deadline.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
 import { createLogger } from '../lib/logger.js';
+import { parseKeyring } from '../lib/keyring.js';
+import { reencryptWebhookSecrets } from '../db/webhook-secrets.js';
 import { dataConverterFromEnv } from '../lib/payload-encryption.js';
 import { temporalTlsFromEnv } from '../lib/temporal-tls.js';
 import { buildApp } from './app.js';
@@ -18,6 +20,13 @@ async function main() {
   const env = readProcessEnv();
   await migrate(env.DATABASE_MIGRATION_URL ?? env.DATABASE_URL, log);
   const pool = await createDatabasePool(env.DATABASE_URL);
+  const keyring = parseKeyring(env.ENCRYPTION_KEYS);
+  // Secrets from before sealing are sealed here, before the first request: the API is the process that writes
+  // workspaces, and a clear secret is refused by every reader (and by the table's check on every new write).
+  const sealed = await reencryptWebhookSecrets(pool, keyring, { onlyClear: true });
+  if (sealed.moved > 0) log.info({ workspaces: sealed.moved }, 'webhook secrets sealed');
+  if (sealed.unreadable.length > 0)
+    log.error({ workspaces: sealed.unreadable }, 'webhook secrets that could not be sealed');
   // Lazy: the API comes up even while Temporal is down, and /ready says so instead of the process crashing.
   const tls = temporalTlsFromEnv(env);
   const connection = Connection.lazy({ address: env.TEMPORAL_ADDRESS, connectTimeout: 2_000, ...(tls ? { tls } : {}) });
@@ -41,6 +50,8 @@ async function main() {
     failedAuthenticationsPerMinute: env.FAILED_AUTHENTICATIONS_PER_MINUTE,
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
     operatorSessionLifetimeMs: env.OPERATOR_SESSION_HOURS * 3_600_000,
+    trustProxy: env.TRUST_PROXY,
+    keyring,
   });
 
   let closing = false;

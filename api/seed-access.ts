@@ -13,6 +13,11 @@ export interface SeedKeylessAccess {
 export const SEED_KEYLESS_OFF: SeedKeylessAccess = { enabled: false, workspaces: new Set() };
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+/**
+ * The names a loopback client reaches the API by. A browser on the API's host can be led to a page whose name
+ * resolves to 127.0.0.1 (DNS rebinding): its requests come from loopback but carry that page's name as Host.
+ */
+const LOOPBACK_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/i;
 /** Headers a proxy adds: their presence means the loopback peer is a proxy, not the seed's backend. */
 const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip', 'via'];
 
@@ -37,6 +42,9 @@ export function seedKeylessRefusal(
   if (!LOOPBACK.has(request.ip)) return 'key-less access is for loopback only';
   if (PROXY_HEADERS.some((header) => request.headers[header] !== undefined))
     return 'key-less access never comes through a proxy';
+  const host = request.headers.host;
+  if (host !== undefined && (typeof host !== 'string' || !LOOPBACK_HOST.test(host)))
+    return 'key-less access takes a loopback Host only (localhost, 127.0.0.1, [::1])';
   if (access.workspaces.size === 0) return 'no workspace is open to key-less access';
   return null;
 }

@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseKeyring } from '../lib/keyring.js';
+import { parseWebBuildDigests } from './web-build-digests.js';
 
 /**
  * Every setting the processes read, parsed once. A wrong value stops the process at start
@@ -59,6 +61,21 @@ const processEnvSchema = z
       .string()
       .url({ message: 'must be a URL' })
       .refine((value) => value.includes('{version}'), 'must contain {version}')
+      // A build is the code WhatsApp Web's page runs with the session's login: never fetched over plain http.
+      .refine((value) => value.startsWith('https://'), 'must be an https:// URL')
+      .optional(),
+    // The builds the remote cache may load, with their SHA-256 (config/web-build-digests.ts): `version=sha256,...`
+    // or `@/path/to/file`, one a line. Every build fetched is checked; one not listed, or not matching, never runs.
+    WA_WEB_VERSION_DIGESTS: z
+      .string()
+      .transform((value, context) => {
+        try {
+          return parseWebBuildDigests(value);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
       .optional(),
     // A connected session's client is asked its state this often; one that does not answer CONNECTED within
     // ENGINE_CHECK_TIMEOUT_MS that many checks in a row is restarted from its saved login.
@@ -96,8 +113,21 @@ const processEnvSchema = z
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
     // Each account may start a Chromium: creating them has a budget of its own per key.
     ACCOUNT_CREATIONS_PER_MINUTE: z.coerce.number().int().positive().default(30),
-    // Invalid keys one address may present per minute; past it, the address waits without a key lookup.
+    // Requests with an invalid or no credential one address may make per minute; past it, those are refused with 429
+    // (a valid key from that address still passes).
     FAILED_AUTHENTICATIONS_PER_MINUTE: z.coerce.number().int().positive().default(30),
+    // The proxies in front (TLS terminated there): addresses or CIDRs, comma-separated. Only their X-Forwarded-For and
+    // X-Forwarded-Proto are believed; empty: none, every limit is per socket address.
+    TRUST_PROXY: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean),
+      )
+      .refine((entries) => entries.every(isAddressOrCidr), 'must be IP addresses or CIDRs, comma-separated'),
     // Temporal's Web UI server (its public path /temporal), served by the API at /temporal behind an operator login;
     // it stays on loopback or the internal network, never published.
     TEMPORAL_UI_URL: z.string().url({ message: 'must be an http:// URL' }).optional(),
@@ -113,6 +143,12 @@ const processEnvSchema = z
         path: ['WA_WEB_VERSION_REMOTE_PATH'],
         message: 'is required with the remote cache',
       });
+    if (env.WA_WEB_VERSION_CACHE === 'remote' && !env.WA_WEB_VERSION_DIGESTS)
+      context.addIssue({
+        code: 'custom',
+        path: ['WA_WEB_VERSION_DIGESTS'],
+        message: 'is required with the remote cache: the SHA-256 of each build it may load',
+      });
     if (env.WA_WEB_VERSION_CACHE === 'none' && env.WA_WEB_VERSION)
       context.addIssue({
         code: 'custom',
@@ -120,6 +156,13 @@ const processEnvSchema = z
         message: 'cannot be pinned with WA_WEB_VERSION_CACHE=none',
       });
   });
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
 
 export type ProcessEnv = z.output<typeof processEnvSchema>;
 

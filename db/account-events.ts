@@ -54,6 +54,13 @@ export async function forgetLoginCodes(tx: DatabaseTransactionConnection, row: A
   await tx.query(sql.unsafe`UPDATE whatsapp_accounts SET last_qr = NULL, pairing_code = NULL WHERE id = ${row.id}`);
 }
 
+/** The QRs an account was shown, removed from its events once it switched to a pairing code (see forgetLoginCodes). */
+export async function forgetShownQrs(tx: DatabaseTransactionConnection, row: AccountRow): Promise<void> {
+  await tx.query(sql.unsafe`
+    UPDATE account_events SET data = data - 'qr' - 'code' WHERE account_id = ${row.id} AND type = 'qr' AND data ? 'qr'
+  `);
+}
+
 /**
  * The events a change with this dedupe key wrote, or null when it has not been applied. A retry of a change that
  * committed (its result was lost with the process or the server that ran it) answers with the same events, so

@@ -2,7 +2,7 @@ import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
 import type { AccountWait } from '../domain/account-wait.js';
-import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes } from './account-events.js';
+import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes, forgetShownQrs } from './account-events.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 import { splitSessionKey } from '../workflows/ids.js';
 import { lockWorkspace } from './workspace-lock.js';
@@ -33,6 +33,8 @@ export async function insertAccount(
   pool: DatabasePool,
   account: NewAccount,
   defaultLimit: number | null = null,
+  /** Called only when a row is about to be inserted (may throw to refuse it); its result undoes it if none was. */
+  takeCreation?: () => () => void,
 ): Promise<{ row: AccountRow; created: boolean }> {
   return pool.transaction(async (tx) => {
     const existing = await findAccountBySession(tx, account.workspaceId, account.sessionId);
@@ -44,13 +46,21 @@ export async function insertAccount(
              COALESCE((SELECT max_live_accounts FROM workspaces WHERE id = ${account.workspaceId}), ${defaultLimit}::int) AS limit
     `);
     if (limit !== null && live >= limit) throw new AccountLimitReached(limit);
-    const inserted = await tx.maybeOne(sql.type(accountRowSchema)`
-      INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, webhook_url)
-      VALUES (${account.workspaceId}, ${account.sessionId}, ${sql.jsonb((account.metadata ?? {}) as never)}, ${account.webhookUrl ?? null})
-      ON CONFLICT (workspace_id, session_id) DO NOTHING
-      RETURNING *
-    `);
+    const giveBack = takeCreation?.();
+    let inserted: AccountRow | null;
+    try {
+      inserted = await tx.maybeOne(sql.type(accountRowSchema)`
+        INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, webhook_url)
+        VALUES (${account.workspaceId}, ${account.sessionId}, ${sql.jsonb((account.metadata ?? {}) as never)}, ${account.webhookUrl ?? null})
+        ON CONFLICT (workspace_id, session_id) DO NOTHING
+        RETURNING *
+      `);
+    } catch (error) {
+      giveBack?.();
+      throw error;
+    }
     if (inserted) return { row: inserted, created: true };
+    giveBack?.();
     // Another request created it meanwhile.
     const raced = await findAccountBySession(tx, account.workspaceId, account.sessionId);
     if (!raced) throw new AccountConflictError(`account ${account.sessionId} vanished while being created`);
@@ -176,19 +186,33 @@ export async function recordLoginCode(
     const row = await lockAccount(tx, code.sessionId);
     const seen = await tx.exists(sql.unsafe`SELECT 1 FROM account_events WHERE dedupe_key = ${code.dedupeKey}`);
     if (seen || row.deleted_at !== null || row.status === 'failed') return { applied: false };
-    if (code.kind === 'qr') {
-      await tx.query(
-        sql.unsafe`UPDATE whatsapp_accounts SET last_qr = ${code.value}, last_qr_at = now() WHERE id = ${row.id}`,
-      );
+    // The newest login offer wins. Once the account switched to a pairing code, its QRs are no longer offered: the
+    // row and the event log forget them, and a QR the page showed before the switch but that arrives after it is
+    // logged without its value. A QR shown after the code (a restarted session offering a QR again) replaces it.
+    const emittedAt = code.timings?.emittedAt;
+    const staleQr =
+      code.kind === 'qr' &&
+      row.pairing_code !== null &&
+      (emittedAt === undefined || row.pairing_code_at === null || emittedAt <= row.pairing_code_at);
+    if (staleQr) {
+      // Nothing to update on the row: it holds the pairing code.
+    } else if (code.kind === 'qr') {
+      await tx.query(sql.unsafe`
+        UPDATE whatsapp_accounts SET last_qr = ${code.value}, last_qr_at = now(), pairing_code = NULL, pairing_code_at = NULL
+        WHERE id = ${row.id}
+      `);
     } else {
-      await tx.query(
-        sql.unsafe`UPDATE whatsapp_accounts SET pairing_code = ${code.value}, pairing_code_at = now() WHERE id = ${row.id}`,
-      );
+      await tx.query(sql.unsafe`
+        UPDATE whatsapp_accounts SET pairing_code = ${code.value}, pairing_code_at = now(), last_qr = NULL, last_qr_at = NULL
+        WHERE id = ${row.id}
+      `);
+      await forgetShownQrs(tx, row);
     }
+    const value = staleQr ? {} : { [code.kind === 'qr' ? 'qr' : 'code']: code.value };
     await appendAccountEvent(tx, row, {
       type: code.kind,
       status: row.status,
-      data: { [code.kind === 'qr' ? 'qr' : 'code']: code.value, ...(code.timings ?? {}) },
+      data: { ...value, ...(code.timings ?? {}) },
       dedupeKey: code.dedupeKey,
     });
     return { applied: true };

@@ -3,7 +3,8 @@ import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { ApiPrincipal } from './workspaces.js';
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+/** What operator_sessions keeps of a token: its SHA-256, in hex. */
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** Opens a session for an admin key; the token is returned once and only its hash is kept. */
 export async function openOperatorSession(
@@ -34,6 +35,13 @@ export async function operatorSessionPrincipal(db: CommonQueryMethods, token: st
        AND k.revoked_at IS NULL AND k.workspace_id IS NULL
   `);
   return row ? { keyId: row.id, workspaceId: null, name: row.name } : null;
+}
+
+/** The hashes of every session not yet expired (a handful: one per operator's browser). */
+export async function liveOperatorSessionHashes(db: CommonQueryMethods): Promise<readonly string[]> {
+  return db.anyFirst(sql.type(z.object({ token_hash: z.string() }))`
+    SELECT token_hash FROM operator_sessions WHERE expires_at > now()
+  `);
 }
 
 export async function endOperatorSession(db: CommonQueryMethods, token: string): Promise<void> {

@@ -1,28 +1,53 @@
 import pg from 'pg';
 
-/** The group role sql/0014 grants row access to; the service's login roles are its members. */
-export const SERVICE_ROLE = 'wa_connect_service';
+/** The role each process's login is a member of (sql/0021 grants each what that process's code does). */
+export const PROCESS_ROLES = { worker: 'wa_connect_worker', api: 'wa_connect_api' } as const;
+export type ServiceProcess = keyof typeof PROCESS_ROLES;
+
+/** The role sql/0014 made for both processes; since sql/0021 it holds nothing of its own. */
+const SHARED_ROLE = 'wa_connect_service';
 
 /**
- * Makes `name` a login of the service's group role with this password (created, or its password set again) and
- * returns the URL the service's processes connect with: the owner URL with the login's name and password.
- * Run by the schema's owner (it needs CREATEROLE), after the migrations.
+ * Makes `name` the login of one process (created, or its password set again), a member of that process's role and of
+ * no other service role, and returns the URL the process connects with: the owner URL with the login's name and
+ * password. Run by the schema's owner (it needs CREATEROLE), after the migrations.
  */
-export async function ensureServiceLogin(ownerUrl: string, login: { name: string; password: string }): Promise<string> {
+export async function ensureProcessLogin(
+  ownerUrl: string,
+  serviceProcess: ServiceProcess,
+  login: { name: string; password: string },
+): Promise<string> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(login.name)) throw new Error(`not a plain role name: ${login.name}`);
+  if (Object.values(PROCESS_ROLES).includes(login.name as never) || login.name === SHARED_ROLE)
+    throw new Error(`${login.name} is a group role, not a login: name the login of the ${serviceProcess} another way`);
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
   try {
-    const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [login.name]);
+    const existing = await client.query<{ powers: boolean }>(
+      'SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls AS powers FROM pg_roles WHERE rolname = $1',
+      [login.name],
+    );
     const role = client.escapeIdentifier(login.name);
     const password = client.escapeLiteral(login.password);
+    // Taking powers away needs a superuser on PostgreSQL 15, which the schema's owner is not (docker-compose): a
+    // login that has any is refused rather than altered.
+    if (existing.rows[0]?.powers)
+      throw new Error(
+        `${login.name} may create roles or databases or is a superuser: not a login for the ${serviceProcess}`,
+      );
     // Role statements take no bind parameters; the name is a checked identifier and the password a quoted literal.
     await client.query(
-      exists.rowCount
-        ? `ALTER ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${password}`
+      existing.rowCount
+        ? `ALTER ROLE ${role} LOGIN PASSWORD ${password}`
         : `CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${password}`,
     );
-    await client.query(`GRANT ${SERVICE_ROLE} TO ${role}`);
+    // A login that served the other process, or both (before sql/0021), keeps only this process's rights.
+    for (const other of [SHARED_ROLE, ...Object.values(PROCESS_ROLES)].filter(
+      (r) => r !== PROCESS_ROLES[serviceProcess],
+    )) {
+      await client.query(`REVOKE ${other} FROM ${role}`);
+    }
+    await client.query(`GRANT ${PROCESS_ROLES[serviceProcess]} TO ${role}`);
   } finally {
     await client.end();
   }

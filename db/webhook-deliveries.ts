@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { accountEventSchema, type AccountEvent } from './account-events.js';
 import { EVENTS_NOT_SENT_AS_WEBHOOKS } from '../webhooks/payload.js';
 import { accountRowSchema, type AccountRow } from './account-row.js';
+import { webhookSecrets } from './webhook-secrets.js';
+import type { Keyring } from '../lib/keyring.js';
 
 export interface WebhookTarget {
   event: AccountEvent;
@@ -12,27 +14,27 @@ export interface WebhookTarget {
   secrets: string[];
 }
 
-/** How long a rotated-out signing secret still signs deliveries (beside the new one). */
-export const SECRET_ROTATION_GRACE = '24 hours';
-
 /** Where an event goes: the account's own webhook URL, else its workspace's default; null when neither is set. */
-export async function findWebhookTarget(db: CommonQueryMethods, eventId: number): Promise<WebhookTarget | null> {
+export async function findWebhookTarget(
+  db: CommonQueryMethods,
+  keyring: Keyring,
+  eventId: number,
+): Promise<WebhookTarget | null> {
   const event = await db.maybeOne(sql.type(accountEventSchema)`SELECT * FROM account_events WHERE id = ${eventId}`);
   if (!event) return null;
   const account = await db.one(
     sql.type(accountRowSchema)`SELECT * FROM whatsapp_accounts WHERE id = ${event.account_id}`,
   );
-  const workspace = await db.maybeOne(sql.type(
-    z.object({ webhook_url: z.string().nullable(), webhook_secret: z.string(), previous: z.string().nullable() }),
-  )`
-    SELECT webhook_url, webhook_secret,
-           CASE WHEN secret_rotated_at > now() - ${SECRET_ROTATION_GRACE}::interval THEN previous_webhook_secret END AS previous
-    FROM workspaces WHERE id = ${event.workspace_id}
-  `);
-  const url = account.webhook_url ?? workspace?.webhook_url ?? null;
-  if (!url || !workspace) return null;
-  const secrets = [workspace.webhook_secret, ...(workspace.previous ? [workspace.previous] : [])];
-  return { event, account, url, secrets };
+  const workspaceUrl = await db.maybeOne(
+    sql.type(
+      z.object({ webhook_url: z.string().nullable() }),
+    )`SELECT webhook_url FROM workspaces WHERE id = ${event.workspace_id}`,
+  );
+  const url = account.webhook_url ?? workspaceUrl?.webhook_url ?? null;
+  if (!url || !workspaceUrl) return null;
+  const secrets = await webhookSecrets(db, keyring, event.workspace_id);
+  if (!secrets) return null;
+  return { event, account, url, secrets: [secrets.current, ...(secrets.previous ? [secrets.previous] : [])] };
 }
 
 /** Of these events, the ones whose account has a webhook URL (its own or its workspace's). */

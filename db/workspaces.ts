@@ -5,20 +5,18 @@ import { z } from 'zod';
 export const workspaceSchema = z.object({
   id: z.string(),
   webhook_url: z.string().nullable(),
-  webhook_secret: z.string(),
+  /** Sealed (db/webhook-secrets.ts opens it); null until the first process that needs one issues it. */
+  webhook_secret: z.string().nullable(),
   max_live_accounts: z.number().int().nullable(),
   created_at: z.number(),
   updated_at: z.number(),
 });
 export type WorkspaceRow = z.infer<typeof workspaceSchema>;
 
-// Standard Webhooks' secret format: whsec_ + base64 of the key bytes.
-const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
-
-/** The workspace, created with a fresh webhook secret on first use. */
+/** The workspace, created on first use; its webhook secret is issued when first needed (db/webhook-secrets.ts). */
 export async function ensureWorkspace(db: CommonQueryMethods, workspaceId: string): Promise<WorkspaceRow> {
   const created = await db.maybeOne(sql.type(workspaceSchema)`
-    INSERT INTO workspaces (id, webhook_secret) VALUES (${workspaceId}, ${newSecret()})
+    INSERT INTO workspaces (id) VALUES (${workspaceId})
     ON CONFLICT (id) DO NOTHING RETURNING *
   `);
   return created ?? db.one(sql.type(workspaceSchema)`SELECT * FROM workspaces WHERE id = ${workspaceId}`);
@@ -49,9 +47,9 @@ export async function updateWorkspaceWebhook(
   await ensureWorkspace(db, workspaceId);
   return db.one(sql.type(workspaceSchema)`
     UPDATE workspaces SET webhook_url = ${webhookUrl},
-      previous_webhook_secret = CASE WHEN ${rotateSecret} THEN webhook_secret ELSE previous_webhook_secret END,
+      previous_webhook_secret = CASE WHEN ${rotateSecret} THEN COALESCE(webhook_secret, previous_webhook_secret) ELSE previous_webhook_secret END,
       secret_rotated_at = CASE WHEN ${rotateSecret} THEN now() ELSE secret_rotated_at END,
-      webhook_secret = CASE WHEN ${rotateSecret} THEN ${newSecret()} ELSE webhook_secret END
+      webhook_secret = CASE WHEN ${rotateSecret} THEN NULL ELSE webhook_secret END
     WHERE id = ${workspaceId} RETURNING *
   `);
 }
@@ -72,7 +70,15 @@ export interface ApiPrincipal {
   name: string;
   /** When set, the only workspaces this principal may touch (the seed's key-less access). */
   onlyWorkspaces?: ReadonlySet<string>;
+  /**
+   * What this principal may do beyond its workspace, granted by how it authenticated (the scrape token), never by a
+   * key's name, which an admin chooses freely.
+   */
+  scopes?: readonly ApiScope[];
 }
+
+/** `metrics:read`: GET /metrics (the METRICS_TOKEN; admin keys read it as admins). */
+export type ApiScope = 'metrics:read';
 
 const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
@@ -90,14 +96,29 @@ export async function createApiKey(
   return { key, prefix };
 }
 
+/** The prefix of a well-formed key (its first part, stored in clear), or null for anything else. */
+export function keyPrefixOf(presented: string): string | null {
+  return /^(wak_[0-9a-f]{12})_[A-Za-z0-9_-]{43}$/.exec(presented)?.[1] ?? null;
+}
+
+/** The prefixes of the keys created after `afterId` (revoked ones too), oldest first. */
+export async function keyPrefixesAfter(
+  db: CommonQueryMethods,
+  afterId: number,
+): Promise<readonly { id: number; key_prefix: string }[]> {
+  return db.any(sql.type(z.object({ id: z.number().int(), key_prefix: z.string() }))`
+    SELECT id, key_prefix FROM api_keys WHERE id > ${afterId} ORDER BY id
+  `);
+}
+
 /** The principal a presented key stands for, or null when it is unknown, malformed or revoked. */
 export async function authenticateApiKey(db: CommonQueryMethods, presented: string): Promise<ApiPrincipal | null> {
-  const match = /^(wak_[0-9a-f]{12})_[A-Za-z0-9_-]{43}$/.exec(presented);
-  if (!match?.[1]) return null;
+  const prefix = keyPrefixOf(presented);
+  if (!prefix) return null;
   const row = await db.maybeOne(
     sql.type(
       apiKeySchema,
-    )`SELECT id, key_prefix, key_hash, workspace_id, name, revoked_at FROM api_keys WHERE key_prefix = ${match[1]}`,
+    )`SELECT id, key_prefix, key_hash, workspace_id, name, revoked_at FROM api_keys WHERE key_prefix = ${prefix}`,
   );
   if (!row || row.revoked_at !== null) return null;
   const expected = Buffer.from(row.key_hash, 'hex');

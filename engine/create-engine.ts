@@ -5,12 +5,18 @@ import { parseKeyring } from '../lib/keyring.js';
 import type { Logger } from '../lib/logger.js';
 import { readSimulatorSettings } from '../simulator/settings.js';
 import { SimulatedEngine } from '../simulator/simulated-engine.js';
-import { chromiumFlags, decideSandbox, readSandboxFacts } from './real/chromium-sandbox.js';
+import { chromiumFlags, decideSandboxAtStart, readSandboxFacts, type SandboxFacts } from './real/chromium-sandbox.js';
 import { WhatsAppWebEngine } from './real/whatsapp-web-engine.js';
 import type { Engine } from './types.js';
 
 /** The engine this worker process drives its WhatsApp sessions with, as WA_ENGINE says. */
-export async function createEngine(env: ProcessEnv, pool: DatabasePool, log: Logger): Promise<Engine> {
+export async function createEngine(
+  env: ProcessEnv,
+  pool: DatabasePool,
+  log: Logger,
+  /** What decides the Chromium sandbox: this host's, unless a test plays another host. */
+  sandboxFacts: (chromiumPath: string) => SandboxFacts = readSandboxFacts,
+): Promise<Engine> {
   // Saved logins are sealed with the keyring's saved-logins key before they reach PostgreSQL.
   const logins = new EngineAuthStore(pool, parseKeyring(env.ENCRYPTION_KEYS));
   switch (env.WA_ENGINE) {
@@ -24,8 +30,7 @@ export async function createEngine(env: ProcessEnv, pool: DatabasePool, log: Log
         env.WA_WEB_VERSION ?? null,
       );
     case 'real': {
-      const sandbox = decideSandbox(env.CHROMIUM_SANDBOX, readSandboxFacts(env.CHROMIUM_PATH));
-      log.info({ sandbox: sandbox.sandbox, reason: sandbox.reason }, 'chromium sandbox');
+      const sandbox = decideSandboxAtStart(env.CHROMIUM_SANDBOX, sandboxFacts(env.CHROMIUM_PATH), log);
       return WhatsAppWebEngine.create(
         pool,
         env.DATABASE_URL,
@@ -40,8 +45,8 @@ export async function createEngine(env: ProcessEnv, pool: DatabasePool, log: Log
           ],
           webVersion: env.WA_WEB_VERSION ?? null,
           webVersionCache:
-            env.WA_WEB_VERSION_CACHE === 'remote' && env.WA_WEB_VERSION_REMOTE_PATH
-              ? { type: 'remote', remotePath: env.WA_WEB_VERSION_REMOTE_PATH }
+            env.WA_WEB_VERSION_CACHE === 'remote' && env.WA_WEB_VERSION_REMOTE_PATH && env.WA_WEB_VERSION_DIGESTS
+              ? { type: 'remote', remotePath: env.WA_WEB_VERSION_REMOTE_PATH, digests: env.WA_WEB_VERSION_DIGESTS }
               : { type: env.WA_WEB_VERSION_CACHE === 'none' ? 'none' : 'local' },
         },
         log.child({ engine: 'real', web: env.WA_WEB }),

@@ -4,7 +4,7 @@ import { hkdfSync, randomBytes } from 'node:crypto';
  * The service's keys (`ENCRYPTION_KEYS`): comma-separated `id:base64` entries of 32-byte keys, the active one first.
  * Each use gets a key of its own derived from them (HKDF-SHA256 with the use as info), so Temporal payloads and saved
  * logins never share a key. To rotate, put a new entry first and keep the old ones while data written with them may
- * still be read; `npm run keys -- reencrypt-logins` moves saved logins to the active key.
+ * still be read; `npm run keys -- reencrypt-logins` and `reencrypt-webhook-secrets` move what they seal to the active key.
  */
 export interface Keyring {
   activeKeyId: string;
@@ -12,19 +12,21 @@ export interface Keyring {
   key(keyId: string, use: KeyUse): Buffer | null;
 }
 
-export type KeyUse = 'temporal-payloads' | 'saved-logins';
+export type KeyUse = 'temporal-payloads' | 'saved-logins' | 'webhook-secrets';
 
 export function parseKeyring(value: string): Keyring {
   const masters = new Map<string, Buffer>();
-  for (const entry of value
+  const entries = value
     .split(',')
     .map((part) => part.trim())
-    .filter(Boolean)) {
+    .filter(Boolean);
+  for (const [index, entry] of entries.entries()) {
     const separator = entry.indexOf(':');
     const id = entry.slice(0, separator);
     const key = Buffer.from(entry.slice(separator + 1), 'base64');
+    // The position only: an entry without a well-formed id may be a bare key, and this message reaches logs.
     if (separator < 1 || !/^[A-Za-z0-9_.-]{1,64}$/.test(id))
-      throw new Error(`a key entry must be id:base64 (${id || '?'}…)`);
+      throw new Error(`key entry ${index + 1} must be id:base64 (an id of letters, digits, _ . -, then a colon)`);
     if (key.length !== 32) throw new Error(`key ${id} must be 32 bytes of base64, not ${key.length}`);
     masters.set(id, key);
   }

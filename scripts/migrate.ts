@@ -1,5 +1,5 @@
 import { migrate } from '../db/migrate.js';
-import { ensureServiceLogin } from '../db/service-login.js';
+import { ensureProcessLogin, PROCESS_ROLES, type ServiceProcess } from '../db/service-login.js';
 import { createLogger } from '../lib/logger.js';
 
 /**
@@ -15,11 +15,20 @@ if (!ownerUrl) {
 async function main(url: string) {
   const applied = await migrate(url, log);
   log.info({ applied }, applied.length ? 'migrations applied' : 'schema is up to date');
-  // With SERVICE_DB_USER and SERVICE_DB_PASSWORD: the login the service's processes use, with row access only.
-  const { SERVICE_DB_USER: name, SERVICE_DB_PASSWORD: password } = process.env;
-  if (name && password) {
-    await ensureServiceLogin(url, { name, password });
-    log.info({ role: name }, 'service login ready');
+  // With WORKER_DB_USER and WORKER_DB_PASSWORD (API_DB_USER and API_DB_PASSWORD): the worker's (the API's) login,
+  // with the rows that process needs and nothing more (sql/0021).
+  const logins: Array<[ServiceProcess, string | undefined, string | undefined]> = [
+    ['worker', process.env.WORKER_DB_USER, process.env.WORKER_DB_PASSWORD],
+    ['api', process.env.API_DB_USER, process.env.API_DB_PASSWORD],
+  ];
+  for (const [serviceProcess, name, password] of logins) {
+    if (!name && !password) continue;
+    if (!name || !password) throw new Error(`set both the user and the password of the ${serviceProcess}'s login`);
+    await ensureProcessLogin(url, serviceProcess, { name, password });
+    log.info({ login: name, role: PROCESS_ROLES[serviceProcess] }, `${serviceProcess} login ready`);
+  }
+  if (process.env.SERVICE_DB_USER) {
+    log.warn('SERVICE_DB_USER is no longer read: the worker and the API have a login each (WORKER_DB_*, API_DB_*)');
   }
 }
 

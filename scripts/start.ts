@@ -6,7 +6,7 @@ import { createDatabasePool } from '../db/pool.js';
 import { createApiKey } from '../db/workspaces.js';
 import { readStackEnv } from '../config/stack-env.js';
 import { migrate } from '../db/migrate.js';
-import { ensureServiceLogin } from '../db/service-login.js';
+import { ensureProcessLogin, type ServiceProcess } from '../db/service-login.js';
 import { keptSecret } from '../infra/kept-secret.js';
 import { assertPortFree } from '../infra/ports.js';
 import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.js';
@@ -62,10 +62,7 @@ async function main() {
       ENGINE_DATA_DIR: resolve(config.DATA_DIR, 'engine'),
       ...process.env,
       ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS ?? (await localEncryptionKeys(config.DATA_DIR)),
-      // The embedded PostgreSQL's processes log in with row access only; the owner stays with this supervisor.
-      DATABASE_URL: stack.embeddedPostgres
-        ? await localServiceLogin(stack.databaseUrl, config.DATA_DIR)
-        : stack.databaseUrl,
+      DATABASE_URL: stack.databaseUrl,
       TEMPORAL_ADDRESS: stack.temporalAddress,
       API_HOST: config.API_HOST,
       API_PORT: String(config.API_PORT),
@@ -77,8 +74,14 @@ async function main() {
     // The children's output passes through this process (for their last error line), so they cannot see the
     // terminal themselves: they print for people when this process does.
     const childEnv = { ...env, LOG_FORMAT: process.env.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') };
+    // The embedded PostgreSQL's processes log in each as its own role; the owner stays with this supervisor.
+    const databaseUrls = {
+      worker: stack.embeddedPostgres ? await localProcessLogin(stack.databaseUrl, config.DATA_DIR, 'worker') : null,
+      api: stack.embeddedPostgres ? await localProcessLogin(stack.databaseUrl, config.DATA_DIR, 'api') : null,
+    };
     for (const name of ['worker', 'api'] as const) {
-      const service = new SupervisedProcess(name, (onLine) => startServiceProcess(name, childEnv, onLine), log);
+      const ownEnv = { ...childEnv, DATABASE_URL: databaseUrls[name] ?? childEnv.DATABASE_URL };
+      const service = new SupervisedProcess(name, (onLine) => startServiceProcess(name, ownEnv, onLine), log);
       services.push(service);
       // Before the stack is up, an exit is a configuration problem for a person to fix, not something to retry.
       void service.handle.exited.then((code) => {
@@ -130,12 +133,12 @@ async function ensureLocalAdminKey(databaseUrl: string, dataDir: string): Promis
   return file;
 }
 
-/** The embedded PostgreSQL's login for the service's processes, its password made once and kept in DATA_DIR. */
-async function localServiceLogin(ownerUrl: string, dataDir: string): Promise<string> {
-  const password = await keptSecret(resolve(dataDir, 'service-db-password'), () =>
+/** The embedded PostgreSQL's login for one process, its password made once and kept in DATA_DIR. */
+async function localProcessLogin(ownerUrl: string, dataDir: string, serviceProcess: ServiceProcess): Promise<string> {
+  const password = await keptSecret(resolve(dataDir, `${serviceProcess}-db-password`), () =>
     randomBytes(24).toString('base64url'),
   );
-  return ensureServiceLogin(ownerUrl, { name: 'wa_connect_app', password });
+  return ensureProcessLogin(ownerUrl, serviceProcess, { name: `wa_${serviceProcess}`, password });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
-import { PHONE_ACTIONS, submitPhoneAction, type PhoneAction } from './phone-actions.js';
+import { GROW_MEMORY_MAX_MEGABYTES, PHONE_ACTIONS, submitPhoneAction, type PhoneAction } from './phone-actions.js';
 import { findAccountBySession } from '../db/accounts.js';
 import { visibleAccountWithSessionId } from '../api/account-access.js';
 import { sessionKey } from '../workflows/ids.js';
@@ -48,7 +48,7 @@ const BODIES: Record<PhoneAction, object | null> = {
   grow_memory: {
     type: 'object',
     required: ['megabytes'],
-    properties: { megabytes: { type: 'integer', minimum: 1, maximum: 4096 } },
+    properties: { megabytes: { type: 'integer', minimum: 1, maximum: GROW_MEMORY_MAX_MEGABYTES } },
     additionalProperties: false,
   },
 };
@@ -149,9 +149,11 @@ export default async function simulatorPlugin(
           const [status, title] =
             code === 'no_simulated_session'
               ? [404, 'Not Found']
-              : code === 'phone_action_lost'
-                ? [503, 'Service Unavailable']
-                : [409, 'Conflict'];
+              : code === 'memory_growth_limit'
+                ? [400, 'Bad Request']
+                : code === 'phone_action_lost'
+                  ? [503, 'Service Unavailable']
+                  : [409, 'Conflict'];
           throw new HttpProblem(
             problem(
               status,

@@ -17,6 +17,13 @@ export const PHONE_ACTIONS = [
 ] as const;
 export type PhoneAction = (typeof PHONE_ACTIONS)[number];
 
+/**
+ * What `grow_memory` may make one session's browser hold, all calls together. On the stand-in page the memory is
+ * real: without a bound, one call (or a loop of them) with any key that may play the phone takes the host's memory.
+ * The stand-in page holds the same number (engine/real/whatsapp-web-standin.html).
+ */
+export const GROW_MEMORY_MAX_MEGABYTES = 2048;
+
 export const simulatorActionSchema = z.object({
   id: z.number().int(),
   session_id: z.string(),

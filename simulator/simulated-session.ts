@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isPhoneNumber, PHONE_NUMBER_RULE } from '../domain/phone-number.js';
-import type { PhoneAction } from './phone-actions.js';
+import { GROW_MEMORY_MAX_MEGABYTES, type PhoneAction } from './phone-actions.js';
 import type { EngineEvent, EngineSession, OwnIdentity } from '../engine/types.js';
 import type { SimulatorSettings } from './settings.js';
 
@@ -129,9 +129,15 @@ export class SimulatedSession implements EngineSession {
         return { hung: true };
       case 'grow_memory': {
         const { megabytes } = z
-          .object({ megabytes: z.number().int().min(1).max(4096) })
+          .object({ megabytes: z.number().int().min(1).max(GROW_MEMORY_MAX_MEGABYTES) })
           .strict()
           .parse(rawParams);
+        const heldMegabytes = this.grownBytes / 1024 / 1024;
+        if (heldMegabytes + megabytes > GROW_MEMORY_MAX_MEGABYTES)
+          throw new SimulatorRejection(
+            'memory_growth_limit',
+            `${megabytes} MB more would have the session's browser hold ${heldMegabytes + megabytes} MB grown, over its bound of ${GROW_MEMORY_MAX_MEGABYTES} MB`,
+          );
         this.grownBytes += megabytes * 1024 * 1024;
         return { grownMegabytes: Math.round(this.grownBytes / 1024 / 1024) };
       }

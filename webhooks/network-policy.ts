@@ -43,12 +43,14 @@ const REFUSED_RANGES: Array<[address: string, prefix: number, family: 'ipv4' | '
   ['240.0.0.0', 4, 'ipv4', 'a reserved address'],
   ['::', 128, 'ipv6', 'an unspecified address'],
   ['::1', 128, 'ipv6', 'a loopback address'],
+  ['::', 96, 'ipv6', 'an IPv4-compatible address (deprecated; it embeds an IPv4 address)'],
   ['64:ff9b::', 96, 'ipv6', 'a NAT64 address (it embeds an IPv4 address)'],
   ['64:ff9b:1::', 48, 'ipv6', 'a NAT64 address (it embeds an IPv4 address)'],
   ['100::', 64, 'ipv6', 'a discard address'],
   ['2001:db8::', 32, 'ipv6', 'a documentation address'],
   ['fc00::', 7, 'ipv6', 'a unique-local address (cloud metadata services live here too)'],
   ['fe80::', 10, 'ipv6', 'a link-local address'],
+  ['fec0::', 10, 'ipv6', 'a site-local address (deprecated, still routed as private by some networks)'],
   ['ff00::', 8, 'ipv6', 'a multicast address'],
 ];
 

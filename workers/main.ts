@@ -17,6 +17,7 @@ import { SessionHost } from '../engine/session-host.js';
 import { exitWithin } from '../lib/exit-deadline.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
 import { createLogger } from '../lib/logger.js';
+import { parseKeyring } from '../lib/keyring.js';
 import { dataConverterFromEnv } from '../lib/payload-encryption.js';
 import { temporalLoggerFrom } from '../lib/temporal-logger.js';
 import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
@@ -111,7 +112,11 @@ async function main() {
     workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
     activities: {
       ...createAccountStoreActivities(pool),
-      ...createWebhookActivities(pool, webhookPolicyFromEnv(env.WEBHOOK_ALLOWED_HOSTS)),
+      ...createWebhookActivities(
+        pool,
+        parseKeyring(env.ENCRYPTION_KEYS),
+        webhookPolicyFromEnv(env.WEBHOOK_ALLOWED_HOSTS),
+      ),
     },
     // Workflow tasks and these activities all need the database: a host it does not answer takes none of them.
     tuner: {

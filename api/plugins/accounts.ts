@@ -65,7 +65,6 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
   app.post<{ Params: { workspaceId: string }; Body: CreateBody }>(
     '/accounts',
     {
-      preHandler: options.accountCreationGate,
       schema: {
         summary: 'Create an account (QR or pairing-code login); the same sessionId twice gives the same account',
         tags: ['accounts'],
@@ -110,6 +109,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
           metadata: body.metadata ?? {},
           webhookUrl: body.webhookUrl ?? null,
           defaultLiveAccountLimit: options.liveAccountLimit,
+          takeCreation: () => options.accountCreationGate(request),
         });
         return reply.code(created ? 201 : 200).send(toAccountView(row));
       } catch (error) {

@@ -1,10 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { DatabasePool } from 'slonik';
 import { operatorSessionPrincipal } from '../../db/operator-sessions.js';
 import { authenticateApiKey, type ApiPrincipal } from '../../db/workspaces.js';
-import { FailedAuthentications } from '../failed-authentications.js';
+import { FailedAuthentications, KnownCredentials } from '../failed-authentications.js';
 import { HttpProblem, problem } from '../problem.js';
 import { seedKeylessRefusal, type SeedKeylessAccess } from '../seed-access.js';
 
@@ -16,8 +16,8 @@ declare module 'fastify' {
     /**
      * `public`: no key (health, docs, the page). `seed`: the seed's endpoints (see api/seed-access.ts). `metrics`:
      * the scrape token (METRICS_TOKEN) or an admin key. `operator`: an admin key or an operator's browser session
-     * (api/plugins/operator-console.ts); without either the principal stays null and the route decides (a login
-     * page for a browser, 401 for a program).
+     * (api/plugins/operator-console.ts); without either, a browser's page visit reaches the route with a null
+     * principal (it redirects to the login page) and anything else gets 401 before its body is read.
      */
     auth?: 'public' | 'seed' | 'metrics' | 'operator';
   }
@@ -29,7 +29,7 @@ export interface AuthOptions {
   seedKeyless: SeedKeylessAccess;
   /** The token Prometheus scrapes /metrics with; null: only admin keys may read it. */
   metricsToken: string | null;
-  /** Failed key lookups an address may make per minute before it is refused without one. */
+  /** Failed authentications an address may have per minute; past them, its failures get 429 (valid keys pass). */
   failedAuthenticationsPerMinute: number;
 }
 
@@ -56,7 +56,26 @@ export function presentedKey(request: FastifyRequest): string | null {
 async function authPlugin(app: FastifyInstance, options: AuthOptions) {
   app.decorateRequest('principal', null);
   const failures = new FailedAuthentications(options.failedAuthenticationsPerMinute);
-  app.addHook('onRequest', async (request, reply) => {
+  const known = new KnownCredentials(options.pool);
+  /** A failure past the address's limit is answered 429 (the window is not extended); before it, it is counted. */
+  const refuseOrCountFailure = (request: FastifyRequest): void => {
+    const retryAfterMs = failures.retryAfterMs(request.ip);
+    if (retryAfterMs === 0) {
+      failures.recordFailure(request.ip);
+      return;
+    }
+    const retryAfterSeconds = Math.ceil(retryAfterMs / 1000);
+    throw new HttpProblem(
+      problem(
+        429,
+        'too_many_failed_authentications',
+        'Too Many Requests',
+        `too many requests from this address failed authentication; retry after ${retryAfterSeconds} s`,
+        { retryAfterSeconds },
+      ),
+    );
+  };
+  app.addHook('onRequest', async (request) => {
     const mode = request.routeOptions.config?.auth;
     const url = request.routeOptions.url;
     // Unmatched routes fall through to the 404 handler; the OpenAPI pages are public documentation.
@@ -68,43 +87,59 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
       return;
     }
     if (mode === 'metrics' && key && options.metricsToken && sameSecret(key, options.metricsToken)) {
-      request.principal = { keyId: 0, workspaceId: null, name: 'metrics-scrape', onlyWorkspaces: new Set() };
+      request.principal = {
+        keyId: 0,
+        workspaceId: null,
+        name: 'metrics-scrape',
+        onlyWorkspaces: new Set(),
+        scopes: ['metrics:read'],
+      };
       return;
     }
-    const retryAfterMs = failures.retryAfterMs(request.ip);
-    if (retryAfterMs > 0) {
-      const retryAfterSeconds = Math.ceil(retryAfterMs / 1000);
-      void reply.header('retry-after', String(retryAfterSeconds));
-      throw new HttpProblem(
-        problem(
-          429,
-          'too_many_failed_authentications',
-          'Too Many Requests',
-          `this address presented too many invalid keys; retry after ${retryAfterSeconds} s`,
-        ),
-      );
-    }
     const sessionToken = mode === 'operator' && !key ? request.cookies[OPERATOR_SESSION_COOKIE] : undefined;
-    if (mode === 'operator' && !key && !sessionToken) return;
-    const principal = key
-      ? await authenticateApiKey(options.pool, key)
-      : sessionToken
-        ? await operatorSessionPrincipal(options.pool, sessionToken)
-        : null;
-    if ((key || sessionToken) && !principal) failures.recordFailure(request.ip);
-    if (!principal && mode === 'operator') return;
-    if (!principal) {
-      throw new HttpProblem(
-        problem(
-          401,
-          'unauthenticated',
-          'Unauthorized',
-          'a valid API key is required (Authorization: Bearer <key> or X-API-Key)',
-        ),
-      );
+    if (!key && !sessionToken) {
+      // A browser opening an operator page without a session is sent to the login page by its route (a GET: no body
+      // to parse). Anything else is refused here, in onRequest, before Fastify reads a byte of its body: an anonymous
+      // client gets no parsing or validation of up to 8 MiB, and its attempts count like invalid keys.
+      if (mode === 'operator' && isPageVisit(request)) return;
+      refuseOrCountFailure(request);
+      throw unauthenticated(mode);
     }
-    request.principal = principal;
+    // Every credential is checked, also from an address past its limit: what passes is never refused here, only
+    // failures are counted and refused. Such an address's credentials are looked up only when they may exist.
+    const locked = failures.retryAfterMs(request.ip) > 0;
+    const worthALookup = !locked || (key ? await known.mayBeKey(key) : await known.mayBeSession(sessionToken ?? ''));
+    const principal = !worthALookup
+      ? null
+      : key
+        ? await authenticateApiKey(options.pool, key)
+        : await operatorSessionPrincipal(options.pool, sessionToken ?? '');
+    if (principal) {
+      request.principal = principal;
+      return;
+    }
+    // An expired session's browser finds the login page again (its failure still counts, so a flood of forged
+    // cookies meets the lookup bound above); nothing with a body gets past here unauthenticated.
+    if (mode === 'operator' && isPageVisit(request)) {
+      if (failures.retryAfterMs(request.ip) === 0) failures.recordFailure(request.ip);
+      return;
+    }
+    refuseOrCountFailure(request);
+    throw unauthenticated(mode);
   });
+}
+
+/** A browser navigating to a page (which an operator route answers with a redirect to the login page). */
+function isPageVisit(request: FastifyRequest): boolean {
+  return request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
+}
+
+function unauthenticated(mode: FastifyContextConfig['auth']): HttpProblem {
+  const detail =
+    mode === 'operator'
+      ? 'an admin key or an operator login (/operator/login) is required'
+      : 'a valid API key is required (Authorization: Bearer <key> or X-API-Key)';
+  return new HttpProblem(problem(401, 'unauthenticated', 'Unauthorized', detail));
 }
 
 /**

@@ -20,6 +20,7 @@ interface StreamQuery {
 const BACKLOG_LIMIT = 1_000;
 /** How long a subscriber has to answer the close when the API stops. */
 const SUBSCRIBER_CLOSE_GRACE_MS = 2_000;
+const STREAM_RETRY_AFTER_SECONDS = 10;
 
 /** What a subscriber receives for each event; `id` is the resume point. */
 export function streamMessage(event: AccountEvent) {
@@ -69,6 +70,19 @@ export default async function eventStreamPlugin(
     '/v1/stream',
     {
       websocket: true,
+      // @fastify/websocket hides its routes from the OpenAPI document; this one is part of the API all the same.
+      config: {
+        swaggerTransform: ({ schema, url }) => ({
+          schema: {
+            ...schema,
+            hide: false,
+            description:
+              'Upgrade to a WebSocket (101 Switching Protocols). Every message is one JSON object: `subscribed` first, then the account events after lastEventId, then live ones.',
+            response: { 101: { description: 'Switching Protocols: the stream of events opens' } },
+          },
+          url,
+        }),
+      },
       schema: {
         summary: 'WebSocket: live account events of a workspace or one account, resumable with lastEventId',
         tags: ['events'],
@@ -92,7 +106,11 @@ export default async function eventStreamPlugin(
         assertWorkspaceAccess(request, workspaceId, () => workspaceNotFound(workspaceId));
         if (sessionId) await accountFor(pool, { workspaceId, sessionId });
         const refusal = guard.refusal(request.principal?.keyId ?? 0, request.ip);
-        if (refusal) throw new HttpProblem(problem(429, 'too_many_streams', 'Too Many Requests', refusal));
+        if (refusal) {
+          // A slot frees when one of the holder's streams closes, which nothing here can foretell: a short wait.
+          const retryAfterSeconds = STREAM_RETRY_AFTER_SECONDS;
+          throw new HttpProblem(problem(429, 'too_many_streams', 'Too Many Requests', refusal, { retryAfterSeconds }));
+        }
       },
     },
     async (socket, request) => {

@@ -61,12 +61,17 @@ export default async function healthPlugin(app: FastifyInstance, options: Health
         },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       const entries = await Promise.all(
-        Object.entries(options.checks).map(async ([name, check]) => [name, await runCheck(check, timeoutMs)] as const),
+        Object.entries(options.checks).map(async ([name, check]) => {
+          const { result, failure } = await runCheck(check, timeoutMs);
+          // The driver's words name internal addresses and ports: the log has them, the public answer does not.
+          if (failure !== undefined) request.log.warn({ check: name, err: failure }, 'readiness check failed');
+          return [name, result] as const;
+        }),
       );
       const checks = Object.fromEntries(entries);
-      const failing = entries.filter(([, result]) => !result.ok).map(([name, result]) => `${name}: ${result.error}`);
+      const failing = entries.filter(([, result]) => !result.ok).map(([name, result]) => `${name} (${result.error})`);
       if (failing.length === 0) return { status: 'ready' as const, checks };
       return reply
         .code(503)
@@ -79,25 +84,26 @@ export default async function healthPlugin(app: FastifyInstance, options: Health
 async function runCheck(
   check: ReadinessCheck,
   timeoutMs: number,
-): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
+): Promise<{ result: { ok: boolean; latencyMs: number; error?: string }; failure?: unknown }> {
   const startedAt = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const pending = check();
   // A check that loses the race may still reject later; observe it so it never surfaces as an uncaught rejection.
   pending.catch(() => undefined);
   try {
-    await Promise.race([
-      pending,
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    const answered = await Promise.race([
+      pending.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
       }),
     ]);
-    return { ok: true, latencyMs: Math.round(performance.now() - startedAt) };
+    const latencyMs = Math.round(performance.now() - startedAt);
+    if (answered) return { result: { ok: true, latencyMs } };
+    return { result: { ok: false, latencyMs, error: `no answer within ${timeoutMs} ms` } };
   } catch (error) {
     return {
-      ok: false,
-      latencyMs: Math.round(performance.now() - startedAt),
-      error: error instanceof Error ? error.message : String(error),
+      result: { ok: false, latencyMs: Math.round(performance.now() - startedAt), error: 'failed' },
+      failure: error,
     };
   } finally {
     clearTimeout(timer);

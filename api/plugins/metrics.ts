@@ -58,9 +58,9 @@ async function metricsPlugin(app: FastifyInstance, options: { pool: DatabasePool
 
   app.get(
     '/metrics',
-    { config: { auth: 'metrics' }, schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: true } },
+    { config: { auth: 'metrics' }, schema: { summary: 'Prometheus metrics', tags: ['operations'] } },
     async (request, reply) => {
-      if (request.principal?.name !== 'metrics-scrape') assertAdmin(request);
+      if (!request.principal?.scopes?.includes('metrics:read')) assertAdmin(request);
       const lines = await cachedAccountMetrics();
       return reply.type(registry.contentType).send(`${await registry.metrics()}\n${lines.join('\n')}\n`);
     },

@@ -17,7 +17,8 @@ async function openApiPlugin(app: FastifyInstance) {
       tags: [
         { name: 'accounts', description: 'Accounts of a workspace' },
         { name: 'simulator', description: "The simulated engine's phone side (only with WA_ENGINE=simulated)" },
-        { name: 'operations', description: 'Liveness and readiness' },
+        { name: 'events', description: 'Live account events (a WebSocket)' },
+        { name: 'operations', description: 'Liveness, readiness and metrics' },
       ],
     },
     refResolver: {

@@ -51,10 +51,7 @@ export default async function operatorConsolePlugin(app: FastifyInstance, option
       const keyId = request.principal?.keyId ?? 0;
       const session = await openOperatorSession(options.pool, keyId, options.sessionLifetimeMs);
       void reply.setCookie(OPERATOR_SESSION_COOKIE, session.token, {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'strict',
-        secure: request.protocol === 'https',
+        ...sessionCookieAttributes(request),
         maxAge: Math.floor(options.sessionLifetimeMs / 1000),
       });
       return reply.code(201).send({ expiresAt: new Date(session.expiresAt).toISOString() });
@@ -75,7 +72,8 @@ export default async function operatorConsolePlugin(app: FastifyInstance, option
       assertOperator(request);
       const token = request.cookies[OPERATOR_SESSION_COOKIE];
       if (token) await endOperatorSession(options.pool, token);
-      void reply.clearCookie(OPERATOR_SESSION_COOKIE, { path: '/' });
+      // A browser replaces a cookie only with one of the same attributes; the clearing one says them all again.
+      void reply.clearCookie(OPERATOR_SESSION_COOKIE, sessionCookieAttributes(request));
       return reply.code(204).send();
     },
   );
@@ -97,6 +95,11 @@ export default async function operatorConsolePlugin(app: FastifyInstance, option
       });
     });
   }
+}
+
+/** The session cookie's attributes, the same when it is set and when it is cleared. */
+function sessionCookieAttributes(request: FastifyRequest) {
+  return { path: '/', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https' } as const;
 }
 
 /** A browser without a session is sent to the login page (back here after it); a program gets problem details. */

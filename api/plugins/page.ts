@@ -32,5 +32,10 @@ export async function serveStaticPages(
 
 /** The "add account" page. */
 export default async function pagePlugin(app: FastifyInstance) {
-  await serveStaticPages(app, ASSETS, "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:");
+  // frame-ancestors: no other site may frame the page and have a user click in it.
+  await serveStaticPages(
+    app,
+    ASSETS,
+    "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'",
+  );
 }

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { HttpProblem, problem, PROBLEM_CONTENT_TYPE, problemSchema, type ProblemDetails } from '../problem.js';
@@ -37,7 +38,12 @@ async function problemDetailsPlugin(app: FastifyInstance) {
       );
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       // Fastify's own client errors (bad JSON, too large, wrong content type) keep their status and code.
-      details = problem(error.statusCode, (error.code ?? 'bad_request').toLowerCase(), 'Bad Request', error.message);
+      details = problem(
+        error.statusCode,
+        (error.code ?? 'bad_request').toLowerCase(),
+        STATUS_CODES[error.statusCode] ?? 'Bad Request',
+        error.message,
+      );
     } else {
       request.log.error({ err: error }, 'request failed');
       details = problem(
@@ -47,6 +53,10 @@ async function problemDetailsPlugin(app: FastifyInstance) {
         'the request failed; the error is logged with its request id',
         { requestId: request.id },
       );
+    }
+    // A client told to slow down is told for how long: every 429 carries Retry-After.
+    if (details.status === 429 && typeof details.retryAfterSeconds === 'number' && !reply.hasHeader('retry-after')) {
+      void reply.header('retry-after', String(details.retryAfterSeconds));
     }
     void reply.code(details.status).type(PROBLEM_CONTENT_TYPE).send(details);
   });

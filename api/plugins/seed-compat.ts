@@ -58,7 +58,6 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: Ac
     '/api/session/init',
     {
       config: { auth: 'seed' },
-      preHandler: options.accountCreationGate,
       schema: {
         summary: 'Seed-compatible: start a session (QR login)',
         tags: ['seed-compatible'],
@@ -92,6 +91,7 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: Ac
           taskQueue,
           webhookUrl: request.body.webhookUrl ?? null,
           defaultLiveAccountLimit: options.liveAccountLimit,
+          takeCreation: () => options.accountCreationGate(request),
         });
         return reply.code(created ? 201 : 200).send(sessionView(row));
       } catch (error) {

@@ -1,4 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import type { DatabasePool } from 'slonik';
+import { webhookSecrets } from '../../db/webhook-secrets.js';
+import type { Keyring } from '../../lib/keyring.js';
 import { setAccountWebhookUrl } from '../../db/accounts.js';
 import { listDeliveries } from '../../db/webhook-deliveries.js';
 import { ensureWorkspace, updateWorkspaceWebhook, type WorkspaceRow } from '../../db/workspaces.js';
@@ -25,11 +28,11 @@ const settingsSchema = {
   additionalProperties: false,
 } as const;
 
-const view = (row: WorkspaceRow) => ({
-  workspaceId: row.id,
-  webhookUrl: row.webhook_url,
-  webhookSecret: row.webhook_secret,
-});
+const view = async (pool: DatabasePool, keyring: Keyring, row: WorkspaceRow) => {
+  const secrets = await webhookSecrets(pool, keyring, row.id);
+  if (!secrets) throw new Error(`workspace ${row.id} is gone`);
+  return { workspaceId: row.id, webhookUrl: row.webhook_url, webhookSecret: secrets.current };
+};
 
 /** Webhooks: the workspace's default URL and signing secret, an account's own URL, and every delivery attempt. */
 export default async function webhooksPlugin(app: FastifyInstance, options: AccountCommandDeps) {
@@ -52,7 +55,7 @@ export default async function webhooksPlugin(app: FastifyInstance, options: Acco
       },
     },
     async (request) => {
-      return view(await ensureWorkspace(pool, request.params.workspaceId));
+      return view(pool, options.keyring, await ensureWorkspace(pool, request.params.workspaceId));
     },
   );
 
@@ -78,6 +81,8 @@ export default async function webhooksPlugin(app: FastifyInstance, options: Acco
     async (request) => {
       assertWebhookUrl(request.body.webhookUrl, options.webhookPolicy);
       return view(
+        pool,
+        options.keyring,
         await updateWorkspaceWebhook(
           pool,
           request.params.workspaceId,

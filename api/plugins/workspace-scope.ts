@@ -22,7 +22,16 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: A
     assertWorkspaceAccess(request, params.workspaceId, notFound);
   });
   // The children get the dependencies alone: the group's prefix in their options would be added a second time.
-  const { pool, temporal, taskQueue, webhookPolicy, liveAccountLimit, accountCreationGate, serviceWebVersion } = deps;
+  const {
+    pool,
+    temporal,
+    taskQueue,
+    webhookPolicy,
+    liveAccountLimit,
+    accountCreationGate,
+    serviceWebVersion,
+    keyring,
+  } = deps;
   for (const plugin of [
     accountsPlugin,
     accountDiagnosticsPlugin,
@@ -38,6 +47,7 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: A
       liveAccountLimit,
       accountCreationGate,
       serviceWebVersion,
+      keyring,
     });
   }
 }

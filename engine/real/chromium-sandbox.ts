@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import type { Logger } from '../../lib/logger.js';
 
 /** What decides whether Chromium can sandbox its renderers on this host. */
 export interface SandboxFacts {
@@ -30,8 +31,36 @@ export function decideSandbox(setting: SandboxSetting, facts: SandboxFacts): San
   if (setting === 'off') return { sandbox: false, reason: 'CHROMIUM_SANDBOX=off' };
   const blocker = sandboxBlocker(facts);
   if (blocker === null) return { sandbox: true, reason: 'the host allows it' };
-  if (setting === 'on') throw new Error(`CHROMIUM_SANDBOX=on, but Chromium cannot sandbox here: ${blocker}`);
+  if (setting === 'on')
+    throw new Error(
+      `CHROMIUM_SANDBOX=on, but Chromium cannot sandbox here: ${blocker}. ${SANDBOX_REMEDY}, or set ` +
+        'CHROMIUM_SANDBOX=auto to run it without the sandbox (not advised)',
+    );
   return { sandbox: false, reason: blocker };
+}
+
+const SANDBOX_REMEDY =
+  "Run the worker as a non-root user on a host that allows unprivileged user namespaces (or install Chromium's " +
+  'setuid chrome-sandbox helper)';
+
+/**
+ * The decision for this worker's start, said once in its log. Running without the sandbox is a weaker service than
+ * the operator may believe they run, so it is a warning with the reason and the remedy, never an info line.
+ */
+export function decideSandboxAtStart(
+  setting: SandboxSetting,
+  facts: SandboxFacts,
+  log: Pick<Logger, 'info' | 'warn'>,
+): SandboxDecision {
+  const decision = decideSandbox(setting, facts);
+  if (decision.sandbox) log.info({ sandbox: true, reason: decision.reason }, 'chromium sandbox');
+  else
+    log.warn(
+      { sandbox: false, reason: decision.reason, setting },
+      `Chromium runs WITHOUT its sandbox (${decision.reason}): a page that compromises its renderer runs with the ` +
+        `worker's rights. ${SANDBOX_REMEDY}; CHROMIUM_SANDBOX=on refuses to start without it`,
+    );
+  return decision;
 }
 
 function sandboxBlocker(facts: SandboxFacts): string | null {

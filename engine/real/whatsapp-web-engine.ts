@@ -1,4 +1,6 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DatabasePool } from 'slonik';
@@ -10,6 +12,7 @@ import { memoryByProfile } from '../../infra/chromium-memory.js';
 import type { Logger } from '../../lib/logger.js';
 import { PhoneActionInbox, PhoneActionRefused } from '../../simulator/phone-action-inbox.js';
 import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
+import { chromiumEnvironment } from './chromium-environment.js';
 import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
 import { PostgresAuth, profileName, type AuthStore } from './postgres-auth.js';
 
@@ -39,14 +42,50 @@ export interface RealEngineOptions {
   /**
    * Where a pinned build comes from (whatsapp-web.js's webVersionCache): `local`, this engine's folder (a build the
    * live page served once is kept there; the stand-in writes its page there); `remote`, a URL template with
-   * `{version}`; `none`, always the live page (no pin possible).
+   * `{version}` (https), each build checked against its listed SHA-256 (`digests`, by version) before it runs; `none`,
+   * always the live page (no pin possible).
    */
-  webVersionCache: { type: 'local' } | { type: 'remote'; remotePath: string } | { type: 'none' };
+  webVersionCache:
+    { type: 'local' } | { type: 'remote'; remotePath: string; digests: ReadonlyMap<string, string> } | { type: 'none' };
 }
 
 /** The stand-in page answers as whatever build it is asked for. */
 export function standInPage(html: string, version: string): string {
   return html.replaceAll(STANDIN_WEB_VERSION, version);
+}
+
+/** A WhatsApp Web build from the archive that is not run: not listed, not fetched, or not matching its SHA-256. */
+export class WebBuildRefused extends Error {
+  override readonly name = 'WebBuildRefused';
+}
+
+/** A build's HTML is a few megabytes; an archive answering more is not serving a build. */
+const MAX_WEB_BUILD_BYTES = 32 * 1024 * 1024;
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** The body of a 200 answer to an https GET (redirects are not followed: the listed URL is the build's). */
+function httpsGet(url: string, timeoutMs: number, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolvePromise, reject) => {
+    const request = https.get(url, { timeout: timeoutMs }, (response) => {
+      if (response.statusCode !== 200) {
+        response.resume();
+        reject(new Error(`the archive answered ${response.statusCode}`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) request.destroy(new Error(`the build is larger than ${maxBytes} bytes`));
+        else chunks.push(chunk);
+      });
+      response.on('end', () => resolvePromise(Buffer.concat(chunks)));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', reject);
+  });
 }
 
 /** A memory reading of every session's browser serves every session asking within this long. */
@@ -148,13 +187,13 @@ export class WhatsAppWebEngine implements Engine {
   private async webBuildOptions(accountPin: string | null | undefined): Promise<Partial<wwebjs.ClientOptions>> {
     const pinned = accountPin ?? this.options.webVersion;
     const cache = this.options.webVersionCache;
-    if (cache.type === 'remote') {
-      return {
-        ...(pinned ? { webVersion: pinned } : {}),
-        webVersionCache: { type: 'remote', remotePath: cache.remotePath, strict: pinned !== null },
-      };
+    if (cache.type === 'remote' && pinned) {
+      await this.verifiedBuild(pinned, cache.remotePath, cache.digests);
+      return { webVersion: pinned, webVersionCache: { type: 'local', path: this.verifiedBuildsDir, strict: true } };
     }
-    if (cache.type === 'none') return { webVersionCache: { type: 'none' } };
+    // Only a pinned build comes from the archive: without a pin the page is WhatsApp's own, over its TLS.
+    if (cache.type === 'none' || (cache.type === 'remote' && !this.options.standIn))
+      return { webVersionCache: { type: 'none' } };
     if (this.options.standIn) {
       const version = pinned ?? STANDIN_WEB_VERSION;
       await this.standInBuild(version);
@@ -164,6 +203,48 @@ export class WhatsAppWebEngine implements Engine {
       ...(pinned ? { webVersion: pinned } : {}),
       webVersionCache: { type: 'local', path: this.webCacheDir, strict: pinned !== null },
     };
+  }
+
+  /** Builds from the archive, each kept only once its bytes matched its listed SHA-256 (nothing else writes here). */
+  private get verifiedBuildsDir() {
+    return resolve(this.options.dataDir, 'verified-builds');
+  }
+
+  /** Fetches from the archive at most once at a time per build, however many sessions start on it together. */
+  private readonly buildFetches = new Map<string, Promise<void>>();
+
+  /**
+   * Puts `version` in the verified builds, from the archive, when its bytes match the SHA-256 the operator listed
+   * for it; throws a WebBuildRefused otherwise. A build on disk is checked again at every start: the library reads
+   * exactly the file checked here.
+   */
+  private async verifiedBuild(version: string, remotePath: string, digests: ReadonlyMap<string, string>) {
+    const listed = digests.get(version);
+    if (!listed) throw new WebBuildRefused(`web build ${version} has no listed SHA-256 (WA_WEB_VERSION_DIGESTS)`);
+    const file = join(this.verifiedBuildsDir, `${version}.html`);
+    const onDisk = await readFile(file).catch(() => null);
+    if (onDisk && sha256(onDisk) === listed) return;
+    let fetching = this.buildFetches.get(version);
+    if (!fetching) {
+      fetching = (async () => {
+        const url = remotePath.replaceAll('{version}', version);
+        let body: Buffer;
+        try {
+          body = await httpsGet(url, this.options.launchTimeoutMs, MAX_WEB_BUILD_BYTES);
+        } catch (error) {
+          throw new WebBuildRefused(`web build ${version} could not be fetched: ${(error as Error).message}`);
+        }
+        if (sha256(body) !== listed)
+          throw new WebBuildRefused(`web build ${version} does not match its listed SHA-256`);
+        await mkdir(this.verifiedBuildsDir, { recursive: true });
+        // Written aside and renamed: a start never reads half a build.
+        const partial = `${file}.${process.pid}.partial`;
+        await writeFile(partial, body);
+        await rename(partial, file);
+      })().finally(() => this.buildFetches.delete(version));
+      this.buildFetches.set(version, fetching);
+    }
+    await fetching;
   }
 
   /** The stand-in's builds put in the web cache by this process: each once, however many sessions start on it. */
@@ -197,7 +278,13 @@ export class WhatsAppWebEngine implements Engine {
     await this.stopClient(options.sessionId);
     // A reading taken before this start would give the new client its predecessor's memory.
     this.memoryReading = null;
-    const webBuild = await this.webBuildOptions(options.webVersion);
+    let webBuild: Partial<wwebjs.ClientOptions>;
+    try {
+      webBuild = await this.webBuildOptions(options.webVersion);
+    } catch (error) {
+      if (!(error instanceof WebBuildRefused)) throw error;
+      return this.refusedStart(options, error);
+    }
     const client = new Client({
       authStrategy: new PostgresAuth(
         options.sessionId,
@@ -205,7 +292,12 @@ export class WhatsAppWebEngine implements Engine {
         this.authStoreFor(options.fence ?? null),
         this.log,
       ) as unknown as wwebjs.AuthStrategy,
-      puppeteer: { executablePath: this.options.chromiumPath, headless: true, args: this.options.chromiumFlags },
+      puppeteer: {
+        executablePath: this.options.chromiumPath,
+        headless: true,
+        args: this.options.chromiumFlags,
+        env: chromiumEnvironment(),
+      },
       ...webBuild,
       ...(options.pairingPhoneNumber
         ? {
@@ -310,6 +402,28 @@ export class WhatsAppWebEngine implements Engine {
       state: async () => (await client.getState()) ?? null,
       webVersion: async () => (await client.getWWebVersion()) ?? null,
       memoryBytes: () => this.sessionMemoryBytes(options.sessionId),
+    };
+  }
+
+  /**
+   * A start whose build was refused: no browser runs; the session ends at once as a start that failed, so the
+   * account retries it and its detail says why (a build listed later, or fixed in the archive, then starts).
+   */
+  private refusedStart(options: EngineStartOptions, error: WebBuildRefused): EngineSession {
+    this.log.warn({ sessionId: options.sessionId, err: error.message }, 'WhatsApp Web build refused');
+    setImmediate(() =>
+      options.onEvent({ type: 'disconnected', kind: 'transient', reason: `start_failed:${error.message}` }),
+    );
+    return {
+      sessionId: options.sessionId,
+      ownIdentity: () => Promise.resolve(null),
+      resolveLid: () => Promise.resolve(null),
+      requestPairingCode: () => Promise.reject(new Error(`WhatsApp Web did not start: ${error.message}`)),
+      logout: () => Promise.resolve(),
+      destroy: () => Promise.resolve(),
+      state: () => Promise.resolve(null),
+      webVersion: () => Promise.resolve(null),
+      memoryBytes: () => Promise.resolve(null),
     };
   }
 

@@ -10,7 +10,7 @@ import { findFreePort } from '../../infra/ports.js';
 import { startServiceProcess, waitForHttpOk } from '../../infra/service-processes.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
 import { eventually, openPool, testStackEnv, uniqueId } from '../helpers/context.js';
-import { startTestWorker } from '../helpers/worker-process.js';
+import { startTestWorker, testProcessDatabaseUrl } from '../helpers/worker-process.js';
 
 interface StreamEvent {
   id: number;
@@ -65,7 +65,8 @@ describe('WebSocket push: fan-out across API processes, resume, authentication',
     pool = await openPool();
     const started = await startTestWorker(FAST_SIMULATOR_ENV);
     worker = started.worker;
-    const { databaseUrl, temporalAddress, outputDir } = testStackEnv();
+    const { temporalAddress, outputDir } = testStackEnv();
+    const databaseUrl = await testProcessDatabaseUrl('api');
     for (const name of ['a', 'b']) {
       const port = await findFreePort();
       const api = startServiceProcess(

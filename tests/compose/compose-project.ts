@@ -37,7 +37,9 @@ export class ComposeProject {
     this.secrets = {
       ENCRYPTION_KEYS: newKeyEntry(),
       POSTGRES_PASSWORD: secret(),
-      SERVICE_DB_PASSWORD: secret(),
+      MIGRATION_DB_PASSWORD: secret(),
+      WORKER_DB_PASSWORD: secret(),
+      API_DB_PASSWORD: secret(),
       TEMPORAL_DB_PASSWORD: secret(),
       API_PORT: String(apiPort),
       // Podman's own default seccomp profile already allows Chromium's sandbox (docker-compose.yml, the worker).
@@ -148,7 +150,7 @@ export class ComposeProject {
   }
 
   /**
-   * A container of the service's image in PostgreSQL's own network namespace, with the service's row-access login
+   * A container of the service's image in PostgreSQL's own network namespace, with the worker's login (it reads the leases and clients the audit judges)
    * on 127.0.0.1: the test's own reads of the rows (the audit) need no network and no name resolution, so no cut a
    * fault case makes reaches them. Made again when PostgreSQL's container restarts (its namespace goes with it).
    */
@@ -167,7 +169,7 @@ export class ComposeProject {
       '--network',
       `container:${database}`,
       '--env',
-      `DATABASE_URL=postgres://wa_connect_app:${this.secrets.SERVICE_DB_PASSWORD}@127.0.0.1:5432/wa_connect`,
+      `DATABASE_URL=postgres://wa_worker:${this.secrets.WORKER_DB_PASSWORD}@127.0.0.1:5432/wa_connect`,
       'localhost/wa-connect:local',
       'sleep',
       'infinity',

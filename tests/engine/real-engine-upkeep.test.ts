@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ import { standInPage } from '../../engine/real/whatsapp-web-engine.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { restartAccountSignal, signalAccount } from '../../workflows/messages.js';
 import { AccountDriver, randomPhone } from '../helpers/accounts.js';
+import { TestCertificateAuthority } from '../helpers/certificates.js';
 import { openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
 
@@ -25,10 +27,22 @@ const MB = 1024 * 1024;
  * WhatsApp Web builds served the way an archive of builds serves them (whatsapp-web.js's remote webVersionCache),
  * on loopback: each build is the stand-in page answering as that build.
  */
-async function buildArchive(): Promise<{ server: Server; url: string; requested: string[] }> {
+async function buildArchive(): Promise<{
+  server: Server;
+  url: string;
+  requested: string[];
+  digests: string;
+  caFile: string;
+}> {
   const html = await readFile(STANDIN_HTML, 'utf8');
   const requested: string[] = [];
-  const server = createServer((request, response) => {
+  // Builds come over https only (a test CA the worker trusts), each listed with its SHA-256.
+  const ca = await TestCertificateAuthority.create(join(testStackEnv().dataDir, uniqueId('archive-ca')), 'archive');
+  const { cert, key } = await ca.issue('127.0.0.1', { altNames: ['IP:127.0.0.1'], usages: ['serverAuth'] });
+  const digests = [SERVICE_PIN, ACCOUNT_PIN]
+    .map((version) => `${version}=${createHash('sha256').update(standInPage(html, version)).digest('hex')}`)
+    .join(',');
+  const server = createServer({ cert: await readFile(cert), key: await readFile(key) }, (request, response) => {
     const version = /^\/builds\/([0-9][0-9A-Za-z.-]*)\.html$/.exec(request.url ?? '')?.[1];
     if (!version) {
       response.writeHead(404).end();
@@ -39,7 +53,7 @@ async function buildArchive(): Promise<{ server: Server; url: string; requested:
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}/builds/{version}.html`, requested };
+  return { server, url: `https://127.0.0.1:${port}/builds/{version}.html`, requested, digests, caFile: ca.cert };
 }
 
 describe('the real engine kept alive: pinned builds, hung pages and grown browsers', { timeout: 300_000 }, () => {
@@ -61,6 +75,8 @@ describe('the real engine kept alive: pinned builds, hung pages and grown browse
       WA_WEB_VERSION: SERVICE_PIN,
       WA_WEB_VERSION_CACHE: 'remote',
       WA_WEB_VERSION_REMOTE_PATH: archive.url,
+      WA_WEB_VERSION_DIGESTS: archive.digests,
+      NODE_EXTRA_CA_CERTS: archive.caFile,
       ENGINE_CHECK_EVERY_MS: '1000',
       ENGINE_CHECK_TIMEOUT_MS: '1500',
       ENGINE_CHECK_MISSES: '2',

@@ -7,7 +7,7 @@ import type { DatabasePool } from 'slonik';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { createApiKey } from '../../db/workspaces.js';
 import { migrate } from '../../db/migrate.js';
-import { ensureServiceLogin } from '../../db/service-login.js';
+import { ensureProcessLogin, type ServiceProcess } from '../../db/service-login.js';
 import { createDatabasePool } from '../../db/pool.js';
 import { startLocalPostgres, type RunningPostgres } from '../../infra/local-postgres.js';
 import { findFreePort } from '../../infra/ports.js';
@@ -46,6 +46,8 @@ export class FaultStack {
   private readonly extraWorkers: ChildHandle[] = [];
   private readonly workerLogs = new Map<ChildHandle, string>();
   private apiCount = 0;
+  /** The API's own login (env's DATABASE_URL is the worker's). */
+  apiDatabaseUrl = '';
 
   private constructor(
     readonly name: string,
@@ -72,15 +74,17 @@ export class FaultStack {
     });
     const temporal = await startFaultTemporal(dataDir, ports.temporal, postgres.url);
     await migrate(postgres.url, log);
-    // The service's processes log in as production's do: row access only (sql/0014).
-    const serviceUrl = await ensureServiceLogin(postgres.url, {
-      name: 'wa_connect_app',
-      password: randomBytes(18).toString('base64url'),
-    });
+    // The worker and the API log in as production's do: each as its own role (sql/0021).
+    const login = async (serviceProcess: ServiceProcess) =>
+      ensureProcessLogin(postgres.url, serviceProcess, {
+        name: `wa_${serviceProcess}`,
+        password: randomBytes(18).toString('base64url'),
+      });
+    const databaseUrls = { worker: await login('worker'), api: await login('api') };
     const env = {
       ...process.env,
       ...SIMULATOR_ENV,
-      DATABASE_URL: serviceUrl,
+      DATABASE_URL: databaseUrls.worker,
       TEMPORAL_ADDRESS: temporal.address,
       TASK_QUEUE: `faults-${name}`,
       API_PORT: String(ports.api),
@@ -95,6 +99,7 @@ export class FaultStack {
     };
     const pool = await createDatabasePool(postgres.url, { maximumPoolSize: 4 });
     const stack = new FaultStack(name, dataDir, postgres, temporal, ports, postgres.url, env, pool);
+    stack.apiDatabaseUrl = databaseUrls.api;
     stack.adminKey = (await createApiKey(stack.pool, { workspaceId: null, name: 'faults' })).key;
     await Promise.all([stack.startWorker(), stack.startApi()]);
     return stack;
@@ -177,7 +182,11 @@ export class FaultStack {
 
   async startApi(): Promise<void> {
     this.apiCount += 1;
-    const api = startServiceProcess('api', this.env, join(this.dataDir, `api-${this.apiCount}.log`));
+    const api = startServiceProcess(
+      'api',
+      { ...this.env, DATABASE_URL: this.apiDatabaseUrl },
+      join(this.dataDir, `api-${this.apiCount}.log`),
+    );
     this.api = api;
     await waitForHttpOk(`${this.apiUrl}/health`, [api], 120_000);
   }

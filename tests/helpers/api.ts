@@ -4,6 +4,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import type { DatabasePool } from 'slonik';
 import { buildApp } from '../../api/app.js';
 import { createApiKey } from '../../db/workspaces.js';
+import type { SeedKeylessAccess } from '../../api/seed-access.js';
 import type { StreamLimits } from '../../api/stream-guard.js';
 import type { WebhookNetworkPolicy } from '../../webhooks/network-policy.js';
 import { openPool, openTemporalClient, testLog, testStackEnv, uniqueId } from './context.js';
@@ -32,6 +33,9 @@ export async function buildTestApi(
     failedAuthenticationsPerMinute?: number;
     temporalUiUrl?: string;
     serviceWebVersion?: string;
+    trustProxy?: string[];
+    seedKeyless?: SeedKeylessAccess;
+    requestTimeoutMs?: number;
   },
 ): Promise<TestApi> {
   const app = await buildApp({
@@ -51,7 +55,10 @@ export async function buildTestApi(
       ? { failedAuthenticationsPerMinute: options.failedAuthenticationsPerMinute }
       : {}),
     ...(options.temporalUiUrl ? { temporalUiUrl: options.temporalUiUrl } : {}),
+    ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     serviceWebVersion: options.serviceWebVersion ?? null,
+    ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
+    ...(options.seedKeyless ? { seedKeyless: options.seedKeyless } : {}),
   });
   const { key: adminKey } = await createApiKey(pool, { workspaceId: null, name: 'test admin' });
   return {

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
+import { ensureProcessLogin, type ServiceProcess } from '../../db/service-login.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { startServiceProcess } from '../../infra/service-processes.js';
 import { waitForWorkflowPoller } from '../../infra/wait-for-worker.js';
@@ -9,12 +11,31 @@ import { temporalTlsFromEnv, type TemporalTlsEnv } from '../../lib/temporal-tls.
 import { AccountDriver, FAST_SIMULATOR_ENV } from './accounts.js';
 import { openPool, openTemporalClient, testStackEnv, uniqueId } from './context.js';
 
-/** A real worker process (the same entry point production runs) on a task queue of the test's own. */
+const logins = new Map<ServiceProcess, Promise<string>>();
+
+/** The worker's or the API's own login on the test stack's PostgreSQL (sql/0021), one per test process. */
+export function testProcessDatabaseUrl(serviceProcess: ServiceProcess): Promise<string> {
+  let login = logins.get(serviceProcess);
+  if (!login) {
+    login = ensureProcessLogin(testStackEnv().databaseUrl, serviceProcess, {
+      name: `wa_test_${serviceProcess}_${process.pid}`,
+      password: randomBytes(18).toString('base64url'),
+    });
+    logins.set(serviceProcess, login);
+  }
+  return login;
+}
+
+/**
+ * A real worker process (the same entry point production runs) on a task queue of the test's own, logged in as
+ * production's worker is: with the worker's role, unless the test gives a DATABASE_URL.
+ */
 export async function startTestWorker(
   extraEnv: NodeJS.ProcessEnv = {},
   taskQueue = uniqueId('tq'),
 ): Promise<{ worker: ChildHandle; taskQueue: string; logFile: string }> {
-  const { databaseUrl, outputDir } = testStackEnv();
+  const { outputDir } = testStackEnv();
+  const databaseUrl = await testProcessDatabaseUrl('worker');
   const temporalAddress = extraEnv.TEMPORAL_ADDRESS ?? testStackEnv().temporalAddress;
   const logFile = join(outputDir, `worker-${taskQueue}-${Date.now()}.log`);
   const worker = startServiceProcess(

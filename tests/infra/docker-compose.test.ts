@@ -110,16 +110,45 @@ describe('docker-compose.yml (production shape; `npm run test:compose` runs it)'
     assert.deepEqual(declared, [...SEARCH_ATTRIBUTE_DECLARATIONS]);
   });
 
-  it('gives the service a row-access login, the migrations the owner, and Temporal a role of its own', () => {
-    // The URLs hold ${...} substitutions, so the user is read off the text.
+  it('gives the worker and the API a login each, the migrations an owner that is not the superuser, and Temporal a role of its own', async () => {
+    // The URLs hold ${...} substitutions, so the user and the password's variable are read off the text.
     const userOf = (url: unknown) => /^postgres:\/\/([^:@/]+)[:@]/.exec(String(url))?.[1];
-    const serviceEnv = compose.services.worker?.environment ?? {};
-    assert.equal(userOf(serviceEnv.DATABASE_URL), 'wa_connect_app');
-    assert.equal(compose.services.api?.environment?.DATABASE_URL, serviceEnv.DATABASE_URL);
-    assert.equal(serviceEnv.DATABASE_MIGRATION_URL, undefined, 'the service never holds the owner password');
+    const passwordOf = (url: unknown) => /^postgres:\/\/[^:]+:\$\{([A-Z_]+)/.exec(String(url))?.[1];
+    const workerEnv = compose.services.worker?.environment ?? {};
+    const apiEnv = compose.services.api?.environment ?? {};
     const migrate = compose.services.migrate?.environment ?? {};
+    const postgres = compose.services.postgresql?.environment ?? {};
+    assert.equal(userOf(workerEnv.DATABASE_URL), migrate.WORKER_DB_USER);
+    assert.equal(passwordOf(workerEnv.DATABASE_URL), 'WORKER_DB_PASSWORD');
+    assert.equal(userOf(apiEnv.DATABASE_URL), migrate.API_DB_USER);
+    assert.equal(passwordOf(apiEnv.DATABASE_URL), 'API_DB_PASSWORD');
+    assert.notEqual(migrate.WORKER_DB_USER, migrate.API_DB_USER, 'the worker and the API never share a login');
+    assert.match(String(migrate.WORKER_DB_PASSWORD), /^\$\{WORKER_DB_PASSWORD:/);
+    assert.match(String(migrate.API_DB_PASSWORD), /^\$\{API_DB_PASSWORD:/);
+    for (const env of [workerEnv, apiEnv])
+      assert.equal(env.DATABASE_MIGRATION_URL, undefined, 'no process holds the owner password');
+    assert.equal(migrate.SERVICE_DB_USER, undefined, 'no login shared by both processes');
+
+    // The owner runs the migrations; the image's superuser is another role, whose password no service holds.
     assert.equal(userOf(migrate.DATABASE_MIGRATION_URL), 'wa_connect');
-    assert.equal(migrate.SERVICE_DB_USER, 'wa_connect_app');
+    assert.equal(passwordOf(migrate.DATABASE_MIGRATION_URL), 'MIGRATION_DB_PASSWORD');
+    assert.notEqual(postgres.POSTGRES_USER, 'wa_connect');
+    assert.equal(
+      postgres.MIGRATION_DB_PASSWORD,
+      migrate.DATABASE_MIGRATION_URL && '${MIGRATION_DB_PASSWORD:?set MIGRATION_DB_PASSWORD}',
+    );
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (name === 'postgresql') continue;
+      assert.ok(
+        !JSON.stringify(service.environment ?? {}).includes('POSTGRES_PASSWORD'),
+        `${name}: no superuser password`,
+      );
+    }
+    const init = compose.services.postgresql?.volumes?.find((volume) => volume.includes('owner-role.sh'));
+    assert.match(String(init), /^\.\/infra\/postgres\/owner-role\.sh:\/docker-entrypoint-initdb\.d\//);
+    const ownerRole = await readFile('infra/postgres/owner-role.sh', 'utf8');
+    assert.match(ownerRole, /CREATE ROLE wa_connect LOGIN NOSUPERUSER NOCREATEDB CREATEROLE/);
+    assert.match(ownerRole, /ALTER DATABASE .* OWNER TO wa_connect/);
     assert.equal(compose.services.temporal?.environment?.TEMPORAL_DB_USER, 'temporal');
   });
 

@@ -1,89 +1,175 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+import { findAccountBySession, setAccountWebhookUrl } from '../../db/accounts.js';
 import { migrate, MIGRATIONS_DIR } from '../../db/migrate.js';
 import { createDatabasePool } from '../../db/pool.js';
-import { ensureServiceLogin } from '../../db/service-login.js';
+import { webhookSecrets } from '../../db/webhook-secrets.js';
+import { ensureWorkspace } from '../../db/workspaces.js';
+import { ensureProcessLogin, type ServiceProcess } from '../../db/service-login.js';
 import type { ChildHandle } from '../../infra/child-process.js';
+import { keyringFromEnv } from '../../lib/keyring.js';
+import { verifyWebhook } from '../../webhooks/signing.js';
 import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
-import { openTemporalClient, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
+import { eventually, openPool, openTemporalClient, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
 
-/** The service's processes log in with row access only: a stolen service password cannot change or drop the schema. */
-describe('the service’s database role', () => {
-  let serviceUrl: string;
-  let servicePool: DatabasePool;
+const DENIED = /permission denied|must be|not allowed/;
+
+/**
+ * The worker and the API log in each as a role of its own, with row access only to what its code does: a stolen
+ * password of either cannot change the schema, and the worker's (the process running Chromium) cannot mint an API key.
+ */
+describe('the processes’ database roles', () => {
+  const urls = {} as Record<ServiceProcess, string>;
+  const pools = {} as Record<ServiceProcess, DatabasePool>;
+  let owner: DatabasePool;
   let temporal: Client;
   let closeTemporal: () => Promise<void>;
   let worker: ChildHandle | undefined;
 
   before(async () => {
-    serviceUrl = await ensureServiceLogin(testStackEnv().databaseUrl, {
-      name: uniqueId('svc').toLowerCase().replaceAll('-', '_'),
-      password: randomBytes(18).toString('base64url'),
-    });
-    servicePool = await createDatabasePool(serviceUrl, { maximumPoolSize: 4 });
+    owner = await openPool();
+    for (const serviceProcess of ['worker', 'api'] as const) {
+      urls[serviceProcess] = await ensureProcessLogin(testStackEnv().databaseUrl, serviceProcess, {
+        name: uniqueId(serviceProcess).toLowerCase().replaceAll('-', '_'),
+        password: randomBytes(18).toString('base64url'),
+      });
+      pools[serviceProcess] = await createDatabasePool(urls[serviceProcess], { maximumPoolSize: 4 });
+    }
     ({ client: temporal, close: closeTemporal } = await openTemporalClient());
   });
   after(async () => {
     await worker?.stop('SIGTERM');
     await closeTemporal?.();
-    await servicePool?.end();
+    await Promise.all(Object.values(pools).map((pool) => pool.end()));
+    await owner?.end();
   });
 
-  it('reads and writes rows, and is refused every change of schema, role or migration record', async () => {
-    const flags = await servicePool.one(sql.unsafe`
-      SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user
-    `);
-    assert.deepEqual(flags, { rolsuper: false, rolcreaterole: false, rolcreatedb: false });
+  const refused = async (pool: DatabasePool, statements: ReturnType<typeof sql.unsafe>[]) => {
+    for (const statement of statements) await assert.rejects(pool.query(statement), DENIED, statement.sql);
+  };
+
+  it('neither may change schema, role or migration record', async () => {
+    for (const pool of Object.values(pools)) {
+      const flags = await pool.one(sql.unsafe`
+        SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user
+      `);
+      assert.deepEqual(flags, { rolsuper: false, rolcreaterole: false, rolcreatedb: false });
+      await refused(pool, [
+        sql.unsafe`CREATE TABLE stolen (x int)`,
+        sql.unsafe`DROP TABLE account_events`,
+        sql.unsafe`ALTER TABLE whatsapp_accounts ADD COLUMN x int`,
+        sql.unsafe`TRUNCATE engine_auth`,
+        sql.unsafe`DELETE FROM schema_migrations`,
+        sql.unsafe`CREATE ROLE intruder LOGIN`,
+        sql.unsafe`SELECT rolpassword FROM pg_authid`,
+        sql.unsafe`CREATE DATABASE stolen`,
+      ]);
+    }
+  });
+
+  it('the worker may not touch API keys or operator sessions, and reads webhook secrets only sealed', async () => {
     const workspaceId = uniqueId('ws-role');
-    await servicePool.query(
-      sql.unsafe`INSERT INTO workspaces (id, webhook_secret) VALUES (${workspaceId}, 'whsec_test') ON CONFLICT DO NOTHING`,
+    await owner.query(sql.unsafe`INSERT INTO workspaces (id) VALUES (${workspaceId})`);
+    await webhookSecrets(owner, keyringFromEnv(), workspaceId);
+    await refused(pools.worker, [
+      sql.unsafe`INSERT INTO api_keys (key_prefix, key_hash, workspace_id, name) VALUES ('wak_000000000000', 'x', NULL, 'minted')`,
+      sql.unsafe`SELECT key_hash FROM api_keys`,
+      sql.unsafe`UPDATE api_keys SET revoked_at = NULL`,
+      sql.unsafe`SELECT * FROM operator_sessions`,
+      sql.unsafe`INSERT INTO workspaces (id) VALUES (${uniqueId('ws-minted')})`,
+      sql.unsafe`UPDATE workspaces SET webhook_url = 'https://attacker.example/' WHERE id = ${workspaceId}`,
+      sql.unsafe`DELETE FROM whatsapp_accounts`,
+    ]);
+    const stored = await pools.worker.any(sql.type(z.object({ secret: z.string() }))`
+      SELECT webhook_secret AS secret FROM workspaces WHERE webhook_secret IS NOT NULL
+      UNION ALL SELECT previous_webhook_secret FROM workspaces WHERE previous_webhook_secret IS NOT NULL
+    `);
+    assert.ok(stored.length > 0);
+    assert.deepEqual(
+      stored.filter(({ secret }) => !secret.startsWith('sealed1:')),
+      [],
+      'what the worker can read of a signing secret is sealed',
     );
-    assert.equal(
-      await servicePool.oneFirst(sql.unsafe`SELECT count(*)::int FROM workspaces WHERE id = ${workspaceId}`),
-      1,
-    );
-    for (const statement of [
-      sql.unsafe`CREATE TABLE stolen (x int)`,
-      sql.unsafe`DROP TABLE account_events`,
-      sql.unsafe`ALTER TABLE whatsapp_accounts ADD COLUMN x int`,
-      sql.unsafe`TRUNCATE engine_auth`,
-      sql.unsafe`DELETE FROM schema_migrations`,
-      sql.unsafe`CREATE ROLE intruder LOGIN`,
-      sql.unsafe`SELECT rolpassword FROM pg_authid`,
-      sql.unsafe`CREATE DATABASE stolen`,
-    ]) {
-      await assert.rejects(servicePool.query(statement), /permission denied|must be|not allowed/, statement.sql);
+  });
+
+  it('the API may not read or save logins, nor take, renew or read session leases', async () => {
+    await refused(pools.api, [
+      sql.unsafe`SELECT data FROM engine_auth`,
+      sql.unsafe`SELECT wrapped_key FROM engine_auth`,
+      sql.unsafe`INSERT INTO engine_auth (session_id, engine, data) VALUES ('stolen', 'real', '\\x00')`,
+      sql.unsafe`UPDATE engine_auth SET data = '\\x00'`,
+      sql.unsafe`SELECT * FROM session_leases`,
+      sql.unsafe`INSERT INTO session_leases (session_id, host, epoch, expires_at) VALUES ('x', 'api', 1, now())`,
+      sql.unsafe`UPDATE session_leases SET expires_at = now()`,
+      sql.unsafe`INSERT INTO session_clients (session_id, host, epoch) VALUES ('x', 'api', 1)`,
+      sql.unsafe`INSERT INTO webhook_deliveries (event_id, workspace_id, session_id, url, attempt, delivered) VALUES (1, 'w', 's', 'u', 1, true)`,
+    ]);
+    // An account deleted while its workflow is gone has its login removed by the API: that much it may do.
+    await pools.api.query(sql.unsafe`DELETE FROM engine_auth WHERE session_id = ${uniqueId('gone')}`);
+  });
+
+  it('both start with the schema up to date, and name the fix when a migration is pending', async () => {
+    for (const url of Object.values(urls)) {
+      assert.deepEqual(await migrate(url, testLog), [], 'nothing to do, nothing refused');
+      const directory = await mkdtemp(join(tmpdir(), 'migrations-ahead-'));
+      try {
+        await cp(MIGRATIONS_DIR, directory, { recursive: true });
+        await writeFile(join(directory, '9999_ahead.sql'), 'CREATE TABLE ahead (x int);\n');
+        await assert.rejects(migrate(url, testLog, directory), /npm run migrate.*DATABASE_MIGRATION_URL/);
+      } finally {
+        await rm(directory, { recursive: true, force: true });
+      }
     }
   });
 
-  it('starts with the schema up to date, and names the fix when a migration is pending', async () => {
-    assert.deepEqual(await migrate(serviceUrl, testLog), [], 'nothing to do, nothing refused');
-    const directory = await mkdtemp(join(tmpdir(), 'migrations-ahead-'));
+  it('are all each process needs: an account connects and its webhook is signed, each logged in as its own', async () => {
+    const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+    const receiver: Server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     try {
-      await cp(MIGRATIONS_DIR, directory, { recursive: true });
-      await writeFile(join(directory, '9999_ahead.sql'), 'CREATE TABLE ahead (x int);\n');
-      await assert.rejects(migrate(serviceUrl, testLog, directory), /npm run migrate.*DATABASE_MIGRATION_URL/);
+      const started = await startTestWorker({ ...FAST_SIMULATOR_ENV, DATABASE_URL: urls.worker });
+      worker = started.worker;
+      // What the API does for an account (create it, set its webhook, play the simulated phone), as the API's login.
+      const accounts = new AccountDriver(pools.api, temporal, started.taskQueue);
+      const workspaceId = await ensureWorkspace(pools.api, uniqueId('ws-roles')).then((row) => row.id);
+      const { sessionId } = await accounts.create({ workspaceId });
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+      const account = await findAccountBySession(pools.api, workspaceId, sessionId);
+      assert.ok(account, 'the account just created');
+      await setAccountWebhookUrl(pools.api, account.id, url);
+      await accounts.showingQr(sessionId);
+      const phone = randomPhone();
+      await accounts.phone(sessionId, 'scan', { phone });
+      const connected = await accounts.rowWithStatus(sessionId, 'connected');
+      assert.equal(connected.phone_number, phone);
+      // No one asked for the workspace's secret: the worker issued it, sealed, and signed with it.
+      const ready = await eventually(
+        async () => received.find(({ body }) => body.includes(sessionId) && body.includes('session_ready')),
+        60_000,
+        'the session_ready delivery',
+      );
+      const secrets = await webhookSecrets(owner, keyringFromEnv(), workspaceId);
+      assert.ok(secrets);
+      assert.equal(verifyWebhook({ headers: ready.headers, rawBody: ready.body, secret: secrets.current }).ok, true);
     } finally {
-      await rm(directory, { recursive: true, force: true });
+      await new Promise((resolve) => receiver.close(resolve));
     }
-  });
-
-  it('is all a worker needs: an account connects with the worker logged in as it', async () => {
-    const started = await startTestWorker({ ...FAST_SIMULATOR_ENV, DATABASE_URL: serviceUrl });
-    worker = started.worker;
-    const accounts = new AccountDriver(servicePool, temporal, started.taskQueue);
-    const { sessionId } = await accounts.create();
-    await accounts.showingQr(sessionId);
-    const phone = randomPhone();
-    await accounts.phone(sessionId, 'scan', { phone });
-    const connected = await accounts.rowWithStatus(sessionId, 'connected');
-    assert.equal(connected.phone_number, phone);
   });
 });

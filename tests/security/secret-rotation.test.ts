@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { sql, type DatabasePool } from 'slonik';
 import { createWebhookActivities } from '../../activities/webhooks.js';
 import { insertAccount, recordStatusChange } from '../../db/accounts.js';
-import { updateWorkspaceWebhook } from '../../db/workspaces.js';
+import { keyringFromEnv } from '../../lib/keyring.js';
+import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
 import { webhookPolicyFromEnv } from '../../webhooks/network-policy.js';
 import { verifyWebhook } from '../../webhooks/signing.js';
 import { openPool, uniqueId } from '../helpers/context.js';
@@ -17,7 +18,7 @@ describe('webhook signing-secret rotation', () => {
   let receiver: Server;
   let url: string;
   const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
-  const activities = () => createWebhookActivities(pool, webhookPolicyFromEnv('127.0.0.1'));
+  const activities = () => createWebhookActivities(pool, keyringFromEnv(), webhookPolicyFromEnv('127.0.0.1'));
 
   before(async () => {
     pool = await openPool();
@@ -55,8 +56,8 @@ describe('webhook signing-secret rotation', () => {
 
   it('during the grace period a delivery verifies with the new secret and with the previous one', async () => {
     const workspaceId = uniqueId('ws-rot');
-    const previous = (await updateWorkspaceWebhook(pool, workspaceId, url, false)).webhook_secret;
-    const current = (await updateWorkspaceWebhook(pool, workspaceId, url, true)).webhook_secret;
+    const previous = await setWorkspaceWebhook(pool, workspaceId, url);
+    const current = await setWorkspaceWebhook(pool, workspaceId, url, true);
     assert.notEqual(previous, current);
     const { headers, body } = await deliverNewEvent(workspaceId);
     assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret: current }), { ok: true, scheme: 'seed' });
@@ -66,8 +67,8 @@ describe('webhook signing-secret rotation', () => {
 
   it('after the grace period only the new secret signs', async () => {
     const workspaceId = uniqueId('ws-rot');
-    const previous = (await updateWorkspaceWebhook(pool, workspaceId, url, false)).webhook_secret;
-    await updateWorkspaceWebhook(pool, workspaceId, url, true);
+    const previous = await setWorkspaceWebhook(pool, workspaceId, url);
+    await setWorkspaceWebhook(pool, workspaceId, url, true);
     await pool.query(
       sql.unsafe`UPDATE workspaces SET secret_rotated_at = now() - interval '25 hours' WHERE id = ${workspaceId}`,
     );

@@ -6,7 +6,8 @@ import type { DatabasePool } from 'slonik';
 import { createWebhookActivities } from '../../activities/webhooks.js';
 import { insertAccount, recordStatusChange } from '../../db/accounts.js';
 import { listDeliveries } from '../../db/webhook-deliveries.js';
-import { updateWorkspaceWebhook } from '../../db/workspaces.js';
+import { keyringFromEnv } from '../../lib/keyring.js';
+import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
 import { STRICT_POLICY, webhookPolicyFromEnv } from '../../webhooks/network-policy.js';
 import { openPool, uniqueId } from '../helpers/context.js';
 import { sessionKey } from '../../workflows/ids.js';
@@ -42,7 +43,7 @@ describe('webhook deliveries under the network policy', () => {
   const eventFor = async (url: string) => {
     const workspaceId = uniqueId('ws-policy');
     const sessionId = uniqueId('sess-policy');
-    await updateWorkspaceWebhook(pool, workspaceId, url, false);
+    await setWorkspaceWebhook(pool, workspaceId, url);
     await insertAccount(pool, { workspaceId, sessionId });
     const change = {
       sessionId: sessionKey(workspaceId, sessionId),
@@ -57,10 +58,13 @@ describe('webhook deliveries under the network policy', () => {
   it('a name that resolves to loopback is refused when the delivery connects, nothing is sent, and the tenant reads why', async () => {
     const { workspaceId, sessionId, eventId } = await eventFor(`https://localhost:${port}/hook`);
     const before = hits.length;
-    await assert.rejects(createWebhookActivities(pool, STRICT_POLICY).deliverWebhook({ eventId, attempt: 1 }), {
-      type: 'WebhookRefused',
-      nonRetryable: true,
-    });
+    await assert.rejects(
+      createWebhookActivities(pool, keyringFromEnv(), STRICT_POLICY).deliverWebhook({ eventId, attempt: 1 }),
+      {
+        type: 'WebhookRefused',
+        nonRetryable: true,
+      },
+    );
     assert.equal(hits.length, before, 'no request reached the receiver');
     const [attempt] = await listDeliveries(pool, workspaceId, sessionId, 10);
     assert.match(attempt?.error ?? '', /refused by the webhook network policy: localhost resolves to .*loopback/);
@@ -69,22 +73,31 @@ describe('webhook deliveries under the network policy', () => {
   it('an allowed development host gets the event over http', async () => {
     const { eventId } = await eventFor(`http://localhost:${port}/hook`);
     const policy = webhookPolicyFromEnv('localhost');
-    assert.deepEqual(await createWebhookActivities(pool, policy).deliverWebhook({ eventId, attempt: 1 }), {
-      delivered: true,
-      statusCode: 204,
-    });
+    assert.deepEqual(
+      await createWebhookActivities(pool, keyringFromEnv(), policy).deliverWebhook({ eventId, attempt: 1 }),
+      {
+        delivered: true,
+        statusCode: 204,
+      },
+    );
   });
 
   it('never follows a redirect, and reads a huge answer only up to its cap', async () => {
     const policy = webhookPolicyFromEnv('127.0.0.1');
     const redirected = await eventFor(`http://127.0.0.1:${port}/redirect`);
     await assert.rejects(
-      createWebhookActivities(pool, policy).deliverWebhook({ eventId: redirected.eventId, attempt: 1 }),
+      createWebhookActivities(pool, keyringFromEnv(), policy).deliverWebhook({
+        eventId: redirected.eventId,
+        attempt: 1,
+      }),
     );
     assert.ok(!hits.includes('/elsewhere'), 'the redirect was not followed');
 
     const huge = await eventFor(`http://127.0.0.1:${port}/huge`);
-    const activities = createWebhookActivities(pool, policy, { timeoutMs: 10_000, maxResponseBytes: 1024 });
+    const activities = createWebhookActivities(pool, keyringFromEnv(), policy, {
+      timeoutMs: 10_000,
+      maxResponseBytes: 1024,
+    });
     assert.deepEqual(await activities.deliverWebhook({ eventId: huge.eventId, attempt: 1 }), {
       delivered: true,
       statusCode: 200,

@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { insertAccount, recordLoginCode, recordStatusChange } from '../../db/accounts.js';
-import { updateWorkspaceWebhook } from '../../db/workspaces.js';
+import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { webhookOutbox } from '../../workflows/webhook-outbox.js';
 import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
@@ -58,7 +58,7 @@ describe('webhook outbox', () => {
 
   it('an event committed without a delivery started is delivered by the outbox, once; a QR event never', async () => {
     const workspaceId = uniqueId('ws-outbox');
-    await updateWorkspaceWebhook(pool, workspaceId, url, false);
+    await setWorkspaceWebhook(pool, workspaceId, url);
     const sessionId = uniqueId('outbox');
     await insertAccount(pool, { workspaceId, sessionId });
     // What an API process leaves when it dies between its commit and the start of the delivery.

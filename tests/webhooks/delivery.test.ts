@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { describe, it } from 'node:test';
 import { listDeliveries } from '../../db/webhook-deliveries.js';
-import { updateWorkspaceWebhook } from '../../db/workspaces.js';
+import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
 import { verifyWebhook } from '../../webhooks/signing.js';
 import { randomPhone } from '../helpers/accounts.js';
 import { eventually, uniqueId } from '../helpers/context.js';
@@ -51,7 +51,7 @@ describe('webhook delivery (durable, signed, at least once)', { timeout: 180_000
       (count) => (count <= 3 ? 500 : 200),
     );
     try {
-      secret = (await updateWorkspaceWebhook(stack.pool, workspaceId, receiver.url, false)).webhook_secret;
+      secret = await setWorkspaceWebhook(stack.pool, workspaceId, receiver.url);
       const { sessionId } = await stack.accounts.create({ workspaceId });
       await stack.accounts.showingQr(sessionId);
       await stack.accounts.phone(sessionId, 'scan', { phone: randomPhone() });
@@ -95,7 +95,7 @@ describe('webhook delivery (durable, signed, at least once)', { timeout: 180_000
       () => 410,
     );
     try {
-      await updateWorkspaceWebhook(stack.pool, workspaceId, receiver.url, false);
+      await setWorkspaceWebhook(stack.pool, workspaceId, receiver.url);
       const { sessionId } = await stack.accounts.create({ workspaceId });
       await eventually(
         async () => ((await listDeliveries(stack.pool, workspaceId, sessionId, 10)).length >= 1 ? true : undefined),

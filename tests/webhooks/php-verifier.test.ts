@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { startChild } from '../../infra/child-process.js';
 import { findFreePort } from '../../infra/ports.js';
-import { updateWorkspaceWebhook } from '../../db/workspaces.js';
+import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
 import { randomPhone } from '../helpers/accounts.js';
 import { eventually, testStackEnv, uniqueId } from '../helpers/context.js';
 import { useSimulatedWorkerStack } from '../helpers/worker-process.js';
@@ -25,7 +25,7 @@ describe('the Laravel webhook middleware (examples/laravel), in PHP, on real del
     const workspaceId = uniqueId('ws-php');
     const port = await findFreePort();
     const url = `http://127.0.0.1:${port}/webhooks/whatsapp`;
-    const secret = (await updateWorkspaceWebhook(stack.pool, workspaceId, url, false)).webhook_secret;
+    const secret = await setWorkspaceWebhook(stack.pool, workspaceId, url);
     const log = join(testStackEnv().outputDir, `php-receiver-${workspaceId}.jsonl`);
     const php = startChild({
       name: 'php receiver',
