@@ -84,7 +84,7 @@ export function createRefusal(error: unknown): unknown {
   if (error instanceof AccountLimitReached) return accountLimitProblem(error);
   if (error instanceof AccountConflictError) {
     return new HttpProblem(
-      problem(409, 'session_id_taken', 'Conflict', 'this sessionId is already used by another workspace'),
+      problem(409, 'account_create_conflict', 'Conflict', 'the account changed while it was being created; retry'),
     );
   }
   return error;
