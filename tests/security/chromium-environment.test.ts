@@ -4,10 +4,12 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DatabasePool } from 'slonik';
 import { EngineAuthStore } from '../../db/engine-auth.js';
+import { profileName } from '../../engine/real/postgres-auth.js';
 import { chromiumFlags, decideSandbox, readSandboxFacts } from '../../engine/real/chromium-sandbox.js';
 import { WhatsAppWebEngine } from '../../engine/real/whatsapp-web-engine.js';
 import type { EngineEvent, EngineSession } from '../../engine/types.js';
 import { parseKeyring } from '../../lib/keyring.js';
+import { sessionKey } from '../../workflows/ids.js';
 import { eventually, openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -100,7 +102,7 @@ describe("Chromium's environment: none of the worker's secrets", { timeout: 180_
   });
 
   it('every Chromium process of a running session has no keyring, no database URL, no Temporal TLS setting', async () => {
-    const sessionId = uniqueId('environment');
+    const sessionId = sessionKey(uniqueId('ws-environment'), uniqueId('environment'));
     const events: EngineEvent[] = [];
     session = await engine.start({ sessionId, onEvent: (event) => events.push(event) });
     // A QR on the page: the browser, its renderer and its helpers all run.
@@ -115,7 +117,7 @@ describe("Chromium's environment: none of the worker's secrets", { timeout: 180_
     // Each keyring entry on its own, too: an environment holding one key is as bad as one holding all.
     for (const entry of (process.env.ENCRYPTION_KEYS ?? '').split(',')) secretValues.push(entry.trim());
 
-    const chromium = await chromiumProcessesOf(join(dataDir, 'sessions', `session-${sessionId}`));
+    const chromium = await chromiumProcessesOf(join(dataDir, 'sessions', profileName(sessionId)));
     assert.ok(chromium.length >= 2, `a browser and its children: ${chromium.map((entry) => entry.cmdline).join('\n')}`);
     let read = 0;
     for (const entry of chromium) {

@@ -8,6 +8,7 @@ import { recordLoginCode } from '../../db/accounts.js';
 import { addressRefusal, STRICT_POLICY, urlRefusal } from '../../webhooks/network-policy.js';
 import { useTestApi } from '../helpers/api.js';
 import { openPool, uniqueId } from '../helpers/context.js';
+import { sessionKey } from '../../workflows/ids.js';
 
 describe('the public /ready names what is down, never where it is', () => {
   it('a driver error with an internal address answers 503 naming the part only', async () => {
@@ -76,7 +77,7 @@ describe('an account switched from QR to a pairing code stops offering its QR', 
         (await listEventsAfter(pool, { workspaceId, sessionId, afterId: 0, limit: 100 })).map((event) => event.data);
       const shownAt = Date.now();
       await recordLoginCode(pool, {
-        sessionId,
+        sessionId: sessionKey(workspaceId, sessionId),
         kind: 'qr',
         value: 'QR-ONE',
         dedupeKey: uniqueId('qr'),
@@ -84,10 +85,15 @@ describe('an account switched from QR to a pairing code stops offering its QR', 
       });
       assert.equal((await account()).json().qr.value, 'QR-ONE');
 
-      await recordLoginCode(pool, { sessionId, kind: 'pairing_code', value: 'ABCD-EFGH', dedupeKey: uniqueId('pc') });
+      await recordLoginCode(pool, {
+        sessionId: sessionKey(workspaceId, sessionId),
+        kind: 'pairing_code',
+        value: 'ABCD-EFGH',
+        dedupeKey: uniqueId('pc'),
+      });
       // A QR the page showed before the switch, delivered after it.
       await recordLoginCode(pool, {
-        sessionId,
+        sessionId: sessionKey(workspaceId, sessionId),
         kind: 'qr',
         value: 'QR-TWO',
         dedupeKey: uniqueId('qr'),

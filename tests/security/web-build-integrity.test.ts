@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { readProcessEnv } from '../../config/env.js';
+import { profileName } from '../../engine/real/postgres-auth.js';
 import { standInPage } from '../../engine/real/whatsapp-web-engine.js';
 import type { ChildHandle } from '../../infra/child-process.js';
 import { chromiumPids } from '../../infra/chromium-memory.js';
@@ -17,6 +18,7 @@ import { buildTestApi, type TestApi } from '../helpers/api.js';
 import { TestCertificateAuthority } from '../helpers/certificates.js';
 import { eventually, openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
+import { sessionKey } from '../../workflows/ids.js';
 
 const LISTED = '2.3000.1017000021';
 /** Listed with a SHA-256 its archive's bytes do not have: a build changed on the archive, or on the way. */
@@ -146,7 +148,11 @@ describe('remote WhatsApp Web builds: https only, and only a build matching its 
       assert.match(failed.failure_reason ?? '', new RegExp(`^reconnect_failed:start_failed:${why}$`));
       assert.ok(archive.requested.includes(TAMPERED), 'the build was fetched, then refused');
       assert.equal(failed.last_qr, null, 'it never showed a QR');
-      assert.deepEqual(await chromiumPids(`session-${sessionId}`), [], 'no Chromium ran for it');
+      assert.deepEqual(
+        await chromiumPids(profileName(sessionKey(workspaceId, sessionId))),
+        [],
+        'no Chromium ran for it',
+      );
     });
   });
 });
