@@ -28,7 +28,7 @@ async function main(url: string) {
     log.info({ login: name, role: PROCESS_ROLES[serviceProcess] }, `${serviceProcess} login ready`);
   }
   if (process.env.SERVICE_DB_USER) {
-    log.warn('SERVICE_DB_USER is no longer read: the worker and the API have a login each (WORKER_DB_*, API_DB_*)');
+    log.warn('SERVICE_DB_USER is not read: the worker and the API have a login each (WORKER_DB_*, API_DB_*)');
   }
 }
 

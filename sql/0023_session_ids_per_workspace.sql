@@ -1,5 +1,5 @@
--- A session id is the workspace's own name for an account: unique within its workspace only, so another workspace
--- can neither learn which ids a workspace uses (a taken id used to answer 409) nor take its predictable ids first.
+-- A session id is the workspace's own name for an account: unique within its workspace only, so no workspace can
+-- learn which ids another uses (by a create refused as taken) nor take its predictable ids first.
 ALTER TABLE whatsapp_accounts DROP CONSTRAINT whatsapp_accounts_session_id_key;
 ALTER TABLE whatsapp_accounts
     ADD CONSTRAINT whatsapp_accounts_workspace_session_uq UNIQUE (workspace_id, session_id);
