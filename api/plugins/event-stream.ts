@@ -101,7 +101,9 @@ export default async function eventStreamPlugin(
           additionalProperties: false,
         },
       },
-      preValidation: async (request) => {
+      // After validation: the query's ids are checked before they reach a lookup (a stream with a malformed or missing
+      // workspace is a 400, never a failed query).
+      preHandler: async (request) => {
         const { workspaceId, sessionId } = request.query;
         assertWorkspaceAccess(request, workspaceId, () => workspaceNotFound(workspaceId));
         if (sessionId) await accountFor(pool, { workspaceId, sessionId });

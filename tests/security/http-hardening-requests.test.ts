@@ -124,4 +124,12 @@ describe('the OpenAPI document lists every public route', () => {
     assert.ok(document.paths['/v1/stream'], 'no /v1/stream');
     assert.ok(document.paths['/metrics'], 'no /metrics');
   });
+
+  it('a stream request without its workspace, as a client generated from the document may send, is a 400', async () => {
+    for (const url of ['/v1/stream?sessionId=desk', '/v1/stream?workspaceId=bad%20id&sessionId=desk']) {
+      const answer = await api.as(api.adminKey, { url });
+      assert.equal(answer.statusCode, 400, `${url}: ${answer.body}`);
+      assert.equal(answer.json<{ code: string }>().code, 'validation_failed');
+    }
+  });
 });
