@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { findFreePort } from '../../infra/ports.js';
+import { accountWorkflowId } from '../../workflows/ids.js';
 import { ComposeProject, sleep } from './compose-project.js';
 
 /**
@@ -253,7 +254,7 @@ describe('docker-compose.yml, deployed', { timeout: 40 * 60_000 }, () => {
   });
 
   it("refuses a client without the stack's certificate on Temporal's network, for signal, terminate and reset", async () => {
-    const workflow = 'account-compose-1';
+    const workflow = accountWorkflowId(WORKSPACE, 'compose-1');
     const address = ['--address', 'temporal:7233'];
     const withoutCertificate = [...address, '--tls-ca-path', '/tls/ca.pem', '--tls-server-name', 'temporal'];
     const attempts = {
