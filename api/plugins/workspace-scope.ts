@@ -22,16 +22,16 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: A
     assertWorkspaceAccess(request, params.workspaceId, notFound);
   });
   // The children get the dependencies alone: the group's prefix in their options would be added a second time.
-  const {
-    pool,
-    temporal,
-    taskQueue,
-    webhookPolicy,
-    liveAccountLimit,
-    accountCreationGate,
-    serviceWebVersion,
-    keyring,
-  } = deps;
+  const dependencies: AccountCommandDeps = {
+    pool: deps.pool,
+    temporal: deps.temporal,
+    taskQueue: deps.taskQueue,
+    webhookPolicy: deps.webhookPolicy,
+    liveAccountLimit: deps.liveAccountLimit,
+    accountCreationGate: deps.accountCreationGate,
+    serviceWebVersion: deps.serviceWebVersion,
+    keyring: deps.keyring,
+  };
   for (const plugin of [
     accountsPlugin,
     accountDiagnosticsPlugin,
@@ -39,15 +39,6 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: A
     webhooksPlugin,
     webVersionPlugin,
   ]) {
-    await app.register(plugin, {
-      pool,
-      temporal,
-      taskQueue,
-      webhookPolicy,
-      liveAccountLimit,
-      accountCreationGate,
-      serviceWebVersion,
-      keyring,
-    });
+    await app.register(plugin, dependencies);
   }
 }
