@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,6 +19,7 @@ import { verifyWebhook } from '../../webhooks/signing.js';
 import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
 import { eventually, openPool, openTemporalClient, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
+import { RecordingReceiver } from '../helpers/recording-receiver.js';
 
 const DENIED = /permission denied|must be|not allowed/;
 
@@ -133,16 +132,7 @@ describe('the processes’ database roles', () => {
   });
 
   it('are all each process needs: an account connects and its webhook is signed, each logged in as its own', async () => {
-    const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
-    const receiver: Server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const receiver = await RecordingReceiver.start();
     try {
       const started = await startTestWorker({ ...FAST_SIMULATOR_ENV, DATABASE_URL: urls.worker });
       worker = started.worker;
@@ -150,10 +140,9 @@ describe('the processes’ database roles', () => {
       const accounts = new AccountDriver(pools.api, temporal, started.taskQueue);
       const workspaceId = await ensureWorkspace(pools.api, uniqueId('ws-roles')).then((row) => row.id);
       const { sessionId } = await accounts.create({ workspaceId });
-      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
       const account = await findAccountBySession(pools.api, workspaceId, sessionId);
       assert.ok(account, 'the account just created');
-      await setAccountWebhookUrl(pools.api, account.id, url);
+      await setAccountWebhookUrl(pools.api, account.id, receiver.url);
       await accounts.showingQr(sessionId);
       const phone = randomPhone();
       await accounts.phone(sessionId, 'scan', { phone });
@@ -161,7 +150,7 @@ describe('the processes’ database roles', () => {
       assert.equal(connected.phone_number, phone);
       // No one asked for the workspace's secret: the worker issued it, sealed, and signed with it.
       const ready = await eventually(
-        async () => received.find(({ body }) => body.includes(sessionId) && body.includes('session_ready')),
+        async () => receiver.received.find(({ body }) => body.includes(sessionId) && body.includes('session_ready')),
         60_000,
         'the session_ready delivery',
       );
@@ -169,7 +158,7 @@ describe('the processes’ database roles', () => {
       assert.ok(secrets);
       assert.equal(verifyWebhook({ headers: ready.headers, rawBody: ready.body, secret: secrets.current }).ok, true);
     } finally {
-      await new Promise((resolve) => receiver.close(resolve));
+      await receiver.close();
     }
   });
 });

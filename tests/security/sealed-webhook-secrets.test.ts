@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -19,6 +17,7 @@ import { randomPhone } from '../helpers/accounts.js';
 import { useTestApi } from '../helpers/api.js';
 import { eventually, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
 import { useSimulatedWorkerStack } from '../helpers/worker-process.js';
+import { RecordingReceiver } from '../helpers/recording-receiver.js';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url);
@@ -37,31 +36,20 @@ const partsOf = (secret: string) => [secret, secret.replace(/^whsec_/, '')];
 describe('webhook signing secrets at rest', { timeout: 180_000 }, () => {
   const stack = useSimulatedWorkerStack();
   const api = useTestApi({ webhookPolicy: webhookPolicyFromEnv('127.0.0.1') });
-  let receiver: Server;
-  let url: string;
-  const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+  let receiver: RecordingReceiver;
 
   before(async () => {
-    receiver = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+    receiver = await RecordingReceiver.start();
   });
   after(async () => {
-    await new Promise((resolve) => receiver.close(resolve));
+    await receiver.close();
   });
 
   const putWebhook = async (workspaceId: string, rotateSecret: boolean) => {
     const response = await api.as(api.adminKey, {
       method: 'PUT',
       url: `/v1/workspaces/${workspaceId}/webhook`,
-      payload: { webhookUrl: url, rotateSecret },
+      payload: { webhookUrl: receiver.url, rotateSecret },
     });
     assert.equal(response.statusCode, 200, response.body);
     return response.json<{ webhookSecret: string }>().webhookSecret;
@@ -83,7 +71,9 @@ describe('webhook signing secrets at rest', { timeout: 180_000 }, () => {
     await stack.accounts.phone(sessionId, 'scan', { phone: randomPhone() });
     const ready = await eventually(
       async () =>
-        received.find((delivery) => delivery.body.includes(sessionId) && delivery.body.includes('session_ready')),
+        receiver.received.find(
+          (delivery) => delivery.body.includes(sessionId) && delivery.body.includes('session_ready'),
+        ),
       60_000,
       'the session_ready delivery',
     );

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { sql, type DatabasePool } from 'slonik';
 import { createWebhookActivities } from '../../activities/webhooks.js';
@@ -11,30 +9,20 @@ import { webhookPolicyFromEnv } from '../../webhooks/network-policy.js';
 import { verifyWebhook } from '../../webhooks/signing.js';
 import { openPool, uniqueId } from '../helpers/context.js';
 import { sessionKey } from '../../workflows/ids.js';
+import { RecordingReceiver } from '../helpers/recording-receiver.js';
 
 /** A rotated signing secret keeps signing beside the new one for a grace period: in-flight retries still verify. */
 describe('webhook signing-secret rotation', () => {
   let pool: DatabasePool;
-  let receiver: Server;
-  let url: string;
-  const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+  let receiver: RecordingReceiver;
   const activities = () => createWebhookActivities(pool, keyringFromEnv(), webhookPolicyFromEnv('127.0.0.1'));
 
   before(async () => {
     pool = await openPool();
-    receiver = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+    receiver = await RecordingReceiver.start();
   });
   after(async () => {
-    await new Promise((resolve) => receiver.close(resolve));
+    await receiver.close();
     await pool.end();
   });
 
@@ -49,15 +37,15 @@ describe('webhook signing-secret rotation', () => {
     };
     const eventId = (await recordStatusChange(pool, change)).eventIds[0] ?? 0;
     await activities().deliverWebhook({ eventId, attempt: 1 });
-    const delivery = received.at(-1);
+    const delivery = receiver.received.at(-1);
     assert.ok(delivery);
     return delivery;
   };
 
   it('during the grace period a delivery verifies with the new secret and with the previous one', async () => {
     const workspaceId = uniqueId('ws-rot');
-    const previous = await setWorkspaceWebhook(pool, workspaceId, url);
-    const current = await setWorkspaceWebhook(pool, workspaceId, url, true);
+    const previous = await setWorkspaceWebhook(pool, workspaceId, receiver.url);
+    const current = await setWorkspaceWebhook(pool, workspaceId, receiver.url, true);
     assert.notEqual(previous, current);
     const { headers, body } = await deliverNewEvent(workspaceId);
     assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret: current }), { ok: true, scheme: 'seed' });
@@ -67,8 +55,8 @@ describe('webhook signing-secret rotation', () => {
 
   it('after the grace period only the new secret signs', async () => {
     const workspaceId = uniqueId('ws-rot');
-    const previous = await setWorkspaceWebhook(pool, workspaceId, url);
-    await setWorkspaceWebhook(pool, workspaceId, url, true);
+    const previous = await setWorkspaceWebhook(pool, workspaceId, receiver.url);
+    await setWorkspaceWebhook(pool, workspaceId, receiver.url, true);
     await pool.query(
       sql.unsafe`UPDATE workspaces SET secret_rotated_at = now() - interval '25 hours' WHERE id = ${workspaceId}`,
     );
