@@ -2,7 +2,7 @@ import { sql, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 import { ACCOUNT_STATUSES } from '../domain/account-status.js';
 import type { AccountWait } from '../domain/account-wait.js';
-import { splitSessionKey } from '../workflows/ids.js';
+import { splitSessionKey } from '../domain/session-key.js';
 import { lockWorkspace } from './workspace-lock.js';
 
 const engineAttempt = { attempt: z.number(), maxAttempts: z.number(), reconnecting: z.boolean() };

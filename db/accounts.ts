@@ -4,7 +4,7 @@ import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
 import type { AccountWait } from '../domain/account-wait.js';
 import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes, forgetShownQrs } from './account-events.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
-import { splitSessionKey } from '../workflows/ids.js';
+import { splitSessionKey } from '../domain/session-key.js';
 import { lockWorkspace } from './workspace-lock.js';
 
 export { AccountConflictError, type AccountRow } from './account-row.js';

@@ -1,6 +1,6 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import { splitSessionKey } from '../workflows/ids.js';
+import { splitSessionKey } from '../domain/session-key.js';
 
 /** The WhatsApp Web build an account pins, or null (the service's pin, or the current build, applies). */
 export async function accountWebVersionPin(db: CommonQueryMethods, key: string): Promise<string | null> {

@@ -3,7 +3,7 @@ import type { DatabasePool } from 'slonik';
 import { GROW_MEMORY_MAX_MEGABYTES, PHONE_ACTIONS, submitPhoneAction, type PhoneAction } from './phone-actions.js';
 import { findAccountBySession } from '../db/accounts.js';
 import { visibleAccountWithSessionId } from '../api/account-access.js';
-import { sessionKey } from '../workflows/ids.js';
+import { sessionKey } from '../domain/session-key.js';
 import type { PhoneActionOutcomes } from './phone-action-outcomes.js';
 import { HttpProblem, problem } from '../api/problem.js';
 import { assertWorkspaceAccess } from '../api/plugins/auth.js';

@@ -13,7 +13,7 @@ import {
 import { AccountTransitions, type Command } from './account-transitions.js';
 import { Deadlines } from './deadlines.js';
 import { PairingRequests } from './pairing-requests.js';
-import { sessionKey } from './ids.js';
+import { sessionKey } from '../domain/session-key.js';
 import { accountStatusKey, statusChangedAtKey, workspaceIdKey } from './search-attributes.js';
 import { SessionLink } from './session-link.js';
 

@@ -5,7 +5,7 @@ import type { AccountWait } from '../domain/account-wait.js';
 import { rowWrites } from './account-activities.js';
 import type { Ending } from './account-endings.js';
 import type { AccountConnectionState } from './account-state.js';
-import { sessionKey } from './ids.js';
+import { sessionKey } from '../domain/session-key.js';
 import { accountStatusKey, statusChangedAtKey } from './search-attributes.js';
 import { startEachDelivery, webhookDelivery } from './webhook-delivery.js';
 

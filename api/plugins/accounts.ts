@@ -11,7 +11,8 @@ import { makePrimary } from '../../db/account-lifecycle.js';
 import { AccountConflictError, listWorkspaceAccounts, type AccountRow } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
 import { ACCOUNT_STATUSES, type AccountStatus } from '../../domain/account-status.js';
-import { accountWorkflowId, sessionKey } from '../../workflows/ids.js';
+import { accountWorkflowId } from '../../workflows/ids.js';
+import { sessionKey } from '../../domain/session-key.js';
 import {
   logoutAccountSignal,
   requestPairingCodeUpdate,

@@ -7,7 +7,7 @@ import { gzip } from 'node:zlib';
 import wwebjs from 'whatsapp-web.js';
 import { runCommand } from '../../infra/child-process.js';
 import type { Logger } from '../../lib/logger.js';
-import { splitSessionKey } from '../../workflows/ids.js';
+import { splitSessionKey } from '../../domain/session-key.js';
 
 /**
  * LocalAuth as it is at runtime: its typings declare the strategy hooks as properties, but they are prototype

@@ -7,7 +7,8 @@ import { accountsWithSessionId, type AccountRow } from '../../db/accounts.js';
 import { submitPhoneAction, type PhoneAction } from '../../simulator/phone-actions.js';
 import type { AccountStatus } from '../../domain/account-status.js';
 import type { AccountTimings } from '../../workflows/account-state.js';
-import { accountWorkflowId, sessionKey } from '../../workflows/ids.js';
+import { accountWorkflowId } from '../../workflows/ids.js';
+import { sessionKey } from '../../domain/session-key.js';
 import { eventually, uniqueId } from './context.js';
 
 /** Test timings: fast reconnects, a dead host noticed in seconds. */

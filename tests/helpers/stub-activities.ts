@@ -3,7 +3,7 @@ import type { AccountStoreActivities, HostActivities, HostQueueActivities } from
 import type { AccountSnapshot } from '../../activities/account-store.js';
 import { canMoveTo, type AccountStatus } from '../../domain/account-status.js';
 import { eventually } from './context.js';
-import { splitSessionKey } from '../../workflows/ids.js';
+import { splitSessionKey } from '../../domain/session-key.js';
 
 /** The world is kept by session id (tests use each once); the workflow's activities name sessions by key. */
 const bare = (key: string) => splitSessionKey(key).sessionId;

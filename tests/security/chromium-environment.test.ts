@@ -9,7 +9,7 @@ import { chromiumFlags, decideSandbox, readSandboxFacts } from '../../engine/rea
 import { WhatsAppWebEngine } from '../../engine/real/whatsapp-web-engine.js';
 import type { EngineEvent, EngineSession } from '../../engine/types.js';
 import { parseKeyring } from '../../lib/keyring.js';
-import { sessionKey } from '../../workflows/ids.js';
+import { sessionKey } from '../../domain/session-key.js';
 import { eventually, openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

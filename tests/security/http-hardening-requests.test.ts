@@ -8,7 +8,7 @@ import { recordLoginCode } from '../../db/accounts.js';
 import { addressRefusal, STRICT_POLICY, urlRefusal } from '../../webhooks/network-policy.js';
 import { useTestApi } from '../helpers/api.js';
 import { openPool, uniqueId } from '../helpers/context.js';
-import { sessionKey } from '../../workflows/ids.js';
+import { sessionKey } from '../../domain/session-key.js';
 
 describe('the public /ready names what is down, never where it is', () => {
   it('a driver error with an internal address answers 503 naming the part only', async () => {

@@ -8,7 +8,7 @@ import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
 import { webhookPolicyFromEnv } from '../../webhooks/network-policy.js';
 import { verifyWebhook } from '../../webhooks/signing.js';
 import { openPool, uniqueId } from '../helpers/context.js';
-import { sessionKey } from '../../workflows/ids.js';
+import { sessionKey } from '../../domain/session-key.js';
 import { RecordingReceiver } from '../helpers/recording-receiver.js';
 
 /** A rotated signing secret keeps signing beside the new one for a grace period: in-flight retries still verify. */

@@ -18,7 +18,7 @@ import { buildTestApi, type TestApi } from '../helpers/api.js';
 import { TestCertificateAuthority } from '../helpers/certificates.js';
 import { eventually, openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
-import { sessionKey } from '../../workflows/ids.js';
+import { sessionKey } from '../../domain/session-key.js';
 
 const LISTED = '2.3000.1017000021';
 /** Listed with a SHA-256 its archive's bytes do not have: a build changed on the archive, or on the way. */

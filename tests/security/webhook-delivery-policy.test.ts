@@ -10,7 +10,7 @@ import { keyringFromEnv } from '../../lib/keyring.js';
 import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
 import { STRICT_POLICY, webhookPolicyFromEnv } from '../../webhooks/network-policy.js';
 import { openPool, uniqueId } from '../helpers/context.js';
-import { sessionKey } from '../../workflows/ids.js';
+import { sessionKey } from '../../domain/session-key.js';
 
 /**
  * Deliveries under the webhook network policy, against receivers on loopback only: the policy's refusals happen

@@ -11,7 +11,7 @@ import type { ChildHandle } from '../../infra/child-process.js';
 import { webhookOutbox } from '../../workflows/webhook-outbox.js';
 import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
-import { sessionKey } from '../../workflows/ids.js';
+import { sessionKey } from '../../domain/session-key.js';
 
 /**
  * The event rows are the webhook outbox: an event committed by a process that died before starting its delivery is
