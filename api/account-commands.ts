@@ -9,6 +9,7 @@ import { accountWorkflowId } from '../workflows/ids.js';
 import { sessionKey } from '../domain/session-key.js';
 import { deleteAccountSignal, signalAccount } from '../workflows/messages.js';
 import type { AccountCreationGate } from './account-creation-rate.js';
+import { withTemporalDeadline } from './dependency-outage.js';
 import { startWebhookDeliveries } from './webhook-starter.js';
 
 export interface AccountCommandDeps {
@@ -33,9 +34,11 @@ export interface AccountCommandDeps {
  */
 export async function deleteAccount(deps: AccountCommandDeps, row: AccountRow): Promise<void> {
   try {
-    await signalAccount(
-      deps.temporal.workflow.getHandle(accountWorkflowId(row.workspace_id, row.session_id)),
-      deleteAccountSignal,
+    await withTemporalDeadline(deps.temporal, () =>
+      signalAccount(
+        deps.temporal.workflow.getHandle(accountWorkflowId(row.workspace_id, row.session_id)),
+        deleteAccountSignal,
+      ),
     );
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;

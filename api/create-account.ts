@@ -11,6 +11,7 @@ import { accountConnection } from '../workflows/account-connection.js';
 import type { AccountTimings } from '../workflows/account-state.js';
 import { accountWorkflowId } from '../workflows/ids.js';
 import { workspaceIdKey } from '../workflows/search-attributes.js';
+import { withTemporalDeadline } from './dependency-outage.js';
 import { accountLimitProblem, HttpProblem, problem } from './problem.js';
 
 export interface CreateAccountRequest {
@@ -54,22 +55,24 @@ export async function createAccount(
     request.takeCreation,
   );
   try {
-    await temporal.workflow.start(accountConnection, {
-      taskQueue: request.taskQueue,
-      workflowId: accountWorkflowId(request.workspaceId, request.sessionId),
-      args: [
-        {
-          sessionId: request.sessionId,
-          workspaceId: request.workspaceId,
-          pairingPhoneNumber: request.pairingPhoneNumber ?? null,
-          ...(request.timings ? { timings: request.timings } : {}),
-          ...(request.continueAsNewAfterEvents !== undefined
-            ? { continueAsNewAfterEvents: request.continueAsNewAfterEvents }
-            : {}),
-        },
-      ],
-      typedSearchAttributes: [{ key: workspaceIdKey, value: request.workspaceId }],
-    });
+    await withTemporalDeadline(temporal, () =>
+      temporal.workflow.start(accountConnection, {
+        taskQueue: request.taskQueue,
+        workflowId: accountWorkflowId(request.workspaceId, request.sessionId),
+        args: [
+          {
+            sessionId: request.sessionId,
+            workspaceId: request.workspaceId,
+            pairingPhoneNumber: request.pairingPhoneNumber ?? null,
+            ...(request.timings ? { timings: request.timings } : {}),
+            ...(request.continueAsNewAfterEvents !== undefined
+              ? { continueAsNewAfterEvents: request.continueAsNewAfterEvents }
+              : {}),
+          },
+        ],
+        typedSearchAttributes: [{ key: workspaceIdKey, value: request.workspaceId }],
+      }),
+    );
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
       if (created && request.sessionIdGenerated) await discardUnstartedAccount(pool, row.id);

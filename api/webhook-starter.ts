@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { eventsWithWebhookTargets } from '../db/webhook-deliveries.js';
+import { withTemporalDeadline } from './dependency-outage.js';
 import { startEachDelivery, webhookDelivery } from '../workflows/webhook-delivery.js';
 
 /** Starts the delivery workflows of events the API itself wrote (a primary change), as the account workflow does. */
@@ -11,6 +12,8 @@ export async function startWebhookDeliveries(
   eventIds: number[],
 ): Promise<void> {
   await startEachDelivery([...(await eventsWithWebhookTargets(pool, eventIds))], (workflowId, eventId) =>
-    temporal.workflow.start(webhookDelivery, { taskQueue, workflowId, args: [{ eventId }] }),
+    withTemporalDeadline(temporal, () =>
+      temporal.workflow.start(webhookDelivery, { taskQueue, workflowId, args: [{ eventId }] }),
+    ),
   );
 }

@@ -5,6 +5,7 @@ import { listDeliveries } from '../../db/webhook-deliveries.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
 import { accountFor, type AccountParams } from '../account-access.js';
 import type { AccountCommandDeps } from '../account-commands.js';
+import { withTemporalDeadline } from '../dependency-outage.js';
 import { toAccountView } from '../account-view.js';
 import { accountParams } from './accounts.js';
 
@@ -31,9 +32,9 @@ export default async function accountDiagnosticsPlugin(app: FastifyInstance, opt
       const deliveries = await listDeliveries(pool, row.workspace_id, row.session_id, 50);
       let workflow: Record<string, unknown>;
       try {
-        const description = await temporal.workflow
-          .getHandle(accountWorkflowId(row.workspace_id, row.session_id))
-          .describe();
+        const description = await withTemporalDeadline(temporal, () =>
+          temporal.workflow.getHandle(accountWorkflowId(row.workspace_id, row.session_id)).describe(),
+        );
         const raw = description.raw;
         workflow = {
           workflowId: description.workflowId,

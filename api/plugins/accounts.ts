@@ -22,6 +22,7 @@ import {
 } from '../../workflows/messages.js';
 import { accountFor, type AccountParams } from '../account-access.js';
 import { deleteAccount, type AccountCommandDeps } from '../account-commands.js';
+import { withTemporalDeadline } from '../dependency-outage.js';
 import { AccountUpdateUnavailable, executeAccountUpdate } from '../account-update.js';
 import { toAccountView } from '../account-view.js';
 import { assertWebhookUrl } from '../webhook-url.js';
@@ -353,7 +354,7 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
       async (request, reply) => {
         const row = await accountFor(pool, request.params);
         try {
-          await signalAccount(handle(row), signal);
+          await withTemporalDeadline(temporal, () => signalAccount(handle(row), signal));
         } catch (error) {
           if (!(error instanceof WorkflowNotFoundError)) throw error;
           throw new HttpProblem(

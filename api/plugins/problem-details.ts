@@ -1,7 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { unavailableDependency } from '../dependency-outage.js';
 import { HttpProblem, problem, PROBLEM_CONTENT_TYPE, problemSchema, type ProblemDetails } from '../problem.js';
+
+/** Long enough for a connection to be re-established, short enough that a retrying client barely notices. */
+const DEPENDENCY_RETRY_AFTER_SECONDS = 2;
 
 /** Every error leaves as application/problem+json with a stable code; a stack trace never does. */
 async function problemDetailsPlugin(app: FastifyInstance) {
@@ -16,6 +20,7 @@ async function problemDetailsPlugin(app: FastifyInstance) {
 
   app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
     let details: ProblemDetails;
+    const dependency = error instanceof HttpProblem ? null : unavailableDependency(error);
     if (error instanceof HttpProblem) {
       details = error.details;
     } else if (error.validation) {
@@ -44,6 +49,17 @@ async function problemDetailsPlugin(app: FastifyInstance) {
         STATUS_CODES[error.statusCode] ?? 'Bad Request',
         error.message,
       );
+    } else if (dependency) {
+      // Nothing in the request is wrong, and a write that failed so either never happened (one transaction) or is
+      // finished by the same request sent again (creates are idempotent by session id): the client retries.
+      request.log.warn({ err: error, dependency }, 'request failed: a dependency is unreachable');
+      details = problem(
+        503,
+        `${dependency}_unavailable`,
+        'Service Unavailable',
+        `${dependency === 'database' ? 'PostgreSQL' : 'Temporal'} could not be reached; retry after the time Retry-After gives`,
+        { retryAfterSeconds: DEPENDENCY_RETRY_AFTER_SECONDS },
+      );
     } else {
       request.log.error({ err: error }, 'request failed');
       details = problem(
@@ -54,8 +70,12 @@ async function problemDetailsPlugin(app: FastifyInstance) {
         { requestId: request.id },
       );
     }
-    // A client told to slow down is told for how long: every 429 carries Retry-After.
-    if (details.status === 429 && typeof details.retryAfterSeconds === 'number' && !reply.hasHeader('retry-after')) {
+    // A client told to slow down or to come back is told when: every 429 and 503 carries Retry-After.
+    if (
+      (details.status === 429 || details.status === 503) &&
+      typeof details.retryAfterSeconds === 'number' &&
+      !reply.hasHeader('retry-after')
+    ) {
       void reply.header('retry-after', String(details.retryAfterSeconds));
     }
     void reply.code(details.status).type(PROBLEM_CONTENT_TYPE).send(details);

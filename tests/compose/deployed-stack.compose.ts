@@ -43,7 +43,11 @@ let auditor = '';
 let killed: { host: string; at: number } | null = null;
 const figures: Record<string, string> = {};
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T; retryAfterSeconds: number | null }> {
   const response = await fetch(`${project.apiUrl}${path}`, {
     method,
     headers: {
@@ -54,7 +58,26 @@ async function api<T>(method: string, path: string, body?: unknown): Promise<{ s
     signal: AbortSignal.timeout(30_000),
   });
   const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+  const retryAfter = response.headers.get('retry-after');
+  return {
+    status: response.status,
+    body: (text ? JSON.parse(text) : null) as T,
+    retryAfterSeconds: retryAfter === null ? null : Number(retryAfter),
+  };
+}
+
+/**
+ * Creates an account as a client should: a 503 names an unreachable dependency and the time to come back, and the
+ * same create sent again is the same account. Podman's DNS, for one, stalls lookups for seconds while containers join
+ * the networks, so a connection opened then may time out.
+ */
+async function createAccount(sessionId: string, workspace: string): Promise<{ status: number; retries: number }> {
+  for (let retries = 0; ; retries += 1) {
+    const created = await api<Account>('POST', `/v1/workspaces/${workspace}/accounts`, { sessionId });
+    if (created.status !== 503 || retries === 5) return { status: created.status, retries };
+    assert.ok(created.retryAfterSeconds !== null && created.retryAfterSeconds > 0, 'a 503 says when to come back');
+    await sleep(created.retryAfterSeconds * 1_000);
+  }
 }
 
 async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>): Promise<T> {
@@ -86,8 +109,13 @@ const account = async (sessionId: string, workspace = WORKSPACE) =>
   (await api<Account>('GET', `/v1/workspaces/${workspace}/accounts/${sessionId}`)).body;
 
 async function connect(sessionId: string, phone: string, workspace = WORKSPACE): Promise<void> {
-  const created = await api<Account>('POST', `/v1/workspaces/${workspace}/accounts`, { sessionId });
-  assert.ok(created.status === 201 || created.status === 200, `create ${sessionId}: ${created.status}`);
+  const created = await createAccount(sessionId, workspace);
+  assert.ok(
+    created.status === 201 || created.status === 200,
+    `create ${sessionId}: ${created.status} after ${created.retries} retries`,
+  );
+  if (created.retries > 0)
+    figures.createRetriesAfter503 = String(Number(figures.createRetriesAfter503 ?? 0) + created.retries);
   await until(`${sessionId} applies the scan`, 120_000, async () => {
     const scan = await api<{ applied?: boolean }>('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone });
     return scan.status === 200 && scan.body.applied;
