@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type BrowserContext } from 'puppeteer';
 import { chromiumFlags, decideSandbox, readSandboxFacts } from '../engine/real/chromium-sandbox.js';
-import { chromiumMemory } from '../infra/chromium-memory.js';
+import { chromiumMemory } from '../engine/real/chromium-memory.js';
 
 const STANDIN_PAGE = fileURLToPath(new URL('../engine/real/whatsapp-web-standin.html', import.meta.url));
 const SETTLE_MS = 5_000;

@@ -14,12 +14,12 @@ import {
 import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
 import { createApiKey } from '../db/workspaces.js';
-import type { ChildHandle } from '../infra/child-process.js';
+import type { ChildHandle } from '../lib/child-process.js';
 import { findFreePort } from '../infra/ports.js';
 import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.js';
 import { startPrivateStack, type TemporalTopology } from '../infra/stack.js';
 import { createLogger } from '../lib/logger.js';
-import { chromiumMemory, chromiumPids } from '../infra/chromium-memory.js';
+import { chromiumMemory, chromiumPids } from '../engine/real/chromium-memory.js';
 import { cpuByPart, cpuSpent } from './cpu.js';
 import { BENCH_SERVICE_ENV } from './service-env.js';
 import { summarize } from './stats.js';

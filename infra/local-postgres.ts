@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { ConfigError } from '../config/env.js';
 import type { Logger } from '../lib/logger.js';
-import { runCommand } from './child-process.js';
+import { runCommand } from '../lib/child-process.js';
 import { assertPortFree } from './ports.js';
 
 export interface LocalPostgresOptions {

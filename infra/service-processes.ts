@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { startChild, type ChildHandle } from './child-process.js';
+import { startChild, type ChildHandle } from '../lib/child-process.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 

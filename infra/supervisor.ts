@@ -1,5 +1,5 @@
 import type { Logger } from '../lib/logger.js';
-import type { ChildHandle } from './child-process.js';
+import type { ChildHandle } from '../lib/child-process.js';
 
 export interface RestartPolicy {
   /** The first restart waits this long; each exit soon after the last doubles it, up to `maxDelayMs`. */

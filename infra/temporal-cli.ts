@@ -2,7 +2,7 @@ import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { ConfigError } from '../config/env.js';
 import type { Logger } from '../lib/logger.js';
-import { runCommand } from './child-process.js';
+import { runCommand } from '../lib/child-process.js';
 
 /** The one CLI version whose module installs cleanly with `go install` (later tags carry a replace directive). */
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';

@@ -4,7 +4,7 @@ import { Connection } from '@temporalio/client';
 import type { Logger } from '../lib/logger.js';
 import { TEMPORAL_UI_CODEC_ENDPOINT, TEMPORAL_UI_PUBLIC_PATH } from '../lib/temporal-ui.js';
 import { SEARCH_ATTRIBUTE_DECLARATIONS } from '../workflows/search-attributes.js';
-import { isProcessAlive, startChild, type ChildHandle } from './child-process.js';
+import { isProcessAlive, startChild, type ChildHandle } from '../lib/child-process.js';
 import { assertPortFree } from './ports.js';
 
 export interface TemporalDevServerOptions {

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { ConfigError } from '../config/env.js';
 import type { Logger } from '../lib/logger.js';
 import { temporalTlsFromEnv, type TemporalTls } from '../lib/temporal-tls.js';
-import { runCommand, startChild, type ChildHandle } from './child-process.js';
+import { runCommand, startChild, type ChildHandle } from '../lib/child-process.js';
 import { keptSecret } from './kept-secret.js';
 import { assertPortFree, findFreeLowPort } from './ports.js';
 import type { RunningTemporal } from './temporal-dev-server.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import wwebjs from 'whatsapp-web.js';
-import { runCommand } from '../../infra/child-process.js';
+import { runCommand } from '../../lib/child-process.js';
 import type { Logger } from '../../lib/logger.js';
 import { splitSessionKey } from '../../domain/session-key.js';
 

@@ -1,95 +1,30 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import https from 'node:https';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { DatabasePool } from 'slonik';
 import wwebjs from 'whatsapp-web.js';
-import { deleteEngineAuth, type EngineAuthStore, type LeaseFence } from '../../db/engine-auth.js';
+import type { EngineAuthStore, LeaseFence } from '../../db/engine-auth.js';
 import { isPhoneNumber } from '../../domain/phone-number.js';
-import { exitOrKill } from '../../infra/child-process.js';
-import { memoryByProfile } from '../../infra/chromium-memory.js';
 import type { Logger } from '../../lib/logger.js';
-import { PhoneActionInbox, PhoneActionRefused } from '../../simulator/phone-action-inbox.js';
+import { PhoneActionInbox } from '../../simulator/phone-action-inbox.js';
 import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
+import { awaitBrowserExit, BrowserMemory, killOrphanedBrowsers } from './browser-processes.js';
 import { chromiumEnvironment } from './chromium-environment.js';
 import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
 import { PostgresAuth, profileName, type AuthStore } from './postgres-auth.js';
+import { playPhoneOnStandIn, reportStandInCoverage } from './standin-phone.js';
+import { WebBuildRefused, WebBuilds, type WebBuildOptions } from './web-builds.js';
 
 // whatsapp-web.js is CommonJS: its exports arrive as the default import.
 const { Client } = wwebjs;
 type WhatsAppClient = InstanceType<typeof Client>;
 
-/** The WhatsApp Web version the stand-in answers as; the library serves it from its local web version cache. */
-export const STANDIN_WEB_VERSION = '2.3000.0-wa-connect-standin';
-const STANDIN_PAGE = fileURLToPath(new URL('./whatsapp-web-standin.html', import.meta.url));
-
-/** How long a closing Chromium may take to write its profile before it is killed as hung. */
-const BROWSER_EXIT_GRACE_MS = 10_000;
-
-export interface RealEngineOptions {
+export interface RealEngineOptions extends Omit<WebBuildOptions, 'fetchTimeoutMs'> {
   chromiumPath: string;
-  /** Chromium profiles (the session's WhatsApp Web login) live under here, one folder per session. */
-  dataDir: string;
-  /** Serve the stand-in WhatsApp Web page instead of reaching web.whatsapp.com. */
-  standIn: boolean;
   /** How long the page may take to show WhatsApp Web at all before the start fails. */
   launchTimeoutMs: number;
   /** Chromium's command-line flags (chromium-sandbox.ts: with the sandbox wherever the host allows it). */
   chromiumFlags: string[];
-  /** The WhatsApp Web build every client loads unless its account pins another; null: the library's default. */
-  webVersion: string | null;
-  /**
-   * Where a pinned build comes from (whatsapp-web.js's webVersionCache): `local`, this engine's folder (a build the
-   * live page served once is kept there; the stand-in writes its page there); `remote`, a URL template with
-   * `{version}` (https), each build checked against its listed SHA-256 (`digests`, by version) before it runs; `none`,
-   * always the live page (no pin possible).
-   */
-  webVersionCache:
-    { type: 'local' } | { type: 'remote'; remotePath: string; digests: ReadonlyMap<string, string> } | { type: 'none' };
 }
-
-/** The stand-in page answers as whatever build it is asked for. */
-export function standInPage(html: string, version: string): string {
-  return html.replaceAll(STANDIN_WEB_VERSION, version);
-}
-
-/** A WhatsApp Web build from the archive that is not run: not listed, not fetched, or not matching its SHA-256. */
-export class WebBuildRefused extends Error {
-  override readonly name = 'WebBuildRefused';
-}
-
-/** A build's HTML is a few megabytes; an archive answering more is not serving a build. */
-const MAX_WEB_BUILD_BYTES = 32 * 1024 * 1024;
-
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-/** The body of a 200 answer to an https GET (redirects are not followed: the listed URL is the build's). */
-function httpsGet(url: string, timeoutMs: number, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolvePromise, reject) => {
-    const request = https.get(url, { timeout: timeoutMs }, (response) => {
-      if (response.statusCode !== 200) {
-        response.resume();
-        reject(new Error(`the archive answered ${response.statusCode}`));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBytes) request.destroy(new Error(`the build is larger than ${maxBytes} bytes`));
-        else chunks.push(chunk);
-      });
-      response.on('end', () => resolvePromise(Buffer.concat(chunks)));
-      response.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    request.on('error', reject);
-  });
-}
-
-/** A memory reading of every session's browser serves every session asking within this long. */
-const MEMORY_READING_TTL_MS = 5_000;
 
 interface RunningClient {
   client: WhatsAppClient;
@@ -107,22 +42,27 @@ export class WhatsAppWebEngine implements Engine {
   private readonly clients = new Map<string, RunningClient>();
   private readonly inbox: PhoneActionInbox | null;
   private readonly logins: EngineAuthStore;
+  private readonly builds: WebBuilds;
+  private readonly memory: BrowserMemory;
 
   private constructor(
-    private readonly pool: DatabasePool,
+    pool: DatabasePool,
     databaseUrl: string,
     private readonly options: RealEngineOptions,
     private readonly log: Logger,
     logins: EngineAuthStore,
   ) {
     this.logins = logins;
+    this.builds = new WebBuilds({ ...options, fetchTimeoutMs: options.launchTimeoutMs });
+    this.memory = new BrowserMemory(this.profilesDir);
     // On the stand-in, the phone's side is played through the same control surface as the simulated engine.
     this.inbox = options.standIn
       ? new PhoneActionInbox(
           pool,
           databaseUrl,
           () => [...this.clients.keys()],
-          (sessionId, action, params) => this.playPhone(sessionId, action, params),
+          (sessionId, action, params) =>
+            playPhoneOnStandIn(this.clients.get(sessionId)?.client.pupPage ?? null, action, params),
           log,
         )
       : null;
@@ -136,31 +76,9 @@ export class WhatsAppWebEngine implements Engine {
     logins: EngineAuthStore,
   ): Promise<WhatsAppWebEngine> {
     const engine = new WhatsAppWebEngine(pool, databaseUrl, options, log, logins);
-    await engine.killOrphanedBrowsers();
+    await killOrphanedBrowsers(engine.profilesDir, log);
     await engine.inbox?.start();
     return engine;
-  }
-
-  /**
-   * A worker killed hard leaves its Chromium processes running, re-parented to init. They hold profiles of this
-   * host's engine directory; stop them before anything else uses those profiles.
-   */
-  private async killOrphanedBrowsers() {
-    const marker = `--user-data-dir=${this.profilesDir}/`;
-    for (const entry of await readdir('/proc').catch(() => [] as string[])) {
-      if (!/^\d+$/.test(entry)) continue;
-      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-      if (!cmdline.includes(marker)) continue;
-      const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
-      if (/^PPid:\s+1$/m.test(status)) {
-        this.log.warn({ pid: Number(entry) }, 'stopping a Chromium left by a worker that died');
-        try {
-          process.kill(Number(entry), 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }
-    }
   }
 
   /** The saved login of one client: its saves carry the client's lease, so a client that lost it cannot save. */
@@ -172,115 +90,16 @@ export class WhatsAppWebEngine implements Engine {
     };
   }
 
-  private get webCacheDir() {
-    return resolve(this.options.dataDir, 'web-cache');
-  }
-
   private get profilesDir() {
     return resolve(this.options.dataDir, 'sessions');
   }
 
-  /**
-   * The library's build options for one client. A pinned build is strict: a client never silently runs another
-   * build than the one pinned; the start fails, and the account says why, until the build can be had.
-   */
-  private async webBuildOptions(accountPin: string | null | undefined): Promise<Partial<wwebjs.ClientOptions>> {
-    const pinned = accountPin ?? this.options.webVersion;
-    const cache = this.options.webVersionCache;
-    if (cache.type === 'remote' && pinned) {
-      await this.verifiedBuild(pinned, cache.remotePath, cache.digests);
-      return { webVersion: pinned, webVersionCache: { type: 'local', path: this.verifiedBuildsDir, strict: true } };
-    }
-    // Only a pinned build comes from the archive: without a pin the page is WhatsApp's own, over its TLS.
-    if (cache.type === 'none' || (cache.type === 'remote' && !this.options.standIn))
-      return { webVersionCache: { type: 'none' } };
-    if (this.options.standIn) {
-      const version = pinned ?? STANDIN_WEB_VERSION;
-      await this.standInBuild(version);
-      return { webVersion: version, webVersionCache: { type: 'local', path: this.webCacheDir, strict: true } };
-    }
-    return {
-      ...(pinned ? { webVersion: pinned } : {}),
-      webVersionCache: { type: 'local', path: this.webCacheDir, strict: pinned !== null },
-    };
-  }
-
-  /** Builds from the archive, each kept only once its bytes matched its listed SHA-256 (nothing else writes here). */
-  private get verifiedBuildsDir() {
-    return resolve(this.options.dataDir, 'verified-builds');
-  }
-
-  /** Fetches from the archive at most once at a time per build, however many sessions start on it together. */
-  private readonly buildFetches = new Map<string, Promise<void>>();
-
-  /**
-   * Puts `version` in the verified builds, from the archive, when its bytes match the SHA-256 the operator listed
-   * for it; throws a WebBuildRefused otherwise. A build on disk is checked again at every start: the library reads
-   * exactly the file checked here.
-   */
-  private async verifiedBuild(version: string, remotePath: string, digests: ReadonlyMap<string, string>) {
-    const listed = digests.get(version);
-    if (!listed) throw new WebBuildRefused(`web build ${version} has no listed SHA-256 (WA_WEB_VERSION_DIGESTS)`);
-    const file = join(this.verifiedBuildsDir, `${version}.html`);
-    const onDisk = await readFile(file).catch(() => null);
-    if (onDisk && sha256(onDisk) === listed) return;
-    let fetching = this.buildFetches.get(version);
-    if (!fetching) {
-      fetching = (async () => {
-        const url = remotePath.replaceAll('{version}', version);
-        let body: Buffer;
-        try {
-          body = await httpsGet(url, this.options.launchTimeoutMs, MAX_WEB_BUILD_BYTES);
-        } catch (error) {
-          throw new WebBuildRefused(`web build ${version} could not be fetched: ${(error as Error).message}`);
-        }
-        if (sha256(body) !== listed)
-          throw new WebBuildRefused(`web build ${version} does not match its listed SHA-256`);
-        await mkdir(this.verifiedBuildsDir, { recursive: true });
-        // Written aside and renamed: a start never reads half a build.
-        const partial = `${file}.${process.pid}.partial`;
-        await writeFile(partial, body);
-        await rename(partial, file);
-      })().finally(() => this.buildFetches.delete(version));
-      this.buildFetches.set(version, fetching);
-    }
-    await fetching;
-  }
-
-  /** The stand-in's builds put in the web cache by this process: each once, however many sessions start on it. */
-  private readonly standInBuilds = new Map<string, Promise<void>>();
-
-  private standInBuild(version: string): Promise<void> {
-    let written = this.standInBuilds.get(version);
-    if (!written) {
-      written = (async () => {
-        await mkdir(this.webCacheDir, { recursive: true });
-        const page = standInPage(await readFile(STANDIN_PAGE, 'utf8'), version);
-        await writeFile(join(this.webCacheDir, `${version}.html`), page);
-      })();
-      // A write that failed is tried again by the next start, not remembered.
-      written.catch(() => this.standInBuilds.delete(version));
-      this.standInBuilds.set(version, written);
-    }
-    return written;
-  }
-
-  private memoryReading: { takenAt: number; bytes: Promise<Map<string, number>> } | null = null;
-
-  /** The memory of one session's browser, from a reading of all of them shared by the sessions that ask together. */
-  private async sessionMemoryBytes(sessionId: string): Promise<number | null> {
-    if (!this.memoryReading || Date.now() - this.memoryReading.takenAt > MEMORY_READING_TTL_MS)
-      this.memoryReading = { takenAt: Date.now(), bytes: memoryByProfile(this.profilesDir) };
-    return (await this.memoryReading.bytes).get(profileName(sessionId)) ?? null;
-  }
-
   async start(options: EngineStartOptions): Promise<EngineSession> {
     await this.stopClient(options.sessionId);
-    // A reading taken before this start would give the new client its predecessor's memory.
-    this.memoryReading = null;
+    this.memory.forget();
     let webBuild: Partial<wwebjs.ClientOptions>;
     try {
-      webBuild = await this.webBuildOptions(options.webVersion);
+      webBuild = await this.builds.clientOptions(options.webVersion);
     } catch (error) {
       if (!(error instanceof WebBuildRefused)) throw error;
       return this.refusedStart(options, error);
@@ -335,7 +154,7 @@ export class WhatsAppWebEngine implements Engine {
     });
     client.on('ready', () => {
       options.onEvent({ type: 'ready' });
-      if (this.options.standIn) void this.reportStandInCoverage(options.sessionId, client);
+      if (this.options.standIn) void reportStandInCoverage(client.pupPage, options.sessionId, this.log);
     });
     client.on('change_state', (state: unknown) =>
       this.log.info({ sessionId: options.sessionId, state: String(state) }, 'WhatsApp Web state'),
@@ -401,7 +220,7 @@ export class WhatsAppWebEngine implements Engine {
       },
       state: async () => (await client.getState()) ?? null,
       webVersion: async () => (await client.getWWebVersion()) ?? null,
-      memoryBytes: () => this.sessionMemoryBytes(options.sessionId),
+      memoryBytes: () => this.memory.bytesOf(profileName(options.sessionId)),
     };
   }
 
@@ -430,7 +249,7 @@ export class WhatsAppWebEngine implements Engine {
   /** Saved auth is the session's Chromium profile; a logout or a delete removes it. */
   async removeAuth(sessionId: string): Promise<void> {
     await rm(resolve(this.profilesDir, profileName(sessionId)), { recursive: true, force: true });
-    await deleteEngineAuth(this.pool, sessionId);
+    await this.logins.remove(sessionId);
   }
 
   async close(): Promise<void> {
@@ -445,52 +264,6 @@ export class WhatsAppWebEngine implements Engine {
     running.ended = true;
     await running.client.destroy().catch(() => undefined);
     // destroy() returns at once when the library is already closing the browser, as it does on every disconnect.
-    // Chromium writes the profile, the login with it, on its way out: killed mid-shutdown, it loses the login and
-    // the reconnect asks for a new scan. So wait for it to exit, and kill it only when it hangs.
-    const processHandle = running.client.pupBrowser?.process();
-    if (!processHandle) return;
-    const { killed } = await exitOrKill(processHandle, BROWSER_EXIT_GRACE_MS);
-    if (killed)
-      this.log.warn({ sessionId, graceMs: BROWSER_EXIT_GRACE_MS }, 'Chromium did not exit after closing; killed');
-  }
-
-  /** Logs which modules the library asked the stand-in for that it only answers harmlessly (the version guard reads it). */
-  private async reportStandInCoverage(sessionId: string, client: WhatsAppClient) {
-    try {
-      const standinHarmlessModules =
-        (await client.pupPage?.evaluate(() =>
-          (
-            globalThis as unknown as { __standin: { modulesAnsweredHarmlessly(): string[] } }
-          ).__standin.modulesAnsweredHarmlessly(),
-        )) ?? [];
-      this.log.info({ sessionId, standinHarmlessModules }, 'stand-in module coverage');
-    } catch {
-      // The page may already be gone.
-    }
-  }
-
-  private async playPhone(
-    sessionId: string,
-    action: string,
-    params: Record<string, unknown>,
-  ): Promise<Record<string, unknown>> {
-    const page = this.clients.get(sessionId)?.client.pupPage;
-    if (!page) throw new PhoneActionRefused('session_gone', 'the session is not running');
-    try {
-      return await page.evaluate(
-        (a: string, p: Record<string, unknown>) =>
-          (
-            globalThis as unknown as {
-              __standin: { apply(a: string, p: Record<string, unknown>): Record<string, unknown> };
-            }
-          ).__standin.apply(a, p),
-        action,
-        params,
-      );
-    } catch (error) {
-      const message = describeFailure(error);
-      const code = /^(?:Error: )?([a-z_]+):/.exec(message)?.[1] ?? 'invalid_action';
-      throw new PhoneActionRefused(code, message);
-    }
+    await awaitBrowserExit(running.client.pupBrowser?.process(), sessionId, this.log);
   }
 }

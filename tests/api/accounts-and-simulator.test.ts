@@ -6,7 +6,7 @@ import type { DatabasePool } from 'slonik';
 import { WAIT_EVENT_TYPES } from '../../domain/account-wait.js';
 import { listAccountEvents } from '../../db/account-events.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
-import type { ChildHandle } from '../../infra/child-process.js';
+import type { ChildHandle } from '../../lib/child-process.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
 import { buildTestApi, type TestApi } from '../helpers/api.js';
 import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { buildApp } from '../../api/app.js';
 import { seedKeylessAccessFromEnv } from '../../api/seed-access.js';
-import type { ChildHandle } from '../../infra/child-process.js';
+import type { ChildHandle } from '../../lib/child-process.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
 import { buildTestApi, type TestApi } from '../helpers/api.js';
 import { eventually, openPool, openTemporalClient, testLog, testStackEnv, uniqueId } from '../helpers/context.js';

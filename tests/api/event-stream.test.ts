@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import type { DatabasePool } from 'slonik';
 import { createApiKey } from '../../db/workspaces.js';
 import { WAIT_EVENT_TYPES } from '../../domain/account-wait.js';
-import type { ChildHandle } from '../../infra/child-process.js';
+import type { ChildHandle } from '../../lib/child-process.js';
 import { findFreePort } from '../../infra/ports.js';
 import { startServiceProcess, waitForHttpOk } from '../../infra/service-processes.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';

@@ -4,7 +4,7 @@ import { after, before } from 'node:test';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DatabasePool } from 'slonik';
-import type { ChildHandle } from '../../infra/child-process.js';
+import type { ChildHandle } from '../../lib/child-process.js';
 import { createApiKey } from '../../db/workspaces.js';
 import { migrate } from '../../db/migrate.js';
 import { ensureProcessLogin, type ServiceProcess } from '../../db/service-login.js';

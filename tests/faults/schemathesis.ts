@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCommand } from '../../infra/child-process.js';
+import { runCommand } from '../../lib/child-process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Pinned: the fuzzer's generation changes between releases, and a run must be reproducible. */

@@ -4,7 +4,7 @@ import { after, before } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { ensureProcessLogin, type ServiceProcess } from '../../db/service-login.js';
-import type { ChildHandle } from '../../infra/child-process.js';
+import type { ChildHandle } from '../../lib/child-process.js';
 import { startServiceProcess } from '../../infra/service-processes.js';
 import { waitForWorkflowPoller } from '../../infra/wait-for-worker.js';
 import { temporalTlsFromEnv, type TemporalTlsEnv } from '../../lib/temporal-tls.js';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isProcessAlive } from '../../infra/child-process.js';
+import { isProcessAlive } from '../../lib/child-process.js';
 import { findFreePort } from '../../infra/ports.js';
 import { randomPhone } from '../helpers/accounts.js';
 import { eventually, testStackEnv, uniqueId } from '../helpers/context.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { startChild } from '../../infra/child-process.js';
+import { startChild } from '../../lib/child-process.js';
 import {
   DEFAULT_RESTART_POLICY,
   isErrorLine,

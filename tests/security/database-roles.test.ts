@@ -13,7 +13,7 @@ import { createDatabasePool } from '../../db/pool.js';
 import { webhookSecrets } from '../../db/webhook-secrets.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
 import { ensureProcessLogin, type ServiceProcess } from '../../db/service-login.js';
-import type { ChildHandle } from '../../infra/child-process.js';
+import type { ChildHandle } from '../../lib/child-process.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
 import { verifyWebhook } from '../../webhooks/signing.js';
 import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';

@@ -7,7 +7,7 @@ import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { insertAccount, recordLoginCode, recordStatusChange } from '../../db/accounts.js';
 import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
-import type { ChildHandle } from '../../infra/child-process.js';
+import type { ChildHandle } from '../../lib/child-process.js';
 import { webhookOutbox } from '../../workflows/webhook-outbox.js';
 import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DatabasePool } from 'slonik';
-import type { ChildHandle } from '../../infra/child-process.js';
+import type { ChildHandle } from '../../lib/child-process.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
 import { buildTestApi, type TestApi } from '../helpers/api.js';
 import { eventually, openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';

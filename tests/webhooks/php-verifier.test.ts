@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { startChild } from '../../infra/child-process.js';
+import { startChild } from '../../lib/child-process.js';
 import { findFreePort } from '../../infra/ports.js';
 import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
 import { randomPhone } from '../helpers/accounts.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
-import type { ChildHandle } from '../../infra/child-process.js';
+import type { ChildHandle } from '../../lib/child-process.js';
 import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
 import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';

@@ -1,0 +1,61 @@
+import { readdir, readFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { exitOrKill } from '../../lib/child-process.js';
+import type { Logger } from '../../lib/logger.js';
+import { memoryByProfile } from './chromium-memory.js';
+
+/** How long a closing Chromium may take to write its profile before it is killed as hung. */
+const BROWSER_EXIT_GRACE_MS = 10_000;
+
+/** A memory reading of every session's browser serves every session asking within this long. */
+const MEMORY_READING_TTL_MS = 5_000;
+
+/**
+ * A worker killed hard leaves its Chromium processes running, re-parented to init. They hold profiles under
+ * `profilesDir`; stop them before anything else uses those profiles.
+ */
+export async function killOrphanedBrowsers(profilesDir: string, log: Logger): Promise<void> {
+  const marker = `--user-data-dir=${profilesDir}/`;
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.includes(marker)) continue;
+    const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
+    if (/^PPid:\s+1$/m.test(status)) {
+      log.warn({ pid: Number(entry) }, 'stopping a Chromium left by a worker that died');
+      try {
+        process.kill(Number(entry), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+/**
+ * Waits for a closing Chromium to exit, and kills it only when it hangs. Chromium writes the profile, the login with
+ * it, on its way out: killed mid-shutdown, it loses the login and the reconnect asks for a new scan.
+ */
+export async function awaitBrowserExit(browser: ChildProcess | null | undefined, sessionId: string, log: Logger) {
+  if (!browser) return;
+  const { killed } = await exitOrKill(browser, BROWSER_EXIT_GRACE_MS);
+  if (killed) log.warn({ sessionId, graceMs: BROWSER_EXIT_GRACE_MS }, 'Chromium did not exit after closing; killed');
+}
+
+/** The memory of each session's browser, from one reading of all of them shared by the sessions that ask together. */
+export class BrowserMemory {
+  private reading: { takenAt: number; bytes: Promise<Map<string, number>> } | null = null;
+
+  constructor(private readonly profilesDir: string) {}
+
+  async bytesOf(profile: string): Promise<number | null> {
+    if (!this.reading || Date.now() - this.reading.takenAt > MEMORY_READING_TTL_MS)
+      this.reading = { takenAt: Date.now(), bytes: memoryByProfile(this.profilesDir) };
+    return (await this.reading.bytes).get(profile) ?? null;
+  }
+
+  /** A reading taken before a start would give the new browser its predecessor's memory. */
+  forget(): void {
+    this.reading = null;
+  }
+}
