@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { readOwnPhone } from '../engine/own-phone.js';
 import { SessionStoppedWhileStarting, type SessionHost, type StartSession } from '../engine/session-host.js';
-import type { HostCapacity } from '../workers/host-capacity.js';
+import type { HostSeats } from './hosts.js';
 
 /**
  * Activities on this process's host queue: the only code that touches its engine sessions. Each is idempotent, so a
@@ -9,7 +9,7 @@ import type { HostCapacity } from '../workers/host-capacity.js';
  */
 export function createEngineSessionActivities(
   host: SessionHost,
-  capacity: HostCapacity,
+  seats: HostSeats,
   /** The build the account pins, read at each start: a new pin takes effect at the session's next start. */
   webVersionPin: (sessionId: string) => Promise<string | null>,
 ) {
@@ -27,10 +27,10 @@ export function createEngineSessionActivities(
   return {
     /** `owner` is the account's workflow id: the session's events are signalled to it. */
     async startEngineSession(input: StartSession): Promise<void> {
-      // Read first: the seat its claim promised must become the running session in the same turn of the event loop,
+      // Read first: the seat its claim held must become the running session in the same turn of the event loop,
       // or the host counts a free seat in between and takes one session too many.
       const webVersion = await webVersionPin(input.sessionId);
-      capacity.fulfil(input.sessionId);
+      seats.seatTaken(input.sessionId);
       try {
         await whileHeartbeating(() => host.start({ ...input, webVersion }));
       } catch (error) {

@@ -1,6 +1,6 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import { UPKEEP_RESTART_REASONS } from '../engine/session-upkeep.js';
+import { UPKEEP_RESTART_REASONS } from '../domain/upkeep-restart-reasons.js';
 
 export interface HistogramData {
   buckets: Array<{ le: number; count: number }>;

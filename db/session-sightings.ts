@@ -1,5 +1,11 @@
 import { sql, type CommonQueryMethods } from 'slonik';
-import type { SessionSighting } from '../engine/session-upkeep.js';
+
+/** What one look at a session found alive: the row's `last_seen_at`, `web_version` and `engine_memory_bytes`. */
+export interface SessionSighting {
+  sessionId: string;
+  webVersion: string | null;
+  memoryBytes: number | null;
+}
 
 /**
  * One round of a host's checks, in one statement: each session found alive was seen now, runs this build and holds

@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type { DatabasePool } from 'slonik';
 import type { LeaseFence } from '../db/engine-auth.js';
 import {
@@ -23,6 +22,16 @@ export interface HostLeaseTimings {
   safetyMs: number;
 }
 
+/**
+ * Another host still holds the session's lease past the wait: the start is retried (an activity's failure keeps the
+ * error's name as its type), by when the lease has lapsed or its owner has let go.
+ */
+export class SessionLeasedElsewhere extends Error {
+  override readonly name = 'SessionLeasedElsewhere';
+  constructor(sessionId: string) {
+    super(`session ${sessionId} is leased by another host`);
+  }
+}
 /** Renewed nine times a lease's life; clients stop once seven ninths of it passed without a renewal. */
 export function leaseTimings(ttlMs: number): HostLeaseTimings {
   return { ttlMs, renewEveryMs: Math.round(ttlMs / 9), safetyMs: Math.round((ttlMs * 2) / 9) };
@@ -103,7 +112,7 @@ export class HostLeases {
       }
       const expiresAt = await leaseExpiry(this.pool, sessionId);
       if (Date.now() >= giveUpAt) {
-        throw ApplicationFailure.retryable(`session ${sessionId} is leased by another host`, 'SessionLeasedElsewhere');
+        throw new SessionLeasedElsewhere(sessionId);
       }
       const waitMs = expiresAt === null ? 100 : Math.min(Math.max(100, expiresAt - Date.now() + 50), 5_000);
       await new Promise((resolve) => setTimeout(resolve, waitMs));

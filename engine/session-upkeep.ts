@@ -1,3 +1,5 @@
+import type { SessionSighting } from '../db/session-sightings.js';
+import { UPKEEP_RESTART_REASONS } from '../domain/upkeep-restart-reasons.js';
 import type { Logger } from '../lib/logger.js';
 import type { ReadySession, SessionHost } from './session-host.js';
 
@@ -13,16 +15,6 @@ export interface SessionUpkeepSettings {
   /** A session is quiet when its engine has emitted nothing for this long. */
   quietForMs: number;
 }
-
-/** What one look at a session found alive: the row's `last_seen_at`, `web_version` and `engine_memory_bytes`. */
-export interface SessionSighting {
-  sessionId: string;
-  webVersion: string | null;
-  memoryBytes: number | null;
-}
-
-/** Why the host restarted a session itself: the reason its owner hears with the `disconnected`. */
-export const UPKEEP_RESTART_REASONS = { unresponsive: 'unresponsive', memory: 'memory_recycle' } as const;
 
 type Look = { alive: true; sighting: SessionSighting } | { alive: false; why: string };
 

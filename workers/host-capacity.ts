@@ -1,8 +1,9 @@
 import { totalmem } from 'node:os';
 import type { ActivitySlotInfo, CustomSlotSupplier, SlotPermit } from '@temporalio/worker';
+import type { HostSeats } from '../activities/hosts.js';
 
-/** How long a seat promised to a claim is kept for its session to start here. */
-const PROMISE_TTL_MS = 60_000;
+/** How long a seat held for a claim is kept for its session to start here. */
+const SEAT_HOLD_TTL_MS = 60_000;
 /** A waiting reservation looks again this often even without a wake-up (a promise may have lapsed). */
 const RECHECK_MS = 500;
 
@@ -16,15 +17,15 @@ export interface HostCapacityOptions {
 }
 
 /**
- * The seats of one host: sessions it runs, seats promised to claims whose session has not started yet, and the
+ * The seats of one host: sessions it runs, seats held for claims whose session has not started yet, and the
  * slots its placement worker holds to poll with. The placement worker is given a slot only while a seat is free, and
  * no faster than the host's start pace, so a full host does not even ask Temporal for a claim: accounts wait in the
  * placement queue, and the first host with room takes them. A host that died has its sessions taken by the others at
  * their pace, with jitter: a restore storm is bounded per host. A host its lease store does not answer asks for no
  * claim at all. (Temporal's worker tuning with a slot supplier of our own; no scheduler of ours.)
  */
-export class HostCapacity {
-  private readonly promised = new Map<string, number>();
+export class HostCapacity implements HostSeats {
+  private readonly heldSeats = new Map<string, number>();
   private permits = 0;
   private readonly waiters = new Set<() => void>();
   private nextStartAt = 0;
@@ -44,21 +45,21 @@ export class HostCapacity {
     this.canTakeSessions = options.canTakeSessions ?? (() => true);
   }
 
-  /** Seats in use: running sessions, promised seats, and slots held by the placement worker's pollers. */
+  /** Seats in use: running sessions, held seats, and slots held by the placement worker's pollers. */
   used(): number {
     const now = this.now();
-    for (const [sessionId, expiresAt] of this.promised) if (expiresAt <= now) this.promised.delete(sessionId);
-    return this.runningSessions() + this.promised.size + this.permits;
+    for (const [sessionId, expiresAt] of this.heldSeats) if (expiresAt <= now) this.heldSeats.delete(sessionId);
+    return this.runningSessions() + this.heldSeats.size + this.permits;
   }
 
-  /** A claim was answered with this host: the session's seat is kept until it starts (or the promise lapses). */
-  promise(sessionId: string): void {
-    this.promised.set(sessionId, this.now() + PROMISE_TTL_MS);
+  /** A claim was answered with this host: the session's seat is held until it starts (or the hold lapses). */
+  holdSeat(sessionId: string): void {
+    this.heldSeats.set(sessionId, this.now() + SEAT_HOLD_TTL_MS);
   }
 
-  /** The session started here: its promised seat is now a running session. */
-  fulfil(sessionId: string): void {
-    this.promised.delete(sessionId);
+  /** The session started here: its held seat is now a running session. */
+  seatTaken(sessionId: string): void {
+    this.heldSeats.delete(sessionId);
     this.changed();
   }
 

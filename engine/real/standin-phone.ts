@@ -1,6 +1,6 @@
 import type wwebjs from 'whatsapp-web.js';
 import type { Logger } from '../../lib/logger.js';
-import { PhoneActionRefused } from '../../simulator/phone-action-inbox.js';
+import { PhoneActionRefused } from '../phone/inbox.js';
 import { describeFailure } from './classify-disconnect.js';
 
 /** The page of a running client, as the library types it. */

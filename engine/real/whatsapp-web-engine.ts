@@ -5,7 +5,7 @@ import wwebjs from 'whatsapp-web.js';
 import type { EngineAuthStore, LeaseFence } from '../../db/engine-auth.js';
 import { isPhoneNumber } from '../../domain/phone-number.js';
 import type { Logger } from '../../lib/logger.js';
-import { PhoneActionInbox } from '../../simulator/phone-action-inbox.js';
+import { PhoneActionInbox } from '../phone/inbox.js';
 import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
 import { awaitBrowserExit, BrowserMemory, killOrphanedBrowsers } from './browser-processes.js';
 import { chromiumEnvironment } from './chromium-environment.js';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { PhoneActionOutcomes } from '../../simulator/phone-action-outcomes.js';
-import { finishPhoneAction, simulatorActionSchema, submitPhoneAction } from '../../simulator/phone-actions.js';
+import { PhoneActionOutcomes } from '../../engine/phone/outcomes.js';
+import { finishPhoneAction, simulatorActionSchema, submitPhoneAction } from '../../engine/phone/actions.js';
 import { openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
 
 describe('phone action outcomes', () => {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createAccount } from '../../api/create-account.js';
 import { listAccountEvents } from '../../db/account-events.js';
 import { accountsWithSessionId, type AccountRow } from '../../db/accounts.js';
-import { submitPhoneAction, type PhoneAction } from '../../simulator/phone-actions.js';
+import { submitPhoneAction, type PhoneAction } from '../../engine/phone/actions.js';
 import type { AccountStatus } from '../../domain/account-status.js';
 import type { AccountTimings } from '../../workflows/account-state.js';
 import { accountWorkflowId } from '../../workflows/ids.js';

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildTestApi, type TestApi } from '../helpers/api.js';
 import { useSimulatedWorkerStack } from '../helpers/worker-process.js';
 
-/** What one session's browser may be made to hold, all calls together (simulator/phone-actions.ts). */
+/** What one session's browser may be made to hold, all calls together (engine/phone/actions.ts). */
 const GROW_MEMORY_MAX_MEGABYTES = 2048;
 
 describe("the simulator's grow_memory: bounded per session", { timeout: 120_000 }, () => {

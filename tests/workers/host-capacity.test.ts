@@ -11,13 +11,13 @@ describe('host capacity (the placement worker’s slot supplier)', () => {
     const capacity = new HostCapacity(2, () => running);
     const supplier = capacity.slotSupplier();
     assert.ok(supplier.tryReserveSlot(context), 'an empty host polls');
-    capacity.promise('a'); // that poll got a claim for session a
+    capacity.holdSeat('a'); // that poll got a claim for session a
     supplier.releaseSlot({} as never);
     assert.ok(supplier.tryReserveSlot(context), 'one seat promised, one free');
-    capacity.promise('b');
+    capacity.holdSeat('b');
     supplier.releaseSlot({} as never);
     assert.equal(supplier.tryReserveSlot(context), null, 'two seats promised: full');
-    capacity.fulfil('a');
+    capacity.seatTaken('a');
     running = 1;
     assert.equal(supplier.tryReserveSlot(context), null, 'a runs, b is promised: still full');
   });
@@ -57,7 +57,7 @@ describe('host capacity (the placement worker’s slot supplier)', () => {
   it('an abandoned reservation ends with AbortError; a promised seat lapses when its session never starts', async () => {
     let now = 0;
     const capacity = new HostCapacity(1, () => 0, { now: () => now });
-    capacity.promise('never-started');
+    capacity.holdSeat('never-started');
     const abort = new AbortController();
     const reservation = capacity.slotSupplier().reserveSlot(context, abort.signal);
     abort.abort();

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
-import { submitPhoneAction } from '../../simulator/phone-actions.js';
+import { submitPhoneAction } from '../../engine/phone/actions.js';
 import { deleteAccountSignal, requestPairingCodeUpdate, signalAccount } from '../../workflows/messages.js';
 import { dataConverterFromEnv } from '../../lib/payload-encryption.js';
 import { randomPhone } from '../helpers/accounts.js';

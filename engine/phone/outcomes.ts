@@ -1,6 +1,6 @@
-import type { OutcomeWait } from './phone-actions.js';
-import type { Logger } from '../lib/logger.js';
-import { PgListener } from '../lib/pg-listener.js';
+import type { OutcomeWait } from './actions.js';
+import type { Logger } from '../../lib/logger.js';
+import { PgListener } from '../../lib/pg-listener.js';
 
 /** A notification lost while the listener reconnects costs at most this long: the waiter reads the row again then. */
 const DEFAULT_FALLBACK_MS = 250;

@@ -1,7 +1,7 @@
 import type { DatabasePool } from 'slonik';
-import { claimPhoneAction, finishPhoneAction, pendingPhoneActions, type PhoneAction } from './phone-actions.js';
-import type { Logger } from '../lib/logger.js';
-import { PgListener } from '../lib/pg-listener.js';
+import { claimPhoneAction, finishPhoneAction, pendingPhoneActions, type PhoneAction } from './actions.js';
+import type { Logger } from '../../lib/logger.js';
+import { PgListener } from '../../lib/pg-listener.js';
 
 /** A phone action refused with a reason code (`not_showing_qr`, `wrong_code`, ...). */
 export class PhoneActionRefused extends Error {

@@ -1,13 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
-import { GROW_MEMORY_MAX_MEGABYTES, PHONE_ACTIONS, submitPhoneAction, type PhoneAction } from './phone-actions.js';
-import { findAccountBySession } from '../db/accounts.js';
-import { visibleAccountWithSessionId } from '../api/account-access.js';
-import { sessionKey } from '../domain/session-key.js';
-import type { PhoneActionOutcomes } from './phone-action-outcomes.js';
-import { HttpProblem, problem } from '../api/problem.js';
-import { assertWorkspaceAccess } from '../api/plugins/auth.js';
-import { phoneNumberSchema, sessionIdSchema, workspaceIdSchema } from '../api/schemas.js';
+import {
+  GROW_MEMORY_MAX_MEGABYTES,
+  PHONE_ACTIONS,
+  submitPhoneAction,
+  type PhoneAction,
+} from '../../engine/phone/actions.js';
+import { findAccountBySession } from '../../db/accounts.js';
+import { visibleAccountWithSessionId } from '../account-access.js';
+import { sessionKey } from '../../domain/session-key.js';
+import type { PhoneActionOutcomes } from '../../engine/phone/outcomes.js';
+import { HttpProblem, problem } from '../problem.js';
+import { assertWorkspaceAccess } from './auth.js';
+import { phoneNumberSchema, sessionIdSchema, workspaceIdSchema } from '../schemas.js';
 
 const scanOptions = {
   pushName: { type: ['string', 'null'], maxLength: 100 },

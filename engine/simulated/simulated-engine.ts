@@ -1,8 +1,8 @@
 import type { DatabasePool } from 'slonik';
-import type { EngineAuthStore } from '../db/engine-auth.js';
-import type { Logger } from '../lib/logger.js';
-import { PhoneActionInbox, PhoneActionRefused } from './phone-action-inbox.js';
-import type { Engine, EngineSession, EngineStartOptions } from '../engine/types.js';
+import type { EngineAuthStore } from '../../db/engine-auth.js';
+import type { Logger } from '../../lib/logger.js';
+import { PhoneActionInbox, PhoneActionRefused } from '../phone/inbox.js';
+import type { Engine, EngineSession, EngineStartOptions } from '../types.js';
 import type { SimulatorSettings } from './settings.js';
 import {
   SIMULATED_WEB_VERSION,

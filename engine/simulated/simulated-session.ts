@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { isPhoneNumber, PHONE_NUMBER_RULE } from '../domain/phone-number.js';
-import { GROW_MEMORY_MAX_MEGABYTES, type PhoneAction } from './phone-actions.js';
-import type { EngineEvent, EngineSession, OwnIdentity } from '../engine/types.js';
+import { isPhoneNumber, PHONE_NUMBER_RULE } from '../../domain/phone-number.js';
+import { GROW_MEMORY_MAX_MEGABYTES, type PhoneAction } from '../phone/actions.js';
+import type { EngineEvent, EngineSession, OwnIdentity } from '../types.js';
 import type { SimulatorSettings } from './settings.js';
 
 /** What the simulated engine saves as auth: enough to log in again as the same phone without a scan. */
