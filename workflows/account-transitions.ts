@@ -2,7 +2,6 @@ import {
   ApplicationFailure,
   getExternalWorkflowHandle,
   log,
-  patched,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { SessionEvent } from '../engine/types.js';
@@ -31,8 +30,6 @@ export interface AccountParts {
 }
 
 const RESTART_REASON = 'restart_requested';
-/** Accounts record each engine start and each scheduled retry (workflows started before that record neither). */
-const EXPLAIN_EVERY_WAIT = 'explain-every-wait';
 
 /**
  * What the account does with each thing that happens to it: a command, a lost host, an engine event, a deadline, a
@@ -215,10 +212,8 @@ export class AccountTransitions {
     this.stopWaitingForHost();
     try {
       const taskQueue = this.session.takeHostAnswer();
-      if (patched(EXPLAIN_EVERY_WAIT)) {
-        upsertSearchAttributes([{ key: accountHostKey, value: taskQueue }]);
-        await this.noteEngineStarting(taskQueue);
-      }
+      upsertSearchAttributes([{ key: accountHostKey, value: taskQueue }]);
+      await this.noteEngineStarting(taskQueue);
       await this.session.attach(taskQueue, this.state.generation);
       this.state.hostTaskQueue = taskQueue;
       if (this.state.status === 'disconnected')
@@ -258,7 +253,6 @@ export class AccountTransitions {
     const exponential = Math.min(reconnectMaxDelayMs, reconnectBaseDelayMs * 2 ** (this.state.reconnectAttempts - 1));
     const nextTryAt = Date.now() + Math.round(exponential * (0.5 + Math.random() * 0.5));
     this.deadlines.set('reconnectAt', nextTryAt);
-    if (!patched(EXPLAIN_EVERY_WAIT)) return;
     this.state.lastFailure = reason;
     const attempt = this.nextAttempt();
     await this.record.note(

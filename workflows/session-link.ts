@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
 import { hostActivities, placement, type HostActivityProxies } from './account-activities.js';
 import type { AccountTimings } from './account-state.js';
 
@@ -127,7 +127,7 @@ export class SessionLink {
   async letGo(): Promise<void> {
     const unsure = this.lostUnsure;
     this.lostUnsure = false;
-    if (unsure && patched('stop-client-when-only-the-watch-failed')) {
+    if (unsure) {
       this.lost = false;
       await this.stop({ logout: false, forgetLogin: false });
       return;
