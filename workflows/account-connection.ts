@@ -68,9 +68,13 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       // A pairing-code request that arrives meanwhile waits for the loop: answer it first, continue later.
       await condition(() => allHandlersFinished() || account.hasQueuedRequests());
       if (!account.hasQueuedRequests()) {
-        const { sessionId, workspaceId, pairingPhoneNumber } = checked;
-        const next = { sessionId, workspaceId, pairingPhoneNumber: pairingPhoneNumber ?? null };
-        await continueAsNew<typeof accountConnection>({ ...next, carried: account.carryOver() });
+        const pairingPhoneNumber = checked.pairingPhoneNumber ?? null;
+        await continueAsNew<typeof accountConnection>({
+          sessionId,
+          workspaceId,
+          pairingPhoneNumber,
+          carried: account.carryOver(),
+        });
       }
     }
   }
