@@ -1,8 +1,10 @@
+import type { createAccountSettingsActivities } from './account-settings.js';
 import type { createAccountStoreActivities } from './account-store.js';
 import type { createEngineSessionActivities } from './engine-sessions.js';
 import type { createHostActivities } from './hosts.js';
 import type { createWebhookActivities } from './webhooks.js';
 
+export { createAccountSettingsActivities, workerAccountSettings } from './account-settings.js';
 export { createAccountStoreActivities } from './account-store.js';
 export { createEngineSessionActivities } from './engine-sessions.js';
 export { createHostActivities } from './hosts.js';
@@ -11,6 +13,8 @@ export { createWebhookActivities } from './webhooks.js';
 // Workflows import these only as types: the activities themselves run in the worker, outside the sandbox.
 /** Row writes, on the shared queue (any worker). */
 export type AccountStoreActivities = ReturnType<typeof createAccountStoreActivities>;
+/** The account workflow's timings, a local activity of the worker that runs it. */
+export type AccountSettingsActivities = ReturnType<typeof createAccountSettingsActivities>;
 /** Host placement, on the shared queue: whichever worker answers hosts the session. */
 export type HostActivities = ReturnType<typeof createHostActivities>;
 export type WebhookActivities = ReturnType<typeof createWebhookActivities>;

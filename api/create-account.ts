@@ -8,7 +8,6 @@ import {
   type AccountRow,
 } from '../db/accounts.js';
 import { accountConnection } from '../workflows/account-connection.js';
-import type { AccountTimings } from '../workflows/account-state.js';
 import { accountWorkflowId } from '../workflows/ids.js';
 import { workspaceIdKey } from '../workflows/search-attributes.js';
 import { withTemporalDeadline } from './dependency-outage.js';
@@ -21,8 +20,6 @@ export interface CreateAccountRequest {
   pairingPhoneNumber?: string | null;
   metadata?: Record<string, unknown>;
   webhookUrl?: string | null;
-  timings?: Partial<AccountTimings>;
-  continueAsNewAfterEvents?: number;
   /**
    * The service made the session id up: the caller never learns it, so it cannot retry, and a row whose workflow did
    * not start would wait forever. Such a row is removed when the start fails.
@@ -64,10 +61,6 @@ export async function createAccount(
             sessionId: request.sessionId,
             workspaceId: request.workspaceId,
             pairingPhoneNumber: request.pairingPhoneNumber ?? null,
-            ...(request.timings ? { timings: request.timings } : {}),
-            ...(request.continueAsNewAfterEvents !== undefined
-              ? { continueAsNewAfterEvents: request.continueAsNewAfterEvents }
-              : {}),
           },
         ],
         typedSearchAttributes: [{ key: workspaceIdKey, value: request.workspaceId }],

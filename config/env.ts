@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseKeyring } from '../lib/keyring.js';
+import { accountTimingsSchema } from './account-settings.js';
 import { parseWebBuildDigests } from './web-build-digests.js';
 
 /**
@@ -106,6 +107,23 @@ const processEnvSchema = z
     SEED_API_WORKSPACES: z.string().default(''),
     // Hosts exempt from the webhook network policy, reachable over plain http: development and tests only.
     WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
+    // The timings of every account this worker runs, as JSON (workflows/account-timings.ts): e.g. {"qrExpiryMs":120000}.
+    // Each run of an account reads them once, when it starts. Unset: the defaults.
+    ACCOUNT_TIMINGS: z
+      .string()
+      .transform((value, context) => {
+        const parsed = accountTimingsSchema.safeParse(parseJson(value));
+        if (parsed.success) return parsed.data;
+        context.addIssue({
+          code: 'custom',
+          message: `must be a JSON object of account timings (${parsed.error.message})`,
+        });
+        return z.NEVER;
+      })
+      .optional(),
+    // Development and tests only: a directory where an account may have settings of its own, in
+    // <session key, URI-encoded>.json ({"timings": {...}, "continueAsNewAfterEvents": n}), over ACCOUNT_TIMINGS.
+    ACCOUNT_SETTINGS_DIR: z.string().min(1).optional(),
     // Live accounts (neither failed nor deleted) a workspace may keep, unless an operator set its own limit.
     MAX_LIVE_ACCOUNTS_PER_WORKSPACE: z.coerce.number().int().nonnegative().default(100),
     // The bearer token Prometheus scrapes /metrics with; without one, only admin keys read /metrics.
@@ -156,6 +174,14 @@ const processEnvSchema = z
         message: 'cannot be pinned with WA_WEB_VERSION_CACHE=none',
       });
   });
+
+function parseJson(value: string): unknown {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return undefined;
+  }
+}
 
 function isAddressOrCidr(entry: string): boolean {
   const [address = '', bits, ...rest] = entry.split('/');

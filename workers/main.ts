@@ -4,10 +4,12 @@ import { temporalTlsFromEnv } from '../lib/temporal-tls.js';
 import { ensureWebhookOutboxSchedule } from './webhook-outbox-schedule.js';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import {
+  createAccountSettingsActivities,
   createAccountStoreActivities,
   createEngineSessionActivities,
   createHostActivities,
   createWebhookActivities,
+  workerAccountSettings,
 } from '../activities/index.js';
 import { readProcessEnv } from '../config/env.js';
 import { migrate } from '../db/migrate.js';
@@ -111,6 +113,7 @@ async function main() {
     interceptors: { activity: [refuseUnreadableArguments] },
     workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
     activities: {
+      ...createAccountSettingsActivities(workerAccountSettings(env.ACCOUNT_TIMINGS, env.ACCOUNT_SETTINGS_DIR)),
       ...createAccountStoreActivities(pool),
       ...createWebhookActivities(
         pool,

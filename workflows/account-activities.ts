@@ -6,8 +6,13 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { AccountStoreActivities, HostActivities, HostQueueActivities } from '../activities/index.js';
-import type { AccountTimings } from './account-state.js';
+import type {
+  AccountSettingsActivities,
+  AccountStoreActivities,
+  HostActivities,
+  HostQueueActivities,
+} from '../activities/index.js';
+import type { AccountTimings } from './account-timings.js';
 import { placementTaskQueue } from './ids.js';
 import { readableResults } from './payload-checks.js';
 
@@ -31,6 +36,17 @@ export const rowWrites = readableResults(
     // Past a few quick retries, the next waits on a timer outside the workflow task: the task ends, and a host that
     // cannot reach the database (it then takes no workflow tasks) does not hold the account while the write fails.
     localRetryThreshold: '3 seconds',
+  }),
+);
+
+/**
+ * The account's timings, from the worker that runs the workflow's first task of each run. A local activity: its
+ * answer is recorded in the history, so replay reads the same timings whatever the replaying worker's configuration.
+ */
+export const workerSettings = readableResults(
+  proxyLocalActivities<AccountSettingsActivities>({
+    startToCloseTimeout: '10 seconds',
+    retry: rowWriteRetry,
   }),
 );
 
@@ -95,9 +111,6 @@ export function hostActivities(taskQueue: string, timings: AccountTimings) {
   };
 }
 export type HostActivityProxies = ReturnType<typeof hostActivities>;
-
-/** The failure reason of a host-queue activity no process picked up within hostScheduleToStartMs. */
-export const HOST_NEVER_ANSWERED = 'timeout_SCHEDULE_TO_START';
 
 /** The failure's type (ApplicationFailure) or a timeout's kind: what a person reads in `failure_reason`. */
 export function failureReason(error: unknown, fallback: string): string {

@@ -1,6 +1,7 @@
 import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
+import { workerSettings } from './account-activities.js';
 import { AccountMachine } from './account-machine.js';
-import type { AccountConnectionInput, AccountConnectionState } from './account-state.js';
+import { newAccountView, type AccountConnectionInput, type AccountConnectionState } from './account-state.js';
 import {
   accountStateQuery,
   deleteAccountSignal,
@@ -16,7 +17,6 @@ import {
   checkedInput,
   isAbsentOr,
   isCommand,
-  isCount,
   isFields,
   isHostGone,
   isName,
@@ -31,12 +31,19 @@ export type { AccountConnectionInput, AccountConnectionState } from './account-s
 /**
  * One durable workflow per WhatsApp account, the only writer of its status. Engine events arrive as signals, API
  * commands as signals and an update; the account's state machine handles them one at a time until the account ends.
- * Every signal and the update name this workflow (workflows/messages.ts): any other is dropped.
+ * Every signal and the update name this workflow (workflows/messages.ts): any other is dropped. Each run reads its
+ * timings from the worker first (workflows/account-timings.ts); the input says only which account this is.
  */
 export async function accountConnection(input: AccountConnectionInput): Promise<AccountConnectionState> {
-  const account = new AccountMachine(checkedInput(input, isAccountConnectionInput, 'accountConnection'));
+  const checked = checkedInput<AccountConnectionInput>(input, isAccountConnectionInput, 'accountConnection');
+  // Answered from the start: a query may come while the run still reads its settings.
+  const before = checked.carried?.state.account ?? newAccountView(checked);
+  let machine: AccountMachine | null = null;
+  setHandler(accountStateQuery, () => machine?.state ?? before);
+  const { workspaceId, sessionId } = checked;
+  const account = new AccountMachine(checked, await workerSettings.accountSettings({ workspaceId, sessionId }));
+  machine = account;
 
-  setHandler(accountStateQuery, () => account.state);
   setAddressedSignalHandler(engineEventSignal, isSessionEvent, ({ workflowId: _addressee, ...event }) =>
     account.receiveEvent(event),
   );
@@ -61,7 +68,13 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
       // A pairing-code request that arrives meanwhile waits for the loop: answer it first, continue later.
       await condition(() => allHandlersFinished() || account.hasQueuedRequests());
       if (!account.hasQueuedRequests()) {
-        await continueAsNew<typeof accountConnection>({ ...input, carried: account.carryOver() });
+        const pairingPhoneNumber = checked.pairingPhoneNumber ?? null;
+        await continueAsNew<typeof accountConnection>({
+          sessionId,
+          workspaceId,
+          pairingPhoneNumber,
+          carried: account.carryOver(),
+        });
       }
     }
   }
@@ -76,8 +89,6 @@ function isAccountConnectionInput(fields: Fields): boolean {
     isName(fields.sessionId) &&
     isName(fields.workspaceId) &&
     (fields.pairingPhoneNumber === null || isAbsentOr(fields.pairingPhoneNumber, isName)) &&
-    isAbsentOr(fields.timings, isFields) &&
-    isAbsentOr(fields.continueAsNewAfterEvents, isCount) &&
     isAbsentOr(fields.carried, isFields)
   );
 }

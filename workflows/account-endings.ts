@@ -3,7 +3,7 @@
  * client and the saved login. `logout` unlinks the device on the phone; `forgetLogin` removes the saved login (it is
  * worthless, or must not outlive the account); `softDelete` hides the row from lists.
  */
-export interface Ending {
+export interface EndingRule {
   status: 'disconnected' | 'failed';
   eventType: 'session_failed' | 'logged_out' | 'session_deleted';
   logout: boolean;
@@ -42,7 +42,7 @@ export const ENDINGS = {
   logged_out: { status: 'disconnected', eventType: 'logged_out', logout: true, forgetLogin: true, softDelete: false },
   /** The API deleted the account. */
   deleted: { status: 'disconnected', eventType: 'session_deleted', logout: true, forgetLogin: true, softDelete: true },
-} as const satisfies Record<string, Ending>;
+} as const satisfies Record<string, EndingRule>;
 
 export type EndingKind = keyof typeof ENDINGS;
 

@@ -1,155 +1,159 @@
 import { condition, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { isPhoneNumber, PHONE_NUMBER_RULE } from '../domain/phone-number.js';
+import { sessionKey } from '../domain/session-key.js';
 import type { SessionEvent } from '../engine/types.js';
-import { AccountRecord } from './account-record.js';
+import { AccountEffects } from './account-effects.js';
+import { hasMail, newInbox, takeNextInput, type Inbox } from './account-inbox.js';
+import type { AccountInput, Command } from './account-inputs.js';
 import {
-  DEFAULT_TIMINGS,
   newAccountState,
   type AccountConnectionInput,
   type AccountConnectionState,
-  type AccountTimings,
+  type AccountWorkflowState,
   type CarriedState,
 } from './account-state.js';
-import { AccountTransitions, type Command } from './account-transitions.js';
-import { Deadlines } from './deadlines.js';
+import type { AccountSettings } from './account-timings.js';
+import { pairingRefusal, takesPairingRequests, transition } from './account-transitions.js';
+import { msUntilNextDeadline } from './deadlines.js';
 import { PairingRequests } from './pairing-requests.js';
-import { sessionKey } from '../domain/session-key.js';
 import { accountStatusKey, statusChangedAtKey, workspaceIdKey } from './search-attributes.js';
 import { SessionLink } from './session-link.js';
 
 /**
- * One account's connection as a state machine. Handlers only queue what arrives; `step` waits for the next thing
- * (a command, a lost host, a pairing-code request, an engine event, a deadline) and handles it, so every write and
- * every activity runs from the one loop, in an order replay reproduces.
+ * One account's connection as a state machine, and the only owner of its state. Handlers only queue what arrives
+ * (workflows/account-inbox.ts); `step` takes the next input, has `transition` decide the next state and the effects,
+ * and carries the effects out in order, so every write and every activity runs from the one loop, in an order replay
+ * reproduces. Outside this class the state is only read (the state query, the update's validator).
  */
 export class AccountMachine {
-  readonly state: AccountConnectionState;
-  private readonly timings: AccountTimings;
-  private readonly startedAt: number;
-  private readonly record: AccountRecord;
-  private readonly session: SessionLink;
-  private readonly deadlines = new Deadlines();
-  private readonly events: SessionEvent[];
-  private readonly commands: Command[] = [];
+  private current: AccountWorkflowState;
+  private readonly inbox: Inbox;
   private readonly pairingRequests = new PairingRequests();
-  private readonly transitions: AccountTransitions;
+  private readonly effects: AccountEffects;
+  /** Engine events this run has handled: a long history asks for a continue-as-new. */
   private handledEvents = 0;
 
-  constructor(private readonly input: AccountConnectionInput) {
-    this.timings = { ...DEFAULT_TIMINGS, ...input.timings };
-    const carried = input.carried;
-    this.state = carried?.state ?? newAccountState(input);
-    this.events = [...(carried?.pendingEvents ?? [])];
-    this.startedAt = carried?.startedAt ?? Date.now();
-    const workflowId = workflowInfo().workflowId;
-    this.record = new AccountRecord(this.state, workflowId, this.startedAt);
-    this.session = new SessionLink(
-      sessionKey(input.workspaceId, input.sessionId),
-      workflowId,
-      this.timings,
-      input.pairingPhoneNumber ?? null,
+  constructor(
+    private readonly input: AccountConnectionInput,
+    private readonly settings: AccountSettings,
+  ) {
+    this.current = input.carried?.state ?? newAccountState(input, Date.now());
+    this.inbox = newInbox(input.carried?.pendingEvents);
+    const { workflowId } = workflowInfo();
+    const key = sessionKey(input.workspaceId, input.sessionId);
+    const session = new SessionLink(key, workflowId, settings.timings, input.pairingPhoneNumber ?? null, (report) =>
+      report.type === 'watchEnded' ? this.inbox.hostReports.push(report) : this.inbox.placementAnswers.push(report),
     );
-    if (this.state.status === 'qr_scanning') this.deadlines.set('qrExpiry', this.startedAt + this.timings.qrExpiryMs);
-    this.transitions = new AccountTransitions({
-      state: this.state,
-      timings: this.timings,
-      record: this.record,
-      session: this.session,
-      deadlines: this.deadlines,
-      events: this.events,
-    });
+    const ids = { workflowId, workspaceId: input.workspaceId, sessionId: input.sessionId, sessionKey: key };
+    this.effects = new AccountEffects(ids, session, this.pairingRequests);
+  }
+
+  /** The account as the workflow last wrote it. */
+  get state(): AccountConnectionState {
+    return this.current.account;
   }
 
   // ---- What arrives (signal and update handlers): queued for the loop.
 
   receiveEvent(event: SessionEvent): void {
-    if (event.generation === this.state.generation) this.events.push(event);
+    if (event.generation === this.state.generation) this.inbox.events.push(event);
   }
 
   receiveHostGone(hostTaskQueue: string): void {
-    this.session.hostGone(hostTaskQueue);
+    this.inbox.hostReports.push({ type: 'hostGone', hostTaskQueue });
   }
 
   receiveCommand(command: Command): void {
-    this.commands.push(command);
+    this.inbox.commands.push(command);
   }
 
   validatePairingRequest(phoneNumber: unknown): void {
     if (!isPhoneNumber(phoneNumber)) throw new Error(`phoneNumber must be ${PHONE_NUMBER_RULE}`);
-    if (!this.transitions.takesPairingRequests()) throw new Error(this.transitions.pairingRefusal());
+    if (!takesPairingRequests(this.current)) throw new Error(pairingRefusal(this.current));
   }
 
   requestPairingCode(phoneNumber: string): Promise<{ code: string }> {
-    return this.pairingRequests.ask(phoneNumber);
+    return this.pairingRequests.ask(phoneNumber, (requestId) =>
+      this.inbox.pairingRequests.push({ type: 'pairingRequested', requestId, phoneNumber }),
+    );
   }
 
   // ---- The loop.
 
   /** The first run creates the row; a continued run takes over the same session on the same host. */
   async begin(): Promise<void> {
-    if (!this.input.carried) {
-      upsertSearchAttributes([
-        { key: workspaceIdKey, value: this.state.workspaceId },
-        { key: accountStatusKey, value: this.state.status },
-        { key: statusChangedAtKey, value: new Date() },
-      ]);
-      await this.record.moveTo('qr_scanning', 'session_created');
-    } else if (this.state.hostTaskQueue && !this.state.ended) {
-      await this.session.attach(this.state.hostTaskQueue, this.state.generation).catch(() => {
-        this.session.lost = true;
-      });
-    }
+    if (this.input.carried) return this.apply({ type: 'resumed' });
+    upsertSearchAttributes([
+      { key: workspaceIdKey, value: this.state.workspaceId },
+      { key: accountStatusKey, value: this.state.status },
+      { key: statusChangedAtKey, value: new Date() },
+    ]);
+    await this.apply({ type: 'started' });
   }
 
   async step(): Promise<void> {
-    const idle = !this.session.attached && !this.session.askingForHost && !this.session.hostAnswered;
-    if (idle && !this.deadlines.has('reconnectAt') && !this.session.lost) return this.transitions.askForHost();
-    if (this.state.status !== 'qr_scanning') this.deadlines.clear('qrExpiry');
-    const waitMs = this.deadlines.msUntilNext(Date.now());
-    const woken = () =>
-      this.commands.length > 0 ||
-      this.session.lost ||
-      this.session.hostAnswered ||
-      this.pairingRequests.length > 0 ||
-      this.events.length > 0;
-    if (waitMs === null) await condition(woken);
-    else if (waitMs > 0) await condition(woken, waitMs);
+    let input = takeNextInput(this.current, this.inbox, Date.now());
+    if (!input) {
+      const waitMs = msUntilNextDeadline(this.current.deadlines, Date.now());
+      const woken = () => hasMail(this.inbox);
+      if (waitMs === null) await condition(woken);
+      else await condition(woken, waitMs);
+      input = takeNextInput(this.current, this.inbox, Date.now());
+    }
+    if (!input) return;
+    if (input.type === 'engineEvent') this.handledEvents += 1;
+    if (input.type !== 'pairingRequested') return this.apply(input);
+    try {
+      await this.apply(input);
+    } catch (error) {
+      this.effects.refusePairing(input.requestId, error);
+    }
+  }
 
-    const command = this.commands.shift();
-    if (command) return this.transitions.command(command);
-    if (this.session.lost) return this.transitions.hostLost();
-    if (this.session.hostAnswered) return this.transitions.hostAnswered();
-    if (this.pairingRequests.length > 0) {
-      return this.pairingRequests.answerNext((phoneNumber) => this.transitions.pairingCode(phoneNumber));
+  /** One input through `transition`; then its effects in order, each outcome handled before the next effect. */
+  private async apply(input: AccountInput): Promise<void> {
+    const { state, effects } = transition(this.current, input, {
+      now: Date.now(),
+      random: Math.random(),
+      timings: this.settings.timings,
+    });
+    const statusChanged = state.account.status !== this.current.account.status;
+    this.current = state;
+    if (statusChanged) {
+      upsertSearchAttributes([
+        { key: accountStatusKey, value: state.account.status },
+        { key: statusChangedAtKey, value: new Date() },
+      ]);
     }
-    const event = this.events.shift();
-    if (event) {
-      this.handledEvents += 1;
-      if (event.generation === this.state.generation && this.session.attached) await this.transitions.event(event);
-      return;
+    for (const effect of effects) {
+      const outcome = await this.effects.run(effect);
+      if (outcome) await this.apply(outcome);
     }
-    const due = this.deadlines.takeDue(Date.now());
-    if (due) await this.transitions.deadline(due);
   }
 
   /** Long history and nothing in flight: the next run can take over with just the state and the queued events. */
   wantsContinueAsNew(): boolean {
+    const { continueAsNewAfterEvents } = this.settings;
     const historyIsLong =
       workflowInfo().continueAsNewSuggested ||
-      (this.input.continueAsNewAfterEvents !== undefined && this.handledEvents >= this.input.continueAsNewAfterEvents);
+      (continueAsNewAfterEvents !== null && this.handledEvents >= continueAsNewAfterEvents);
+    const { host, deadlines, account } = this.current;
     const quiet =
-      this.session.attached && !this.session.lost && this.commands.length === 0 && this.pairingRequests.length === 0;
+      host.phase === 'attached' &&
+      this.inbox.hostReports.length === 0 &&
+      this.inbox.placementAnswers.length === 0 &&
+      !this.hasQueuedRequests();
     const waiting =
-      this.deadlines.has('reconnectAt') || this.deadlines.has('readyBy') || this.deadlines.has('reconnectBy');
-    return historyIsLong && !this.state.ended && quiet && !waiting;
+      deadlines.reconnectAt !== undefined || deadlines.readyBy !== undefined || deadlines.reconnectBy !== undefined;
+    return historyIsLong && !account.ended && quiet && !waiting;
   }
 
   hasQueuedRequests(): boolean {
-    return this.commands.length > 0 || this.pairingRequests.length > 0;
+    return this.inbox.commands.length > 0 || this.inbox.pairingRequests.length > 0;
   }
 
   carryOver(): CarriedState {
-    return { state: this.state, pendingEvents: this.events, startedAt: this.startedAt };
+    return { state: this.current, pendingEvents: [...this.inbox.events] };
   }
 
   /** The account has ended: requests still queued get a plain refusal instead of waiting forever. */

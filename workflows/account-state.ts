@@ -1,54 +1,17 @@
 import type { AccountStatus } from '../domain/account-status.js';
 import type { SessionEvent } from '../engine/types.js';
-
-/** Timings of one account workflow; tests shrink them, production keeps the defaults. */
-export interface AccountTimings {
-  /** An unscanned account fails with `qr_expired` after this long. */
-  qrExpiryMs: number;
-  /** After `authenticated`, `ready` must come within this long, else the session restarts once, then fails. */
-  readyTimeoutMs: number;
-  /** An account that has waited this long for a host with a free seat says so (an event, `waiting_for_host`). */
-  hostWaitNoticeMs: number;
-  /** A host that has not picked up a task within this long is taken as dead. */
-  hostScheduleToStartMs: number;
-  /**
-   * A backstop only: a host that has not heartbeat its session watch within this long is taken as dead. A dead host
-   * is noticed sooner by the hosts still alive, when its session leases lapse (engine/host-leases.ts), and only its
-   * sessions are told; a long timeout keeps idle sessions from costing Temporal a heartbeat each every few seconds.
-   */
-  hostHeartbeatTimeoutMs: number;
-  /** Phone extraction retries until this budget is spent, then the account fails. */
-  phoneExtractionBudgetMs: number;
-  /** Reconnect backoff: first delay, cap, and how many attempts before giving up. */
-  reconnectBaseDelayMs: number;
-  reconnectMaxDelayMs: number;
-  reconnectMaxAttempts: number;
-}
-
-export const DEFAULT_TIMINGS: AccountTimings = {
-  qrExpiryMs: 5 * 60_000,
-  readyTimeoutMs: 90_000,
-  hostWaitNoticeMs: 5_000,
-  hostScheduleToStartMs: 15_000,
-  hostHeartbeatTimeoutMs: 10 * 60_000,
-  phoneExtractionBudgetMs: 60_000,
-  reconnectBaseDelayMs: 1_000,
-  reconnectMaxDelayMs: 60_000,
-  reconnectMaxAttempts: 12,
-};
+import type { DeadlineTimes } from './deadlines.js';
 
 export interface AccountConnectionInput {
   sessionId: string;
   workspaceId: string;
   /** Log in with a pairing code for this phone number instead of a QR. */
   pairingPhoneNumber?: string | null;
-  timings?: Partial<AccountTimings>;
-  /** Continue-as-new after this many handled events (default: when Temporal suggests it). */
-  continueAsNewAfterEvents?: number;
   /** Carried over by continue-as-new; absent on the first run. */
   carried?: CarriedState;
 }
 
+/** The account as the workflow last wrote it to its row: what the state query and the workflow's result show. */
 export interface AccountConnectionState {
   sessionId: string;
   workspaceId: string;
@@ -60,8 +23,6 @@ export interface AccountConnectionState {
   hostTaskQueue: string | null;
   /** Increases on every (re)start of the engine session; events of older generations are ignored. */
   generation: number;
-  /** Counts every recorded change; it names each change so a retried write is applied once. */
-  changeCount: number;
   reconnectAttempts: number;
   latestQr: string | null;
   latestPairingCode: string | null;
@@ -71,16 +32,44 @@ export interface AccountConnectionState {
   ended: boolean;
 }
 
-/** What a run hands the next one when it continues as new. */
-export interface CarriedState {
-  state: AccountConnectionState;
-  /** Engine events that arrived and were not handled yet. */
-  pendingEvents: SessionEvent[];
-  /** When the account's first run started: the QR expiry counts from here. */
+/** Where the engine session stands: no host, a host asked for (this generation), or running on a host. */
+export type HostLink =
+  | { phase: 'none' }
+  | { phase: 'placing'; generation: number }
+  | { phase: 'attached'; taskQueue: string; generation: number };
+
+/**
+ * Everything the account workflow decides by: owned by the account machine, changed only by `transition`
+ * (workflows/account-transitions.ts), carried over whole by continue-as-new.
+ */
+export interface AccountWorkflowState {
+  account: AccountConnectionState;
+  host: HostLink;
+  deadlines: DeadlineTimes;
+  /** When the account's first run started: the QR expiry and the first code's timing count from here. */
   startedAt: number;
+  /** `ready` never came after `authenticated`: the session was restarted this often for it. */
+  readyRestarts: number;
+  authenticatedAt: number | null;
+  hostAskedAt: number;
+  /** What was left of the QR window when the account started waiting for a host. */
+  qrMsLeftWhileWaiting: number | null;
+  /**
+   * Row writes made so far, by what they are (`status:authenticated`, `event:engine_starting`, ...). A write's dedupe
+   * key is its kind and its number within the kind, so a write added elsewhere never renames the others.
+   */
+  writeCounts: Record<string, number>;
 }
 
-export function newAccountState(input: AccountConnectionInput): AccountConnectionState {
+/** What a run hands the next one when it continues as new. */
+export interface CarriedState {
+  state: AccountWorkflowState;
+  /** Engine events that arrived and were not handled yet. */
+  pendingEvents: SessionEvent[];
+}
+
+/** The account as a new one is, before its row is written. */
+export function newAccountView(input: AccountConnectionInput): AccountConnectionState {
   return {
     sessionId: input.sessionId,
     workspaceId: input.workspaceId,
@@ -91,10 +80,34 @@ export function newAccountState(input: AccountConnectionInput): AccountConnectio
     isPrimary: false,
     hostTaskQueue: null,
     generation: 0,
-    changeCount: 0,
     reconnectAttempts: 0,
     latestQr: null,
     latestPairingCode: null,
     ended: false,
+  };
+}
+
+export function newAccountState(input: AccountConnectionInput, startedAt: number): AccountWorkflowState {
+  return {
+    account: newAccountView(input),
+    host: { phase: 'none' },
+    deadlines: {},
+    startedAt,
+    readyRestarts: 0,
+    authenticatedAt: null,
+    hostAskedAt: 0,
+    qrMsLeftWhileWaiting: null,
+    writeCounts: {},
+  };
+}
+
+/** A copy whose every part the transition may change without touching the original. */
+export function copyState(state: AccountWorkflowState): AccountWorkflowState {
+  return {
+    ...state,
+    account: { ...state.account },
+    host: { ...state.host },
+    deadlines: { ...state.deadlines },
+    writeCounts: { ...state.writeCounts },
   };
 }

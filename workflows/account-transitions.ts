@@ -1,311 +1,177 @@
-import {
-  ApplicationFailure,
-  getExternalWorkflowHandle,
-  log,
-  patched,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
-import type { SessionEvent } from '../engine/types.js';
-import { failureReason, HOST_NEVER_ANSWERED } from './account-activities.js';
-import { ENDINGS, endingReason, type EndingKind } from './account-endings.js';
-import type { AccountRecord } from './account-record.js';
-import type { AccountConnectionState, AccountTimings } from './account-state.js';
-import type { DeadlineName, Deadlines } from './deadlines.js';
-import { accountWorkflowId } from './ids.js';
-import { signalAccount, supersededSignal } from './messages.js';
-import { accountHostKey } from './search-attributes.js';
-import type { SessionLink } from './session-link.js';
+import type { AccountEffect, AccountInput } from './account-inputs.js';
+import { command, deadline, engineEvent } from './account-reactions.js';
+import { copyState, type AccountWorkflowState } from './account-state.js';
+import { Turn, type TransitionContext } from './account-turn.js';
+import { msUntilDeadline } from './deadlines.js';
 
-export type Command =
-  { type: 'delete' } | { type: 'logout' } | { type: 'restart' } | { type: 'superseded'; bySessionId: string };
+export type { TransitionContext } from './account-turn.js';
 
-/** What the transitions act on; the account machine owns all of it. */
-export interface AccountParts {
-  state: AccountConnectionState;
-  timings: AccountTimings;
-  record: AccountRecord;
-  session: SessionLink;
-  deadlines: Deadlines;
-  /** Engine events not handled yet: a new generation of the session makes them stale. */
-  events: SessionEvent[];
-}
-
-const RESTART_REASON = 'restart_requested';
-/** Accounts record each engine start and each scheduled retry (workflows started before that record neither). */
-const EXPLAIN_EVERY_WAIT = 'explain-every-wait';
+/** The failure reason of a host-queue activity no process picked up within hostScheduleToStartMs. */
+export const HOST_NEVER_ANSWERED = 'timeout_SCHEDULE_TO_START';
 
 /**
- * What the account does with each thing that happens to it: a command, a lost host, an engine event, a deadline, a
- * pairing-code request. Each transition runs to its end before the machine takes the next thing.
+ * What the account does with each thing that happens to it: the next state and the effects to carry out, in order.
+ * A pure function of its arguments (workflow time and randomness come in `context`), so it is tested without a
+ * server; the account machine (workflows/account-machine.ts) owns the state and is the only caller.
  */
-export class AccountTransitions {
-  private readonly state: AccountConnectionState;
-  private readonly timings: AccountTimings;
-  private readonly record: AccountRecord;
-  private readonly session: SessionLink;
-  private readonly deadlines: Deadlines;
-  private readonly events: SessionEvent[];
-  private readyRestarts = 0;
-  private authenticatedAt: number | null = null;
-  private hostAskedAt = 0;
-  /** What was left of the QR window when the account started waiting for a host. */
-  private qrMsLeftWhileWaiting: number | null = null;
+export function transition(
+  state: AccountWorkflowState,
+  input: AccountInput,
+  context: TransitionContext,
+): { state: AccountWorkflowState; effects: AccountEffect[] } {
+  const turn = new Turn(copyState(state), context);
+  decide(turn, input);
+  // The QR clock runs only while the account shows a QR.
+  if (turn.account.status !== 'qr_scanning') turn.clearDeadlines('qrExpiry');
+  return { state: turn.state, effects: turn.effects };
+}
 
-  constructor(parts: AccountParts) {
-    ({ state: this.state, timings: this.timings, record: this.record, session: this.session } = parts);
-    ({ deadlines: this.deadlines, events: this.events } = parts);
-  }
-
-  async command(command: Command): Promise<void> {
-    switch (command.type) {
-      case 'delete':
-        return this.finish('deleted');
-      case 'logout':
-        return this.finish('logged_out');
-      case 'restart':
-        await this.stopSession();
-        if (this.state.status === 'connected') await this.record.moveTo('disconnected', 'disconnected', RESTART_REASON);
-        this.state.reconnectAttempts = 0;
-        this.deadlines.set('reconnectAt', Date.now());
-        return;
-      case 'superseded':
-        // The activation that took the phone already wrote this row; only the client and its login are left.
-        await this.stopSession({ logout: true, forgetLogin: true });
-        return this.record.superseded(command.bySessionId);
-    }
-  }
-
-  async hostLost(): Promise<void> {
-    await this.session.letGo();
-    log.warn('host lost; moving the session to another host', {
-      sessionId: this.state.sessionId,
-      hostTaskQueue: this.state.hostTaskQueue,
-    });
-    if (this.state.status === 'connected') await this.record.moveTo('disconnected', 'disconnected', 'host_lost');
-    this.deadlines.set('reconnectAt', Date.now());
-  }
-
-  async event({ event, emittedAt, ownPhone }: SessionEvent): Promise<void> {
-    switch (event.type) {
-      case 'qr':
-      case 'pairing_code':
-        // A session that had logged in asks for a new login: its saved login no longer works.
-        if (this.state.status !== 'qr_scanning') return this.finish('login_lost');
-        return this.record.recordCode(event.type, event.type === 'qr' ? event.qr : event.code, emittedAt);
-      case 'authenticated':
-        this.authenticatedAt = Date.now();
-        this.deadlines.set('readyBy', Date.now() + this.timings.readyTimeoutMs);
-        if (this.state.status === 'qr_scanning') await this.record.moveTo('authenticated', 'authenticated');
-        return;
-      case 'ready':
-        this.deadlines.clear('readyBy');
-        return this.connect(ownPhone);
-      case 'auth_failure':
-        return this.finish('auth_failure', event.reason);
-      case 'disconnected':
-        if (event.kind === 'logout') return this.finish('logged_out_from_phone');
-        if (event.kind === 'banned') return this.finish('banned', event.reason);
-        // Transient or conflict: the saved login stays, the session comes back without a scan.
-        await this.stopSession();
-        if (this.state.status === 'connected') {
-          await this.record.moveTo(
-            'disconnected',
-            'disconnected',
-            event.kind === 'conflict' ? 'conflict' : `transient:${event.reason}`,
-          );
-        }
-        return this.scheduleReconnect(event.kind === 'conflict' ? 'conflict' : event.reason);
-    }
-  }
-
-  async deadline(name: DeadlineName): Promise<void> {
-    switch (name) {
-      case 'qrExpiry':
-        return this.finish('qr_expired');
-      case 'readyBy':
-        // Stuck in `authenticated` (the seed's incident 6): restart once from the saved login, then give up.
-        this.readyRestarts += 1;
-        if (this.readyRestarts > 1) return this.finish('ready_timeout');
-        await this.stopSession();
-        this.deadlines.set('reconnectAt', Date.now());
-        return;
-      case 'reconnectAt':
-        return; // The next step brings the session up.
-      case 'reconnectBy':
-        // The client came up but never logged back in (a start that failed silently, a page that hung).
-        await this.stopSession();
-        return this.scheduleReconnect('reconnect_timeout');
-      case 'hostWaitNotice':
-        // Every host is full: the account waits for a seat, and says so once per request.
-        return this.record.note(
-          'waiting_for_host',
-          { waitingSinceMs: Date.now() - this.hostAskedAt, generation: this.state.generation },
-          { kind: 'host', since: this.hostAskedAt },
-        );
-    }
-  }
-
-  /** The loop's turn at a pairing-code request: the state may have moved on since the validator accepted it. */
-  async pairingCode(phoneNumber: string): Promise<string> {
-    if (!this.takesPairingRequests()) throw ApplicationFailure.nonRetryable(this.pairingRefusal(), 'NotScanning');
-    const code = await this.session.requestPairingCode(phoneNumber);
-    await this.record.recordCode('pairing_code', code);
-    return code;
-  }
-
-  /**
-   * `ready`: the own phone number (sent with `ready` when the host could read it at once, else extracted on the host
-   * with retries), then activate in one transaction. Never connected without a phone.
-   */
-  private async connect(ownPhone: SessionEvent['ownPhone']): Promise<void> {
-    const extractionStartedAt = Date.now();
-    let identity: { phoneNumber: string; pushName: string | null };
-    try {
-      const { phoneNumber, pushName } = ownPhone ?? (await this.session.extractPhone());
-      identity = { phoneNumber, pushName };
-    } catch (error) {
-      const reason = failureReason(error, 'phone_extraction_failed');
+function decide(turn: Turn, input: AccountInput): void {
+  const { state, account, now } = turn;
+  const host = state.host;
+  switch (input.type) {
+    case 'started':
+      turn.setDeadline('qrExpiry', state.startedAt + turn.context.timings.qrExpiryMs);
+      return turn.moveTo('qr_scanning', 'session_created');
+    case 'resumed':
+      if (host.phase === 'attached' && !account.ended) {
+        turn.do({ type: 'startEngine', taskQueue: host.taskQueue, generation: host.generation, resuming: true });
+      }
+      return;
+    case 'command':
+      return command(turn, input.command);
+    case 'hostGone':
+      if (host.phase === 'attached' && host.taskQueue === input.hostTaskQueue) turn.loseHost(false);
+      return;
+    case 'watchEnded':
+      if (host.phase === 'attached' && host.taskQueue === input.taskQueue && host.generation === input.generation) {
+        turn.loseHost(input.failed);
+      }
+      return;
+    case 'hostNeeded':
+      return askForHost(turn);
+    case 'placementAnswered':
+      if (host.phase !== 'placing' || host.generation !== input.generation) return;
+      turn.stopWaitingForHost();
+      state.host = { phase: 'none' };
+      turn.do({ type: 'showHost', taskQueue: input.taskQueue });
+      noteEngineStarting(turn, input.taskQueue);
+      turn.do({ type: 'startEngine', taskQueue: input.taskQueue, generation: input.generation, resuming: false });
+      return;
+    case 'placementFailed':
+      if (host.phase !== 'placing' || host.generation !== input.generation) return;
+      turn.stopWaitingForHost();
+      state.host = { phase: 'none' };
+      return engineStartFailed(turn, input.reason);
+    case 'engineStarted':
+      state.host = { phase: 'attached', taskQueue: input.taskQueue, generation: input.generation };
+      account.hostTaskQueue = input.taskQueue;
+      if (!input.resuming && account.status === 'disconnected') {
+        turn.setDeadline('reconnectBy', now + turn.context.timings.readyTimeoutMs);
+      }
+      return;
+    case 'engineStartFailed':
+      // A continued run could not take its session over: it is lost, and comes up again elsewhere.
+      if (input.resuming) return turn.loseHost(false);
+      state.host = { phase: 'none' };
+      return engineStartFailed(turn, input.reason);
+    case 'pairingRequested':
+      return pairingRequested(turn, input.requestId, input.phoneNumber);
+    case 'pairingCodeReceived':
+      turn.recordCode('pairing_code', input.code);
+      turn.do({ type: 'answerPairing', requestId: input.requestId, outcome: { code: input.code } });
+      return;
+    case 'engineEvent':
+      if (input.event.generation === account.generation && host.phase === 'attached') engineEvent(turn, input.event);
+      return;
+    case 'deadline':
+      turn.clearDeadlines(input.name);
+      return deadline(turn, input.name);
+    case 'statusWritten':
+      account.failureReason = input.write.reason;
+      return turn.adoptRowState(input.snapshot);
+    case 'endWritten':
+      account.failureReason = input.write.reason;
+      turn.adoptRowState(input.snapshot);
+      account.ended = true;
+      return;
+    case 'phoneRead':
+      return turn.connect(input.identity, input.readInMs);
+    case 'phoneUnreadable':
       // No host took the task (its process died) or the host no longer has the session: the session is lost, not
       // the phone number. It comes up again elsewhere from the saved login.
-      if (reason === 'SessionNotOnHost' || reason === HOST_NEVER_ANSWERED) {
-        this.session.lost = true;
-        return;
-      }
-      return this.finish('phone_extraction_failed', reason);
-    }
-    const timings: Record<string, number> = {
-      phoneExtractionMs: ownPhone ? ownPhone.readInMs : Date.now() - extractionStartedAt,
-    };
-    if (this.authenticatedAt !== null) timings.scanToConnectedMs = Date.now() - this.authenticatedAt;
-    this.authenticatedAt = null;
-    const result = await this.record.activate(identity, timings);
-    if (result.status === 'connected') this.deadlines.clear('reconnectBy');
-    if (this.state.ended) return this.stopSession({ logout: true, forgetLogin: false });
-    for (const sessionId of result.releasedSessionIds) {
-      // The older accounts' workflows stop their clients; their rows are already released (a phone moves only
-      // within its workspace).
-      await signalAccount(
-        getExternalWorkflowHandle(accountWorkflowId(this.state.workspaceId, sessionId)),
-        supersededSignal,
-        {
-          bySessionId: this.state.sessionId,
-        },
-      ).catch(() => undefined);
-    }
+      if (input.reason === 'SessionNotOnHost' || input.reason === HOST_NEVER_ANSWERED) return turn.loseHost(false);
+      return turn.finish('phone_extraction_failed', input.reason);
+    case 'activated':
+      return activated(turn, input);
   }
+}
 
-  // ---- Session and endings.
+/**
+ * A new generation of the engine session asks for a host with a free seat. The QR clock stops while it waits: an
+ * account never expires for the lack of room. Events of older generations are ignored from now on.
+ */
+function askForHost(turn: Turn): void {
+  const { state, now } = turn;
+  state.account.generation += 1;
+  state.hostAskedAt = now;
+  state.qrMsLeftWhileWaiting = msUntilDeadline(state.deadlines, 'qrExpiry', now);
+  turn.clearDeadlines('qrExpiry');
+  turn.setDeadline('hostWaitNotice', now + turn.context.timings.hostWaitNoticeMs);
+  state.host = { phase: 'placing', generation: state.account.generation };
+  turn.do({ type: 'askForHost', generation: state.account.generation });
+}
 
-  /**
-   * A new generation of the engine session asks for a host with a free seat. The QR clock stops while it waits: an
-   * account never expires for the lack of room.
-   */
-  askForHost(): void {
-    this.state.generation += 1;
-    this.events.length = 0;
-    this.hostAskedAt = Date.now();
-    this.qrMsLeftWhileWaiting = this.deadlines.msUntil('qrExpiry', this.hostAskedAt);
-    this.deadlines.clear('qrExpiry');
-    this.deadlines.set('hostWaitNotice', this.hostAskedAt + this.timings.hostWaitNoticeMs);
-    this.session.askForHost();
+function engineStartFailed(turn: Turn, reason: string): void {
+  turn.do({ type: 'warn', message: `engine session did not start: ${reason}` });
+  turn.scheduleReconnect(reason);
+}
+
+/** A host took the session: the account says which attempt this is, and why the one before failed. */
+function noteEngineStarting(turn: Turn, hostTaskQueue: string): void {
+  const attempt = turn.nextAttempt();
+  const lastFailure = turn.account.lastFailure ?? null;
+  turn.recordEvent(
+    'engine_starting',
+    { ...attempt, host: hostTaskQueue, generation: turn.account.generation, lastFailure },
+    { kind: 'engine_starting', ...attempt, since: turn.now, lastFailure },
+  );
+}
+
+/** The loop's turn at a pairing-code request: the state may have moved on since the validator accepted it. */
+function pairingRequested(turn: Turn, requestId: number, phoneNumber: string): void {
+  const host = turn.state.host;
+  if (!takesPairingRequests(turn.state)) {
+    turn.do({
+      type: 'answerPairing',
+      requestId,
+      outcome: { refusal: pairingRefusal(turn.state), type: 'NotScanning' },
+    });
+  } else if (host.phase !== 'attached') {
+    const refusal = 'the session is between hosts; try again in a moment';
+    turn.do({ type: 'answerPairing', requestId, outcome: { refusal, type: 'SessionUnavailable' } });
+  } else {
+    const { taskQueue, generation } = host;
+    turn.do({ type: 'requestPairingCode', requestId, taskQueue, generation, phoneNumber });
   }
+}
 
-  /** A host answered (or the request failed): the session starts there. */
-  async hostAnswered(): Promise<void> {
-    this.stopWaitingForHost();
-    try {
-      const taskQueue = this.session.takeHostAnswer();
-      if (patched(EXPLAIN_EVERY_WAIT)) {
-        upsertSearchAttributes([{ key: accountHostKey, value: taskQueue }]);
-        await this.noteEngineStarting(taskQueue);
-      }
-      await this.session.attach(taskQueue, this.state.generation);
-      this.state.hostTaskQueue = taskQueue;
-      if (this.state.status === 'disconnected')
-        this.deadlines.set('reconnectBy', Date.now() + this.timings.readyTimeoutMs);
-    } catch (error) {
-      this.session.detach();
-      const reason = failureReason(error, 'engine_start_failed');
-      log.warn('engine session did not start', { sessionId: this.state.sessionId, reason });
-      await this.scheduleReconnect(reason);
-    }
+function activated(turn: Turn, { identity, result }: Extract<AccountInput, { type: 'activated' }>): void {
+  if (result.status === 'connected') {
+    Object.assign(turn.account, { ...identity, failureReason: null, reconnectAttempts: 0, lastFailure: null });
   }
+  turn.adoptRowState(result);
+  if (result.status === 'connected') turn.clearDeadlines('reconnectBy');
+  if (turn.account.ended) return turn.stopSession({ logout: true, forgetLogin: false });
+  // The older accounts' workflows stop their clients; their rows are already released (a phone moves only within
+  // its workspace).
+  for (const sessionId of result.releasedSessionIds) turn.do({ type: 'tellSuperseded', sessionId });
+}
 
-  private async stopSession(options = { logout: false, forgetLogin: false }): Promise<void> {
-    this.deadlines.clear('readyBy', 'reconnectBy');
-    this.stopWaitingForHost();
-    await this.session.stop(options);
-  }
+export function takesPairingRequests(state: AccountWorkflowState): boolean {
+  return state.account.status === 'qr_scanning' && !state.account.ended;
+}
 
-  /** The wait for a host is over (answered or withdrawn): no more notice, and the QR clock runs again. */
-  private stopWaitingForHost(): void {
-    this.deadlines.clear('hostWaitNotice');
-    if (this.qrMsLeftWhileWaiting !== null) {
-      this.deadlines.set('qrExpiry', Date.now() + this.qrMsLeftWhileWaiting);
-      this.qrMsLeftWhileWaiting = null;
-    }
-  }
-
-  /** Backoff with jitter, so the reconnects of many accounts after one outage spread out; bounded attempts. */
-  private async scheduleReconnect(reason: string): Promise<void> {
-    this.state.reconnectAttempts += 1;
-    if (this.state.reconnectAttempts > this.timings.reconnectMaxAttempts) {
-      return reason === 'engine_start_failed'
-        ? this.finish('engine_start_failed')
-        : this.finish('reconnect_failed', reason);
-    }
-    const { reconnectBaseDelayMs, reconnectMaxDelayMs } = this.timings;
-    const exponential = Math.min(reconnectMaxDelayMs, reconnectBaseDelayMs * 2 ** (this.state.reconnectAttempts - 1));
-    const nextTryAt = Date.now() + Math.round(exponential * (0.5 + Math.random() * 0.5));
-    this.deadlines.set('reconnectAt', nextTryAt);
-    if (!patched(EXPLAIN_EVERY_WAIT)) return;
-    this.state.lastFailure = reason;
-    const attempt = this.nextAttempt();
-    await this.record.note(
-      'engine_retry_scheduled',
-      {
-        reason,
-        attempt: attempt.attempt,
-        attemptsLeft: attempt.maxAttempts - attempt.attempt + 1,
-        nextTryAt: new Date(nextTryAt).toISOString(),
-        generation: this.state.generation,
-      },
-      { kind: 'engine_retry', ...attempt, reason, nextTryAt },
-    );
-  }
-
-  /** A host took the session: the account says which attempt this is, and why the one before failed. */
-  private async noteEngineStarting(hostTaskQueue: string): Promise<void> {
-    const attempt = this.nextAttempt();
-    const lastFailure = this.state.lastFailure ?? null;
-    await this.record.note(
-      'engine_starting',
-      { ...attempt, host: hostTaskQueue, generation: this.state.generation, lastFailure },
-      { kind: 'engine_starting', ...attempt, since: Date.now(), lastFailure },
-    );
-  }
-
-  /** The start about to happen (or scheduled next), counted against every start the account is allowed. */
-  private nextAttempt(): { attempt: number; maxAttempts: number; reconnecting: boolean } {
-    return {
-      attempt: this.state.reconnectAttempts + 1,
-      maxAttempts: this.timings.reconnectMaxAttempts + 1,
-      reconnecting: this.state.status === 'disconnected',
-    };
-  }
-
-  private async finish(kind: EndingKind, detail?: string): Promise<void> {
-    const ending = ENDINGS[kind];
-    await this.stopSession({ logout: ending.logout, forgetLogin: ending.forgetLogin });
-    await this.record.end(ending, endingReason(kind, detail));
-    this.deadlines.clear('reconnectAt');
-  }
-
-  takesPairingRequests(): boolean {
-    return this.state.status === 'qr_scanning' && !this.state.ended;
-  }
-
-  pairingRefusal(): string {
-    return `pairing codes are for accounts not linked yet; this one is ${this.state.status}`;
-  }
+export function pairingRefusal(state: AccountWorkflowState): string {
+  return `pairing codes are for accounts not linked yet; this one is ${state.account.status}`;
 }

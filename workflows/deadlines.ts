@@ -1,6 +1,9 @@
 /**
- * The account workflow's deadlines, in the order they are handled when several are due at once. Workflow time is
- * replayed deterministically, so `Date.now()` here is the time of the workflow task.
+ * The account workflow's deadlines, in the order they are handled when several are due at once.
+ *
+ * This order decides replay: when two deadlines are due in the same workflow task, the first one here is handled
+ * first, and what it writes and starts is what the history holds. Reordering the list changes what a running
+ * workflow does on replay, an incompatible change (docs/workflow-releases.md).
  */
 export const DEADLINE_NAMES = [
   /** An unscanned account fails. */
@@ -16,42 +19,27 @@ export const DEADLINE_NAMES = [
 ] as const;
 export type DeadlineName = (typeof DEADLINE_NAMES)[number];
 
-export class Deadlines {
-  private readonly at = new Map<DeadlineName, number>();
+/** When each set deadline falls (workflow time, which replay reproduces); plain data, carried over by continue-as-new. */
+export type DeadlineTimes = Partial<Record<DeadlineName, number>>;
 
-  set(name: DeadlineName, at: number): void {
-    this.at.set(name, at);
-  }
+/** Milliseconds until this deadline (0 when due), or null when it is not set. */
+export function msUntilDeadline(deadlines: DeadlineTimes, name: DeadlineName, now: number): number | null {
+  const at = deadlines[name];
+  return at === undefined ? null : Math.max(0, at - now);
+}
 
-  clear(...names: DeadlineName[]): void {
-    for (const name of names) this.at.delete(name);
-  }
+/** Milliseconds until the earliest deadline (0 when one is due), or null when none is set. */
+export function msUntilNextDeadline(deadlines: DeadlineTimes, now: number): number | null {
+  const times = Object.values(deadlines).filter((at): at is number => at !== undefined);
+  if (times.length === 0) return null;
+  return Math.max(0, Math.min(...times) - now);
+}
 
-  has(name: DeadlineName): boolean {
-    return this.at.has(name);
+/** The first due deadline in handling order, or null. */
+export function firstDueDeadline(deadlines: DeadlineTimes, now: number): DeadlineName | null {
+  for (const name of DEADLINE_NAMES) {
+    const at = deadlines[name];
+    if (at !== undefined && at <= now) return name;
   }
-
-  /** Milliseconds until this deadline (0 when due), or null when it is not set. */
-  msUntil(name: DeadlineName, now: number): number | null {
-    const at = this.at.get(name);
-    return at === undefined ? null : Math.max(0, at - now);
-  }
-
-  /** Milliseconds until the earliest deadline (0 when one is due), or null when none is set. */
-  msUntilNext(now: number): number | null {
-    if (this.at.size === 0) return null;
-    return Math.max(0, Math.min(...this.at.values()) - now);
-  }
-
-  /** The first due deadline in handling order, cleared as it is returned. */
-  takeDue(now: number): DeadlineName | null {
-    for (const name of DEADLINE_NAMES) {
-      const at = this.at.get(name);
-      if (at !== undefined && at <= now) {
-        this.at.delete(name);
-        return name;
-      }
-    }
-    return null;
-  }
+  return null;
 }

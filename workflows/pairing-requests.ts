@@ -1,45 +1,37 @@
 import { ApplicationFailure, condition } from '@temporalio/workflow';
-import { failureMessage, failureReason } from './account-activities.js';
-
-interface PairingRequest {
-  phoneNumber: string;
-  outcome: { code: string } | { refusal: string; type: string } | null;
-}
+import type { PairingOutcome } from './account-inputs.js';
 
 /**
- * Pairing-code requests (an update) wait here for the account's loop, which alone runs the account's activities:
- * an update handler that ran them itself would interleave with the loop's timers differently on replay.
+ * Pairing-code requests (an update) wait here for their answer from the account's loop, which alone runs the
+ * account's activities: an update handler that ran them itself would interleave with the loop's timers differently on
+ * replay.
  */
 export class PairingRequests {
-  private readonly queue: PairingRequest[] = [];
+  private lastId = 0;
+  private readonly waiting = new Map<number, (outcome: PairingOutcome) => void>();
 
-  get length(): number {
-    return this.queue.length;
+  /** The update handler: `enqueue` hands the request to the loop; resolves once the loop has answered. */
+  async ask(phoneNumber: string, enqueue: (requestId: number, phoneNumber: string) => void): Promise<{ code: string }> {
+    this.lastId += 1;
+    const requestId = this.lastId;
+    const answered: { outcome: PairingOutcome | null } = { outcome: null };
+    this.waiting.set(requestId, (outcome) => {
+      answered.outcome = outcome;
+    });
+    enqueue(requestId, phoneNumber);
+    await condition(() => answered.outcome !== null);
+    const answer = answered.outcome ?? { refusal: 'no answer', type: 'PairingCodeRefused' };
+    if ('code' in answer) return { code: answer.code };
+    throw ApplicationFailure.nonRetryable(answer.refusal, answer.type);
   }
 
-  /** The update handler: queues the request and answers once the loop has. */
-  async ask(phoneNumber: string): Promise<{ code: string }> {
-    const request: PairingRequest = { phoneNumber, outcome: null };
-    this.queue.push(request);
-    await condition(() => request.outcome !== null);
-    const outcome = request.outcome ?? { refusal: 'no answer', type: 'PairingCodeRefused' };
-    if ('code' in outcome) return outcome;
-    throw ApplicationFailure.nonRetryable(outcome.refusal, outcome.type);
-  }
-
-  /** The loop's turn: `answer` gives the code, or throws the refusal the requester reads. */
-  async answerNext(answer: (phoneNumber: string) => Promise<string>): Promise<void> {
-    const request = this.queue.shift();
-    if (!request) return;
-    try {
-      request.outcome = { code: await answer(request.phoneNumber) };
-    } catch (error) {
-      const refusal = failureMessage(error, 'the engine gave no pairing code');
-      request.outcome = { refusal, type: failureReason(error, 'PairingCodeRefused') };
-    }
+  /** Answers a request still waiting; a request answered already keeps its first answer. */
+  settle(requestId: number, outcome: PairingOutcome): void {
+    this.waiting.get(requestId)?.(outcome);
+    this.waiting.delete(requestId);
   }
 
   refuseAll(refusal: string, type: string): void {
-    for (const request of this.queue.splice(0)) request.outcome = { refusal, type };
+    for (const requestId of [...this.waiting.keys()]) this.settle(requestId, { refusal, type });
   }
 }

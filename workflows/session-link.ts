@@ -1,94 +1,59 @@
-import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
-import { hostActivities, placement, type HostActivityProxies } from './account-activities.js';
-import type { AccountTimings } from './account-state.js';
+import { CancellationScope } from '@temporalio/workflow';
+import { failureReason, hostActivities, placement } from './account-activities.js';
+import type { AccountInput } from './account-inputs.js';
+import type { AccountTimings } from './account-timings.js';
 
-/** Where the request for a host stands; the account's loop goes on meanwhile. */
-type HostRequest =
-  | { state: 'none' }
-  | { state: 'asking'; scope: CancellationScope }
-  | { state: 'answered'; taskQueue: string }
-  | { state: 'refused'; error: unknown };
-
-interface AttachedHost {
-  taskQueue: string;
-  generation: number;
-  activities: HostActivityProxies;
-}
+type HostReport = Extract<AccountInput, { type: 'watchEnded' | 'placementAnswered' | 'placementFailed' }>;
 
 /**
- * The account's link to the engine session on its host: which host runs which generation of the client, what says the
- * host is gone (another host that saw its leases lapse, or, as a backstop, the watch's heartbeat), and the host-queue
- * calls. The account workflow decides; this only carries out.
+ * The calls to the engine session's host: asking the placement queue for a host, starting, watching and stopping
+ * the client, reading the phone number, asking for a pairing code. It keeps no state of the account's: which host
+ * runs which generation is the account machine's to know, and what happens in the background (a host answers, a
+ * watch ends) is reported to its inbox, with the generation it is about.
  */
 export class SessionLink {
-  private host: AttachedHost | null = null;
-  /** Set when the host running the current generation died or lost the session. */
-  lost = false;
-  /**
-   * Set with `lost` when only the watch failed (its heartbeat timed out): the host may be alive, its client running
-   * and its lease renewed, so it is asked to stop the client before the session moves.
-   */
-  private lostUnsure = false;
-  private request: HostRequest = { state: 'none' };
+  private placementScope: CancellationScope | null = null;
 
   constructor(
     private readonly sessionId: string,
     private readonly workflowId: string,
     private readonly timings: AccountTimings,
     private readonly pairingPhoneNumber: string | null,
+    private readonly report: (report: HostReport) => void,
   ) {}
-
-  get attached(): boolean {
-    return this.host !== null;
-  }
-
-  get askingForHost(): boolean {
-    return this.request.state === 'asking';
-  }
-
-  /** A host answered the request (or it failed): `takeHostAnswer` has it. */
-  get hostAnswered(): boolean {
-    return this.request.state === 'answered' || this.request.state === 'refused';
-  }
 
   /**
    * Asks the placement queue for a host with a free seat, without waiting: the account's loop keeps handling commands
    * (a delete while waiting for room) and deadlines until a host answers.
    */
-  askForHost(): void {
+  askForHost(generation: number): void {
     const scope = new CancellationScope();
-    const asking: HostRequest = { state: 'asking', scope };
-    this.request = asking;
+    this.placementScope = scope;
+    const answered = () => {
+      if (this.placementScope === scope) this.placementScope = null;
+    };
     scope
       .run(() => placement().claimHost({ sessionId: this.sessionId }))
       .then(
         ({ taskQueue }) => {
-          if (this.request === asking) this.request = { state: 'answered', taskQueue };
+          answered();
+          this.report({ type: 'placementAnswered', generation, taskQueue });
         },
         (error: unknown) => {
-          if (this.request === asking) this.request = { state: 'refused', error };
+          answered();
+          this.report({ type: 'placementFailed', generation, reason: failureReason(error, 'engine_start_failed') });
         },
       );
   }
 
-  /** The host that answered (its queue), or throws what made the request fail. */
-  takeHostAnswer(): string {
-    const answer = this.request;
-    this.request = { state: 'none' };
-    if (answer.state === 'answered') return answer.taskQueue;
-    if (answer.state === 'refused') throw answer.error;
-    throw ApplicationFailure.nonRetryable('no host has answered yet', 'NoHostAnswer');
-  }
-
   /** Withdraws a request no host has answered: the account ends or restarts before it is placed. */
   stopAsking(): void {
-    if (this.request.state === 'asking') this.request.scope.cancel();
-    this.request = { state: 'none' };
+    this.placementScope?.cancel();
+    this.placementScope = null;
   }
 
-  /** Starts (or, after a continue-as-new, takes over: the start is idempotent) the session on a known host. */
-  async attach(taskQueue: string, generation: number): Promise<void> {
-    this.host = null;
+  /** Starts (or, after a continue-as-new, takes over: the start is idempotent) the session, and watches it. */
+  async start(taskQueue: string, generation: number): Promise<void> {
     const activities = hostActivities(taskQueue, this.timings);
     await activities.engine.startEngineSession({
       sessionId: this.sessionId,
@@ -96,83 +61,36 @@ export class SessionLink {
       generation,
       pairingPhoneNumber: this.pairingPhoneNumber,
     });
-    const watching: AttachedHost = { taskQueue, generation, activities };
-    this.host = watching;
-    const markLost = (unsure: boolean) => {
-      if (this.host !== watching) return;
-      this.lost = true;
-      this.lostUnsure = unsure;
-    };
-    // Not awaited: the watch runs beside the account's loop and only reports when the host goes away.
+    // Not awaited: the watch runs beside the account's loop and only reports when the host goes away (its heartbeat
+    // failed: the host may still be alive) or stopped the client itself.
     void CancellationScope.nonCancellable(() =>
       activities.watch.watchEngineSession({ sessionId: this.sessionId, generation }),
     ).then(
-      () => markLost(false),
-      () => markLost(true),
+      () => this.report({ type: 'watchEnded', taskQueue, generation, failed: false }),
+      () => this.report({ type: 'watchEnded', taskQueue, generation, failed: true }),
     );
   }
 
-  /** Another host saw this one stop renewing its leases: if it runs the current session, the session is lost. */
-  hostGone(taskQueue: string): void {
-    if (this.host?.taskQueue !== taskQueue) return;
-    this.lost = true;
-    this.lostUnsure = false;
-  }
-
-  /**
-   * Lets go of a lost host. Gone for sure (its leases lapsed, or it stopped the client itself): forgotten. Only its
-   * watch failed: asked to stop the client first (best effort, bounded by the host queue's schedule-to-start), or
-   * it would keep the session's lease and no other host could ever start it.
-   */
-  async letGo(): Promise<void> {
-    const unsure = this.lostUnsure;
-    this.lostUnsure = false;
-    if (unsure && patched('stop-client-when-only-the-watch-failed')) {
-      this.lost = false;
-      await this.stop({ logout: false, forgetLogin: false });
-      return;
-    }
-    this.detach();
-  }
-
-  /** Forgets the host without calling it: it is gone, and its clients with it. */
-  detach(): void {
-    this.host = null;
-    this.lost = false;
-    this.lostUnsure = false;
-  }
-
-  /** Stops the client on its host, if any; a host that is gone needs nothing. */
-  async stop(options: { logout: boolean; forgetLogin: boolean }): Promise<void> {
-    this.stopAsking();
-    const attached = this.host;
-    this.host = null;
-    if (!attached) return;
+  /** Stops the client on its host; a host that is gone needs nothing. */
+  async stop(taskQueue: string, options: { logout: boolean; forgetLogin: boolean }): Promise<void> {
     try {
-      await attached.activities.engine.stopEngineSession({ sessionId: this.sessionId, ...options });
+      await hostActivities(taskQueue, this.timings).engine.stopEngineSession({ sessionId: this.sessionId, ...options });
     } catch {
       // The host is gone, and its clients with it.
     }
   }
 
   /** Reads the own phone number on the host, retried within the extraction budget. */
-  async extractPhone(): Promise<{ phoneNumber: string; pushName: string | null }> {
-    const attached = this.require();
-    return attached.activities.extraction.extractPhone({ sessionId: this.sessionId, generation: attached.generation });
+  extractPhone(taskQueue: string, generation: number): Promise<{ phoneNumber: string; pushName: string | null }> {
+    return hostActivities(taskQueue, this.timings).extraction.extractPhone({ sessionId: this.sessionId, generation });
   }
 
-  async requestPairingCode(phoneNumber: string): Promise<string> {
-    const attached = this.require();
-    const { code } = await attached.activities.engine.requestEnginePairingCode({
+  async requestPairingCode(taskQueue: string, generation: number, phoneNumber: string): Promise<string> {
+    const { code } = await hostActivities(taskQueue, this.timings).engine.requestEnginePairingCode({
       sessionId: this.sessionId,
-      generation: attached.generation,
+      generation,
       phoneNumber,
     });
     return code;
-  }
-
-  private require(): AttachedHost {
-    if (this.host) return this.host;
-    throw ApplicationFailure.nonRetryable('the session is between hosts; try again in a moment', 'SessionUnavailable');
   }
 }

@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
@@ -6,12 +8,13 @@ import { listAccountEvents } from '../../db/account-events.js';
 import { accountsWithSessionId, type AccountRow } from '../../db/accounts.js';
 import { submitPhoneAction, type PhoneAction } from '../../engine/phone/actions.js';
 import type { AccountStatus } from '../../domain/account-status.js';
-import type { AccountTimings } from '../../workflows/account-state.js';
+import { accountSettingsFile, type AccountOverrides } from '../../config/account-settings.js';
+import type { AccountTimings } from '../../workflows/account-timings.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
 import { sessionKey } from '../../domain/session-key.js';
-import { eventually, uniqueId } from './context.js';
+import { eventually, testStackEnv, uniqueId } from './context.js';
 
-/** Test timings: fast reconnects, a dead host noticed in seconds. */
+/** Test timings, every test worker's ACCOUNT_TIMINGS: fast reconnects, a dead host noticed in seconds. */
 export const FAST_TIMINGS: Partial<AccountTimings> = {
   qrExpiryMs: 120_000,
   readyTimeoutMs: 20_000,
@@ -21,6 +24,14 @@ export const FAST_TIMINGS: Partial<AccountTimings> = {
   reconnectBaseDelayMs: 100,
   reconnectMaxDelayMs: 1_000,
 };
+
+/**
+ * Where a test worker on this task queue finds the settings an account has of its own (its ACCOUNT_SETTINGS_DIR):
+ * a test that needs one account to expire or give up sooner writes them before the account starts.
+ */
+export function accountSettingsDir(taskQueue: string): string {
+  return join(testStackEnv().dataDir, 'account-settings', taskQueue);
+}
 
 /** The simulated engine at 1/20 of WhatsApp Web's pace. */
 export const FAST_SIMULATOR_ENV = { WA_ENGINE: 'simulated', SIM_TIME_SCALE: '0.05' };
@@ -32,6 +43,7 @@ export class AccountDriver {
     readonly taskQueue: string,
   ) {}
 
+  /** Starts an account; its own timings or continue-as-new pace reach the worker through its settings file. */
   async create(
     options: {
       workspaceId?: string;
@@ -42,15 +54,22 @@ export class AccountDriver {
   ) {
     const workspaceId = options.workspaceId ?? uniqueId('ws');
     const sessionId = uniqueId('sess');
+    const own: AccountOverrides = {
+      ...(options.timings ? { timings: options.timings } : {}),
+      ...(options.continueAsNewAfterEvents !== undefined
+        ? { continueAsNewAfterEvents: options.continueAsNewAfterEvents }
+        : {}),
+    };
+    if (Object.keys(own).length > 0) {
+      const directory = accountSettingsDir(this.taskQueue);
+      await mkdir(directory, { recursive: true });
+      await writeFile(accountSettingsFile(directory, sessionKey(workspaceId, sessionId)), JSON.stringify(own));
+    }
     await createAccount(this.pool, this.client, {
       workspaceId,
       sessionId,
       taskQueue: this.taskQueue,
-      timings: { ...FAST_TIMINGS, ...options.timings },
       ...(options.pairingPhoneNumber ? { pairingPhoneNumber: options.pairingPhoneNumber } : {}),
-      ...(options.continueAsNewAfterEvents !== undefined
-        ? { continueAsNewAfterEvents: options.continueAsNewAfterEvents }
-        : {}),
     });
     return {
       workspaceId,

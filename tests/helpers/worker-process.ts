@@ -8,7 +8,7 @@ import type { ChildHandle } from '../../lib/child-process.js';
 import { startServiceProcess } from '../../infra/service-processes.js';
 import { waitForWorkflowPoller } from '../../infra/wait-for-worker.js';
 import { temporalTlsFromEnv, type TemporalTlsEnv } from '../../lib/temporal-tls.js';
-import { AccountDriver, FAST_SIMULATOR_ENV } from './accounts.js';
+import { AccountDriver, accountSettingsDir, FAST_SIMULATOR_ENV, FAST_TIMINGS } from './accounts.js';
 import { openPool, openTemporalClient, testStackEnv, uniqueId } from './context.js';
 
 const logins = new Map<ServiceProcess, Promise<string>>();
@@ -48,6 +48,9 @@ export async function startTestWorker(
       LOG_LEVEL: 'info',
       // Tests kill hosts and expect their sessions elsewhere within seconds: short leases (production: 45 s).
       SESSION_LEASE_TTL_MS: '6000',
+      // Every account on it with the test timings; an account may have its own (AccountDriver.create).
+      ACCOUNT_TIMINGS: JSON.stringify(FAST_TIMINGS),
+      ACCOUNT_SETTINGS_DIR: accountSettingsDir(taskQueue),
       ...extraEnv,
     },
     logFile,

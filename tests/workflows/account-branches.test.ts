@@ -8,7 +8,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { AccountStatus } from '../../domain/account-status.js';
 import type { EngineEvent } from '../../engine/types.js';
 import type { accountConnection } from '../../workflows/account-connection.js';
-import type { AccountTimings } from '../../workflows/account-state.js';
+import { createAccountSettingsActivities } from '../../activities/account-settings.js';
+import { accountSettings, type AccountSettings, type AccountTimings } from '../../workflows/account-timings.js';
 import { accountWorkflowId, placementTaskQueue } from '../../workflows/ids.js';
 import * as messages from '../../workflows/messages.js';
 import { dataConverterFromEnv } from '../../lib/payload-encryption.js';
@@ -38,6 +39,8 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
   const taskQueue = `branches-${randomUUID()}`;
   const world = new StubWorld(taskQueue);
   const histories: Array<{ workflowId: string; history: History }> = [];
+  /** What the worker answers each account's run for its settings, by session id. */
+  const settings = new Map<string, AccountSettings>();
   let client: Client;
   let closeClient: () => Promise<void>;
   let connection: NativeConnection;
@@ -53,7 +56,11 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
       taskQueue,
       dataConverter: dataConverterFromEnv(),
       workflowsPath: WORKFLOWS_PATH,
-      activities: { ...world.storeActivities(), ...world.hostActivities() },
+      activities: {
+        ...createAccountSettingsActivities(async ({ sessionId }) => settings.get(sessionId) ?? accountSettings()),
+        ...world.storeActivities(),
+        ...world.hostActivities(),
+      },
     });
     // Claims for a host go to the placement queue (each real host polls it only while it has a free seat).
     placementWorker = await Worker.create({
@@ -114,19 +121,12 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
   ) => {
     const sessionId = `branch-${randomUUID().slice(0, 8)}`;
     extra.beforeStart?.(sessionId);
+    const continueAsNewAfterEvents = extra.continueAsNewAfterEvents ?? null;
+    settings.set(sessionId, accountSettings({ timings: { ...TIMINGS, ...timings }, continueAsNewAfterEvents }));
     await client.workflow.start('accountConnection', {
       taskQueue,
       workflowId: accountWorkflowId('ws-branches', sessionId),
-      args: [
-        {
-          sessionId,
-          workspaceId: 'ws-branches',
-          timings: { ...TIMINGS, ...timings },
-          ...(extra.continueAsNewAfterEvents !== undefined
-            ? { continueAsNewAfterEvents: extra.continueAsNewAfterEvents }
-            : {}),
-        },
-      ],
+      args: [{ sessionId, workspaceId: 'ws-branches' }],
     });
     const account = new Account(sessionId);
     await account.rowBecomes('qr_scanning');

@@ -10,9 +10,11 @@ import { fixtureKeys } from '../helpers/context.js';
 
 /**
  * Replays recorded histories against today's workflow code: a change that would break running workflows
- * (non-determinism) fails here, not in production. Keep every fixture that running workflows may still have, and
- * guard an incompatible change with `patched()`; after an intended change record new ones (the lifecycle test writes
- * test-output/happy-path-history.json, the pairing race test test-output/pairing-race-*-history.json).
+ * (non-determinism) fails here, not in production. No release has run these workflows yet, so the fixtures are the
+ * histories of today's code: after an intended change, record them again (the lifecycle test writes
+ * test-output/happy-path-history.json, the pairing race test test-output/pairing-race-*-history.json; copy them over
+ * the fixtures). From the first tagged release on, the fixtures of every release that running workflows may still hold
+ * stay here, and an incompatible change is versioned instead (docs/workflow-releases.md).
  */
 const FIXTURES = [
   {

@@ -1,0 +1,282 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { AccountSnapshot } from '../../activities/account-store.js';
+import type { SessionEvent } from '../../engine/types.js';
+import { newInbox, takeNextInput } from '../../workflows/account-inbox.js';
+import type { AccountEffect, AccountInput } from '../../workflows/account-inputs.js';
+import { newAccountState, type AccountWorkflowState } from '../../workflows/account-state.js';
+import { DEFAULT_TIMINGS } from '../../workflows/account-timings.js';
+import { transition, type TransitionContext } from '../../workflows/account-transitions.js';
+
+/**
+ * The account workflow's decisions as a pure function: no Temporal server, no database. Each test feeds inputs to
+ * `transition` and reads the state and the effects it asks for, as the account machine would carry them out.
+ */
+const NOW = 1_000_000;
+const context = (now = NOW, random = 0): TransitionContext => ({ now, random, timings: DEFAULT_TIMINGS });
+const fresh = () => newAccountState({ sessionId: 'sess-1', workspaceId: 'ws-1' }, NOW);
+
+function run(state: AccountWorkflowState, inputs: AccountInput[], now = NOW) {
+  const effects: AccountEffect[] = [];
+  for (const input of inputs) {
+    const next = transition(state, input, context(now));
+    state = next.state;
+    effects.push(...next.effects);
+  }
+  return { state, effects };
+}
+
+const snapshot = (status: AccountSnapshot['status'], extra: Partial<AccountSnapshot> = {}): AccountSnapshot => ({
+  applied: true,
+  status,
+  isPrimary: status === 'connected',
+  phoneNumber: null,
+  deleted: false,
+  webhookEventIds: [],
+  ...extra,
+});
+
+const event = (generation: number, engineEvent: SessionEvent['event']): AccountInput => ({
+  type: 'engineEvent',
+  event: { generation, event: engineEvent, emittedAt: NOW },
+});
+
+/** A fresh account whose session runs on `host-a` (generation 1), showing a QR. */
+function scanning() {
+  return run(fresh(), [
+    { type: 'started' },
+    { type: 'hostNeeded' },
+    { type: 'placementAnswered', generation: 1, taskQueue: 'host-a' },
+    { type: 'engineStarted', taskQueue: 'host-a', generation: 1, resuming: false },
+  ]).state;
+}
+
+/** The account connected with a phone number on `host-a`. */
+function connected() {
+  const identity = { phoneNumber: '62811801641', pushName: null };
+  return run(scanning(), [
+    { type: 'activated', identity, result: { ...snapshot('connected'), releasedSessionIds: [] } },
+  ]).state;
+}
+
+const dedupeNames = (effects: AccountEffect[]) =>
+  effects.flatMap((effect) => ('write' in effect ? [effect.write.dedupeName] : []));
+
+describe('account transitions (a pure function, no server)', () => {
+  it('never changes the state it is given', () => {
+    const before = scanning();
+    const copy = structuredClone(before);
+    transition(before, { type: 'command', command: { type: 'delete' } }, context());
+    transition(before, event(1, { type: 'authenticated' }), context());
+    assert.deepEqual(before, copy);
+  });
+
+  it('a new account creates its row and starts its QR clock', () => {
+    const { state, effects } = run(fresh(), [{ type: 'started' }]);
+    assert.equal(state.deadlines.qrExpiry, NOW + DEFAULT_TIMINGS.qrExpiryMs);
+    assert.deepEqual(effects, [
+      {
+        type: 'writeStatus',
+        write: {
+          status: 'qr_scanning',
+          eventType: 'session_created',
+          reason: null,
+          dedupeName: 'status:session_created:1',
+        },
+      },
+    ]);
+  });
+
+  it('asks for a host with a new generation, the QR clock stopped until a host answers', () => {
+    const started = run(fresh(), [{ type: 'started' }]).state;
+    const asking = transition(started, { type: 'hostNeeded' }, context(NOW + 1_000));
+    assert.equal(asking.state.account.generation, 1);
+    assert.deepEqual(asking.state.host, { phase: 'placing', generation: 1 });
+    assert.equal(asking.state.deadlines.qrExpiry, undefined);
+    assert.equal(asking.state.deadlines.hostWaitNotice, NOW + 1_000 + DEFAULT_TIMINGS.hostWaitNoticeMs);
+    assert.deepEqual(asking.effects, [{ type: 'askForHost', generation: 1 }]);
+
+    // An answer for another generation (a request withdrawn) changes nothing.
+    const stale = transition(asking.state, { type: 'placementAnswered', generation: 0, taskQueue: 'x' }, context());
+    assert.deepEqual(stale, { state: asking.state, effects: [] });
+
+    const answered = transition(
+      asking.state,
+      { type: 'placementAnswered', generation: 1, taskQueue: 'host-a' },
+      context(NOW + 61_000),
+    );
+    assert.deepEqual(
+      answered.effects.map((effect) => effect.type),
+      ['showHost', 'writeEvent', 'startEngine'],
+    );
+    // The minute spent waiting for the host does not count against the QR window.
+    assert.equal(answered.state.deadlines.qrExpiry, NOW + 61_000 + DEFAULT_TIMINGS.qrExpiryMs - 1_000);
+    assert.equal(answered.state.deadlines.hostWaitNotice, undefined);
+  });
+
+  it('names each write by its kind and its number within the kind, so one write added never renames another', () => {
+    const { effects } = run(scanning(), [
+      event(1, { type: 'qr', qr: 'QR-1' }),
+      event(1, { type: 'authenticated' }),
+      event(1, { type: 'qr', qr: 'QR-2' }),
+    ]);
+    assert.deepEqual(dedupeNames(effects), ['code:qr:1', 'status:authenticated:1', 'code:qr:2']);
+    const withoutAuthentication = run(scanning(), [
+      event(1, { type: 'qr', qr: 'QR-1' }),
+      event(1, { type: 'qr', qr: 'QR-2' }),
+    ]);
+    assert.deepEqual(dedupeNames(withoutAuthentication.effects), ['code:qr:1', 'code:qr:2']);
+  });
+
+  it('ignores engine events of an older generation', () => {
+    const state = scanning();
+    assert.deepEqual(transition(state, event(0, { type: 'qr', qr: 'old' }), context()).effects, []);
+  });
+
+  it('ready: activates with the phone number sent along, or extracts it on the host first', () => {
+    const ownPhone = { phoneNumber: '62811801641', pushName: 'A', readInMs: 12 };
+    const sent = transition(
+      scanning(),
+      { type: 'engineEvent', event: { generation: 1, event: { type: 'ready' }, emittedAt: NOW, ownPhone } },
+      context(),
+    );
+    assert.deepEqual(sent.effects, [
+      {
+        type: 'activate',
+        write: {
+          identity: { phoneNumber: '62811801641', pushName: 'A' },
+          timings: { phoneExtractionMs: 12 },
+          dedupeName: 'activation:1',
+        },
+      },
+    ]);
+    const extracted = transition(scanning(), event(1, { type: 'ready' }), context());
+    assert.deepEqual(extracted.effects, [{ type: 'extractPhone', taskQueue: 'host-a', generation: 1 }]);
+    const lost = run(scanning(), [{ type: 'phoneUnreadable', reason: 'SessionNotOnHost' }]);
+    assert.deepEqual(lost.state.host, { phase: 'none' }, 'a host without the session is lost, not the phone');
+    assert.equal(lost.state.deadlines.reconnectAt, NOW);
+  });
+
+  it('a transient drop while connected: stops the client, writes disconnected, schedules a reconnect with backoff', () => {
+    const { state, effects } = run(connected(), [
+      event(1, { type: 'disconnected', kind: 'transient', reason: 'browser_closed' }),
+    ]);
+    assert.deepEqual(
+      effects.map((effect) => effect.type),
+      ['stopEngine', 'writeStatus', 'writeEvent'],
+    );
+    assert.equal(state.account.reconnectAttempts, 1);
+    // With no jitter (random 0) the first delay is half the base delay.
+    assert.equal(state.deadlines.reconnectAt, NOW + DEFAULT_TIMINGS.reconnectBaseDelayMs / 2);
+    assert.deepEqual(state.host, { phase: 'none' });
+    const finished = run(state, [
+      {
+        type: 'statusWritten',
+        write: { status: 'disconnected', eventType: 'disconnected', reason: 'x', dedupeName: 'status:disconnected:1' },
+        snapshot: snapshot('disconnected'),
+      },
+    ]).state;
+    assert.equal(finished.account.status, 'disconnected');
+  });
+
+  it('gives up once every reconnect attempt is spent', () => {
+    let state = connected();
+    state = { ...state, account: { ...state.account, reconnectAttempts: DEFAULT_TIMINGS.reconnectMaxAttempts } };
+    const { effects } = run(state, [event(1, { type: 'disconnected', kind: 'transient', reason: 'browser_closed' })]);
+    const end = effects.find((effect) => effect.type === 'writeEnd');
+    assert.ok(end && end.type === 'writeEnd');
+    assert.equal(end.write.status, 'failed');
+    assert.equal(end.write.reason, 'reconnect_failed:browser_closed');
+  });
+
+  it('delete: logs out and forgets the login, hides the row, and ends with the write', () => {
+    const { state, effects } = run(connected(), [{ type: 'command', command: { type: 'delete' } }]);
+    assert.deepEqual(effects.slice(0, 2), [
+      { type: 'stopEngine', taskQueue: 'host-a', logout: true, forgetLogin: true },
+      { type: 'forgetLogin' },
+    ]);
+    assert.equal(effects[2]?.type, 'writeEnd');
+    assert.equal(state.account.ended, false, 'ended once the database said so');
+    const ended = run(state, [
+      {
+        type: 'endWritten',
+        write: {
+          status: 'disconnected',
+          eventType: 'session_deleted',
+          reason: 'deleted',
+          softDelete: true,
+          dedupeName: 'end:1',
+        },
+        snapshot: snapshot('disconnected', { deleted: true }),
+      },
+    ]).state;
+    assert.equal(ended.account.ended, true);
+  });
+
+  it('a lost host: gone for sure is let go, a failed watch is asked to stop its client; stale reports change nothing', () => {
+    const gone = run(connected(), [{ type: 'hostGone', hostTaskQueue: 'host-a' }]);
+    assert.deepEqual(
+      gone.effects.map((effect) => effect.type),
+      ['warn', 'writeStatus'],
+    );
+    const watchFailed = run(connected(), [{ type: 'watchEnded', taskQueue: 'host-a', generation: 1, failed: true }]);
+    assert.deepEqual(watchFailed.effects[0], {
+      type: 'stopEngine',
+      taskQueue: 'host-a',
+      logout: false,
+      forgetLogin: false,
+    });
+    const stale = run(connected(), [{ type: 'watchEnded', taskQueue: 'host-a', generation: 0, failed: true }]);
+    assert.deepEqual(stale.effects, []);
+    assert.deepEqual(run(connected(), [{ type: 'hostGone', hostTaskQueue: 'host-b' }]).effects, []);
+  });
+
+  it('refuses a pairing-code request once the account is past scanning', () => {
+    const { effects } = run(connected(), [{ type: 'pairingRequested', requestId: 7, phoneNumber: '62811801641' }]);
+    assert.deepEqual(effects, [
+      {
+        type: 'answerPairing',
+        requestId: 7,
+        outcome: {
+          refusal: 'pairing codes are for accounts not linked yet; this one is connected',
+          type: 'NotScanning',
+        },
+      },
+    ]);
+  });
+});
+
+describe('the order the account loop takes its inputs in (replay depends on it)', () => {
+  it('host needed, commands, host reports, placement answers, pairing requests, engine events, deadlines', () => {
+    const state = connected();
+    state.deadlines = { hostWaitNotice: NOW - 1, qrExpiry: NOW - 1 };
+    const inbox = newInbox([{ generation: 1, event: { type: 'authenticated' }, emittedAt: NOW }]);
+    inbox.pairingRequests.push({ type: 'pairingRequested', requestId: 1, phoneNumber: '62811801641' });
+    inbox.placementAnswers.push({ type: 'placementAnswered', generation: 1, taskQueue: 'host-b' });
+    inbox.hostReports.push({ type: 'hostGone', hostTaskQueue: 'host-a' });
+    inbox.commands.push({ type: 'delete' });
+    const taken: string[] = [];
+    for (let input = takeNextInput(state, inbox, NOW); input; input = takeNextInput(state, inbox, NOW)) {
+      taken.push(input.type === 'deadline' ? `deadline:${input.name}` : input.type);
+      if (input.type === 'deadline') delete state.deadlines[input.name];
+    }
+    assert.deepEqual(taken, [
+      'command',
+      'hostGone',
+      'placementAnswered',
+      'pairingRequested',
+      'engineEvent',
+      'deadline:qrExpiry',
+      'deadline:hostWaitNotice',
+    ]);
+  });
+
+  it('a session without a host asks for one before anything else, unless a reconnect is waited for', () => {
+    const state = run(fresh(), [{ type: 'started' }]).state;
+    const inbox = newInbox();
+    inbox.commands.push({ type: 'delete' });
+    assert.deepEqual(takeNextInput(state, inbox, NOW), { type: 'hostNeeded' });
+    state.deadlines.reconnectAt = NOW + 5_000;
+    assert.deepEqual(takeNextInput(state, inbox, NOW), { type: 'command', command: { type: 'delete' } });
+  });
+});

@@ -1,0 +1,145 @@
+import {
+  getExternalWorkflowHandle,
+  log,
+  ParentClosePolicy,
+  startChild,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { AccountSnapshot } from '../activities/account-store.js';
+import { failureMessage, failureReason, rowWrites } from './account-activities.js';
+import type { AccountEffect, AccountInput } from './account-inputs.js';
+import { accountWorkflowId } from './ids.js';
+import { signalAccount, supersededSignal } from './messages.js';
+import type { PairingRequests } from './pairing-requests.js';
+import { accountHostKey } from './search-attributes.js';
+import type { SessionLink } from './session-link.js';
+import { startEachDelivery, webhookDelivery } from './webhook-delivery.js';
+
+/** Who the account is, as its effects name it. */
+export interface AccountIds {
+  workflowId: string;
+  workspaceId: string;
+  sessionId: string;
+  /** The row's and the host's name for the session: the session id alone may name an account in each workspace. */
+  sessionKey: string;
+}
+
+/**
+ * Carries out the account's effects, one at a time, for the account machine: the row writes (each named by its dedupe
+ * key, so a retry is applied once, and followed by the deliveries of the webhooks it produced), the host calls, the
+ * answers to pairing-code requests. Returns the outcome the transition needs next, or null. It changes no state.
+ */
+export class AccountEffects {
+  constructor(
+    private readonly ids: AccountIds,
+    private readonly session: SessionLink,
+    private readonly pairingRequests: PairingRequests,
+  ) {}
+
+  async run(effect: AccountEffect): Promise<AccountInput | null> {
+    const sessionId = this.ids.sessionKey;
+    switch (effect.type) {
+      case 'writeStatus': {
+        const { dedupeName, ...change } = effect.write;
+        const snapshot = await rowWrites.recordStatus({ sessionId, ...change, dedupeKey: this.key(dedupeName) });
+        await this.deliverWebhooks(snapshot);
+        return { type: 'statusWritten', write: effect.write, snapshot };
+      }
+      case 'writeEnd': {
+        const { dedupeName, ...ending } = effect.write;
+        const snapshot = await rowWrites.endAccount({ sessionId, ...ending, dedupeKey: this.key(dedupeName) });
+        await this.deliverWebhooks(snapshot);
+        return { type: 'endWritten', write: effect.write, snapshot };
+      }
+      case 'writeCode': {
+        const { dedupeName, ...code } = effect.write;
+        await rowWrites.recordLoginCode({ sessionId, ...code, dedupeKey: this.key(dedupeName) });
+        return null;
+      }
+      case 'writeEvent': {
+        const { dedupeName, ...event } = effect.write;
+        await rowWrites.recordEvent({ sessionId, ...event, dedupeKey: this.key(dedupeName) });
+        return null;
+      }
+      case 'activate': {
+        const { dedupeName, identity, timings } = effect.write;
+        const activation = { sessionId, ...identity, timings, dedupeKey: this.key(dedupeName) };
+        const result = await rowWrites.activateAccount(activation);
+        await this.deliverWebhooks(result);
+        return { type: 'activated', identity, result };
+      }
+      case 'forgetLogin':
+        await rowWrites.forgetEngineAuth({ sessionId });
+        return null;
+      case 'askForHost':
+        this.session.askForHost(effect.generation);
+        return null;
+      case 'stopAskingForHost':
+        this.session.stopAsking();
+        return null;
+      case 'startEngine': {
+        const { taskQueue, generation, resuming } = effect;
+        try {
+          await this.session.start(taskQueue, generation);
+          return { type: 'engineStarted', taskQueue, generation, resuming };
+        } catch (error) {
+          return { type: 'engineStartFailed', reason: failureReason(error, 'engine_start_failed'), resuming };
+        }
+      }
+      case 'stopEngine':
+        await this.session.stop(effect.taskQueue, { logout: effect.logout, forgetLogin: effect.forgetLogin });
+        return null;
+      case 'extractPhone': {
+        const startedAt = Date.now();
+        try {
+          const { phoneNumber, pushName } = await this.session.extractPhone(effect.taskQueue, effect.generation);
+          return { type: 'phoneRead', identity: { phoneNumber, pushName }, readInMs: Date.now() - startedAt };
+        } catch (error) {
+          return { type: 'phoneUnreadable', reason: failureReason(error, 'phone_extraction_failed') };
+        }
+      }
+      case 'requestPairingCode': {
+        const { requestId, taskQueue, generation, phoneNumber } = effect;
+        try {
+          const code = await this.session.requestPairingCode(taskQueue, generation, phoneNumber);
+          return { type: 'pairingCodeReceived', requestId, code };
+        } catch (error) {
+          this.refusePairing(requestId, error);
+          return null;
+        }
+      }
+      case 'answerPairing':
+        this.pairingRequests.settle(effect.requestId, effect.outcome);
+        return null;
+      case 'tellSuperseded': {
+        const older = getExternalWorkflowHandle(accountWorkflowId(this.ids.workspaceId, effect.sessionId));
+        await signalAccount(older, supersededSignal, { bySessionId: this.ids.sessionId }).catch(() => undefined);
+        return null;
+      }
+      case 'showHost':
+        upsertSearchAttributes([{ key: accountHostKey, value: effect.taskQueue }]);
+        return null;
+      case 'warn':
+        log.warn(effect.message, { sessionId: this.ids.sessionId });
+        return null;
+    }
+  }
+
+  /** A pairing-code request that failed on its way: the requester reads why. */
+  refusePairing(requestId: number, error: unknown): void {
+    const refusal = failureMessage(error, 'the engine gave no pairing code');
+    this.pairingRequests.settle(requestId, { refusal, type: failureReason(error, 'PairingCodeRefused') });
+  }
+
+  /** Names a write for the database: the workflow, the write's kind and its number within the kind. */
+  private key(dedupeName: string): string {
+    return `${this.ids.workflowId}:${dedupeName}`;
+  }
+
+  /** Each event goes out in a workflow of its own: a slow or dead receiver never holds this one up. */
+  private async deliverWebhooks(snapshot: AccountSnapshot): Promise<void> {
+    await startEachDelivery(snapshot.webhookEventIds, (workflowId, eventId) =>
+      startChild(webhookDelivery, { workflowId, args: [{ eventId }], parentClosePolicy: ParentClosePolicy.ABANDON }),
+    );
+  }
+}

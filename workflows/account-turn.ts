@@ -1,0 +1,186 @@
+import type { AccountSnapshot } from '../activities/account-store.js';
+import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
+import { ENDINGS, endingReason, type EndingKind } from './account-endings.js';
+import type { AccountEffect, EventWrite } from './account-inputs.js';
+import type { AccountWorkflowState } from './account-state.js';
+import type { AccountTimings } from './account-timings.js';
+import type { DeadlineName } from './deadlines.js';
+
+/** What a transition reads besides the state and its input: workflow time and randomness, and the run's timings. */
+export interface TransitionContext {
+  now: number;
+  /** A number in [0, 1): the reconnect jitter. */
+  random: number;
+  timings: AccountTimings;
+}
+
+/**
+ * One transition in progress: a copy of the state it changes and the effects it asks for, in order. The moves here are
+ * the steps several transitions share (writes, endings, stopping the session, reconnects).
+ */
+export class Turn {
+  readonly effects: AccountEffect[] = [];
+
+  constructor(
+    readonly state: AccountWorkflowState,
+    readonly context: TransitionContext,
+  ) {}
+
+  get account() {
+    return this.state.account;
+  }
+
+  get now(): number {
+    return this.context.now;
+  }
+
+  do(effect: AccountEffect): void {
+    this.effects.push(effect);
+  }
+
+  setDeadline(name: DeadlineName, at: number): void {
+    this.state.deadlines[name] = at;
+  }
+
+  clearDeadlines(...names: DeadlineName[]): void {
+    for (const name of names) delete this.state.deadlines[name];
+  }
+
+  /** The next dedupe name of this kind of write: its kind and its number within the kind. */
+  private dedupeName(kind: string): string {
+    const count = (this.state.writeCounts[kind] ?? 0) + 1;
+    this.state.writeCounts[kind] = count;
+    return `${kind}:${count}`;
+  }
+
+  moveTo(status: AccountStatus, eventType: string, reason: string | null = null): void {
+    if (!canMoveTo(this.account.status, status)) return;
+    const dedupeName = this.dedupeName(`status:${eventType}`);
+    this.do({ type: 'writeStatus', write: { status, eventType, reason, dedupeName } });
+  }
+
+  recordCode(kind: 'qr' | 'pairing_code', value: string, emittedAt?: number): void {
+    // The first code of the account measures how long WhatsApp took to offer a login.
+    const first = this.account.latestQr === null && this.account.latestPairingCode === null;
+    if (kind === 'qr') this.account.latestQr = value;
+    else this.account.latestPairingCode = value;
+    const timings: Record<string, number> = {
+      ...(first ? { qrGenerationMs: this.now - this.state.startedAt } : {}),
+      ...(emittedAt !== undefined ? { emittedAt } : {}),
+    };
+    this.do({ type: 'writeCode', write: { kind, value, timings, dedupeName: this.dedupeName(`code:${kind}`) } });
+  }
+
+  /** An event that changes no status; with a `wait`, the row shows it until its status changes or it shows a code. */
+  recordEvent(eventType: string, data: EventWrite['data'], wait?: EventWrite['wait']): void {
+    const dedupeName = this.dedupeName(`event:${eventType}`);
+    this.do({ type: 'writeEvent', write: { eventType, data, dedupeName, ...(wait ? { wait } : {}) } });
+  }
+
+  /** Connected with this phone, in one transaction that releases the phone from the workspace's older accounts. */
+  connect(identity: { phoneNumber: string; pushName: string | null }, phoneExtractionMs: number): void {
+    const timings: Record<string, number> = { phoneExtractionMs };
+    if (this.state.authenticatedAt !== null) timings.scanToConnectedMs = this.now - this.state.authenticatedAt;
+    this.state.authenticatedAt = null;
+    this.do({ type: 'activate', write: { identity, timings, dedupeName: this.dedupeName('activation') } });
+  }
+
+  /** What the database decided about the row: the workflow's view follows it. */
+  adoptRowState(snapshot: AccountSnapshot): void {
+    this.account.isPrimary = snapshot.isPrimary;
+    this.account.status = snapshot.status;
+    if (snapshot.deleted || snapshot.status === 'failed') this.account.ended = true;
+  }
+
+  finish(kind: EndingKind, detail?: string): void {
+    const ending = ENDINGS[kind];
+    this.stopSession({ logout: ending.logout, forgetLogin: ending.forgetLogin });
+    // The host removed its copy of the login; this removes the one in PostgreSQL even when the host is gone.
+    if (ending.forgetLogin) this.do({ type: 'forgetLogin' });
+    const everConnected = this.account.status === 'connected' || this.account.status === 'disconnected';
+    const write = {
+      status: ending.status === 'disconnected' && !everConnected ? 'failed' : ending.status,
+      reason: endingReason(kind, detail),
+      eventType: ending.eventType,
+      softDelete: ending.softDelete,
+      dedupeName: this.dedupeName('end'),
+    } as const;
+    this.do({ type: 'writeEnd', write });
+    this.clearDeadlines('reconnectAt');
+  }
+
+  /** Stops the client on its host (or the request for one), and every wait that was for it. */
+  stopSession(options = { logout: false, forgetLogin: false }): void {
+    this.clearDeadlines('readyBy', 'reconnectBy');
+    this.stopWaitingForHost();
+    this.leaveHost(options);
+  }
+
+  /** Lets go of the host, or withdraws the request for one; the session has no host after it. */
+  leaveHost(options: { logout: boolean; forgetLogin: boolean } | null): void {
+    const host = this.state.host;
+    if (host.phase === 'placing') this.do({ type: 'stopAskingForHost' });
+    if (host.phase === 'attached' && options) this.do({ type: 'stopEngine', taskQueue: host.taskQueue, ...options });
+    this.state.host = { phase: 'none' };
+  }
+
+  /** The wait for a host is over (answered or withdrawn): no more notice, and the QR clock runs again. */
+  stopWaitingForHost(): void {
+    this.clearDeadlines('hostWaitNotice');
+    if (this.state.qrMsLeftWhileWaiting !== null) {
+      this.setDeadline('qrExpiry', this.now + this.state.qrMsLeftWhileWaiting);
+      this.state.qrMsLeftWhileWaiting = null;
+    }
+  }
+
+  /**
+   * The host running the session is gone (or only its watch failed: then it may be alive, its client running and its
+   * lease renewed, so it is asked to stop the client, or no other host could ever start the session).
+   */
+  loseHost(watchFailed: boolean): void {
+    this.leaveHost(watchFailed ? { logout: false, forgetLogin: false } : null);
+    this.do({ type: 'warn', message: 'host lost; moving the session to another host' });
+    if (this.account.status === 'connected') this.moveTo('disconnected', 'disconnected', 'host_lost');
+    this.setDeadline('reconnectAt', this.now);
+  }
+
+  /** Backoff with jitter, so the reconnects of many accounts after one outage spread out; bounded attempts. */
+  scheduleReconnect(reason: string): void {
+    const { timings, random } = this.context;
+    this.account.reconnectAttempts += 1;
+    if (this.account.reconnectAttempts > timings.reconnectMaxAttempts) {
+      return reason === 'engine_start_failed'
+        ? this.finish('engine_start_failed')
+        : this.finish('reconnect_failed', reason);
+    }
+    const exponential = Math.min(
+      timings.reconnectMaxDelayMs,
+      timings.reconnectBaseDelayMs * 2 ** (this.account.reconnectAttempts - 1),
+    );
+    const nextTryAt = this.now + Math.round(exponential * (0.5 + random * 0.5));
+    this.setDeadline('reconnectAt', nextTryAt);
+    this.account.lastFailure = reason;
+    const attempt = this.nextAttempt();
+    this.recordEvent(
+      'engine_retry_scheduled',
+      {
+        reason,
+        attempt: attempt.attempt,
+        attemptsLeft: attempt.maxAttempts - attempt.attempt + 1,
+        nextTryAt: new Date(nextTryAt).toISOString(),
+        generation: this.account.generation,
+      },
+      { kind: 'engine_retry', ...attempt, reason, nextTryAt },
+    );
+  }
+
+  /** The start about to happen (or scheduled next), counted against every start the account is allowed. */
+  nextAttempt(): { attempt: number; maxAttempts: number; reconnecting: boolean } {
+    return {
+      attempt: this.account.reconnectAttempts + 1,
+      maxAttempts: this.context.timings.reconnectMaxAttempts + 1,
+      // Logged in before: a status write to `disconnected` may still be on its way.
+      reconnecting: this.account.status === 'disconnected' || this.account.status === 'connected',
+    };
+  }
+}
