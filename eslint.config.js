@@ -2,6 +2,44 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Folders import one way: from the processes' entry points down to the shared vocabulary. A folder imports only the
+ * folders on lines below its own, never one above nor a neighbour on its line (docs/architecture.md draws it).
+ */
+const LAYERS = [
+  ['scripts', 'bench'],
+  ['infra'],
+  ['workers', 'api'],
+  ['workflows'],
+  ['activities'],
+  ['engine'],
+  ['webhooks'],
+  ['db'],
+  ['config'],
+  ['domain', 'lib'],
+];
+/** What knows the session and its data, and nothing of how Temporal runs it. */
+const TEMPORAL_FREE = ['engine', 'webhooks', 'db', 'domain'];
+
+const importDirection = LAYERS.flatMap((layer, depth) =>
+  layer.map((folder) => {
+    const above = LAYERS.slice(0, depth + 1)
+      .flat()
+      .filter((other) => other !== folder);
+    const patterns = [
+      {
+        group: above.map((other) => `**/${other}/**`),
+        message: `${folder}/ imports only folders below it: ${LAYERS.slice(depth + 1)
+          .flat()
+          .join(', ')} (eslint.config.js)`,
+      },
+    ];
+    if (TEMPORAL_FREE.includes(folder))
+      patterns.push({ group: ['@temporalio/*'], message: `${folder}/ knows nothing of Temporal` });
+    return { files: [`${folder}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
+  }),
+);
+
 export default tseslint.config(
   {
     ignores: [
@@ -42,6 +80,7 @@ export default tseslint.config(
       ],
     },
   },
+  ...importDirection,
   {
     // Tests read JSON bodies of HTTP answers as whatever the API sent; the assertions are their type check.
     files: ['tests/**/*.ts'],

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { accountOverridesSchema, accountSettingsFile, type AccountOverrides } from '../config/account-settings.js';
 import { sessionKey } from '../domain/session-key.js';
-import { accountSettings, type AccountSettings, type AccountTimings } from '../workflows/account-timings.js';
+import { accountSettings, type AccountSettings, type AccountTimings } from '../domain/account-timings.js';
 
 /** Which account asks for its settings. */
 export interface AccountAsking {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { AccountTimings } from '../workflows/account-timings.js';
+import type { AccountTimings } from '../domain/account-timings.js';
 
 const milliseconds = z.number().int().positive();
 
-/** Any of the account timings (workflows/account-timings.ts); the ones left out keep their defaults. */
+/** Any of the account timings (domain/account-timings.ts); the ones left out keep their defaults. */
 export const accountTimingsSchema = z
   .object({
     qrExpiryMs: milliseconds,

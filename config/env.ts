@@ -107,7 +107,7 @@ const processEnvSchema = z
     SEED_API_WORKSPACES: z.string().default(''),
     // Hosts exempt from the webhook network policy, reachable over plain http: development and tests only.
     WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
-    // The timings of every account this worker runs, as JSON (workflows/account-timings.ts): e.g. {"qrExpiryMs":120000}.
+    // The timings of every account this worker runs, as JSON (domain/account-timings.ts): e.g. {"qrExpiryMs":120000}.
     // Each run of an account reads them once, when it starts. Unset: the defaults.
     ACCOUNT_TIMINGS: z
       .string()

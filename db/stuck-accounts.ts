@@ -1,6 +1,6 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import { ENDINGS } from '../workflows/account-endings.js';
+import { ENDINGS } from '../domain/account-endings.js';
 import { accountRowSchema, type AccountRow } from './account-row.js';
 import { UNSEEN_CONNECTED_SECONDS } from '../domain/account-wait.js';
 

@@ -1,7 +1,7 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { accountEventSchema, type AccountEvent } from './account-events.js';
-import { EVENTS_NOT_SENT_AS_WEBHOOKS } from '../webhooks/payload.js';
+import { EVENTS_NOT_SENT_AS_WEBHOOKS } from '../domain/webhook-events.js';
 import { accountRowSchema, type AccountRow } from './account-row.js';
 import { webhookSecrets } from './webhook-secrets.js';
 import type { Keyring } from '../lib/keyring.js';

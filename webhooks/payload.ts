@@ -1,4 +1,3 @@
-import { WAIT_EVENT_TYPES } from '../domain/account-wait.js';
 import type { AccountEvent } from '../db/account-events.js';
 import type { AccountRow } from '../db/account-row.js';
 
@@ -14,13 +13,6 @@ export interface WebhookPayload {
   occurredAt: string;
   data: Record<string, unknown>;
 }
-
-/**
- * Events backends are not sent: login codes rotate every 20 s and go to browsers over WebSocket, and what an account
- * waits for (a host, an engine start, the next attempt) is progress shown on the account, not a change of its status.
- * Backends hear about status changes.
- */
-export const EVENTS_NOT_SENT_AS_WEBHOOKS: readonly string[] = ['qr', 'pairing_code', ...WAIT_EVENT_TYPES];
 
 export function webhookPayload(event: AccountEvent, account: AccountRow): WebhookPayload {
   return {

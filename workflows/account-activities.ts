@@ -12,7 +12,7 @@ import type {
   HostActivities,
   HostQueueActivities,
 } from '../activities/index.js';
-import type { AccountTimings } from './account-timings.js';
+import type { AccountTimings } from '../domain/account-timings.js';
 import { placementTaskQueue } from './ids.js';
 import { readableResults } from './payload-checks.js';
 

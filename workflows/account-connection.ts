@@ -32,7 +32,7 @@ export type { AccountConnectionInput, AccountConnectionState } from './account-s
  * One durable workflow per WhatsApp account, the only writer of its status. Engine events arrive as signals, API
  * commands as signals and an update; the account's state machine handles them one at a time until the account ends.
  * Every signal and the update name this workflow (workflows/messages.ts): any other is dropped. Each run reads its
- * timings from the worker first (workflows/account-timings.ts); the input says only which account this is.
+ * timings from the worker first (domain/account-timings.ts); the input says only which account this is.
  */
 export async function accountConnection(input: AccountConnectionInput): Promise<AccountConnectionState> {
   const checked = checkedInput<AccountConnectionInput>(input, isAccountConnectionInput, 'accountConnection');

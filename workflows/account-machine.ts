@@ -12,7 +12,7 @@ import {
   type AccountWorkflowState,
   type CarriedState,
 } from './account-state.js';
-import type { AccountSettings } from './account-timings.js';
+import type { AccountSettings } from '../domain/account-timings.js';
 import { pairingRefusal, takesPairingRequests, transition } from './account-transitions.js';
 import { msUntilNextDeadline } from './deadlines.js';
 import { PairingRequests } from './pairing-requests.js';

@@ -1,9 +1,9 @@
 import type { AccountSnapshot } from '../activities/account-store.js';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
-import { ENDINGS, endingReason, type EndingKind } from './account-endings.js';
+import { ENDINGS, endingReason, type EndingKind } from '../domain/account-endings.js';
 import type { AccountEffect, EventWrite } from './account-inputs.js';
 import type { AccountWorkflowState } from './account-state.js';
-import type { AccountTimings } from './account-timings.js';
+import type { AccountTimings } from '../domain/account-timings.js';
 import type { DeadlineName } from './deadlines.js';
 
 /** What a transition reads besides the state and its input: workflow time and randomness, and the run's timings. */

@@ -1,7 +1,7 @@
 import { CancellationScope } from '@temporalio/workflow';
 import { failureReason, hostActivities, placement } from './account-activities.js';
 import type { AccountInput } from './account-inputs.js';
-import type { AccountTimings } from './account-timings.js';
+import type { AccountTimings } from '../domain/account-timings.js';
 
 type HostReport = Extract<AccountInput, { type: 'watchEnded' | 'placementAnswered' | 'placementFailed' }>;
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { canMoveTo, isAccountStatus, type AccountStatus } from '../../domain/account-status.js';
-import { EVENTS_NOT_SENT_AS_WEBHOOKS } from '../../webhooks/payload.js';
+import { EVENTS_NOT_SENT_AS_WEBHOOKS } from '../../domain/webhook-events.js';
 import { until, type FaultStack } from './harness.js';
 import type { WebhookReceiver } from './webhook-receiver.js';
 

@@ -9,7 +9,7 @@ import { accountsWithSessionId, type AccountRow } from '../../db/accounts.js';
 import { submitPhoneAction, type PhoneAction } from '../../engine/phone/actions.js';
 import type { AccountStatus } from '../../domain/account-status.js';
 import { accountSettingsFile, type AccountOverrides } from '../../config/account-settings.js';
-import type { AccountTimings } from '../../workflows/account-timings.js';
+import type { AccountTimings } from '../../domain/account-timings.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
 import { sessionKey } from '../../domain/session-key.js';
 import { eventually, testStackEnv, uniqueId } from './context.js';

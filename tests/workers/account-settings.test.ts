@@ -7,7 +7,7 @@ import { workerAccountSettings } from '../../activities/account-settings.js';
 import { accountSettingsFile } from '../../config/account-settings.js';
 import { ConfigError, readProcessEnv } from '../../config/env.js';
 import { sessionKey } from '../../domain/session-key.js';
-import { DEFAULT_TIMINGS } from '../../workflows/account-timings.js';
+import { DEFAULT_TIMINGS } from '../../domain/account-timings.js';
 
 const BASE_ENV = { DATABASE_URL: 'postgres://x@127.0.0.1/x', TEMPORAL_ADDRESS: 'x:1', ENCRYPTION_KEYS: '' };
 

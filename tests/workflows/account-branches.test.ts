@@ -9,7 +9,7 @@ import type { AccountStatus } from '../../domain/account-status.js';
 import type { EngineEvent } from '../../engine/types.js';
 import type { accountConnection } from '../../workflows/account-connection.js';
 import { createAccountSettingsActivities } from '../../activities/account-settings.js';
-import { accountSettings, type AccountSettings, type AccountTimings } from '../../workflows/account-timings.js';
+import { accountSettings, type AccountSettings, type AccountTimings } from '../../domain/account-timings.js';
 import { accountWorkflowId, placementTaskQueue } from '../../workflows/ids.js';
 import * as messages from '../../workflows/messages.js';
 import { dataConverterFromEnv } from '../../lib/payload-encryption.js';

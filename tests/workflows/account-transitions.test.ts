@@ -5,7 +5,7 @@ import type { SessionEvent } from '../../engine/types.js';
 import { newInbox, takeNextInput } from '../../workflows/account-inbox.js';
 import type { AccountEffect, AccountInput } from '../../workflows/account-inputs.js';
 import { newAccountState, type AccountWorkflowState } from '../../workflows/account-state.js';
-import { DEFAULT_TIMINGS } from '../../workflows/account-timings.js';
+import { DEFAULT_TIMINGS } from '../../domain/account-timings.js';
 import { transition, type TransitionContext } from '../../workflows/account-transitions.js';
 
 /**
