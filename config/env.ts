@@ -53,7 +53,8 @@ const processEnvSchema = z
     CHROMIUM_HOST_RESOLVER_RULES: z.string().min(1).optional(),
     ENGINE_DATA_DIR: z.string().min(1).default('.data/engine'),
     // The WhatsApp Web build every session loads (accounts may pin their own): e.g. `2.3000.1017054665`. Unset: the
-    // library's default build, or the one WhatsApp serves. README: "When WhatsApp ships a build that breaks login".
+    // library's default build, or the one WhatsApp serves. docs/operations.md: "When WhatsApp ships a build that
+    // breaks login".
     WA_WEB_VERSION: webVersionSchema.optional(),
     // Where pinned builds come from: `local` (ENGINE_DATA_DIR/web-cache, where every build served once is kept),
     // `remote` (WA_WEB_VERSION_REMOTE_PATH, a URL with {version}), `none` (always WhatsApp's current build).

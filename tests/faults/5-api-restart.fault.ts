@@ -6,7 +6,9 @@ import { z } from 'zod';
 import { FaultStack, until } from './harness.js';
 import { assertInvariants, connectAll, createAccounts, firstConnections, scan, waitForQrs } from './workload.js';
 
-/** A browser's subscription as the README tells clients to write it: on any close, reconnect with the last event id. */
+/**
+ * A browser's subscription as docs/api.md tells clients to write it: on any close, reconnect with the last event id.
+ */
 class ResumingSubscriber {
   readonly ids: number[] = [];
   reconnects = 0;
