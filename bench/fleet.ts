@@ -10,7 +10,7 @@ import {
   qrEventCount,
   settled,
   timeAwayFromConnected,
-} from '../db/fleet-audit.js';
+} from '../infra/fleet-audit.js';
 import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
 import { createApiKey } from '../db/workspaces.js';

@@ -34,10 +34,6 @@ export async function setWorkspaceAccountLimit(
   `);
 }
 
-export async function findWorkspace(db: CommonQueryMethods, workspaceId: string): Promise<WorkspaceRow | null> {
-  return db.maybeOne(sql.type(workspaceSchema)`SELECT * FROM workspaces WHERE id = ${workspaceId}`);
-}
-
 export async function updateWorkspaceWebhook(
   db: CommonQueryMethods,
   workspaceId: string,

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createDatabasePool } from '../db/pool.js';
-import { failedCount, openClientsByHost, overlappingOwners, qrEventCount } from '../db/fleet-audit.js';
+import { failedCount, openClientsByHost, overlappingOwners, qrEventCount } from '../infra/fleet-audit.js';
 
 /**
  * `npm run fleet-report -- --workspace <ws> [--sessions <prefix>] [--killed-host <host> --killed-at <ms>]`: what the

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { overlappingOwners, ownerHosts, qrEventCount } from '../../db/fleet-audit.js';
+import { overlappingOwners, ownerHosts, qrEventCount } from '../../infra/fleet-audit.js';
 import { faultStackFor, until } from './harness.js';
 import { accountsShowingQr, assertInvariants, scan, waitAllConnected } from './workload.js';
 

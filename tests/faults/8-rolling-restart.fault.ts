@@ -8,7 +8,7 @@ import {
   qrEventCount,
   settled,
   timeAwayFromConnected,
-} from '../../db/fleet-audit.js';
+} from '../../infra/fleet-audit.js';
 import { faultStackFor, until } from './harness.js';
 import { accountsShowingQr, assertInvariants, scan } from './workload.js';
 

@@ -9,7 +9,7 @@ import {
   qrEventCount,
   settled,
   timeAwayFromConnected,
-} from '../../db/fleet-audit.js';
+} from '../../infra/fleet-audit.js';
 import { faultStackFor, until } from './harness.js';
 import { accountsShowingQr, assertInvariants, scan, statusBreakdown } from './workload.js';
 

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import type { ChildHandle } from '../../lib/child-process.js';
 import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
-import { openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
+import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
 
 /** SIGTERM on a host: it takes no new session, hands its sessions to the other hosts without a scan, and exits. */
@@ -54,8 +54,20 @@ describe('host drain', { timeout: 180_000 }, () => {
       sessions.map(async ({ sessionId }) => (await accounts.eventTypes(sessionId)).filter((t) => t === 'qr').length),
     );
     assert.deepEqual(qrEventsAfter, qrEventsBefore, 'no new QR: nobody scanned again');
-    // Only the second host is left: a phone action reaches each session there.
-    for (const { sessionId } of sessions) await accounts.phone(sessionId, 'drop');
-    for (const { sessionId } of sessions) await accounts.rowWithStatus(sessionId, 'connected');
+    // Only the second host is left, so each session runs there: a drop reaches it, and it comes back on that host.
+    const disconnections = async (sessionId: string) =>
+      (await accounts.statusHistory(sessionId)).filter((status) => status === 'disconnected').length;
+    for (const { sessionId } of sessions) {
+      const before = await disconnections(sessionId);
+      await accounts.phone(sessionId, 'drop');
+      await eventually(
+        async () =>
+          (await disconnections(sessionId)) > before && (await accounts.statusHistory(sessionId)).at(-1) === 'connected'
+            ? true
+            : undefined,
+        60_000,
+        `${sessionId}: dropped and connected again on the remaining host`,
+      );
+    }
   });
 });
