@@ -10,7 +10,11 @@ import {
 } from '../db/accounts.js';
 import { deleteEngineAuth } from '../db/engine-auth.js';
 import { eventsWithWebhookTargets } from '../db/webhook-deliveries.js';
+import { accountEventType, type AccountEventType } from '../domain/account-event-types.js';
 import type { AccountStatus } from '../domain/account-status.js';
+
+/** Workflows hand event types over as text: the store checks each against the service's list before writing it. */
+type FromWorkflow<T extends { eventType: AccountEventType }> = Omit<T, 'eventType'> & { eventType: string };
 
 export interface AccountSnapshot {
   applied: boolean;
@@ -42,8 +46,8 @@ export function createAccountStoreActivities(pool: DatabasePool) {
     webhookEventIds: [...(await eventsWithWebhookTargets(pool, change.eventIds))],
   });
   return {
-    async recordStatus(change: StatusChange): Promise<AccountSnapshot> {
-      return snapshot(await recordStatusChange(pool, change));
+    async recordStatus(change: FromWorkflow<StatusChange>): Promise<AccountSnapshot> {
+      return snapshot(await recordStatusChange(pool, { ...change, eventType: accountEventType(change.eventType) }));
     },
 
     async recordEvent(event: {
@@ -53,7 +57,7 @@ export function createAccountStoreActivities(pool: DatabasePool) {
       dedupeKey: string;
       wait?: AccountWait;
     }): Promise<{ applied: boolean }> {
-      return recordAccountEvent(pool, event);
+      return recordAccountEvent(pool, { ...event, eventType: accountEventType(event.eventType) });
     },
 
     async recordLoginCode(code: {
@@ -71,8 +75,8 @@ export function createAccountStoreActivities(pool: DatabasePool) {
       return { ...(await snapshot(activated)), releasedSessionIds: activated.releasedSessionIds };
     },
 
-    async endAccount(ending: Ending): Promise<AccountSnapshot> {
-      return snapshot(await endAccount(pool, ending));
+    async endAccount(ending: FromWorkflow<Ending>): Promise<AccountSnapshot> {
+      return snapshot(await endAccount(pool, { ...ending, eventType: accountEventType(ending.eventType) }));
     },
 
     /** Saved auth lives in PostgreSQL, so any worker can remove it; only a logout, a ban or a delete asks for it. */

@@ -3,11 +3,7 @@ import type { DatabasePool } from 'slonik';
 import { accountsWithSessionId, findAccountBySession, type AccountRow } from '../db/accounts.js';
 import { assertWorkspaceAccess } from './plugins/auth.js';
 import { HttpProblem, problem } from './problem.js';
-
-export interface AccountParams {
-  workspaceId: string;
-  sessionId: string;
-}
+import type { AccountParams } from './schemas.js';
 
 /** The answer for a workspace a key may not see, exactly as for one that does not exist. */
 export function workspaceNotFound(workspaceId: string): HttpProblem {

@@ -1,45 +1,67 @@
+import { Type, type Static } from 'typebox';
 import type { AccountRow } from '../db/accounts.js';
 import { ACCOUNT_STATUSES } from '../domain/account-status.js';
 import { describeAccount, WAIT_KINDS, type AccountWait } from '../domain/account-wait.js';
+import { Nullable, OpenObject, Ref, StringEnum } from './schemas.js';
 
-/** What the API says about an account: the row as backends read it, in camelCase, times as ISO 8601. */
-export interface AccountView {
-  sessionId: string;
-  workspaceId: string;
-  status: string;
-  phoneNumber: string | null;
-  pushName: string | null;
-  isPrimary: boolean;
-  failureReason: string | null;
-  /** What the account is doing or waiting for, in words a support person can act on. */
-  detail: string;
-  /** The same wait for programs: what, which attempt, why the last failed, when the next is due. */
-  wait: WaitView | null;
-  /** Since when the account is in its status. */
-  statusChangedAt: string;
-  qr: { value: string; generatedAt: string } | null;
-  pairingCode: { value: string; generatedAt: string } | null;
-  metadata: Record<string, unknown>;
-  lastConnectedAt: string | null;
-  /** When its session last answered its host's check that it is connected (a dead session stops moving this). */
-  lastSeenAt: string | null;
-  /** The WhatsApp Web build its session runs, as last seen. */
-  webVersion: string | null;
-  /** The build this account pins (PUT .../web-version), applied at its next start; null: the service's choice. */
-  webVersionPin: string | null;
-  createdAt: string;
-  updatedAt: string;
-  deletedAt: string | null;
-}
+/** A login code as shown, and when WhatsApp gave it. */
+const ShownCode = Type.Object(
+  { value: Type.String(), generatedAt: Type.String({ format: 'date-time' }) },
+  { additionalProperties: false },
+);
 
-interface WaitView {
-  kind: AccountWait['kind'];
-  since: string | null;
-  attempt: number | null;
-  maxAttempts: number | null;
-  reason: string | null;
-  nextTryAt: string | null;
-}
+/** What the account waits for, for programs: what, which attempt, why the last failed, when the next is due. */
+const WaitView = Type.Object(
+  {
+    kind: StringEnum(WAIT_KINDS),
+    since: Nullable(Type.String({ format: 'date-time' })),
+    attempt: Nullable(Type.Integer()),
+    maxAttempts: Nullable(Type.Integer()),
+    reason: Nullable(Type.String()),
+    nextTryAt: Nullable(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+type WaitView = Static<typeof WaitView>;
+
+/**
+ * What the API says about an account: the row as backends read it, in camelCase, times as ISO 8601. One definition
+ * gives the JSON schema responses are checked and serialized with, the OpenAPI entry `Account`, and the type.
+ */
+export const AccountView = Type.Object(
+  {
+    sessionId: Type.String(),
+    workspaceId: Type.String(),
+    status: StringEnum(ACCOUNT_STATUSES),
+    phoneNumber: Nullable(Type.String()),
+    pushName: Nullable(Type.String()),
+    isPrimary: Type.Boolean(),
+    failureReason: Nullable(Type.String()),
+    /** What the account is doing or waiting for, in words a support person can act on. */
+    detail: Type.String(),
+    wait: Nullable(WaitView),
+    /** Since when the account is in its status. */
+    statusChangedAt: Type.String({ format: 'date-time' }),
+    qr: Nullable(ShownCode),
+    pairingCode: Nullable(ShownCode),
+    metadata: OpenObject(),
+    lastConnectedAt: Nullable(Type.String({ format: 'date-time' })),
+    /** When its session last answered its host's check that it is connected (a dead session stops moving this). */
+    lastSeenAt: Nullable(Type.String({ format: 'date-time' })),
+    /** The WhatsApp Web build its session runs, as last seen. */
+    webVersion: Nullable(Type.String()),
+    /** The build this account pins (PUT .../web-version), applied at its next start; null: the service's choice. */
+    webVersionPin: Nullable(Type.String()),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    deletedAt: Nullable(Type.String({ format: 'date-time' })),
+  },
+  { $id: 'Account', additionalProperties: false },
+);
+export type AccountView = Static<typeof AccountView>;
+
+/** The account in a route's response: a reference to the one registered schema, so OpenAPI names it once. */
+export const AccountViewRef = Ref(AccountView);
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -119,72 +141,3 @@ export function toAccountView(row: AccountRow, now = Date.now()): AccountView {
     deletedAt: iso(row.deleted_at),
   };
 }
-
-const stamped = {
-  type: ['object', 'null'],
-  required: ['value', 'generatedAt'],
-  properties: { value: { type: 'string' }, generatedAt: { type: 'string', format: 'date-time' } },
-  additionalProperties: false,
-} as const;
-
-export const accountViewSchema = {
-  $id: 'Account',
-  type: 'object',
-  required: [
-    'sessionId',
-    'workspaceId',
-    'status',
-    'phoneNumber',
-    'pushName',
-    'isPrimary',
-    'failureReason',
-    'detail',
-    'wait',
-    'statusChangedAt',
-    'qr',
-    'pairingCode',
-    'metadata',
-    'lastConnectedAt',
-    'lastSeenAt',
-    'webVersion',
-    'webVersionPin',
-    'createdAt',
-    'updatedAt',
-    'deletedAt',
-  ],
-  properties: {
-    sessionId: { type: 'string' },
-    workspaceId: { type: 'string' },
-    status: { type: 'string', enum: [...ACCOUNT_STATUSES] },
-    phoneNumber: { type: ['string', 'null'] },
-    pushName: { type: ['string', 'null'] },
-    isPrimary: { type: 'boolean' },
-    failureReason: { type: ['string', 'null'] },
-    detail: { type: 'string' },
-    wait: {
-      type: ['object', 'null'],
-      required: ['kind', 'since', 'attempt', 'maxAttempts', 'reason', 'nextTryAt'],
-      properties: {
-        kind: { type: 'string', enum: [...WAIT_KINDS] },
-        since: { type: ['string', 'null'], format: 'date-time' },
-        attempt: { type: ['integer', 'null'] },
-        maxAttempts: { type: ['integer', 'null'] },
-        reason: { type: ['string', 'null'] },
-        nextTryAt: { type: ['string', 'null'], format: 'date-time' },
-      },
-      additionalProperties: false,
-    },
-    statusChangedAt: { type: 'string', format: 'date-time' },
-    qr: stamped,
-    pairingCode: stamped,
-    metadata: { type: 'object', additionalProperties: true },
-    lastConnectedAt: { type: ['string', 'null'], format: 'date-time' },
-    lastSeenAt: { type: ['string', 'null'], format: 'date-time' },
-    webVersion: { type: ['string', 'null'] },
-    webVersionPin: { type: ['string', 'null'] },
-    createdAt: { type: 'string', format: 'date-time' },
-    updatedAt: { type: 'string', format: 'date-time' },
-    deletedAt: { type: ['string', 'null'], format: 'date-time' },
-  },
-  additionalProperties: false,
-} as const;

@@ -1,4 +1,4 @@
-import { accountViewSchema } from './account-view.js';
+import { AccountView } from './account-view.js';
 import stuckAccountsPlugin from './plugins/stuck-accounts.js';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import cookie from '@fastify/cookie';
@@ -148,7 +148,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   await app.register(problemDetailsPlugin);
   // The account as every route group answers it (the workspace's routes, the operators' stuck list).
-  app.addSchema(accountViewSchema);
+  app.addSchema(AccountView);
   await app.register(storableTextPlugin);
   await app.register(openApiPlugin);
   await app.register(cookie);

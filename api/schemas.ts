@@ -1,27 +1,79 @@
+import { Type, type Static, type TObject, type TSchema, type TUnsafe } from 'typebox';
 import { PHONE_NUMBER_PATTERN } from '../domain/phone-number.js';
+
+/**
+ * Each body, parameter and view is one TypeBox schema: Fastify validates and serializes with it, @fastify/swagger
+ * publishes it, and handlers are typed from it (Static). The helpers below write the JSON Schema the API has always
+ * answered with (`type: ['string', 'null']`, `type: 'string'` beside `enum`), which TypeBox's own unions and enums
+ * would spell differently, so the OpenAPI document and its generated client stay as they are.
+ */
+
+/** The schema as it is, or null. */
+export function Nullable<T extends TSchema & { type: string }>(schema: T): TUnsafe<Static<T> | null> {
+  return Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] });
+}
+
+/** One of a fixed list of strings. */
+export function StringEnum<const T extends readonly string[]>(
+  values: T,
+  options: { default?: T[number]; description?: string } = {},
+): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+/** A JSON object whose keys are the caller's own (metadata). */
+export function OpenObject(options: { maxProperties?: number } = {}): TUnsafe<Record<string, unknown>> {
+  return Type.Unsafe<Record<string, unknown>>({ type: 'object', ...options, additionalProperties: true });
+}
+
+/**
+ * A query whose parameters with a default may be left out: the validator fills each in, so handlers always see a
+ * value. TypeBox would list them as required, which tells clients (and the generated one) to always send them.
+ */
+export function QueryWithDefaults<T extends TObject>(schema: T): TUnsafe<Static<T>> {
+  const properties: Record<string, { default?: unknown }> = schema.properties;
+  const required = (schema.required ?? []).filter((key) => properties[key]?.default === undefined);
+  const { required: _listed, ...rest } = schema;
+  return Type.Unsafe<Static<T>>(required.length > 0 ? { ...rest, required } : rest);
+}
+
+/** A reference to a schema the app registered once (app.addSchema), typed as that schema. */
+export function Ref<T extends TSchema>(schema: T): TUnsafe<Static<T>> {
+  const id: unknown = (schema as { $id?: unknown }).$id;
+  if (typeof id !== 'string') throw new TypeError('only a schema with an $id can be referenced');
+  return Type.Unsafe<Static<T>>({ $ref: `${id}#` });
+}
 
 /** Path and body fragments shared by several routes; the database enforces the same shapes. */
 export const SESSION_ID_PATTERN = '^[A-Za-z0-9_-]{1,100}$';
 export const WORKSPACE_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 
-export const sessionIdSchema = {
-  type: 'string',
+export const sessionIdSchema = Type.String({
   pattern: SESSION_ID_PATTERN,
   description: 'letters, digits, _ and -, at most 100',
-} as const;
-export const workspaceIdSchema = {
-  type: 'string',
+});
+export const workspaceIdSchema = Type.String({
   pattern: WORKSPACE_ID_PATTERN,
   description: 'letters, digits, _ and -, at most 64',
-} as const;
-export const phoneNumberSchema = {
-  type: 'string',
+});
+export const phoneNumberSchema = Type.String({
   pattern: PHONE_NUMBER_PATTERN,
   description: 'E.164 digits without +, e.g. 62811801641',
-} as const;
-export const webhookUrlSchema = {
-  type: 'string',
+});
+export const webhookUrlSchema = Type.String({
   pattern: '^https?://[^\\s]+$',
   maxLength: 2048,
   description: 'http(s) URL that receives signed event POSTs',
-} as const;
+});
+
+export const WorkspaceParams = Type.Object({ workspaceId: workspaceIdSchema }, { additionalProperties: false });
+export type WorkspaceParams = Static<typeof WorkspaceParams>;
+
+export const AccountParams = Type.Object(
+  { workspaceId: workspaceIdSchema, sessionId: sessionIdSchema },
+  { additionalProperties: false },
+);
+export type AccountParams = Static<typeof AccountParams>;
+
+/** What a route answers for a refused request (api/problem.ts registers the schema). */
+export const problemResponses = { '4xx': { $ref: 'ProblemDetails#' } } as const;

@@ -1,3 +1,4 @@
+import type { AccountEventType } from '../domain/account-event-types.js';
 import { sql, type CommonQueryMethods, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 import { ACCOUNT_STATUSES, type AccountStatus } from '../domain/account-status.js';
@@ -21,7 +22,7 @@ export const accountEventSchema = z.object({
 export type AccountEvent = z.infer<typeof accountEventSchema>;
 
 export interface NewAccountEvent {
-  type: string;
+  type: AccountEventType;
   status: AccountStatus | null;
   data: Record<string, unknown>;
   /** The change that wrote it, so a retried change finds its events instead of writing them twice. */

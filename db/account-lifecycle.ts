@@ -1,3 +1,4 @@
+import type { AccountEventType } from '../domain/account-event-types.js';
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
 import type { AccountStatus } from '../domain/account-status.js';
 import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes } from './account-events.js';
@@ -12,7 +13,7 @@ import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } 
 function appendEvent(
   tx: DatabaseTransactionConnection,
   row: AccountRow,
-  type: string,
+  type: AccountEventType,
   status: AccountStatus | null,
   data: Record<string, unknown>,
   dedupeKey: string | null,
@@ -109,7 +110,7 @@ export interface Ending {
   sessionId: string;
   status: 'disconnected' | 'failed';
   reason: string;
-  eventType: string;
+  eventType: AccountEventType;
   /** Delete: the row is soft-deleted too. */
   softDelete: boolean;
   dedupeKey: string;

@@ -1,3 +1,4 @@
+import type { AccountEventType } from '../domain/account-event-types.js';
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
@@ -105,7 +106,7 @@ export async function accountsWithSessionId(db: CommonQueryMethods, sessionId: s
 export interface StatusChange {
   sessionId: string;
   status: AccountStatus;
-  eventType: string;
+  eventType: AccountEventType;
   reason?: string | null;
   data?: Record<string, unknown>;
   /** Unique per change (the workflow derives it), so that an activity retry writes the change once. */
@@ -149,7 +150,13 @@ export async function recordStatusChange(
  */
 export async function recordAccountEvent(
   pool: DatabasePool,
-  event: { sessionId: string; eventType: string; data: Record<string, unknown>; dedupeKey: string; wait?: AccountWait },
+  event: {
+    sessionId: string;
+    eventType: AccountEventType;
+    data: Record<string, unknown>;
+    dedupeKey: string;
+    wait?: AccountWait;
+  },
 ): Promise<{ applied: boolean }> {
   return pool.transaction(async (tx) => {
     const row = await lockAccount(tx, event.sessionId);

@@ -1,3 +1,4 @@
+import type { AccountEventType } from './account-event-types.js';
 /**
  * Every way an account ends, as one table: the status it ends in, the event written, and what is done with the
  * client and the saved login. `logout` unlinks the device on the phone; `forgetLogin` removes the saved login (it is
@@ -5,7 +6,7 @@
  */
 export interface EndingRule {
   status: 'disconnected' | 'failed';
-  eventType: 'session_failed' | 'logged_out' | 'session_deleted';
+  eventType: Extract<AccountEventType, 'session_failed' | 'logged_out' | 'session_deleted'>;
   logout: boolean;
   forgetLogin: boolean;
   softDelete: boolean;

@@ -1,3 +1,4 @@
+import type { AccountEventType } from './account-event-types.js';
 import { WAIT_EVENT_TYPES } from './account-wait.js';
 
 /**
@@ -5,4 +6,8 @@ import { WAIT_EVENT_TYPES } from './account-wait.js';
  * waits for (a host, an engine start, the next attempt) is progress shown on the account, not a change of its status.
  * Backends hear about status changes.
  */
-export const EVENTS_NOT_SENT_AS_WEBHOOKS: readonly string[] = ['qr', 'pairing_code', ...WAIT_EVENT_TYPES];
+export const EVENTS_NOT_SENT_AS_WEBHOOKS: readonly string[] = [
+  'qr',
+  'pairing_code',
+  ...WAIT_EVENT_TYPES,
+] satisfies AccountEventType[];

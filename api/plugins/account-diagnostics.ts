@@ -1,29 +1,29 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { listRecentAccountEvents, type AccountEvent } from '../../db/account-events.js';
 import { listDeliveries } from '../../db/webhook-deliveries.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
-import { accountFor, type AccountParams } from '../account-access.js';
+import { accountFor } from '../account-access.js';
 import type { AccountCommandDeps } from '../account-commands.js';
 import { withTemporalDeadline } from '../dependency-outage.js';
 import { toAccountView } from '../account-view.js';
-import { accountParams } from './accounts.js';
-
-const problems = { '4xx': { $ref: 'ProblemDetails#' } } as const;
+import { AccountParams, problemResponses } from '../schemas.js';
 
 /** What an operator asks about one account: the row, recent events, its workflow and activities, measured timings. */
-export default async function accountDiagnosticsPlugin(app: FastifyInstance, options: AccountCommandDeps) {
+export default async function accountDiagnosticsPlugin(fastify: FastifyInstance, options: AccountCommandDeps) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool, temporal } = options;
 
-  app.get<{ Params: AccountParams }>(
+  app.get(
     '/accounts/:sessionId/diagnostics',
     {
       schema: {
         summary:
           'Everything about one account in one answer: the row, recent events, its workflow, pending activities, the last failure and measured timings',
         tags: ['accounts'],
-        params: accountParams,
-        response: { 200: { type: 'object', additionalProperties: true }, ...problems },
+        params: AccountParams,
+        response: { 200: { type: 'object', additionalProperties: true }, ...problemResponses },
       },
     },
     async (request) => {

@@ -5,12 +5,14 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import QRCode from 'qrcode';
 import { makePrimary } from '../../db/account-lifecycle.js';
 import { AccountConflictError, listWorkspaceAccounts, type AccountRow } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
-import { ACCOUNT_STATUSES, type AccountStatus } from '../../domain/account-status.js';
+import { ACCOUNT_STATUSES } from '../../domain/account-status.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
 import { sessionKey } from '../../domain/session-key.js';
 import {
@@ -20,72 +22,95 @@ import {
   signalAccount,
   type Addressed,
 } from '../../workflows/messages.js';
-import { accountFor, type AccountParams } from '../account-access.js';
+import { accountFor } from '../account-access.js';
 import { deleteAccount, type AccountCommandDeps } from '../account-commands.js';
 import { withTemporalDeadline } from '../dependency-outage.js';
 import { AccountUpdateUnavailable, executeAccountUpdate } from '../account-update.js';
-import { toAccountView } from '../account-view.js';
+import { AccountViewRef, toAccountView } from '../account-view.js';
 import { assertWebhookUrl } from '../webhook-url.js';
 import { createAccount, createRefusal } from '../create-account.js';
 import { HttpProblem, problem } from '../problem.js';
-import { phoneNumberSchema, sessionIdSchema, webhookUrlSchema, workspaceIdSchema } from '../schemas.js';
+import {
+  AccountParams,
+  Nullable,
+  OpenObject,
+  phoneNumberSchema,
+  problemResponses,
+  QueryWithDefaults,
+  sessionIdSchema,
+  StringEnum,
+  webhookUrlSchema,
+  WorkspaceParams,
+} from '../schemas.js';
 import { startWebhookDeliveries } from '../webhook-starter.js';
 
-interface CreateBody {
-  sessionId?: string;
-  mode?: 'qr' | 'pairing_code';
-  phoneNumber?: string;
-  webhookUrl?: string;
-  metadata?: Record<string, unknown>;
-}
+const CreateAccountBody = Type.Object(
+  {
+    sessionId: Type.Optional(
+      Type.String({
+        ...sessionIdSchema,
+        description: 'your idempotency key: the same sessionId twice gives the same account',
+      }),
+    ),
+    mode: Type.Optional(StringEnum(['qr', 'pairing_code'], { default: 'qr' })),
+    phoneNumber: Type.Optional(phoneNumberSchema),
+    webhookUrl: Type.Optional(webhookUrlSchema),
+    metadata: Type.Optional(OpenObject({ maxProperties: 50 })),
+  },
+  { additionalProperties: false },
+);
 
-const workspaceParams = {
-  type: 'object',
-  required: ['workspaceId'],
-  properties: { workspaceId: workspaceIdSchema },
-  additionalProperties: false,
-} as const;
-export const accountParams = {
-  type: 'object',
-  required: ['workspaceId', 'sessionId'],
-  properties: { workspaceId: workspaceIdSchema, sessionId: sessionIdSchema },
-  additionalProperties: false,
-} as const;
-const commandResponse = {
-  type: 'object',
-  required: ['accepted', 'sessionId'],
-  properties: { accepted: { type: 'boolean' }, sessionId: { type: 'string' } },
-  additionalProperties: false,
-} as const;
-const problems = { '4xx': { $ref: 'ProblemDetails#' } } as const;
+const AccountListQuery = QueryWithDefaults(
+  Type.Object(
+    {
+      status: Type.Optional(StringEnum(ACCOUNT_STATUSES)),
+      limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+      cursor: Type.Optional(
+        Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'nextCursor of the previous page' }),
+      ),
+      includeDeleted: Type.Boolean({ default: false }),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+const AccountPage = Type.Object(
+  { items: Type.Array(AccountViewRef), nextCursor: Nullable(Type.Integer()) },
+  { additionalProperties: false },
+);
+
+const QrQuery = QueryWithDefaults(
+  Type.Object({ format: StringEnum(['raw', 'png', 'data_url'], { default: 'raw' }) }, { additionalProperties: false }),
+);
+
+const QrView = Type.Object(
+  { qr: Type.String(), dataUrl: Type.Optional(Type.String()), generatedAt: Type.String({ format: 'date-time' }) },
+  { additionalProperties: false },
+);
+
+const PairingCodeBody = Type.Object({ phoneNumber: phoneNumberSchema }, { additionalProperties: false });
+const PairingCodeView = Type.Object({ code: Type.String() }, { additionalProperties: false });
+
+const CommandAccepted = Type.Object(
+  { accepted: Type.Boolean(), sessionId: Type.String() },
+  { additionalProperties: false },
+);
 
 /** The account resource: one workflow and one row per account; the API reads rows and sends workflow messages. */
-export default async function accountsPlugin(app: FastifyInstance, options: AccountCommandDeps) {
+export default async function accountsPlugin(fastify: FastifyInstance, options: AccountCommandDeps) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool, temporal, taskQueue } = options;
   const handle = (row: AccountRow) => temporal.workflow.getHandle(accountWorkflowId(row.workspace_id, row.session_id));
 
-  app.post<{ Params: { workspaceId: string }; Body: CreateBody }>(
+  app.post(
     '/accounts',
     {
       schema: {
         summary: 'Create an account (QR or pairing-code login); the same sessionId twice gives the same account',
         tags: ['accounts'],
-        params: workspaceParams,
-        body: {
-          type: 'object',
-          properties: {
-            sessionId: {
-              ...sessionIdSchema,
-              description: 'your idempotency key: the same sessionId twice gives the same account',
-            },
-            mode: { type: 'string', enum: ['qr', 'pairing_code'], default: 'qr' },
-            phoneNumber: phoneNumberSchema,
-            webhookUrl: webhookUrlSchema,
-            metadata: { type: 'object', maxProperties: 50, additionalProperties: true },
-          },
-          additionalProperties: false,
-        },
-        response: { 200: { $ref: 'Account#' }, 201: { $ref: 'Account#' }, ...problems },
+        params: WorkspaceParams,
+        body: CreateAccountBody,
+        response: { 200: AccountViewRef, 201: AccountViewRef, ...problemResponses },
       },
     },
     async (request, reply) => {
@@ -120,43 +145,15 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     },
   );
 
-  app.get<{
-    Params: { workspaceId: string };
-    Querystring: { status?: AccountStatus; limit: number; cursor?: number; includeDeleted: boolean };
-  }>(
+  app.get(
     '/accounts',
     {
       schema: {
         summary: "List a workspace's accounts, oldest first",
         tags: ['accounts'],
-        params: workspaceParams,
-        querystring: {
-          type: 'object',
-          properties: {
-            status: { type: 'string', enum: [...ACCOUNT_STATUSES] },
-            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-            cursor: {
-              type: 'integer',
-              minimum: 0,
-              maximum: Number.MAX_SAFE_INTEGER,
-              description: 'nextCursor of the previous page',
-            },
-            includeDeleted: { type: 'boolean', default: false },
-          },
-          additionalProperties: false,
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['items', 'nextCursor'],
-            properties: {
-              items: { type: 'array', items: { $ref: 'Account#' } },
-              nextCursor: { type: ['integer', 'null'] },
-            },
-            additionalProperties: false,
-          },
-          ...problems,
-        },
+        params: WorkspaceParams,
+        querystring: AccountListQuery,
+        response: { 200: AccountPage, ...problemResponses },
       },
     },
     async (request) => {
@@ -172,45 +169,29 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     },
   );
 
-  app.get<{ Params: AccountParams }>(
+  app.get(
     '/accounts/:sessionId',
     {
       schema: {
         summary: 'Get an account',
         tags: ['accounts'],
-        params: accountParams,
-        response: { 200: { $ref: 'Account#' }, ...problems },
+        params: AccountParams,
+        response: { 200: AccountViewRef, ...problemResponses },
       },
     },
     async (request) => toAccountView(await accountFor(pool, request.params)),
   );
 
-  app.get<{ Params: AccountParams; Querystring: { format: 'raw' | 'png' | 'data_url' } }>(
+  app.get(
     '/accounts/:sessionId/qr',
     {
       schema: {
         summary:
           'The current QR: its raw string, a PNG, or a data URL for an <img>; 404 qr_not_available while there is none',
         tags: ['accounts'],
-        params: accountParams,
-        querystring: {
-          type: 'object',
-          properties: { format: { type: 'string', enum: ['raw', 'png', 'data_url'], default: 'raw' } },
-          additionalProperties: false,
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['qr', 'generatedAt'],
-            properties: {
-              qr: { type: 'string' },
-              dataUrl: { type: 'string' },
-              generatedAt: { type: 'string', format: 'date-time' },
-            },
-            additionalProperties: false,
-          },
-          ...problems,
-        },
+        params: AccountParams,
+        querystring: QrQuery,
+        response: { 200: QrView, ...problemResponses },
       },
     },
     async (request, reply) => {
@@ -243,29 +224,15 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     },
   );
 
-  app.post<{ Params: AccountParams; Body: { phoneNumber: string } }>(
+  app.post(
     '/accounts/:sessionId/pairing-code',
     {
       schema: {
         summary: 'Switch a not-yet-linked account to pairing-code login: returns the code to type on the phone',
         tags: ['accounts'],
-        params: accountParams,
-        body: {
-          type: 'object',
-          required: ['phoneNumber'],
-          properties: { phoneNumber: phoneNumberSchema },
-          additionalProperties: false,
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['code'],
-            properties: { code: { type: 'string' } },
-            additionalProperties: false,
-          },
-          ...problems,
-          503: { $ref: 'ProblemDetails#' },
-        },
+        params: AccountParams,
+        body: PairingCodeBody,
+        response: { 200: PairingCodeView, ...problemResponses, 503: { $ref: 'ProblemDetails#' } },
       },
     },
     async (request, reply) => {
@@ -304,14 +271,14 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     },
   );
 
-  app.post<{ Params: AccountParams }>(
+  app.post(
     '/accounts/:sessionId/primary',
     {
       schema: {
         summary: "Make a connected account the workspace's primary",
         tags: ['accounts'],
-        params: accountParams,
-        response: { 200: { $ref: 'Account#' }, ...problems },
+        params: AccountParams,
+        response: { 200: AccountViewRef, ...problemResponses },
       },
     },
     async (request) => {
@@ -328,14 +295,14 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
     },
   );
 
-  app.delete<{ Params: AccountParams }>(
+  app.delete(
     '/accounts/:sessionId',
     {
       schema: {
         summary: 'Delete an account: log out, stop its client, remove its login, soft-delete the row',
         tags: ['accounts'],
-        params: accountParams,
-        response: { 202: commandResponse, ...problems },
+        params: AccountParams,
+        response: { 202: CommandAccepted, ...problemResponses },
       },
     },
     async (request, reply) => {
@@ -346,10 +313,15 @@ export default async function accountsPlugin(app: FastifyInstance, options: Acco
   );
 
   const command = (action: 'logout' | 'restart', summary: string, signal: SignalDefinition<[Addressed]>) => {
-    app.post<{ Params: AccountParams }>(
+    app.post(
       `/accounts/:sessionId/${action}`,
       {
-        schema: { summary, tags: ['accounts'], params: accountParams, response: { 202: commandResponse, ...problems } },
+        schema: {
+          summary,
+          tags: ['accounts'],
+          params: AccountParams,
+          response: { 202: CommandAccepted, ...problemResponses },
+        },
       },
       async (request, reply) => {
         const row = await accountFor(pool, request.params);

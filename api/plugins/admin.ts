@@ -1,41 +1,48 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { createApiKey, revokeApiKey, setWorkspaceAccountLimit } from '../../db/workspaces.js';
 import { HttpProblem, problem } from '../problem.js';
-import { workspaceIdSchema } from '../schemas.js';
+import { Type } from 'typebox';
+import { Nullable, problemResponses, workspaceIdSchema, WorkspaceParams } from '../schemas.js';
 import { assertAdmin } from './auth.js';
 
+const NewApiKeyBody = Type.Object(
+  {
+    workspaceId: Type.Union([workspaceIdSchema, Type.Null()]),
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+  },
+  { additionalProperties: false },
+);
+const NewApiKey = Type.Object(
+  { key: Type.String(), prefix: Type.String(), workspaceId: Nullable(Type.String()) },
+  { additionalProperties: false },
+);
+const ApiKeyParams = Type.Object(
+  { prefix: Type.String({ pattern: '^wak_[0-9a-f]{12}$' }) },
+  { additionalProperties: false },
+);
+const WorkspaceLimits = Type.Object(
+  { maxLiveAccounts: Nullable(Type.Integer({ minimum: 0, maximum: 100_000 })) },
+  { additionalProperties: false },
+);
+const WorkspaceLimitsView = Type.Object(
+  { workspaceId: Type.String(), maxLiveAccounts: Nullable(Type.Integer()) },
+  { additionalProperties: false },
+);
+
 /** Operators' routes (admin keys only): issue and revoke API keys, set a workspace's limits. */
-export default async function adminPlugin(app: FastifyInstance, options: { pool: DatabasePool }) {
-  app.post<{ Body: { workspaceId: string | null; name: string } }>(
+export default async function adminPlugin(fastify: FastifyInstance, options: { pool: DatabasePool }) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.post(
     '/v1/admin/api-keys',
     {
       schema: {
         summary:
           'Issue an API key for a workspace (or, with workspaceId null, an admin key); the key is shown only here',
         tags: ['admin'],
-        body: {
-          type: 'object',
-          required: ['workspaceId', 'name'],
-          properties: {
-            workspaceId: { anyOf: [workspaceIdSchema, { type: 'null' }] },
-            name: { type: 'string', minLength: 1, maxLength: 100 },
-          },
-          additionalProperties: false,
-        },
-        response: {
-          201: {
-            type: 'object',
-            required: ['key', 'prefix', 'workspaceId'],
-            properties: {
-              key: { type: 'string' },
-              prefix: { type: 'string' },
-              workspaceId: { type: ['string', 'null'] },
-            },
-            additionalProperties: false,
-          },
-          '4xx': { $ref: 'ProblemDetails#' },
-        },
+        body: NewApiKeyBody,
+        response: { 201: NewApiKey, ...problemResponses },
       },
     },
     async (request, reply) => {
@@ -48,56 +55,33 @@ export default async function adminPlugin(app: FastifyInstance, options: { pool:
     },
   );
 
-  app.delete<{ Params: { prefix: string } }>(
+  app.delete(
     '/v1/admin/api-keys/:prefix',
     {
       schema: {
         summary: 'Revoke an API key by its prefix',
         tags: ['admin'],
-        params: {
-          type: 'object',
-          required: ['prefix'],
-          properties: { prefix: { type: 'string', pattern: '^wak_[0-9a-f]{12}$' } },
-          additionalProperties: false,
-        },
-        response: { 204: { type: 'null' }, '4xx': { $ref: 'ProblemDetails#' } },
+        params: ApiKeyParams,
+        response: { 204: { type: 'null' }, ...problemResponses },
       },
     },
     async (request, reply) => {
       assertAdmin(request);
       if (!(await revokeApiKey(options.pool, request.params.prefix)))
         throw new HttpProblem(problem(404, 'api_key_not_found', 'Not Found', 'no active key with that prefix'));
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
-  app.put<{ Params: { workspaceId: string }; Body: { maxLiveAccounts: number | null } }>(
+  app.put(
     '/v1/admin/workspaces/:workspaceId/limits',
     {
       schema: {
         summary: "Set a workspace's limit of live accounts (null: the service's default)",
         tags: ['admin'],
-        params: {
-          type: 'object',
-          required: ['workspaceId'],
-          properties: { workspaceId: workspaceIdSchema },
-          additionalProperties: false,
-        },
-        body: {
-          type: 'object',
-          required: ['maxLiveAccounts'],
-          properties: { maxLiveAccounts: { type: ['integer', 'null'], minimum: 0, maximum: 100_000 } },
-          additionalProperties: false,
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['workspaceId', 'maxLiveAccounts'],
-            properties: { workspaceId: { type: 'string' }, maxLiveAccounts: { type: ['integer', 'null'] } },
-            additionalProperties: false,
-          },
-          '4xx': { $ref: 'ProblemDetails#' },
-        },
+        params: WorkspaceParams,
+        body: WorkspaceLimits,
+        response: { 200: WorkspaceLimitsView, ...problemResponses },
       },
     },
     async (request) => {

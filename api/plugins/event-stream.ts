@@ -1,6 +1,7 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
+import { Type, type Static } from 'typebox';
 import { listEventsAfter, type AccountEvent } from '../../db/account-events.js';
 import { describeEvent } from '../../domain/account-wait.js';
 import { accountFor, workspaceNotFound } from '../account-access.js';
@@ -10,12 +11,19 @@ import { sessionIdSchema, workspaceIdSchema } from '../schemas.js';
 import { CLOSE_SLOW_CONSUMER, StreamGuard, type StreamLimits } from '../stream-guard.js';
 import { assertWorkspaceAccess } from './auth.js';
 
-interface StreamQuery {
-  workspaceId: string;
-  sessionId?: string;
-  lastEventId?: number;
-  access_token?: string;
-}
+const StreamQuery = Type.Object(
+  {
+    workspaceId: workspaceIdSchema,
+    sessionId: Type.Optional(sessionIdSchema),
+    lastEventId: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    access_token: Type.Optional(
+      Type.String({ description: 'the API key, for browsers (which cannot set headers on a WebSocket)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+// The route keeps a plain generic: @fastify/websocket types its handler apart from the type provider's.
+type StreamQuery = Static<typeof StreamQuery>;
 
 const BACKLOG_LIMIT = 1_000;
 /** How long a subscriber has to answer the close when the API stops. */
@@ -86,20 +94,7 @@ export default async function eventStreamPlugin(
       schema: {
         summary: 'WebSocket: live account events of a workspace or one account, resumable with lastEventId',
         tags: ['events'],
-        querystring: {
-          type: 'object',
-          required: ['workspaceId'],
-          properties: {
-            workspaceId: workspaceIdSchema,
-            sessionId: sessionIdSchema,
-            lastEventId: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-            access_token: {
-              type: 'string',
-              description: 'the API key, for browsers (which cannot set headers on a WebSocket)',
-            },
-          },
-          additionalProperties: false,
-        },
+        querystring: StreamQuery,
       },
       // After validation: the query's ids are checked before they reach a lookup (a stream with a malformed or missing
       // workspace is a 400, never a failed query).

@@ -1,4 +1,6 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
 import type { AccountRow } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
 import { visibleAccountWithSessionId, workspaceNotFound } from '../account-access.js';
@@ -7,16 +9,51 @@ import { toAccountView } from '../account-view.js';
 import { assertWebhookUrl } from '../webhook-url.js';
 import { createAccount, createRefusal } from '../create-account.js';
 import { HttpProblem, problem } from '../problem.js';
-import { sessionIdSchema, webhookUrlSchema } from '../schemas.js';
+import { Nullable, problemResponses, sessionIdSchema, webhookUrlSchema } from '../schemas.js';
 import { assertWorkspaceAccess } from './auth.js';
+
+const SessionView = Type.Object(
+  {
+    success: Type.Boolean(),
+    sessionId: Type.String(),
+    workspaceId: Type.Optional(Type.String()),
+    status: Type.String(),
+    phoneNumber: Type.Optional(Nullable(Type.String())),
+    isPrimary: Type.Optional(Type.Boolean()),
+    qrCode: Type.Optional(Nullable(Type.String())),
+    failureReason: Type.Optional(Nullable(Type.String())),
+    detail: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+const InitSessionBody = Type.Object(
+  {
+    sessionId: sessionIdSchema,
+    workspaceId: Type.Union([
+      Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+      Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    ]),
+    webhookUrl: Type.Optional(webhookUrlSchema),
+  },
+  { additionalProperties: false },
+);
+
+const SessionParams = Type.Object({ sessionId: sessionIdSchema }, { additionalProperties: false });
+
+const SessionEnded = Type.Object(
+  { success: Type.Boolean(), sessionId: Type.Optional(Type.String()) },
+  { additionalProperties: false },
+);
 
 /**
  * The seed's Node service endpoints, same paths and request shapes, so its backend can point here unchanged
  * (see its troubleshooting guide). New integrations use /v1.
  */
-export default async function seedCompatPlugin(app: FastifyInstance, options: AccountCommandDeps) {
+export default async function seedCompatPlugin(fastify: FastifyInstance, options: AccountCommandDeps) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool, temporal, taskQueue } = options;
-  const sessionView = (row: AccountRow) => {
+  const sessionView = (row: AccountRow): Static<typeof SessionView> => {
     const view = toAccountView(row);
     return {
       success: true,
@@ -30,22 +67,6 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: Ac
       detail: view.detail,
     };
   };
-  const sessionSchema = {
-    type: 'object',
-    required: ['success', 'sessionId', 'status'],
-    properties: {
-      success: { type: 'boolean' },
-      sessionId: { type: 'string' },
-      workspaceId: { type: 'string' },
-      status: { type: 'string' },
-      phoneNumber: { type: ['string', 'null'] },
-      isPrimary: { type: 'boolean' },
-      qrCode: { type: ['string', 'null'] },
-      failureReason: { type: ['string', 'null'] },
-      detail: { type: 'string' },
-    },
-    additionalProperties: false,
-  } as const;
   const visibleSession = async (request: FastifyRequest, sessionId: string) => {
     // Two workspaces this request may touch can both hold the id: visibleAccountWithSessionId picks one the same
     // way every time (a live account first, then the oldest).
@@ -54,29 +75,15 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: Ac
     return row;
   };
 
-  app.post<{ Body: { sessionId: string; workspaceId: string | number; webhookUrl?: string } }>(
+  app.post(
     '/api/session/init',
     {
       config: { auth: 'seed' },
       schema: {
         summary: 'Seed-compatible: start a session (QR login)',
         tags: ['seed-compatible'],
-        body: {
-          type: 'object',
-          required: ['sessionId', 'workspaceId'],
-          properties: {
-            sessionId: sessionIdSchema,
-            workspaceId: {
-              anyOf: [
-                { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-                { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
-              ],
-            },
-            webhookUrl: webhookUrlSchema,
-          },
-          additionalProperties: false,
-        },
-        response: { 200: sessionSchema, 201: sessionSchema, '4xx': { $ref: 'ProblemDetails#' } },
+        body: InitSessionBody,
+        response: { 200: SessionView, 201: SessionView, ...problemResponses },
       },
     },
     async (request, reply) => {
@@ -100,44 +107,29 @@ export default async function seedCompatPlugin(app: FastifyInstance, options: Ac
     },
   );
 
-  const params = {
-    type: 'object',
-    required: ['sessionId'],
-    properties: { sessionId: sessionIdSchema },
-    additionalProperties: false,
-  } as const;
-
-  app.get<{ Params: { sessionId: string } }>(
+  app.get(
     '/api/session/:sessionId/status',
     {
       config: { auth: 'seed' },
       schema: {
         summary: "Seed-compatible: a session's status",
         tags: ['seed-compatible'],
-        params,
-        response: { 200: sessionSchema, '4xx': { $ref: 'ProblemDetails#' } },
+        params: SessionParams,
+        response: { 200: SessionView, ...problemResponses },
       },
     },
     async (request) => sessionView(await visibleSession(request, request.params.sessionId)),
   );
 
-  app.delete<{ Params: { sessionId: string } }>(
+  app.delete(
     '/api/session/:sessionId',
     {
       config: { auth: 'seed' },
       schema: {
         summary: 'Seed-compatible: end a session (logout, client stopped, auth removed, row soft-deleted)',
         tags: ['seed-compatible'],
-        params,
-        response: {
-          200: {
-            type: 'object',
-            required: ['success'],
-            properties: { success: { type: 'boolean' }, sessionId: { type: 'string' } },
-            additionalProperties: false,
-          },
-          '4xx': { $ref: 'ProblemDetails#' },
-        },
+        params: SessionParams,
+        response: { 200: SessionEnded, ...problemResponses },
       },
     },
     async (request) => {

@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { webhookSecrets } from '../../db/webhook-secrets.js';
@@ -5,28 +6,45 @@ import type { Keyring } from '../../lib/keyring.js';
 import { setAccountWebhookUrl } from '../../db/accounts.js';
 import { listDeliveries } from '../../db/webhook-deliveries.js';
 import { ensureWorkspace, updateWorkspaceWebhook, type WorkspaceRow } from '../../db/workspaces.js';
-import { accountFor, type AccountParams } from '../account-access.js';
+import { Type } from 'typebox';
+import { accountFor } from '../account-access.js';
 import type { AccountCommandDeps } from '../account-commands.js';
-import { toAccountView } from '../account-view.js';
+import { AccountViewRef, toAccountView } from '../account-view.js';
 import { assertWebhookUrl } from '../webhook-url.js';
-import { webhookUrlSchema, workspaceIdSchema } from '../schemas.js';
-import { accountParams } from './accounts.js';
+import {
+  AccountParams,
+  Nullable,
+  problemResponses,
+  QueryWithDefaults,
+  webhookUrlSchema,
+  WorkspaceParams,
+} from '../schemas.js';
 
-const problems = { '4xx': { $ref: 'ProblemDetails#' } } as const;
-
-const settingsSchema = {
-  type: 'object',
-  required: ['workspaceId', 'webhookUrl', 'webhookSecret'],
-  properties: {
-    workspaceId: { type: 'string' },
-    webhookUrl: { type: ['string', 'null'] },
-    webhookSecret: {
-      type: 'string',
-      description: 'HMAC secret deliveries are signed with (X-HMAC-Signature and webhook-signature)',
-    },
+const WorkspaceWebhookBody = Type.Object(
+  {
+    webhookUrl: Type.Union([webhookUrlSchema, Type.Null()]),
+    rotateSecret: Type.Optional(Type.Boolean({ default: false })),
   },
-  additionalProperties: false,
-} as const;
+  { additionalProperties: false },
+);
+const AccountWebhookBody = Type.Object(
+  { webhookUrl: Type.Union([webhookUrlSchema, Type.Null()]) },
+  { additionalProperties: false },
+);
+const DeliveriesQuery = QueryWithDefaults(
+  Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }) }, { additionalProperties: false }),
+);
+
+const WebhookSettings = Type.Object(
+  {
+    workspaceId: Type.String(),
+    webhookUrl: Nullable(Type.String()),
+    webhookSecret: Type.String({
+      description: 'HMAC secret deliveries are signed with (X-HMAC-Signature and webhook-signature)',
+    }),
+  },
+  { additionalProperties: false },
+);
 
 const view = async (pool: DatabasePool, keyring: Keyring, row: WorkspaceRow) => {
   const secrets = await webhookSecrets(pool, keyring, row.id);
@@ -35,23 +53,17 @@ const view = async (pool: DatabasePool, keyring: Keyring, row: WorkspaceRow) => 
 };
 
 /** Webhooks: the workspace's default URL and signing secret, an account's own URL, and every delivery attempt. */
-export default async function webhooksPlugin(app: FastifyInstance, options: AccountCommandDeps) {
+export default async function webhooksPlugin(fastify: FastifyInstance, options: AccountCommandDeps) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool } = options;
-  const params = {
-    type: 'object',
-    required: ['workspaceId'],
-    properties: { workspaceId: workspaceIdSchema },
-    additionalProperties: false,
-  } as const;
-
-  app.get<{ Params: { workspaceId: string } }>(
+  app.get(
     '/webhook',
     {
       schema: {
         summary: "The workspace's default webhook URL and signing secret",
         tags: ['webhooks'],
-        params,
-        response: { 200: settingsSchema, '4xx': { $ref: 'ProblemDetails#' } },
+        params: WorkspaceParams,
+        response: { 200: WebhookSettings, ...problemResponses },
       },
     },
     async (request) => {
@@ -59,23 +71,15 @@ export default async function webhooksPlugin(app: FastifyInstance, options: Acco
     },
   );
 
-  app.put<{ Params: { workspaceId: string }; Body: { webhookUrl: string | null; rotateSecret?: boolean } }>(
+  app.put(
     '/webhook',
     {
       schema: {
         summary: "Set the workspace's default webhook URL (null: none); rotateSecret issues a new signing secret",
         tags: ['webhooks'],
-        params,
-        body: {
-          type: 'object',
-          required: ['webhookUrl'],
-          properties: {
-            webhookUrl: { anyOf: [webhookUrlSchema, { type: 'null' }] },
-            rotateSecret: { type: 'boolean', default: false },
-          },
-          additionalProperties: false,
-        },
-        response: { 200: settingsSchema, '4xx': { $ref: 'ProblemDetails#' } },
+        params: WorkspaceParams,
+        body: WorkspaceWebhookBody,
+        response: { 200: WebhookSettings, ...problemResponses },
       },
     },
     async (request) => {
@@ -93,21 +97,16 @@ export default async function webhooksPlugin(app: FastifyInstance, options: Acco
     },
   );
 
-  app.put<{ Params: AccountParams; Body: { webhookUrl: string | null } }>(
+  app.put(
     '/accounts/:sessionId/webhook',
     {
       schema: {
         summary:
           "Set (or clear, with null) the account's own webhook URL; without one, the workspace's default applies",
         tags: ['webhooks'],
-        params: accountParams,
-        body: {
-          type: 'object',
-          required: ['webhookUrl'],
-          properties: { webhookUrl: { anyOf: [webhookUrlSchema, { type: 'null' }] } },
-          additionalProperties: false,
-        },
-        response: { 200: { $ref: 'Account#' }, ...problems },
+        params: AccountParams,
+        body: AccountWebhookBody,
+        response: { 200: AccountViewRef, ...problemResponses },
       },
     },
     async (request) => {
@@ -118,18 +117,14 @@ export default async function webhooksPlugin(app: FastifyInstance, options: Acco
     },
   );
 
-  app.get<{ Params: AccountParams; Querystring: { limit: number } }>(
+  app.get(
     '/accounts/:sessionId/webhook-deliveries',
     {
       schema: {
         summary: 'Every webhook delivery attempt of the account, newest first: status code, latency, error',
         tags: ['webhooks'],
-        params: accountParams,
-        querystring: {
-          type: 'object',
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
-          additionalProperties: false,
-        },
+        params: AccountParams,
+        querystring: DeliveriesQuery,
         response: {
           200: {
             type: 'object',
@@ -155,7 +150,7 @@ export default async function webhooksPlugin(app: FastifyInstance, options: Acco
             },
             additionalProperties: false,
           },
-          ...problems,
+          ...problemResponses,
         },
       },
     },

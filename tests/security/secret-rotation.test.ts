@@ -32,7 +32,7 @@ describe('webhook signing-secret rotation', () => {
     const change = {
       sessionId: sessionKey(workspaceId, sessionId),
       status: 'qr_scanning' as const,
-      eventType: 'session_created',
+      eventType: 'session_created' as const,
       dedupeKey: sessionId,
     };
     const eventId = (await recordStatusChange(pool, change)).eventIds[0] ?? 0;

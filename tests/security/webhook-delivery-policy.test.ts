@@ -48,7 +48,7 @@ describe('webhook deliveries under the network policy', () => {
     const change = {
       sessionId: sessionKey(workspaceId, sessionId),
       status: 'qr_scanning' as const,
-      eventType: 'session_created',
+      eventType: 'session_created' as const,
       dedupeKey: sessionId,
     };
     const { eventIds } = await recordStatusChange(pool, change);

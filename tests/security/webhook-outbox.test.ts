@@ -66,7 +66,7 @@ describe('webhook outbox', () => {
     const change = {
       sessionId: key,
       status: 'qr_scanning' as const,
-      eventType: 'session_created',
+      eventType: 'session_created' as const,
       dedupeKey: sessionId,
     };
     const [eventId] = (await recordStatusChange(pool, change)).eventIds;
