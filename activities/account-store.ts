@@ -13,7 +13,7 @@ import { eventsWithWebhookTargets } from '../db/webhook-deliveries.js';
 import { accountEventType, type AccountEventType } from '../domain/account-event-types.js';
 import type { AccountStatus } from '../domain/account-status.js';
 
-/** Workflows hand event types over as text: the store checks each against the service's list before writing it. */
+/** An activity's input arrives as JSON from the workflow's history: the store checks each event type against the list. */
 type FromWorkflow<T extends { eventType: AccountEventType }> = Omit<T, 'eventType'> & { eventType: string };
 
 export interface AccountSnapshot {

@@ -1,4 +1,5 @@
 import type { AccountSnapshot } from '../activities/account-store.js';
+import type { AccountEventType } from '../domain/account-event-types.js';
 import type { AccountStatus } from '../domain/account-status.js';
 import type { AccountWait } from '../domain/account-wait.js';
 import type { SessionEvent } from '../engine/types.js';
@@ -54,12 +55,12 @@ interface Named {
 }
 export interface StatusWrite extends Named {
   status: AccountStatus;
-  eventType: string;
+  eventType: AccountEventType;
   reason: string | null;
 }
 export interface EndWrite extends Named {
   status: 'disconnected' | 'failed';
-  eventType: string;
+  eventType: AccountEventType;
   reason: string;
   softDelete: boolean;
 }
@@ -69,7 +70,7 @@ export interface CodeWrite extends Named {
   timings: Record<string, number>;
 }
 export interface EventWrite extends Named {
-  eventType: string;
+  eventType: AccountEventType;
   data: Record<string, unknown>;
   wait?: AccountWait;
 }

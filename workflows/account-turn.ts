@@ -1,4 +1,5 @@
 import type { AccountSnapshot } from '../activities/account-store.js';
+import type { AccountEventType } from '../domain/account-event-types.js';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
 import { ENDINGS, endingReason, type EndingKind } from '../domain/account-endings.js';
 import type { AccountEffect, EventWrite } from './account-inputs.js';
@@ -53,7 +54,7 @@ export class Turn {
     return `${kind}:${count}`;
   }
 
-  moveTo(status: AccountStatus, eventType: string, reason: string | null = null): void {
+  moveTo(status: AccountStatus, eventType: AccountEventType, reason: string | null = null): void {
     if (!canMoveTo(this.account.status, status)) return;
     const dedupeName = this.dedupeName(`status:${eventType}`);
     this.do({ type: 'writeStatus', write: { status, eventType, reason, dedupeName } });
@@ -72,7 +73,7 @@ export class Turn {
   }
 
   /** An event that changes no status; with a `wait`, the row shows it until its status changes or it shows a code. */
-  recordEvent(eventType: string, data: EventWrite['data'], wait?: EventWrite['wait']): void {
+  recordEvent(eventType: AccountEventType, data: EventWrite['data'], wait?: EventWrite['wait']): void {
     const dedupeName = this.dedupeName(`event:${eventType}`);
     this.do({ type: 'writeEvent', write: { eventType, data, dedupeName, ...(wait ? { wait } : {}) } });
   }

@@ -167,12 +167,11 @@ describe('the Temporal Web UI behind the operator login', { timeout: 180_000 }, 
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.waitForURL(`${baseUrl}${workflowPath}**`);
       await page.getByText(handle.workflowId).first().waitFor({ timeout: 30_000 });
-      // The workflow's input, shown decoded: ciphertext in Temporal, plain JSON on the operator's screen.
-      await page.getByText('qrExpiryMs').first().waitFor({ timeout: 30_000 });
-      assert.ok(
-        decodedTexts.some((text) => text.includes(`"sessionId":"${sessionId}"`) && text.includes('qrExpiryMs')),
-        "the UI decoded the workflow's input through the API's codec",
-      );
+      // The workflow's input, decoded for the operator's screen: ciphertext in Temporal, plain JSON from the codec.
+      const decodedInput = () =>
+        decodedTexts.some((text) => text.includes(`"sessionId":"${sessionId}"`) && text.includes('"workspaceId":"'));
+      for (let waited = 0; waited < 30_000 && !decodedInput(); waited += 250) await page.waitForTimeout(250);
+      assert.ok(decodedInput(), "the UI decoded the workflow's input through the API's codec");
       await page.screenshot({ path: join(testStackEnv().outputDir, 'temporal-ui-behind-operator-login.png') });
       const cookies = await page.context().cookies();
       const session = cookies.find((c) => c.name === OPERATOR_SESSION_COOKIE);
