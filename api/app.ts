@@ -8,12 +8,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySche
 import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/types/schema.js';
 import { sql, type DatabasePool } from 'slonik';
 import type { Logger } from '../lib/logger.js';
-import { keyringFromEnv, type Keyring } from '../lib/keyring.js';
+import type { Keyring } from '../lib/keyring.js';
 import { accountCreationGate } from './account-creation-rate.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { SEED_KEYLESS_OFF, type SeedKeylessAccess } from './seed-access.js';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-guard.js';
-import { webhookPolicyFromEnv, type WebhookNetworkPolicy } from '../webhooks/network-policy.js';
+import type { WebhookNetworkPolicy } from '../webhooks/network-policy.js';
 import { EventFanout } from './event-fanout.js';
 import { PhoneActionOutcomes } from '../engine/phone/outcomes.js';
 import adminPlugin from './plugins/admin.js';
@@ -53,8 +53,8 @@ export interface AppDependencies {
   streamLimits?: StreamLimits;
   /** Live accounts a workspace may keep unless an operator set its own limit (default 100). */
   liveAccountLimit?: number;
-  /** Where webhooks may go (default: WEBHOOK_ALLOWED_HOSTS of this process's environment). */
-  webhookPolicy?: WebhookNetworkPolicy;
+  /** Where webhooks may go (WEBHOOK_ALLOWED_HOSTS). */
+  webhookPolicy: WebhookNetworkPolicy;
   rateLimitPerMinute?: number;
   /** Accounts a key may create per minute (default 30). */
   accountCreationsPerMinute?: number;
@@ -64,14 +64,14 @@ export interface AppDependencies {
   temporalUiUrl?: string | null;
   /** How long an operator's browser session lasts (default 8 h). */
   operatorSessionLifetimeMs?: number;
-  /** The WhatsApp Web build the workers pin (default: WA_WEB_VERSION of this process's environment). */
-  serviceWebVersion?: string | null;
+  /** The WhatsApp Web build the workers pin (WA_WEB_VERSION); null: the library's default. */
+  serviceWebVersion: string | null;
   /** The proxies in front (TRUST_PROXY: addresses or CIDRs) whose X-Forwarded-* are believed; default none. */
   trustProxy?: string[];
   /** How long a request (headers and body) may take to arrive whole (default 30 s). */
   requestTimeoutMs?: number;
-  /** The keys webhook signing secrets are sealed with (default: ENCRYPTION_KEYS of this process's environment). */
-  keyring?: Keyring;
+  /** The keys webhook signing secrets are sealed with (ENCRYPTION_KEYS). */
+  keyring: Keyring;
 }
 
 /**
@@ -184,7 +184,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await app.register(metricsPlugin, {
     pool: deps.pool,
-    serviceWebVersion: deps.serviceWebVersion ?? process.env.WA_WEB_VERSION ?? null,
+    serviceWebVersion: deps.serviceWebVersion,
   });
   await app.register(healthPlugin, {
     checks: {
@@ -199,11 +199,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     pool: deps.pool,
     temporal: deps.temporal,
     taskQueue: deps.taskQueue,
-    webhookPolicy: deps.webhookPolicy ?? webhookPolicyFromEnv(process.env.WEBHOOK_ALLOWED_HOSTS),
+    webhookPolicy: deps.webhookPolicy,
     liveAccountLimit: deps.liveAccountLimit ?? DEFAULT_LIVE_ACCOUNT_LIMIT,
     accountCreationGate: accountCreationGate(deps.accountCreationsPerMinute ?? 30),
-    serviceWebVersion: deps.serviceWebVersion ?? process.env.WA_WEB_VERSION ?? null,
-    keyring: deps.keyring ?? keyringFromEnv(process.env),
+    serviceWebVersion: deps.serviceWebVersion,
+    keyring: deps.keyring,
   };
   await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });

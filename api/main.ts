@@ -9,6 +9,7 @@ import { parseKeyring } from '../lib/keyring.js';
 import { reencryptWebhookSecrets } from '../db/webhook-secrets.js';
 import { dataConverterFromEnv } from '../lib/payload-encryption.js';
 import { temporalTlsFromEnv } from '../lib/temporal-tls.js';
+import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
 import { buildApp } from './app.js';
 import { seedKeylessAccessFromEnv } from './seed-access.js';
 
@@ -52,6 +53,8 @@ async function main() {
     operatorSessionLifetimeMs: env.OPERATOR_SESSION_HOURS * 3_600_000,
     trustProxy: env.TRUST_PROXY,
     keyring,
+    webhookPolicy: webhookPolicyFromEnv(env.WEBHOOK_ALLOWED_HOSTS),
+    serviceWebVersion: env.WA_WEB_VERSION ?? null,
   });
 
   let closing = false;

@@ -5,8 +5,9 @@ import type { DatabasePool } from 'slonik';
 import { buildApp } from '../../api/app.js';
 import { seedKeylessAccessFromEnv } from '../../api/seed-access.js';
 import type { ChildHandle } from '../../lib/child-process.js';
+import { keyringFromEnv } from '../../lib/keyring.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
-import { buildTestApi, type TestApi } from '../helpers/api.js';
+import { buildTestApi, testWebhookPolicy, type TestApi } from '../helpers/api.js';
 import { eventually, openPool, openTemporalClient, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
 
@@ -232,6 +233,9 @@ describe(
         taskQueue,
         simulator: false,
         seedKeyless: seedKeylessAccessFromEnv(true, '78'),
+        webhookPolicy: testWebhookPolicy(),
+        serviceWebVersion: null,
+        keyring: keyringFromEnv(),
       });
       try {
         const sessionId = uniqueId('seed-open');

@@ -6,7 +6,8 @@ import { buildApp } from '../../api/app.js';
 import { createApiKey } from '../../db/workspaces.js';
 import type { SeedKeylessAccess } from '../../api/seed-access.js';
 import type { StreamLimits } from '../../api/stream-guard.js';
-import type { WebhookNetworkPolicy } from '../../webhooks/network-policy.js';
+import { webhookPolicyFromEnv, type WebhookNetworkPolicy } from '../../webhooks/network-policy.js';
+import { keyringFromEnv } from '../../lib/keyring.js';
 import { openPool, openTemporalClient, testLog, testStackEnv, uniqueId } from './context.js';
 
 export interface TestApi {
@@ -16,6 +17,11 @@ export interface TestApi {
   keyFor(workspaceId: string): Promise<string>;
   /** app.inject with the key as a bearer token. */
   as(key: string, options: InjectOptions): Promise<LightMyRequestResponse>;
+}
+
+/** The webhook network policy `npm test` configures: its receivers listen on loopback (scripts/test.ts). */
+export function testWebhookPolicy(): WebhookNetworkPolicy {
+  return webhookPolicyFromEnv(process.env.WEBHOOK_ALLOWED_HOSTS);
 }
 
 export async function buildTestApi(
@@ -46,7 +52,8 @@ export async function buildTestApi(
     taskQueue: options.taskQueue,
     simulator: options.simulator,
     ...(options.rateLimitPerMinute ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
-    ...(options.webhookPolicy ? { webhookPolicy: options.webhookPolicy } : {}),
+    webhookPolicy: options.webhookPolicy ?? testWebhookPolicy(),
+    keyring: keyringFromEnv(),
     ...(options.liveAccountLimit !== undefined ? { liveAccountLimit: options.liveAccountLimit } : {}),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     ...(options.streamLimits ? { streamLimits: options.streamLimits } : {}),
