@@ -71,23 +71,24 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => void cleanUp().then(() => process.exit(143)));
   try {
     await migrate(stack.databaseUrl, log);
-    return await run(
-      process.execPath,
-      ['--import', 'tsx', '--test', '--test-reporter=spec', ...files.map((file) => relative(ROOT, file))],
-      {
-        ...env,
-        DATABASE_URL: stack.databaseUrl,
-        TEMPORAL_ADDRESS: stack.temporalAddress,
-        // The operator console's tests serve this UI through the API under test.
-        TEST_TEMPORAL_UI_URL: stack.temporalUiUrl ?? '',
-        TEST_DATA_DIR: dataDir,
-        TEST_OUTPUT_DIR: outputDir,
-        // The test key (never a deployment's): histories recorded by tests replay in later runs.
-        ENCRYPTION_KEYS: (await readFile(join(ROOT, 'tests/fixtures/encryption-keys.txt'), 'utf8')).trim(),
-        // Tests' webhook receivers listen on loopback, which the webhook network policy otherwise refuses.
-        WEBHOOK_ALLOWED_HOSTS: process.env.WEBHOOK_ALLOWED_HOSTS ?? '127.0.0.1,localhost',
-        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-      },
+    const testEnv = {
+      ...env,
+      DATABASE_URL: stack.databaseUrl,
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      // The operator console's tests serve this UI through the API under test.
+      TEST_TEMPORAL_UI_URL: stack.temporalUiUrl ?? '',
+      TEST_DATA_DIR: dataDir,
+      TEST_OUTPUT_DIR: outputDir,
+      // The test key (never a deployment's): histories recorded by tests replay in later runs.
+      ENCRYPTION_KEYS: (await readFile(join(ROOT, 'tests/fixtures/encryption-keys.txt'), 'utf8')).trim(),
+      // Tests' webhook receivers listen on loopback, which the webhook network policy otherwise refuses.
+      WEBHOOK_ALLOWED_HOSTS: process.env.WEBHOOK_ALLOWED_HOSTS ?? '127.0.0.1,localhost',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    };
+    return await runFiles(
+      files.map((file) => relative(ROOT, file)),
+      testEnv,
+      Number(process.env.TEST_CONCURRENCY ?? DEFAULT_CONCURRENCY),
     );
   } finally {
     await cleanUp();
@@ -104,6 +105,111 @@ async function listTestFiles(dir: string): Promise<string[]> {
     }),
   );
   return nested.flat().sort();
+}
+
+/**
+ * Test files run this many at a time: they mostly wait (on Temporal timers, workers starting, the simulator's
+ * delays), so more files than cores keep the machine busy. TEST_CONCURRENCY overrides it; 1 runs them one by one.
+ */
+const DEFAULT_CONCURRENCY = 4;
+
+/**
+ * Files that drive a real Chromium (the real engine, the web UIs): each starts a browser of several processes, and
+ * two of them at once on a small machine starve each other's page loads past their timeouts. They take turns, one
+ * at a time, in a lane of their own beside the other files. Every other file makes its own workspaces, accounts,
+ * task queues, workflow ids and ports, and shares nothing with the others.
+ */
+const ONE_BROWSER_AT_A_TIME = new Set([
+  'tests/engine/real-engine.test.ts',
+  'tests/engine/real-engine-upkeep.test.ts',
+  'tests/security/operator-console.test.ts',
+  'tests/security/web-build-integrity.test.ts',
+  'tests/web/dashboard.test.ts',
+  'tests/security/chromium-environment.test.ts',
+  'tests/security/chromium-sandbox.test.ts',
+]);
+
+/**
+ * The slow end-to-end files (a minute or more each: real workers, restarts, drains) start first, so the run does
+ * not end waiting on one of them started last. The others keep their path order.
+ */
+const SLOWEST_FIRST = [
+  'tests/engine/real-engine.test.ts',
+  'tests/engine/session-upkeep.test.ts',
+  'tests/workflows/host-drain.test.ts',
+  'tests/infra/worker-exit.e2e.test.ts',
+  'tests/workflows/account-lifecycle.test.ts',
+  'tests/workflows/worker-crash.test.ts',
+  'tests/infra/supervision.e2e.test.ts',
+  'tests/workflows/account-branches.test.ts',
+  'tests/infra/start.e2e.test.ts',
+];
+
+/**
+ * Runs each file in a node test runner of its own, `concurrency` at a time (the browser files one at a time among
+ * those); a file's output is printed whole when it ends, so files running together do not interleave. Ends with
+ * the slowest files and the failed ones.
+ */
+async function runFiles(files: string[], env: NodeJS.ProcessEnv, concurrency: number): Promise<number> {
+  const limit = Number.isInteger(concurrency) && concurrency > 0 ? concurrency : DEFAULT_CONCURRENCY;
+  const started = Date.now();
+  const results: Array<{ file: string; code: number; ms: number }> = [];
+  const runOne = async (file: string) => {
+    const begun = Date.now();
+    const { code, output } = await runCaptured(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-reporter=spec', file],
+      env,
+    );
+    const ms = Date.now() - begun;
+    results.push({ file, code, ms });
+    process.stdout.write(`\n# ${file} (${(ms / 1000).toFixed(1)} s, exit ${code})\n${output}`);
+  };
+  const rank = (file: string) => {
+    const index = SLOWEST_FIRST.indexOf(file);
+    return index === -1 ? SLOWEST_FIRST.length : index;
+  };
+  const ordered = [...files].sort((a, b) => rank(a) - rank(b));
+  const browsers = ordered.filter((file) => ONE_BROWSER_AT_A_TIME.has(file));
+  const others = ordered.filter((file) => !ONE_BROWSER_AT_A_TIME.has(file));
+  // Lanes: each takes the next file of its queue when its last one ends.
+  const lane = async (queue: string[]): Promise<void> => {
+    const file = queue.shift();
+    if (file === undefined) return;
+    await runOne(file);
+    return lane(queue);
+  };
+  if (limit === 1) await lane([...browsers, ...others]);
+  else
+    await Promise.all([
+      lane(browsers),
+      ...Array.from({ length: browsers.length > 0 ? limit - 1 : limit }, () => lane(others)),
+    ]);
+
+  const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 10);
+  const failed = results.filter((result) => result.code !== 0);
+  process.stdout.write(
+    `\n# ${results.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s, ${limit} at a time\n` +
+      `# slowest:\n${slowest.map((r) => `#   ${(r.ms / 1000).toFixed(1).padStart(6)} s  ${r.file}`).join('\n')}\n` +
+      (failed.length > 0 ? `# failed:\n${failed.map((r) => `#   ${r.file}`).join('\n')}\n` : ''),
+  );
+  return failed.length > 0 ? 1 : 0;
+}
+
+function runCaptured(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.once('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? 1 : 0), output: Buffer.concat(chunks).toString('utf8') }),
+    );
+  });
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
