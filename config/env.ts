@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { WEB_VERSION_PATTERN } from '../domain/web-version.js';
 import { parseKeyring } from '../lib/keyring.js';
 import { accountTimingsSchema } from './account-settings.js';
 import { parseWebBuildDigests } from './web-build-digests.js';
@@ -10,8 +11,6 @@ import { parseWebBuildDigests } from './web-build-digests.js';
  */
 const port = z.coerce.number().int().min(1).max(65535);
 
-/** A WhatsApp Web build name, as the page's Debug.VERSION and the builds' archives spell it. */
-export const WEB_VERSION_PATTERN = '^[0-9][0-9A-Za-z.-]{0,63}$';
 export const webVersionSchema = z
   .string()
   .regex(new RegExp(WEB_VERSION_PATTERN), { message: 'must be a WhatsApp Web build such as 2.3000.1017054665' });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { WEB_VERSION_PATTERN } from './env.js';
+import { WEB_VERSION_PATTERN } from '../domain/web-version.js';
 
 /**
  * WA_WEB_VERSION_DIGESTS: the WhatsApp Web builds the remote cache may load, each with the SHA-256 of its HTML.

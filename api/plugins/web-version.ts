@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
-import { WEB_VERSION_PATTERN } from '../../config/env.js';
+import { WEB_VERSION_PATTERN } from '../../domain/web-version.js';
 import { findAccountBySession } from '../../db/accounts.js';
 import { setAccountWebVersionPin } from '../../db/web-version-pins.js';
 import { Type } from 'typebox';
