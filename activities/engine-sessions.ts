@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { readOwnPhone } from '../engine/own-phone.js';
 import { SessionStoppedWhileStarting, type SessionHost, type StartSession } from '../engine/session-host.js';
-import type { HostSeats } from './hosts.js';
+import type { HostSeats } from './placement.js';
 
 /**
  * Activities on this process's host queue: the only code that touches its engine sessions. Each is idempotent, so a

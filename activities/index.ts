@@ -1,13 +1,13 @@
 import type { createAccountSettingsActivities } from './account-settings.js';
 import type { createAccountStoreActivities } from './account-store.js';
 import type { createEngineSessionActivities } from './engine-sessions.js';
-import type { createHostActivities } from './hosts.js';
+import type { createPlacementActivities } from './placement.js';
 import type { createWebhookActivities } from './webhooks.js';
 
 export { createAccountSettingsActivities, workerAccountSettings } from './account-settings.js';
 export { createAccountStoreActivities } from './account-store.js';
 export { createEngineSessionActivities } from './engine-sessions.js';
-export { createHostActivities } from './hosts.js';
+export { createPlacementActivities } from './placement.js';
 export { createWebhookActivities } from './webhooks.js';
 
 // Workflows import these only as types: the activities themselves run in the worker, outside the sandbox.
@@ -16,7 +16,7 @@ export type AccountStoreActivities = ReturnType<typeof createAccountStoreActivit
 /** The account workflow's timings, a local activity of the worker that runs it. */
 export type AccountSettingsActivities = ReturnType<typeof createAccountSettingsActivities>;
 /** Host placement, on the shared queue: whichever worker answers hosts the session. */
-export type HostActivities = ReturnType<typeof createHostActivities>;
+export type PlacementActivities = ReturnType<typeof createPlacementActivities>;
 export type WebhookActivities = ReturnType<typeof createWebhookActivities>;
 /** Activities pinned to the worker process that holds a session, on its host queue. */
-export type HostQueueActivities = ReturnType<typeof createEngineSessionActivities>;
+export type EngineSessionActivities = ReturnType<typeof createEngineSessionActivities>;

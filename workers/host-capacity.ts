@@ -1,6 +1,6 @@
 import { totalmem } from 'node:os';
 import type { ActivitySlotInfo, CustomSlotSupplier, SlotPermit } from '@temporalio/worker';
-import type { HostSeats } from '../activities/hosts.js';
+import type { HostSeats } from '../activities/placement.js';
 
 /** How long a seat held for a claim is kept for its session to start here. */
 const SEAT_HOLD_TTL_MS = 60_000;

@@ -7,7 +7,7 @@ import {
   createAccountSettingsActivities,
   createAccountStoreActivities,
   createEngineSessionActivities,
-  createHostActivities,
+  createPlacementActivities,
   createWebhookActivities,
   workerAccountSettings,
 } from '../activities/index.js';
@@ -148,7 +148,7 @@ async function main() {
     taskQueue: placementTaskQueue(env.TASK_QUEUE),
     dataConverter: dataConverterFromEnv(env),
     interceptors: { activity: [refuseUnreadableArguments] },
-    activities: createHostActivities(hostTaskQueue, capacity),
+    activities: createPlacementActivities(hostTaskQueue, capacity),
     tuner: {
       activityTaskSlotSupplier: capacity.slotSupplier(),
       workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },

@@ -9,8 +9,8 @@ import {
 import type {
   AccountSettingsActivities,
   AccountStoreActivities,
-  HostActivities,
-  HostQueueActivities,
+  PlacementActivities,
+  EngineSessionActivities,
 } from '../activities/index.js';
 import type { AccountTimings } from '../domain/account-timings.js';
 import { placementTaskQueue } from './ids.js';
@@ -57,7 +57,7 @@ export const workerSettings = readableResults(
  */
 export function placement() {
   return readableResults(
-    proxyActivities<HostActivities>({
+    proxyActivities<PlacementActivities>({
       taskQueue: placementTaskQueue(workflowInfo().taskQueue),
       startToCloseTimeout: '10 seconds',
       retry: rowWriteRetry,
@@ -72,7 +72,7 @@ export function placement() {
 export function hostActivities(taskQueue: string, timings: AccountTimings) {
   const onHost = (options: ActivityOptions) =>
     readableResults(
-      proxyActivities<HostQueueActivities>({
+      proxyActivities<EngineSessionActivities>({
         taskQueue,
         scheduleToStartTimeout: timings.hostScheduleToStartMs,
         ...options,

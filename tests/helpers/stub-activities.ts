@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { AccountStoreActivities, HostActivities, HostQueueActivities } from '../../activities/index.js';
+import type { AccountStoreActivities, PlacementActivities, EngineSessionActivities } from '../../activities/index.js';
 import type { AccountSnapshot } from '../../activities/account-store.js';
 import { canMoveTo, type AccountStatus } from '../../domain/account-status.js';
 import { eventually } from './context.js';
@@ -183,7 +183,7 @@ export class StubWorld {
     };
   }
 
-  hostActivities(): HostActivities & HostQueueActivities {
+  hostActivities(): PlacementActivities & EngineSessionActivities {
     return {
       claimHost: async (input) => {
         // A host with a free seat answers at once; while all are full the claim is not picked up (the slot supplier

@@ -11,7 +11,7 @@ export interface HostSeats {
  * whichever host picks a claim up keeps a seat for the session and answers with its own host queue; the workflow pins
  * every engine activity of the session there.
  */
-export function createHostActivities(hostTaskQueue: string, seats: HostSeats) {
+export function createPlacementActivities(hostTaskQueue: string, seats: HostSeats) {
   return {
     async claimHost(input?: { sessionId: string }): Promise<{ taskQueue: string }> {
       if (input) seats.holdSeat(input.sessionId);
