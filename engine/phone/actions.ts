@@ -54,6 +54,14 @@ function pollAgain(): OutcomeWait {
   return { changed, cancel: () => clearTimeout(timer) };
 }
 
+/** What an action no worker claimed in time answers. */
+const NO_SESSION = { error: 'no_simulated_session', message: 'no running simulated session with this id' };
+/** What an action whose worker took it and then went quiet answers. */
+const LOST = {
+  error: 'phone_action_lost',
+  message: 'the worker that took this action stopped before it answered; send it again',
+};
+
 /**
  * Submits a phone-side action and waits for the worker holding the session to apply or reject it. When no worker
  * claims it in time (no simulated session is running for that id), it is withdrawn and reported as rejected; when
@@ -82,29 +90,29 @@ export async function submitPhoneAction(
       wait.cancel();
       return { state: row.state, result: row.result ?? {} };
     }
-    if (Date.now() > deadline) {
-      const withdrawn = await pool.maybeOne(sql.type(simulatorActionSchema)`
-        UPDATE simulator_actions SET state = 'rejected', handled_at = now(), result = ${sql.jsonb({ error: 'no_simulated_session', message: 'no running simulated session with this id' })}
-        WHERE id = ${id} AND state = 'pending' RETURNING *
-      `);
-      if (withdrawn) {
-        wait.cancel();
-        return { state: 'rejected', result: withdrawn.result ?? {} };
-      }
-      // A worker claimed it meanwhile: its outcome is on the way, unless that worker is gone.
-    }
-    if (Date.now() > claimedDeadline) {
-      const lost = await pool.maybeOne(sql.type(simulatorActionSchema)`
-        UPDATE simulator_actions SET state = 'rejected', handled_at = now(), result = ${sql.jsonb({ error: 'phone_action_lost', message: 'the worker that took this action stopped before it answered; send it again' })}
-        WHERE id = ${id} AND state = 'claimed' RETURNING *
-      `);
-      if (lost) {
-        wait.cancel();
-        return { state: 'rejected', result: lost.result ?? {} };
-      }
+    const withdrawn = Date.now() > deadline ? await rejectIfStill(pool, id, 'pending', NO_SESSION) : null;
+    // A worker claimed it meanwhile: its outcome is on the way, unless that worker is gone.
+    const lost = !withdrawn && Date.now() > claimedDeadline ? await rejectIfStill(pool, id, 'claimed', LOST) : null;
+    const givenUp = withdrawn ?? lost;
+    if (givenUp) {
+      wait.cancel();
+      return { state: 'rejected', result: givenUp.result ?? {} };
     }
     await wait.changed;
   }
+}
+
+/** Rejects the action with `outcome` if it is still in `state`; null when it moved on meanwhile. */
+function rejectIfStill(
+  pool: DatabasePool,
+  id: number,
+  state: 'pending' | 'claimed',
+  outcome: { error: string; message: string },
+): Promise<SimulatorAction | null> {
+  return pool.maybeOne(sql.type(simulatorActionSchema)`
+    UPDATE simulator_actions SET state = 'rejected', handled_at = now(), result = ${sql.jsonb(outcome)}
+    WHERE id = ${id} AND state = ${state} RETURNING *
+  `);
 }
 
 /** The worker that holds the session claims the action, so that exactly one applies it. */
