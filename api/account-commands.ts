@@ -28,7 +28,7 @@ export interface AccountCommandDeps {
 }
 
 /**
- * Deletes an account, whichever API asks (/v1 or the seed's): its workflow logs out, stops the client, forgets the
+ * Deletes an account, whichever API asks (/v1 or the legacy session API): its workflow logs out, stops the client, forgets the
  * login and soft-deletes the row. A workflow that is already over (failed, logged out) writes nothing any more, so
  * the row is soft-deleted here, with its event and webhooks, and any saved login removed.
  */

@@ -12,7 +12,7 @@ export type AccountCreationGate = (request: FastifyRequest) => () => void;
 
 /**
  * Each account may start a Chromium, so creating them has a budget of its own, far below the general request rate,
- * per key (per address for key-less seed requests), shared by every route that creates accounts. Only creations
+ * per key (per address for key-less legacy requests), shared by every route that creates accounts. Only creations
  * count: a backend retrying the same create (its sessionId is the idempotency key) gets its account back however
  * often it asks. A creation is taken synchronously, before the insert, so concurrent creates cannot overshoot it.
  */

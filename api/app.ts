@@ -11,7 +11,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Keyring } from '../lib/keyring.js';
 import { accountCreationGate } from './account-creation-rate.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
-import { SEED_KEYLESS_OFF, type SeedKeylessAccess } from './seed-access.js';
+import { LEGACY_KEYLESS_OFF, type LegacyKeylessAccess } from './legacy-keyless-access.js';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-guard.js';
 import type { WebhookNetworkPolicy } from '../webhooks/network-policy.js';
 import { EventFanout } from './event-fanout.js';
@@ -26,7 +26,7 @@ import operatorConsolePlugin from './plugins/operator-console.js';
 import pagePlugin from './plugins/page.js';
 import problemDetailsPlugin from './plugins/problem-details.js';
 import storableTextPlugin from './plugins/storable-text.js';
-import seedCompatPlugin from './plugins/seed-compat.js';
+import legacySessionApiPlugin from './plugins/legacy-session-api.js';
 import simulatorPlugin from './plugins/simulator.js';
 import temporalCodecPlugin from './plugins/temporal-codec.js';
 import workspaceScopePlugin from './plugins/workspace-scope.js';
@@ -47,8 +47,8 @@ export interface AppDependencies {
   simulator: boolean;
   /** The token Prometheus reads /metrics with (default: none; admin keys only). */
   metricsToken?: string | null;
-  /** The seed's key-less access (default: off). */
-  seedKeyless?: SeedKeylessAccess;
+  /** The legacy session API's key-less access (default: off). */
+  legacyKeyless?: LegacyKeylessAccess;
   /** Event streams per key and per address, and how soon a revoked key's streams close. */
   streamLimits?: StreamLimits;
   /** Live accounts a workspace may keep unless an operator set its own limit (default 100). */
@@ -154,7 +154,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(cookie);
   await app.register(authPlugin, {
     pool: deps.pool,
-    seedKeyless: deps.seedKeyless ?? SEED_KEYLESS_OFF,
+    legacyKeyless: deps.legacyKeyless ?? LEGACY_KEYLESS_OFF,
     metricsToken: deps.metricsToken ?? null,
     failedAuthenticationsPerMinute: deps.failedAuthenticationsPerMinute ?? 30,
   });
@@ -214,7 +214,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     temporalUiUrl: deps.temporalUiUrl ?? null,
     sessionLifetimeMs: deps.operatorSessionLifetimeMs ?? 8 * 3_600_000,
   });
-  await app.register(seedCompatPlugin, accountDeps);
+  await app.register(legacySessionApiPlugin, accountDeps);
   await app.register(eventStreamPlugin, {
     pool: deps.pool,
     fanout,

@@ -75,7 +75,7 @@ export async function createAccount(
   return { row, created };
 }
 
-/** What a refused create answers, whichever route asked (/v1 or the seed's); any other error passes unchanged. */
+/** What a refused create answers, whichever route asked (/v1 or the legacy session API); any other error passes unchanged. */
 export function createRefusal(error: unknown): unknown {
   if (error instanceof AccountLimitReached) return accountLimitProblem(error);
   if (error instanceof AccountConflictError) {

@@ -11,7 +11,7 @@ import { dataConverterFromEnv } from '../lib/payload-encryption.js';
 import { temporalTlsFromEnv } from '../lib/temporal-tls.js';
 import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
 import { buildApp } from './app.js';
-import { seedKeylessAccessFromEnv } from './seed-access.js';
+import { legacyKeylessAccessFromEnv } from './legacy-keyless-access.js';
 
 /** Requests in flight get this long to finish when the API stops; then it exits regardless. */
 const API_STOP_GRACE_MS = 10_000;
@@ -45,7 +45,7 @@ async function main() {
     simulator: env.WA_ENGINE === 'simulated' || env.WA_WEB === 'standin',
     liveAccountLimit: env.MAX_LIVE_ACCOUNTS_PER_WORKSPACE,
     metricsToken: env.METRICS_TOKEN ?? null,
-    seedKeyless: seedKeylessAccessFromEnv(env.SEED_API_LOOPBACK_WITHOUT_KEY, env.SEED_API_WORKSPACES),
+    legacyKeyless: legacyKeylessAccessFromEnv(env.LEGACY_API_LOOPBACK_WITHOUT_KEY, env.LEGACY_API_WORKSPACES),
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     accountCreationsPerMinute: env.ACCOUNT_CREATIONS_PER_MINUTE,
     failedAuthenticationsPerMinute: env.FAILED_AUTHENTICATIONS_PER_MINUTE,

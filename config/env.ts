@@ -98,13 +98,13 @@ const processEnvSchema = z
     HOST_DRAIN_GRACE_MS: z.coerce.number().int().nonnegative().default(25_000),
     // How long a session lease holds without renewal: a dead host's sessions wait at most this for another host.
     SESSION_LEASE_TTL_MS: z.coerce.number().int().min(1_000).default(45_000),
-    // The seed's backend called its Node service on loopback without a key. Off unless turned on; then from loopback
-    // only, never through a proxy, and only for the workspaces SEED_API_WORKSPACES names.
-    SEED_API_LOOPBACK_WITHOUT_KEY: z
+    // The earlier Node service's backend called its Node service on loopback without a key. Off unless turned on; then from loopback
+    // only, never through a proxy, and only for the workspaces LEGACY_API_WORKSPACES names.
+    LEGACY_API_LOOPBACK_WITHOUT_KEY: z
       .enum(['true', 'false'])
       .default('false')
       .transform((v) => v === 'true'),
-    SEED_API_WORKSPACES: z.string().default(''),
+    LEGACY_API_WORKSPACES: z.string().default(''),
     // Hosts exempt from the webhook network policy, reachable over plain http: development and tests only.
     WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
     // The timings of every account this worker runs, as JSON (domain/account-timings.ts): e.g. {"qrExpiryMs":120000}.

@@ -64,7 +64,7 @@ export interface ApiPrincipal {
   /** null for an admin key. */
   workspaceId: string | null;
   name: string;
-  /** When set, the only workspaces this principal may touch (the seed's key-less access). */
+  /** When set, the only workspaces this principal may touch (the legacy session API's key-less access). */
   onlyWorkspaces?: ReadonlySet<string>;
   /**
    * What this principal may do beyond its workspace, granted by how it authenticated (the scrape token), never by a

@@ -17,7 +17,7 @@ const failed = { status: 'failed', eventType: 'session_failed', softDelete: fals
 export const ENDINGS = {
   /** Nobody scanned the QR in time. */
   qr_expired: { ...failed, logout: false, forgetLogin: true },
-  /** Stuck in `authenticated`: restarted once from the saved login, still no `ready` (the seed's incident 6). */
+  /** Stuck in `authenticated`: restarted once from the saved login, still no `ready`. */
   ready_timeout: { ...failed, logout: true, forgetLogin: true },
   /** WhatsApp refused the login. */
   auth_failure: { ...failed, logout: false, forgetLogin: true },

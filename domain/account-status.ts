@@ -1,5 +1,5 @@
 /**
- * The status flow of the seed, kept: qr_scanning → authenticated → connected, each able to fail, and
+ * The status flow of the earlier Node service, kept: qr_scanning → authenticated → connected, each able to fail, and
  * connected ↔ disconnected. Plain data with no imports, so workflows, activities and the API share one truth.
  */
 export const ACCOUNT_STATUSES = ['qr_scanning', 'authenticated', 'connected', 'disconnected', 'failed'] as const;

@@ -29,7 +29,7 @@ export function isErrorLine(line: string, stream: 'stdout' | 'stderr'): boolean 
 }
 
 /**
- * One service process kept running, as pm2 kept the seed's: when it exits without being asked to, it is started
+ * One service process kept running, as pm2 kept the earlier Node service's: when it exits without being asked to, it is started
  * again after a backoff (its sessions resume there or on another host, from their saved logins); a crash loop is
  * reported with its last error line. Only `stop` ends it.
  */

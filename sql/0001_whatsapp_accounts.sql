@@ -1,5 +1,5 @@
--- Account rows that backends read. The columns of the seed's table, plus what the workflow records.
--- The database itself enforces the rules the seed broke: status values, one live row per phone
+-- Account rows that backends read. The columns of the earlier Node service's table, plus what the workflow records.
+-- The database itself enforces the rules the earlier service broke: status values, one live row per phone
 -- in a workspace, one primary per workspace.
 
 CREATE TABLE whatsapp_accounts (
@@ -28,7 +28,7 @@ CREATE TABLE whatsapp_accounts (
     CONSTRAINT whatsapp_accounts_primary_is_connected CHECK (NOT is_primary OR status IN ('connected', 'disconnected'))
 );
 
--- At most one live row per (workspace, phone): incidents 2 and 8 of the seed cannot be stored.
+-- At most one live row per (workspace, phone): the duplicate rows the earlier service wrote cannot be stored.
 CREATE UNIQUE INDEX whatsapp_accounts_live_phone_uq
     ON whatsapp_accounts (workspace_id, phone_number)
     WHERE deleted_at IS NULL AND phone_number IS NOT NULL;

@@ -1,7 +1,7 @@
 import type { AccountEvent } from '../db/account-events.js';
 import type { AccountRow } from '../db/account-row.js';
 
-/** The JSON a backend receives for an account event. The connect event is `session_ready`, as the seed's. */
+/** The JSON a backend receives for an account event. The connect event is `session_ready`, as the earlier Node service's. */
 export interface WebhookPayload {
   event: string;
   eventId: number;

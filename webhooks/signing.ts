@@ -2,14 +2,14 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * Webhook signatures. Every delivery carries two sets of headers:
- * - the seed's, which its receivers already verify: `X-Timestamp` (unix seconds) and
+ * - the legacy one, which existing receivers already verify: `X-Timestamp` (unix seconds) and
  *   `X-HMAC-Signature` = hex HMAC-SHA256(secret, timestamp + raw body);
  * - Standard Webhooks': `webhook-id`, `webhook-timestamp`, `webhook-signature` = `v1,` + base64
  *   HMAC-SHA256(base64-decoded secret, `${id}.${timestamp}.${body}`).
  * This module has no dependency but node:crypto, so receivers can take it as it is.
  */
 
-export function seedSignature(secret: string, timestamp: number, rawBody: string): string {
+export function legacySignature(secret: string, timestamp: number, rawBody: string): string {
   return createHmac('sha256', secret).update(`${timestamp}${rawBody}`).digest('hex');
 }
 
@@ -20,7 +20,7 @@ export function standardSignature(secret: string, id: string, timestamp: number,
 
 /**
  * The headers of one delivery. `secrets` is the current secret first, then any still in their rotation grace: the
- * seed's header is signed with the current one, the Standard Webhooks header carries a signature under each
+ * legacy header is signed with the current one, the Standard Webhooks header carries a signature under each
  * (space-separated, as that scheme allows), so receivers on either secret accept.
  */
 export function signedHeaders(
@@ -33,7 +33,7 @@ export function signedHeaders(
   const current = all[0] ?? '';
   return {
     'x-timestamp': String(timestamp),
-    'x-hmac-signature': seedSignature(current, timestamp, rawBody),
+    'x-hmac-signature': legacySignature(current, timestamp, rawBody),
     'webhook-id': id,
     'webhook-timestamp': String(timestamp),
     'webhook-signature': all.map((secret) => standardSignature(secret, id, timestamp, rawBody)).join(' '),
@@ -41,7 +41,7 @@ export function signedHeaders(
 }
 
 export type VerifyResult =
-  | { ok: true; scheme: 'seed' | 'standard' }
+  | { ok: true; scheme: 'legacy' | 'standard' }
   | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'expired' | 'bad_signature' | 'replayed' };
 
 /**
@@ -68,7 +68,7 @@ export class ReplayGuard {
 
 /**
  * Verifies a delivery as a receiver would: the signature over the raw body, and a timestamp no more than
- * `toleranceSeconds` (300, as the seed's receivers) away from now, which refuses replays of old deliveries.
+ * `toleranceSeconds` (300, as the earlier Node service's receivers) away from now, which refuses replays of old deliveries.
  * Header names are case-insensitive; pass the raw body exactly as received.
  */
 export function verifyWebhook(options: {
@@ -95,18 +95,18 @@ export function verifyWebhook(options: {
   // Checked only after the signature, so forged requests cannot fill the guard's memory.
   const notReplayed = (key: string) => options.replayGuard?.firstSeen(key, now) ?? true;
 
-  const seedTimestamp = header('x-timestamp');
-  const seedSig = header('x-hmac-signature');
+  const legacyTimestamp = header('x-timestamp');
+  const legacySig = header('x-hmac-signature');
   const id = header('webhook-id');
   const timestamp = header('webhook-timestamp');
   const signatures = header('webhook-signature');
-  if (seedTimestamp && seedSig) {
-    const stale = fresh(seedTimestamp);
+  if (legacyTimestamp && legacySig) {
+    const stale = fresh(legacyTimestamp);
     if (stale) return { ok: false, reason: stale };
-    const seedValid = equalText(seedSignature(options.secret, Number(seedTimestamp), options.rawBody), seedSig);
-    if (seedValid)
-      return notReplayed(`seed:${seedSig}`) ? { ok: true, scheme: 'seed' } : { ok: false, reason: 'replayed' };
-    // The seed's header holds the current secret only: a receiver still on the previous one, during a rotation's
+    const legacyValid = equalText(legacySignature(options.secret, Number(legacyTimestamp), options.rawBody), legacySig);
+    if (legacyValid)
+      return notReplayed(`legacy:${legacySig}`) ? { ok: true, scheme: 'legacy' } : { ok: false, reason: 'replayed' };
+    // The legacy header holds the current secret only: a receiver still on the previous one, during a rotation's
     // grace, finds its signature among the Standard Webhooks ones.
     if (!(id && timestamp && signatures)) return { ok: false, reason: 'bad_signature' };
   }

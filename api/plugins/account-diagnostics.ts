@@ -92,7 +92,7 @@ function lastEngineFailure(events: readonly AccountEvent[]): string | null {
   return typeof retry?.data.reason === 'string' ? retry.data.reason : null;
 }
 
-/** The seed's "expected timings", measured for this account from its own event log. */
+/** The earlier Node service's "expected timings", measured for this account from its own event log. */
 function measuredTimings(events: readonly AccountEvent[], webhookLatencies: number[]) {
   const number = (value: unknown) => (typeof value === 'number' ? value : null);
   const firstQr = events.find((event) => event.type === 'qr' || event.type === 'pairing_code');

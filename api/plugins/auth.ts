@@ -6,7 +6,7 @@ import { operatorSessionPrincipal } from '../../db/operator-sessions.js';
 import { authenticateApiKey, type ApiPrincipal } from '../../db/workspaces.js';
 import { FailedAuthentications, KnownCredentials } from '../failed-authentications.js';
 import { HttpProblem, problem } from '../problem.js';
-import { seedKeylessRefusal, type SeedKeylessAccess } from '../seed-access.js';
+import { legacyKeylessRefusal, type LegacyKeylessAccess } from '../legacy-keyless-access.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,19 +14,19 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /**
-     * `public`: no key (health, docs, the page). `seed`: the seed's endpoints (see api/seed-access.ts). `metrics`:
+     * `public`: no key (health, docs, the page). `legacy`: the legacy session API's endpoints (see api/legacy-keyless-access.ts). `metrics`:
      * the scrape token (METRICS_TOKEN) or an admin key. `operator`: an admin key or an operator's browser session
      * (api/plugins/operator-console.ts); without either, a browser's page visit reaches the route with a null
      * principal (it redirects to the login page) and anything else gets 401 before its body is read.
      */
-    auth?: 'public' | 'seed' | 'metrics' | 'operator';
+    auth?: 'public' | 'legacy' | 'metrics' | 'operator';
   }
 }
 
 export interface AuthOptions {
   pool: DatabasePool;
-  /** The seed's backend called its Node service on loopback without a key; keep that working there only. */
-  seedKeyless: SeedKeylessAccess;
+  /** The earlier Node service's backend called its Node service on loopback without a key; keep that working there only. */
+  legacyKeyless: LegacyKeylessAccess;
   /** The token Prometheus scrapes /metrics with; null: only admin keys may read it. */
   metricsToken: string | null;
   /** Failed authentications an address may have per minute; past them, its failures get 429 (valid keys pass). */
@@ -81,9 +81,9 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
     // Unmatched routes fall through to the 404 handler; the OpenAPI pages are public documentation.
     if (mode === 'public' || url === undefined || url === '/docs' || url.startsWith('/docs/')) return;
     const key = presentedKey(request);
-    if (!key && mode === 'seed' && seedKeylessRefusal(options.seedKeyless, request) === null) {
-      const onlyWorkspaces = options.seedKeyless.workspaces;
-      request.principal = { keyId: 0, workspaceId: null, name: 'seed-loopback', onlyWorkspaces };
+    if (!key && mode === 'legacy' && legacyKeylessRefusal(options.legacyKeyless, request) === null) {
+      const onlyWorkspaces = options.legacyKeyless.workspaces;
+      request.principal = { keyId: 0, workspaceId: null, name: 'legacy-loopback', onlyWorkspaces };
       return;
     }
     if (mode === 'metrics' && key && options.metricsToken && sameSecret(key, options.metricsToken)) {

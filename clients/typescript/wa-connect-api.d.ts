@@ -1388,7 +1388,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Seed-compatible: start a session (QR login) */
+        /** Legacy session API: start a session (QR login) */
         post: {
             parameters: {
                 query?: never;
@@ -1470,7 +1470,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Seed-compatible: a session's status */
+        /** Legacy session API: a session's status */
         get: {
             parameters: {
                 query?: never;
@@ -1531,7 +1531,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Seed-compatible: end a session (logout, client stopped, auth removed, row soft-deleted) */
+        /** Legacy session API: end a session (logout, client stopped, auth removed, row soft-deleted) */
         delete: {
             parameters: {
                 query?: never;

@@ -23,7 +23,7 @@ $both = VerifyWaConnectWebhook::verify($headers, $rawBody, $secret);
 $record = [
     'event' => json_decode($rawBody, true)['event'] ?? null,
     'both' => $both,
-    'seed' => VerifyWaConnectWebhook::verify($only(['x-timestamp', 'x-hmac-signature']), $rawBody, $secret),
+    'legacy' => VerifyWaConnectWebhook::verify($only(['x-timestamp', 'x-hmac-signature']), $rawBody, $secret),
     'standard' => VerifyWaConnectWebhook::verify(
         $only(['webhook-id', 'webhook-timestamp', 'webhook-signature']),
         $rawBody,

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { buildApp } from '../../api/app.js';
-import { seedKeylessAccessFromEnv } from '../../api/seed-access.js';
+import { legacyKeylessAccessFromEnv } from '../../api/legacy-keyless-access.js';
 import type { ChildHandle } from '../../lib/child-process.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
@@ -12,7 +12,7 @@ import { eventually, openPool, openTemporalClient, testLog, testStackEnv, unique
 import { startTestWorker } from '../helpers/worker-process.js';
 
 describe(
-  'the rest of the API: listing, QR formats, primary, diagnostics, webhook settings, seed-compatible endpoints',
+  'the rest of the API: listing, QR formats, primary, diagnostics, webhook settings, legacy session API',
   { timeout: 180_000 },
   () => {
     let pool: DatabasePool;
@@ -181,8 +181,8 @@ describe(
       assert.equal(cleared.statusCode, 200);
     });
 
-    it("the seed's endpoints keep their paths and shapes", async () => {
-      const sessionId = uniqueId('seed');
+    it("the legacy session API's endpoints keep their paths and shapes", async () => {
+      const sessionId = uniqueId('legacy');
       const init = await call('POST', '/api/session/init', {
         sessionId,
         workspaceId: 77,
@@ -215,7 +215,7 @@ describe(
           return body.qrCode ? body : undefined;
         },
         20_000,
-        'a QR in the seed status',
+        'a QR in the legacy status',
       );
       assert.equal(status.status, 'qr_scanning');
       assert.equal((await admin('GET', '/api/session/nope/status')).json().code, 'session_not_found');
@@ -224,7 +224,7 @@ describe(
       assert.deepEqual(ended.json(), { success: true, sessionId });
     });
 
-    it("the seed's endpoints answer without a key on loopback only when allowed, for the named workspaces only", async () => {
+    it("the legacy session API's endpoints answer without a key on loopback only when allowed, for the named workspaces only", async () => {
       const open = await buildApp({
         pool,
         databaseUrl: testStackEnv().databaseUrl,
@@ -232,13 +232,13 @@ describe(
         log: testLog,
         taskQueue,
         simulator: false,
-        seedKeyless: seedKeylessAccessFromEnv(true, '78'),
+        legacyKeyless: legacyKeylessAccessFromEnv(true, '78'),
         webhookPolicy: testWebhookPolicy(),
         serviceWebVersion: null,
         keyring: keyringFromEnv(),
       });
       try {
-        const sessionId = uniqueId('seed-open');
+        const sessionId = uniqueId('legacy-open');
         const started = await open.inject({
           method: 'POST',
           url: '/api/session/init',
@@ -249,7 +249,7 @@ describe(
         assert.equal(
           (await open.inject({ method: 'GET', url: '/v1/workspaces/78/accounts' })).statusCode,
           401,
-          'only the seed paths',
+          'only the legacy paths',
         );
         const remote = await open.inject({
           method: 'GET',
@@ -266,7 +266,7 @@ describe(
         const elsewhere = await open.inject({
           method: 'POST',
           url: '/api/session/init',
-          payload: { sessionId: uniqueId('seed-other'), workspaceId: 79 },
+          payload: { sessionId: uniqueId('legacy-other'), workspaceId: 79 },
         });
         assert.equal(elsewhere.statusCode, 404, 'never a workspace the operator did not name');
         await open.inject({ method: 'DELETE', url: `/api/session/${sessionId}` });

@@ -252,7 +252,7 @@ const UNREACHABLE_WHATSAPP_ENV = {
 };
 
 describe('the real engine without the stand-in: WhatsApp Web unreachable', { timeout: 180_000 }, () => {
-  it('every attempt shows within 2 s: an event each (start, failure and next try), the detail in words in /v1, the seed status and the event stream', async () => {
+  it('every attempt shows within 2 s: an event each (start, failure and next try), the detail in words in /v1, the legacy status and the event stream', async () => {
     const pool = await openPool();
     const { client, close } = await openTemporalClient();
     const engineDir = join(testStackEnv().dataDir, uniqueId('engine-offline'));
@@ -277,14 +277,14 @@ describe('the real engine without the stand-in: WhatsApp Web unreachable', { tim
         timings: { reconnectMaxAttempts: 2, reconnectBaseDelayMs: 3_000, reconnectMaxDelayMs: 6_000 },
       });
       // What a support person sees, every 100 ms, until the account fails.
-      const seen: { at: number; detail: string; seedDetail: string }[] = [];
+      const seen: { at: number; detail: string; legacyDetail: string }[] = [];
       for (let status = ''; status !== 'failed';) {
         const view = (await api.as(key, { url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}` })).json<{
           status: string;
           detail: string;
         }>();
-        const seed = (await api.as(key, { url: `/api/session/${sessionId}/status` })).json<{ detail: string }>();
-        seen.push({ at: Date.now(), detail: view.detail, seedDetail: seed.detail });
+        const legacy = (await api.as(key, { url: `/api/session/${sessionId}/status` })).json<{ detail: string }>();
+        seen.push({ at: Date.now(), detail: view.detail, legacyDetail: legacy.detail });
         status = view.status;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -322,8 +322,8 @@ describe('the real engine without the stand-in: WhatsApp Web unreachable', { tim
         assert.ok(shown, `attempt ${index + 2} in the detail: ${seen.map((sample) => sample.detail).join(' | ')}`);
         assert.ok(shown.at - failedAt <= 2_000, `failure ${index + 1} shown ${shown.at - failedAt} ms after`);
         assert.ok(
-          seen.some((sample) => words.test(sample.seedDetail)),
-          'the seed status carries the same detail',
+          seen.some((sample) => words.test(sample.legacyDetail)),
+          'the legacy status carries the same detail',
         );
       }
       assert.ok(

@@ -161,7 +161,7 @@ describe('fault 6: bad input', { timeout: 1_800_000 }, () => {
     const headers = signedHeaders(secret, 'evt_7', now, body);
     assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, replayGuard: guard, nowSeconds: now }), {
       ok: true,
-      scheme: 'seed',
+      scheme: 'legacy',
     });
     assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, replayGuard: guard, nowSeconds: now + 1 }), {
       ok: false,

@@ -4,7 +4,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import type { DatabasePool } from 'slonik';
 import { buildApp } from '../../api/app.js';
 import { createApiKey } from '../../db/workspaces.js';
-import type { SeedKeylessAccess } from '../../api/seed-access.js';
+import type { LegacyKeylessAccess } from '../../api/legacy-keyless-access.js';
 import type { StreamLimits } from '../../api/stream-guard.js';
 import { webhookPolicyFromEnv, type WebhookNetworkPolicy } from '../../webhooks/network-policy.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
@@ -40,7 +40,7 @@ export async function buildTestApi(
     temporalUiUrl?: string;
     serviceWebVersion?: string;
     trustProxy?: string[];
-    seedKeyless?: SeedKeylessAccess;
+    legacyKeyless?: LegacyKeylessAccess;
     requestTimeoutMs?: number;
   },
 ): Promise<TestApi> {
@@ -65,7 +65,7 @@ export async function buildTestApi(
     ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     serviceWebVersion: options.serviceWebVersion ?? null,
     ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
-    ...(options.seedKeyless ? { seedKeyless: options.seedKeyless } : {}),
+    ...(options.legacyKeyless ? { legacyKeyless: options.legacyKeyless } : {}),
   });
   const { key: adminKey } = await createApiKey(pool, { workspaceId: null, name: 'test admin' });
   return {

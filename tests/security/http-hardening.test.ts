@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OPERATOR_SESSION_COOKIE } from '../../api/plugins/auth.js';
-import { seedKeylessAccessFromEnv, seedKeylessRefusal } from '../../api/seed-access.js';
+import { legacyKeylessAccessFromEnv, legacyKeylessRefusal } from '../../api/legacy-keyless-access.js';
 import { createApiKey } from '../../db/workspaces.js';
 import { useTestApi } from '../helpers/api.js';
 import { openPool, uniqueId } from '../helpers/context.js';
 
 const METRICS_TOKEN = 'metrics-token-for-the-hardening-tests';
-const SEED_WORKSPACE = 'ws-seed-hardening';
+const LEGACY_WORKSPACE = 'ws-legacy-hardening';
 
 describe('HTTP hardening', () => {
   const api = useTestApi({
@@ -15,7 +15,7 @@ describe('HTTP hardening', () => {
     rateLimitPerMinute: 5,
     accountCreationsPerMinute: 1,
     metricsToken: METRICS_TOKEN,
-    seedKeyless: seedKeylessAccessFromEnv(true, SEED_WORKSPACE),
+    legacyKeyless: legacyKeylessAccessFromEnv(true, LEGACY_WORKSPACE),
     // Never reached: a browser without a session is sent to the login page first.
     temporalUiUrl: 'http://127.0.0.1:9',
   });
@@ -119,17 +119,17 @@ describe('HTTP hardening', () => {
     assert.match(String(page.headers['content-security-policy']), /frame-ancestors 'none'/);
   });
 
-  it('key-less seed access refuses a foreign Host (DNS rebinding from a browser on the API host)', async () => {
-    const access = seedKeylessAccessFromEnv(true, SEED_WORKSPACE);
+  it('key-less legacy access refuses a foreign Host (DNS rebinding from a browser on the API host)', async () => {
+    const access = legacyKeylessAccessFromEnv(true, LEGACY_WORKSPACE);
     for (const host of ['localhost', 'localhost:3001', '127.0.0.1:3001', '[::1]:3001', '[::1]']) {
-      assert.equal(seedKeylessRefusal(access, { ip: '127.0.0.1', headers: { host } }), null, host);
+      assert.equal(legacyKeylessRefusal(access, { ip: '127.0.0.1', headers: { host } }), null, host);
     }
     for (const host of ['attacker.example', 'attacker.example:3001', 'localhost.attacker.example', '127.0.0.2']) {
-      assert.match(seedKeylessRefusal(access, { ip: '127.0.0.1', headers: { host } }) ?? '', /Host/, host);
+      assert.match(legacyKeylessRefusal(access, { ip: '127.0.0.1', headers: { host } }) ?? '', /Host/, host);
     }
     const status = (host: string) =>
       api.app.inject({
-        url: `/api/session/${SEED_WORKSPACE}-none/status`,
+        url: `/api/session/${LEGACY_WORKSPACE}-none/status`,
         remoteAddress: '127.0.0.1',
         headers: { host },
       });

@@ -57,12 +57,12 @@ describe('account creation has a rate of its own', () => {
     assert.equal(third.statusCode, 429, third.body);
     assert.equal(third.json().code, 'account_creation_rate_limited');
     assert.match(String(third.headers['content-type']), /^application\/problem\+json/);
-    const seedCreate = await api.as(api.adminKey, {
+    const legacyCreate = await api.as(api.adminKey, {
       method: 'POST',
       url: '/api/session/init',
       payload: { sessionId: `${workspaceId}-d`, workspaceId },
     });
-    assert.equal(seedCreate.statusCode, 429, 'the seed route shares the budget');
+    assert.equal(legacyCreate.statusCode, 429, 'the legacy route shares the budget');
     const list = await api.as(api.adminKey, { method: 'GET', url: `/v1/workspaces/${workspaceId}/accounts` });
     assert.equal(list.statusCode, 200);
   });

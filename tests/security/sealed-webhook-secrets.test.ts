@@ -79,7 +79,7 @@ describe('webhook signing secrets at rest', { timeout: 180_000 }, () => {
     );
     assert.deepEqual(verifyWebhook({ headers: ready.headers, rawBody: ready.body, secret: current }), {
       ok: true,
-      scheme: 'seed',
+      scheme: 'legacy',
     });
   });
 

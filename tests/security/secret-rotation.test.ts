@@ -48,7 +48,7 @@ describe('webhook signing-secret rotation', () => {
     const current = await setWorkspaceWebhook(pool, workspaceId, receiver.url, true);
     assert.notEqual(previous, current);
     const { headers, body } = await deliverNewEvent(workspaceId);
-    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret: current }), { ok: true, scheme: 'seed' });
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret: current }), { ok: true, scheme: 'legacy' });
     assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret: previous }), { ok: true, scheme: 'standard' });
     assert.equal(String(headers['webhook-signature']).split(' ').length, 2);
   });

@@ -15,7 +15,7 @@ interface Received {
   answered: number;
 }
 
-/** A backend's webhook receiver on loopback: answers from a script, verifies every signature as the seed's would. */
+/** A backend's webhook receiver on loopback: answers from a script, verifies every signature as the earlier Node service's receivers did. */
 async function startReceiver(
   secretOf: () => string,
   answers: (count: number) => number,

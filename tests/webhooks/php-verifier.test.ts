@@ -50,7 +50,7 @@ describe('the Laravel webhook middleware (examples/laravel), in PHP, on real del
                 JSON.parse(line) as {
                   event: string | null;
                   both: Outcome;
-                  seed: Outcome;
+                  legacy: Outcome;
                   standard: Outcome;
                   tampered: Outcome;
                   wrongSecret: Outcome;
@@ -66,8 +66,8 @@ describe('the Laravel webhook middleware (examples/laravel), in PHP, on real del
         'the status events at the PHP receiver',
       );
       for (const outcome of outcomes) {
-        assert.deepEqual(outcome.both, { ok: true, scheme: 'seed' }, JSON.stringify(outcome));
-        assert.deepEqual(outcome.seed, { ok: true, scheme: 'seed' });
+        assert.deepEqual(outcome.both, { ok: true, scheme: 'legacy' }, JSON.stringify(outcome));
+        assert.deepEqual(outcome.legacy, { ok: true, scheme: 'legacy' });
         assert.deepEqual(outcome.standard, { ok: true, scheme: 'standard' });
         assert.deepEqual(outcome.tampered, { ok: false, reason: 'bad_signature' });
         assert.deepEqual(outcome.wrongSecret, { ok: false, reason: 'bad_signature' });

@@ -14,16 +14,16 @@ const body = JSON.stringify({
 const now = Math.floor(Date.now() / 1000);
 
 describe('webhook signatures', () => {
-  it("X-HMAC-Signature is exactly what the seed's signing snippet computes", () => {
+  it("X-HMAC-Signature is exactly what the earlier Node service's signing snippet computes", () => {
     // The troubleshooting guide's snippet, as it is: createHmac('sha256', secret).update(timestamp + payload).digest('hex')
     const timestamp = Math.floor(Date.now() / 1000);
     const payload = body;
-    const seedSignature = crypto
+    const legacySignature = crypto
       .createHmac('sha256', secret)
       .update(timestamp + payload)
       .digest('hex');
     const headers = signedHeaders(secret, 'evt_42', timestamp, body);
-    assert.equal(headers['x-hmac-signature'], seedSignature);
+    assert.equal(headers['x-hmac-signature'], legacySignature);
     assert.equal(headers['x-timestamp'], String(timestamp));
   });
 
@@ -39,7 +39,10 @@ describe('webhook signatures', () => {
 
   it('the verifier accepts a fresh delivery under either scheme', () => {
     const headers = signedHeaders(secret, 'evt_42', now, body);
-    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, nowSeconds: now }), { ok: true, scheme: 'seed' });
+    assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, nowSeconds: now }), {
+      ok: true,
+      scheme: 'legacy',
+    });
     const standardOnly = {
       'Webhook-Id': headers['webhook-id'],
       'Webhook-Timestamp': headers['webhook-timestamp'],
@@ -92,7 +95,7 @@ describe('webhook signatures', () => {
     const headers = signedHeaders(secret, 'evt_42', now, body);
     assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, nowSeconds: now, replayGuard: guard }), {
       ok: true,
-      scheme: 'seed',
+      scheme: 'legacy',
     });
     assert.deepEqual(verifyWebhook({ headers, rawBody: body, secret, nowSeconds: now + 10, replayGuard: guard }), {
       ok: false,
@@ -119,7 +122,7 @@ describe('webhook signatures', () => {
     const next = signedHeaders(secret, 'evt_43', now + 1, body);
     assert.deepEqual(verifyWebhook({ headers: next, rawBody: body, secret, nowSeconds: now + 1, replayGuard: guard }), {
       ok: true,
-      scheme: 'seed',
+      scheme: 'legacy',
     });
   });
 });

@@ -9,7 +9,7 @@ use Closure;
 /**
  * Laravel middleware for wa-connect's webhooks: refuses (401) a request whose signature or timestamp does not verify,
  * so the controller only sees deliveries wa-connect sent. Either signature scheme verifies:
- * - the seed's: X-Timestamp (unix seconds) and X-HMAC-Signature = hex HMAC-SHA256(secret, timestamp . raw body);
+ * - the legacy one: X-Timestamp (unix seconds) and X-HMAC-Signature = hex HMAC-SHA256(secret, timestamp . raw body);
  * - Standard Webhooks: webhook-id, webhook-timestamp and webhook-signature = "v1," . base64 HMAC-SHA256 with the
  *   base64-decoded secret over "{id}.{timestamp}.{raw body}" (several, space-separated, while a secret rotates).
  *
@@ -37,7 +37,7 @@ final class VerifyWaConnectWebhook
 
     /**
      * @param array<string, string|list<string>> $headers as received, any case (Laravel's $request->headers->all())
-     * @return array{ok: true, scheme: 'seed'|'standard'}|array{ok: false, reason: string}
+     * @return array{ok: true, scheme: 'legacy'|'standard'}|array{ok: false, reason: string}
      */
     public static function verify(
         array $headers,
@@ -62,22 +62,22 @@ final class VerifyWaConnectWebhook
             return abs($now - (int) $timestamp) > $toleranceSeconds ? 'expired' : null;
         };
 
-        $seedTimestamp = $header('x-timestamp');
-        $seedSignature = $header('x-hmac-signature');
+        $legacyTimestamp = $header('x-timestamp');
+        $legacySignature = $header('x-hmac-signature');
         $id = $header('webhook-id');
         $timestamp = $header('webhook-timestamp');
         $signatures = $header('webhook-signature');
         $standardPresent = $id !== null && $timestamp !== null && $signatures !== null;
 
-        if ($seedTimestamp !== null && $seedSignature !== null) {
-            if (($problem = $stale($seedTimestamp)) !== null) {
+        if ($legacyTimestamp !== null && $legacySignature !== null) {
+            if (($problem = $stale($legacyTimestamp)) !== null) {
                 return ['ok' => false, 'reason' => $problem];
             }
-            $expected = hash_hmac('sha256', $seedTimestamp . $rawBody, $secret);
-            if (hash_equals($expected, $seedSignature)) {
-                return ['ok' => true, 'scheme' => 'seed'];
+            $expected = hash_hmac('sha256', $legacyTimestamp . $rawBody, $secret);
+            if (hash_equals($expected, $legacySignature)) {
+                return ['ok' => true, 'scheme' => 'legacy'];
             }
-            // The seed's header carries the current secret only; during a rotation the previous one is among the
+            // The legacy header carries the current secret only; during a rotation the previous one is among the
             // Standard Webhooks signatures.
             if (!$standardPresent) {
                 return ['ok' => false, 'reason' => 'bad_signature'];

@@ -1,25 +1,29 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SEED_KEYLESS_OFF, seedKeylessAccessFromEnv, seedKeylessRefusal } from '../../api/seed-access.js';
+import {
+  LEGACY_KEYLESS_OFF,
+  legacyKeylessAccessFromEnv,
+  legacyKeylessRefusal,
+} from '../../api/legacy-keyless-access.js';
 import { useTestApi } from '../helpers/api.js';
 import { uniqueId } from '../helpers/context.js';
 
-describe("the seed's key-less access (a pure decision)", () => {
+describe("the legacy session API's key-less access (a pure decision)", () => {
   const loopback = { ip: '127.0.0.1', headers: {} };
-  const open = seedKeylessAccessFromEnv(true, '1, 2');
+  const open = legacyKeylessAccessFromEnv(true, '1, 2');
 
   it('is off by default', () => {
-    assert.match(seedKeylessRefusal(SEED_KEYLESS_OFF, loopback) ?? '', /off/);
+    assert.match(legacyKeylessRefusal(LEGACY_KEYLESS_OFF, loopback) ?? '', /off/);
   });
 
   it('when turned on: loopback only, never through a proxy, never with no workspace named', () => {
-    assert.equal(seedKeylessRefusal(open, loopback), null);
-    assert.equal(seedKeylessRefusal(open, { ip: '::1', headers: {} }), null);
-    assert.match(seedKeylessRefusal(open, { ip: '203.0.113.7', headers: {} }) ?? '', /loopback only/);
+    assert.equal(legacyKeylessRefusal(open, loopback), null);
+    assert.equal(legacyKeylessRefusal(open, { ip: '::1', headers: {} }), null);
+    assert.match(legacyKeylessRefusal(open, { ip: '203.0.113.7', headers: {} }) ?? '', /loopback only/);
     for (const header of ['forwarded', 'x-forwarded-for', 'x-real-ip', 'via', 'x-forwarded-host']) {
-      assert.match(seedKeylessRefusal(open, { ip: '127.0.0.1', headers: { [header]: 'x' } }) ?? '', /proxy/, header);
+      assert.match(legacyKeylessRefusal(open, { ip: '127.0.0.1', headers: { [header]: 'x' } }) ?? '', /proxy/, header);
     }
-    assert.match(seedKeylessRefusal(seedKeylessAccessFromEnv(true, ''), loopback) ?? '', /no workspace/);
+    assert.match(legacyKeylessRefusal(legacyKeylessAccessFromEnv(true, ''), loopback) ?? '', /no workspace/);
     assert.deepEqual([...open.workspaces], ['1', '2']);
   });
 });
@@ -38,7 +42,7 @@ describe('where an API key may travel', () => {
     assert.equal(inHeader.statusCode, 200, inHeader.body);
   });
 
-  it('without SEED_API_LOOPBACK_WITHOUT_KEY the seed endpoints want a key, even from loopback', async () => {
+  it('without LEGACY_API_LOOPBACK_WITHOUT_KEY the legacy session API wants a key, even from loopback', async () => {
     const response = await api.app.inject({ method: 'GET', url: '/api/session/anything/status' });
     assert.equal(response.statusCode, 401);
   });

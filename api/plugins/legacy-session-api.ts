@@ -47,10 +47,10 @@ const SessionEnded = Type.Object(
 );
 
 /**
- * The seed's Node service endpoints, same paths and request shapes, so its backend can point here unchanged
+ * The earlier Node service's session endpoints, same paths and request shapes, so its backend can point here unchanged
  * (see its troubleshooting guide). New integrations use /v1.
  */
-export default async function seedCompatPlugin(fastify: FastifyInstance, options: AccountCommandDeps) {
+export default async function legacySessionApiPlugin(fastify: FastifyInstance, options: AccountCommandDeps) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool, temporal, taskQueue } = options;
   const sessionView = (row: AccountRow): Static<typeof SessionView> => {
@@ -78,10 +78,10 @@ export default async function seedCompatPlugin(fastify: FastifyInstance, options
   app.post(
     '/api/session/init',
     {
-      config: { auth: 'seed' },
+      config: { auth: 'legacy' },
       schema: {
-        summary: 'Seed-compatible: start a session (QR login)',
-        tags: ['seed-compatible'],
+        summary: 'Legacy session API: start a session (QR login)',
+        tags: ['legacy-session-api'],
         body: InitSessionBody,
         response: { 200: SessionView, 201: SessionView, ...problemResponses },
       },
@@ -110,10 +110,10 @@ export default async function seedCompatPlugin(fastify: FastifyInstance, options
   app.get(
     '/api/session/:sessionId/status',
     {
-      config: { auth: 'seed' },
+      config: { auth: 'legacy' },
       schema: {
-        summary: "Seed-compatible: a session's status",
-        tags: ['seed-compatible'],
+        summary: "Legacy session API: a session's status",
+        tags: ['legacy-session-api'],
         params: SessionParams,
         response: { 200: SessionView, ...problemResponses },
       },
@@ -124,10 +124,10 @@ export default async function seedCompatPlugin(fastify: FastifyInstance, options
   app.delete(
     '/api/session/:sessionId',
     {
-      config: { auth: 'seed' },
+      config: { auth: 'legacy' },
       schema: {
-        summary: 'Seed-compatible: end a session (logout, client stopped, auth removed, row soft-deleted)',
-        tags: ['seed-compatible'],
+        summary: 'Legacy session API: end a session (logout, client stopped, auth removed, row soft-deleted)',
+        tags: ['legacy-session-api'],
         params: SessionParams,
         response: { 200: SessionEnded, ...problemResponses },
       },
