@@ -30,6 +30,7 @@ import legacySessionApiPlugin from './plugins/legacy-session-api.js';
 import simulatorPlugin from './plugins/simulator.js';
 import temporalCodecPlugin from './plugins/temporal-codec.js';
 import workspaceScopePlugin from './plugins/workspace-scope.js';
+import type { WorkspaceServices } from './workspace-services.js';
 import { HttpProblem, problem, PROBLEM_CONTENT_TYPE } from './problem.js';
 
 const DEFAULT_LIVE_ACCOUNT_LIMIT = 100;
@@ -195,7 +196,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     },
   });
   await app.register(pagePlugin);
-  const accountDeps = {
+  const workspaceServices: WorkspaceServices = {
     pool: deps.pool,
     temporal: deps.temporal,
     taskQueue: deps.taskQueue,
@@ -205,7 +206,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     serviceWebVersion: deps.serviceWebVersion,
     keyring: deps.keyring,
   };
-  await app.register(workspaceScopePlugin, { ...accountDeps, prefix: '/v1/workspaces/:workspaceId' });
+  await app.register(workspaceScopePlugin, { ...workspaceServices, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });
   await app.register(stuckAccountsPlugin, { pool: deps.pool });
   await app.register(temporalCodecPlugin, { codecs: deps.temporal.options.loadedDataConverter.payloadCodecs });
@@ -214,7 +215,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     temporalUiUrl: deps.temporalUiUrl ?? null,
     sessionLifetimeMs: deps.operatorSessionLifetimeMs ?? 8 * 3_600_000,
   });
-  await app.register(legacySessionApiPlugin, accountDeps);
+  await app.register(legacySessionApiPlugin, workspaceServices);
   await app.register(eventStreamPlugin, {
     pool: deps.pool,
     fanout,

@@ -5,13 +5,13 @@ import { listRecentAccountEvents, type AccountEvent } from '../../db/account-eve
 import { listDeliveries } from '../../db/webhook-deliveries.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
 import { accountFor } from '../account-access.js';
-import type { AccountCommandDeps } from '../account-commands.js';
+import type { WorkspaceServices } from '../workspace-services.js';
 import { withTemporalDeadline } from '../dependency-outage.js';
 import { toAccountView } from '../account-view.js';
 import { AccountParams, problemResponses } from '../schemas.js';
 
 /** What an operator asks about one account: the row, recent events, its workflow and activities, measured timings. */
-export default async function accountDiagnosticsPlugin(fastify: FastifyInstance, options: AccountCommandDeps) {
+export default async function accountDiagnosticsPlugin(fastify: FastifyInstance, options: WorkspaceServices) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool, temporal } = options;
 

@@ -23,7 +23,8 @@ import {
   type Addressed,
 } from '../../workflows/messages.js';
 import { accountFor } from '../account-access.js';
-import { deleteAccount, type AccountCommandDeps } from '../account-commands.js';
+import { deleteAccount } from '../account-commands.js';
+import type { WorkspaceServices } from '../workspace-services.js';
 import { withTemporalDeadline } from '../dependency-outage.js';
 import { AccountUpdateUnavailable, executeAccountUpdate } from '../account-update.js';
 import { AccountViewRef, toAccountView } from '../account-view.js';
@@ -97,7 +98,7 @@ const CommandAccepted = Type.Object(
 );
 
 /** The account resource: one workflow and one row per account; the API reads rows and sends workflow messages. */
-export default async function accountsPlugin(fastify: FastifyInstance, options: AccountCommandDeps) {
+export default async function accountsPlugin(fastify: FastifyInstance, options: WorkspaceServices) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool, temporal, taskQueue } = options;
   const handle = (row: AccountRow) => temporal.workflow.getHandle(accountWorkflowId(row.workspace_id, row.session_id));

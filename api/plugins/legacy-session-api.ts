@@ -4,7 +4,8 @@ import { Type, type Static } from 'typebox';
 import type { AccountRow } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
 import { visibleAccountWithSessionId, workspaceNotFound } from '../account-access.js';
-import { deleteAccount, type AccountCommandDeps } from '../account-commands.js';
+import { deleteAccount } from '../account-commands.js';
+import type { WorkspaceServices } from '../workspace-services.js';
 import { toAccountView } from '../account-view.js';
 import { assertWebhookUrl } from '../webhook-url.js';
 import { createAccount, createRefusal } from '../create-account.js';
@@ -50,7 +51,7 @@ const SessionEnded = Type.Object(
  * The earlier Node service's session endpoints, same paths and request shapes, so its backend can point here unchanged
  * (see its troubleshooting guide). New integrations use /v1.
  */
-export default async function legacySessionApiPlugin(fastify: FastifyInstance, options: AccountCommandDeps) {
+export default async function legacySessionApiPlugin(fastify: FastifyInstance, options: WorkspaceServices) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool, temporal, taskQueue } = options;
   const sessionView = (row: AccountRow): Static<typeof SessionView> => {

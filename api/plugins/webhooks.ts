@@ -8,7 +8,7 @@ import { listDeliveries } from '../../db/webhook-deliveries.js';
 import { ensureWorkspace, updateWorkspaceWebhook, type WorkspaceRow } from '../../db/workspaces.js';
 import { Type } from 'typebox';
 import { accountFor } from '../account-access.js';
-import type { AccountCommandDeps } from '../account-commands.js';
+import type { WorkspaceServices } from '../workspace-services.js';
 import { AccountViewRef, toAccountView } from '../account-view.js';
 import { assertWebhookUrl } from '../webhook-url.js';
 import {
@@ -53,7 +53,7 @@ const view = async (pool: DatabasePool, keyring: Keyring, row: WorkspaceRow) => 
 };
 
 /** Webhooks: the workspace's default URL and signing secret, an account's own URL, and every delivery attempt. */
-export default async function webhooksPlugin(fastify: FastifyInstance, options: AccountCommandDeps) {
+export default async function webhooksPlugin(fastify: FastifyInstance, options: WorkspaceServices) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool } = options;
   app.get(

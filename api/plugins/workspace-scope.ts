@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AccountCommandDeps } from '../account-commands.js';
+import type { WorkspaceServices } from '../workspace-services.js';
 import { accountNotFound, workspaceNotFound } from '../account-access.js';
 import accountDiagnosticsPlugin from './account-diagnostics.js';
 import accountsPlugin from './accounts.js';
@@ -12,7 +12,7 @@ import webVersionPlugin from './web-version.js';
  * Everything under /v1/workspaces/:workspaceId: the access check runs once here, for every route of the group. A key
  * of another workspace gets the same 404 as for a workspace or an account that does not exist.
  */
-export default async function workspaceScopePlugin(app: FastifyInstance, deps: AccountCommandDeps) {
+export default async function workspaceScopePlugin(app: FastifyInstance, deps: WorkspaceServices) {
   app.addHook('preHandler', async (request) => {
     const params = request.params as { workspaceId: string; sessionId?: string };
     const notFound = () =>
@@ -21,8 +21,8 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: A
         : accountNotFound({ workspaceId: params.workspaceId, sessionId: params.sessionId });
     assertWorkspaceAccess(request, params.workspaceId, notFound);
   });
-  // The children get the dependencies alone: the group's prefix in their options would be added a second time.
-  const dependencies: AccountCommandDeps = {
+  // The children get the services alone: the group's prefix in their options would be added a second time.
+  const services: WorkspaceServices = {
     pool: deps.pool,
     temporal: deps.temporal,
     taskQueue: deps.taskQueue,
@@ -39,6 +39,6 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: A
     webhooksPlugin,
     webVersionPlugin,
   ]) {
-    await app.register(plugin, dependencies);
+    await app.register(plugin, services);
   }
 }
