@@ -77,3 +77,9 @@ export type AccountParams = Static<typeof AccountParams>;
 
 /** What a route answers for a refused request (api/problem.ts registers the schema). */
 export const problemResponses = { '4xx': { $ref: 'ProblemDetails#' } } as const;
+
+/** A command the account's workflow took; what it does shows in the account's status and events. */
+export const CommandAccepted = Type.Object(
+  { accepted: Type.Boolean(), sessionId: Type.String() },
+  { additionalProperties: false },
+);

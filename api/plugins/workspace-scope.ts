@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { WorkspaceServices } from '../workspace-services.js';
 import { accountNotFound, workspaceNotFound } from '../account-access.js';
+import accountActionsPlugin from './account-actions.js';
 import accountDiagnosticsPlugin from './account-diagnostics.js';
+import accountLoginPlugin from './account-login.js';
 import accountsPlugin from './accounts.js';
 import { assertWorkspaceAccess } from './auth.js';
 import { workspaceStuckAccountsPlugin } from './stuck-accounts.js';
@@ -34,6 +36,8 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: W
   };
   for (const plugin of [
     accountsPlugin,
+    accountLoginPlugin,
+    accountActionsPlugin,
     accountDiagnosticsPlugin,
     workspaceStuckAccountsPlugin,
     webhooksPlugin,
