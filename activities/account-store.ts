@@ -8,7 +8,6 @@ import {
   type AccountRow,
   type StatusChange,
 } from '../db/accounts.js';
-import { deleteEngineAuth } from '../db/engine-auth.js';
 import { eventsWithWebhookTargets } from '../db/webhook-deliveries.js';
 import { accountEventType, type AccountEventType } from '../domain/account-event-types.js';
 import type { AccountStatus } from '../domain/account-status.js';
@@ -77,11 +76,6 @@ export function createAccountStoreActivities(pool: DatabasePool) {
 
     async endAccount(ending: FromWorkflow<Ending>): Promise<AccountSnapshot> {
       return snapshot(await endAccount(pool, { ...ending, eventType: accountEventType(ending.eventType) }));
-    },
-
-    /** Saved auth lives in PostgreSQL, so any worker can remove it; only a logout, a ban or a delete asks for it. */
-    async forgetEngineAuth(input: { sessionId: string }): Promise<void> {
-      await deleteEngineAuth(pool, input.sessionId);
     },
   };
 }

@@ -1,7 +1,6 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { endAccount } from '../db/account-lifecycle.js';
 import type { AccountRow } from '../db/accounts.js';
-import { deleteEngineAuth } from '../db/engine-auth.js';
 import { accountWorkflowId } from '../workflows/ids.js';
 import { sessionKey } from '../domain/session-key.js';
 import { deleteAccountSignal, signalAccount } from '../workflows/messages.js';
@@ -31,9 +30,9 @@ export async function deleteAccount(deps: WorkspaceServices, row: AccountRow): P
       reason: 'deleted',
       eventType: 'session_deleted',
       softDelete: true,
+      forgetLogin: true,
       dedupeKey: `api-delete:${row.session_id}`,
     });
-    await deleteEngineAuth(deps.pool, key);
     await startWebhookDeliveries(deps.pool, deps.temporal, deps.taskQueue, ending.eventIds);
   }
 }

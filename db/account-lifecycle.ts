@@ -3,6 +3,8 @@ import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slon
 import type { AccountStatus } from '../domain/account-status.js';
 import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes } from './account-events.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
+import { deleteEngineAuth } from './engine-auth.js';
+import { sessionKey } from '../domain/session-key.js';
 
 /**
  * Activation, ending and primary changes: the changes that touch other rows of the workspace (the same phone
@@ -33,7 +35,7 @@ export interface Activation {
 export interface ActivationResult {
   applied: boolean;
   row: AccountRow;
-  /** Older accounts of the workspace that held this phone: now failed, phone released, soft-deleted. */
+  /** Older accounts of the workspace that held this phone: now failed, phone released, soft-deleted, login removed. */
   releasedSessionIds: string[];
   eventIds: number[];
 }
@@ -63,6 +65,8 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
     `);
     const eventIds: number[] = [];
     for (const old of released) {
+      // The phone is linked to this session now: the old session's login would only log the phone out again.
+      await deleteEngineAuth(tx, sessionKey(old.workspace_id, old.session_id));
       eventIds.push(
         await appendEvent(
           tx,
@@ -113,6 +117,8 @@ export interface Ending {
   eventType: AccountEventType;
   /** Delete: the row is soft-deleted too. */
   softDelete: boolean;
+  /** The saved login is worthless (logout, ban, delete): removed in the same transaction as the ending. */
+  forgetLogin: boolean;
   dedupeKey: string;
 }
 
@@ -133,6 +139,7 @@ export async function endAccount(pool: DatabasePool, ending: Ending): Promise<En
     if (earlier) return { applied: false, row, eventIds: earlier };
 
     await forgetLoginCodes(tx, row);
+    if (ending.forgetLogin) await deleteEngineAuth(tx, ending.sessionId);
     const wasPrimary = row.is_primary;
     const updated = await tx.one(sql.type(accountRowSchema)`
       UPDATE whatsapp_accounts

@@ -68,9 +68,6 @@ export class AccountEffects {
         await this.deliverWebhooks(result);
         return { type: 'activated', identity, result };
       }
-      case 'forgetLogin':
-        await rowWrites.forgetEngineAuth({ sessionId });
-        return null;
       case 'askForHost':
         this.session.askForHost(effect.generation);
         return null;

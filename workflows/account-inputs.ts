@@ -63,6 +63,7 @@ export interface EndWrite extends Named {
   eventType: AccountEventType;
   reason: string;
   softDelete: boolean;
+  forgetLogin: boolean;
 }
 export interface CodeWrite extends Named {
   kind: 'qr' | 'pairing_code';
@@ -87,7 +88,6 @@ export type AccountEffect =
   | { type: 'writeEvent'; write: EventWrite }
   | { type: 'activate'; write: ActivationWrite }
   /** Removes the saved login from PostgreSQL, even when its host is gone. */
-  | { type: 'forgetLogin' }
   | { type: 'askForHost'; generation: number }
   | { type: 'stopAskingForHost' }
   | { type: 'startEngine'; taskQueue: string; generation: number; resuming: boolean }

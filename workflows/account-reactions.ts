@@ -23,9 +23,8 @@ export function command(turn: Turn, command: Command): void {
       turn.setDeadline('reconnectAt', turn.now);
       return;
     case 'superseded':
-      // The activation that took the phone already wrote this row; only the client and its login are left.
+      // The activation that took the phone already wrote this row and removed its saved login; only the client is left.
       turn.stopSession({ logout: true, forgetLogin: true });
-      turn.do({ type: 'forgetLogin' });
       Object.assign(turn.account, {
         status: 'failed',
         failureReason: `phone_moved_to_session:${command.bySessionId}`,

@@ -96,14 +96,14 @@ export class Turn {
   finish(kind: EndingKind, detail?: string): void {
     const ending = ENDINGS[kind];
     this.stopSession({ logout: ending.logout, forgetLogin: ending.forgetLogin });
-    // The host removed its copy of the login; this removes the one in PostgreSQL even when the host is gone.
-    if (ending.forgetLogin) this.do({ type: 'forgetLogin' });
     const everConnected = this.account.status === 'connected' || this.account.status === 'disconnected';
     const write = {
       status: ending.status === 'disconnected' && !everConnected ? 'failed' : ending.status,
       reason: endingReason(kind, detail),
       eventType: ending.eventType,
       softDelete: ending.softDelete,
+      // The host removes its copy when it stops the client; the ending removes the one in PostgreSQL, host or no host.
+      forgetLogin: ending.forgetLogin,
       dedupeName: this.dedupeName('end'),
     } as const;
     this.do({ type: 'writeEnd', write });

@@ -173,12 +173,10 @@ export class StubWorld {
         if (applied) {
           if (row.status !== 'failed') Object.assign(row, { status: ending.status, failureReason: ending.reason });
           row.deleted ||= ending.softDelete;
+          row.loginForgotten ||= ending.forgetLogin;
           row.events.push(ending.eventType);
         }
         return this.snapshot(row, applied);
-      },
-      forgetEngineAuth: async ({ sessionId }) => {
-        this.row(bare(sessionId)).loginForgotten = true;
       },
     };
   }

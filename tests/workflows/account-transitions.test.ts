@@ -191,11 +191,11 @@ describe('account transitions (a pure function, no server)', () => {
 
   it('delete: logs out and forgets the login, hides the row, and ends with the write', () => {
     const { state, effects } = run(connected(), [{ type: 'command', command: { type: 'delete' } }]);
-    assert.deepEqual(effects.slice(0, 2), [
-      { type: 'stopEngine', taskQueue: 'host-a', logout: true, forgetLogin: true },
-      { type: 'forgetLogin' },
-    ]);
-    assert.equal(effects[2]?.type, 'writeEnd');
+    assert.deepEqual(effects[0], { type: 'stopEngine', taskQueue: 'host-a', logout: true, forgetLogin: true });
+    const end = effects[1];
+    assert.ok(end?.type === 'writeEnd');
+    assert.equal(end.write.softDelete, true, 'the row is hidden');
+    assert.equal(end.write.forgetLogin, true, 'the login in PostgreSQL goes with the ending');
     assert.equal(state.account.ended, false, 'ended once the database said so');
     const ended = run(state, [
       {
@@ -205,6 +205,7 @@ describe('account transitions (a pure function, no server)', () => {
           eventType: 'session_deleted',
           reason: 'deleted',
           softDelete: true,
+          forgetLogin: true,
           dedupeName: 'end:1',
         },
         snapshot: snapshot('disconnected', { deleted: true }),

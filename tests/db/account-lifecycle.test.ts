@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { DatabasePool } from 'slonik';
+import { activateAccount, endAccount } from '../../db/account-lifecycle.js';
+import { insertAccount } from '../../db/accounts.js';
+import { EngineAuthStore } from '../../db/engine-auth.js';
+import { ensureWorkspace } from '../../db/workspaces.js';
+import { sessionKey } from '../../domain/session-key.js';
+import { keyringFromEnv } from '../../lib/keyring.js';
+import { openPool, uniqueId } from '../helpers/context.js';
+
+describe('the saved login goes with the change that makes it worthless, in the same transaction', () => {
+  let pool: DatabasePool;
+  let logins: EngineAuthStore;
+  before(async () => {
+    pool = await openPool();
+    logins = new EngineAuthStore(pool, keyringFromEnv());
+  });
+  after(async () => {
+    await pool?.end();
+  });
+
+  const accountWithLogin = async (workspaceId: string, sessionId: string): Promise<string> => {
+    await ensureWorkspace(pool, workspaceId);
+    await insertAccount(pool, { workspaceId, sessionId });
+    const key = sessionKey(workspaceId, sessionId);
+    await logins.save(key, 'simulated', Buffer.from(`login of ${key}`));
+    assert.ok(await logins.load(key), 'saved');
+    return key;
+  };
+
+  it('an ending that forgets the login removes it; one that keeps it (a conflict elsewhere) leaves it', async () => {
+    const workspaceId = uniqueId('ws-end');
+    const forgotten = await accountWithLogin(workspaceId, uniqueId('deleted'));
+    const kept = await accountWithLogin(workspaceId, uniqueId('kept'));
+    const ending = { status: 'failed', reason: 'deleted', eventType: 'session_deleted', softDelete: true } as const;
+    await endAccount(pool, { ...ending, sessionId: forgotten, forgetLogin: true, dedupeKey: uniqueId('end') });
+    await endAccount(pool, { ...ending, sessionId: kept, forgetLogin: false, dedupeKey: uniqueId('end') });
+    assert.equal(await logins.load(forgotten), null);
+    assert.equal((await logins.load(kept))?.toString(), `login of ${kept}`);
+  });
+
+  it('an activation that takes the phone from an older account removes that account’s login, not its own', async () => {
+    const workspaceId = uniqueId('ws-moved');
+    const older = await accountWithLogin(workspaceId, uniqueId('older'));
+    const newer = await accountWithLogin(workspaceId, uniqueId('newer'));
+    const phone = { phoneNumber: '628118000111', pushName: null };
+    await activateAccount(pool, { sessionId: older, ...phone, dedupeKey: uniqueId('activate') });
+    const moved = await activateAccount(pool, { sessionId: newer, ...phone, dedupeKey: uniqueId('activate') });
+    assert.equal(moved.releasedSessionIds.length, 1, 'the older account gave up the phone');
+    assert.equal(await logins.load(older), null, 'the older login is gone');
+    assert.ok(await logins.load(newer), 'the newer login stays');
+  });
+});
