@@ -18,6 +18,8 @@ const LAYERS = [
   ['config'],
   ['domain', 'lib'],
 ];
+/** The service's own code: everything but the tools around it (scripts, bench, infra) and its settings (config). */
+const SERVICE_FOLDERS = LAYERS.flat().filter((folder) => !['scripts', 'bench', 'infra', 'config'].includes(folder));
 /** What knows the session and its data, and nothing of how Temporal runs it. */
 const TEMPORAL_FREE = ['engine', 'webhooks', 'db', 'domain'];
 
@@ -81,6 +83,20 @@ export default tseslint.config(
     },
   },
   ...importDirection,
+  {
+    // Settings are read in config/, where they are parsed and documented; elsewhere process.env is only handed on
+    // whole to a child process (filtered: engine/real/chromium-environment.ts).
+    files: SERVICE_FOLDERS.map((folder) => `${folder}/**/*.ts`),
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.object.name='process'][object.property.name='env']",
+          message: 'read settings in config/ (config/env.ts) and pass them in',
+        },
+      ],
+    },
+  },
   {
     // Tests read JSON bodies of HTTP answers as whatever the API sent; the assertions are their type check.
     files: ['tests/**/*.ts'],

@@ -1,10 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
 import { readProcessEnv } from '../config/env.js';
+import { serviceLogger } from '../config/logging.js';
 import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
 import { exitWithin } from '../lib/exit-deadline.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
-import { createLogger } from '../lib/logger.js';
 import { parseKeyring } from '../lib/keyring.js';
 import { reencryptWebhookSecrets } from '../db/webhook-secrets.js';
 import { dataConverterFromEnv } from '../lib/payload-encryption.js';
@@ -17,7 +17,7 @@ import { legacyKeylessAccessFromEnv } from './legacy-keyless-access.js';
 const API_STOP_GRACE_MS = 10_000;
 
 async function main() {
-  const log = createLogger('api');
+  const log = serviceLogger('api');
   const env = readProcessEnv();
   await migrate(env.DATABASE_MIGRATION_URL ?? env.DATABASE_URL, log);
   const pool = await createDatabasePool(env.DATABASE_URL);
@@ -74,12 +74,12 @@ async function main() {
   };
   process.once('SIGTERM', () => void close('SIGTERM'));
   process.once('SIGINT', () => void close('SIGINT'));
-  exitWithParent(() => void close('supervisor is gone'));
+  exitWithParent(env.WA_SUPERVISED, () => void close('supervisor is gone'));
 
   await app.listen({ host: env.API_HOST, port: env.API_PORT });
 }
 
 main().catch((error: unknown) => {
-  createLogger('api').fatal({ err: error }, 'api failed to start');
+  serviceLogger('api').fatal({ err: error }, 'api failed to start');
   process.exit(1);
 });

@@ -28,6 +28,11 @@ const processEnvSchema = z
     TEMPORAL_TLS_KEY: z.string().min(1).optional(),
     TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
     TASK_QUEUE: z.string().min(1).default('wa-accounts'),
+    // Set by the supervisor (`npm start`, the test runner) on the processes it starts: they stop when it is gone.
+    WA_SUPERVISED: z
+      .enum(['0', '1'])
+      .default('0')
+      .transform((value) => value === '1'),
     // The service's keys (lib/keyring.ts): `id:base64,...`, the active one first. `npm start` makes one in .data/.
     ENCRYPTION_KEYS: z
       .string({ required_error: 'is required: id:base64 of 32 random bytes (npm run keys -- new-key)' })

@@ -3,7 +3,7 @@ import type { ProcessEnv } from '../config/env.js';
 import { EngineAuthStore } from '../db/engine-auth.js';
 import { parseKeyring } from '../lib/keyring.js';
 import type { Logger } from '../lib/logger.js';
-import { readSimulatorSettings } from './simulated/settings.js';
+import { readSimulatorSettings } from '../config/simulator-settings.js';
 import { SimulatedEngine } from './simulated/simulated-engine.js';
 import { chromiumFlags, decideSandboxAtStart, readSandboxFacts, type SandboxFacts } from './real/chromium-sandbox.js';
 import { WhatsAppWebEngine } from './real/whatsapp-web-engine.js';

@@ -54,9 +54,7 @@ export function newKeyEntry(id = `k${new Date().toISOString().slice(0, 10).repla
 }
 
 /** The keyring ENCRYPTION_KEYS holds. */
-export function keyringFromEnv(
-  env: Record<string, unknown> & { ENCRYPTION_KEYS?: string | undefined } = process.env,
-): Keyring {
+export function keyringFromEnv(env: Record<string, unknown> & { ENCRYPTION_KEYS?: string | undefined }): Keyring {
   if (!env.ENCRYPTION_KEYS) throw new Error('ENCRYPTION_KEYS is not set: nothing can be encrypted');
   return parseKeyring(env.ENCRYPTION_KEYS);
 }

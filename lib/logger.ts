@@ -4,11 +4,12 @@ import { PinoPretty } from 'pino-pretty';
 /**
  * One structured logger per process; `component` tells the lines of worker, API and stack apart. On a terminal
  * (`npm start` in a shell) the lines are printed for people by pino's own pretty printer; anywhere else (a log
- * file, a collector, a pipe) they stay JSON, one object per line. LOG_FORMAT=json|pretty decides instead.
+ * file, a collector, a pipe) they stay JSON, one object per line. `format` (json or pretty) decides instead; the
+ * service's processes take both from LOG_LEVEL and LOG_FORMAT (config/logging.ts).
  */
-export function createLogger(component: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(component: string, level = 'info', format?: string): Logger {
   const options = { level, base: { component, pid: process.pid } };
-  if (!prettyLines(process.env.LOG_FORMAT, process.stdout.isTTY === true)) return pino(options);
+  if (!prettyLines(format, process.stdout.isTTY === true)) return pino(options);
   return pino(
     options,
     // Colours when the terminal takes them (NO_COLOR turns them off); the process's part leads each message.

@@ -117,6 +117,6 @@ export function encryptingDataConverter(keyring: Keyring) {
 }
 
 /** The data converter with the keys ENCRYPTION_KEYS holds. */
-export function dataConverterFromEnv(env: Parameters<typeof keyringFromEnv>[0] = process.env) {
+export function dataConverterFromEnv(env: Parameters<typeof keyringFromEnv>[0]) {
   return encryptingDataConverter(keyringFromEnv(env));
 }

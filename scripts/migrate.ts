@@ -1,12 +1,12 @@
 import { migrate } from '../db/migrate.js';
 import { ensureProcessLogin, PROCESS_ROLES, type ServiceProcess } from '../db/service-login.js';
-import { createLogger } from '../lib/logger.js';
+import { serviceLogger } from '../config/logging.js';
 
 /**
  * `npm run migrate`: applies sql/ as the schema's owner, DATABASE_MIGRATION_URL (else DATABASE_URL). Production
  * deploys run it before the new processes, which log in with a role that may not change the schema.
  */
-const log = createLogger('migrate');
+const log = serviceLogger('migrate');
 const ownerUrl = process.env.DATABASE_MIGRATION_URL ?? process.env.DATABASE_URL;
 if (!ownerUrl) {
   log.fatal('set DATABASE_MIGRATION_URL (or DATABASE_URL) to the schema owner’s postgres:// URL');

@@ -13,7 +13,7 @@ import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.j
 import { redact, startStack, type RunningStack } from '../infra/stack.js';
 import { SupervisedProcess } from '../infra/supervisor.js';
 import { waitForWorkflowPoller } from '../infra/wait-for-worker.js';
-import { createLogger } from '../lib/logger.js';
+import { serviceLogger } from '../config/logging.js';
 import { newKeyEntry } from '../lib/keyring.js';
 import { TEMPORAL_UI_PUBLIC_PATH } from '../lib/temporal-ui.js';
 
@@ -23,7 +23,7 @@ import { TEMPORAL_UI_PUBLIC_PATH } from '../lib/temporal-ui.js';
  * backoff (infra/supervisor.ts). Data stays in DATA_DIR, so the next start finds every workflow and row.
  */
 async function main() {
-  const log = createLogger('stack');
+  const log = serviceLogger('stack');
   const config = readStackEnv();
   const startedAt = Date.now();
   const services: SupervisedProcess[] = [];

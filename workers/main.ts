@@ -1,8 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
-import { temporalTlsFromEnv } from '../lib/temporal-tls.js';
-import { ensureWebhookOutboxSchedule } from './webhook-outbox-schedule.js';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
 import {
   createAccountSettingsActivities,
   createAccountStoreActivities,
@@ -12,42 +10,36 @@ import {
   workerAccountSettings,
 } from '../activities/index.js';
 import { readProcessEnv } from '../config/env.js';
+import { serviceLogger } from '../config/logging.js';
 import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
+import { accountWebVersionPin } from '../db/web-version-pins.js';
 import { createEngine } from '../engine/create-engine.js';
-import { SessionHost } from '../engine/session-host.js';
 import { exitWithin } from '../lib/exit-deadline.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
-import { createLogger } from '../lib/logger.js';
 import { parseKeyring } from '../lib/keyring.js';
 import { dataConverterFromEnv } from '../lib/payload-encryption.js';
 import { temporalLoggerFrom } from '../lib/temporal-logger.js';
+import { temporalTlsFromEnv } from '../lib/temporal-tls.js';
 import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
-import { signalAccountWorkflow, signalHostGone } from './engine-event-sink.js';
 import { placementTaskQueue } from '../workflows/ids.js';
-import { HostLeases, leaseTimings } from '../engine/host-leases.js';
+import { drainOnSignals, shutdownWorkers, WORKER_STOP_GRACE_MS } from './host-drain.js';
+import { HostRuntime } from './host-runtime.js';
 import { gatedSlots } from './task-gate.js';
-import { SessionUpkeep } from '../engine/session-upkeep.js';
-import { recordSightings } from '../db/session-sightings.js';
-import { accountWebVersionPin } from '../db/web-version-pins.js';
-import { HostCapacity, hostSeats, hostStartsPerSecond } from './host-capacity.js';
-import { hostTaskQueueName } from './task-queues.js';
 import { refuseUnreadableArguments } from './unreadable-arguments.js';
+import { ensureWebhookOutboxSchedule } from './webhook-outbox-schedule.js';
 
-/**
- * A worker process: the shared queue (workflows, database activities), the placement queue (claims for a host, polled
- * only with a free seat) and this process's own host queue (activities that touch its WhatsApp clients). SIGTERM or
- * SIGINT drains the host: it stops taking sessions, hands its sessions to other hosts at a bounded rate (their logins
- * stay saved, so the others resume them without a scan), and exits when it holds none or after the grace period.
- */
-/** After its sessions are handed over, how long the worker's own shutdown may take before it exits regardless. */
-const WORKER_STOP_GRACE_MS = 20_000;
 /** The shared worker's concurrent workflow tasks and activities: the SDK's own defaults, now behind a gate. */
 const SHARED_WORKFLOW_TASK_SLOTS = 40;
 const SHARED_ACTIVITY_SLOTS = 100;
 
+/**
+ * A worker process: the shared queue (workflows, database activities), the placement queue (claims for a host, polled
+ * only with a free seat) and this process's own host queue (activities that touch its WhatsApp clients), around the
+ * host runtime (host-runtime.ts). SIGTERM or SIGINT drains the host (host-drain.ts).
+ */
 async function main() {
-  const log = createLogger('worker');
+  const log = serviceLogger('worker');
   const env = readProcessEnv();
   // The signals are this process's own to handle: a drain comes before the workers shut down.
   Runtime.install({ logger: temporalLoggerFrom(log), shutdownSignals: [] });
@@ -66,44 +58,9 @@ async function main() {
     dataConverter: dataConverterFromEnv(env),
   });
   const engine = await createEngine(env, pool, log);
-  const hostTaskQueue = hostTaskQueueName();
-  const seats = hostSeats({
-    setting: env.HOST_SESSION_CAPACITY,
-    engine: env.WA_ENGINE,
-    sessionMemoryBudgetMb: env.SESSION_MEMORY_BUDGET_MB,
-  });
-  // Each needs the other: the capacity counts the host's sessions, the host says when a seat frees.
-  const capacity = new HostCapacity(seats, () => sessionHost.size, {
-    startsPerSecond: hostStartsPerSecond(env.HOST_SESSION_STARTS_PER_SECOND, env.WA_ENGINE),
-    canTakeSessions: () => leases.reachesLeaseStore(),
-  });
-  // One host per session: a client runs only under its lease; a session taken over, or every session when the
-  // leases could not be renewed in time, stops here.
-  const leases = new HostLeases(
-    pool,
-    hostTaskQueue,
-    async (sessionIds) => {
-      for (const sessionId of sessionIds) await sessionHost.stop(sessionId);
-    },
-    log,
-    leaseTimings(env.SESSION_LEASE_TTL_MS),
-    signalHostGone(client),
-  );
-  const sessionHost = new SessionHost(engine, signalAccountWorkflow(client), log, () => capacity.changed(), leases);
-  leases.start();
-  const upkeep = new SessionUpkeep(
-    sessionHost,
-    (sightings) => recordSightings(pool, sightings),
-    {
-      everyMs: env.ENGINE_CHECK_EVERY_MS,
-      answerWithinMs: env.ENGINE_CHECK_TIMEOUT_MS,
-      missesBeforeRestart: env.ENGINE_CHECK_MISSES,
-      memoryLimitBytes: env.ENGINE_MEMORY_LIMIT_MB > 0 ? env.ENGINE_MEMORY_LIMIT_MB * 1024 * 1024 : null,
-      quietForMs: env.ENGINE_RECYCLE_QUIET_MS,
-    },
-    log,
-  );
-  upkeep.start();
+  const runtime = new HostRuntime({ env, engine, pool, client, log });
+  const { capacity, leases, sessions, seats } = runtime;
+  runtime.start();
 
   const sharedWorker = await Worker.create({
     connection,
@@ -132,12 +89,10 @@ async function main() {
   const hostWorker = await Worker.create({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
-    taskQueue: hostTaskQueue,
+    taskQueue: runtime.taskQueue,
     dataConverter: dataConverterFromEnv(env),
     interceptors: { activity: [refuseUnreadableArguments] },
-    activities: createEngineSessionActivities(sessionHost, capacity, (sessionId) =>
-      accountWebVersionPin(pool, sessionId),
-    ),
+    activities: createEngineSessionActivities(sessions, capacity, (sessionId) => accountWebVersionPin(pool, sessionId)),
     // Every session holds one long-running watch activity on its host, beside a start or an extraction at times.
     maxConcurrentActivityTaskExecutions: seats * 2 + 50,
   });
@@ -148,7 +103,7 @@ async function main() {
     taskQueue: placementTaskQueue(env.TASK_QUEUE),
     dataConverter: dataConverterFromEnv(env),
     interceptors: { activity: [refuseUnreadableArguments] },
-    activities: createPlacementActivities(hostTaskQueue, capacity),
+    activities: createPlacementActivities(runtime.taskQueue, capacity),
     tuner: {
       activityTaskSlotSupplier: capacity.slotSupplier(),
       workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
@@ -156,57 +111,23 @@ async function main() {
       nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
     },
   });
-  const shutdownWorkers = () => {
-    for (const worker of [placementWorker, sharedWorker, hostWorker]) {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-    }
-  };
-  const sharedRun = sharedWorker.run();
-  let draining = false;
-  const drain = async (signal: string) => {
-    if (draining) {
-      log.warn({ signal }, 'second signal: stopping now');
-      return shutdownWorkers();
-    }
-    draining = true;
-    void upkeep.stop();
-    log.info({ signal, sessions: sessionHost.size }, 'draining: no new sessions; handing this host’s sessions over');
-    // The hand-over is bounded by its grace; the workers' own shutdown is bounded here (a Temporal that is gone
-    // never answers their last polls).
-    exitWithin(env.HOST_DRAIN_GRACE_MS + WORKER_STOP_GRACE_MS, log, signal);
-    placementWorker.shutdown();
-    // Workflows this host has cached would have their next tasks sent to its own (sticky) queue, and wait Temporal's
-    // sticky timeout once it is gone. Its workflow worker stops first: Temporal then sends their tasks to the shared
-    // queue, where the other hosts take them at once, and the hand-over below moves sessions without that wait.
-    // Its last tasks finish on their own; the sessions need not wait for a poll or a webhook attempt to end.
-    sharedWorker.shutdown();
-    await Promise.race([sharedRun, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-    const tellOwner = signalHostGone(client);
-    const handed = await sessionHost.handOver({
-      perSecond: hostStartsPerSecond(env.HOST_SESSION_STARTS_PER_SECOND, env.WA_ENGINE),
-      graceMs: env.HOST_DRAIN_GRACE_MS,
-      tellOwner: (sessionId) => tellOwner(sessionId, hostTaskQueue),
-    });
-    log.info(handed, 'drained');
-    shutdownWorkers();
-  };
-  process.on('SIGTERM', () => void drain('SIGTERM'));
-  process.on('SIGINT', () => void drain('SIGINT'));
-  exitWithParent(() => {
+  const workers = { shared: sharedWorker, sharedRun: sharedWorker.run(), placement: placementWorker, host: hostWorker };
+  drainOnSignals(runtime, workers, env.HOST_DRAIN_GRACE_MS, log);
+  exitWithParent(env.WA_SUPERVISED, () => {
     log.warn('supervisor is gone; shutting down');
     exitWithin(WORKER_STOP_GRACE_MS, log, 'supervisor is gone');
-    shutdownWorkers();
+    shutdownWorkers(workers);
   });
 
   await ensureWebhookOutboxSchedule(client, env.TASK_QUEUE, log);
-  log.info({ taskQueue: env.TASK_QUEUE, hostTaskQueue, engine: engine.name, seats }, 'worker running');
+  log.info(
+    { taskQueue: env.TASK_QUEUE, hostTaskQueue: runtime.taskQueue, engine: engine.name, seats },
+    'worker running',
+  );
   try {
-    await Promise.all([sharedRun, hostWorker.run(), placementWorker.run()]);
+    await Promise.all([workers.sharedRun, hostWorker.run(), placementWorker.run()]);
   } finally {
-    await upkeep.stop();
-    await sessionHost.stopAll();
-    leases.stop();
-    await engine.close();
+    await runtime.stop();
     await connection.close();
     // A connection that died under the pool (a database restart) stays in it, and ending it throws: nothing is lost.
     await pool.end().catch((error: unknown) => log.warn({ err: error }, 'a database connection was gone at shutdown'));
@@ -215,6 +136,6 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  createLogger('worker').fatal({ err: error }, 'worker failed');
+  serviceLogger('worker').fatal({ err: error }, 'worker failed');
   process.exit(1);
 });

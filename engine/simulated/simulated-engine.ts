@@ -3,7 +3,7 @@ import type { EngineAuthStore } from '../../db/engine-auth.js';
 import type { Logger } from '../../lib/logger.js';
 import { PhoneActionInbox, PhoneActionRefused } from '../phone/inbox.js';
 import type { Engine, EngineSession, EngineStartOptions } from '../types.js';
-import type { SimulatorSettings } from './settings.js';
+import type { SimulatorSettings } from '../../config/simulator-settings.js';
 import {
   SIMULATED_WEB_VERSION,
   SimulatedSession,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isPhoneNumber, PHONE_NUMBER_RULE } from '../../domain/phone-number.js';
 import { GROW_MEMORY_MAX_MEGABYTES, type PhoneAction } from '../phone/actions.js';
 import type { EngineEvent, EngineSession, OwnIdentity } from '../types.js';
-import type { SimulatorSettings } from './settings.js';
+import type { SimulatorSettings } from '../../config/simulator-settings.js';
 
 /** What the simulated engine saves as auth: enough to log in again as the same phone without a scan. */
 export const simulatedAuthSchema = z.object({

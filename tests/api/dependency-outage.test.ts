@@ -57,7 +57,7 @@ describe('requests while a dependency cannot be reached', () => {
 
   it('answers 503 temporal_unavailable with Retry-After to a create while Temporal is away', async () => {
     const connection = Connection.lazy({ address: `127.0.0.1:${await findFreePort()}`, connectTimeout: 1_000 });
-    const away = new Client({ connection, dataConverter: dataConverterFromEnv() });
+    const away = new Client({ connection, dataConverter: dataConverterFromEnv(process.env) });
     const api = await buildTestApi(pool, away, { taskQueue: 'unused', simulator: false });
     try {
       const workspace = uniqueId('ws-outage');

@@ -235,7 +235,7 @@ describe(
         legacyKeyless: legacyKeylessAccessFromEnv(true, '78'),
         webhookPolicy: testWebhookPolicy(),
         serviceWebVersion: null,
-        keyring: keyringFromEnv(),
+        keyring: keyringFromEnv(process.env),
       });
       try {
         const sessionId = uniqueId('legacy-open');

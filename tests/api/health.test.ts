@@ -47,7 +47,7 @@ describe('health and readiness', () => {
   it('GET /ready answers 503 problem details naming Temporal when it is unreachable', async () => {
     const connection = Connection.lazy({ address: `127.0.0.1:${await findFreePort()}`, connectTimeout: 1_000 });
     const isolated = (
-      await buildTestApi(pool, new Client({ connection, dataConverter: dataConverterFromEnv() }), {
+      await buildTestApi(pool, new Client({ connection, dataConverter: dataConverterFromEnv(process.env) }), {
         taskQueue: 'unused',
         simulator: false,
       })

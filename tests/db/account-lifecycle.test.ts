@@ -14,7 +14,7 @@ describe('the saved login goes with the change that makes it worthless, in the s
   let logins: EngineAuthStore;
   before(async () => {
     pool = await openPool();
-    logins = new EngineAuthStore(pool, keyringFromEnv());
+    logins = new EngineAuthStore(pool, keyringFromEnv(process.env));
   });
   after(async () => {
     await pool?.end();

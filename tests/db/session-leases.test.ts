@@ -31,7 +31,7 @@ describe('session leases: one host per session', () => {
 
   it('a login saved under a stale epoch is refused and changes nothing; the holder’s save goes through', async () => {
     const sessionId = uniqueId('fenced');
-    const store = new EngineAuthStore(pool, keyringFromEnv());
+    const store = new EngineAuthStore(pool, keyringFromEnv(process.env));
     await acquireLease(pool, sessionId, 'host-a', 100);
     await new Promise((resolve) => setTimeout(resolve, 200));
     await acquireLease(pool, sessionId, 'host-b', 10_000);
@@ -45,7 +45,7 @@ describe('session leases: one host per session', () => {
 
   it('a released lease passes on at once under a higher epoch, and the host that released it can no longer save', async () => {
     const sessionId = uniqueId('released');
-    const store = new EngineAuthStore(pool, keyringFromEnv());
+    const store = new EngineAuthStore(pool, keyringFromEnv(process.env));
     const held = await acquireLease(pool, sessionId, 'host-a', 10_000);
     assert.equal(held?.epoch, 1);
     await releaseLease(pool, sessionId, 'host-a', 1);

@@ -423,7 +423,9 @@ describe('the real engine: a worker killed with SIGKILL, resumed elsewhere', { t
       // the copy in PostgreSQL holds it.
       await eventually(
         async () => {
-          const saved = await new EngineAuthStore(pool, keyringFromEnv()).load(await accounts.key(sessionId));
+          const saved = await new EngineAuthStore(pool, keyringFromEnv(process.env)).load(
+            await accounts.key(sessionId),
+          );
           return saved && gunzipSync(saved).includes('wa-connect-standin-auth') ? true : undefined;
         },
         60_000,

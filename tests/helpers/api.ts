@@ -53,7 +53,7 @@ export async function buildTestApi(
     simulator: options.simulator,
     ...(options.rateLimitPerMinute ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
     webhookPolicy: options.webhookPolicy ?? testWebhookPolicy(),
-    keyring: keyringFromEnv(),
+    keyring: keyringFromEnv(process.env),
     ...(options.liveAccountLimit !== undefined ? { liveAccountLimit: options.liveAccountLimit } : {}),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     ...(options.streamLimits ? { streamLimits: options.streamLimits } : {}),

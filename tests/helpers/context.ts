@@ -29,7 +29,10 @@ export async function openPool(): Promise<DatabasePool> {
 
 export async function openTemporalClient(): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: testStackEnv().temporalAddress });
-  return { client: new Client({ connection, dataConverter: dataConverterFromEnv() }), close: () => connection.close() };
+  return {
+    client: new Client({ connection, dataConverter: dataConverterFromEnv(process.env) }),
+    close: () => connection.close(),
+  };
 }
 
 /** Ids unique to one test, so tests share a database without seeing each other's rows. */

@@ -11,7 +11,7 @@ export async function setWorkspaceWebhook(
   rotateSecret = false,
 ): Promise<string> {
   await updateWorkspaceWebhook(pool, workspaceId, url, rotateSecret);
-  const secrets = await webhookSecrets(pool, keyringFromEnv(), workspaceId);
+  const secrets = await webhookSecrets(pool, keyringFromEnv(process.env), workspaceId);
   if (!secrets) throw new Error(`workspace ${workspaceId} has no webhook secret`);
   return secrets.current;
 }

@@ -84,7 +84,7 @@ async function withStack(
   const pool = await createDatabasePool(databaseUrl, { maximumPoolSize: 2 });
   const connection = await Connection.connect({ address: temporalAddress });
   try {
-    await use(pool, new Client({ connection, dataConverter: dataConverterFromEnv() }));
+    await use(pool, new Client({ connection, dataConverter: dataConverterFromEnv(process.env) }));
   } finally {
     await connection.close();
     await pool.end();

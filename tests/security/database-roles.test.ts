@@ -79,7 +79,7 @@ describe('the processes’ database roles', () => {
   it('the worker may not touch API keys or operator sessions, and reads webhook secrets only sealed', async () => {
     const workspaceId = uniqueId('ws-role');
     await owner.query(sql.unsafe`INSERT INTO workspaces (id) VALUES (${workspaceId})`);
-    await webhookSecrets(owner, keyringFromEnv(), workspaceId);
+    await webhookSecrets(owner, keyringFromEnv(process.env), workspaceId);
     await refused(pools.worker, [
       sql.unsafe`INSERT INTO api_keys (key_prefix, key_hash, workspace_id, name) VALUES ('wak_000000000000', 'x', NULL, 'minted')`,
       sql.unsafe`SELECT key_hash FROM api_keys`,
@@ -154,7 +154,7 @@ describe('the processes’ database roles', () => {
         60_000,
         'the session_ready delivery',
       );
-      const secrets = await webhookSecrets(owner, keyringFromEnv(), workspaceId);
+      const secrets = await webhookSecrets(owner, keyringFromEnv(process.env), workspaceId);
       assert.ok(secrets);
       assert.equal(verifyWebhook({ headers: ready.headers, rawBody: ready.body, secret: secrets.current }).ok, true);
     } finally {

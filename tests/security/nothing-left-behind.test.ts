@@ -15,7 +15,7 @@ describe('nothing left behind when Temporal refuses a start', () => {
     // A client whose connection is already closed: every workflow start fails.
     const connection = await Connection.connect({ address: testStackEnv().temporalAddress });
     await connection.close();
-    const client = new Client({ connection, dataConverter: dataConverterFromEnv() });
+    const client = new Client({ connection, dataConverter: dataConverterFromEnv(process.env) });
     api = await buildTestApi(pool, client, { taskQueue: uniqueId('tq'), simulator: false });
   });
   after(async () => {

@@ -15,7 +15,8 @@ import { RecordingReceiver } from '../helpers/recording-receiver.js';
 describe('webhook signing-secret rotation', () => {
   let pool: DatabasePool;
   let receiver: RecordingReceiver;
-  const activities = () => createWebhookActivities(pool, keyringFromEnv(), webhookPolicyFromEnv('127.0.0.1'));
+  const activities = () =>
+    createWebhookActivities(pool, keyringFromEnv(process.env), webhookPolicyFromEnv('127.0.0.1'));
 
   before(async () => {
     pool = await openPool();

@@ -132,7 +132,7 @@ describe("mutual TLS to Temporal's production server", { timeout: 900_000 }, () 
     try {
       const accounts = new AccountDriver(
         pool,
-        new Client({ connection, dataConverter: dataConverterFromEnv() }),
+        new Client({ connection, dataConverter: dataConverterFromEnv(process.env) }),
         taskQueue,
       );
       const { sessionId } = await accounts.create();

@@ -59,7 +59,7 @@ describe('webhook deliveries under the network policy', () => {
     const { workspaceId, sessionId, eventId } = await eventFor(`https://localhost:${port}/hook`);
     const before = hits.length;
     await assert.rejects(
-      createWebhookActivities(pool, keyringFromEnv(), STRICT_POLICY).deliverWebhook({ eventId, attempt: 1 }),
+      createWebhookActivities(pool, keyringFromEnv(process.env), STRICT_POLICY).deliverWebhook({ eventId, attempt: 1 }),
       {
         type: 'WebhookRefused',
         nonRetryable: true,
@@ -74,7 +74,7 @@ describe('webhook deliveries under the network policy', () => {
     const { eventId } = await eventFor(`http://localhost:${port}/hook`);
     const policy = webhookPolicyFromEnv('localhost');
     assert.deepEqual(
-      await createWebhookActivities(pool, keyringFromEnv(), policy).deliverWebhook({ eventId, attempt: 1 }),
+      await createWebhookActivities(pool, keyringFromEnv(process.env), policy).deliverWebhook({ eventId, attempt: 1 }),
       {
         delivered: true,
         statusCode: 204,
@@ -86,7 +86,7 @@ describe('webhook deliveries under the network policy', () => {
     const policy = webhookPolicyFromEnv('127.0.0.1');
     const redirected = await eventFor(`http://127.0.0.1:${port}/redirect`);
     await assert.rejects(
-      createWebhookActivities(pool, keyringFromEnv(), policy).deliverWebhook({
+      createWebhookActivities(pool, keyringFromEnv(process.env), policy).deliverWebhook({
         eventId: redirected.eventId,
         attempt: 1,
       }),
@@ -94,7 +94,7 @@ describe('webhook deliveries under the network policy', () => {
     assert.ok(!hits.includes('/elsewhere'), 'the redirect was not followed');
 
     const huge = await eventFor(`http://127.0.0.1:${port}/huge`);
-    const activities = createWebhookActivities(pool, keyringFromEnv(), policy, {
+    const activities = createWebhookActivities(pool, keyringFromEnv(process.env), policy, {
       timeoutMs: 10_000,
       maxResponseBytes: 1024,
     });

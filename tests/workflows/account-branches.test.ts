@@ -54,7 +54,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     worker = await Worker.create({
       connection,
       taskQueue,
-      dataConverter: dataConverterFromEnv(),
+      dataConverter: dataConverterFromEnv(process.env),
       workflowsPath: WORKFLOWS_PATH,
       activities: {
         ...createAccountSettingsActivities(async ({ sessionId }) => settings.get(sessionId) ?? accountSettings()),
@@ -66,7 +66,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     placementWorker = await Worker.create({
       connection,
       taskQueue: placementTaskQueue(taskQueue),
-      dataConverter: dataConverterFromEnv(),
+      dataConverter: dataConverterFromEnv(process.env),
       activities: { claimHost: (input?: { sessionId: string }) => world.hostActivities().claimHost(input) },
     });
     running = Promise.all([worker.run(), placementWorker.run()]).then(() => undefined);
@@ -481,7 +481,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
   it('every history above replays against the same code', async () => {
     assert.ok(histories.length >= 15, `collected ${histories.length} histories`);
     for await (const result of Worker.runReplayHistories(
-      { workflowsPath: WORKFLOWS_PATH, dataConverter: dataConverterFromEnv() },
+      { workflowsPath: WORKFLOWS_PATH, dataConverter: dataConverterFromEnv(process.env) },
       histories,
     )) {
       assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);

@@ -37,7 +37,7 @@ describe('pairing-code updates racing the main loop replay deterministically', {
     const history = await handle.fetchHistory();
     await writeFile(join(testStackEnv().outputDir, `${name}-history.json`), historyToJSON(history));
     await Worker.runReplayHistory(
-      { workflowsPath: WORKFLOWS_PATH, dataConverter: dataConverterFromEnv() },
+      { workflowsPath: WORKFLOWS_PATH, dataConverter: dataConverterFromEnv(process.env) },
       history,
       handle.workflowId,
     );

@@ -1,0 +1,102 @@
+import type { Client } from '@temporalio/client';
+import type { DatabasePool } from 'slonik';
+import type { ProcessEnv } from '../config/env.js';
+import { recordSightings } from '../db/session-sightings.js';
+import { HostLeases, leaseTimings } from '../engine/host-leases.js';
+import { SessionHost } from '../engine/session-host.js';
+import { SessionUpkeep } from '../engine/session-upkeep.js';
+import type { Engine } from '../engine/types.js';
+import type { Logger } from '../lib/logger.js';
+import { signalAccountWorkflow, signalHostGone } from './engine-event-sink.js';
+import { HostCapacity, hostSeats, hostStartsPerSecond } from './host-capacity.js';
+import { hostTaskQueueName } from './task-queues.js';
+
+/**
+ * This process as a host of WhatsApp sessions, behind one entry point: its seats and start pace (capacity), one
+ * lease per session it runs (no other host runs it meanwhile), the sessions themselves, their upkeep, and the
+ * hand-over of all of them when the host drains. The parts answer each other (a freed seat, a lost lease), so they
+ * are made together here, and each callback reads a part only once all exist.
+ */
+export class HostRuntime {
+  /** This host's own task queue: the activities that touch its clients. */
+  readonly taskQueue = hostTaskQueueName();
+  readonly seats: number;
+  readonly startsPerSecond: number;
+  readonly capacity: HostCapacity;
+  readonly leases: HostLeases;
+  readonly sessions: SessionHost;
+  private readonly upkeep: SessionUpkeep;
+
+  constructor(
+    private readonly parts: { env: ProcessEnv; engine: Engine; pool: DatabasePool; client: Client; log: Logger },
+  ) {
+    const { env, engine, pool, client, log } = parts;
+    this.seats = hostSeats({
+      setting: env.HOST_SESSION_CAPACITY,
+      engine: env.WA_ENGINE,
+      sessionMemoryBudgetMb: env.SESSION_MEMORY_BUDGET_MB,
+    });
+    this.startsPerSecond = hostStartsPerSecond(env.HOST_SESSION_STARTS_PER_SECOND, env.WA_ENGINE);
+    this.capacity = new HostCapacity(this.seats, () => this.sessions.size, {
+      startsPerSecond: this.startsPerSecond,
+      canTakeSessions: () => this.leases.reachesLeaseStore(),
+    });
+    // A session taken over, or every session when the leases could not be renewed in time, stops here.
+    this.leases = new HostLeases(
+      pool,
+      this.taskQueue,
+      async (sessionIds) => {
+        for (const sessionId of sessionIds) await this.sessions.stop(sessionId);
+      },
+      log,
+      leaseTimings(env.SESSION_LEASE_TTL_MS),
+      signalHostGone(client),
+    );
+    this.sessions = new SessionHost(
+      engine,
+      signalAccountWorkflow(client),
+      log,
+      () => this.capacity.changed(),
+      this.leases,
+    );
+    this.upkeep = new SessionUpkeep(
+      this.sessions,
+      (sightings) => recordSightings(pool, sightings),
+      {
+        everyMs: env.ENGINE_CHECK_EVERY_MS,
+        answerWithinMs: env.ENGINE_CHECK_TIMEOUT_MS,
+        missesBeforeRestart: env.ENGINE_CHECK_MISSES,
+        memoryLimitBytes: env.ENGINE_MEMORY_LIMIT_MB > 0 ? env.ENGINE_MEMORY_LIMIT_MB * 1024 * 1024 : null,
+        quietForMs: env.ENGINE_RECYCLE_QUIET_MS,
+      },
+      log,
+    );
+  }
+
+  start(): void {
+    this.leases.start();
+    this.upkeep.start();
+  }
+
+  /**
+   * Hands every session to the other hosts at the host's own start pace, within `graceMs`: each is stopped here
+   * and its workflow told, so another host resumes it from its saved login without a scan.
+   */
+  async handOver(graceMs: number): Promise<{ handedOver: number; stoppedAtOnce: number; ownersNotTold: number }> {
+    await this.upkeep.stop();
+    const tellOwner = signalHostGone(this.parts.client);
+    return this.sessions.handOver({
+      perSecond: this.startsPerSecond,
+      graceMs,
+      tellOwner: (sessionId) => tellOwner(sessionId, this.taskQueue),
+    });
+  }
+
+  /** Stops every session still here, then the leases and the engine. */
+  async stop(): Promise<void> {
+    await this.upkeep.stop();
+    await this.sessions.stopAll();
+    this.leases.stop();
+    await this.parts.engine.close();
+  }
+}
