@@ -1,42 +1,38 @@
-import { AccountView } from './account-view.js';
-import stuckAccountsPlugin from './plugins/stuck-accounts.js';
-import { AjvCompiler } from '@fastify/ajv-compiler';
 import cookie from '@fastify/cookie';
-import rateLimit from '@fastify/rate-limit';
-import { isGrpcServiceError, type Client } from '@temporalio/client';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
-import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/types/schema.js';
-import { sql, type DatabasePool } from 'slonik';
-import type { Logger } from '../lib/logger.js';
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { DatabasePool } from 'slonik';
+import { PhoneActionOutcomes } from '../engine/phone/outcomes.js';
 import type { Keyring } from '../lib/keyring.js';
+import type { Logger } from '../lib/logger.js';
+import type { WebhookNetworkPolicy } from '../webhooks/network-policy.js';
 import { accountCreationGate } from './account-creation-rate.js';
+import { AccountView } from './account-view.js';
+import { EventFanout } from './event-fanout.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { LEGACY_KEYLESS_OFF, type LegacyKeylessAccess } from './legacy-keyless-access.js';
-import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-guard.js';
-import type { WebhookNetworkPolicy } from '../webhooks/network-policy.js';
-import { EventFanout } from './event-fanout.js';
-import { PhoneActionOutcomes } from '../engine/phone/outcomes.js';
 import adminPlugin from './plugins/admin.js';
 import authPlugin from './plugins/auth.js';
 import eventStreamPlugin from './plugins/event-stream.js';
 import healthPlugin from './plugins/health.js';
+import legacySessionApiPlugin from './plugins/legacy-session-api.js';
 import metricsPlugin from './plugins/metrics.js';
 import openApiPlugin from './plugins/openapi.js';
 import operatorConsolePlugin from './plugins/operator-console.js';
 import pagePlugin from './plugins/page.js';
 import problemDetailsPlugin from './plugins/problem-details.js';
-import storableTextPlugin from './plugins/storable-text.js';
-import legacySessionApiPlugin from './plugins/legacy-session-api.js';
+import requestRatePlugin from './plugins/request-rate.js';
 import simulatorPlugin from './plugins/simulator.js';
+import storableTextPlugin from './plugins/storable-text.js';
+import stuckAccountsPlugin from './plugins/stuck-accounts.js';
 import temporalCodecPlugin from './plugins/temporal-codec.js';
 import workspaceScopePlugin from './plugins/workspace-scope.js';
+import { readinessChecks } from './readiness-checks.js';
+import { bodyStrictValidator } from './request-validation.js';
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-guard.js';
 import type { WorkspaceServices } from './workspace-services.js';
-import { HttpProblem, problem, PROBLEM_CONTENT_TYPE } from './problem.js';
 
 const DEFAULT_LIVE_ACCOUNT_LIMIT = 100;
-/** gRPC's NOT_FOUND status code. */
-const GRPC_NOT_FOUND = 5;
-const buildValidatorFromPool = AjvCompiler();
 
 export interface AppDependencies {
   pool: DatabasePool;
@@ -75,25 +71,6 @@ export interface AppDependencies {
   keyring: Keyring;
 }
 
-/**
- * Temporal is ready when it reads its own persistence: a lookup of a workflow that never exists answers NotFound
- * from a server whose database is up, and an error when that database is down (the server itself still answers).
- * A gRPC deadline ends the call when the server is unreachable instead of leaving it retrying.
- */
-async function temporalAnswers(temporal: Client): Promise<void> {
-  try {
-    await temporal.connection.withDeadline(Date.now() + 2_000, () =>
-      temporal.connection.workflowService.describeWorkflowExecution({
-        namespace: temporal.options.namespace,
-        execution: { workflowId: 'wa-connect-readiness-probe' },
-      }),
-    );
-  } catch (error) {
-    if (isGrpcServiceError(error) && Number(error.code) === GRPC_NOT_FOUND) return;
-    throw error;
-  }
-}
-
 function requestLogView(request: { method?: string; url?: string; ip?: string }) {
   return {
     method: request.method,
@@ -124,24 +101,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     trustProxy: deps.trustProxy?.length ? deps.trustProxy : false,
     // Reject, never silently drop, fields a schema does not know.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
-    // A JSON body states its own types: "5" is not a number there, and is refused, not coerced. Query strings and
-    // paths are text by nature and are coerced to the types their schemas declare.
-    schemaController: {
-      compilersFactory: {
-        buildValidator: (...[externalSchemas, options]: Parameters<typeof buildValidatorFromPool>) => {
-          type Compile = (route: FastifyRouteSchemaDef<FastifySchema>) => FastifyValidationResult;
-          const coercing = buildValidatorFromPool(externalSchemas, options) as unknown as Compile;
-          const strict = buildValidatorFromPool(externalSchemas, {
-            ...options,
-            customOptions: { ...options?.customOptions, coerceTypes: false },
-          } as Parameters<typeof buildValidatorFromPool>[1]) as unknown as Compile;
-          return ((route: FastifyRouteSchemaDef<FastifySchema>) =>
-            route.httpPart === 'body' ? strict(route) : coercing(route)) as unknown as ReturnType<
-            typeof buildValidatorFromPool
-          >;
-        },
-      },
-    },
+    // A JSON body states its own types; query strings and paths are text, coerced to their schemas' types.
+    schemaController: { compilersFactory: { buildValidator: bodyStrictValidator } },
   });
   const fanout = new EventFanout(deps.pool, deps.databaseUrl, deps.log);
   await fanout.start();
@@ -159,42 +120,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     metricsToken: deps.metricsToken ?? null,
     failedAuthenticationsPerMinute: deps.failedAuthenticationsPerMinute ?? 30,
   });
-  await app.register(rateLimit, {
-    max: deps.rateLimitPerMinute ?? 600,
-    timeWindow: 60_000,
-    // After authentication, so the limit is per key (per address for the public routes).
-    hook: 'preHandler',
-    keyGenerator: (request) => (request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
-    // Thrown as it is: an HttpProblem keeps its own title (anything else would pass for a generic client error).
-    errorResponseBuilder: (_request, context) => {
-      const retryAfterSeconds = Math.ceil(context.ttl / 1000);
-      return new HttpProblem(
-        problem(
-          429,
-          'rate_limited',
-          'Too Many Requests',
-          `at most ${context.max} requests per minute per key; retry after ${retryAfterSeconds} s`,
-          { retryAfterSeconds },
-        ),
-      );
-    },
-  });
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (reply.statusCode === 429) void reply.type(PROBLEM_CONTENT_TYPE);
-    return payload;
-  });
+  await app.register(requestRatePlugin, { perMinute: deps.rateLimitPerMinute ?? 600 });
   await app.register(metricsPlugin, {
     pool: deps.pool,
     serviceWebVersion: deps.serviceWebVersion,
   });
-  await app.register(healthPlugin, {
-    checks: {
-      postgres: async () => {
-        await deps.pool.oneFirst(sql.unsafe`SELECT 1`);
-      },
-      temporal: () => temporalAnswers(deps.temporal),
-    },
-  });
+  await app.register(healthPlugin, { checks: readinessChecks(deps.pool, deps.temporal) });
   await app.register(pagePlugin);
   const workspaceServices: WorkspaceServices = {
     pool: deps.pool,
