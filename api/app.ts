@@ -15,6 +15,8 @@ import adminPlugin from './plugins/admin.js';
 import authPlugin from './plugins/auth.js';
 import eventStreamPlugin from './plugins/event-stream.js';
 import healthPlugin from './plugins/health.js';
+import hostsPlugin from './plugins/hosts.js';
+import keyInfoPlugin from './plugins/key-info.js';
 import legacySessionApiPlugin from './plugins/legacy-session-api.js';
 import metricsPlugin from './plugins/metrics.js';
 import openApiPlugin from './plugins/openapi.js';
@@ -140,6 +142,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(workspaceScopePlugin, { ...workspaceServices, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });
   await app.register(stuckAccountsPlugin, { pool: deps.pool });
+  await app.register(hostsPlugin, { pool: deps.pool });
+  await app.register(keyInfoPlugin);
   await app.register(temporalCodecPlugin, { codecs: deps.temporal.options.loadedDataConverter.payloadCodecs });
   await app.register(operatorConsolePlugin, {
     pool: deps.pool,

@@ -130,6 +130,11 @@ export class HostLeases {
     );
   }
 
+  /** When this host last renewed its leases (or, holding none, found the lease store answering). */
+  renewedAt(): Date {
+    return new Date(Date.now() - (performance.now() - this.lastRenewedAt));
+  }
+
   private async renew(): Promise<void> {
     if (this.held.size === 0) {
       this.lastRenewedAt = performance.now();

@@ -9,6 +9,8 @@ const state = {
   linking: null,
   retry: 0,
   deliveriesOf: null,
+  /** Whether this key reads the hosts (an admin key); asked once per key. */
+  seesHosts: false,
 };
 
 function api(path, init = {}) {
@@ -185,6 +187,48 @@ async function showDeliveries(sessionId) {
   );
 }
 
+const megabytes = (bytes) => (bytes === null ? '—' : `${Math.round(bytes / 2 ** 20)} MB`);
+
+/** Operators see the fleet: only an admin key reads the hosts (GET /v1/key says which key this is). */
+async function refreshHosts() {
+  let hosts;
+  try {
+    ({ items: hosts } = await api('/v1/admin/hosts?seenWithinSeconds=600'));
+  } catch {
+    // Shown again at the next refresh: a missed one leaves the last table.
+    return;
+  }
+  $('hosts').replaceChildren(
+    ...hosts.map((host) => {
+      const tr = document.createElement('tr');
+      tr.dataset.host = host.taskQueue;
+      const builds = host.builds.map((build) => `${build.version ?? 'not seen yet'} × ${build.sessions}`).join(', ');
+      const memory = `${megabytes(host.processMemoryBytes)} + browsers ${megabytes(host.sessionsMemoryBytes)}`;
+      const cells = [
+        `${host.hostname} (pid ${host.pid})`,
+        host.state,
+        `${host.sessions} / ${host.seats}`,
+        String(host.startsPerSecond),
+        builds || '—',
+        memory,
+        when(host.leasesRenewedAt),
+      ];
+      cells.forEach((text, index) => {
+        const cell = document.createElement(index === 0 ? 'th' : 'td');
+        if (index === 0) cell.scope = 'row';
+        cell.textContent = text;
+        if (index === 1) cell.className = `host-state host-state-${host.state}`;
+        tr.append(cell);
+      });
+      return tr;
+    }),
+  );
+}
+const HOSTS_REFRESH_MS = 5_000;
+setInterval(() => {
+  if (state.seesHosts) void refreshHosts();
+}, HOSTS_REFRESH_MS);
+
 /** Last seen moves without an event (the hosts' checks write it): the list is read again now and then. */
 const LIST_REFRESH_MS = 30_000;
 setInterval(() => {
@@ -229,6 +273,10 @@ $('connect-form').onsubmit = async (submit) => {
     state.socket?.close();
     state.socket = null;
     openStream();
+    const key = await api('/v1/key');
+    state.seesHosts = key.admin;
+    $('hosts-section').hidden = !key.admin;
+    if (key.admin) await refreshHosts();
     $('accounts-heading').focus();
   } catch (error) {
     showError(error);

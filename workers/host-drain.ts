@@ -34,6 +34,7 @@ export function drainOnSignals(runtime: HostRuntime, workers: HostWorkers, grace
       return shutdownWorkers(workers);
     }
     draining = true;
+    void runtime.beginDrain();
     log.info(
       { signal, sessions: runtime.sessions.size },
       'draining: no new sessions; handing this host’s sessions over',

@@ -9,12 +9,13 @@ import type { Engine } from '../engine/types.js';
 import type { Logger } from '../lib/logger.js';
 import { signalAccountWorkflow, signalHostGone } from './engine-event-sink.js';
 import { HostCapacity, hostSeats, hostStartsPerSecond } from './host-capacity.js';
+import { HostReport } from './host-report.js';
 import { hostTaskQueueName } from './task-queues.js';
 
 /**
  * This process as a host of WhatsApp sessions, behind one entry point: its seats and start pace (capacity), one
- * lease per session it runs (no other host runs it meanwhile), the sessions themselves, their upkeep, and the
- * hand-over of all of them when the host drains. The parts answer each other (a freed seat, a lost lease), so they
+ * lease per session it runs (no other host runs it meanwhile), the sessions themselves, their upkeep, the report it
+ * writes of itself for operators, and the hand-over of all of them when the host drains. The parts answer each other (a freed seat, a lost lease), so they
  * are made together here, and each callback reads a part only once all exist.
  */
 export class HostRuntime {
@@ -26,6 +27,7 @@ export class HostRuntime {
   readonly leases: HostLeases;
   readonly sessions: SessionHost;
   private readonly upkeep: SessionUpkeep;
+  private readonly report: HostReport;
 
   constructor(
     private readonly parts: { env: ProcessEnv; engine: Engine; pool: DatabasePool; client: Client; log: Logger },
@@ -71,11 +73,29 @@ export class HostRuntime {
       },
       log,
     );
+    this.report = new HostReport(
+      pool,
+      {
+        taskQueue: this.taskQueue,
+        engine: env.WA_ENGINE,
+        seats: this.seats,
+        startsPerSecond: this.startsPerSecond,
+        leasesRenewedAt: () => this.leases.renewedAt(),
+      },
+      log,
+    );
   }
 
   start(): void {
     this.leases.start();
     this.upkeep.start();
+    this.report.start();
+  }
+
+  /** The host takes no more care of its sessions than handing them over, and says it drains. */
+  async beginDrain(): Promise<void> {
+    await this.report.drain();
+    await this.upkeep.stop();
   }
 
   /**
@@ -83,7 +103,7 @@ export class HostRuntime {
    * and its workflow told, so another host resumes it from its saved login without a scan.
    */
   async handOver(graceMs: number): Promise<{ handedOver: number; stoppedAtOnce: number; ownersNotTold: number }> {
-    await this.upkeep.stop();
+    await this.beginDrain();
     const tellOwner = signalHostGone(this.parts.client);
     return this.sessions.handOver({
       perSecond: this.startsPerSecond,
@@ -97,6 +117,7 @@ export class HostRuntime {
     await this.upkeep.stop();
     await this.sessions.stopAll();
     this.leases.stop();
+    await this.report.stop();
     await this.parts.engine.close();
   }
 }

@@ -19,6 +19,8 @@ async function openApiPlugin(app: FastifyInstance) {
         { name: 'simulator', description: "The simulated engine's phone side (only with WA_ENGINE=simulated)" },
         { name: 'events', description: 'Live account events (a WebSocket)' },
         { name: 'operations', description: 'Liveness, readiness and metrics' },
+        { name: 'keys', description: 'The key a request presents' },
+        { name: 'admin', description: 'Operators: keys, limits, the hosts of the fleet (admin keys only)' },
       ],
     },
     refResolver: {

@@ -1225,6 +1225,139 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The hosts of the fleet: seats, sessions, start pace, builds, memory, last lease renewal, draining */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description hosts that reported within this many seconds, stopped and silent ones included */
+                    seenWithinSeconds?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** @description the host's own task queue: its name in Temporal and in the leases */
+                                taskQueue: string;
+                                hostname: string;
+                                pid: number;
+                                /** @enum {string} */
+                                engine: "real" | "simulated";
+                                /**
+                                 * @description silent: no report for three intervals (killed, frozen, or cut off from the database)
+                                 * @enum {string}
+                                 */
+                                state: "running" | "draining" | "stopped" | "silent";
+                                seats: number;
+                                /** @description sessions it holds a live lease for */
+                                sessions: number;
+                                startsPerSecond: number;
+                                /** @description the WhatsApp Web builds its sessions run (null: not seen yet) */
+                                builds: {
+                                    version: string | null;
+                                    sessions: number;
+                                }[];
+                                /** @description the worker process's own resident memory */
+                                processMemoryBytes: number;
+                                /** @description what its sessions' browsers hold, as last seen */
+                                sessionsMemoryBytes: number | null;
+                                /** Format: date-time */
+                                leasesRenewedAt: string | null;
+                                /** Format: date-time */
+                                startedAt: string;
+                                /** Format: date-time */
+                                reportedAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The key presented: its name, its workspace (null: an admin key) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description the name the key was issued with */
+                            name: string;
+                            /** @description the key's workspace; null for an admin key */
+                            workspaceId: string | null;
+                            /** @description an admin key: every workspace, and the operators’ routes */
+                            admin: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/temporal-codec/decode": {
         parameters: {
             query?: never;

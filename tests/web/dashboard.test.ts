@@ -171,6 +171,31 @@ describe('the workspace dashboard in headless Chromium', { timeout: 240_000 }, (
     assert.deepEqual(consoleErrors, []);
   });
 
+  it('an admin key also sees the hosts: the worker with its sessions against its seats; a workspace key does not', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${baseUrl}/`);
+    await page.getByLabel('API key', { exact: true }).fill(api.adminKey);
+    await page.getByLabel('Workspace', { exact: true }).fill(uniqueId('ws-dash-admin'));
+    await page.keyboard.press('Enter');
+    const hosts = page.getByRole('table', { name: 'Hosts' });
+    await hosts.waitFor();
+    const row = hosts.getByRole('row', { name: new RegExp(`pid ${worker.process.pid}\\)`) });
+    await row.waitFor();
+    const cells = await row.getByRole('cell').allTextContents();
+    assert.equal(cells[0], 'running', cells.join(' | '));
+    assert.match(cells[1] ?? '', /^\d+ \/ 100000$/, 'sessions against the simulated engine’s seats');
+
+    const workspacePage = await browser.newPage();
+    await workspacePage.goto(`${baseUrl}/`);
+    const workspaceId = uniqueId('ws-dash-plain');
+    await workspacePage.getByLabel('API key', { exact: true }).fill(await api.keyFor(workspaceId));
+    await workspacePage.getByLabel('Workspace', { exact: true }).fill(workspaceId);
+    await workspacePage.keyboard.press('Enter');
+    await workspacePage.getByRole('heading', { name: 'Accounts' }).waitFor();
+    await workspacePage.getByText(`Live: workspace ${workspaceId}`).waitFor();
+    assert.equal(await workspacePage.getByRole('table', { name: 'Hosts' }).count(), 0, 'no hosts for a workspace key');
+  });
+
   it('shows an error for a wrong key instead of a workspace, announced as an alert', async () => {
     const page = await browser.newPage();
     await page.goto(`${baseUrl}/`);
