@@ -15,6 +15,8 @@ import adminPlugin from './plugins/admin.js';
 import authPlugin from './plugins/auth.js';
 import eventStreamPlugin from './plugins/event-stream.js';
 import healthPlugin from './plugins/health.js';
+import auditPlugin from './plugins/audit.js';
+import adminAuditPlugin from './plugins/audit-log.js';
 import hostsPlugin from './plugins/hosts.js';
 import keyInfoPlugin from './plugins/key-info.js';
 import legacySessionApiPlugin from './plugins/legacy-session-api.js';
@@ -69,6 +71,8 @@ export interface AppDependencies {
   trustProxy?: string[];
   /** How long a request (headers and body) may take to arrive whole (default 30 s). */
   requestTimeoutMs?: number;
+  /** How long the audit log keeps an entry, in days (default 365; AUDIT_RETENTION_DAYS). */
+  auditRetentionDays?: number;
   /** The keys webhook signing secrets are sealed with (ENCRYPTION_KEYS). */
   keyring: Keyring;
 }
@@ -122,6 +126,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     metricsToken: deps.metricsToken ?? null,
     failedAuthenticationsPerMinute: deps.failedAuthenticationsPerMinute ?? 30,
   });
+  await app.register(auditPlugin, { pool: deps.pool, retentionDays: deps.auditRetentionDays ?? 365 });
   await app.register(requestRatePlugin, { perMinute: deps.rateLimitPerMinute ?? 600 });
   await app.register(metricsPlugin, {
     pool: deps.pool,
@@ -144,6 +149,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(stuckAccountsPlugin, { pool: deps.pool });
   await app.register(hostsPlugin, { pool: deps.pool });
   await app.register(keyInfoPlugin);
+  await app.register(adminAuditPlugin, { pool: deps.pool });
   await app.register(temporalCodecPlugin, { codecs: deps.temporal.options.loadedDataConverter.payloadCodecs });
   await app.register(operatorConsolePlugin, {
     pool: deps.pool,

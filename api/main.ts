@@ -52,6 +52,7 @@ async function main() {
     temporalUiUrl: env.TEMPORAL_UI_URL ?? null,
     operatorSessionLifetimeMs: env.OPERATOR_SESSION_HOURS * 3_600_000,
     trustProxy: env.TRUST_PROXY,
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     keyring,
     webhookPolicy: webhookPolicyFromEnv(env.WEBHOOK_ALLOWED_HOSTS),
     serviceWebVersion: env.WA_WEB_VERSION ?? null,

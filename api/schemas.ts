@@ -22,7 +22,9 @@ export function StringEnum<const T extends readonly string[]>(
 }
 
 /** A JSON object whose keys are the caller's own (metadata). */
-export function OpenObject(options: { maxProperties?: number } = {}): TUnsafe<Record<string, unknown>> {
+export function OpenObject(
+  options: { maxProperties?: number; description?: string } = {},
+): TUnsafe<Record<string, unknown>> {
   return Type.Unsafe<Record<string, unknown>>({ type: 'object', ...options, additionalProperties: true });
 }
 

@@ -23,18 +23,20 @@ export async function openOperatorSession(
   return { token, expiresAt };
 }
 
-const sessionPrincipalSchema = z.object({ id: z.number().int(), name: z.string() });
+const sessionPrincipalSchema = z.object({ id: z.number().int(), name: z.string(), key_prefix: z.string() });
 
 /** The admin principal a session token stands for: null when unknown, expired, or its key was revoked. */
 export async function operatorSessionPrincipal(db: CommonQueryMethods, token: string): Promise<ApiPrincipal | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
   const row = await db.maybeOne(sql.type(sessionPrincipalSchema)`
-    SELECT k.id, k.name
+    SELECT k.id, k.name, k.key_prefix
       FROM operator_sessions s JOIN api_keys k ON k.id = s.api_key_id
      WHERE s.token_hash = ${hashToken(token)} AND s.expires_at > now()
        AND k.revoked_at IS NULL AND k.workspace_id IS NULL
   `);
-  return row ? { keyId: row.id, workspaceId: null, name: row.name } : null;
+  return row
+    ? { keyId: row.id, kind: 'operator_session', keyPrefix: row.key_prefix, workspaceId: null, name: row.name }
+    : null;
 }
 
 /** The hashes of every session not yet expired (a handful: one per operator's browser). */

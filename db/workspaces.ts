@@ -59,8 +59,14 @@ const apiKeySchema = z.object({
   revoked_at: z.number().nullable(),
 });
 
+/** How a principal proved itself: what the audit log says of who acted. */
+export type PrincipalKind = 'key' | 'operator_session' | 'legacy_keyless' | 'metrics_token';
+
 export interface ApiPrincipal {
   keyId: number;
+  kind: PrincipalKind;
+  /** The key's public prefix (its name in logs and the audit); null without a key. */
+  keyPrefix: string | null;
   /** null for an admin key. */
   workspaceId: string | null;
   name: string;
@@ -120,12 +126,16 @@ export async function authenticateApiKey(db: CommonQueryMethods, presented: stri
   const expected = Buffer.from(row.key_hash, 'hex');
   const actual = Buffer.from(hashKey(presented), 'hex');
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null;
-  return { keyId: row.id, workspaceId: row.workspace_id, name: row.name };
+  return { keyId: row.id, kind: 'key', keyPrefix: row.key_prefix, workspaceId: row.workspace_id, name: row.name };
 }
 
-export async function revokeApiKey(db: CommonQueryMethods, prefix: string): Promise<boolean> {
-  const result = await db.query(
-    sql.unsafe`UPDATE api_keys SET revoked_at = now() WHERE key_prefix = ${prefix} AND revoked_at IS NULL`,
-  );
-  return result.rowCount > 0;
+/** Revokes an active key; answers whose it was (workspaceId null: an admin key), or null when none was active. */
+export async function revokeApiKey(
+  db: CommonQueryMethods,
+  prefix: string,
+): Promise<{ workspaceId: string | null } | null> {
+  const revoked = await db.maybeOne(sql.type(z.object({ workspace_id: z.string().nullable() }))`
+    UPDATE api_keys SET revoked_at = now() WHERE key_prefix = ${prefix} AND revoked_at IS NULL RETURNING workspace_id
+  `);
+  return revoked ? { workspaceId: revoked.workspace_id } : null;
 }

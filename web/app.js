@@ -187,6 +187,33 @@ async function showDeliveries(sessionId) {
   );
 }
 
+/** The workspace's audit: read when the workspace opens, after each change made here, and every few seconds. */
+async function refreshAudit() {
+  const { items } = await api(`/v1/workspaces/${state.workspaceId}/audit?limit=20`);
+  $('audit').replaceChildren(
+    ...items.map((entry) => {
+      const tr = document.createElement('tr');
+      const who = entry.actor.keyPrefix ? `${entry.actor.name} (${entry.actor.keyPrefix})` : entry.actor.name;
+      for (const text of [
+        when(entry.occurredAt),
+        who,
+        entry.action.replace('/v1/workspaces/:workspaceId', ''),
+        entry.target ?? '—',
+        `${entry.outcome} (${entry.statusCode})`,
+      ]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+}
+const AUDIT_REFRESH_MS = 5_000;
+setInterval(() => {
+  if (state.workspaceId && state.key && !$('workspace').hidden) void refreshAudit().catch(() => undefined);
+}, AUDIT_REFRESH_MS);
+
 const megabytes = (bytes) => (bytes === null ? '—' : `${Math.round(bytes / 2 ** 20)} MB`);
 
 /** Operators see the fleet: only an admin key reads the hosts (GET /v1/key says which key this is). */
@@ -273,6 +300,7 @@ $('connect-form').onsubmit = async (submit) => {
     state.socket?.close();
     state.socket = null;
     openStream();
+    await refreshAudit();
     const key = await api('/v1/key');
     state.seesHosts = key.admin;
     $('hosts-section').hidden = !key.admin;

@@ -67,8 +67,10 @@ export default async function adminPlugin(fastify: FastifyInstance, options: { p
     },
     async (request, reply) => {
       assertAdmin(request);
-      if (!(await revokeApiKey(options.pool, request.params.prefix)))
+      const revoked = await revokeApiKey(options.pool, request.params.prefix);
+      if (!revoked)
         throw new HttpProblem(problem(404, 'api_key_not_found', 'Not Found', 'no active key with that prefix'));
+      request.auditWorkspaceId = revoked.workspaceId;
       return reply.code(204).send(null);
     },
   );

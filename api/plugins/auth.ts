@@ -83,12 +83,21 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions) {
     const key = presentedKey(request);
     if (!key && mode === 'legacy' && legacyKeylessRefusal(options.legacyKeyless, request) === null) {
       const onlyWorkspaces = options.legacyKeyless.workspaces;
-      request.principal = { keyId: 0, workspaceId: null, name: 'legacy-loopback', onlyWorkspaces };
+      request.principal = {
+        keyId: 0,
+        kind: 'legacy_keyless',
+        keyPrefix: null,
+        workspaceId: null,
+        name: 'legacy-loopback',
+        onlyWorkspaces,
+      };
       return;
     }
     if (mode === 'metrics' && key && options.metricsToken && sameSecret(key, options.metricsToken)) {
       request.principal = {
         keyId: 0,
+        kind: 'metrics_token',
+        keyPrefix: null,
         workspaceId: null,
         name: 'metrics-scrape',
         onlyWorkspaces: new Set(),

@@ -32,6 +32,8 @@ export default async function operatorConsolePlugin(app: FastifyInstance, option
   app.post(
     '/v1/admin/operator-sessions',
     {
+      // A sign-in is audited also when the key is refused.
+      config: { audit: 'always' },
       schema: {
         summary: 'Open an operator browser session (admin keys only): an HttpOnly cookie for the Temporal Web UI',
         tags: ['admin'],

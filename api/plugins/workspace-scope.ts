@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WorkspaceServices } from '../workspace-services.js';
 import { accountNotFound, workspaceNotFound } from '../account-access.js';
 import accountActionsPlugin from './account-actions.js';
+import { workspaceAuditPlugin } from './audit-log.js';
 import accountDiagnosticsPlugin from './account-diagnostics.js';
 import accountLoginPlugin from './account-login.js';
 import accountsPlugin from './accounts.js';
@@ -42,6 +43,7 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: W
     workspaceStuckAccountsPlugin,
     webhooksPlugin,
     webVersionPlugin,
+    workspaceAuditPlugin,
   ]) {
     await app.register(plugin, services);
   }

@@ -1005,6 +1005,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{workspaceId}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who changed what in the workspace: the workspace's audit log, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description nextBefore of the previous page */
+                    before?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: number;
+                                /** Format: date-time */
+                                occurredAt: string;
+                                workspaceId: string | null;
+                                actor: {
+                                    /** @enum {string} */
+                                    kind: "key" | "operator_session" | "legacy_keyless" | "metrics_token" | "anonymous";
+                                    keyPrefix: string | null;
+                                    name: string;
+                                };
+                                clientAddress: string;
+                                /** @description the method and the route, e.g. POST /v1/workspaces/:workspaceId/accounts */
+                                action: string;
+                                /** @description the account, key or link the change was about */
+                                target: string | null;
+                                /** @description the request body, secrets and login codes removed, phone numbers masked */
+                                changes: {
+                                    [key: string]: unknown;
+                                };
+                                statusCode: number;
+                                /** @enum {string} */
+                                outcome: "done" | "refused" | "failed";
+                                requestId: string;
+                            }[];
+                            nextBefore: number | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/api-keys": {
         parameters: {
             query?: never;
@@ -1336,6 +1415,84 @@ export interface paths {
                             workspaceId: string | null;
                             /** @description an admin key: every workspace, and the operators’ routes */
                             admin: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log of every workspace and of the service, newest first (admin keys only) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description nextBefore of the previous page */
+                    before?: number;
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: number;
+                                /** Format: date-time */
+                                occurredAt: string;
+                                workspaceId: string | null;
+                                actor: {
+                                    /** @enum {string} */
+                                    kind: "key" | "operator_session" | "legacy_keyless" | "metrics_token" | "anonymous";
+                                    keyPrefix: string | null;
+                                    name: string;
+                                };
+                                clientAddress: string;
+                                /** @description the method and the route, e.g. POST /v1/workspaces/:workspaceId/accounts */
+                                action: string;
+                                /** @description the account, key or link the change was about */
+                                target: string | null;
+                                /** @description the request body, secrets and login codes removed, phone numbers masked */
+                                changes: {
+                                    [key: string]: unknown;
+                                };
+                                statusCode: number;
+                                /** @enum {string} */
+                                outcome: "done" | "refused" | "failed";
+                                requestId: string;
+                            }[];
+                            nextBefore: number | null;
                         };
                     };
                 };

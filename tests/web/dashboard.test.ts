@@ -167,6 +167,17 @@ describe('the workspace dashboard in headless Chromium', { timeout: 240_000 }, (
     await page.waitForSelector(`tr[data-session="${byQr}"]`, { state: 'detached', timeout: 20_000 });
     await shot('after-actions');
 
+    // 6. Every change made here is in the workspace's audit, by this key.
+    const audit = page.getByRole('table', { name: 'Audit' });
+    for (const [action, account] of [
+      ['DELETE /accounts/:sessionId', byQr],
+      ['POST /accounts/:sessionId/logout', byCode],
+      ['POST /accounts/:sessionId/restart', byQr],
+    ] as const) {
+      await audit.getByRole('row', { name: new RegExp(`${action.replaceAll('/', '\\/')} ${account} done`) }).waitFor();
+    }
+    assert.match((await audit.textContent()) ?? '', new RegExp(`test ${workspaceId}`), 'by whom: the key');
+
     assert.equal(navigations, 0, 'everything happened without a reload');
     assert.deepEqual(consoleErrors, []);
   });

@@ -1,0 +1,65 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditEntry, AuditOutcome } from '../db/audit-log.js';
+
+/** Body fields that hold secrets or login codes: the audit says they were given, never what they were. */
+const SECRET_FIELD = /secret|password|token|key$|^key|credential|code|authorization/i;
+/** URLs may carry credentials (user info, a token in the query): the audit keeps the origin and path. */
+const URL_FIELD = /url$/i;
+/** Phone numbers stay recognisable to the workspace without being spelled out: the last three digits. */
+const PHONE_FIELD = /phone/i;
+
+/** The body as the audit keeps it: secrets replaced, phone numbers masked, long text cut. */
+export function auditedChanges(body: unknown, depth = 0): unknown {
+  if (depth > 4) return '[nested]';
+  if (Array.isArray(body)) return body.slice(0, 20).map((item) => auditedChanges(item, depth + 1));
+  if (body === null || typeof body !== 'object') {
+    return typeof body === 'string' && body.length > 500 ? `${body.slice(0, 500)}…` : body;
+  }
+  return Object.fromEntries(
+    Object.entries(body as Record<string, unknown>).map(([field, value]) => {
+      if (SECRET_FIELD.test(field)) return [field, value === null ? null : '[redacted]'];
+      if (PHONE_FIELD.test(field) && typeof value === 'string') return [field, `…${value.slice(-3)}`];
+      if (URL_FIELD.test(field) && typeof value === 'string') return [field, withoutCredentials(value)];
+      return [field, auditedChanges(value, depth + 1)];
+    }),
+  );
+}
+
+export function auditOutcome(statusCode: number): AuditOutcome {
+  if (statusCode >= 500) return 'failed';
+  return statusCode >= 400 ? 'refused' : 'done';
+}
+
+/** What one change request leaves in the audit log. */
+export function auditEntry(request: FastifyRequest, reply: FastifyReply): AuditEntry {
+  const params = (request.params ?? {}) as Record<string, unknown>;
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  const principal = request.principal;
+  const text = (value: unknown) => (typeof value === 'string' ? value : null);
+  const route = request.routeOptions.url;
+  const path = request.url.split('?')[0] ?? request.url;
+  return {
+    workspaceId:
+      text(params.workspaceId) ?? text(body.workspaceId) ?? request.auditWorkspaceId ?? principal?.workspaceId ?? null,
+    actorKind: principal?.kind ?? 'anonymous',
+    actorKeyPrefix: principal?.keyPrefix ?? null,
+    actorName: principal?.name ?? 'anonymous',
+    clientAddress: request.ip,
+    // The route as declared names the action; a proxied path (the Temporal UI's) is named by itself.
+    action: `${request.method} ${route && !route.includes('*') ? route : path}`,
+    target: text(params.sessionId) ?? text(params.prefix) ?? text(params.linkId) ?? text(params.endpointId),
+    changes: (auditedChanges(request.body === undefined ? {} : body) ?? {}) as Record<string, unknown>,
+    statusCode: reply.statusCode,
+    outcome: auditOutcome(reply.statusCode),
+    requestId: request.id,
+  };
+}
+
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}${parsed.search ? '?[redacted]' : ''}`;
+  } catch {
+    return '[not a URL]';
+  }
+}
