@@ -17,6 +17,7 @@ import eventStreamPlugin from './plugins/event-stream.js';
 import healthPlugin from './plugins/health.js';
 import auditPlugin from './plugins/audit.js';
 import adminAuditPlugin from './plugins/audit-log.js';
+import escalationBundlePlugin from './plugins/escalation-bundle.js';
 import hostsPlugin from './plugins/hosts.js';
 import keyInfoPlugin from './plugins/key-info.js';
 import legacySessionApiPlugin from './plugins/legacy-session-api.js';
@@ -148,6 +149,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(adminPlugin, { pool: deps.pool });
   await app.register(stuckAccountsPlugin, { pool: deps.pool });
   await app.register(hostsPlugin, { pool: deps.pool });
+  await app.register(escalationBundlePlugin, { pool: deps.pool, temporal: deps.temporal });
   await app.register(keyInfoPlugin);
   await app.register(adminAuditPlugin, { pool: deps.pool });
   await app.register(temporalCodecPlugin, { codecs: deps.temporal.options.loadedDataConverter.payloadCodecs });

@@ -1,12 +1,10 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { listRecentAccountEvents, type AccountEvent } from '../../db/account-events.js';
 import { listDeliveries } from '../../db/webhook-deliveries.js';
-import { accountWorkflowId } from '../../workflows/ids.js';
 import { accountFor } from '../account-access.js';
 import type { WorkspaceServices } from '../workspace-services.js';
-import { withTemporalDeadline } from '../dependency-outage.js';
+import { describeAccountWorkflow } from '../account-workflow.js';
 import { toAccountView } from '../account-view.js';
 import { AccountParams, problemResponses } from '../schemas.js';
 
@@ -30,32 +28,7 @@ export default async function accountDiagnosticsPlugin(fastify: FastifyInstance,
       const row = await accountFor(pool, request.params);
       const events = await listRecentAccountEvents(pool, row.workspace_id, row.session_id, 50);
       const deliveries = await listDeliveries(pool, row.workspace_id, row.session_id, 50);
-      let workflow: Record<string, unknown>;
-      try {
-        const description = await withTemporalDeadline(temporal, () =>
-          temporal.workflow.getHandle(accountWorkflowId(row.workspace_id, row.session_id)).describe(),
-        );
-        const raw = description.raw;
-        workflow = {
-          workflowId: description.workflowId,
-          runId: description.runId,
-          status: description.status.name,
-          startTime: description.startTime.toISOString(),
-          historyLength: description.historyLength,
-          pendingActivities: (raw.pendingActivities ?? []).map((activity) => ({
-            activityType: activity.activityType?.name ?? null,
-            state: activity.state,
-            attempt: activity.attempt,
-            lastFailure: activity.lastFailure?.message ?? null,
-            lastHeartbeatTime: activity.lastHeartbeatTime?.seconds
-              ? new Date(Number(activity.lastHeartbeatTime.seconds) * 1000).toISOString()
-              : null,
-          })),
-        };
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-        workflow = { status: 'NOT_FOUND' };
-      }
+      const workflow = await describeAccountWorkflow(temporal, row.workspace_id, row.session_id);
       return {
         account: toAccountView(row),
         workflow,

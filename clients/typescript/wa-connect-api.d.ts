@@ -1385,6 +1385,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/escalation-bundle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One download: versions of every part, hosts, stuck accounts and their workflows, the last hour’s failures and engine events, Temporal’s health; no secrets or login codes, phone numbers masked unless asked */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description how far back events go */
+                    minutes?: number;
+                    /** @description default: each status's own */
+                    stuckOlderThanSeconds?: number;
+                    unmaskPhoneNumbers?: boolean;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/key": {
         parameters: {
             query?: never;
