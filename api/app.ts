@@ -1,4 +1,5 @@
 import cookie from '@fastify/cookie';
+import { FastifyOtelInstrumentation } from '@fastify/otel';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
@@ -72,6 +73,8 @@ export interface AppDependencies {
   trustProxy?: string[];
   /** How long a request (headers and body) may take to arrive whole (default 30 s). */
   requestTimeoutMs?: number;
+  /** Trace every request (@fastify/otel) into the process's tracer provider (lib/tracing.ts). */
+  traceRequests?: boolean;
   /** How long the audit log keeps an entry, in days (default 365; AUDIT_RETENTION_DAYS). */
   auditRetentionDays?: number;
   /** The keys webhook signing secrets are sealed with (ENCRYPTION_KEYS). */
@@ -115,6 +118,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await fanout.start();
   app.addHook('onClose', async () => fanout.stop());
 
+  if (deps.traceRequests) {
+    // A span per request, the handler's work inside it: a workflow started there joins the request's trace.
+    await app.register(new FastifyOtelInstrumentation().plugin());
+  }
   await app.register(problemDetailsPlugin);
   // The account as every route group answers it (the workspace's routes, the operators' stuck list).
   app.addSchema(AccountView);

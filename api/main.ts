@@ -5,6 +5,7 @@ import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
 import { exitWithin } from '../lib/exit-deadline.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
+import { startTracing } from '../lib/tracing.js';
 import { parseKeyring } from '../lib/keyring.js';
 import { reencryptWebhookSecrets } from '../db/webhook-secrets.js';
 import { dataConverterFromEnv } from '../lib/payload-encryption.js';
@@ -31,10 +32,15 @@ async function main() {
   // Lazy: the API comes up even while Temporal is down, and /ready says so instead of the process crashing.
   const tls = temporalTlsFromEnv(env);
   const connection = Connection.lazy({ address: env.TEMPORAL_ADDRESS, connectTimeout: 2_000, ...(tls ? { tls } : {}) });
+  const tracing = startTracing({
+    endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+    serviceName: env.OTEL_SERVICE_NAME ?? 'wa-connect-api',
+  });
   const temporal = new Client({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     dataConverter: dataConverterFromEnv(env),
+    plugins: tracing ? [tracing.temporalPlugin] : [],
   });
   const app = await buildApp({
     pool,
@@ -42,6 +48,7 @@ async function main() {
     temporal,
     log,
     taskQueue: env.TASK_QUEUE,
+    traceRequests: tracing !== null,
     simulator: env.WA_ENGINE === 'simulated' || env.WA_WEB === 'standin',
     liveAccountLimit: env.MAX_LIVE_ACCOUNTS_PER_WORKSPACE,
     metricsToken: env.METRICS_TOKEN ?? null,
@@ -68,6 +75,7 @@ async function main() {
     // A connect attempt still running when the channel closes throws inside the gRPC library; let it end first.
     await connection.ensureConnected().catch(() => undefined);
     await connection.close().catch(() => undefined);
+    await tracing?.shutdown().catch(() => undefined);
     // A connection that died under the pool (a database restart) stays in it, and ending it throws: nothing is lost.
     await pool.end().catch((error: unknown) => log.warn({ err: error }, 'a database connection was gone at shutdown'));
     log.info('api stopped');

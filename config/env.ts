@@ -28,6 +28,9 @@ const processEnvSchema = z
     TEMPORAL_TLS_KEY: z.string().min(1).optional(),
     TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
     TASK_QUEUE: z.string().min(1).default('wa-accounts'),
+    // Traces over OTLP/HTTP (lib/tracing.ts): the collector's base URL (…/v1/traces is added); unset, no tracing.
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url({ message: 'must be an http(s) URL' }).optional(),
+    OTEL_SERVICE_NAME: z.string().min(1).max(100).optional(),
     // How long the audit log keeps an entry; at least a day (the table itself keeps younger ones).
     AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
     // Set by the supervisor (`npm start`, the test runner) on the processes it starts: they stop when it is gone.

@@ -21,6 +21,7 @@ import { parseKeyring } from '../lib/keyring.js';
 import { dataConverterFromEnv } from '../lib/payload-encryption.js';
 import { temporalLoggerFrom } from '../lib/temporal-logger.js';
 import { temporalTlsFromEnv } from '../lib/temporal-tls.js';
+import { startTracing } from '../lib/tracing.js';
 import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
 import { placementTaskQueue } from '../workflows/ids.js';
 import { drainOnSignals, shutdownWorkers, WORKER_STOP_GRACE_MS } from './host-drain.js';
@@ -52,10 +53,16 @@ async function main() {
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS, ...(tls ? { tls } : {}) });
   // The engine's events reach their workflows as signals through a client on the workers' own native connection:
   // a second (JavaScript gRPC) connection would hold buffers of its own in every worker process.
+  const tracing = startTracing({
+    endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+    serviceName: env.OTEL_SERVICE_NAME ?? 'wa-connect-worker',
+  });
+  const plugins = tracing ? [tracing.temporalPlugin] : [];
   const client = new Client({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     dataConverter: dataConverterFromEnv(env),
+    plugins,
   });
   const engine = await createEngine(env, pool, log);
   const runtime = new HostRuntime({ env, engine, pool, client, log });
@@ -64,6 +71,7 @@ async function main() {
 
   const sharedWorker = await Worker.create({
     connection,
+    plugins,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TASK_QUEUE,
     dataConverter: dataConverterFromEnv(env),
@@ -88,6 +96,7 @@ async function main() {
   });
   const hostWorker = await Worker.create({
     connection,
+    plugins,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: runtime.taskQueue,
     dataConverter: dataConverterFromEnv(env),
@@ -99,6 +108,7 @@ async function main() {
   // Polls for claims only while this host has a free seat: the slot supplier holds the poll back when it is full.
   const placementWorker = await Worker.create({
     connection,
+    plugins,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: placementTaskQueue(env.TASK_QUEUE),
     dataConverter: dataConverterFromEnv(env),
@@ -131,6 +141,7 @@ async function main() {
     await connection.close();
     // A connection that died under the pool (a database restart) stays in it, and ending it throws: nothing is lost.
     await pool.end().catch((error: unknown) => log.warn({ err: error }, 'a database connection was gone at shutdown'));
+    await tracing?.shutdown().catch(() => undefined);
     log.info('worker stopped');
   }
 }

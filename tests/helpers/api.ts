@@ -42,6 +42,7 @@ export async function buildTestApi(
     trustProxy?: string[];
     legacyKeyless?: LegacyKeylessAccess;
     requestTimeoutMs?: number;
+    traceRequests?: boolean;
   },
 ): Promise<TestApi> {
   const app = await buildApp({
@@ -66,6 +67,7 @@ export async function buildTestApi(
     serviceWebVersion: options.serviceWebVersion ?? null,
     ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
     ...(options.legacyKeyless ? { legacyKeyless: options.legacyKeyless } : {}),
+    ...(options.traceRequests ? { traceRequests: true } : {}),
   });
   const { key: adminKey } = await createApiKey(pool, { workspaceId: null, name: 'test admin' });
   return {
