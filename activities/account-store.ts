@@ -8,7 +8,6 @@ import {
   type AccountRow,
   type StatusChange,
 } from '../db/accounts.js';
-import { eventsWithWebhookTargets } from '../db/webhook-deliveries.js';
 import { accountEventType, type AccountEventType } from '../domain/account-event-types.js';
 import type { AccountStatus } from '../domain/account-status.js';
 
@@ -21,8 +20,6 @@ export interface AccountSnapshot {
   isPrimary: boolean;
   phoneNumber: string | null;
   deleted: boolean;
-  /** New events whose account has a webhook URL: the workflow starts one delivery for each. */
-  webhookEventIds: number[];
 }
 
 /**
@@ -31,18 +28,13 @@ export interface AccountSnapshot {
  * the workflow can follow what the database decided (for instance a row that another activation superseded).
  */
 export function createAccountStoreActivities(pool: DatabasePool) {
-  /** What the workflow needs of a written row, and which of the new events go out as webhooks. */
-  const snapshot = async (change: {
-    applied: boolean;
-    row: AccountRow;
-    eventIds: number[];
-  }): Promise<AccountSnapshot> => ({
+  /** What the workflow needs of a written row. Its events go out as webhooks through the outbox, not from here. */
+  const snapshot = (change: { applied: boolean; row: AccountRow }): AccountSnapshot => ({
     applied: change.applied,
     status: change.row.status,
     isPrimary: change.row.is_primary,
     phoneNumber: change.row.phone_number,
     deleted: change.row.deleted_at !== null,
-    webhookEventIds: [...(await eventsWithWebhookTargets(pool, change.eventIds))],
   });
   return {
     async recordStatus(change: FromWorkflow<StatusChange>): Promise<AccountSnapshot> {
@@ -71,7 +63,7 @@ export function createAccountStoreActivities(pool: DatabasePool) {
 
     async activateAccount(activation: Activation): Promise<AccountSnapshot & { releasedSessionIds: string[] }> {
       const activated = await activateAccount(pool, activation);
-      return { ...(await snapshot(activated)), releasedSessionIds: activated.releasedSessionIds };
+      return { ...snapshot(activated), releasedSessionIds: activated.releasedSessionIds };
     },
 
     async endAccount(ending: FromWorkflow<Ending>): Promise<AccountSnapshot> {

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DatabasePool } from 'slonik';
 import type { Keyring } from '../lib/keyring.js';
-import { eventsAwaitingDelivery, findWebhookTarget, recordDeliveryAttempt } from '../db/webhook-deliveries.js';
+import { findWebhookTarget, recordDeliveryAttempt } from '../db/webhook-deliveries.js';
 import { webhookPayload } from '../webhooks/payload.js';
 import type { WebhookNetworkPolicy } from '../webhooks/network-policy.js';
 import { postWebhook, WebhookRefused, type PostLimits } from '../webhooks/post.js';
@@ -17,15 +17,6 @@ export function createWebhookActivities(
   limits?: PostLimits,
 ) {
   return {
-    /** The outbox's events whose delivery was never started (see eventsAwaitingDelivery). */
-    async eventsAwaitingDelivery(window: {
-      olderThanSeconds: number;
-      withinSeconds: number;
-      limit: number;
-    }): Promise<number[]> {
-      return [...(await eventsAwaitingDelivery(pool, window))];
-    },
-
     /**
      * One delivery attempt: POST the signed event, record the attempt (status, latency, error) whatever happens.
      * Fails retryably on network errors, timeouts and 5xx; permanently on the rejections above and on a target the

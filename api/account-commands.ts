@@ -5,7 +5,6 @@ import { accountWorkflowId } from '../workflows/ids.js';
 import { sessionKey } from '../domain/session-key.js';
 import { deleteAccountSignal, signalAccount } from '../workflows/messages.js';
 import { withTemporalDeadline } from './dependency-outage.js';
-import { startWebhookDeliveries } from './webhook-starter.js';
 import type { WorkspaceServices } from './workspace-services.js';
 
 /**
@@ -24,7 +23,7 @@ export async function deleteAccount(deps: WorkspaceServices, row: AccountRow): P
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;
     const key = sessionKey(row.workspace_id, row.session_id);
-    const ending = await endAccount(deps.pool, {
+    await endAccount(deps.pool, {
       sessionId: key,
       status: 'failed',
       reason: 'deleted',
@@ -33,6 +32,5 @@ export async function deleteAccount(deps: WorkspaceServices, row: AccountRow): P
       forgetLogin: true,
       dedupeKey: `api-delete:${row.session_id}`,
     });
-    await startWebhookDeliveries(deps.pool, deps.temporal, deps.taskQueue, ending.eventIds);
   }
 }

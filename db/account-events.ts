@@ -2,6 +2,7 @@ import type { AccountEventType } from '../domain/account-event-types.js';
 import { sql, type CommonQueryMethods, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 import { ACCOUNT_STATUSES, type AccountStatus } from '../domain/account-status.js';
+import { EVENTS_NOT_SENT_AS_WEBHOOKS } from '../domain/webhook-events.js';
 import type { AccountRow } from './account-row.js';
 
 /**
@@ -34,12 +35,17 @@ export async function appendAccountEvent(
   row: AccountRow,
   event: NewAccountEvent,
 ): Promise<number> {
-  return tx.oneFirst(sql.type(z.object({ id: z.number().int() }))`
+  const id = await tx.oneFirst(sql.type(z.object({ id: z.number().int() }))`
     INSERT INTO account_events (account_id, workspace_id, session_id, type, status, data, dedupe_key)
     VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, ${event.type}, ${event.status},
             ${sql.jsonb(event.data as never)}, ${event.dedupeKey})
     RETURNING id
   `);
+  // The webhook outbox, in the same transaction: the event goes out once this commits, whatever happens after.
+  if (!EVENTS_NOT_SENT_AS_WEBHOOKS.includes(event.type)) {
+    await tx.query(sql.unsafe`INSERT INTO webhook_outbox (event_id) VALUES (${id})`);
+  }
+  return id;
 }
 
 /**

@@ -53,29 +53,6 @@ export async function eventsWithWebhookTargets(
   `);
 }
 
-/**
- * The outbox: events written between `withinSeconds` and `olderThanSeconds` ago that have a webhook target and no
- * recorded delivery attempt. A delivery records its first attempt within seconds of its start, so these are events
- * whose delivery was never started, or whose start is still on its way (starting one again is refused by its id).
- */
-export async function eventsAwaitingDelivery(
-  db: CommonQueryMethods,
-  window: { olderThanSeconds: number; withinSeconds: number; limit: number },
-): Promise<readonly number[]> {
-  return db.anyFirst(sql.type(z.object({ id: z.number().int() }))`
-    SELECT e.id FROM account_events e
-    JOIN whatsapp_accounts a ON a.id = e.account_id
-    JOIN workspaces w ON w.id = e.workspace_id
-    WHERE e.occurred_at > now() - make_interval(secs => ${window.withinSeconds})
-      AND e.occurred_at <= now() - make_interval(secs => ${window.olderThanSeconds})
-      AND COALESCE(a.webhook_url, w.webhook_url) IS NOT NULL
-      AND e.type <> ALL(${sql.array([...EVENTS_NOT_SENT_AS_WEBHOOKS], 'text')})
-      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
-    ORDER BY e.id
-    LIMIT ${window.limit}
-  `);
-}
-
 export interface DeliveryAttempt {
   eventId: number;
   workspaceId: string;

@@ -28,7 +28,7 @@ import { drainOnSignals, shutdownWorkers, WORKER_STOP_GRACE_MS } from './host-dr
 import { HostRuntime } from './host-runtime.js';
 import { gatedSlots } from './task-gate.js';
 import { refuseUnreadableArguments } from './unreadable-arguments.js';
-import { ensureWebhookOutboxSchedule } from './webhook-outbox-schedule.js';
+import { WebhookDispatcher } from './webhook-dispatcher.js';
 
 /** The shared worker's concurrent workflow tasks and activities: the SDK's own defaults, now behind a gate. */
 const SHARED_WORKFLOW_TASK_SLOTS = 40;
@@ -129,7 +129,9 @@ async function main() {
     shutdownWorkers(workers);
   });
 
-  await ensureWebhookOutboxSchedule(client, env.TASK_QUEUE, log);
+  // The one place webhook deliveries start: the outbox, woken by each new event.
+  const webhooks = new WebhookDispatcher(pool, env.DATABASE_URL, client, env.TASK_QUEUE, log);
+  await webhooks.start();
   log.info(
     { taskQueue: env.TASK_QUEUE, hostTaskQueue: runtime.taskQueue, engine: engine.name, seats },
     'worker running',
@@ -137,6 +139,7 @@ async function main() {
   try {
     await Promise.all([workers.sharedRun, hostWorker.run(), placementWorker.run()]);
   } finally {
+    await webhooks.stop();
     await runtime.stop();
     await connection.close();
     // A connection that died under the pool (a database restart) stays in it, and ending it throws: nothing is lost.

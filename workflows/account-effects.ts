@@ -1,11 +1,4 @@
-import {
-  getExternalWorkflowHandle,
-  log,
-  ParentClosePolicy,
-  startChild,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
-import type { AccountSnapshot } from '../activities/account-store.js';
+import { getExternalWorkflowHandle, log, upsertSearchAttributes } from '@temporalio/workflow';
 import { failureMessage, failureReason, rowWrites } from './account-activities.js';
 import type { AccountEffect, AccountInput } from './account-inputs.js';
 import { accountWorkflowId } from './ids.js';
@@ -13,7 +6,6 @@ import { signalAccount, supersededSignal } from './messages.js';
 import type { PairingRequests } from './pairing-requests.js';
 import { accountHostKey } from './search-attributes.js';
 import type { SessionLink } from './session-link.js';
-import { startEachDelivery, webhookDelivery } from './webhook-delivery.js';
 
 /** Who the account is, as its effects name it. */
 export interface AccountIds {
@@ -42,13 +34,11 @@ export class AccountEffects {
       case 'writeStatus': {
         const { dedupeName, ...change } = effect.write;
         const snapshot = await rowWrites.recordStatus({ sessionId, ...change, dedupeKey: this.key(dedupeName) });
-        await this.deliverWebhooks(snapshot);
         return { type: 'statusWritten', write: effect.write, snapshot };
       }
       case 'writeEnd': {
         const { dedupeName, ...ending } = effect.write;
         const snapshot = await rowWrites.endAccount({ sessionId, ...ending, dedupeKey: this.key(dedupeName) });
-        await this.deliverWebhooks(snapshot);
         return { type: 'endWritten', write: effect.write, snapshot };
       }
       case 'writeCode': {
@@ -65,7 +55,6 @@ export class AccountEffects {
         const { dedupeName, identity, timings } = effect.write;
         const activation = { sessionId, ...identity, timings, dedupeKey: this.key(dedupeName) };
         const result = await rowWrites.activateAccount(activation);
-        await this.deliverWebhooks(result);
         return { type: 'activated', identity, result };
       }
       case 'askForHost':
@@ -131,12 +120,5 @@ export class AccountEffects {
   /** Names a write for the database: the workflow, the write's kind and its number within the kind. */
   private key(dedupeName: string): string {
     return `${this.ids.workflowId}:${dedupeName}`;
-  }
-
-  /** Each event goes out in a workflow of its own: a slow or dead receiver never holds this one up. */
-  private async deliverWebhooks(snapshot: AccountSnapshot): Promise<void> {
-    await startEachDelivery(snapshot.webhookEventIds, (workflowId, eventId) =>
-      startChild(webhookDelivery, { workflowId, args: [{ eventId }], parentClosePolicy: ParentClosePolicy.ABANDON }),
-    );
   }
 }

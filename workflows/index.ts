@@ -1,4 +1,3 @@
 // The workflow bundle's entry point: every workflow the worker registers.
 export { accountConnection } from './account-connection.js';
 export { webhookDelivery } from './webhook-delivery.js';
-export { webhookOutbox } from './webhook-outbox.js';

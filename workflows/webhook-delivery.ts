@@ -1,4 +1,3 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/index.js';
 import { checkedInput, isAbsentOr, isCount, readableResults, type Fields } from './payload-checks.js';
@@ -56,20 +55,7 @@ function isWebhookDeliveryInput(fields: Fields): boolean {
   );
 }
 
-/**
- * Starts one delivery workflow per event, whoever wrote the events (an account workflow through `startChild`, the API
- * through its client). The workflow id is the event's, so an event is delivered by one workflow however often a
- * retried write reports it.
- */
-export async function startEachDelivery(
-  eventIds: readonly number[],
-  start: (workflowId: string, eventId: number) => Promise<unknown>,
-): Promise<void> {
-  for (const eventId of eventIds) {
-    try {
-      await start(`webhook-${eventId}`, eventId);
-    } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    }
-  }
+/** One delivery workflow per event: its id is the event's, so a second start of it is refused. */
+export function deliveryWorkflowId(eventId: number): string {
+  return `webhook-${eventId}`;
 }

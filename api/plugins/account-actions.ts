@@ -13,12 +13,11 @@ import { withTemporalDeadline } from '../dependency-outage.js';
 import { AccountViewRef, toAccountView } from '../account-view.js';
 import { HttpProblem, problem } from '../problem.js';
 import { AccountParams, CommandAccepted, problemResponses } from '../schemas.js';
-import { startWebhookDeliveries } from '../webhook-starter.js';
 
 /** What a backend asks of a linked account: be the workspace's primary, log out, restart from its saved login. */
 export default async function accountActionsPlugin(fastify: FastifyInstance, options: WorkspaceServices) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool, temporal, taskQueue } = options;
+  const { pool, temporal } = options;
   const handle = (row: AccountRow) => temporal.workflow.getHandle(accountWorkflowId(row.workspace_id, row.session_id));
 
   app.post(
@@ -35,7 +34,6 @@ export default async function accountActionsPlugin(fastify: FastifyInstance, opt
       const row = await accountFor(pool, request.params);
       try {
         const change = await makePrimary(pool, sessionKey(row.workspace_id, row.session_id));
-        await startWebhookDeliveries(pool, temporal, taskQueue, change.eventIds);
         return toAccountView(change.row);
       } catch (error) {
         if (error instanceof AccountConflictError)

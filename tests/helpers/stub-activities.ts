@@ -131,7 +131,6 @@ export class StubWorld {
       isPrimary: row.status === 'connected',
       phoneNumber: row.phoneNumber,
       deleted: row.deleted,
-      webhookEventIds: [],
     };
   }
 

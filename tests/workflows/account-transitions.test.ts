@@ -32,7 +32,6 @@ const snapshot = (status: AccountSnapshot['status'], extra: Partial<AccountSnaps
   isPrimary: status === 'connected',
   phoneNumber: null,
   deleted: false,
-  webhookEventIds: [],
   ...extra,
 });
 

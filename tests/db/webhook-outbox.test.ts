@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+import { insertAccount, recordStatusChange } from '../../db/accounts.js';
+import { dispatchQueuedEvents } from '../../db/webhook-outbox.js';
+import { sessionKey } from '../../domain/session-key.js';
+import { openPool, uniqueId } from '../helpers/context.js';
+import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
+
+describe('the outbox claims: one dispatcher per event, a failed start stays queued for the next round', () => {
+  let pool: DatabasePool;
+  before(async () => {
+    pool = await openPool();
+  });
+  after(async () => {
+    await pool?.end();
+  });
+
+  const queued = (ids: readonly number[]) =>
+    pool.anyFirst(sql.type(z.object({ event_id: z.number() }))`
+      SELECT event_id FROM webhook_outbox WHERE event_id = ANY(${sql.array([...ids], 'int8')}) ORDER BY event_id
+    `);
+
+  it('events a round holds are skipped by another; those whose start failed stay queued, the rest leave', async () => {
+    const workspaceId = uniqueId('ws-claims');
+    await setWorkspaceWebhook(pool, workspaceId, 'https://backend.invalid/hooks');
+    const sessionId = uniqueId('claims');
+    await insertAccount(pool, { workspaceId, sessionId });
+    const eventIds: number[] = [];
+    for (const [index, status] of (['authenticated', 'connected', 'disconnected'] as const).entries()) {
+      const change = {
+        sessionId: sessionKey(workspaceId, sessionId),
+        status,
+        eventType: status === 'connected' ? ('session_ready' as const) : status,
+      };
+      eventIds.push(...(await recordStatusChange(pool, { ...change, dedupeKey: `${sessionId}:${index}` })).eventIds);
+    }
+    const [first, second, third] = eventIds;
+    assert.ok(first && second && third);
+
+    // Other tests' events wait in the same table: each round here looks only at this test's.
+    const ours = (ids: readonly number[]) => ids.filter((id) => eventIds.includes(id));
+    const seenByOther: number[] = [];
+    await dispatchQueuedEvents(pool, 10_000, async (heldIds: readonly number[]) => {
+      // While the first round holds its claims, a second round sees none of them.
+      await dispatchQueuedEvents(pool, 10_000, async (otherIds: readonly number[]) => {
+        seenByOther.push(...ours(otherIds));
+        // This round starts nothing: whatever it claimed stays queued.
+        return new Set();
+      });
+      return new Set(ours(heldIds).filter((id) => id !== second));
+    });
+    assert.deepEqual(seenByOther, [], 'no event of the first round was claimed by the second');
+    assert.deepEqual(await queued(eventIds), [second], 'only the event whose start failed is still queued');
+  });
+});
