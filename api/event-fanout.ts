@@ -1,12 +1,12 @@
 import type { DatabasePool } from 'slonik';
-import { latestEventId, listEventsAfter, type AccountEvent } from '../db/account-events.js';
+import { latestEventId, listEventsAfter, type AccountEventWithMetadata } from '../db/account-events.js';
 import type { Logger } from '../lib/logger.js';
 import { PgListener } from '../lib/pg-listener.js';
 
 export interface Subscriber {
   workspaceId: string;
   sessionId: string | null;
-  deliver(event: AccountEvent): void;
+  deliver(event: AccountEventWithMetadata): void;
 }
 
 /**

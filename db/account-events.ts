@@ -113,16 +113,21 @@ export async function listRecentAccountEvents(
   `);
 }
 
+const accountEventWithMetadataSchema = accountEventSchema.extend({ account_metadata: z.record(z.unknown()) });
+/** An event with the metadata its backend gave the account, so a subscriber routes it without a lookup. */
+export type AccountEventWithMetadata = z.infer<typeof accountEventWithMetadataSchema>;
+
 /** Events of a workspace (or one account of it) after an event id, for WebSocket resume and fan-out. */
 export async function listEventsAfter(
   db: CommonQueryMethods,
   scope: { workspaceId: string; sessionId: string | null; afterId: number; limit: number },
-): Promise<readonly AccountEvent[]> {
-  return db.any(sql.type(accountEventSchema)`
-    SELECT * FROM account_events
-    WHERE workspace_id = ${scope.workspaceId} AND id > ${scope.afterId}
-      AND (${scope.sessionId}::text IS NULL OR session_id = ${scope.sessionId})
-    ORDER BY id LIMIT ${scope.limit}
+): Promise<readonly AccountEventWithMetadata[]> {
+  return db.any(sql.type(accountEventWithMetadataSchema)`
+    SELECT e.*, a.metadata AS account_metadata
+    FROM account_events e JOIN whatsapp_accounts a ON a.id = e.account_id
+    WHERE e.workspace_id = ${scope.workspaceId} AND e.id > ${scope.afterId}
+      AND (${scope.sessionId}::text IS NULL OR e.session_id = ${scope.sessionId})
+    ORDER BY e.id LIMIT ${scope.limit}
   `);
 }
 

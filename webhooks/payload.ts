@@ -12,6 +12,8 @@ export interface WebhookPayload {
   isPrimary: boolean;
   occurredAt: string;
   data: Record<string, unknown>;
+  /** What the backend gave the account when it created it: a receiver routes the event without a lookup. */
+  metadata: Record<string, unknown>;
 }
 
 export function webhookPayload(event: AccountEvent, account: AccountRow): WebhookPayload {
@@ -26,5 +28,6 @@ export function webhookPayload(event: AccountEvent, account: AccountRow): Webhoo
     isPrimary: account.is_primary,
     occurredAt: new Date(event.occurred_at).toISOString(),
     data: event.data,
+    metadata: account.metadata,
   };
 }

@@ -2,7 +2,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { Type, type Static } from 'typebox';
-import { listEventsAfter, type AccountEvent } from '../../db/account-events.js';
+import { listEventsAfter, type AccountEventWithMetadata } from '../../db/account-events.js';
 import { describeEvent } from '../../domain/account-wait.js';
 import { accountFor, workspaceNotFound } from '../account-access.js';
 import type { EventFanout } from '../event-fanout.js';
@@ -31,7 +31,7 @@ const SUBSCRIBER_CLOSE_GRACE_MS = 2_000;
 const STREAM_RETRY_AFTER_SECONDS = 10;
 
 /** What a subscriber receives for each event; `id` is the resume point. */
-export function streamMessage(event: AccountEvent) {
+export function streamMessage(event: AccountEventWithMetadata) {
   return {
     id: event.id,
     type: event.type,
@@ -39,6 +39,8 @@ export function streamMessage(event: AccountEvent) {
     sessionId: event.session_id,
     status: event.status,
     data: event.data,
+    // What the backend gave the account when it created it: a subscriber routes the event without a lookup.
+    metadata: event.account_metadata,
     // In words, as of the event: what the account was doing or waiting for then.
     detail: describeEvent(event, event.occurred_at),
     occurredAt: new Date(event.occurred_at).toISOString(),
@@ -114,8 +116,8 @@ export default async function eventStreamPlugin(
       const { workspaceId, sessionId = null, lastEventId } = request.query;
       let lastSent = lastEventId ?? 0;
       let live = false;
-      const buffered: AccountEvent[] = [];
-      const send = (event: AccountEvent) => {
+      const buffered: AccountEventWithMetadata[] = [];
+      const send = (event: AccountEventWithMetadata) => {
         if (event.id <= lastSent || socket.readyState !== socket.OPEN) return;
         // A subscriber that does not read holds memory here: it goes, and resumes from its last event id.
         if (socket.bufferedAmount > guard.limits.maxBufferedBytes) {
@@ -163,7 +165,7 @@ export default async function eventStreamPlugin(
             });
             for (const event of missed) send(event);
             if (missed.length < BACKLOG_LIMIT) break;
-            after = (missed[missed.length - 1] as AccountEvent).id;
+            after = (missed[missed.length - 1] as AccountEventWithMetadata).id;
           }
         } catch {
           socket.close(1011, 'the backlog could not be read; reconnect with lastEventId');
