@@ -7,18 +7,19 @@ import { PhoneActionOutcomes } from '../engine/phone/outcomes.js';
 import type { Keyring } from '../lib/keyring.js';
 import type { Logger } from '../lib/logger.js';
 import type { WebhookNetworkPolicy } from '../webhooks/network-policy.js';
+import { WebhookPayloadSchema } from '../webhooks/payload-schema.js';
 import { accountCreationGate } from './account-creation-rate.js';
 import { AccountView } from './account-view.js';
 import { EventFanout } from './event-fanout.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { LEGACY_KEYLESS_OFF, type LegacyKeylessAccess } from './legacy-keyless-access.js';
 import adminPlugin from './plugins/admin.js';
+import adminAuditPlugin from './plugins/audit-log.js';
+import auditPlugin from './plugins/audit.js';
 import authPlugin from './plugins/auth.js';
+import escalationBundlePlugin from './plugins/escalation-bundle.js';
 import eventStreamPlugin from './plugins/event-stream.js';
 import healthPlugin from './plugins/health.js';
-import auditPlugin from './plugins/audit.js';
-import adminAuditPlugin from './plugins/audit-log.js';
-import escalationBundlePlugin from './plugins/escalation-bundle.js';
 import hostsPlugin from './plugins/hosts.js';
 import keyInfoPlugin from './plugins/key-info.js';
 import legacySessionApiPlugin from './plugins/legacy-session-api.js';
@@ -125,6 +126,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(problemDetailsPlugin);
   // The account as every route group answers it (the workspace's routes, the operators' stuck list).
   app.addSchema(AccountView);
+  // What a webhook receiver is sent, by event: published for receivers to type their handlers (no route answers it).
+  app.addSchema(WebhookPayloadSchema);
   await app.register(storableTextPlugin);
   await app.register(openApiPlugin);
   await app.register(cookie);

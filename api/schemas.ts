@@ -3,30 +3,11 @@ import { PHONE_NUMBER_PATTERN } from '../domain/phone-number.js';
 
 /**
  * Each body, parameter and view is one TypeBox schema: Fastify validates and serializes with it, @fastify/swagger
- * publishes it, and handlers are typed from it (Static). The helpers below write the JSON Schema the API has always
- * answered with (`type: ['string', 'null']`, `type: 'string'` beside `enum`), which TypeBox's own unions and enums
- * would spell differently, so the OpenAPI document and its generated client stay as they are.
+ * publishes it, and handlers are typed from it (Static). The spelling helpers are shared with the webhook payload's
+ * schema (lib/json-schema.ts).
  */
 
-/** The schema as it is, or null. */
-export function Nullable<T extends TSchema & { type: string }>(schema: T): TUnsafe<Static<T> | null> {
-  return Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] });
-}
-
-/** One of a fixed list of strings. */
-export function StringEnum<const T extends readonly string[]>(
-  values: T,
-  options: { default?: T[number]; description?: string } = {},
-): TUnsafe<T[number]> {
-  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
-}
-
-/** A JSON object whose keys are the caller's own (metadata). */
-export function OpenObject(
-  options: { maxProperties?: number; description?: string } = {},
-): TUnsafe<Record<string, unknown>> {
-  return Type.Unsafe<Record<string, unknown>>({ type: 'object', ...options, additionalProperties: true });
-}
+export { Nullable, OpenObject, StringEnum } from '../lib/json-schema.js';
 
 /**
  * A query whose parameters with a default may be left out: the validator fills each in, so handlers always see a

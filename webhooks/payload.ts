@@ -1,24 +1,14 @@
 import type { AccountEvent } from '../db/account-events.js';
 import type { AccountRow } from '../db/account-row.js';
+import { accountEventType, isWebhookEventType, type WebhookEventType } from '../domain/account-event-types.js';
+import type { WebhookPayload } from './payload-schema.js';
+
+export type { WebhookPayload } from './payload-schema.js';
 
 /** The JSON a backend receives for an account event. The connect event is `session_ready`, as the earlier Node service's. */
-export interface WebhookPayload {
-  event: string;
-  eventId: number;
-  sessionId: string;
-  workspaceId: string;
-  status: string | null;
-  phoneNumber: string | null;
-  isPrimary: boolean;
-  occurredAt: string;
-  data: Record<string, unknown>;
-  /** What the backend gave the account when it created it: a receiver routes the event without a lookup. */
-  metadata: Record<string, unknown>;
-}
-
 export function webhookPayload(event: AccountEvent, account: AccountRow): WebhookPayload {
   return {
-    event: event.type,
+    event: webhookEventType(event.type),
     eventId: event.id,
     sessionId: event.session_id,
     workspaceId: event.workspace_id,
@@ -30,4 +20,11 @@ export function webhookPayload(event: AccountEvent, account: AccountRow): Webhoo
     data: event.data,
     metadata: account.metadata,
   };
+}
+
+/** Only the catalogue's webhook events are sent (the outbox never queues the others). */
+function webhookEventType(type: string): WebhookEventType {
+  const known = accountEventType(type);
+  if (!isWebhookEventType(known)) throw new TypeError(`${type} events are not sent as webhooks`);
+  return known;
 }

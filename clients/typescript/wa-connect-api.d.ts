@@ -2024,6 +2024,216 @@ export interface components {
             /** Format: date-time */
             deletedAt: string | null;
         };
+        /** @description The JSON body of every webhook, by event (`event`). */
+        WebhookPayload: {
+            /** @enum {string} */
+            event: "session_created";
+            /** @description increases with every event; the Standard Webhooks webhook-id is evt_<eventId> */
+            eventId: number;
+            sessionId: string;
+            workspaceId: string;
+            /** @enum {string|null} */
+            status: "qr_scanning" | "authenticated" | "connected" | "disconnected" | "failed" | null;
+            phoneNumber: string | null;
+            isPrimary: boolean;
+            /** Format: date-time */
+            occurredAt: string;
+            data: {
+                [key: string]: unknown;
+            };
+            /** @description what the backend gave the account when it created it */
+            metadata: {
+                [key: string]: unknown;
+            };
+        } | {
+            /** @enum {string} */
+            event: "authenticated";
+            /** @description increases with every event; the Standard Webhooks webhook-id is evt_<eventId> */
+            eventId: number;
+            sessionId: string;
+            workspaceId: string;
+            /** @enum {string|null} */
+            status: "qr_scanning" | "authenticated" | "connected" | "disconnected" | "failed" | null;
+            phoneNumber: string | null;
+            isPrimary: boolean;
+            /** Format: date-time */
+            occurredAt: string;
+            data: {
+                [key: string]: unknown;
+            };
+            /** @description what the backend gave the account when it created it */
+            metadata: {
+                [key: string]: unknown;
+            };
+        } | {
+            /** @enum {string} */
+            event: "session_ready";
+            /** @description increases with every event; the Standard Webhooks webhook-id is evt_<eventId> */
+            eventId: number;
+            sessionId: string;
+            workspaceId: string;
+            /** @enum {string|null} */
+            status: "qr_scanning" | "authenticated" | "connected" | "disconnected" | "failed" | null;
+            phoneNumber: string | null;
+            isPrimary: boolean;
+            /** Format: date-time */
+            occurredAt: string;
+            data: {
+                phoneNumber: string | null;
+                pushName: string | null;
+                isPrimary: boolean;
+                scanToConnectedMs?: number;
+                phoneExtractionMs?: number;
+                /** @description older accounts of the same phone this one replaced */
+                replacedSessionIds?: string[];
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description what the backend gave the account when it created it */
+            metadata: {
+                [key: string]: unknown;
+            };
+        } | {
+            /** @enum {string} */
+            event: "disconnected";
+            /** @description increases with every event; the Standard Webhooks webhook-id is evt_<eventId> */
+            eventId: number;
+            sessionId: string;
+            workspaceId: string;
+            /** @enum {string|null} */
+            status: "qr_scanning" | "authenticated" | "connected" | "disconnected" | "failed" | null;
+            phoneNumber: string | null;
+            isPrimary: boolean;
+            /** Format: date-time */
+            occurredAt: string;
+            data: {
+                reason?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description what the backend gave the account when it created it */
+            metadata: {
+                [key: string]: unknown;
+            };
+        } | {
+            /** @enum {string} */
+            event: "session_failed";
+            /** @description increases with every event; the Standard Webhooks webhook-id is evt_<eventId> */
+            eventId: number;
+            sessionId: string;
+            workspaceId: string;
+            /** @enum {string|null} */
+            status: "qr_scanning" | "authenticated" | "connected" | "disconnected" | "failed" | null;
+            phoneNumber: string | null;
+            isPrimary: boolean;
+            /** Format: date-time */
+            occurredAt: string;
+            data: {
+                /** @description why, as a code (see docs/api.md) */
+                reason: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description what the backend gave the account when it created it */
+            metadata: {
+                [key: string]: unknown;
+            };
+        } | {
+            /** @enum {string} */
+            event: "logged_out";
+            /** @description increases with every event; the Standard Webhooks webhook-id is evt_<eventId> */
+            eventId: number;
+            sessionId: string;
+            workspaceId: string;
+            /** @enum {string|null} */
+            status: "qr_scanning" | "authenticated" | "connected" | "disconnected" | "failed" | null;
+            phoneNumber: string | null;
+            isPrimary: boolean;
+            /** Format: date-time */
+            occurredAt: string;
+            data: {
+                /** @description why, as a code (see docs/api.md) */
+                reason: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description what the backend gave the account when it created it */
+            metadata: {
+                [key: string]: unknown;
+            };
+        } | {
+            /** @enum {string} */
+            event: "session_deleted";
+            /** @description increases with every event; the Standard Webhooks webhook-id is evt_<eventId> */
+            eventId: number;
+            sessionId: string;
+            workspaceId: string;
+            /** @enum {string|null} */
+            status: "qr_scanning" | "authenticated" | "connected" | "disconnected" | "failed" | null;
+            phoneNumber: string | null;
+            isPrimary: boolean;
+            /** Format: date-time */
+            occurredAt: string;
+            data: {
+                /** @description why, as a code (see docs/api.md) */
+                reason: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description what the backend gave the account when it created it */
+            metadata: {
+                [key: string]: unknown;
+            };
+        } | {
+            /** @enum {string} */
+            event: "account_replaced";
+            /** @description increases with every event; the Standard Webhooks webhook-id is evt_<eventId> */
+            eventId: number;
+            sessionId: string;
+            workspaceId: string;
+            /** @enum {string|null} */
+            status: "qr_scanning" | "authenticated" | "connected" | "disconnected" | "failed" | null;
+            phoneNumber: string | null;
+            isPrimary: boolean;
+            /** Format: date-time */
+            occurredAt: string;
+            data: {
+                reason: string;
+                replacedBySessionId: string;
+                causedBy?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description what the backend gave the account when it created it */
+            metadata: {
+                [key: string]: unknown;
+            };
+        } | {
+            /** @enum {string} */
+            event: "primary_changed";
+            /** @description increases with every event; the Standard Webhooks webhook-id is evt_<eventId> */
+            eventId: number;
+            sessionId: string;
+            workspaceId: string;
+            /** @enum {string|null} */
+            status: "qr_scanning" | "authenticated" | "connected" | "disconnected" | "failed" | null;
+            phoneNumber: string | null;
+            isPrimary: boolean;
+            /** Format: date-time */
+            occurredAt: string;
+            data: {
+                isPrimary: boolean;
+                previousPrimarySessionId?: string | null;
+                newPrimarySessionId?: string;
+                causedBy?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description what the backend gave the account when it created it */
+            metadata: {
+                [key: string]: unknown;
+            };
+        };
     };
     responses: never;
     parameters: never;

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Ajv } from 'ajv';
 import WebSocket from 'ws';
+import { WEBHOOK_EVENT_TYPES } from '../../domain/account-event-types.js';
+import { randomPhone } from '../helpers/accounts.js';
 import { buildTestApi, type TestApi } from '../helpers/api.js';
 import { eventually, uniqueId } from '../helpers/context.js';
 import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
@@ -42,7 +45,7 @@ describe("the account's metadata comes back with every event", { timeout: 120_00
     await new Promise((resolve) => receiver?.close(resolve));
   });
 
-  it('in each webhook and each stream message, as the backend gave it', async () => {
+  it('in each webhook and each stream message, as the backend gave it; each webhook matches its published schema', async () => {
     const workspaceId = uniqueId('ws-metadata');
     const key = await api.keyFor(workspaceId);
     await setWorkspaceWebhook(stack.pool, workspaceId, receiverUrl);
@@ -79,6 +82,45 @@ describe("the account's metadata comes back with every event", { timeout: 120_00
         'a QR on the stream',
       );
       assert.deepEqual(qr.metadata, metadata, 'every message, not only the first');
+
+      await stack.accounts.phone(sessionId, 'scan', { phone: randomPhone(), pushName: 'Toko Maju' });
+      const ready = await eventually(
+        async () => webhooks.find((payload) => payload.sessionId === sessionId && payload.event === 'session_ready'),
+        30_000,
+        'the session_ready webhook',
+      );
+      assert.deepEqual(ready.metadata, metadata);
+
+      // The payload schema the OpenAPI document publishes (and the generated client types) is what was sent.
+      const document = (await api.as(key, { url: '/docs/json' })).json<{
+        components: { schemas: Record<string, unknown> };
+      }>();
+      const published = document.components.schemas.WebhookPayload as {
+        anyOf: { properties: { event: { enum: string[] } } }[];
+      };
+      assert.deepEqual(
+        published.anyOf.map((shape) => shape.properties.event.enum[0]),
+        [...WEBHOOK_EVENT_TYPES],
+        'one shape per event of the catalogue',
+      );
+      const validate = new Ajv({ strict: false, validateFormats: false }).compile(published);
+      // Deliveries run side by side: they arrive in any order.
+      const sent = await eventually(
+        async () => {
+          const ours = webhooks.filter((payload) => payload.sessionId === sessionId);
+          return ours.length >= 3 ? ours : undefined;
+        },
+        30_000,
+        'the three webhooks of a connection',
+      );
+      assert.deepEqual(sent.map((payload) => payload.event).sort(), [
+        'authenticated',
+        'session_created',
+        'session_ready',
+      ]);
+      for (const payload of sent) {
+        assert.ok(validate(payload), `${payload.event}: ${JSON.stringify(validate.errors)}`);
+      }
     } finally {
       socket.close();
     }
