@@ -19,6 +19,8 @@ export interface BundleOptions {
   /** Stuck means longer than this in a status (null: each status's own expected time). */
   stuckOlderThanSeconds: number | null;
   unmaskPhoneNumbers: boolean;
+  /** One workspace's accounts and events only (null: the whole fleet). */
+  workspaceId: string | null;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function escalationBundle(pool: DatabasePool, temporal: Client, opt
   const maskedPush = (name: string | null) => (name === null || options.unmaskPhoneNumbers ? name : '[masked]');
 
   const stuck = await listStuckAccounts(pool, {
-    workspaceId: null,
+    workspaceId: options.workspaceId,
     olderThanSeconds: options.stuckOlderThanSeconds,
     limit: 200,
   });
@@ -60,11 +62,16 @@ export async function escalationBundle(pool: DatabasePool, temporal: Client, opt
       };
     }),
   );
-  const events = await recentFleetEvents(pool, options.minutes, 2_000);
+  const events = await recentFleetEvents(pool, {
+    minutes: options.minutes,
+    workspaceId: options.workspaceId,
+    limit: 2_000,
+  });
 
   return {
     generatedAt: new Date().toISOString(),
     phoneNumbersMasked: !options.unmaskPhoneNumbers,
+    workspaceId: options.workspaceId,
     versions: await versions(pool, temporal),
     temporal: await namespaceHealth(temporal),
     hosts: await listHosts(pool, 3_600),

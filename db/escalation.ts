@@ -5,18 +5,18 @@ import { accountEventSchema, type AccountEvent } from './account-events.js';
 /** Event types that carry a login code: an escalation bundle leaves the rest of the log as it is, these out. */
 const LOGIN_CODE_EVENTS = ['qr', 'pairing_code'];
 
-/** Every workspace's account events of the last `minutes`, login codes left out, newest first. */
+/** Account events of the last `minutes` (of one workspace, or all), login codes left out, newest first. */
 export async function recentFleetEvents(
   db: CommonQueryMethods,
-  minutes: number,
-  limit: number,
+  query: { minutes: number; workspaceId: string | null; limit: number },
 ): Promise<readonly AccountEvent[]> {
   return db.any(sql.type(accountEventSchema)`
     SELECT * FROM account_events
-    WHERE occurred_at > now() - make_interval(mins => ${minutes})
+    WHERE occurred_at > now() - make_interval(mins => ${query.minutes})
       AND type <> ALL(${sql.array(LOGIN_CODE_EVENTS, 'text')})
+      AND (${query.workspaceId}::text IS NULL OR workspace_id = ${query.workspaceId})
     ORDER BY id DESC
-    LIMIT ${limit}
+    LIMIT ${query.limit}
   `);
 }
 

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { Type } from 'typebox';
 import { escalationBundle } from '../escalation-bundle.js';
-import { problemResponses, QueryWithDefaults } from '../schemas.js';
+import { problemResponses, QueryWithDefaults, workspaceIdSchema } from '../schemas.js';
 import { assertAdmin } from './auth.js';
 
 const BundleQuery = QueryWithDefaults(
@@ -15,6 +15,7 @@ const BundleQuery = QueryWithDefaults(
         Type.Integer({ minimum: 1, maximum: 30 * 24 * 3600, description: "default: each status's own" }),
       ),
       unmaskPhoneNumbers: Type.Boolean({ default: false }),
+      workspaceId: Type.Optional(workspaceIdSchema),
     },
     { additionalProperties: false },
   ),
@@ -39,11 +40,12 @@ export default async function escalationBundlePlugin(
     },
     async (request, reply) => {
       assertAdmin(request);
-      const { minutes, stuckOlderThanSeconds, unmaskPhoneNumbers } = request.query;
+      const { minutes, stuckOlderThanSeconds, unmaskPhoneNumbers, workspaceId } = request.query;
       const bundle = await escalationBundle(options.pool, options.temporal, {
         minutes,
         stuckOlderThanSeconds: stuckOlderThanSeconds ?? null,
         unmaskPhoneNumbers,
+        workspaceId: workspaceId ?? null,
       });
       const stamp = bundle.generatedAt.replace(/[:.]/g, '-');
       void reply

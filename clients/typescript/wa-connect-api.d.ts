@@ -1401,6 +1401,8 @@ export interface paths {
                     /** @description default: each status's own */
                     stuckOlderThanSeconds?: number;
                     unmaskPhoneNumbers?: boolean;
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId?: string;
                 };
                 header?: never;
                 path?: never;

@@ -24,16 +24,17 @@ describe('the escalation bundle: one download for whoever the fleet is escalated
 
   it('versions, Temporal, stuck accounts with their workflows, recent events; no login code, phone numbers masked unless asked', async () => {
     const phone = randomPhone();
-    const connected = await stack.accounts.create();
+    const workspaceId = uniqueId('ws-bundle');
+    const connected = await stack.accounts.create({ workspaceId });
     await stack.accounts.showingQr(connected.sessionId);
     await stack.accounts.phone(connected.sessionId, 'scan', { phone, pushName: 'Toko Maju' });
     await stack.accounts.rowWithStatus(connected.sessionId, 'connected');
-    const scanning = await stack.accounts.create();
+    const scanning = await stack.accounts.create({ workspaceId });
     const shown = await stack.accounts.showingQr(scanning.sessionId);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
 
     const answer = await api.as(api.adminKey, {
-      url: '/v1/admin/escalation-bundle?minutes=10&stuckOlderThanSeconds=1',
+      url: `/v1/admin/escalation-bundle?minutes=10&stuckOlderThanSeconds=1&workspaceId=${workspaceId}`,
     });
     assert.equal(answer.statusCode, 200, answer.body);
     assert.match(String(answer.headers['content-disposition']), /^attachment; filename="wa-connect-escalation-/);
@@ -58,7 +59,7 @@ describe('the escalation bundle: one download for whoever the fleet is escalated
     assert.ok(!bundle.recentEvents.all.some((event) => event.type === 'qr' || event.type === 'pairing_code'));
 
     const unmasked = await api.as(api.adminKey, {
-      url: '/v1/admin/escalation-bundle?minutes=10&unmaskPhoneNumbers=true',
+      url: `/v1/admin/escalation-bundle?minutes=10&unmaskPhoneNumbers=true&workspaceId=${workspaceId}`,
     });
     assert.ok(unmasked.body.includes(phone), 'asked for, the numbers are there');
   });
