@@ -35,10 +35,3 @@ export async function dispatchQueuedEvents(
     return { dispatched: done.length, started: started.size, leftQueued: failed.size };
   });
 }
-
-/** Events queued for dispatch, for the metrics: a number that grows means no dispatcher keeps up. */
-export async function queuedWebhookEvents(pool: DatabasePool): Promise<number> {
-  return pool.oneFirst(sql.type(z.object({ count: z.number().int() }))`
-    SELECT count(*)::int AS count FROM webhook_outbox
-  `);
-}
