@@ -80,6 +80,7 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   }
   account.refuseQueuedRequests();
   await condition(allHandlersFinished);
+  await account.finishQueuedDeletes();
   return account.state;
 }
 

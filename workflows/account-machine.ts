@@ -156,6 +156,16 @@ export class AccountMachine {
     return { state: this.current, pendingEvents: [...this.inbox.events] };
   }
 
+  /**
+   * A delete that came as the account ended (a logout, a failure) is still carried out: the API answered it, so the
+   * row is hidden and the login gone, although the account is already over.
+   */
+  async finishQueuedDeletes(): Promise<void> {
+    const deletes = this.inbox.commands.filter((command) => command.type === 'delete');
+    this.inbox.commands.length = 0;
+    for (const command of deletes.slice(0, 1)) await this.apply({ type: 'command', command });
+  }
+
   /** The account has ended: requests still queued get a plain refusal instead of waiting forever. */
   refuseQueuedRequests(): void {
     this.pairingRequests.refuseAll('the account has ended', 'AccountEnded');

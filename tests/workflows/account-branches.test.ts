@@ -330,6 +330,15 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     assert.deepEqual(account.host.stops, [{ logout: true, forgetLogin: true }]);
   });
 
+  it('a delete that arrives while a logout ends the account is still carried out: the row is hidden', async () => {
+    const account = await connectedAccount();
+    await messages.signalAccount(account.handle, messages.logoutAccountSignal);
+    await messages.signalAccount(account.handle, messages.deleteAccountSignal);
+    await account.ended();
+    assert.equal(account.row.deleted, true, 'deleted, although the logout had ended the account');
+    assert.ok(account.row.events.includes('logged_out') && account.row.events.includes('session_deleted'));
+  });
+
   it('delete in each status: soft-deleted, logged out, login forgotten; failed unless it had connected', async () => {
     const scanning = await startAccount();
     const authenticated = await startAccount();
