@@ -1,20 +1,34 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { insertAccount, recordStatusChange } from '../../db/accounts.js';
+import { migrate } from '../../db/migrate.js';
+import { createDatabasePool } from '../../db/pool.js';
 import { dispatchQueuedEvents } from '../../db/webhook-outbox.js';
 import { sessionKey } from '../../domain/session-key.js';
-import { openPool, uniqueId } from '../helpers/context.js';
+import { testLog, testStackEnv, uniqueId } from '../helpers/context.js';
 import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
 
 describe('the outbox claims: one dispatcher per event, a failed start stays queued for the next round', () => {
+  // A database of its own: the other test files' workers dispatch whatever the shared one queues.
+  const database = `outbox_${Date.now()}`;
+  let admin: pg.Client;
   let pool: DatabasePool;
   before(async () => {
-    pool = await openPool();
+    admin = new pg.Client({ connectionString: testStackEnv().databaseUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    const url = new URL(testStackEnv().databaseUrl);
+    url.pathname = `/${database}`;
+    await migrate(url.toString(), testLog);
+    pool = await createDatabasePool(url.toString(), { maximumPoolSize: 4 });
   });
   after(async () => {
     await pool?.end();
+    await admin?.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin?.end();
   });
 
   const queued = (ids: readonly number[]) =>
@@ -24,7 +38,8 @@ describe('the outbox claims: one dispatcher per event, a failed start stays queu
 
   it('events a round holds are skipped by another; those whose start failed stay queued, the rest leave', async () => {
     const workspaceId = uniqueId('ws-claims');
-    await setWorkspaceWebhook(pool, workspaceId, 'https://backend.invalid/hooks');
+    // Never posted to: nothing dispatches in this database but the test's own rounds.
+    await setWorkspaceWebhook(pool, workspaceId, 'http://127.0.0.1:9/hooks');
     const sessionId = uniqueId('claims');
     await insertAccount(pool, { workspaceId, sessionId });
     const eventIds: number[] = [];
@@ -39,7 +54,6 @@ describe('the outbox claims: one dispatcher per event, a failed start stays queu
     const [first, second, third] = eventIds;
     assert.ok(first && second && third);
 
-    // Other tests' events wait in the same table: each round here looks only at this test's.
     const ours = (ids: readonly number[]) => ids.filter((id) => eventIds.includes(id));
     const seenByOther: number[] = [];
     await dispatchQueuedEvents(pool, 10_000, async (heldIds: readonly number[]) => {
