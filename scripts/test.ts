@@ -143,6 +143,10 @@ const SLOWEST_FIRST = [
   'tests/infra/supervision.e2e.test.ts',
   'tests/workflows/account-branches.test.ts',
   'tests/infra/start.e2e.test.ts',
+  'tests/api/event-stream.test.ts',
+  'tests/security/session-id-isolation.test.ts',
+  'tests/workflows/pairing-race-replay.test.ts',
+  'tests/db/pg-listener.test.ts',
 ];
 
 /**
@@ -182,7 +186,8 @@ async function runFiles(files: string[], env: NodeJS.ProcessEnv, concurrency: nu
   if (limit === 1) await lane([...browsers, ...others]);
   else
     await Promise.all([
-      lane(browsers),
+      // The browser lane runs its Chromium files one at a time, then helps with the rest.
+      lane(browsers).then(() => lane(others)),
       ...Array.from({ length: browsers.length > 0 ? limit - 1 : limit }, () => lane(others)),
     ]);
 
