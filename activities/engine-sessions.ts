@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { AccountStartSettings } from '../db/account-start-settings.js';
 import { readOwnPhone } from '../engine/own-phone.js';
 import { SessionStoppedWhileStarting, type SessionHost, type StartSession } from '../engine/session-host.js';
 import type { HostSeats } from './placement.js';
@@ -10,8 +11,8 @@ import type { HostSeats } from './placement.js';
 export function createEngineSessionActivities(
   host: SessionHost,
   seats: HostSeats,
-  /** The build the account pins, read at each start: a new pin takes effect at the session's next start. */
-  webVersionPin: (sessionId: string) => Promise<string | null>,
+  /** The build the account pins and the names it announces, read at each start: a change applies from the next. */
+  startSettings: (sessionId: string) => Promise<AccountStartSettings>,
 ) {
   const requireSession = (sessionId: string, generation: number) => {
     const session = host.get(sessionId, generation);
@@ -29,10 +30,10 @@ export function createEngineSessionActivities(
     async startEngineSession(input: StartSession): Promise<void> {
       // Read first: the seat its claim held must become the running session in the same turn of the event loop,
       // or the host counts a free seat in between and takes one session too many.
-      const webVersion = await webVersionPin(input.sessionId);
+      const settings = await startSettings(input.sessionId);
       seats.seatTaken(input.sessionId);
       try {
-        await whileHeartbeating(() => host.start({ ...input, webVersion }));
+        await whileHeartbeating(() => host.start({ ...input, ...settings }));
       } catch (error) {
         // Stopped here before it was up (this host is draining): the account asks for another host at once.
         if (error instanceof SessionStoppedWhileStarting)

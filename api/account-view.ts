@@ -52,6 +52,11 @@ export const AccountView = Type.Object(
     webVersion: Nullable(Type.String()),
     /** The build this account pins (PUT .../web-version), applied at its next start; null: the service's choice. */
     webVersionPin: Nullable(Type.String()),
+    /** What it announces to the phone (PUT .../linked-device); null: the workspace's default, else WhatsApp Web's. */
+    linkedDevice: Type.Object(
+      { deviceName: Nullable(Type.String()), browserName: Nullable(Type.String()) },
+      { additionalProperties: false },
+    ),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
     deletedAt: Nullable(Type.String({ format: 'date-time' })),
@@ -136,6 +141,7 @@ export function toAccountView(row: AccountRow, now = Date.now()): AccountView {
     lastSeenAt: iso(row.last_seen_at),
     webVersion: row.web_version,
     webVersionPin: row.web_version_pin,
+    linkedDevice: { deviceName: row.device_name, browserName: row.browser_name },
     createdAt: iso(row.created_at) as string,
     updatedAt: iso(row.updated_at) as string,
     deletedAt: iso(row.deleted_at),

@@ -20,6 +20,9 @@ export interface CreateAccountRequest {
   pairingPhoneNumber?: string | null;
   metadata?: Record<string, unknown>;
   webhookUrl?: string | null;
+  /** What it announces to the phone; null: the workspace's default. */
+  deviceName?: string | null;
+  browserName?: string | null;
   /**
    * The service made the session id up: the caller never learns it, so it cannot retry, and a row whose workflow did
    * not start would wait forever. Such a row is removed when the start fails.
@@ -47,6 +50,8 @@ export async function createAccount(
       sessionId: request.sessionId,
       metadata: request.metadata ?? {},
       webhookUrl: request.webhookUrl ?? null,
+      deviceName: request.deviceName ?? null,
+      browserName: request.browserName ?? null,
     },
     request.defaultLiveAccountLimit ?? null,
     request.takeCreation,

@@ -7,6 +7,8 @@ import { PHONE_NUMBER_PATTERN } from '../domain/phone-number.js';
  * schema (lib/json-schema.ts).
  */
 
+import { Nullable } from '../lib/json-schema.js';
+
 export { Nullable, OpenObject, StringEnum } from '../lib/json-schema.js';
 
 /**
@@ -64,5 +66,17 @@ export const problemResponses = { '4xx': { $ref: 'ProblemDetails#' } } as const;
 /** A command the account's workflow took; what it does shows in the account's status and events. */
 export const CommandAccepted = Type.Object(
   { accepted: Type.Boolean(), sessionId: Type.String() },
+  { additionalProperties: false },
+);
+
+/** A name the phone shows for a linked device: printable, at most 50 characters (the database checks it too). */
+const deviceNameSchema = Type.String({ minLength: 1, maxLength: 50, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
+
+/** What a client announces to the phone (shown under "Linked devices"); null: the default. */
+export const LinkedDeviceNames = Type.Object(
+  {
+    deviceName: Nullable(Type.String({ ...deviceNameSchema, description: 'e.g. the shop or the till' })),
+    browserName: Nullable(Type.String({ ...deviceNameSchema, description: 'e.g. Chrome, Firefox' })),
+  },
   { additionalProperties: false },
 );

@@ -46,6 +46,8 @@ export const accountRowSchema = z.object({
   last_seen_at: z.number().nullable(),
   web_version: z.string().nullable(),
   web_version_pin: z.string().nullable(),
+  device_name: z.string().nullable(),
+  browser_name: z.string().nullable(),
   engine_memory_bytes: z.number().nullable(),
 });
 export type AccountRow = z.infer<typeof accountRowSchema>;

@@ -15,6 +15,9 @@ export interface NewAccount {
   sessionId: string;
   metadata?: Record<string, unknown>;
   webhookUrl?: string | null;
+  /** What the phone shows under "Linked devices" (null: the workspace's default). */
+  deviceName?: string | null;
+  browserName?: string | null;
 }
 
 /** The workspace already keeps as many live accounts as it may. */
@@ -51,8 +54,9 @@ export async function insertAccount(
     let inserted: AccountRow | null;
     try {
       inserted = await tx.maybeOne(sql.type(accountRowSchema)`
-        INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, webhook_url)
-        VALUES (${account.workspaceId}, ${account.sessionId}, ${sql.jsonb((account.metadata ?? {}) as never)}, ${account.webhookUrl ?? null})
+        INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, webhook_url, device_name, browser_name)
+        VALUES (${account.workspaceId}, ${account.sessionId}, ${sql.jsonb((account.metadata ?? {}) as never)},
+                ${account.webhookUrl ?? null}, ${account.deviceName ?? null}, ${account.browserName ?? null})
         ON CONFLICT (workspace_id, session_id) DO NOTHING
         RETURNING *
       `);

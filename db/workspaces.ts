@@ -8,6 +8,9 @@ export const workspaceSchema = z.object({
   /** Sealed (db/webhook-secrets.ts opens it); null until the first process that needs one issues it. */
   webhook_secret: z.string().nullable(),
   max_live_accounts: z.number().int().nullable(),
+  /** What its accounts announce to the phone unless an account says otherwise (db/account-start-settings.ts). */
+  device_name: z.string().nullable(),
+  browser_name: z.string().nullable(),
   created_at: z.number(),
   updated_at: z.number(),
 });
@@ -31,6 +34,19 @@ export async function setWorkspaceAccountLimit(
   await ensureWorkspace(db, workspaceId);
   return db.one(sql.type(workspaceSchema)`
     UPDATE workspaces SET max_live_accounts = ${maxLiveAccounts}, updated_at = now() WHERE id = ${workspaceId} RETURNING *
+  `);
+}
+
+/** Sets (or, with null, clears) the device and browser names the workspace's accounts announce by default. */
+export async function setWorkspaceDeviceNames(
+  db: CommonQueryMethods,
+  workspaceId: string,
+  names: { deviceName: string | null; browserName: string | null },
+): Promise<WorkspaceRow> {
+  await ensureWorkspace(db, workspaceId);
+  return db.one(sql.type(workspaceSchema)`
+    UPDATE workspaces SET device_name = ${names.deviceName}, browser_name = ${names.browserName}, updated_at = now()
+    WHERE id = ${workspaceId} RETURNING *
   `);
 }
 

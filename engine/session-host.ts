@@ -51,6 +51,9 @@ export interface StartSession {
   pairingPhoneNumber: string | null;
   /** The WhatsApp Web build this account pins, if it pins one. */
   webVersion?: string | null;
+  /** What the phone shows under "Linked devices"; null: WhatsApp's own. */
+  deviceName?: string | null;
+  browserName?: string | null;
 }
 
 /**
@@ -109,6 +112,8 @@ export class SessionHost {
         onEvent: (event) => this.forward(params.sessionId, hosted, event),
         fence: this.leases?.fence(params.sessionId) ?? null,
         webVersion: params.webVersion ?? null,
+        deviceName: params.deviceName ?? null,
+        browserName: params.browserName ?? null,
       });
       if (stoppedMeanwhile()) {
         await hosted.session.destroy().catch(() => undefined);

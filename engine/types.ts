@@ -71,6 +71,9 @@ export interface EngineStartOptions {
   fence?: LeaseFence | null;
   /** The WhatsApp Web build this account must load (its own pin), overriding the engine's; null: the engine's. */
   webVersion?: string | null;
+  /** The device and browser names the client announces, shown on the phone under "Linked devices"; null: WhatsApp's. */
+  deviceName?: string | null;
+  browserName?: string | null;
 }
 
 export interface Engine {

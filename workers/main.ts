@@ -13,7 +13,7 @@ import { readProcessEnv } from '../config/env.js';
 import { serviceLogger } from '../config/logging.js';
 import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
-import { accountWebVersionPin } from '../db/web-version-pins.js';
+import { accountStartSettings } from '../db/account-start-settings.js';
 import { createEngine } from '../engine/create-engine.js';
 import { exitWithin } from '../lib/exit-deadline.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
@@ -101,7 +101,7 @@ async function main() {
     taskQueue: runtime.taskQueue,
     dataConverter: dataConverterFromEnv(env),
     interceptors: { activity: [refuseUnreadableArguments] },
-    activities: createEngineSessionActivities(sessions, capacity, (sessionId) => accountWebVersionPin(pool, sessionId)),
+    activities: createEngineSessionActivities(sessions, capacity, (sessionId) => accountStartSettings(pool, sessionId)),
     // Every session holds one long-running watch activity on its host, beside a start or an extraction at times.
     maxConcurrentActivityTaskExecutions: seats * 2 + 50,
   });

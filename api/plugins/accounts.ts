@@ -14,6 +14,7 @@ import { createAccount, createRefusal } from '../create-account.js';
 import { HttpProblem, problem } from '../problem.js';
 import {
   AccountParams,
+  LinkedDeviceNames,
   CommandAccepted,
   Nullable,
   OpenObject,
@@ -38,6 +39,8 @@ const CreateAccountBody = Type.Object(
     phoneNumber: Type.Optional(phoneNumberSchema),
     webhookUrl: Type.Optional(webhookUrlSchema),
     metadata: Type.Optional(OpenObject({ maxProperties: 50 })),
+    deviceName: Type.Optional(LinkedDeviceNames.properties.deviceName),
+    browserName: Type.Optional(LinkedDeviceNames.properties.browserName),
   },
   { additionalProperties: false },
 );
@@ -99,6 +102,8 @@ export default async function accountsPlugin(fastify: FastifyInstance, options: 
           pairingPhoneNumber: body.mode === 'pairing_code' ? (body.phoneNumber ?? null) : null,
           metadata: body.metadata ?? {},
           webhookUrl: body.webhookUrl ?? null,
+          deviceName: body.deviceName ?? null,
+          browserName: body.browserName ?? null,
           defaultLiveAccountLimit: options.liveAccountLimit,
           takeCreation: () => options.accountCreationGate(request),
         });

@@ -5,6 +5,7 @@ import accountActionsPlugin from './account-actions.js';
 import { workspaceAuditPlugin } from './audit-log.js';
 import accountDiagnosticsPlugin from './account-diagnostics.js';
 import accountLoginPlugin from './account-login.js';
+import linkedDevicePlugin from './linked-device.js';
 import accountsPlugin from './accounts.js';
 import { assertWorkspaceAccess } from './auth.js';
 import { workspaceStuckAccountsPlugin } from './stuck-accounts.js';
@@ -43,6 +44,7 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: W
     workspaceStuckAccountsPlugin,
     webhooksPlugin,
     webVersionPlugin,
+    linkedDevicePlugin,
     workspaceAuditPlugin,
   ]) {
     await app.register(plugin, services);

@@ -206,6 +206,10 @@ export interface paths {
                         metadata?: {
                             [key: string]: unknown;
                         };
+                        /** @description e.g. the shop or the till */
+                        deviceName?: string | null;
+                        /** @description e.g. Chrome, Firefox */
+                        browserName?: string | null;
                     };
                 };
             };
@@ -985,6 +989,166 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Account"];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspaceId}/accounts/{sessionId}/linked-device": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set the device and browser names this account announces to the phone (null: the workspace default, else WhatsApp Web’s); applied at its next start */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                    /** @description letters, digits, _ and -, at most 100 */
+                    sessionId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description e.g. the shop or the till */
+                        deviceName: string | null;
+                        /** @description e.g. Chrome, Firefox */
+                        browserName: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Account"];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspaceId}/linked-device": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workspace's default device and browser names for its accounts' linked devices */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            workspaceId: string;
+                            /** @description e.g. the shop or the till */
+                            deviceName: string | null;
+                            /** @description e.g. Chrome, Firefox */
+                            browserName: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        /** Set the workspace's default device and browser names (null: WhatsApp Web's own) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description e.g. the shop or the till */
+                        deviceName: string | null;
+                        /** @description e.g. Chrome, Firefox */
+                        browserName: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            workspaceId: string;
+                            /** @description e.g. the shop or the till */
+                            deviceName: string | null;
+                            /** @description e.g. Chrome, Firefox */
+                            browserName: string | null;
+                        };
                     };
                 };
                 /** @description Default Response */
@@ -2019,6 +2183,10 @@ export interface components {
             lastSeenAt: string | null;
             webVersion: string | null;
             webVersionPin: string | null;
+            linkedDevice: {
+                deviceName: string | null;
+                browserName: string | null;
+            };
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */

@@ -129,6 +129,9 @@ export class WhatsAppWebEngine implements Engine {
         : {}),
       authTimeoutMs: this.options.launchTimeoutMs,
       qrMaxRetries: 0,
+      // What the phone lists under "Linked devices"; unset, WhatsApp Web's own.
+      ...(options.deviceName ? { deviceName: options.deviceName } : {}),
+      ...(options.browserName ? { browserName: options.browserName } : {}),
     });
     const running: RunningClient = { client, onEvent: options.onEvent, ended: false };
     this.clients.set(options.sessionId, running);

@@ -82,6 +82,7 @@ export class SimulatedEngine implements Engine {
         onEvent: options.onEvent,
       },
       options.webVersion ?? this.webVersion ?? SIMULATED_WEB_VERSION,
+      { deviceName: options.deviceName ?? null, browserName: options.browserName ?? null },
     );
     void this.sessions.get(options.sessionId)?.destroy();
     this.sessions.set(options.sessionId, session);

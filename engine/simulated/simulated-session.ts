@@ -69,8 +69,18 @@ export class SimulatedSession implements EngineSession {
     private readonly hooks: SimulatedSessionHooks,
     /** The build this session runs (the account's or the service's pin, else the simulated default). */
     private readonly runningWebVersion: string = SIMULATED_WEB_VERSION,
+    /** What the client announces; the phone lists the device under it ("Linked devices"). */
+    private readonly announced: { deviceName: string | null; browserName: string | null } = {
+      deviceName: null,
+      browserName: null,
+    },
   ) {
     this.auth = savedAuth;
+  }
+
+  /** The device as the phone lists it: what the client announced, else WhatsApp Web's own (as the stand-in's). */
+  private linkedDevice(): { os: string; name: string } {
+    return { os: this.announced.deviceName ?? 'Linux', name: this.announced.browserName ?? 'Chrome' };
   }
 
   begin(): void {
@@ -96,7 +106,7 @@ export class SimulatedSession implements EngineSession {
           throw new SimulatorRejection('not_showing_qr', `the session is ${this.phase}, not showing a QR`);
         const params = scanParamsSchema.parse(rawParams);
         await this.linkPhone(params);
-        return { linked: params.phone };
+        return { linked: params.phone, linkedDevice: this.linkedDevice() };
       }
       case 'enter_code': {
         if (this.phase !== 'showing_code' || !this.pairingPhoneNumber)
@@ -109,7 +119,7 @@ export class SimulatedSession implements EngineSession {
           throw new SimulatorRejection('wrong_code', 'the pairing code does not match');
         const { code: _entered, ...scanOptions } = params;
         await this.linkPhone(scanParamsSchema.parse({ ...scanOptions, phone: this.pairingPhoneNumber }));
-        return { linked: this.pairingPhoneNumber };
+        return { linked: this.pairingPhoneNumber, linkedDevice: this.linkedDevice() };
       }
       case 'drop':
         return this.disconnect({ type: 'disconnected', kind: 'transient', reason: 'connection_lost' });

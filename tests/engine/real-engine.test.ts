@@ -170,11 +170,16 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     await unresolvable.handle.result();
   });
 
-  it('logs in with a pairing code', async () => {
+  it('logs in with a pairing code; the phone lists the device under the names the account announces', async () => {
     const phone = randomPhone();
-    const { sessionId, handle } = await accounts.create({ pairingPhoneNumber: phone });
+    const { sessionId, handle } = await accounts.create({
+      pairingPhoneNumber: phone,
+      deviceName: 'Toko Maju till 2',
+      browserName: 'Firefox',
+    });
     const withCode = await accounts.rowWhere(sessionId, (row) => row.pairing_code !== null, 'a pairing code', 60_000);
-    await accounts.phone(sessionId, 'enter_code', { code: withCode.pairing_code });
+    const linked = await accounts.phone(sessionId, 'enter_code', { code: withCode.pairing_code });
+    assert.deepEqual(linked.linkedDevice, { os: 'Toko Maju till 2', name: 'Firefox' });
     assert.equal((await accounts.rowWithStatus(sessionId, 'connected', 60_000)).phone_number, phone);
     await signalAccount(handle, deleteAccountSignal);
     await handle.result();

@@ -50,6 +50,9 @@ export class AccountDriver {
       timings?: Partial<AccountTimings>;
       pairingPhoneNumber?: string;
       continueAsNewAfterEvents?: number;
+      /** What the client announces to the phone ("Linked devices"). */
+      deviceName?: string;
+      browserName?: string;
     } = {},
   ) {
     const workspaceId = options.workspaceId ?? uniqueId('ws');
@@ -70,6 +73,8 @@ export class AccountDriver {
       sessionId,
       taskQueue: this.taskQueue,
       ...(options.pairingPhoneNumber ? { pairingPhoneNumber: options.pairingPhoneNumber } : {}),
+      ...(options.deviceName ? { deviceName: options.deviceName } : {}),
+      ...(options.browserName ? { browserName: options.browserName } : {}),
     });
     return {
       workspaceId,

@@ -1,0 +1,46 @@
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import { splitSessionKey } from '../domain/session-key.js';
+
+/** What a session starts with, read when it starts: a change made since applies from this start on. */
+export interface AccountStartSettings {
+  /** The WhatsApp Web build the account pins, or null (the service's pin, or the current build, applies). */
+  webVersion: string | null;
+  /** What the phone shows under "Linked devices": the account's own, else its workspace's, else WhatsApp's. */
+  deviceName: string | null;
+  browserName: string | null;
+}
+
+const startSettingsSchema = z.object({
+  web_version_pin: z.string().nullable(),
+  device_name: z.string().nullable(),
+  browser_name: z.string().nullable(),
+});
+
+export async function accountStartSettings(db: CommonQueryMethods, key: string): Promise<AccountStartSettings> {
+  const { workspaceId, sessionId } = splitSessionKey(key);
+  const row = await db.maybeOne(sql.type(startSettingsSchema)`
+    SELECT a.web_version_pin,
+           COALESCE(a.device_name, w.device_name) AS device_name,
+           COALESCE(a.browser_name, w.browser_name) AS browser_name
+    FROM whatsapp_accounts a LEFT JOIN workspaces w ON w.id = a.workspace_id
+    WHERE a.workspace_id = ${workspaceId} AND a.session_id = ${sessionId}
+  `);
+  return {
+    webVersion: row?.web_version_pin ?? null,
+    deviceName: row?.device_name ?? null,
+    browserName: row?.browser_name ?? null,
+  };
+}
+
+/** Sets (or, with null, clears) the device and browser names the account announces from its next start on. */
+export async function setAccountDeviceNames(
+  db: CommonQueryMethods,
+  accountId: number,
+  names: { deviceName: string | null; browserName: string | null },
+): Promise<void> {
+  await db.query(sql.unsafe`
+    UPDATE whatsapp_accounts SET device_name = ${names.deviceName}, browser_name = ${names.browserName}
+    WHERE id = ${accountId} AND deleted_at IS NULL
+  `);
+}
