@@ -8,19 +8,33 @@ const URL_FIELD = /url$/i;
 /** Phone numbers stay recognisable to the workspace without being spelled out: the last three digits. */
 const PHONE_FIELD = /phone/i;
 
-/** The body as the audit keeps it: secrets replaced, phone numbers masked, long text cut. */
-export function auditedChanges(body: unknown, depth = 0): unknown {
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this replaces.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** Text PostgreSQL's jsonb takes: a refused body may hold a NUL or half a surrogate pair, and is audited all the same. */
+const storable = (text: string) => text.replace(UNSTORABLE, '\ufffd');
+
+/** The body as the audit keeps it: an object whatever was sent, secrets replaced, phone numbers masked, text cut. */
+export function auditedChanges(body: unknown): Record<string, unknown> {
+  const kept = auditedValue(body, 0);
+  return kept !== null && typeof kept === 'object' && !Array.isArray(kept)
+    ? (kept as Record<string, unknown>)
+    : { body: kept };
+}
+
+function auditedValue(body: unknown, depth: number): unknown {
   if (depth > 4) return '[nested]';
-  if (Array.isArray(body)) return body.slice(0, 20).map((item) => auditedChanges(item, depth + 1));
+  if (Array.isArray(body)) return body.slice(0, 20).map((item) => auditedValue(item, depth + 1));
   if (body === null || typeof body !== 'object') {
-    return typeof body === 'string' && body.length > 500 ? `${body.slice(0, 500)}…` : body;
+    if (typeof body !== 'string') return body;
+    return storable(body.length > 500 ? `${body.slice(0, 500)}…` : body);
   }
   return Object.fromEntries(
-    Object.entries(body as Record<string, unknown>).map(([field, value]) => {
+    Object.entries(body as Record<string, unknown>).map(([rawField, value]) => {
+      const field = storable(rawField);
       if (SECRET_FIELD.test(field)) return [field, value === null ? null : '[redacted]'];
-      if (PHONE_FIELD.test(field) && typeof value === 'string') return [field, `…${value.slice(-3)}`];
+      if (PHONE_FIELD.test(field) && typeof value === 'string') return [field, storable(`…${value.slice(-3)}`)];
       if (URL_FIELD.test(field) && typeof value === 'string') return [field, withoutCredentials(value)];
-      return [field, auditedChanges(value, depth + 1)];
+      return [field, auditedValue(value, depth + 1)];
     }),
   );
 }
@@ -35,7 +49,8 @@ export function auditEntry(request: FastifyRequest, reply: FastifyReply): AuditE
   const params = (request.params ?? {}) as Record<string, unknown>;
   const body = (request.body ?? {}) as Record<string, unknown>;
   const principal = request.principal;
-  const text = (value: unknown) => (typeof value === 'string' ? value : null);
+  // What a refused request names may be anything: kept storable and within the columns' bounds.
+  const text = (value: unknown) => (typeof value === 'string' ? storable(value).slice(0, 300) : null);
   const route = request.routeOptions.url;
   const path = request.url.split('?')[0] ?? request.url;
   return {
@@ -48,7 +63,7 @@ export function auditEntry(request: FastifyRequest, reply: FastifyReply): AuditE
     // The route as declared names the action; a proxied path (the Temporal UI's) is named by itself.
     action: `${request.method} ${route && !route.includes('*') ? route : path}`,
     target: text(params.sessionId) ?? text(params.prefix) ?? text(params.linkId) ?? text(params.endpointId),
-    changes: (auditedChanges(request.body === undefined ? {} : body) ?? {}) as Record<string, unknown>,
+    changes: request.body === undefined ? {} : auditedChanges(request.body),
     statusCode: reply.statusCode,
     outcome: auditOutcome(reply.statusCode),
     requestId: request.id,

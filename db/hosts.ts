@@ -53,37 +53,36 @@ const hostRowSchema = z.object({
   stopped_at: z.number().nullable(),
   sessions: z.coerce.number().int(),
   sessions_memory_bytes: z.coerce.number().nullable(),
-  builds: z.array(z.object({ version: z.string().nullable(), sessions: z.number().int() })),
+  /** The build each held session last ran (null: not seen yet), one entry per session. */
+  session_builds: z.array(z.string().nullable()),
 });
-export type HostRow = z.infer<typeof hostRowSchema>;
+
+export type HostRow = Omit<z.infer<typeof hostRowSchema>, 'session_builds'> & {
+  builds: { version: string | null; sessions: number }[];
+};
 
 /**
  * Every host seen within `withinSeconds` (running, draining, stopped or silent), with the sessions it holds a live
- * lease for, what their browsers hold in memory and the WhatsApp Web builds they run.
+ * lease for, what their browsers hold in memory and the WhatsApp Web builds they run (host_session_sums, sql/0028:
+ * the API reads these sums, never the leases).
  */
-export async function listHosts(db: CommonQueryMethods, withinSeconds: number): Promise<readonly HostRow[]> {
-  return db.any(sql.type(hostRowSchema)`
+export async function listHosts(db: CommonQueryMethods, withinSeconds: number): Promise<HostRow[]> {
+  const rows = await db.any(sql.type(hostRowSchema)`
     SELECT h.*,
       COALESCE(held.sessions, 0) AS sessions,
-      held.memory AS sessions_memory_bytes,
-      COALESCE(held.builds, '[]'::json) AS builds
+      held.memory_bytes AS sessions_memory_bytes,
+      COALESCE(held.builds, '[]'::json) AS session_builds
     FROM hosts h
-    LEFT JOIN LATERAL (
-      SELECT count(*) AS sessions, sum(a.engine_memory_bytes) AS memory,
-        (SELECT json_agg(json_build_object('version', b.version, 'sessions', b.sessions) ORDER BY b.sessions DESC)
-           FROM (SELECT a2.web_version AS version, count(*)::int AS sessions
-                   FROM session_leases l2
-                   LEFT JOIN whatsapp_accounts a2 ON (a2.workspace_id, a2.session_id) =
-                        (split_part(l2.session_id, '.', 1), split_part(l2.session_id, '.', 2))
-                  WHERE l2.host = h.task_queue AND l2.expires_at > now()
-                  GROUP BY a2.web_version) b) AS builds
-      FROM session_leases l
-      -- A lease names its account by session key (domain/session-key.ts): the pair the unique index finds.
-      LEFT JOIN whatsapp_accounts a ON (a.workspace_id, a.session_id) =
-                (split_part(l.session_id, '.', 1), split_part(l.session_id, '.', 2))
-      WHERE l.host = h.task_queue AND l.expires_at > now()
-    ) held ON true
+    LEFT JOIN host_session_sums() held ON held.host = h.task_queue
     WHERE h.reported_at > now() - make_interval(secs => ${withinSeconds})
     ORDER BY h.started_at, h.task_queue
   `);
+  return rows.map(({ session_builds, ...row }) => ({ ...row, builds: countBuilds(session_builds) }));
+}
+
+/** Sessions per build, the most run first. */
+function countBuilds(versions: readonly (string | null)[]): { version: string | null; sessions: number }[] {
+  const counts = new Map<string | null, number>();
+  for (const version of versions) counts.set(version, (counts.get(version) ?? 0) + 1);
+  return [...counts].map(([version, sessions]) => ({ version, sessions })).sort((a, b) => b.sessions - a.sessions);
 }

@@ -19,3 +19,19 @@ CREATE TABLE hosts (
 -- A host that starts forgets the rows of hosts gone for a week (each boot is a host of its own).
 GRANT SELECT, INSERT, UPDATE, DELETE ON hosts TO wa_connect_worker;
 GRANT SELECT ON hosts TO wa_connect_api;
+
+-- The hosts view counts each host's sessions, their browsers' memory and their builds from the live leases. The API
+-- may not read the leases themselves (sql/0021): it gets these sums per host, and nothing else of them.
+CREATE FUNCTION host_session_sums()
+RETURNS TABLE (host text, sessions integer, memory_bytes bigint, builds json)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+    SELECT l.host, count(*)::int, sum(a.engine_memory_bytes)::bigint,
+           json_agg(a.web_version)
+    FROM session_leases l
+    LEFT JOIN whatsapp_accounts a ON (a.workspace_id, a.session_id) =
+                                     (split_part(l.session_id, '.', 1), split_part(l.session_id, '.', 2))
+    WHERE l.expires_at > now()
+    GROUP BY l.host
+$$;
+REVOKE ALL ON FUNCTION host_session_sums() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION host_session_sums() TO wa_connect_api;

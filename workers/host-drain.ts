@@ -26,7 +26,14 @@ export function shutdownWorkers(workers: HostWorkers): void {
  * bounded rate (their logins stay saved, so the others resume them without a scan), and exits when it holds none or
  * after the grace period. A second signal stops at once.
  */
-export function drainOnSignals(runtime: HostRuntime, workers: HostWorkers, graceMs: number, log: Logger): void {
+export function drainOnSignals(
+  runtime: HostRuntime,
+  workers: HostWorkers,
+  graceMs: number,
+  log: Logger,
+  /** What stops taking new work at once (the webhook outbox's dispatcher): a draining host starts nothing new. */
+  stopTakingWork: () => Promise<void>,
+): void {
   let draining = false;
   const drain = async (signal: string) => {
     if (draining) {
@@ -34,6 +41,7 @@ export function drainOnSignals(runtime: HostRuntime, workers: HostWorkers, grace
       return shutdownWorkers(workers);
     }
     draining = true;
+    void stopTakingWork();
     void runtime.beginDrain();
     log.info(
       { signal, sessions: runtime.sessions.size },

@@ -122,16 +122,17 @@ async function main() {
     },
   });
   const workers = { shared: sharedWorker, sharedRun: sharedWorker.run(), placement: placementWorker, host: hostWorker };
-  drainOnSignals(runtime, workers, env.HOST_DRAIN_GRACE_MS, log);
+  // The one place webhook deliveries start: the outbox, woken by each new event.
+  const webhooks = new WebhookDispatcher(pool, env.DATABASE_URL, client, env.TASK_QUEUE, log);
+  await webhooks.start();
+  drainOnSignals(runtime, workers, env.HOST_DRAIN_GRACE_MS, log, () => webhooks.stop());
   exitWithParent(env.WA_SUPERVISED, () => {
     log.warn('supervisor is gone; shutting down');
+    void webhooks.stop();
     exitWithin(WORKER_STOP_GRACE_MS, log, 'supervisor is gone');
     shutdownWorkers(workers);
   });
 
-  // The one place webhook deliveries start: the outbox, woken by each new event.
-  const webhooks = new WebhookDispatcher(pool, env.DATABASE_URL, client, env.TASK_QUEUE, log);
-  await webhooks.start();
   log.info(
     { taskQueue: env.TASK_QUEUE, hostTaskQueue: runtime.taskQueue, engine: engine.name, seats },
     'worker running',

@@ -19,6 +19,12 @@ interface AuditView {
 }
 
 describe('what the audit keeps of a request body (a pure function)', () => {
+  it('whatever was sent is kept as an object PostgreSQL can store: arrays and text wrapped, NUL and half surrogates replaced', () => {
+    assert.deepEqual(auditedChanges([1, 'two']), { body: [1, 'two'] });
+    assert.deepEqual(auditedChanges('text'), { body: 'text' });
+    assert.deepEqual(auditedChanges({ 'a\u0000b': 'c\ud800d' }), { 'a\ufffdb': 'c\ufffdd' });
+  });
+
   it('secrets and login codes redacted, phone numbers masked, URLs without credentials or query', () => {
     assert.deepEqual(
       auditedChanges({

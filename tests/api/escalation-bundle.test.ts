@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { DatabasePool } from 'slonik';
 import { randomPhone } from '../helpers/accounts.js';
 import { buildTestApi, type TestApi } from '../helpers/api.js';
 import { uniqueId } from '../helpers/context.js';
-import { useSimulatedWorkerStack } from '../helpers/worker-process.js';
+import { apiRolePool, useSimulatedWorkerStack } from '../helpers/worker-process.js';
 
 interface Bundle {
   phoneNumbersMasked: boolean;
@@ -17,10 +18,15 @@ interface Bundle {
 describe('the escalation bundle: one download for whoever the fleet is escalated to', { timeout: 120_000 }, () => {
   const stack = useSimulatedWorkerStack();
   let api: TestApi;
+  let apiPool: DatabasePool;
   before(async () => {
-    api = await buildTestApi(stack.pool, stack.client, { taskQueue: stack.accounts.taskQueue, simulator: true });
+    apiPool = await apiRolePool();
+    api = await buildTestApi(apiPool, stack.client, { taskQueue: stack.accounts.taskQueue, simulator: true });
   });
-  after(async () => api?.app.close());
+  after(async () => {
+    await api?.app.close();
+    await apiPool?.end();
+  });
 
   it('versions, Temporal, stuck accounts with their workflows, recent events; no login code, phone numbers masked unless asked', async () => {
     const phone = randomPhone();

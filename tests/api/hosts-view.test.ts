@@ -7,7 +7,7 @@ import type { ChildHandle } from '../../lib/child-process.js';
 import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
 import { buildTestApi, type TestApi } from '../helpers/api.js';
 import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
-import { startTestWorker } from '../helpers/worker-process.js';
+import { apiRolePool, startTestWorker } from '../helpers/worker-process.js';
 
 interface HostView {
   taskQueue: string;
@@ -41,17 +41,20 @@ describe('GET /v1/admin/hosts: the fleet at a glance', { timeout: 180_000 }, () 
   let client: Client;
   let closeClient: () => Promise<void>;
   let api: TestApi;
+  let apiPool: DatabasePool;
   const workers: ChildHandle[] = [];
   const taskQueue = uniqueId('tq-hosts');
 
   before(async () => {
     pool = await openPool();
     ({ client, close: closeClient } = await openTemporalClient());
-    api = await buildTestApi(pool, client, { taskQueue, simulator: true });
+    apiPool = await apiRolePool();
+    api = await buildTestApi(apiPool, client, { taskQueue, simulator: true });
   });
   after(async () => {
     for (const worker of workers) await worker.stop('SIGKILL');
     await api?.app.close();
+    await apiPool?.end();
     await closeClient?.();
     await pool?.end();
   });

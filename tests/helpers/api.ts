@@ -8,7 +8,8 @@ import type { LegacyKeylessAccess } from '../../api/legacy-keyless-access.js';
 import type { StreamLimits } from '../../api/stream-guard.js';
 import { webhookPolicyFromEnv, type WebhookNetworkPolicy } from '../../webhooks/network-policy.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
-import { openPool, openTemporalClient, testLog, testStackEnv, uniqueId } from './context.js';
+import { openTemporalClient, testLog, testStackEnv, uniqueId } from './context.js';
+import { apiRolePool } from './worker-process.js';
 
 export interface TestApi {
   app: FastifyInstance;
@@ -87,7 +88,8 @@ export function useTestApi(options: Omit<Parameters<typeof buildTestApi>[2], 'ta
   const api = {} as TestApi;
   let close: (() => Promise<void>) | undefined;
   before(async () => {
-    const pool = await openPool();
+    // Logged in as production's API is: with the API's role, so a missing grant fails here and not in production.
+    const pool = await apiRolePool();
     const temporal = await openTemporalClient();
     Object.assign(
       api,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
+import { createDatabasePool } from '../../db/pool.js';
 import { ensureProcessLogin, type ServiceProcess } from '../../db/service-login.js';
 import type { ChildHandle } from '../../lib/child-process.js';
 import { startServiceProcess } from '../../infra/service-processes.js';
@@ -99,4 +100,9 @@ export function useSimulatedWorkerStack(extraEnv: NodeJS.ProcessEnv = FAST_SIMUL
     await stack.pool?.end();
   });
   return stack;
+}
+
+/** A pool logged in as production's API is (its role), for an API a test builds in its own process. */
+export async function apiRolePool(): Promise<DatabasePool> {
+  return createDatabasePool(await testProcessDatabaseUrl('api'), { maximumPoolSize: 10 });
 }
