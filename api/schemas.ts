@@ -70,7 +70,11 @@ export const CommandAccepted = Type.Object(
 );
 
 /** A name the phone shows for a linked device: printable, at most 50 characters (the database checks it too). */
-const deviceNameSchema = Type.String({ minLength: 1, maxLength: 50, pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]+$' });
+const deviceNameSchema = Type.String({
+  minLength: 1,
+  maxLength: 50,
+  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]+$',
+});
 
 /** What a client announces to the phone (shown under "Linked devices"); null: the default. */
 export const LinkedDeviceNames = Type.Object(
