@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { sql, type DatabasePool } from 'slonik';
+import { createDatabasePool } from '../../db/pool.js';
 import { z } from 'zod';
 import { insertAccount, recordLoginCode, recordStatusChange } from '../../db/accounts.js';
 import { sessionKey } from '../../domain/session-key.js';
 import type { ChildHandle } from '../../lib/child-process.js';
-import { eventually, openPool, uniqueId } from '../helpers/context.js';
+import { eventually, testStackEnv, uniqueId } from '../helpers/context.js';
 import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
 import { startTestWorker } from '../helpers/worker-process.js';
 
@@ -16,6 +18,10 @@ import { startTestWorker } from '../helpers/worker-process.js';
  * dies right after), its delivery is started by the workers' dispatchers, woken by the event's notification.
  */
 describe('webhook outbox', { timeout: 120_000 }, () => {
+  // A database of its own, so the only dispatchers are this test's two workers: another file's worker would claim
+  // these events and start their deliveries on its own task queue.
+  const database = `outbox_e2e_${Date.now()}`;
+  let admin: pg.Client;
   let pool: DatabasePool;
   const workers: ChildHandle[] = [];
   let taskQueue: string;
@@ -24,10 +30,15 @@ describe('webhook outbox', { timeout: 120_000 }, () => {
   const received: { eventId: string; at: number }[] = [];
 
   before(async () => {
-    pool = await openPool();
-    const first = await startTestWorker();
+    admin = new pg.Client({ connectionString: testStackEnv().databaseUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    const databaseUrl = new URL(testStackEnv().databaseUrl);
+    databaseUrl.pathname = `/${database}`;
+    pool = await createDatabasePool(databaseUrl.toString(), { maximumPoolSize: 4 });
+    const first = await startTestWorker({ DATABASE_URL: databaseUrl.toString() });
     taskQueue = first.taskQueue;
-    workers.push(first.worker, (await startTestWorker({}, taskQueue)).worker);
+    workers.push(first.worker, (await startTestWorker({ DATABASE_URL: databaseUrl.toString() }, taskQueue)).worker);
     receiver = createServer((request, response) => {
       received.push({ eventId: String(request.headers['webhook-id']), at: Date.now() });
       request.resume();
@@ -40,6 +51,8 @@ describe('webhook outbox', { timeout: 120_000 }, () => {
     for (const worker of workers) await worker.stop('SIGTERM');
     await new Promise((resolve) => receiver?.close(resolve));
     await pool?.end();
+    await admin?.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin?.end();
   });
 
   /** An account of a fresh workspace whose webhook goes to the receiver. */
