@@ -1,17 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditEntry, AuditOutcome } from '../db/audit-log.js';
+import { maskPhoneNumber } from '../domain/phone-number.js';
+import { storableText } from '../lib/storable-text.js';
 
 /** Body fields that hold secrets or login codes: the audit says they were given, never what they were. */
 const SECRET_FIELD = /secret|password|token|key$|^key|credential|code|authorization/i;
 /** URLs may carry credentials (user info, a token in the query): the audit keeps the origin and path. */
 const URL_FIELD = /url$/i;
-/** Phone numbers stay recognisable to the workspace without being spelled out: the last three digits. */
+/** Phone numbers stay recognisable to the workspace without being spelled out (domain/phone-number.ts). */
 const PHONE_FIELD = /phone/i;
-
-// eslint-disable-next-line no-control-regex -- NUL is exactly what this replaces.
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-/** Text PostgreSQL's jsonb takes: a refused body may hold a NUL or half a surrogate pair, and is audited all the same. */
-const storable = (text: string) => text.replace(UNSTORABLE, '\ufffd');
 
 /** The body as the audit keeps it: an object whatever was sent, secrets replaced, phone numbers masked, text cut. */
 export function auditedChanges(body: unknown): Record<string, unknown> {
@@ -21,18 +18,19 @@ export function auditedChanges(body: unknown): Record<string, unknown> {
     : { body: kept };
 }
 
+/** Each value as the audit keeps it; a refused body may hold a NUL or half a surrogate pair, kept storable. */
 function auditedValue(body: unknown, depth: number): unknown {
   if (depth > 4) return '[nested]';
   if (Array.isArray(body)) return body.slice(0, 20).map((item) => auditedValue(item, depth + 1));
   if (body === null || typeof body !== 'object') {
     if (typeof body !== 'string') return body;
-    return storable(body.length > 500 ? `${body.slice(0, 500)}…` : body);
+    return storableText(body.length > 500 ? `${body.slice(0, 500)}…` : body);
   }
   return Object.fromEntries(
     Object.entries(body as Record<string, unknown>).map(([rawField, value]) => {
-      const field = storable(rawField);
+      const field = storableText(rawField);
       if (SECRET_FIELD.test(field)) return [field, value === null ? null : '[redacted]'];
-      if (PHONE_FIELD.test(field) && typeof value === 'string') return [field, storable(`…${value.slice(-3)}`)];
+      if (PHONE_FIELD.test(field) && typeof value === 'string') return [field, storableText(maskPhoneNumber(value))];
       if (URL_FIELD.test(field) && typeof value === 'string') return [field, withoutCredentials(value)];
       return [field, auditedValue(value, depth + 1)];
     }),
@@ -50,7 +48,7 @@ export function auditEntry(request: FastifyRequest, reply: FastifyReply): AuditE
   const body = (request.body ?? {}) as Record<string, unknown>;
   const principal = request.principal;
   // What a refused request names may be anything: kept storable and within the columns' bounds.
-  const text = (value: unknown) => (typeof value === 'string' ? storable(value).slice(0, 300) : null);
+  const text = (value: unknown) => (typeof value === 'string' ? storableText(value).slice(0, 300) : null);
   const route = request.routeOptions.url;
   const path = request.url.split('?')[0] ?? request.url;
   return {

@@ -5,13 +5,12 @@ import type { AccountEvent } from '../db/account-events.js';
 import { databaseFacts, recentFleetEvents } from '../db/escalation.js';
 import { listHosts } from '../db/hosts.js';
 import { listStuckAccounts } from '../db/stuck-accounts.js';
+import { maskPhoneNumber } from '../domain/phone-number.js';
 import { toAccountView } from './account-view.js';
 import { describeAccountWorkflow } from './account-workflow.js';
 
 /** Stuck accounts whose workflows are described one by one: enough to see the pattern, bounded in time. */
 const DESCRIBED_WORKFLOWS = 20;
-/** Digits of a phone number that stay readable when numbers are masked. */
-const SHOWN_DIGITS = 3;
 
 export interface BundleOptions {
   /** How far back failures and engine events go. */
@@ -30,8 +29,7 @@ export interface BundleOptions {
  * asked.
  */
 export async function escalationBundle(pool: DatabasePool, temporal: Client, options: BundleOptions) {
-  const mask = (text: string | null) =>
-    text === null || options.unmaskPhoneNumbers ? text : `…${text.slice(-SHOWN_DIGITS)}`;
+  const mask = (text: string | null) => (text === null || options.unmaskPhoneNumbers ? text : maskPhoneNumber(text));
   const maskedPush = (name: string | null) => (name === null || options.unmaskPhoneNumbers ? name : '[masked]');
 
   const stuck = await listStuckAccounts(pool, {

@@ -10,3 +10,8 @@ const PHONE_NUMBER = new RegExp(PHONE_NUMBER_PATTERN);
 export function isPhoneNumber(value: unknown): value is string {
   return typeof value === 'string' && PHONE_NUMBER.test(value);
 }
+
+/** A phone number kept recognisable without being spelled out: its last three digits (`…641`). */
+export function maskPhoneNumber(text: string): string {
+  return `…${text.slice(-3)}`;
+}

@@ -161,9 +161,9 @@ export class AccountMachine {
    * row is hidden and the login gone, although the account is already over.
    */
   async finishQueuedDeletes(): Promise<void> {
-    const deletes = this.inbox.commands.filter((command) => command.type === 'delete');
+    const deleted = this.inbox.commands.find((command) => command.type === 'delete');
     this.inbox.commands.length = 0;
-    for (const command of deletes.slice(0, 1)) await this.apply({ type: 'command', command });
+    if (deleted) await this.apply({ type: 'command', command: deleted });
   }
 
   /** The account has ended: requests still queued get a plain refusal instead of waiting forever. */

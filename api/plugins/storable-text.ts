@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { isUnstorable, storableText } from '../../lib/storable-text.js';
 import { HttpProblem, problem } from '../problem.js';
 
-// PostgreSQL stores neither a NUL character (text) nor half of a surrogate pair (jsonb): refused up front, once for
-// every route, instead of failing as a database error after validation.
-// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for.
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// Text PostgreSQL cannot store (lib/storable-text.ts) is refused up front, once for every route, instead of failing
+// as a database error after validation.
 
 function findUnstorable(value: unknown, path: string): string | null {
-  if (typeof value === 'string') return UNSTORABLE.test(value) ? path || '/' : null;
+  if (typeof value === 'string') return isUnstorable(value) ? path || '/' : null;
   if (Array.isArray(value)) {
     for (const [index, item] of value.entries()) {
       const found = findUnstorable(item, `${path}/${index}`);
@@ -18,7 +17,7 @@ function findUnstorable(value: unknown, path: string): string | null {
   }
   if (value !== null && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) {
-      if (UNSTORABLE.test(key)) return `${path}/${key.replace(UNSTORABLE, '?')}`;
+      if (isUnstorable(key)) return `${path}/${storableText(key, '?')}`;
       const found = findUnstorable(item, `${path}/${key}`);
       if (found) return found;
     }
