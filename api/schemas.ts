@@ -46,7 +46,7 @@ export const phoneNumberSchema = Type.String({
   description: 'E.164 digits without +, e.g. 62811801641',
 });
 export const webhookUrlSchema = Type.String({
-  pattern: '^https?://[^\\s]+$',
+  pattern: '^https?://[^\\s\\u0000-\\u001f\\u007f]+$',
   maxLength: 2048,
   description: 'http(s) URL that receives signed event POSTs',
 });

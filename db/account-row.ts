@@ -40,7 +40,6 @@ export const accountRowSchema = z.object({
   created_at: z.number(),
   updated_at: z.number(),
   deleted_at: z.number().nullable(),
-  webhook_url: z.string().nullable(),
   wait: accountWaitSchema,
   status_changed_at: z.number(),
   last_seen_at: z.number().nullable(),

@@ -7,6 +7,7 @@ import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes, forgetShow
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 import { splitSessionKey } from '../domain/session-key.js';
 import { lockWorkspace } from './workspace-lock.js';
+import { setWebhookSetting } from './webhook-endpoints.js';
 
 export { AccountConflictError, type AccountRow } from './account-row.js';
 
@@ -54,9 +55,9 @@ export async function insertAccount(
     let inserted: AccountRow | null;
     try {
       inserted = await tx.maybeOne(sql.type(accountRowSchema)`
-        INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, webhook_url, device_name, browser_name)
+        INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, device_name, browser_name)
         VALUES (${account.workspaceId}, ${account.sessionId}, ${sql.jsonb((account.metadata ?? {}) as never)},
-                ${account.webhookUrl ?? null}, ${account.deviceName ?? null}, ${account.browserName ?? null})
+                ${account.deviceName ?? null}, ${account.browserName ?? null})
         ON CONFLICT (workspace_id, session_id) DO NOTHING
         RETURNING *
       `);
@@ -64,7 +65,16 @@ export async function insertAccount(
       giveBack?.();
       throw error;
     }
-    if (inserted) return { row: inserted, created: true };
+    if (inserted) {
+      if (account.webhookUrl) {
+        await setWebhookSetting(tx, {
+          workspaceId: account.workspaceId,
+          accountId: inserted.id,
+          url: account.webhookUrl,
+        });
+      }
+      return { row: inserted, created: true };
+    }
     giveBack?.();
     // Another request created it meanwhile.
     const raced = await findAccountBySession(tx, account.workspaceId, account.sessionId);
@@ -251,12 +261,4 @@ export async function listWorkspaceAccounts(
   `);
   const items = rows.slice(0, query.limit);
   return { items, nextCursor: rows.length > query.limit ? (items[items.length - 1]?.id ?? null) : null };
-}
-
-export async function setAccountWebhookUrl(
-  db: CommonQueryMethods,
-  accountId: number,
-  webhookUrl: string | null,
-): Promise<void> {
-  await db.query(sql.unsafe`UPDATE whatsapp_accounts SET webhook_url = ${webhookUrl} WHERE id = ${accountId}`);
 }

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { PrincipalKind } from './workspaces.js';
 
 /** Who acted: how the request's principal proved itself, or `anonymous` for a refused sign-in. */
-export type AuditActorKind = PrincipalKind | 'anonymous';
+/** `service`: the service itself (it disables a webhook endpoint that kept failing). */
+export type AuditActorKind = PrincipalKind | 'anonymous' | 'service';
 
 export type AuditOutcome = 'done' | 'refused' | 'failed';
 
@@ -35,7 +36,7 @@ const auditRowSchema = z.object({
   id: z.coerce.number().int(),
   occurred_at: z.number(),
   workspace_id: z.string().nullable(),
-  actor_kind: z.enum(['key', 'operator_session', 'legacy_keyless', 'metrics_token', 'anonymous']),
+  actor_kind: z.enum(['key', 'operator_session', 'legacy_keyless', 'metrics_token', 'anonymous', 'service']),
   actor_key_prefix: z.string().nullable(),
   actor_name: z.string(),
   client_address: z.string(),

@@ -11,6 +11,7 @@ import {
 
 /** How long a rotated-out signing secret still signs deliveries (beside the new one). */
 export const SECRET_ROTATION_GRACE = '24 hours';
+export const SECRET_ROTATION_GRACE_MS = 24 * 60 * 60_000;
 
 export interface WebhookSecrets {
   /** The secret deliveries are signed with. */
@@ -20,7 +21,7 @@ export interface WebhookSecrets {
 }
 
 // Standard Webhooks' secret format: whsec_ + base64 of the key bytes.
-const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+export const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
 const secretsRow = z.object({ webhook_secret: z.string(), previous: z.string().nullable() });
 
@@ -35,7 +36,7 @@ export async function webhookSecrets(
   workspaceId: string,
 ): Promise<WebhookSecrets | null> {
   await db.query(sql.unsafe`
-    UPDATE workspaces SET webhook_secret = ${sealWebhookSecret(keyring, workspaceId, newSecret())}
+    UPDATE workspaces SET webhook_secret = ${sealWebhookSecret(keyring, workspaceId, newWebhookSecret())}
     WHERE id = ${workspaceId} AND webhook_secret IS NULL
   `);
   const row = await db.maybeOne(sql.type(secretsRow)`
@@ -52,14 +53,27 @@ export async function webhookSecrets(
 
 const storedRow = z.object({
   id: z.string(),
-  webhook_secret: z.string().nullable(),
-  previous_webhook_secret: z.string().nullable(),
+  owner: z.string(),
+  current: z.string().nullable(),
+  previous: z.string().nullable(),
 });
+
+/** Where signing secrets are kept: the workspaces' (bound to the workspace) and the endpoints' own (to both ids). */
+const SECRET_HOMES = [
+  { table: 'workspaces', owner: sql.fragment`id`, current: 'webhook_secret', previous: 'previous_webhook_secret' },
+  {
+    table: 'webhook_endpoints',
+    owner: sql.fragment`workspace_id || '/' || id`,
+    current: 'secret',
+    previous: 'previous_secret',
+  },
+] as const;
 
 /**
  * Seals every signing secret still in clear (rows from before sealing) and, unless `onlyClear`, moves every sealed one
- * to the active key; answers how many rows it changed and which workspaces it could not open (a key no longer in the
- * keyring, or a tampered value). Safe beside running processes: a row changed meanwhile is left to the next run.
+ * to the active key, the workspaces' and the endpoints'; answers how many rows it changed and which it could not open
+ * (a key no longer in the keyring, or a tampered value). Safe beside running processes: a row changed meanwhile is
+ * left to the next run.
  */
 export async function reencryptWebhookSecrets(
   db: CommonQueryMethods,
@@ -67,35 +81,40 @@ export async function reencryptWebhookSecrets(
   options: { onlyClear?: boolean } = {},
 ): Promise<{ moved: number; unreadable: string[] }> {
   const keep = options.onlyClear ? SEALED_PREFIX : `${SEALED_PREFIX}${keyring.activeKeyId}:`;
-  const rows = await db.any(sql.type(storedRow)`
-    SELECT id, webhook_secret, previous_webhook_secret FROM workspaces
-    WHERE NOT starts_with(COALESCE(webhook_secret, ${keep}), ${keep})
-       OR NOT starts_with(COALESCE(previous_webhook_secret, ${keep}), ${keep})
-    ORDER BY id
-  `);
   let moved = 0;
   const unreadable: string[] = [];
-  const reseal = (workspaceId: string, value: string | null) => {
+  const reseal = (owner: string, value: string | null) => {
     if (value === null || value.startsWith(keep)) return value;
-    const secret = isSealedWebhookSecret(value) ? openWebhookSecret(keyring, workspaceId, value) : value;
-    return sealWebhookSecret(keyring, workspaceId, secret);
+    const secret = isSealedWebhookSecret(value) ? openWebhookSecret(keyring, owner, value) : value;
+    return sealWebhookSecret(keyring, owner, secret);
   };
-  for (const row of rows) {
-    let current: string | null;
-    let previous: string | null;
-    try {
-      current = reseal(row.id, row.webhook_secret);
-      previous = reseal(row.id, row.previous_webhook_secret);
-    } catch {
-      unreadable.push(row.id);
-      continue;
-    }
-    const updated = await db.query(sql.unsafe`
-      UPDATE workspaces SET webhook_secret = ${current}, previous_webhook_secret = ${previous}
-      WHERE id = ${row.id} AND webhook_secret IS NOT DISTINCT FROM ${row.webhook_secret}
-        AND previous_webhook_secret IS NOT DISTINCT FROM ${row.previous_webhook_secret}
+  for (const home of SECRET_HOMES) {
+    const table = sql.identifier([home.table]);
+    const currentColumn = sql.identifier([home.current]);
+    const previousColumn = sql.identifier([home.previous]);
+    const rows = await db.any(sql.type(storedRow)`
+      SELECT id, ${home.owner} AS owner, ${currentColumn} AS current, ${previousColumn} AS previous FROM ${table}
+      WHERE NOT starts_with(COALESCE(${currentColumn}, ${keep}), ${keep})
+         OR NOT starts_with(COALESCE(${previousColumn}, ${keep}), ${keep})
+      ORDER BY id
     `);
-    moved += updated.rowCount;
+    for (const row of rows) {
+      let current: string | null;
+      let previous: string | null;
+      try {
+        current = reseal(row.owner, row.current);
+        previous = reseal(row.owner, row.previous);
+      } catch {
+        unreadable.push(row.id);
+        continue;
+      }
+      const updated = await db.query(sql.unsafe`
+        UPDATE ${table} SET ${currentColumn} = ${current}, ${previousColumn} = ${previous}
+        WHERE id = ${row.id} AND ${currentColumn} IS NOT DISTINCT FROM ${row.current}
+          AND ${previousColumn} IS NOT DISTINCT FROM ${row.previous}
+      `);
+      moved += updated.rowCount;
+    }
   }
   return { moved, unreadable };
 }

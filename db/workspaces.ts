@@ -4,7 +4,6 @@ import { z } from 'zod';
 
 export const workspaceSchema = z.object({
   id: z.string(),
-  webhook_url: z.string().nullable(),
   /** Sealed (db/webhook-secrets.ts opens it); null until the first process that needs one issues it. */
   webhook_secret: z.string().nullable(),
   max_live_accounts: z.number().int().nullable(),
@@ -50,18 +49,13 @@ export async function setWorkspaceDeviceNames(
   `);
 }
 
-export async function updateWorkspaceWebhook(
-  db: CommonQueryMethods,
-  workspaceId: string,
-  webhookUrl: string | null,
-  rotateSecret: boolean,
-): Promise<WorkspaceRow> {
+/** Issues a new signing secret for the workspace: the current one keeps signing beside it for the grace period. */
+export async function rotateWorkspaceWebhookSecret(db: CommonQueryMethods, workspaceId: string): Promise<WorkspaceRow> {
   await ensureWorkspace(db, workspaceId);
+  // The new secret is issued, sealed, by the first process that needs it (db/webhook-secrets.ts).
   return db.one(sql.type(workspaceSchema)`
-    UPDATE workspaces SET webhook_url = ${webhookUrl},
-      previous_webhook_secret = CASE WHEN ${rotateSecret} THEN COALESCE(webhook_secret, previous_webhook_secret) ELSE previous_webhook_secret END,
-      secret_rotated_at = CASE WHEN ${rotateSecret} THEN now() ELSE secret_rotated_at END,
-      webhook_secret = CASE WHEN ${rotateSecret} THEN NULL ELSE webhook_secret END
+    UPDATE workspaces SET previous_webhook_secret = COALESCE(webhook_secret, previous_webhook_secret),
+      secret_rotated_at = now(), webhook_secret = NULL
     WHERE id = ${workspaceId} RETURNING *
   `);
 }

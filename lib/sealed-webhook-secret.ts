@@ -2,8 +2,9 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Keyring } from './keyring.js';
 
 /**
- * A workspace's webhook signing secret at rest: AES-256-GCM under the keyring's webhook-secrets key, the workspace id
- * bound as associated data, so a sealed secret copied onto another workspace's row does not open. Stored as text
+ * A webhook signing secret at rest: AES-256-GCM under the keyring's webhook-secrets key, its owner bound as associated
+ * data (the workspace id, or `workspace/endpoint` for an endpoint's own), so a sealed secret copied onto another
+ * row does not open. Stored as text
  * (`sealed1:<key id>:<base64 of nonce | ciphertext | tag>`) in the columns that once held the secret itself; the
  * prefix is what the table's check constraint asks of every new value.
  */

@@ -1,9 +1,10 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
+import { firstDeliveryId, type WebhookRoute } from '../db/webhook-deliveries.js';
 import { dispatchQueuedEvents } from '../db/webhook-outbox.js';
 import type { Logger } from '../lib/logger.js';
 import { PgListener } from '../lib/pg-listener.js';
-import { deliveryWorkflowId, webhookDelivery } from '../workflows/webhook-delivery.js';
+import { webhookDelivery } from '../workflows/webhook-delivery.js';
 
 /** Events one round claims: a round's transaction stays short, and a burst is taken in several. */
 const ROUND_SIZE = 200;
@@ -17,8 +18,8 @@ const SWEEP_EVERY_MS = 5_000;
 /**
  * The one place webhook deliveries start. Every account event is written to the outbox (its row) in the transaction
  * of the change it tells of; each worker process's dispatcher is woken by the event's notification, claims waiting
- * events and starts a delivery workflow for each that has a webhook target (one workflow per event, its id the
- * event's). The workers share the work without coordination: a claimed event is skipped by the others.
+ * events and starts a delivery workflow for each endpoint an event goes to (one workflow per event and endpoint, its
+ * id theirs). The workers share the work without coordination: a claimed event is skipped by the others.
  */
 export class WebhookDispatcher {
   private readonly listener: PgListener;
@@ -74,7 +75,7 @@ export class WebhookDispatcher {
     do {
       this.again = false;
       try {
-        const round = await dispatchQueuedEvents(this.pool, ROUND_SIZE, (eventIds) => this.startDeliveries(eventIds));
+        const round = await dispatchQueuedEvents(this.pool, ROUND_SIZE, (routes) => this.startDeliveries(routes));
         // A full round may have left more behind; a round with failed starts waits for the sweep.
         if (round.dispatched === ROUND_SIZE && round.leftQueued === 0) this.again = true;
       } catch (error) {
@@ -84,30 +85,33 @@ export class WebhookDispatcher {
     } while (this.again && !this.stopped);
   }
 
-  private async startDeliveries(eventIds: readonly number[]): Promise<ReadonlySet<number>> {
-    const started = new Set<number>();
+  private async startDeliveries(routes: readonly WebhookRoute[]): Promise<ReadonlySet<WebhookRoute>> {
+    const started = new Set<WebhookRoute>();
     let failures = 0;
-    const queue = [...eventIds];
+    const queue = [...routes];
     const startNext = async (): Promise<void> => {
-      for (let eventId = queue.shift(); eventId !== undefined; eventId = queue.shift()) {
+      for (let route = queue.shift(); route !== undefined; route = queue.shift()) {
+        const { event_id: eventId, endpoint_id: endpointId } = route;
         try {
           await this.client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
             this.client.workflow.start(webhookDelivery, {
               taskQueue: this.taskQueue,
-              workflowId: deliveryWorkflowId(eventId),
-              args: [{ eventId }],
+              workflowId: firstDeliveryId(eventId, endpointId),
+              args: [{ eventId, endpointId, kind: 'delivery' }],
               // A delivery that ended is not started again: an event goes out once, however often it is queued.
               workflowIdReusePolicy: 'REJECT_DUPLICATE',
             }),
           );
-          started.add(eventId);
+          started.add(route);
         } catch (error) {
-          if (error instanceof WorkflowExecutionAlreadyStartedError) started.add(eventId);
-          else if (failures++ === 0) this.log.warn({ eventId, err: String(error) }, 'a webhook delivery did not start');
+          if (error instanceof WorkflowExecutionAlreadyStartedError) started.add(route);
+          else if (failures++ === 0) {
+            this.log.warn({ eventId, endpointId, err: String(error) }, 'a webhook delivery did not start');
+          }
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_STARTS, eventIds.length) }, startNext));
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_STARTS, routes.length) }, startNext));
     return started;
   }
 }

@@ -1,3 +1,4 @@
 // The workflow bundle's entry point: every workflow the worker registers.
 export { accountConnection } from './account-connection.js';
 export { webhookDelivery } from './webhook-delivery.js';
+export { webhookResend } from './webhook-resend.js';

@@ -1,9 +1,12 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/index.js';
-import { checkedInput, isAbsentOr, isCount, readableResults, type Fields } from './payload-checks.js';
+import { checkedInput, isAbsentOr, isCount, isName, readableResults, type Fields } from './payload-checks.js';
 
 export interface WebhookDeliveryInput {
   eventId: number;
+  endpointId: string;
+  /** A redelivery is a user's resend of one delivery: the same event (and `webhook-id`), marked as such in the log. */
+  kind: 'delivery' | 'redelivery';
   /** Keep trying for this long (default 25 h: at least a day, as receivers expect). */
   retryForMs?: number;
   initialDelayMs?: number;
@@ -19,7 +22,7 @@ const { deliverWebhook } = readableResults(
 );
 
 /**
- * Delivers one event at least once: exponential backoff with full jitter between attempts, for at least a day;
+ * Delivers one event to one endpoint at least once (the workflow's id is the delivery's): exponential backoff with full jitter between attempts, for at least a day;
  * no retry when the receiver says the request itself is wrong. Its own workflow, so a slow or dead receiver never
  * holds up the account's workflow.
  */
@@ -33,7 +36,15 @@ export async function webhookDelivery(
   const giveUpAt = Date.now() + retryForMs;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const result = await deliverWebhook({ eventId: input.eventId, attempt });
+      const result = await deliverWebhook({
+        eventId: input.eventId,
+        endpointId: input.endpointId,
+        deliveryId: workflowInfo().workflowId,
+        kind: input.kind,
+        attempt,
+      });
+      // An endpoint deleted or disabled meanwhile ends its deliveries.
+      if (result.endpointGone) return { delivered: false, attempts: attempt };
       return { delivered: result.delivered, attempts: attempt };
     } catch (error) {
       const cause = error instanceof ActivityFailure ? error.cause : error;
@@ -49,13 +60,10 @@ export async function webhookDelivery(
 function isWebhookDeliveryInput(fields: Fields): boolean {
   return (
     Number.isSafeInteger(fields.eventId) &&
+    isName(fields.endpointId) &&
+    (fields.kind === 'delivery' || fields.kind === 'redelivery') &&
     isAbsentOr(fields.retryForMs, isCount) &&
     isAbsentOr(fields.initialDelayMs, isCount) &&
     isAbsentOr(fields.maxDelayMs, isCount)
   );
-}
-
-/** One delivery workflow per event: its id is the event's, so a second start of it is refused. */
-export function deliveryWorkflowId(eventId: number): string {
-  return `webhook-${eventId}`;
 }

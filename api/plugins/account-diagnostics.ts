@@ -27,7 +27,11 @@ export default async function accountDiagnosticsPlugin(fastify: FastifyInstance,
     async (request) => {
       const row = await accountFor(pool, request.params);
       const events = await listRecentAccountEvents(pool, row.workspace_id, row.session_id, 50);
-      const deliveries = await listDeliveries(pool, row.workspace_id, row.session_id, 50);
+      const deliveries = await listDeliveries(pool, {
+        workspaceId: row.workspace_id,
+        sessionId: row.session_id,
+        limit: 50,
+      });
       const workflow = await describeAccountWorkflow(temporal, row.workspace_id, row.session_id);
       return {
         account: toAccountView(row),

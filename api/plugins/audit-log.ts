@@ -32,7 +32,7 @@ const AuditEntryView = Type.Object(
     workspaceId: Nullable(Type.String()),
     actor: Type.Object(
       {
-        kind: StringEnum(['key', 'operator_session', 'legacy_keyless', 'metrics_token', 'anonymous']),
+        kind: StringEnum(['key', 'operator_session', 'legacy_keyless', 'metrics_token', 'anonymous', 'service']),
         keyPrefix: Nullable(Type.String()),
         name: Type.String(),
       },

@@ -3,22 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { webhookSecrets } from '../../db/webhook-secrets.js';
 import type { Keyring } from '../../lib/keyring.js';
-import { setAccountWebhookUrl } from '../../db/accounts.js';
-import { listDeliveries } from '../../db/webhook-deliveries.js';
-import { ensureWorkspace, updateWorkspaceWebhook, type WorkspaceRow } from '../../db/workspaces.js';
+import { setWebhookSetting, webhookSettingUrl } from '../../db/webhook-endpoints.js';
+import { ensureWorkspace, rotateWorkspaceWebhookSecret } from '../../db/workspaces.js';
 import { Type } from 'typebox';
 import { accountFor } from '../account-access.js';
 import type { WorkspaceServices } from '../workspace-services.js';
 import { AccountViewRef, toAccountView } from '../account-view.js';
 import { assertWebhookUrl } from '../webhook-url.js';
-import {
-  AccountParams,
-  Nullable,
-  problemResponses,
-  QueryWithDefaults,
-  webhookUrlSchema,
-  WorkspaceParams,
-} from '../schemas.js';
+import { AccountParams, Nullable, problemResponses, webhookUrlSchema, WorkspaceParams } from '../schemas.js';
 
 const WorkspaceWebhookBody = Type.Object(
   {
@@ -30,9 +22,6 @@ const WorkspaceWebhookBody = Type.Object(
 const AccountWebhookBody = Type.Object(
   { webhookUrl: Type.Union([webhookUrlSchema, Type.Null()]) },
   { additionalProperties: false },
-);
-const DeliveriesQuery = QueryWithDefaults(
-  Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }) }, { additionalProperties: false }),
 );
 
 const WebhookSettings = Type.Object(
@@ -46,13 +35,20 @@ const WebhookSettings = Type.Object(
   { additionalProperties: false },
 );
 
-const view = async (pool: DatabasePool, keyring: Keyring, row: WorkspaceRow) => {
-  const secrets = await webhookSecrets(pool, keyring, row.id);
-  if (!secrets) throw new Error(`workspace ${row.id} is gone`);
-  return { workspaceId: row.id, webhookUrl: row.webhook_url, webhookSecret: secrets.current };
+const view = async (pool: DatabasePool, keyring: Keyring, workspaceId: string) => {
+  const secrets = await webhookSecrets(pool, keyring, workspaceId);
+  if (!secrets) throw new Error(`workspace ${workspaceId} is gone`);
+  return {
+    workspaceId,
+    webhookUrl: await webhookSettingUrl(pool, workspaceId, null),
+    webhookSecret: secrets.current,
+  };
 };
 
-/** Webhooks: the workspace's default URL and signing secret, an account's own URL, and every delivery attempt. */
+/**
+ * The single-URL webhook settings: the workspace's URL and signing secret, and an account's own URL, which replaces
+ * the workspace's for that account. Each is a webhook endpoint (api/plugins/webhook-endpoints.ts) sent every event.
+ */
 export default async function webhooksPlugin(fastify: FastifyInstance, options: WorkspaceServices) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool } = options;
@@ -67,7 +63,8 @@ export default async function webhooksPlugin(fastify: FastifyInstance, options: 
       },
     },
     async (request) => {
-      return view(pool, options.keyring, await ensureWorkspace(pool, request.params.workspaceId));
+      await ensureWorkspace(pool, request.params.workspaceId);
+      return view(pool, options.keyring, request.params.workspaceId);
     },
   );
 
@@ -83,17 +80,14 @@ export default async function webhooksPlugin(fastify: FastifyInstance, options: 
       },
     },
     async (request) => {
+      const { workspaceId } = request.params;
       assertWebhookUrl(request.body.webhookUrl, options.webhookPolicy);
-      return view(
-        pool,
-        options.keyring,
-        await updateWorkspaceWebhook(
-          pool,
-          request.params.workspaceId,
-          request.body.webhookUrl,
-          request.body.rotateSecret ?? false,
-        ),
-      );
+      await pool.transaction(async (tx) => {
+        await ensureWorkspace(tx, workspaceId);
+        await setWebhookSetting(tx, { workspaceId, accountId: null, url: request.body.webhookUrl });
+        if (request.body.rotateSecret) await rotateWorkspaceWebhookSecret(tx, workspaceId);
+      });
+      return view(pool, options.keyring, workspaceId);
     },
   );
 
@@ -112,63 +106,8 @@ export default async function webhooksPlugin(fastify: FastifyInstance, options: 
     async (request) => {
       const row = await accountFor(pool, request.params);
       assertWebhookUrl(request.body.webhookUrl, options.webhookPolicy);
-      await setAccountWebhookUrl(pool, row.id, request.body.webhookUrl);
+      await setWebhookSetting(pool, { workspaceId: row.workspace_id, accountId: row.id, url: request.body.webhookUrl });
       return toAccountView(await accountFor(pool, request.params));
-    },
-  );
-
-  app.get(
-    '/accounts/:sessionId/webhook-deliveries',
-    {
-      schema: {
-        summary: 'Every webhook delivery attempt of the account, newest first: status code, latency, error',
-        tags: ['webhooks'],
-        params: AccountParams,
-        querystring: DeliveriesQuery,
-        response: {
-          200: {
-            type: 'object',
-            required: ['items'],
-            properties: {
-              items: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    eventId: { type: 'integer' },
-                    url: { type: 'string' },
-                    attempt: { type: 'integer' },
-                    delivered: { type: 'boolean' },
-                    statusCode: { type: ['integer', 'null'] },
-                    latencyMs: { type: ['integer', 'null'] },
-                    error: { type: ['string', 'null'] },
-                    attemptedAt: { type: 'string', format: 'date-time' },
-                  },
-                  additionalProperties: false,
-                },
-              },
-            },
-            additionalProperties: false,
-          },
-          ...problemResponses,
-        },
-      },
-    },
-    async (request) => {
-      const row = await accountFor(pool, request.params);
-      const deliveries = await listDeliveries(pool, row.workspace_id, row.session_id, request.query.limit);
-      return {
-        items: deliveries.map((d) => ({
-          eventId: d.event_id,
-          url: d.url,
-          attempt: d.attempt,
-          delivered: d.delivered,
-          statusCode: d.status_code,
-          latencyMs: d.latency_ms,
-          error: d.error,
-          attemptedAt: new Date(d.attempted_at).toISOString(),
-        })),
-      };
     },
   );
 }

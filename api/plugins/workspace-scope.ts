@@ -9,6 +9,8 @@ import linkedDevicePlugin from './linked-device.js';
 import accountsPlugin from './accounts.js';
 import { assertWorkspaceAccess } from './auth.js';
 import { workspaceStuckAccountsPlugin } from './stuck-accounts.js';
+import webhookDeliveriesPlugin from './webhook-deliveries.js';
+import webhookEndpointsPlugin from './webhook-endpoints.js';
 import webhooksPlugin from './webhooks.js';
 import webVersionPlugin from './web-version.js';
 
@@ -43,6 +45,8 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: W
     accountDiagnosticsPlugin,
     workspaceStuckAccountsPlugin,
     webhooksPlugin,
+    webhookEndpointsPlugin,
+    webhookDeliveriesPlugin,
     webVersionPlugin,
     linkedDevicePlugin,
     workspaceAuditPlugin,

@@ -889,6 +889,469 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{workspaceId}/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workspace's webhook endpoints, oldest first (with sessionId: that account's own) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description letters, digits, _ and -, at most 100 */
+                    sessionId?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                workspaceId: string;
+                                /** @description The account's session id when the endpoint is an account's own */
+                                sessionId: string | null;
+                                /**
+                                 * @description Set through the single-URL settings (PUT .../webhook): the workspace's webhook URL, or an account's own, which replaces the workspace's for that account; both sign with the workspace's secret
+                                 * @enum {string|null}
+                                 */
+                                setting: "workspace_webhook" | "account_webhook" | null;
+                                url: string;
+                                eventTypes: string[] | null;
+                                description: string;
+                                enabled: boolean;
+                                /**
+                                 * @description failing: the service disabled it after every attempt failed for 3 days; api: a user did
+                                 * @enum {string|null}
+                                 */
+                                disabledReason: "failing" | "api" | null;
+                                /** Format: date-time */
+                                disabledAt: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description Since when every attempt to it has failed
+                                 */
+                                failingSince: string | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** Format: date-time */
+                                updatedAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add a webhook endpoint: its URL, the event types it wants (all when left out), and for an account only, its sessionId; answers its signing secret */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description http(s) URL that receives signed event POSTs */
+                        url: string;
+                        /** @description The event types the endpoint is sent; left out or null: every type sent as a webhook */
+                        eventTypes?: ("session_created" | "authenticated" | "session_ready" | "disconnected" | "session_failed" | "logged_out" | "session_deleted" | "account_replaced" | "primary_changed")[] | null;
+                        /** @description What the endpoint is for, for people; at most 500 characters, no control characters */
+                        description?: string;
+                        /** @default true */
+                        enabled?: boolean;
+                        /** @description letters, digits, _ and -, at most 100 */
+                        sessionId?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            workspaceId: string;
+                            /** @description The account's session id when the endpoint is an account's own */
+                            sessionId: string | null;
+                            /**
+                             * @description Set through the single-URL settings (PUT .../webhook): the workspace's webhook URL, or an account's own, which replaces the workspace's for that account; both sign with the workspace's secret
+                             * @enum {string|null}
+                             */
+                            setting: "workspace_webhook" | "account_webhook" | null;
+                            url: string;
+                            eventTypes: string[] | null;
+                            description: string;
+                            enabled: boolean;
+                            /**
+                             * @description failing: the service disabled it after every attempt failed for 3 days; api: a user did
+                             * @enum {string|null}
+                             */
+                            disabledReason: "failing" | "api" | null;
+                            /** Format: date-time */
+                            disabledAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description Since when every attempt to it has failed
+                             */
+                            failingSince: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            /** @description The secret its deliveries are signed with (webhook-signature) */
+                            signingSecret: string;
+                            /** @description When enabling an endpoint the service disabled: what it missed, and how to resend it */
+                            missed?: {
+                                /** Format: date-time */
+                                since: string;
+                                failedEvents: number;
+                                /** @description What to POST to resend them: this path with {"failedSince": since} */
+                                resend: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspaceId}/webhook-endpoints/{endpointId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook endpoint, with its signing secret */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                    /** @description we_ and 24 hex digits */
+                    endpointId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            workspaceId: string;
+                            /** @description The account's session id when the endpoint is an account's own */
+                            sessionId: string | null;
+                            /**
+                             * @description Set through the single-URL settings (PUT .../webhook): the workspace's webhook URL, or an account's own, which replaces the workspace's for that account; both sign with the workspace's secret
+                             * @enum {string|null}
+                             */
+                            setting: "workspace_webhook" | "account_webhook" | null;
+                            url: string;
+                            eventTypes: string[] | null;
+                            description: string;
+                            enabled: boolean;
+                            /**
+                             * @description failing: the service disabled it after every attempt failed for 3 days; api: a user did
+                             * @enum {string|null}
+                             */
+                            disabledReason: "failing" | "api" | null;
+                            /** Format: date-time */
+                            disabledAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description Since when every attempt to it has failed
+                             */
+                            failingSince: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            /** @description The secret its deliveries are signed with (webhook-signature) */
+                            signingSecret: string;
+                            /** @description When enabling an endpoint the service disabled: what it missed, and how to resend it */
+                            missed?: {
+                                /** Format: date-time */
+                                since: string;
+                                failedEvents: number;
+                                /** @description What to POST to resend them: this path with {"failedSince": since} */
+                                resend: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Remove a webhook endpoint (a single-URL setting too): its deliveries in flight stop; its delivery log stays */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                    /** @description we_ and 24 hex digits */
+                    endpointId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change a webhook endpoint: URL, event types, description, enabled, or rotate its secret. Enabling one the service disabled answers what it missed and how to resend it */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                    /** @description we_ and 24 hex digits */
+                    endpointId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description http(s) URL that receives signed event POSTs */
+                        url?: string;
+                        /** @description The event types the endpoint is sent; left out or null: every type sent as a webhook */
+                        eventTypes?: ("session_created" | "authenticated" | "session_ready" | "disconnected" | "session_failed" | "logged_out" | "session_deleted" | "account_replaced" | "primary_changed")[] | null;
+                        /** @description What the endpoint is for, for people; at most 500 characters, no control characters */
+                        description?: string;
+                        enabled?: boolean;
+                        /** @description Issue a new signing secret; the current one still signs beside it for 24 h */
+                        rotateSecret?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            workspaceId: string;
+                            /** @description The account's session id when the endpoint is an account's own */
+                            sessionId: string | null;
+                            /**
+                             * @description Set through the single-URL settings (PUT .../webhook): the workspace's webhook URL, or an account's own, which replaces the workspace's for that account; both sign with the workspace's secret
+                             * @enum {string|null}
+                             */
+                            setting: "workspace_webhook" | "account_webhook" | null;
+                            url: string;
+                            eventTypes: string[] | null;
+                            description: string;
+                            enabled: boolean;
+                            /**
+                             * @description failing: the service disabled it after every attempt failed for 3 days; api: a user did
+                             * @enum {string|null}
+                             */
+                            disabledReason: "failing" | "api" | null;
+                            /** Format: date-time */
+                            disabledAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description Since when every attempt to it has failed
+                             */
+                            failingSince: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            /** @description The secret its deliveries are signed with (webhook-signature) */
+                            signingSecret: string;
+                            /** @description When enabling an endpoint the service disabled: what it missed, and how to resend it */
+                            missed?: {
+                                /** Format: date-time */
+                                since: string;
+                                failedEvents: number;
+                                /** @description What to POST to resend them: this path with {"failedSince": since} */
+                                resend: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/workspaces/{workspaceId}/webhook-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every webhook delivery attempt of the workspace, newest first, filtered by endpoint, account, event type, outcome, kind and time; page back with beforeId (the last item's id) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description we_ and 24 hex digits */
+                    endpointId?: string;
+                    eventType?: "session_created" | "authenticated" | "session_ready" | "disconnected" | "session_failed" | "logged_out" | "session_deleted" | "account_replaced" | "primary_changed";
+                    outcome?: "delivered" | "failed";
+                    kind?: "delivery" | "redelivery" | "replay";
+                    since?: string;
+                    until?: string;
+                    beforeId?: number;
+                    limit?: number;
+                    /** @description letters, digits, _ and -, at most 100 */
+                    sessionId?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** @description One event sent to one endpoint, in one or more attempts */
+                                deliveryId: string;
+                                /**
+                                 * @description delivery: sent as the event happened; redelivery: a resend; replay: a replay since an event id
+                                 * @enum {string}
+                                 */
+                                kind: "delivery" | "redelivery" | "replay";
+                                eventId: number;
+                                eventType: string;
+                                endpointId: string | null;
+                                sessionId: string;
+                                url: string;
+                                /** @description 0: not sent, the endpoint being disabled after failing */
+                                attempt: number;
+                                delivered: boolean;
+                                statusCode: number | null;
+                                latencyMs: number | null;
+                                error: string | null;
+                                /** Format: date-time */
+                                attemptedAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{workspaceId}/accounts/{sessionId}/webhook-deliveries": {
         parameters: {
             query?: never;
@@ -896,10 +1359,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every webhook delivery attempt of the account, newest first: status code, latency, error */
+        /** The account's webhook delivery attempts, newest first, filtered as the workspace's */
         get: {
             parameters: {
                 query?: {
+                    /** @description we_ and 24 hex digits */
+                    endpointId?: string;
+                    eventType?: "session_created" | "authenticated" | "session_ready" | "disconnected" | "session_failed" | "logged_out" | "session_deleted" | "account_replaced" | "primary_changed";
+                    outcome?: "delivered" | "failed";
+                    kind?: "delivery" | "redelivery" | "replay";
+                    since?: string;
+                    until?: string;
+                    beforeId?: number;
                     limit?: number;
                 };
                 header?: never;
@@ -921,16 +1392,272 @@ export interface paths {
                     content: {
                         "application/json": {
                             items: {
-                                eventId?: number;
-                                url?: string;
-                                attempt?: number;
-                                delivered?: boolean;
-                                statusCode?: number | null;
-                                latencyMs?: number | null;
-                                error?: string | null;
+                                /** @description One event sent to one endpoint, in one or more attempts */
+                                deliveryId: string;
+                                /**
+                                 * @description delivery: sent as the event happened; redelivery: a resend; replay: a replay since an event id
+                                 * @enum {string}
+                                 */
+                                kind: "delivery" | "redelivery" | "replay";
+                                eventId: number;
+                                eventType: string;
+                                endpointId: string | null;
+                                sessionId: string;
+                                url: string;
+                                /** @description 0: not sent, the endpoint being disabled after failing */
+                                attempt: number;
+                                delivered: boolean;
+                                statusCode: number | null;
+                                latencyMs: number | null;
+                                error: string | null;
                                 /** Format: date-time */
-                                attemptedAt?: string;
+                                attemptedAt: string;
                             }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspaceId}/webhook-deliveries/{deliveryId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send one delivery again: the same event (same webhook-id) to the same endpoint, as a redelivery */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                    deliveryId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            deliveryId: string;
+                            eventId: number;
+                            endpointId: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspaceId}/webhook-endpoints/{endpointId}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resend every event whose deliveries to this endpoint since failedSince all failed (and those it missed while disabled), oldest first, at a bounded pace */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                    /** @description we_ and 24 hex digits */
+                    endpointId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        failedSince: string;
+                        /**
+                         * @description At most this many events a second
+                         * @default 10
+                         */
+                        perSecond?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            resendId: string;
+                            endpointId: string;
+                            /** @description Events it will send, in order, as counted when it started */
+                            events: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspaceId}/webhook-endpoints/{endpointId}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replay to this endpoint every event of the workspace (or of one account) after an event id that it wants, in order, at a bounded pace */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                    /** @description we_ and 24 hex digits */
+                    endpointId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Every event after this one (0: from the first) */
+                        afterEventId: number;
+                        /** @description letters, digits, _ and -, at most 100 */
+                        sessionId?: string;
+                        /**
+                         * @description At most this many events a second
+                         * @default 10
+                         */
+                        perSecond?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            resendId: string;
+                            endpointId: string;
+                            /** @description Events it will send, in order, as counted when it started */
+                            events: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspaceId}/webhook-resends/{resendId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How a resend or a replay is going: running, completed or stopped, and what it delivered */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                    resendId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            resendId: string;
+                            /** @enum {string} */
+                            state: "running" | "completed" | "stopped";
+                            /** @description Events delivered so far */
+                            delivered: number;
+                            lastEventId: number | null;
                         };
                     };
                 };
@@ -1207,7 +1934,7 @@ export interface paths {
                                 workspaceId: string | null;
                                 actor: {
                                     /** @enum {string} */
-                                    kind: "key" | "operator_session" | "legacy_keyless" | "metrics_token" | "anonymous";
+                                    kind: "key" | "operator_session" | "legacy_keyless" | "metrics_token" | "anonymous" | "service";
                                     keyPrefix: string | null;
                                     name: string;
                                 };
@@ -1693,7 +2420,7 @@ export interface paths {
                                 workspaceId: string | null;
                                 actor: {
                                     /** @enum {string} */
-                                    kind: "key" | "operator_session" | "legacy_keyless" | "metrics_token" | "anonymous";
+                                    kind: "key" | "operator_session" | "legacy_keyless" | "metrics_token" | "anonymous" | "service";
                                     keyPrefix: string | null;
                                     name: string;
                                 };

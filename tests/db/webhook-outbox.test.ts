@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { insertAccount, recordStatusChange } from '../../db/accounts.js';
 import { migrate } from '../../db/migrate.js';
 import { createDatabasePool } from '../../db/pool.js';
+import type { WebhookRoute } from '../../db/webhook-deliveries.js';
 import { dispatchQueuedEvents } from '../../db/webhook-outbox.js';
 import { sessionKey } from '../../domain/session-key.js';
 import { testLog, testStackEnv, uniqueId } from '../helpers/context.js';
@@ -54,16 +55,16 @@ describe('the outbox claims: one dispatcher per event, a failed start stays queu
     const [first, second, third] = eventIds;
     assert.ok(first && second && third);
 
-    const ours = (ids: readonly number[]) => ids.filter((id) => eventIds.includes(id));
+    const ours = (routes: readonly WebhookRoute[]) => routes.filter((route) => eventIds.includes(route.event_id));
     const seenByOther: number[] = [];
-    await dispatchQueuedEvents(pool, 10_000, async (heldIds: readonly number[]) => {
+    await dispatchQueuedEvents(pool, 10_000, async (heldRoutes) => {
       // While the first round holds its claims, a second round sees none of them.
-      await dispatchQueuedEvents(pool, 10_000, async (otherIds: readonly number[]) => {
-        seenByOther.push(...ours(otherIds));
+      await dispatchQueuedEvents(pool, 10_000, async (otherRoutes) => {
+        seenByOther.push(...ours(otherRoutes).map((route) => route.event_id));
         // This round starts nothing: whatever it claimed stays queued.
         return new Set();
       });
-      return new Set(ours(heldIds).filter((id) => id !== second));
+      return new Set(ours(heldRoutes).filter((route) => route.event_id !== second));
     });
     assert.deepEqual(seenByOther, [], 'no event of the first round was claimed by the second');
     assert.deepEqual(await queued(eventIds), [second], 'only the event whose start failed is still queued');

@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
-import { findAccountBySession, setAccountWebhookUrl } from '../../db/accounts.js';
+import { findAccountBySession } from '../../db/accounts.js';
+import { setWebhookSetting } from '../../db/webhook-endpoints.js';
 import { migrate, MIGRATIONS_DIR } from '../../db/migrate.js';
 import { createDatabasePool } from '../../db/pool.js';
 import { webhookSecrets } from '../../db/webhook-secrets.js';
@@ -86,7 +87,8 @@ describe('the processes’ database roles', () => {
       sql.unsafe`UPDATE api_keys SET revoked_at = NULL`,
       sql.unsafe`SELECT * FROM operator_sessions`,
       sql.unsafe`INSERT INTO workspaces (id) VALUES (${uniqueId('ws-minted')})`,
-      sql.unsafe`UPDATE workspaces SET webhook_url = 'https://attacker.example/' WHERE id = ${workspaceId}`,
+      sql.unsafe`UPDATE webhook_endpoints SET url = 'https://attacker.example/' WHERE workspace_id = ${workspaceId}`,
+      sql.unsafe`INSERT INTO webhook_endpoints (id, workspace_id, url) VALUES ('we_000000000000000000000000', ${workspaceId}, 'https://attacker.example/')`,
       sql.unsafe`DELETE FROM whatsapp_accounts`,
     ]);
     const stored = await pools.worker.any(sql.type(z.object({ secret: z.string() }))`
@@ -142,7 +144,7 @@ describe('the processes’ database roles', () => {
       const { sessionId } = await accounts.create({ workspaceId });
       const account = await findAccountBySession(pools.api, workspaceId, sessionId);
       assert.ok(account, 'the account just created');
-      await setAccountWebhookUrl(pools.api, account.id, receiver.url);
+      await setWebhookSetting(pools.api, { workspaceId, accountId: account.id, url: receiver.url });
       await accounts.showingQr(sessionId);
       const phone = randomPhone();
       await accounts.phone(sessionId, 'scan', { phone });

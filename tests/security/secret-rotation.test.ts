@@ -4,7 +4,7 @@ import { sql, type DatabasePool } from 'slonik';
 import { createWebhookActivities } from '../../activities/webhooks.js';
 import { insertAccount, recordStatusChange } from '../../db/accounts.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
-import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
+import { firstDeliveryOf, setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
 import { webhookPolicyFromEnv } from '../../webhooks/network-policy.js';
 import { verifyWebhook } from '../../webhooks/signing.js';
 import { openPool, uniqueId } from '../helpers/context.js';
@@ -37,7 +37,7 @@ describe('webhook signing-secret rotation', () => {
       dedupeKey: sessionId,
     };
     const eventId = (await recordStatusChange(pool, change)).eventIds[0] ?? 0;
-    await activities().deliverWebhook({ eventId, attempt: 1 });
+    await activities().deliverWebhook(await firstDeliveryOf(pool, eventId));
     const delivery = receiver.received.at(-1);
     assert.ok(delivery);
     return delivery;

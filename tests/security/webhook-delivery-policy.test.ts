@@ -7,7 +7,7 @@ import { createWebhookActivities } from '../../activities/webhooks.js';
 import { insertAccount, recordStatusChange } from '../../db/accounts.js';
 import { listDeliveries } from '../../db/webhook-deliveries.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
-import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
+import { firstDeliveryOf, setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
 import { STRICT_POLICY, webhookPolicyFromEnv } from '../../webhooks/network-policy.js';
 import { openPool, uniqueId } from '../helpers/context.js';
 import { sessionKey } from '../../domain/session-key.js';
@@ -59,14 +59,16 @@ describe('webhook deliveries under the network policy', () => {
     const { workspaceId, sessionId, eventId } = await eventFor(`https://localhost:${port}/hook`);
     const before = hits.length;
     await assert.rejects(
-      createWebhookActivities(pool, keyringFromEnv(process.env), STRICT_POLICY).deliverWebhook({ eventId, attempt: 1 }),
+      createWebhookActivities(pool, keyringFromEnv(process.env), STRICT_POLICY).deliverWebhook(
+        await firstDeliveryOf(pool, eventId),
+      ),
       {
         type: 'WebhookRefused',
         nonRetryable: true,
       },
     );
     assert.equal(hits.length, before, 'no request reached the receiver');
-    const [attempt] = await listDeliveries(pool, workspaceId, sessionId, 10);
+    const [attempt] = await listDeliveries(pool, { workspaceId, sessionId, limit: 10 });
     assert.match(attempt?.error ?? '', /refused by the webhook network policy: localhost resolves to .*loopback/);
   });
 
@@ -74,10 +76,13 @@ describe('webhook deliveries under the network policy', () => {
     const { eventId } = await eventFor(`http://localhost:${port}/hook`);
     const policy = webhookPolicyFromEnv('localhost');
     assert.deepEqual(
-      await createWebhookActivities(pool, keyringFromEnv(process.env), policy).deliverWebhook({ eventId, attempt: 1 }),
+      await createWebhookActivities(pool, keyringFromEnv(process.env), policy).deliverWebhook(
+        await firstDeliveryOf(pool, eventId),
+      ),
       {
         delivered: true,
         statusCode: 204,
+        endpointGone: false,
       },
     );
   });
@@ -86,10 +91,9 @@ describe('webhook deliveries under the network policy', () => {
     const policy = webhookPolicyFromEnv('127.0.0.1');
     const redirected = await eventFor(`http://127.0.0.1:${port}/redirect`);
     await assert.rejects(
-      createWebhookActivities(pool, keyringFromEnv(process.env), policy).deliverWebhook({
-        eventId: redirected.eventId,
-        attempt: 1,
-      }),
+      createWebhookActivities(pool, keyringFromEnv(process.env), policy).deliverWebhook(
+        await firstDeliveryOf(pool, redirected.eventId),
+      ),
     );
     assert.ok(!hits.includes('/elsewhere'), 'the redirect was not followed');
 
@@ -98,9 +102,10 @@ describe('webhook deliveries under the network policy', () => {
       timeoutMs: 10_000,
       maxResponseBytes: 1024,
     });
-    assert.deepEqual(await activities.deliverWebhook({ eventId: huge.eventId, attempt: 1 }), {
+    assert.deepEqual(await activities.deliverWebhook(await firstDeliveryOf(pool, huge.eventId)), {
       delivered: true,
       statusCode: 200,
+      endpointGone: false,
     });
   });
 });

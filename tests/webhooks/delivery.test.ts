@@ -75,7 +75,7 @@ describe('webhook delivery (durable, signed, at least once)', { timeout: 180_000
       assert.equal(new Set(deliveredIds).size, deliveredIds.length, 'no event id delivered twice');
       assert.ok(!receiver.received.some((r) => r.event === 'qr'), 'QR codes go to browsers, not to backends');
 
-      const attempts = await listDeliveries(stack.pool, workspaceId, sessionId, 100);
+      const attempts = await listDeliveries(stack.pool, { workspaceId, sessionId, limit: 100 });
       assert.equal(attempts.length, receiver.received.length, 'every attempt is recorded');
       const failed = attempts.filter((a) => !a.delivered);
       assert.equal(failed.length, 3);
@@ -98,12 +98,13 @@ describe('webhook delivery (durable, signed, at least once)', { timeout: 180_000
       await setWorkspaceWebhook(stack.pool, workspaceId, receiver.url);
       const { sessionId } = await stack.accounts.create({ workspaceId });
       await eventually(
-        async () => ((await listDeliveries(stack.pool, workspaceId, sessionId, 10)).length >= 1 ? true : undefined),
+        async () =>
+          (await listDeliveries(stack.pool, { workspaceId, sessionId, limit: 10 })).length >= 1 ? true : undefined,
         30_000,
         'a first attempt',
       );
       await new Promise((resolve) => setTimeout(resolve, 5_000));
-      const attempts = await listDeliveries(stack.pool, workspaceId, sessionId, 10);
+      const attempts = await listDeliveries(stack.pool, { workspaceId, sessionId, limit: 10 });
       assert.equal(attempts.length, 1, 'one attempt, no retry');
       assert.equal(attempts[0]?.status_code, 410);
     } finally {
