@@ -21,7 +21,7 @@ async function main() {
   const log = serviceLogger('api');
   const env = readProcessEnv();
   await migrate(env.DATABASE_MIGRATION_URL ?? env.DATABASE_URL, log);
-  const pool = await createDatabasePool(env.DATABASE_URL);
+  const pool = await createDatabasePool(env.DATABASE_URL, { taskQueue: env.TASK_QUEUE });
   const keyring = parseKeyring(env.ENCRYPTION_KEYS);
   // Secrets from before sealing are sealed here, before the first request: the API is the process that writes
   // workspaces, and a clear secret is refused by every reader (and by the table's check on every new write).

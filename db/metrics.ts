@@ -63,7 +63,7 @@ export async function deliveryCounts(
   db: CommonQueryMethods,
 ): Promise<ReadonlyArray<{ delivered: boolean; count: number }>> {
   return db.any(sql.type(z.object({ delivered: z.boolean(), count: z.number() }))`
-    SELECT delivered, count(*)::int8 AS count FROM webhook_deliveries GROUP BY delivered ORDER BY delivered
+    SELECT delivered, count(*)::int8 AS count FROM webhook_deliveries WHERE attempt > 0 GROUP BY delivered ORDER BY delivered
   `);
 }
 

@@ -17,10 +17,25 @@ const resultParserInterceptor: Interceptor = {
 
 export interface PoolOptions {
   maximumPoolSize?: number;
+  /**
+   * The Temporal task queue this process starts work on: each connection says it (`wa.task_queue`), so an event's
+   * webhook outbox row names the queue of the process that wrote it (sql/0030) and its delivery starts there.
+   */
+  taskQueue?: string;
+}
+
+/** The URL with `-c wa.task_queue=...` among its connection options; spaces and backslashes escaped as libpq asks. */
+function withTaskQueue(databaseUrl: string, taskQueue: string | undefined): string {
+  if (taskQueue === undefined) return databaseUrl;
+  const url = new URL(databaseUrl);
+  const setting = `-c wa.task_queue=${taskQueue.replace(/[\\ ]/g, (character) => `\\${character}`)}`;
+  const options = url.searchParams.get('options');
+  url.searchParams.set('options', options ? `${options} ${setting}` : setting);
+  return url.toString();
 }
 
 export async function createDatabasePool(databaseUrl: string, options: PoolOptions = {}): Promise<DatabasePool> {
-  return createPool(databaseUrl, {
+  return createPool(withTaskQueue(databaseUrl, options.taskQueue), {
     interceptors: [resultParserInterceptor],
     // Ids and counts stay far below 2^53: plain numbers serialize to JSON and into Temporal payloads as they are.
     typeParsers: [

@@ -12,8 +12,8 @@ export interface DispatchRound {
 }
 
 /**
- * One round of the outbox (sql/0024): in one transaction, claims up to `limit` queued events (rows other hosts hold
- * are skipped), asks `start` to start a delivery for each endpoint an event goes to (db/webhook-deliveries.ts
+ * One round of the outbox (sql/0024): in one transaction, claims up to `limit` queued events written by processes of
+ * `taskQueue` (or by one that named none; rows other hosts hold are skipped), asks `start` to start a delivery for each endpoint an event goes to (db/webhook-deliveries.ts
  * webhookRoutes), records those an endpoint disabled for failing misses, and takes out every claimed event except
  * those with a start that failed. `start` answers the routes it started; a host that dies mid-round holds
  * no claim afterwards (its transaction rolls back), so no event is lost.
@@ -21,11 +21,13 @@ export interface DispatchRound {
 export async function dispatchQueuedEvents(
   pool: DatabasePool,
   limit: number,
+  taskQueue: string,
   start: (routes: readonly WebhookRoute[]) => Promise<ReadonlySet<WebhookRoute>>,
 ): Promise<DispatchRound> {
   return pool.transaction(async (tx) => {
     const claimed = await tx.anyFirst(sql.type(z.object({ event_id: z.number().int() }))`
-      SELECT event_id FROM webhook_outbox ORDER BY event_id LIMIT ${limit} FOR UPDATE SKIP LOCKED
+      SELECT event_id FROM webhook_outbox WHERE task_queue IS NULL OR task_queue = ${taskQueue}
+      ORDER BY event_id LIMIT ${limit} FOR UPDATE SKIP LOCKED
     `);
     if (claimed.length === 0) return { dispatched: 0, started: 0, leftQueued: 0 };
     const routes = await webhookRoutes(tx, claimed);

@@ -69,6 +69,11 @@ GRANT SELECT ON webhook_endpoints TO wa_connect_worker;
 GRANT UPDATE (enabled, disabled_at, disabled_reason, failing_since) ON webhook_endpoints TO wa_connect_worker;
 GRANT SELECT, INSERT, UPDATE, DELETE ON webhook_endpoints TO wa_connect_api;
 
+-- An event's outbox row names the task queue of the process that wrote it (each process's connections say theirs,
+-- db/pool.ts): the dispatchers of that queue start its deliveries, on it. A row that names none (written by hand, or
+-- by a tool) is any dispatcher's.
+ALTER TABLE webhook_outbox ADD COLUMN task_queue text DEFAULT NULLIF(current_setting('wa.task_queue', true), '');
+
 -- The service itself acts too: it disables an endpoint that kept failing, and says so in the audit log.
 ALTER TABLE audit_log DROP CONSTRAINT audit_log_actor_kind_check,
     ADD CONSTRAINT audit_log_actor_kind_check

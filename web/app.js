@@ -14,7 +14,10 @@ const state = {
 };
 
 function api(path, init = {}) {
-  const headers = { authorization: `Bearer ${state.key}`, ...(init.body ? { 'content-type': 'application/json' } : {}) };
+  const headers = {
+    authorization: `Bearer ${state.key}`,
+    ...(init.body ? { 'content-type': 'application/json' } : {}),
+  };
   return fetch(path, { ...init, headers: { ...headers, ...init.headers } }).then(async (response) => {
     const body = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) throw new Error(body?.detail ?? body?.title ?? `HTTP ${response.status}`);
@@ -171,8 +174,9 @@ async function showDeliveries(sessionId) {
       const tr = document.createElement('tr');
       const outcome = delivery.delivered ? 'delivered' : `failed${delivery.error ? `: ${delivery.error}` : ''}`;
       for (const text of [
-        `#${delivery.eventId}`,
-        String(delivery.attempt),
+        `#${delivery.eventId} ${delivery.eventType}`,
+        delivery.kind,
+        delivery.attempt === 0 ? 'not sent' : String(delivery.attempt),
         outcome,
         delivery.statusCode === null ? '—' : String(delivery.statusCode),
         delivery.latencyMs === null ? '—' : `${delivery.latencyMs} ms`,
@@ -182,6 +186,54 @@ async function showDeliveries(sessionId) {
         td.textContent = text;
         tr.append(td);
       }
+      return tr;
+    }),
+  );
+}
+
+/** The workspace's webhook endpoints, with what a support person does to one: enable or disable it, resend what it missed. */
+async function refreshEndpoints() {
+  const { items } = await api(`/v1/workspaces/${state.workspaceId}/webhook-endpoints`);
+  $('endpoints').replaceChildren(
+    ...items.map((endpoint) => {
+      const tr = document.createElement('tr');
+      tr.dataset.endpoint = endpoint.id;
+      const stateText = endpoint.enabled
+        ? endpoint.failingSince
+          ? `failing since ${when(endpoint.failingSince)}`
+          : 'enabled'
+        : `disabled (${endpoint.disabledReason === 'failing' ? 'failing for 3 days' : 'by a user'})`;
+      for (const text of [
+        endpoint.url,
+        endpoint.eventTypes ? endpoint.eventTypes.join(', ') : 'all',
+        endpoint.sessionId ?? (endpoint.setting === 'workspace_webhook' ? 'all (the URL above)' : 'all'),
+        stateText,
+      ]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      const actions = document.createElement('td');
+      const path = `/v1/workspaces/${state.workspaceId}/webhook-endpoints/${endpoint.id}`;
+      actions.append(
+        actionButton(endpoint.enabled ? 'Disable' : 'Enable', endpoint.url, async () => {
+          const changed = await api(path, { method: 'PATCH', body: JSON.stringify({ enabled: !endpoint.enabled }) });
+          await refreshEndpoints();
+          if (changed.missed && changed.missed.failedEvents > 0) {
+            const { missed } = changed;
+            const resend = actionButton(`Resend ${missed.failedEvents} missed`, endpoint.url, async () => {
+              const started = await api(missed.resend, {
+                method: 'POST',
+                body: JSON.stringify({ failedSince: missed.since }),
+              });
+              say('webhook-status', `Resending ${started.events} event(s) to ${endpoint.url}, oldest first.`);
+              resend.remove();
+            });
+            $('endpoints').querySelector(`[data-endpoint="${endpoint.id}"] td:last-child`)?.append(resend);
+          }
+        }),
+      );
+      tr.append(actions);
       return tr;
     }),
   );
@@ -265,7 +317,9 @@ setInterval(() => {
 function openStream() {
   const params = new URLSearchParams({ workspaceId: state.workspaceId, access_token: state.key });
   if (state.lastEventId !== null) params.set('lastEventId', String(state.lastEventId));
-  const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/stream?${params}`);
+  const socket = new WebSocket(
+    `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/stream?${params}`,
+  );
   state.socket = socket;
   socket.onopen = () => {
     state.retry = 0;
@@ -275,7 +329,10 @@ function openStream() {
     const event = JSON.parse(message.data);
     if (typeof event.id !== 'number') return;
     state.lastEventId = event.id;
-    if (event.type === 'qr') void refreshQr(event.sessionId).then(() => refreshAccount(event.sessionId)).catch(() => undefined);
+    if (event.type === 'qr')
+      void refreshQr(event.sessionId)
+        .then(() => refreshAccount(event.sessionId))
+        .catch(() => undefined);
     else void refreshAccount(event.sessionId).catch(() => undefined);
   };
   socket.onclose = () => {
@@ -296,6 +353,7 @@ $('connect-form').onsubmit = async (submit) => {
     await refreshAll();
     const webhook = await api(`/v1/workspaces/${state.workspaceId}/webhook`);
     $('webhook-url').value = webhook.webhookUrl ?? '';
+    await refreshEndpoints();
     $('workspace').hidden = false;
     state.socket?.close();
     state.socket = null;
@@ -325,7 +383,10 @@ $('add-form').onsubmit = async (submit) => {
   const mode = document.querySelector('input[name=mode]:checked').value;
   const body = mode === 'pairing_code' ? { mode, phoneNumber: $('pairing-phone').value.trim() } : {};
   try {
-    const account = await api(`/v1/workspaces/${state.workspaceId}/accounts`, { method: 'POST', body: JSON.stringify(body) });
+    const account = await api(`/v1/workspaces/${state.workspaceId}/accounts`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+    });
     state.accounts.set(account.sessionId, account);
     state.linking = account.sessionId;
     $('link-card').hidden = false;
@@ -345,7 +406,11 @@ $('webhook-form').onsubmit = async (submit) => {
   const webhookUrl = $('webhook-url').value.trim() || null;
   try {
     await api(`/v1/workspaces/${state.workspaceId}/webhook`, { method: 'PUT', body: JSON.stringify({ webhookUrl }) });
-    say('webhook-status', webhookUrl ? `Events go to ${webhookUrl}.` : 'No webhook: events are not sent.');
+    say(
+      'webhook-status',
+      webhookUrl ? `Events go to ${webhookUrl}.` : 'No webhook URL: events go to the endpoints below.',
+    );
+    await refreshEndpoints();
   } catch (error) {
     showError(error);
   }

@@ -48,7 +48,7 @@ async function main() {
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection; the worker goes on'));
 
   await migrate(env.DATABASE_MIGRATION_URL ?? env.DATABASE_URL, log);
-  const pool = await createDatabasePool(env.DATABASE_URL, { maximumPoolSize: 20 });
+  const pool = await createDatabasePool(env.DATABASE_URL, { maximumPoolSize: 20, taskQueue: env.TASK_QUEUE });
   const tls = temporalTlsFromEnv(env);
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS, ...(tls ? { tls } : {}) });
   // The engine's events reach their workflows as signals through a client on the workers' own native connection:

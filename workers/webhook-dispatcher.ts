@@ -75,7 +75,9 @@ export class WebhookDispatcher {
     do {
       this.again = false;
       try {
-        const round = await dispatchQueuedEvents(this.pool, ROUND_SIZE, (routes) => this.startDeliveries(routes));
+        const round = await dispatchQueuedEvents(this.pool, ROUND_SIZE, this.taskQueue, (routes) =>
+          this.startDeliveries(routes),
+        );
         // A full round may have left more behind; a round with failed starts waits for the sweep.
         if (round.dispatched === ROUND_SIZE && round.leftQueued === 0) this.again = true;
       } catch (error) {

@@ -6,6 +6,7 @@ import { assertAdmin } from './auth.js';
 import { EXPECTED_STATUS_SECONDS, countStuckAccounts } from '../../db/stuck-accounts.js';
 import { ACCOUNT_STATUSES } from '../../domain/account-status.js';
 import { WAIT_KINDS } from '../../domain/account-wait.js';
+import { endpointsDisabledForFailing } from '../../db/webhook-endpoints.js';
 import {
   accountGauges,
   deliveryCounts,
@@ -68,19 +69,31 @@ async function metricsPlugin(app: FastifyInstance, options: { pool: DatabasePool
 }
 
 async function accountMetricLines(pool: DatabasePool, serviceWebVersion: string | null): Promise<string[]> {
-  const [qr, scan, extraction, webhooks, transitions, deliveries, gauges, stuck, restarts, versions] =
-    await Promise.all([
-      eventTimingHistogram(pool, ['qr', 'pairing_code'], 'qrGenerationMs', TIMING_BUCKETS_MS),
-      eventTimingHistogram(pool, ['session_ready'], 'scanToConnectedMs', TIMING_BUCKETS_MS),
-      eventTimingHistogram(pool, ['session_ready'], 'phoneExtractionMs', TIMING_BUCKETS_MS),
-      webhookLatencyHistogram(pool, TIMING_BUCKETS_MS),
-      transitionCounts(pool),
-      deliveryCounts(pool),
-      accountGauges(pool),
-      countStuckAccounts(pool),
-      hostRestartCounts(pool),
-      webVersionGauges(pool, serviceWebVersion),
-    ]);
+  const [
+    qr,
+    scan,
+    extraction,
+    webhooks,
+    transitions,
+    deliveries,
+    gauges,
+    stuck,
+    restarts,
+    versions,
+    disabledEndpoints,
+  ] = await Promise.all([
+    eventTimingHistogram(pool, ['qr', 'pairing_code'], 'qrGenerationMs', TIMING_BUCKETS_MS),
+    eventTimingHistogram(pool, ['session_ready'], 'scanToConnectedMs', TIMING_BUCKETS_MS),
+    eventTimingHistogram(pool, ['session_ready'], 'phoneExtractionMs', TIMING_BUCKETS_MS),
+    webhookLatencyHistogram(pool, TIMING_BUCKETS_MS),
+    transitionCounts(pool),
+    deliveryCounts(pool),
+    accountGauges(pool),
+    countStuckAccounts(pool),
+    hostRestartCounts(pool),
+    webVersionGauges(pool, serviceWebVersion),
+    endpointsDisabledForFailing(pool),
+  ]);
   const lines = [
     ...histogramLines('wa_qr_generation_seconds', 'From account creation to its first QR or pairing code', qr),
     ...histogramLines(
@@ -100,6 +113,9 @@ async function accountMetricLines(pool: DatabasePool, serviceWebVersion: string 
     '# HELP wa_webhook_attempts_total Webhook delivery attempts by outcome',
     '# TYPE wa_webhook_attempts_total counter',
     ...deliveries.map((d) => `wa_webhook_attempts_total{delivered="${d.delivered}"} ${d.count}`),
+    '# HELP wa_webhook_endpoints_disabled Webhook endpoints the service disabled after every attempt failed for 3 days',
+    '# TYPE wa_webhook_endpoints_disabled gauge',
+    `wa_webhook_endpoints_disabled ${disabledEndpoints}`,
     '# HELP wa_accounts Live accounts by status',
     '# TYPE wa_accounts gauge',
     ...ACCOUNT_STATUSES.map(

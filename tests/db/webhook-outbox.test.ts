@@ -57,9 +57,9 @@ describe('the outbox claims: one dispatcher per event, a failed start stays queu
 
     const ours = (routes: readonly WebhookRoute[]) => routes.filter((route) => eventIds.includes(route.event_id));
     const seenByOther: number[] = [];
-    await dispatchQueuedEvents(pool, 10_000, async (heldRoutes) => {
+    await dispatchQueuedEvents(pool, 10_000, 'tq-any', async (heldRoutes) => {
       // While the first round holds its claims, a second round sees none of them.
-      await dispatchQueuedEvents(pool, 10_000, async (otherRoutes) => {
+      await dispatchQueuedEvents(pool, 10_000, 'tq-any', async (otherRoutes) => {
         seenByOther.push(...ours(otherRoutes).map((route) => route.event_id));
         // This round starts nothing: whatever it claimed stays queued.
         return new Set();

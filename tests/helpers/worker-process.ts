@@ -103,6 +103,6 @@ export function useSimulatedWorkerStack(extraEnv: NodeJS.ProcessEnv = FAST_SIMUL
 }
 
 /** A pool logged in as production's API is (its role), for an API a test builds in its own process. */
-export async function apiRolePool(): Promise<DatabasePool> {
-  return createDatabasePool(await testProcessDatabaseUrl('api'), { maximumPoolSize: 10 });
+export async function apiRolePool(taskQueue?: string): Promise<DatabasePool> {
+  return createDatabasePool(await testProcessDatabaseUrl('api'), { maximumPoolSize: 10, taskQueue });
 }

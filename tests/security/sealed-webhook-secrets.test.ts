@@ -9,6 +9,7 @@ import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { migrate, MIGRATIONS_DIR } from '../../db/migrate.js';
 import { createDatabasePool } from '../../db/pool.js';
+import { createWebhookEndpoint, endpointSecrets, findWebhookEndpoint } from '../../db/webhook-endpoints.js';
 import { reencryptWebhookSecrets, webhookSecrets } from '../../db/webhook-secrets.js';
 import { newKeyEntry, parseKeyring } from '../../lib/keyring.js';
 import { webhookPolicyFromEnv } from '../../webhooks/network-policy.js';
@@ -132,6 +133,17 @@ describe('webhook signing secrets at rest', { timeout: 180_000 }, () => {
       await pool.query(sql.unsafe`INSERT INTO workspaces (id) VALUES ('sealed')`);
       const sealedSecret = (await webhookSecrets(pool, parseKeyring(keyA), 'sealed'))?.current;
       assert.ok(sealedSecret);
+      // An endpoint's own secret, sealed under the old key too.
+      const endpoint = await createWebhookEndpoint(pool, parseKeyring(keyA), {
+        workspaceId: 'sealed',
+        accountId: null,
+        url: 'https://backend.example/hooks',
+        eventTypes: ['session_ready'],
+        description: '',
+        enabled: true,
+      });
+      const endpointSecret = (await endpointSecrets(pool, parseKeyring(keyA), endpoint))?.current;
+      assert.ok(endpointSecret);
       await assert.rejects(
         pool.query(sql.unsafe`UPDATE workspaces SET webhook_secret = ${legacy} WHERE id = 'sealed'`),
         /check/i,
@@ -153,6 +165,26 @@ describe('webhook signing secrets at rest', { timeout: 180_000 }, () => {
         assert.match(row, /"webhook_secret":"sealed1:b:/);
         assert.equal((await webhookSecrets(pool, parseKeyring(keyB), workspaceId))?.current, secret);
       }
+      const movedEndpoint = await findWebhookEndpoint(pool, 'sealed', endpoint.id);
+      assert.ok(movedEndpoint);
+      assert.ok(movedEndpoint.secret?.startsWith('sealed1:b:'), "the endpoint's secret moved to the new key");
+      assert.ok(!JSON.stringify(movedEndpoint).includes(endpointSecret.replace(/^whsec_/, '')));
+      assert.equal((await endpointSecrets(pool, parseKeyring(keyB), movedEndpoint))?.current, endpointSecret);
+      // Bound to its row: copied onto another endpoint, it does not open.
+      const other = await createWebhookEndpoint(pool, parseKeyring(keyB), {
+        workspaceId: 'sealed',
+        accountId: null,
+        url: endpoint.url,
+        eventTypes: null,
+        description: '',
+        enabled: true,
+      });
+      await pool.query(
+        sql.unsafe`UPDATE webhook_endpoints SET secret = ${movedEndpoint.secret} WHERE id = ${other.id}`,
+      );
+      const copied = await findWebhookEndpoint(pool, 'sealed', other.id);
+      assert.ok(copied);
+      await assert.rejects(endpointSecrets(pool, parseKeyring(keyB), copied));
       assert.deepEqual(await reencryptWebhookSecrets(pool, parseKeyring(keyB)), { moved: 0, unreadable: [] });
     });
   });

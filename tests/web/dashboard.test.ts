@@ -69,7 +69,7 @@ describe('the workspace dashboard in headless Chromium', { timeout: 240_000 }, (
     await pool?.end();
   });
 
-  it('every action by keyboard: add by QR and by pairing code, live status and detail, make primary, webhook URL and deliveries, restart, log out, delete', async () => {
+  it('every action by keyboard: add by QR and by pairing code, live status and detail, make primary, webhook URL as an endpoint and its deliveries, restart, log out, delete', async () => {
     const workspaceId = uniqueId('ws-dash');
     const key = await api.keyFor(workspaceId);
     const simulate = (path: string, body: unknown) =>
@@ -147,6 +147,9 @@ describe('the workspace dashboard in headless Chromium', { timeout: 240_000 }, (
     await page.getByLabel(/Webhook URL/).fill(receiverUrl);
     await press(page, 'Save webhook URL');
     await page.waitForSelector(`#webhook-status:has-text("${receiverUrl}")`);
+    // The URL is one of the workspace's endpoints, listed with the others.
+    const endpoint = page.getByRole('table', { name: 'Endpoints' }).getByRole('row', { name: new RegExp(receiverUrl) });
+    assert.match((await endpoint.textContent()) ?? '', /all \(the URL above\)\s*enabled/);
     await press(page, `Deliveries: ${byQr}`);
     await page.waitForSelector('#deliveries-of:has-text("of")');
     assert.equal(await page.locator('#deliveries tr').count(), 0, 'nothing was sent before the URL was set');

@@ -76,7 +76,8 @@ describe('webhook endpoints: filters, redelivery and replay', { timeout: 240_000
   const receivers: Receiver[] = [];
 
   before(async () => {
-    apiPool = await apiRolePool();
+    // Events this API writes are dispatched by this file's worker, whose queue the deliveries run on.
+    apiPool = await apiRolePool(stack.accounts.taskQueue);
     api = await buildTestApi(apiPool, stack.client, { taskQueue: stack.accounts.taskQueue, simulator: true });
     baseUrl = await api.app.listen({ host: '127.0.0.1', port: 0 });
   });
@@ -427,5 +428,24 @@ describe('webhook endpoints: filters, redelivery and replay', { timeout: 240_000
     });
     assert.equal(filtered.response.status, 409);
     assert.equal((filtered.error as { code?: string } | undefined)?.code, 'webhook_setting_endpoint');
+
+    // Each change is in the workspace's audit with its actor; none in the other's.
+    const audit = (key: string, workspaceId: string) =>
+      api
+        .as(key, { url: `/v1/workspaces/${workspaceId}/audit` })
+        .then((response) => response.json<{ items: { action: string; actor: { name: string }; outcome: string }[] }>());
+    const changes = (await audit(ws.key, ws.workspaceId)).items.filter((entry) => entry.action.includes('webhook'));
+    assert.ok(
+      changes.some((entry) => entry.action === 'POST /v1/workspaces/:workspaceId/webhook-endpoints'),
+      JSON.stringify(changes),
+    );
+    assert.ok(changes.every((entry) => entry.actor.name === `test ${ws.workspaceId}`));
+    assert.deepEqual(
+      (await audit(other.key, other.workspaceId)).items.filter(
+        (entry) => entry.action.includes('webhook') && entry.outcome === 'done',
+      ),
+      [],
+      "the other workspace's audit holds only its own refused attempts",
+    );
   });
 });
