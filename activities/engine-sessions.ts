@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { AccountStartSettings } from '../db/account-start-settings.js';
+import type { LoggedInIdentity } from '../engine/types.js';
 import { readOwnPhone } from '../engine/own-phone.js';
 import { SessionStoppedWhileStarting, type SessionHost, type StartSession } from '../engine/session-host.js';
 import type { HostSeats } from './placement.js';
@@ -68,16 +69,14 @@ export function createEngineSessionActivities(
       }
     },
 
-    /** Reads the own phone number; retried by Temporal while WhatsApp has not provided it yet (no fixed sleeps). */
-    async extractPhone(input: {
-      sessionId: string;
-      generation: number;
-    }): Promise<{ phoneNumber: string; pushName: string | null }> {
+    /** Reads who logged in; retried by Temporal while WhatsApp has not provided it yet (no fixed sleeps). */
+    async extractPhone(input: { sessionId: string; generation: number }): Promise<LoggedInIdentity> {
       const reading = await readOwnPhone(requireSession(input.sessionId, input.generation));
       if (reading.kind === 'not_yet')
         throw ApplicationFailure.retryable('WhatsApp has not provided the own identity yet', 'IdentityNotAvailable');
       if (reading.kind === 'unresolvable') throw ApplicationFailure.nonRetryable(reading.reason, 'PhoneUnresolvable');
-      return { phoneNumber: reading.phoneNumber, pushName: reading.pushName };
+      const { kind: _phone, ...identity } = reading;
+      return identity;
     },
 
     async requestEnginePairingCode(input: {

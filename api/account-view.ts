@@ -35,6 +35,24 @@ export const AccountView = Type.Object(
     status: StringEnum(ACCOUNT_STATUSES),
     phoneNumber: Nullable(Type.String()),
     pushName: Nullable(Type.String()),
+    /** Who logged in, as its session reported it after `ready`; null until it first connected. */
+    me: Nullable(
+      Type.Object(
+        {
+          whatsappId: Type.String({ description: '<phone number>@c.us' }),
+          lid: Nullable(Type.String({ description: 'The internal id newer accounts also carry, <digits>@lid' })),
+          pushName: Nullable(Type.String()),
+          platform: Nullable(Type.String({ description: 'android, iphone, smba (Business on Android), …' })),
+          profilePicture: Nullable(
+            Type.String({
+              description:
+                'Where the API serves its profile picture (fetched by its session, never a link into WhatsApp); null: none',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     isPrimary: Type.Boolean(),
     failureReason: Nullable(Type.String()),
     /** What the account is doing or waiting for, in words a support person can act on. */
@@ -123,6 +141,19 @@ export function toAccountView(row: AccountRow, now = Date.now()): AccountView {
     status: row.status,
     phoneNumber: row.phone_number,
     pushName: row.push_name,
+    me:
+      row.phone_number === null
+        ? null
+        : {
+            whatsappId: `${row.phone_number}@c.us`,
+            lid: row.whatsapp_lid,
+            pushName: row.push_name,
+            platform: row.whatsapp_platform,
+            profilePicture:
+              row.profile_picture_at === null
+                ? null
+                : `/v1/workspaces/${row.workspace_id}/accounts/${row.session_id}/profile-picture`,
+          },
     isPrimary: row.is_primary,
     failureReason: row.failure_reason,
     detail,

@@ -27,6 +27,10 @@ export interface Activation {
   sessionId: string;
   phoneNumber: string;
   pushName: string | null;
+  /** The account's `@lid` id, when its session reports one. */
+  lid?: string | null;
+  /** What the phone runs, as its session reports it. */
+  platform?: string | null;
   dedupeKey: string;
   /** Measured by the workflow (scanToConnectedMs, phoneExtractionMs); kept in the session_ready event. */
   timings?: Record<string, number>;
@@ -82,6 +86,7 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
     const updated = await tx.one(sql.type(accountRowSchema)`
       UPDATE whatsapp_accounts
       SET status = 'connected', phone_number = ${activation.phoneNumber}, push_name = ${activation.pushName},
+          whatsapp_lid = ${activation.lid ?? null}, whatsapp_platform = ${activation.platform ?? null},
           last_connected_at = now(), failure_reason = NULL,
           is_primary = is_primary OR NOT EXISTS (
             SELECT 1 FROM whatsapp_accounts other
@@ -99,6 +104,9 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
         {
           phoneNumber: updated.phone_number,
           pushName: updated.push_name,
+          whatsappId: `${activation.phoneNumber}@c.us`,
+          lid: updated.whatsapp_lid,
+          platform: updated.whatsapp_platform,
           isPrimary: updated.is_primary,
           ...(activation.timings ?? {}),
           ...(released.length ? { replacedSessionIds: released.map((old) => old.session_id) } : {}),

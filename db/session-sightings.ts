@@ -1,10 +1,13 @@
 import { sql, type CommonQueryMethods } from 'slonik';
+import { recordProfilePicture } from './profile-pictures.js';
 
 /** What one look at a session found alive: the row's `last_seen_at`, `web_version` and `engine_memory_bytes`. */
 export interface SessionSighting {
   sessionId: string;
   webVersion: string | null;
   memoryBytes: number | null;
+  /** Fetched once per start: the picture, null for none; left out when this look did not fetch it. */
+  profilePicture?: { contentType: string; bytes: Buffer } | null;
 }
 
 /**
@@ -36,4 +39,8 @@ export async function recordSightings(db: CommonQueryMethods, sightings: Session
     WHERE a.workspace_id = split_part(s.session_id, '.', 1) AND a.session_id = split_part(s.session_id, '.', 2)
       AND a.status = 'connected' AND a.deleted_at IS NULL
   `);
+  for (const sighting of sightings) {
+    if (sighting.profilePicture !== undefined)
+      await recordProfilePicture(db, sighting.sessionId, sighting.profilePicture);
+  }
 }

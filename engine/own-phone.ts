@@ -1,9 +1,9 @@
 import { isPhoneNumber } from '../domain/phone-number.js';
-import type { EngineSession } from './types.js';
+import type { EngineSession, LoggedInIdentity } from './types.js';
 
 /** What one look at a session's own identity found. */
 export type OwnPhoneReading =
-  | { kind: 'phone'; phoneNumber: string; pushName: string | null }
+  | ({ kind: 'phone' } & LoggedInIdentity)
   /** WhatsApp has not provided the own identity yet: it can lag behind `ready`, so ask again later. */
   | { kind: 'not_yet' }
   /** The identity holds no phone number (an `@lid` id WhatsApp cannot resolve, or no digits): asking again is useless. */
@@ -25,5 +25,17 @@ export async function readOwnPhone(session: EngineSession): Promise<OwnPhoneRead
   }
   if (!isPhoneNumber(phoneNumber))
     return { kind: 'unresolvable', reason: `the own id ${identity.id} holds no phone number` };
-  return { kind: 'phone', phoneNumber, pushName: identity.pushName };
+  const lid = server === 'lid' || identity.id.endsWith('@lid') ? identity.id : identity.lid;
+  return {
+    kind: 'phone',
+    phoneNumber,
+    pushName: identity.pushName,
+    lid: isLid(lid) ? lid : null,
+    platform: identity.platform,
+  };
+}
+
+/** Only a well-formed `@lid` id is kept (the database checks the same). */
+function isLid(id: string | null): id is string {
+  return id !== null && /^[0-9]{1,40}@lid$/.test(id);
 }

@@ -248,7 +248,8 @@ export class SessionHost {
         }),
       ]);
       if (reading?.kind !== 'phone') return null;
-      return { phoneNumber: reading.phoneNumber, pushName: reading.pushName, readInMs: Date.now() - startedAt };
+      const { kind: _phone, ...identity } = reading;
+      return { ...identity, readInMs: Date.now() - startedAt };
     } catch {
       return null;
     } finally {

@@ -2,6 +2,7 @@ import type { SessionSighting } from '../db/session-sightings.js';
 import { UPKEEP_RESTART_REASONS } from '../domain/upkeep-restart-reasons.js';
 import type { Logger } from '../lib/logger.js';
 import type { ReadySession, SessionHost } from './session-host.js';
+import type { ProfilePicture } from './types.js';
 
 export interface SessionUpkeepSettings {
   /** How often every connected session on the host is looked at. */
@@ -36,6 +37,8 @@ export class SessionUpkeep {
   private readonly misses = new Map<string, { generation: number; count: number; why: string }>();
   /** The build each session runs, per generation: it changes only with a start, so it is asked once per start. */
   private readonly builds = new Map<string, { generation: number; webVersion: string }>();
+  /** The generation whose profile picture was fetched, per session: once per start is enough. */
+  private readonly pictures = new Map<string, number>();
 
   constructor(
     private readonly host: SessionHost,
@@ -101,8 +104,25 @@ export class SessionUpkeep {
     const state = await this.answered(session.state());
     if (state === undefined) return { alive: false, why: UPKEEP_RESTART_REASONS.unresponsive };
     if (state !== 'CONNECTED') return { alive: false, why: `state_${state ?? 'none'}` };
-    const [webVersion, memoryBytes] = await Promise.all([this.buildOf(ready), session.memoryBytes().catch(() => null)]);
-    return { alive: true, sighting: { sessionId, webVersion, memoryBytes } };
+    const [webVersion, memoryBytes, profilePicture] = await Promise.all([
+      this.buildOf(ready),
+      session.memoryBytes().catch(() => null),
+      this.pictureOf(ready),
+    ]);
+    const sighting = { sessionId, webVersion, memoryBytes };
+    return { alive: true, sighting: profilePicture === undefined ? sighting : { ...sighting, profilePicture } };
+  }
+
+  /** The profile picture, fetched once per start (null: none); undefined when already fetched or not answered. */
+  private async pictureOf({
+    session,
+    sessionId,
+    generation,
+  }: ReadySession): Promise<ProfilePicture | null | undefined> {
+    if (this.pictures.get(sessionId) === generation) return undefined;
+    const picture = await this.answered(session.profilePicture());
+    if (picture !== undefined) this.pictures.set(sessionId, generation);
+    return picture;
   }
 
   private async buildOf({ session, sessionId, generation }: ReadySession): Promise<string | null> {
@@ -167,5 +187,6 @@ export class SessionUpkeep {
     const here = new Set(this.host.readySessions().map((session) => session.sessionId));
     for (const sessionId of this.misses.keys()) if (!here.has(sessionId)) this.misses.delete(sessionId);
     for (const sessionId of this.builds.keys()) if (!here.has(sessionId)) this.builds.delete(sessionId);
+    for (const sessionId of this.pictures.keys()) if (!here.has(sessionId)) this.pictures.delete(sessionId);
   }
 }

@@ -30,14 +30,33 @@ export interface SessionEvent {
   event: EngineEvent;
   /** When the engine emitted it (worker clock, ms), so delivery latency can be measured end to end. */
   emittedAt: number;
-  /** On `ready`: the own phone number when the host could read it at once, so nobody has to ask for it again. */
-  ownPhone?: { phoneNumber: string; pushName: string | null; readInMs: number };
+  /** On `ready`: who logged in, when the host could read it at once, so nobody has to ask for it again. */
+  ownPhone?: LoggedInIdentity & { readInMs: number };
+}
+
+/** Who logged in, as the account keeps it: its phone number, and what else the session reports of it. */
+export interface LoggedInIdentity {
+  phoneNumber: string;
+  pushName: string | null;
+  /** The internal id newer accounts also carry (`<digits>@lid`), when WhatsApp gives one. */
+  lid: string | null;
+  /** What the phone runs as WhatsApp Web reports it (`android`, `iphone`, `smba` for Business on Android, …). */
+  platform: string | null;
 }
 
 /** The account's own WhatsApp identity; `id` is a phone number or, on newer accounts, an internal `@lid` id. */
 export interface OwnIdentity {
   id: string;
   pushName: string | null;
+  /** The `@lid` id beside a phone-number `id`, when the page has one. */
+  lid: string | null;
+  platform: string | null;
+}
+
+/** A profile picture as the session's page fetched it (never a URL into WhatsApp's CDN). */
+export interface ProfilePicture {
+  contentType: 'image/jpeg' | 'image/png' | 'image/webp';
+  bytes: Buffer;
 }
 
 export interface EngineSession {
@@ -60,6 +79,8 @@ export interface EngineSession {
   webVersion(): Promise<string | null>;
   /** What the client's browser holds in memory now, in bytes; null when it cannot be measured. */
   memoryBytes(): Promise<number | null>;
+  /** The account's own profile picture, fetched inside the page; null when it has none (or hides it). */
+  profilePicture(): Promise<ProfilePicture | null>;
 }
 
 export interface EngineStartOptions {

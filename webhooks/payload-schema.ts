@@ -15,6 +15,13 @@ const DATA: Record<WebhookEventType, TSchema> = {
     {
       phoneNumber: Nullable(Type.String()),
       pushName: Nullable(Type.String()),
+      whatsappId: Type.Optional(Type.String({ description: "The account's WhatsApp id, <phone number>@c.us" })),
+      lid: Type.Optional(
+        Nullable(Type.String({ description: 'The internal id newer accounts also carry, <digits>@lid' })),
+      ),
+      platform: Type.Optional(
+        Nullable(Type.String({ description: 'What the phone runs: android, iphone, smba (Business on Android), …' })),
+      ),
       isPrimary: Type.Boolean(),
       scanToConnectedMs: Type.Optional(Type.Integer()),
       phoneExtractionMs: Type.Optional(Type.Integer()),

@@ -78,8 +78,12 @@ export class AccountEffects {
       case 'extractPhone': {
         const startedAt = Date.now();
         try {
-          const { phoneNumber, pushName } = await this.session.extractPhone(effect.taskQueue, effect.generation);
-          return { type: 'phoneRead', identity: { phoneNumber, pushName }, readInMs: Date.now() - startedAt };
+          const { phoneNumber, pushName, lid, platform } = await this.session.extractPhone(
+            effect.taskQueue,
+            effect.generation,
+          );
+          const identity = { phoneNumber, pushName, lid: lid ?? null, platform: platform ?? null };
+          return { type: 'phoneRead', identity, readInMs: Date.now() - startedAt };
         } catch (error) {
           return { type: 'phoneUnreadable', reason: failureReason(error, 'phone_extraction_failed') };
         }

@@ -4,6 +4,7 @@ import type { AccountStatus } from '../domain/account-status.js';
 import type { AccountWait } from '../domain/account-wait.js';
 import type { SessionEvent } from '../engine/types.js';
 import type { DeadlineName } from './deadlines.js';
+import type { LoggedInIdentity } from '../engine/types.js';
 
 /**
  * The vocabulary of the account workflow: what happens to an account (inputs) and what it does about it (effects).
@@ -14,7 +15,8 @@ import type { DeadlineName } from './deadlines.js';
 export type Command =
   { type: 'delete' } | { type: 'logout' } | { type: 'restart' } | { type: 'superseded'; bySessionId: string };
 
-export type PhoneIdentity = { phoneNumber: string; pushName: string | null };
+/** Who logged in: what the activation keeps (engine/types.ts). */
+export type PhoneIdentity = LoggedInIdentity;
 
 /** What an activation answers: the row, and the older accounts of the workspace that gave up the phone number. */
 export type ActivationResult = AccountSnapshot & { releasedSessionIds: string[] };

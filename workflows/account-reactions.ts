@@ -51,8 +51,10 @@ export function engineEvent(turn: Turn, { event, emittedAt, ownPhone }: SessionE
       // The own phone number: sent with `ready` when the host could read it at once, else extracted on the host with
       // retries. Never connected without one.
       turn.clearDeadlines('readyBy');
-      if (ownPhone)
-        return turn.connect({ phoneNumber: ownPhone.phoneNumber, pushName: ownPhone.pushName }, ownPhone.readInMs);
+      if (ownPhone) {
+        const { phoneNumber, pushName, lid, platform, readInMs } = ownPhone;
+        return turn.connect({ phoneNumber, pushName, lid: lid ?? null, platform: platform ?? null }, readInMs);
+      }
       const host = turn.state.host;
       if (host.phase === 'attached')
         turn.do({ type: 'extractPhone', taskQueue: host.taskQueue, generation: host.generation });

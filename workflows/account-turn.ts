@@ -2,7 +2,7 @@ import type { AccountSnapshot } from '../activities/account-store.js';
 import type { AccountEventType } from '../domain/account-event-types.js';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
 import { ENDINGS, endingReason, type EndingKind } from '../domain/account-endings.js';
-import type { AccountEffect, EventWrite } from './account-inputs.js';
+import type { AccountEffect, EventWrite, PhoneIdentity } from './account-inputs.js';
 import type { AccountWorkflowState } from './account-state.js';
 import type { AccountTimings } from '../domain/account-timings.js';
 import type { DeadlineName } from './deadlines.js';
@@ -79,7 +79,7 @@ export class Turn {
   }
 
   /** Connected with this phone, in one transaction that releases the phone from the workspace's older accounts. */
-  connect(identity: { phoneNumber: string; pushName: string | null }, phoneExtractionMs: number): void {
+  connect(identity: PhoneIdentity, phoneExtractionMs: number): void {
     const timings: Record<string, number> = { phoneExtractionMs };
     if (this.state.authenticatedAt !== null) timings.scanToConnectedMs = this.now - this.state.authenticatedAt;
     this.state.authenticatedAt = null;

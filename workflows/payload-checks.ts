@@ -88,8 +88,15 @@ function isEngineEvent(value: unknown): value is EngineEvent {
 
 function isOwnPhone(value: unknown): value is NonNullable<SessionEvent['ownPhone']> {
   if (!isFields(value)) return false;
-  const { phoneNumber, pushName, readInMs } = value;
-  return typeof phoneNumber === 'string' && (pushName === null || typeof pushName === 'string') && isCount(readInMs);
+  const { phoneNumber, pushName, lid, platform, readInMs } = value;
+  const textOrNull = (field: unknown) => field === null || typeof field === 'string';
+  return (
+    typeof phoneNumber === 'string' &&
+    textOrNull(pushName) &&
+    isAbsentOr(lid, textOrNull) &&
+    isAbsentOr(platform, textOrNull) &&
+    isCount(readInMs)
+  );
 }
 
 export const isSessionEvent: ShapeCheck<SessionEvent> = (fields): fields is Fields & SessionEvent =>

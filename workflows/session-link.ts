@@ -2,6 +2,7 @@ import { CancellationScope } from '@temporalio/workflow';
 import { failureReason, hostActivities, placement } from './account-activities.js';
 import type { AccountInput } from './account-inputs.js';
 import type { AccountTimings } from '../domain/account-timings.js';
+import type { LoggedInIdentity } from '../engine/types.js';
 
 type HostReport = Extract<AccountInput, { type: 'watchEnded' | 'placementAnswered' | 'placementFailed' }>;
 
@@ -80,8 +81,8 @@ export class SessionLink {
     }
   }
 
-  /** Reads the own phone number on the host, retried within the extraction budget. */
-  extractPhone(taskQueue: string, generation: number): Promise<{ phoneNumber: string; pushName: string | null }> {
+  /** Reads who logged in on the host, retried within the extraction budget. */
+  extractPhone(taskQueue: string, generation: number): Promise<LoggedInIdentity> {
     return hostActivities(taskQueue, this.timings).extraction.extractPhone({ sessionId: this.sessionId, generation });
   }
 

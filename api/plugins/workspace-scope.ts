@@ -6,6 +6,7 @@ import { workspaceAuditPlugin } from './audit-log.js';
 import accountDiagnosticsPlugin from './account-diagnostics.js';
 import accountLoginPlugin from './account-login.js';
 import linkedDevicePlugin from './linked-device.js';
+import profilePicturePlugin from './profile-picture.js';
 import accountsPlugin from './accounts.js';
 import { assertWorkspaceAccess } from './auth.js';
 import { workspaceStuckAccountsPlugin } from './stuck-accounts.js';
@@ -49,6 +50,7 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: W
     webhookDeliveriesPlugin,
     webVersionPlugin,
     linkedDevicePlugin,
+    profilePicturePlugin,
     workspaceAuditPlugin,
   ]) {
     await app.register(plugin, services);

@@ -1896,6 +1896,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{workspaceId}/accounts/{sessionId}/profile-picture": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's WhatsApp profile picture (JPEG, PNG or WebP), fetched by its session after it connected */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                    /** @description letters, digits, _ and -, at most 100 */
+                    sessionId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The picture */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": string;
+                        "image/png": string;
+                        "image/webp": string;
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{workspaceId}/audit": {
         parameters: {
             query?: never;
@@ -2875,6 +2927,17 @@ export interface components {
             status: "qr_scanning" | "authenticated" | "connected" | "disconnected" | "failed";
             phoneNumber: string | null;
             pushName: string | null;
+            me: {
+                /** @description <phone number>@c.us */
+                whatsappId: string;
+                /** @description The internal id newer accounts also carry, <digits>@lid */
+                lid: string | null;
+                pushName: string | null;
+                /** @description android, iphone, smba (Business on Android), … */
+                platform: string | null;
+                /** @description Where the API serves its profile picture (fetched by its session, never a link into WhatsApp); null: none */
+                profilePicture: string | null;
+            } | null;
             isPrimary: boolean;
             failureReason: string | null;
             detail: string;
@@ -2978,6 +3041,12 @@ export interface components {
             data: {
                 phoneNumber: string | null;
                 pushName: string | null;
+                /** @description The account's WhatsApp id, <phone number>@c.us */
+                whatsappId?: string;
+                /** @description The internal id newer accounts also carry, <digits>@lid */
+                lid?: string | null;
+                /** @description What the phone runs: android, iphone, smba (Business on Android), … */
+                platform?: string | null;
                 isPrimary: boolean;
                 scanToConnectedMs?: number;
                 phoneExtractionMs?: number;

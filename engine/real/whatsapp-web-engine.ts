@@ -10,6 +10,7 @@ import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../
 import { awaitBrowserExit, BrowserMemory, killOrphanedBrowsers } from './browser-processes.js';
 import { chromiumEnvironment } from './chromium-environment.js';
 import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
+import { ownLid, ownProfilePicture } from './own-profile.js';
 import { PostgresAuth, profileName, type AuthStore } from './postgres-auth.js';
 import { playPhoneOnStandIn, reportStandInCoverage } from './standin-phone.js';
 import { WebBuildRefused, WebBuilds, type WebBuildOptions } from './web-builds.js';
@@ -195,7 +196,12 @@ export class WhatsAppWebEngine implements Engine {
       ownIdentity: async () => {
         const wid = client.info?.wid as { _serialized?: string; user?: string; server?: string } | undefined;
         if (!wid) return null;
-        return { id: wid._serialized ?? `${wid.user}@${wid.server}`, pushName: client.info?.pushname ?? null };
+        return {
+          id: wid._serialized ?? `${wid.user}@${wid.server}`,
+          pushName: client.info?.pushname ?? null,
+          lid: await ownLid(client).catch(() => null),
+          platform: typeof client.info?.platform === 'string' ? client.info.platform : null,
+        };
       },
       resolveLid: async (lid) => {
         try {
@@ -224,6 +230,7 @@ export class WhatsAppWebEngine implements Engine {
       state: async () => (await client.getState()) ?? null,
       webVersion: async () => (await client.getWWebVersion()) ?? null,
       memoryBytes: () => this.memory.bytesOf(profileName(options.sessionId)),
+      profilePicture: () => ownProfilePicture(client),
     };
   }
 
@@ -246,6 +253,7 @@ export class WhatsAppWebEngine implements Engine {
       state: () => Promise.resolve(null),
       webVersion: () => Promise.resolve(null),
       memoryBytes: () => Promise.resolve(null),
+      profilePicture: () => Promise.resolve(null),
     };
   }
 

@@ -97,6 +97,7 @@ export class SimulatedEngine implements Engine {
       state: () => session.state(),
       webVersion: () => session.webVersion(),
       memoryBytes: () => session.memoryBytes(),
+      profilePicture: () => session.profilePicture(),
       destroy: async () => {
         await session.destroy();
         if (this.sessions.get(options.sessionId) === session) this.sessions.delete(options.sessionId);

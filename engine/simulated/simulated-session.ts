@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isPhoneNumber, PHONE_NUMBER_RULE } from '../../domain/phone-number.js';
 import { GROW_MEMORY_MAX_MEGABYTES, type PhoneAction } from '../phone/actions.js';
-import type { EngineEvent, EngineSession, OwnIdentity } from '../types.js';
+import type { EngineEvent, EngineSession, OwnIdentity, ProfilePicture } from '../types.js';
 import type { SimulatorSettings } from '../../config/simulator-settings.js';
 
 /** What the simulated engine saves as auth: enough to log in again as the same phone without a scan. */
@@ -10,6 +10,8 @@ export const simulatedAuthSchema = z.object({
   phoneNumber: z.string(),
   pushName: z.string().nullable(),
   lid: z.string().nullable(),
+  platform: z.string().nullable().optional(),
+  hasProfilePicture: z.boolean().optional(),
 });
 export type SimulatedAuth = z.infer<typeof simulatedAuthSchema>;
 
@@ -26,6 +28,14 @@ const scanParamsSchema = z
     identityMissingLookups: z.number().int().nonnegative().max(1_000_000).default(0),
     /** The own identity comes as an internal `@lid` id; `unresolvable` makes its phone number unknown. */
     lid: z.enum(['none', 'resolvable', 'unresolvable']).default('none'),
+    /** What the phone runs, as WhatsApp Web reports it. */
+    platform: z
+      .string()
+      .max(40)
+      .regex(/^[a-z0-9_-]+$/)
+      .default('android'),
+    /** Whether the account has a profile picture its session can fetch. */
+    profilePicture: z.boolean().default(false),
   })
   .strict();
 const enterCodeParamsSchema = scanParamsSchema.omit({ phone: true }).partial().extend({ code: z.string() });
@@ -37,6 +47,12 @@ export interface SimulatedSessionHooks {
 }
 
 type Phase = 'starting' | 'showing_qr' | 'showing_code' | 'authenticated' | 'ready' | 'hung' | 'gone';
+
+/** The simulated phone's profile picture: a 1×1 PNG. */
+export const SIMULATED_PROFILE_PICTURE = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 /** The build the simulated WhatsApp Web reports when nothing is pinned. */
 export const SIMULATED_WEB_VERSION = '2.3000.0-simulated';
@@ -174,7 +190,17 @@ export class SimulatedSession implements EngineSession {
       this.identityMissingLookups -= 1;
       return null;
     }
-    return { id: this.auth.lid ?? this.auth.phoneNumber, pushName: this.auth.pushName };
+    return {
+      id: this.auth.lid ?? this.auth.phoneNumber,
+      pushName: this.auth.pushName,
+      lid: this.auth.lid,
+      platform: this.auth.platform ?? null,
+    };
+  }
+
+  async profilePicture(): Promise<ProfilePicture | null> {
+    if (this.phase !== 'ready' || !this.auth?.hasProfilePicture) return null;
+    return { contentType: 'image/png', bytes: SIMULATED_PROFILE_PICTURE };
   }
 
   async resolveLid(lid: string): Promise<string | null> {
@@ -217,6 +243,8 @@ export class SimulatedSession implements EngineSession {
       phoneNumber: params.phone,
       pushName: params.pushName,
       lid: params.lid === 'none' ? null : `${randomBytes(6).readUIntBE(0, 6)}@lid`,
+      platform: params.platform,
+      hasProfilePicture: params.profilePicture,
     };
     this.lidResolvable = params.lid !== 'unresolvable';
     this.identityMissingLookups = params.identityMissingLookups;

@@ -11,6 +11,8 @@ import WebSocket from 'ws';
 import { listAccountEvents } from '../../db/account-events.js';
 import { EngineAuthStore } from '../../db/engine-auth.js';
 import { profileName } from '../../engine/real/postgres-auth.js';
+import { findProfilePicture } from '../../db/profile-pictures.js';
+import { SIMULATED_PROFILE_PICTURE } from '../../engine/simulated/simulated-session.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
 import type { ChildHandle } from '../../lib/child-process.js';
 import { chromiumMemory, chromiumPids } from '../../engine/real/chromium-memory.js';
@@ -24,7 +26,6 @@ import { startTestWorker } from '../helpers/worker-process.js';
 const TOLERATED_HARMLESS_MODULES = [
   'WAWebBackendJobsCommon',
   'WAWebE2EProtoUtils',
-  'WAWebCollections',
   'WAWebSyncGatingUtils',
   'WAWebCallCollection',
   'WAWebAddonReactionTableMode',
@@ -168,6 +169,37 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     await signalAccount(resolvable.handle, deleteAccountSignal);
     await resolvable.handle.result();
     await unresolvable.handle.result();
+  });
+
+  it('who logged in: the @lid id, the platform and the profile picture the page reports are kept, the picture fetched inside the page', async () => {
+    const { sessionId, handle } = await accounts.create();
+    await accounts.showingQr(sessionId);
+    const phone = randomPhone();
+    await accounts.phone(sessionId, 'scan', {
+      phone,
+      pushName: 'Toko Foto',
+      lid: 'resolvable',
+      platform: 'smba',
+      profilePicture: true,
+    });
+    const row = await accounts.rowWithStatus(sessionId, 'connected', 60_000);
+    assert.equal(row.phone_number, phone);
+    assert.match(row.whatsapp_lid ?? '', /^[0-9]+@lid$/);
+    assert.equal(row.whatsapp_platform, 'smba');
+    const withPicture = await accounts.rowWhere(
+      sessionId,
+      (current) => current.profile_picture_at !== null,
+      'a profile picture',
+    );
+    const picture = await findProfilePicture(pool, withPicture.id);
+    assert.equal(picture?.content_type, 'image/png');
+    assert.deepEqual(picture?.bytes, SIMULATED_PROFILE_PICTURE, 'the picture the page served');
+    const ready = (await listAccountEvents(pool, withPicture.workspace_id, sessionId)).find(
+      (event) => event.type === 'session_ready',
+    );
+    assert.equal(ready?.data.platform, 'smba');
+    assert.equal(ready?.data.lid, row.whatsapp_lid);
+    await signalAccount(handle, deleteAccountSignal);
   });
 
   it('logs in with a pairing code; the phone lists the device under the names the account announces', async () => {

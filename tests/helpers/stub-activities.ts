@@ -215,7 +215,8 @@ export class StubWorld {
       },
       extractPhone: async ({ sessionId }) => {
         const extraction = this.session(bare(sessionId)).extraction;
-        if ('phoneNumber' in extraction) return { phoneNumber: extraction.phoneNumber, pushName: null };
+        if ('phoneNumber' in extraction)
+          return { phoneNumber: extraction.phoneNumber, pushName: null, lid: null, platform: null };
         if (extraction.retryable) throw ApplicationFailure.retryable('not yet', extraction.failure);
         throw ApplicationFailure.nonRetryable('never', extraction.failure);
       },

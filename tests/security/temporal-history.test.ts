@@ -147,7 +147,7 @@ describe('Temporal holds no secret in clear', { timeout: 120_000 }, () => {
               generation: 1,
               event: { type: 'ready' },
               emittedAt: Date.now(),
-              ownPhone: { phoneNumber: forgedPhone, pushName: null, readInMs: 1 },
+              ownPhone: { phoneNumber: forgedPhone, pushName: null, lid: null, platform: null, readInMs: 1 },
             }),
         ],
         ['a delete with no payload', () => target.signal(deleteAccountSignal.name)],

@@ -231,7 +231,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     account.host.extraction = { failure: 'ShouldNotBeAsked', retryable: false };
     await account.emit({ type: 'authenticated' });
     const generation = await world.started(account.sessionId);
-    const ownPhone = { phoneNumber: '4915112345678', pushName: 'Laden', readInMs: 3 };
+    const ownPhone = { phoneNumber: '4915112345678', pushName: 'Laden', lid: null, platform: 'android', readInMs: 3 };
     await messages.signalAccount(account.handle, messages.engineEventSignal, {
       generation,
       event: { type: 'ready' },
@@ -427,7 +427,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     const elsewhere = { workflowId: accountWorkflowId('ws-branches', 'another-account') };
     // Each would change the account were it believed: a ready with a phone, the end of its host, an ending.
     const ready = { generation, event: { type: 'ready' }, emittedAt: Date.now() } as const;
-    const ownPhone = { phoneNumber: '4915112345678', pushName: null, readInMs: 1 };
+    const ownPhone = { phoneNumber: '4915112345678', pushName: null, lid: null, platform: null, readInMs: 1 };
     await account.handle.signal(messages.engineEventSignal, { ...elsewhere, ...ready, ownPhone });
     await account.handle.signal(messages.hostGoneSignal, { ...elsewhere, hostTaskQueue: taskQueue });
     await account.handle.signal(messages.supersededSignal, { ...elsewhere, bySessionId: 'newer-account' });

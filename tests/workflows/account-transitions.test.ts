@@ -52,7 +52,7 @@ function scanning() {
 
 /** The account connected with a phone number on `host-a`. */
 function connected() {
-  const identity = { phoneNumber: '62811801641', pushName: null };
+  const identity = { phoneNumber: '62811801641', pushName: null, lid: null, platform: null };
   return run(scanning(), [
     { type: 'activated', identity, result: { ...snapshot('connected'), releasedSessionIds: [] } },
   ]).state;
@@ -133,7 +133,7 @@ describe('account transitions (a pure function, no server)', () => {
   });
 
   it('ready: activates with the phone number sent along, or extracts it on the host first', () => {
-    const ownPhone = { phoneNumber: '62811801641', pushName: 'A', readInMs: 12 };
+    const ownPhone = { phoneNumber: '62811801641', pushName: 'A', lid: null, platform: null, readInMs: 12 };
     const sent = transition(
       scanning(),
       { type: 'engineEvent', event: { generation: 1, event: { type: 'ready' }, emittedAt: NOW, ownPhone } },
@@ -143,7 +143,7 @@ describe('account transitions (a pure function, no server)', () => {
       {
         type: 'activate',
         write: {
-          identity: { phoneNumber: '62811801641', pushName: 'A' },
+          identity: { phoneNumber: '62811801641', pushName: 'A', lid: null, platform: null },
           timings: { phoneExtractionMs: 12 },
           dedupeName: 'activation:1',
         },
