@@ -7,7 +7,10 @@ interface ProcStat {
   pid: number;
   parent: number;
   command: string;
+  /** Its own CPU time and that of its children it has waited for (so a reaped child's time is not lost). */
   cpuTicks: number;
+  /** When it started (ticks since boot): with the pid, names one process even after the pid is reused. */
+  startedAt: number;
 }
 
 function readStat(pid: number): ProcStat | null {
@@ -17,8 +20,15 @@ function readStat(pid: number): ProcStat | null {
     const close = text.lastIndexOf(')');
     const command = text.slice(text.indexOf('(') + 1, close);
     const fields = text.slice(close + 2).split(' ');
-    // After the command: state(0) ppid(1) … utime(11) stime(12).
-    return { pid, parent: Number(fields[1]), command, cpuTicks: Number(fields[11]) + Number(fields[12]) };
+    // After the command: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14) … starttime(19).
+    const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((index) => Number(fields[index]));
+    return {
+      pid,
+      parent: Number(fields[1]),
+      command,
+      cpuTicks: (utime ?? 0) + (stime ?? 0) + (cutime ?? 0) + (cstime ?? 0),
+      startedAt: Number(fields[19]),
+    };
   } catch {
     return null;
   }
@@ -32,12 +42,15 @@ const PART_BY_COMMAND: Record<string, string> = {
   'temporal-server': 'temporal',
 };
 
+/** What each process of the stack had used at one moment: its part and its CPU ms, by pid and start time. */
+export type CpuSnapshot = Map<string, { part: string; ms: number; parent: string | null }>;
+
 /**
- * CPU time (ms) each part of the stack has used so far: a process counts for the named root it descends from
- * (worker, API, the load generator), Temporal's and PostgreSQL's by their command; everything else is left out.
- * Two snapshots around a phase tell where that phase's CPU went.
+ * A snapshot of the CPU time each process of the stack has used so far: a process counts for the named root it
+ * descends from (worker, API, the load generator), Temporal's and PostgreSQL's by their command; everything else is
+ * left out. Two snapshots around a phase tell where that phase's CPU went (cpuSpent).
  */
-export function cpuByPart(roots: Record<string, number>): Record<string, number> {
+export function cpuByPart(roots: Record<string, number>): CpuSnapshot {
   const stats = new Map<number, ProcStat>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -54,19 +67,40 @@ export function cpuByPart(roots: Record<string, number>): Record<string, number>
     }
     return null;
   };
-  const totals: Record<string, number> = Object.fromEntries(
-    [...Object.keys(roots), ...Object.values(PART_BY_COMMAND)].map((part) => [part, 0]),
-  );
+  const keyOf = (stat: ProcStat) => `${stat.pid}:${stat.startedAt}`;
+  const snapshot: CpuSnapshot = new Map();
   for (const stat of stats.values()) {
     const part = partOf(stat);
-    if (part) totals[part] = (totals[part] ?? 0) + (stat.cpuTicks * 1000) / TICKS_PER_SECOND;
+    const parent = stats.get(stat.parent);
+    if (part) {
+      snapshot.set(keyOf(stat), {
+        part,
+        ms: (stat.cpuTicks * 1000) / TICKS_PER_SECOND,
+        parent: parent ? keyOf(parent) : null,
+      });
+    }
   }
-  return totals;
+  return snapshot;
 }
 
-/** The CPU ms each part used between two snapshots. */
-export function cpuSpent(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(
-    Object.keys(after).map((part) => [part, Math.round((after[part] ?? 0) - (before[part] ?? 0))]),
-  );
+/**
+ * The CPU ms each part used between two snapshots, process by process: a process that started meanwhile counts all
+ * it used, one that ran through counts its growth. A process that exited meanwhile (a database backend, a browser's
+ * helper) is counted in its parent's growth once reaped (cutime holds its whole life), less what it had used before
+ * the phase; one whose parent is not counted takes its last moments with it. Summing whole parts instead counted an
+ * exited process as negative time.
+ */
+export function cpuSpent(before: CpuSnapshot, after: CpuSnapshot): Record<string, number> {
+  const spent: Record<string, number> = {};
+  for (const snapshot of [before, after]) for (const { part } of snapshot.values()) spent[part] = 0;
+  for (const [process, { part, ms }] of after) {
+    const earlier = before.get(process)?.ms ?? 0;
+    spent[part] = (spent[part] ?? 0) + Math.max(0, ms - earlier);
+  }
+  for (const [process, { ms, parent }] of before) {
+    const reapedBy = parent === null ? undefined : after.get(parent);
+    if (after.has(process) || !reapedBy) continue;
+    spent[reapedBy.part] = Math.max(0, (spent[reapedBy.part] ?? 0) - ms);
+  }
+  return Object.fromEntries(Object.entries(spent).map(([part, ms]) => [part, Math.round(ms)]));
 }

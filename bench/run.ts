@@ -243,10 +243,11 @@ async function measureBaseline(address: string): Promise<{ samples: number[]; te
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
   const samples: number[] = [];
-  let temporalCpuMs = 0;
+  let temporalCpuMs: number;
+  let temporalBefore = cpuByPart({});
   try {
     for (let i = 0; i < BASELINE + WARMUP; i += 1) {
-      if (i === WARMUP) temporalCpuMs = cpuByPart({}).temporal ?? 0;
+      if (i === WARMUP) temporalBefore = cpuByPart({});
       const startedAt = performance.now();
       await client.workflow.execute(baselineRoundTrip, {
         taskQueue: 'bench-baseline',
@@ -254,7 +255,7 @@ async function measureBaseline(address: string): Promise<{ samples: number[]; te
       });
       if (i >= WARMUP) samples.push(performance.now() - startedAt);
     }
-    temporalCpuMs = (cpuByPart({}).temporal ?? 0) - temporalCpuMs;
+    temporalCpuMs = cpuSpent(temporalBefore, cpuByPart({})).temporal ?? 0;
   } finally {
     worker.shutdown();
     await running;
