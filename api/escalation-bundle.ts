@@ -31,6 +31,12 @@ export interface BundleOptions {
 export async function escalationBundle(pool: DatabasePool, temporal: Client, options: BundleOptions) {
   const mask = (text: string | null) => (text === null || options.unmaskPhoneNumbers ? text : maskPhoneNumber(text));
   const maskedPush = (name: string | null) => (name === null || options.unmaskPhoneNumbers ? name : '[masked]');
+  // A WhatsApp id (<phone>@c.us) or a LID (<digits>@lid) names the person as a phone number does.
+  const maskId = (id: string | null) => {
+    if (id === null || options.unmaskPhoneNumbers) return id;
+    const at = id.lastIndexOf('@');
+    return at < 0 ? mask(id) : `${mask(id.slice(0, at))}${id.slice(at)}`;
+  };
 
   const stuck = await listStuckAccounts(pool, {
     workspaceId: options.workspaceId,
@@ -48,6 +54,12 @@ export async function escalationBundle(pool: DatabasePool, temporal: Client, opt
           pairingCode: null,
           phoneNumber: mask(view.phoneNumber),
           pushName: maskedPush(view.pushName),
+          me: view.me && {
+            ...view.me,
+            whatsappId: maskId(view.me.whatsappId) ?? '',
+            lid: maskId(view.me.lid),
+            pushName: maskedPush(view.me.pushName),
+          },
         },
         stuckForSeconds,
         expectedSeconds,
@@ -76,8 +88,8 @@ export async function escalationBundle(pool: DatabasePool, temporal: Client, opt
     stuckAccounts,
     recentEvents: {
       minutes: options.minutes,
-      failures: events.filter(isFailure).map((event) => bundledEvent(event, mask, maskedPush)),
-      all: events.map((event) => bundledEvent(event, mask, maskedPush)),
+      failures: events.filter(isFailure).map((event) => bundledEvent(event, mask, maskedPush, maskId)),
+      all: events.map((event) => bundledEvent(event, mask, maskedPush, maskId)),
     },
   };
 }
@@ -132,12 +144,14 @@ function bundledEvent(
   event: AccountEvent,
   mask: (text: string | null) => string | null,
   maskedPush: (name: string | null) => string | null,
+  maskId: (id: string | null) => string | null,
 ) {
   const data = Object.fromEntries(
     Object.entries(event.data).map(([field, value]) => {
       if (typeof value !== 'string') return [field, value];
       if (/phone/i.test(field)) return [field, mask(value)];
       if (/pushName/i.test(field)) return [field, maskedPush(value)];
+      if (field === 'whatsappId' || field === 'lid') return [field, maskId(value)];
       return [field, value];
     }),
   );
