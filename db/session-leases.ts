@@ -108,17 +108,23 @@ export async function recordClientStart(db: CommonQueryMethods, sessionId: strin
   `);
 }
 
-/** The audit: the client of this epoch ended; its lease was known valid until `validUntil`. */
+/**
+ * The audit: the client of this epoch ended `endedAgoMs` ago (measured on the host's monotonic clock, so an end
+ * written late, once the database answers again, still bears the time the client stopped, on the database's clock);
+ * its lease was known valid until `validUntil`.
+ */
 export async function recordClientEnd(
   db: CommonQueryMethods,
   sessionId: string,
   host: string,
   epoch: number,
   validUntil: number | null,
+  endedAgoMs = 0,
 ) {
   await db.query(sql.unsafe`
     UPDATE session_clients
-    SET ended_at = now(), valid_until = ${validUntil === null ? null : sql.timestamp(new Date(validUntil))}
+    SET ended_at = now() - make_interval(secs => ${endedAgoMs / 1000}),
+        valid_until = ${validUntil === null ? null : sql.timestamp(new Date(validUntil))}
     WHERE session_id = ${sessionId} AND host = ${host} AND epoch = ${epoch} AND ended_at IS NULL
   `);
 }

@@ -59,7 +59,13 @@ export class HostLeases {
    * Client ends the audit could not record while the database was out of reach (the clients did stop): written once
    * it answers again, with the lease's known validity, which is what bounds each client in the audit.
    */
-  private readonly unrecordedEnds: Array<{ sessionId: string; epoch: number; validUntil: number | null }> = [];
+  private readonly unrecordedEnds: Array<{
+    sessionId: string;
+    epoch: number;
+    validUntil: number | null;
+    /** Monotonic time the client stopped. */
+    endedAt: number;
+  }> = [];
 
   constructor(
     private readonly pool: DatabasePool,
@@ -107,7 +113,17 @@ export class HostLeases {
       if (lease) {
         this.held.set(sessionId, lease.epoch);
         this.validUntil.set(sessionId, lease.expiresAt);
-        await recordClientStart(this.pool, sessionId, this.host, lease.epoch);
+        try {
+          await recordClientStart(this.pool, sessionId, this.host, lease.epoch);
+        } catch (error) {
+          // No client starts; the audit row may have been written though its answer was lost, so it is closed
+          // like any client's end the database could not take at once.
+          this.held.delete(sessionId);
+          this.validUntil.delete(sessionId);
+          const end = { sessionId, epoch: lease.epoch, validUntil: lease.expiresAt, endedAt: performance.now() };
+          this.unrecordedEnds.push(end);
+          throw error;
+        }
         return lease.epoch;
       }
       const expiresAt = await leaseExpiry(this.pool, sessionId);
@@ -213,9 +229,10 @@ export class HostLeases {
   private async closeAudit(sessionId: string, epoch: number): Promise<void> {
     const validUntil = this.validUntil.get(sessionId) ?? null;
     this.validUntil.delete(sessionId);
+    const endedAt = performance.now();
     await recordClientEnd(this.pool, sessionId, this.host, epoch, validUntil).catch((error: unknown) => {
       this.log.warn({ sessionId, err: String(error) }, 'could not close a client in the lease audit; retrying later');
-      this.unrecordedEnds.push({ sessionId, epoch, validUntil });
+      this.unrecordedEnds.push({ sessionId, epoch, validUntil, endedAt });
     });
   }
 
@@ -224,7 +241,8 @@ export class HostLeases {
       const end = this.unrecordedEnds[0];
       if (!end) return;
       try {
-        await recordClientEnd(this.pool, end.sessionId, this.host, end.epoch, end.validUntil);
+        const endedAgoMs = performance.now() - end.endedAt;
+        await recordClientEnd(this.pool, end.sessionId, this.host, end.epoch, end.validUntil, endedAgoMs);
       } catch {
         return;
       }

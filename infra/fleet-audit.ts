@@ -25,8 +25,15 @@ export async function overlappingOwners(
 ) {
   const killedHost = killed?.host ?? '';
   const killedAt = (killed?.at ?? 0) / 1000;
-  return db.any(sql.type(z.object({ session_id: z.string(), earlier: z.number(), later: z.number() }))`
-    SELECT a.session_id, a.epoch AS earlier, b.epoch AS later
+  const overlap = z.object({
+    session_id: z.string(),
+    earlier: z.number(),
+    later: z.number(),
+    earlier_host: z.string(),
+    later_host: z.string(),
+  });
+  return db.any(sql.type(overlap)`
+    SELECT a.session_id, a.epoch AS earlier, b.epoch AS later, a.host AS earlier_host, b.host AS later_host
     FROM session_clients a JOIN session_clients b ON a.session_id = b.session_id AND a.epoch < b.epoch
     WHERE split_part(a.session_id, '.', 2) LIKE ${`${sessionPrefix}%`}
       AND LEAST(

@@ -28,9 +28,11 @@ const killed =
 const pool = await createDatabasePool(databaseUrl, { maximumPoolSize: 1 });
 try {
   const prefix = values.sessions ?? '';
+  const overlaps = await overlappingOwners(pool, prefix, killed);
   const report = {
     clientsByHost: Object.fromEntries(await openClientsByHost(pool, prefix)),
-    twoOwners: (await overlappingOwners(pool, prefix, killed)).length,
+    twoOwners: overlaps.length,
+    overlaps,
     qrShown: await qrEventCount(pool, values.workspace),
     failed: await failedCount(pool, values.workspace),
   };

@@ -6,7 +6,9 @@ import { EngineAuthStore, StaleLeaseError } from '../../db/engine-auth.js';
 import { acquireLease, releaseLease, renewLeases } from '../../db/session-leases.js';
 import { HostLeases } from '../../engine/host-leases.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
-import { openPool, testLog, uniqueId } from '../helpers/context.js';
+import { createDatabasePool } from '../../db/pool.js';
+import { openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
+import { openTcpRelay } from '../helpers/tcp-relay.js';
 
 describe('session leases: one host per session', () => {
   let pool: DatabasePool;
@@ -105,6 +107,46 @@ describe('session leases: one host per session', () => {
       );
     } finally {
       host.stop();
+    }
+  });
+
+  it('a client end the database could not take at once is written when it answers again, with the time the client stopped', async () => {
+    const sessionId = uniqueId('late-end');
+    const target = new URL(testStackEnv().databaseUrl);
+    const relay = await openTcpRelay({ host: target.hostname, port: Number(target.port || 5432) });
+    const relayed = new URL(target);
+    relayed.hostname = '127.0.0.1';
+    relayed.port = String(relay.port);
+    const hostPool = await createDatabasePool(relayed.toString(), { maximumPoolSize: 2 });
+    const host = new HostLeases(hostPool, 'host-cut-off', async () => {}, testLog, {
+      ttlMs: 60_000,
+      renewEveryMs: 100,
+      safetyMs: 10_000,
+    });
+    host.start();
+    const databaseNow = () => pool.oneFirst(sql.type(z.object({ now: z.number() }))`SELECT now() AS now`);
+    try {
+      await host.acquire(sessionId);
+      await relay.cut();
+      const stoppedAt = await databaseNow();
+      await host.release(sessionId);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await relay.restore();
+      const ended = z.object({ ended_at: z.number().nullable() });
+      let endedAt: number | null = null;
+      const giveUpAt = Date.now() + 30_000;
+      while (endedAt === null && Date.now() < giveUpAt) {
+        endedAt = await pool.oneFirst(
+          sql.type(ended)`SELECT ended_at FROM session_clients WHERE session_id = ${sessionId}`,
+        );
+        if (endedAt === null) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(endedAt !== null, 'the end was written once the database answered');
+      assert.ok(endedAt < stoppedAt + 1_500, `ended ${endedAt - stoppedAt} ms after the stop, not when written`);
+    } finally {
+      host.stop();
+      await hostPool.end();
+      await relay.close();
     }
   });
 });
