@@ -1,9 +1,19 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { AccountStartSettings } from '../db/account-start-settings.js';
+import { screenshotSealContext } from '../db/session-screenshots.js';
 import type { LoggedInIdentity } from '../engine/types.js';
 import { readOwnPhone } from '../engine/own-phone.js';
 import { SessionStoppedWhileStarting, type SessionHost, type StartSession } from '../engine/session-host.js';
+import { sealForOneReader } from '../lib/sealed-for-one-reader.js';
 import type { HostSeats } from './placement.js';
+
+/** A screenshot sealed for the API request that asked for it, on its way through the database. */
+export interface SealedScreenshot {
+  requestId: string;
+  sessionKey: string;
+  sealed: Buffer;
+  contentType: string;
+}
 
 /**
  * Activities on this process's host queue: the only code that touches its engine sessions. Each is idempotent, so a
@@ -14,6 +24,8 @@ export function createEngineSessionActivities(
   seats: HostSeats,
   /** The build the account pins and the names it announces, read at each start: a change applies from the next. */
   startSettings: (sessionId: string) => Promise<AccountStartSettings>,
+  /** Leaves a sealed screenshot where the API request that asked for it takes it (db/session-screenshots.ts). */
+  keepScreenshot: (screenshot: SealedScreenshot) => Promise<void>,
 ) {
   const requireSession = (sessionId: string, generation: number) => {
     const session = host.get(sessionId, generation);
@@ -90,6 +102,28 @@ export function createEngineSessionActivities(
       } catch (error) {
         throw ApplicationFailure.nonRetryable((error as Error).message, 'PairingCodeRefused');
       }
+    },
+
+    /**
+     * Takes a screenshot of the session's page and seals it for the one API request that asked (`readerKey`, whose
+     * private half lives only in that request's memory): the image passes through neither this activity's result
+     * (the workflow's history) nor the database in clear.
+     */
+    async captureSessionScreen(input: {
+      sessionId: string;
+      generation: number;
+      requestId: string;
+      readerKey: string;
+    }): Promise<void> {
+      const session = requireSession(input.sessionId, input.generation);
+      const screenshot = await whileHeartbeating(() => session.screenshot());
+      const context = screenshotSealContext(input.requestId, input.sessionId);
+      await keepScreenshot({
+        requestId: input.requestId,
+        sessionKey: input.sessionId,
+        sealed: sealForOneReader(input.readerKey, context, screenshot.bytes),
+        contentType: screenshot.contentType,
+      });
     },
 
     /** Stops the client; `logout` unlinks the device on the phone first, `forgetLogin` removes the saved login. */

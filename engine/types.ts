@@ -53,6 +53,12 @@ export interface OwnIdentity {
   platform: string | null;
 }
 
+/** What the session's page shows now, for an admin's diagnostics; never stored in clear. */
+export interface PageScreenshot {
+  contentType: 'image/png' | 'image/svg+xml';
+  bytes: Buffer;
+}
+
 /** A profile picture as the session's page fetched it (never a URL into WhatsApp's CDN). */
 export interface ProfilePicture {
   contentType: 'image/jpeg' | 'image/png' | 'image/webp';
@@ -81,6 +87,8 @@ export interface EngineSession {
   memoryBytes(): Promise<number | null>;
   /** The account's own profile picture, fetched inside the page; null when it has none (or hides it). */
   profilePicture(): Promise<ProfilePicture | null>;
+  /** What the session's page shows now (the real engine: Chromium's screenshot of WhatsApp Web). */
+  screenshot(): Promise<PageScreenshot>;
 }
 
 export interface EngineStartOptions {

@@ -81,6 +81,9 @@ function actionsFor(account) {
       }),
     );
   }
+  if (state.seesHosts && account.status !== 'failed') {
+    buttons.push(actionButton('Screenshot', sessionId, () => showScreenshot(sessionId)));
+  }
   buttons.push(
     actionButton('Delete', sessionId, async () => {
       await api(accountPath(sessionId), { method: 'DELETE' });
@@ -88,6 +91,31 @@ function actionsFor(account) {
     }),
   );
   return buttons;
+}
+
+/** An admin's look at the session's page: the image lives in this tab only, and is forgotten on close. */
+async function showScreenshot(sessionId) {
+  const response = await fetch(accountPath(sessionId, '/screenshot'), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${state.key}` },
+  });
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    throw new Error(body?.detail ?? body?.title ?? `HTTP ${response.status}`);
+  }
+  closeScreenshot();
+  $('screenshot').src = URL.createObjectURL(await response.blob());
+  $('screenshot').alt = `The WhatsApp Web page of ${sessionId}`;
+  $('screenshot-heading').textContent = `What ${sessionId}'s page shows`;
+  $('screenshot-section').hidden = false;
+  $('screenshot-heading').focus();
+}
+
+function closeScreenshot() {
+  const shown = $('screenshot').src;
+  if (shown.startsWith('blob:')) URL.revokeObjectURL(shown);
+  $('screenshot').removeAttribute('src');
+  $('screenshot-section').hidden = true;
 }
 
 function render() {
@@ -415,3 +443,5 @@ $('webhook-form').onsubmit = async (submit) => {
     showError(error);
   }
 };
+
+$('screenshot-close').onclick = closeScreenshot;

@@ -14,6 +14,7 @@ import { serviceLogger } from '../config/logging.js';
 import { migrate } from '../db/migrate.js';
 import { createDatabasePool } from '../db/pool.js';
 import { accountStartSettings } from '../db/account-start-settings.js';
+import { keepScreenshot } from '../db/session-screenshots.js';
 import { createEngine } from '../engine/create-engine.js';
 import { exitWithin } from '../lib/exit-deadline.js';
 import { exitWithParent } from '../lib/exit-with-parent.js';
@@ -101,7 +102,12 @@ async function main() {
     taskQueue: runtime.taskQueue,
     dataConverter: dataConverterFromEnv(env),
     interceptors: { activity: [refuseUnreadableArguments] },
-    activities: createEngineSessionActivities(sessions, capacity, (sessionId) => accountStartSettings(pool, sessionId)),
+    activities: createEngineSessionActivities(
+      sessions,
+      capacity,
+      (sessionId) => accountStartSettings(pool, sessionId),
+      (screenshot) => keepScreenshot(pool, screenshot),
+    ),
     // Every session holds one long-running watch activity on its host, beside a start or an extraction at times.
     maxConcurrentActivityTaskExecutions: seats * 2 + 50,
   });

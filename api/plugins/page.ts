@@ -36,6 +36,6 @@ export default async function pagePlugin(app: FastifyInstance) {
   await serveStaticPages(
     app,
     ASSETS,
-    "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'",
+    "default-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'",
   );
 }

@@ -4,6 +4,7 @@ import { accountNotFound, workspaceNotFound } from '../account-access.js';
 import accountActionsPlugin from './account-actions.js';
 import { workspaceAuditPlugin } from './audit-log.js';
 import accountDiagnosticsPlugin from './account-diagnostics.js';
+import accountScreenshotPlugin from './account-screenshot.js';
 import accountLoginPlugin from './account-login.js';
 import linkedDevicePlugin from './linked-device.js';
 import profilePicturePlugin from './profile-picture.js';
@@ -44,6 +45,7 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: W
     accountLoginPlugin,
     accountActionsPlugin,
     accountDiagnosticsPlugin,
+    accountScreenshotPlugin,
     workspaceStuckAccountsPlugin,
     webhooksPlugin,
     webhookEndpointsPlugin,

@@ -231,6 +231,11 @@ export class WhatsAppWebEngine implements Engine {
       webVersion: async () => (await client.getWWebVersion()) ?? null,
       memoryBytes: () => this.memory.bytesOf(profileName(options.sessionId)),
       profilePicture: () => ownProfilePicture(client),
+      screenshot: async () => {
+        if (!client.pupPage) throw new Error('the session has no page yet');
+        const png = await client.pupPage.screenshot({ type: 'png' });
+        return { contentType: 'image/png', bytes: Buffer.from(png) };
+      },
     };
   }
 
@@ -254,6 +259,7 @@ export class WhatsAppWebEngine implements Engine {
       webVersion: () => Promise.resolve(null),
       memoryBytes: () => Promise.resolve(null),
       profilePicture: () => Promise.resolve(null),
+      screenshot: () => Promise.reject(new Error(`WhatsApp Web did not start: ${error.message}`)),
     };
   }
 

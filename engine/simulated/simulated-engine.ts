@@ -98,6 +98,7 @@ export class SimulatedEngine implements Engine {
       webVersion: () => session.webVersion(),
       memoryBytes: () => session.memoryBytes(),
       profilePicture: () => session.profilePicture(),
+      screenshot: () => session.screenshot(),
       destroy: async () => {
         await session.destroy();
         if (this.sessions.get(options.sessionId) === session) this.sessions.delete(options.sessionId);

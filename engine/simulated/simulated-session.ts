@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isPhoneNumber, PHONE_NUMBER_RULE } from '../../domain/phone-number.js';
 import { GROW_MEMORY_MAX_MEGABYTES, type PhoneAction } from '../phone/actions.js';
-import type { EngineEvent, EngineSession, OwnIdentity, ProfilePicture } from '../types.js';
+import type { EngineEvent, EngineSession, OwnIdentity, PageScreenshot, ProfilePicture } from '../types.js';
 import type { SimulatorSettings } from '../../config/simulator-settings.js';
 
 /** What the simulated engine saves as auth: enough to log in again as the same phone without a scan. */
@@ -65,6 +65,16 @@ const WEB_STATES: Record<Exclude<Phase, 'hung'>, string | null> = {
   authenticated: 'PAIRING',
   ready: 'CONNECTED',
   gone: null,
+};
+
+/** What the simulated page shows in each phase, as a person would read it on WhatsApp Web. */
+const PAGE_TEXT: Record<Exclude<Phase, 'hung'>, string> = {
+  starting: 'Loading WhatsApp Web…',
+  showing_qr: 'Scan the QR code with WhatsApp on your phone',
+  showing_code: 'Enter the code on your phone',
+  authenticated: 'Logging in…',
+  ready: 'Chats',
+  gone: 'Closed',
 };
 
 /** One simulated WhatsApp Web client and the phone on the other side of it. */
@@ -201,6 +211,22 @@ export class SimulatedSession implements EngineSession {
   async profilePicture(): Promise<ProfilePicture | null> {
     if (this.phase !== 'ready' || !this.auth?.hasProfilePicture) return null;
     return { contentType: 'image/png', bytes: SIMULATED_PROFILE_PICTURE };
+  }
+
+  /** The simulated page as an image: what it shows in words. A hung page never answers, as a real one does not. */
+  screenshot(): Promise<PageScreenshot> {
+    if (this.phase === 'hung') return new Promise(() => undefined);
+    const escape = (text: string) =>
+      text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
+    const svg = [
+      '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="360" viewBox="0 0 640 360">',
+      '<rect width="640" height="360" fill="#f0f2f5"/>',
+      '<text x="32" y="64" font-family="sans-serif" font-size="22" fill="#111b21">WhatsApp Web (simulated)</text>',
+      `<text x="32" y="120" font-family="sans-serif" font-size="18" fill="#3b4a54">${escape(PAGE_TEXT[this.phase])}</text>`,
+      `<text x="32" y="320" font-family="monospace" font-size="12" fill="#667781">${escape(this.sessionId)}</text>`,
+      '</svg>',
+    ].join('');
+    return Promise.resolve({ contentType: 'image/svg+xml', bytes: Buffer.from(svg) });
   }
 
   async resolveLid(lid: string): Promise<string | null> {

@@ -202,6 +202,30 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
     await signalAccount(handle, deleteAccountSignal);
   });
 
+  it("an admin's screenshot is Chromium's own picture of the page: a PNG of the login screen, taken on the session's host", async () => {
+    const { sessionId, handle } = await accounts.create();
+    const scanning = await accounts.showingQr(sessionId);
+    const api = await buildTestApi(pool, client, { taskQueue: accounts.taskQueue, simulator: false });
+    try {
+      const shot = await api.as(api.adminKey, {
+        method: 'POST',
+        url: `/v1/workspaces/${scanning.workspace_id}/accounts/${sessionId}/screenshot`,
+      });
+      assert.equal(shot.statusCode, 200, shot.body);
+      assert.equal(shot.headers['content-type'], 'image/png');
+      const png = shot.rawPayload;
+      assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG');
+      // The IHDR chunk: the page's viewport, not an empty picture.
+      assert.ok(
+        png.readUInt32BE(16) >= 320 && png.readUInt32BE(20) >= 200,
+        `${png.readUInt32BE(16)}×${png.readUInt32BE(20)}`,
+      );
+    } finally {
+      await api.app.close();
+    }
+    await signalAccount(handle, deleteAccountSignal);
+  });
+
   it('logs in with a pairing code; the phone lists the device under the names the account announces', async () => {
     const phone = randomPhone();
     const { sessionId, handle } = await accounts.create({

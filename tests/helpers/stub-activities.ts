@@ -221,6 +221,9 @@ export class StubWorld {
         throw ApplicationFailure.nonRetryable('never', extraction.failure);
       },
       requestEnginePairingCode: async () => ({ code: 'ABCD-EFGH' }),
+      captureSessionScreen: async () => {
+        throw ApplicationFailure.nonRetryable('the stub host has no page', 'SessionNotOnHost');
+      },
       stopEngineSession: async ({ sessionId, logout, forgetLogin }) => {
         const session = this.session(bare(sessionId));
         session.stops.push({ logout, forgetLogin });

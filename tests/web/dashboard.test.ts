@@ -185,12 +185,37 @@ describe('the workspace dashboard in headless Chromium', { timeout: 240_000 }, (
     assert.deepEqual(consoleErrors, []);
   });
 
-  it('an admin key also sees the hosts: the worker with its sessions against its seats; a workspace key does not', async () => {
+  it("an admin key also sees the hosts and an account's page on request: the worker with its sessions against its seats; a workspace key sees neither", async () => {
+    const adminWorkspaceId = uniqueId('ws-dash-admin');
+    const sessionId = uniqueId('looked-at');
+    const created = await api.as(api.adminKey, {
+      method: 'POST',
+      url: `/v1/workspaces/${adminWorkspaceId}/accounts`,
+      payload: { sessionId },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    await eventually(async () => {
+      const qr = await api.as(api.adminKey, { url: `/v1/workspaces/${adminWorkspaceId}/accounts/${sessionId}/qr` });
+      return qr.statusCode === 200 ? true : undefined;
+    }, 30_000);
     const page = await browser.newPage();
     await page.goto(`${baseUrl}/`);
     await page.getByLabel('API key', { exact: true }).fill(api.adminKey);
-    await page.getByLabel('Workspace', { exact: true }).fill(uniqueId('ws-dash-admin'));
+    await page.getByLabel('Workspace', { exact: true }).fill(adminWorkspaceId);
     await page.keyboard.press('Enter');
+    await press(page, `Screenshot: ${sessionId}`);
+    const shot = page.getByRole('img', { name: `The WhatsApp Web page of ${sessionId}` });
+    await shot.waitFor();
+    assert.ok(
+      await shot.evaluate((image) => {
+        const shown = image as unknown as { decode(): Promise<void>; naturalWidth: number };
+        return shown.decode().then(() => shown.naturalWidth > 0);
+      }),
+      'the page image shows',
+    );
+    await press(page, 'Close');
+    await shot.waitFor({ state: 'detached' });
+
     const hosts = page.getByRole('table', { name: 'Hosts' });
     await hosts.waitFor();
     const row = hosts.getByRole('row', { name: new RegExp(`pid ${worker.process.pid}\\)`) });
@@ -208,6 +233,7 @@ describe('the workspace dashboard in headless Chromium', { timeout: 240_000 }, (
     await workspacePage.getByRole('heading', { name: 'Accounts' }).waitFor();
     await workspacePage.getByText(`Live: workspace ${workspaceId}`).waitFor();
     assert.equal(await workspacePage.getByRole('table', { name: 'Hosts' }).count(), 0, 'no hosts for a workspace key');
+    assert.equal(await workspacePage.getByRole('button', { name: /^Screenshot/ }).count(), 0, 'no screenshot either');
   });
 
   it('shows an error for a wrong key instead of a workspace, announced as an alert', async () => {
