@@ -2,6 +2,8 @@ import { Type, type Static } from 'typebox';
 import type { AccountRow } from '../db/accounts.js';
 import { ACCOUNT_STATUSES } from '../domain/account-status.js';
 import { describeAccount, WAIT_KINDS, type AccountWait } from '../domain/account-wait.js';
+import { proxyView } from '../db/proxy-settings.js';
+import { ProxyViewSchema, toProxyView } from './proxy-setting.js';
 import { Nullable, OpenObject, Ref, StringEnum } from './schemas.js';
 
 /** A login code as shown, and when WhatsApp gave it. */
@@ -75,6 +77,8 @@ export const AccountView = Type.Object(
       { deviceName: Nullable(Type.String()), browserName: Nullable(Type.String()) },
       { additionalProperties: false },
     ),
+    /** Its own proxy (PUT .../proxy), applied at its next start; null: the workspace's default, if it has one. */
+    proxy: Nullable(ProxyViewSchema),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
     deletedAt: Nullable(Type.String({ format: 'date-time' })),
@@ -173,6 +177,7 @@ export function toAccountView(row: AccountRow, now = Date.now()): AccountView {
     webVersion: row.web_version,
     webVersionPin: row.web_version_pin,
     linkedDevice: { deviceName: row.device_name, browserName: row.browser_name },
+    proxy: toProxyView(proxyView(row)),
     createdAt: iso(row.created_at) as string,
     updatedAt: iso(row.updated_at) as string,
     deletedAt: iso(row.deleted_at),

@@ -4,7 +4,7 @@ import { maskPhoneNumber } from '../domain/phone-number.js';
 import { storableText } from '../lib/storable-text.js';
 
 /** Body fields that hold secrets or login codes: the audit says they were given, never what they were. */
-const SECRET_FIELD = /secret|password|token|key$|^key|credential|code|authorization/i;
+const SECRET_FIELD = /secret|password|username|token|key$|^key|credential|code|authorization/i;
 /** URLs may carry credentials (user info, a token in the query): the audit keeps the origin and path. */
 const URL_FIELD = /url$/i;
 /** Phone numbers stay recognisable to the workspace without being spelled out (domain/phone-number.ts). */

@@ -1,3 +1,4 @@
+import type { StoredProxy } from '../db/proxy-settings.js';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import {
@@ -23,6 +24,8 @@ export interface CreateAccountRequest {
   /** What it announces to the phone; null: the workspace's default. */
   deviceName?: string | null;
   browserName?: string | null;
+  /** Its own proxy, credentials sealed; absent: the workspace's default. */
+  proxy?: StoredProxy;
   /**
    * The service made the session id up: the caller never learns it, so it cannot retry, and a row whose workflow did
    * not start would wait forever. Such a row is removed when the start fails.
@@ -52,6 +55,7 @@ export async function createAccount(
       webhookUrl: request.webhookUrl ?? null,
       deviceName: request.deviceName ?? null,
       browserName: request.browserName ?? null,
+      ...(request.proxy ? { proxy: request.proxy } : {}),
     },
     request.defaultLiveAccountLimit ?? null,
     request.takeCreation,

@@ -1,3 +1,4 @@
+import { proxyColumnsSchema } from './proxy-settings.js';
 import { sql, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 import { ACCOUNT_STATUSES } from '../domain/account-status.js';
@@ -50,6 +51,8 @@ export const accountRowSchema = z.object({
   web_version_pin: z.string().nullable(),
   device_name: z.string().nullable(),
   browser_name: z.string().nullable(),
+  // The account's own proxy (sql/0033); its credentials only sealed.
+  ...proxyColumnsSchema.shape,
   engine_memory_bytes: z.number().nullable(),
 });
 export type AccountRow = z.infer<typeof accountRowSchema>;

@@ -1,6 +1,9 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
+import type { SessionProxy } from '../domain/proxy-setting.js';
 import { splitSessionKey } from '../domain/session-key.js';
+import type { Keyring } from '../lib/keyring.js';
+import { sessionProxyOf } from './proxy-settings.js';
 
 /** What a session starts with, read when it starts: a change made since applies from this start on. */
 export interface AccountStartSettings {
@@ -9,20 +12,37 @@ export interface AccountStartSettings {
   /** What the phone shows under "Linked devices": the account's own, else its workspace's, else WhatsApp's. */
   deviceName: string | null;
   browserName: string | null;
+  /** The proxy the session goes out through: the account's own, else its workspace's, else none. */
+  proxy: SessionProxy | null;
 }
 
 const startSettingsSchema = z.object({
   web_version_pin: z.string().nullable(),
   device_name: z.string().nullable(),
   browser_name: z.string().nullable(),
+  proxy_scheme: z.enum(['http', 'https', 'socks5']).nullable(),
+  proxy_host: z.string().nullable(),
+  proxy_port: z.number().nullable(),
+  proxy_credentials: z.string().nullable(),
+  workspace_proxy_scheme: z.enum(['http', 'https', 'socks5']).nullable(),
+  workspace_proxy_host: z.string().nullable(),
+  workspace_proxy_port: z.number().nullable(),
+  workspace_proxy_credentials: z.string().nullable(),
 });
 
-export async function accountStartSettings(db: CommonQueryMethods, key: string): Promise<AccountStartSettings> {
+export async function accountStartSettings(
+  db: CommonQueryMethods,
+  keyring: Keyring,
+  key: string,
+): Promise<AccountStartSettings> {
   const { workspaceId, sessionId } = splitSessionKey(key);
   const row = await db.maybeOne(sql.type(startSettingsSchema)`
     SELECT a.web_version_pin,
            COALESCE(a.device_name, w.device_name) AS device_name,
-           COALESCE(a.browser_name, w.browser_name) AS browser_name
+           COALESCE(a.browser_name, w.browser_name) AS browser_name,
+           a.proxy_scheme, a.proxy_host, a.proxy_port, a.proxy_credentials,
+           w.proxy_scheme AS workspace_proxy_scheme, w.proxy_host AS workspace_proxy_host,
+           w.proxy_port AS workspace_proxy_port, w.proxy_credentials AS workspace_proxy_credentials
     FROM whatsapp_accounts a LEFT JOIN workspaces w ON w.id = a.workspace_id
     WHERE a.workspace_id = ${workspaceId} AND a.session_id = ${sessionId}
   `);
@@ -30,6 +50,14 @@ export async function accountStartSettings(db: CommonQueryMethods, key: string):
     webVersion: row?.web_version_pin ?? null,
     deviceName: row?.device_name ?? null,
     browserName: row?.browser_name ?? null,
+    proxy: row
+      ? sessionProxyOf(keyring, workspaceId, sessionId, row, {
+          proxy_scheme: row.workspace_proxy_scheme,
+          proxy_host: row.workspace_proxy_host,
+          proxy_port: row.workspace_proxy_port,
+          proxy_credentials: row.workspace_proxy_credentials,
+        })
+      : null,
   };
 }
 

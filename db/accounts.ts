@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
 import type { AccountWait } from '../domain/account-wait.js';
 import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes, forgetShownQrs } from './account-events.js';
+import type { StoredProxy } from './proxy-settings.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 import { splitSessionKey } from '../domain/session-key.js';
 import { lockWorkspace } from './workspace-lock.js';
@@ -19,6 +20,8 @@ export interface NewAccount {
   /** What the phone shows under "Linked devices" (null: the workspace's default). */
   deviceName?: string | null;
   browserName?: string | null;
+  /** Its own proxy, credentials sealed (db/proxy-settings.ts); absent: the workspace's default. */
+  proxy?: StoredProxy;
 }
 
 /** The workspace already keeps as many live accounts as it may. */
@@ -55,9 +58,12 @@ export async function insertAccount(
     let inserted: AccountRow | null;
     try {
       inserted = await tx.maybeOne(sql.type(accountRowSchema)`
-        INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, device_name, browser_name)
+        INSERT INTO whatsapp_accounts (workspace_id, session_id, metadata, device_name, browser_name,
+                                       proxy_scheme, proxy_host, proxy_port, proxy_credentials)
         VALUES (${account.workspaceId}, ${account.sessionId}, ${sql.jsonb((account.metadata ?? {}) as never)},
-                ${account.deviceName ?? null}, ${account.browserName ?? null})
+                ${account.deviceName ?? null}, ${account.browserName ?? null},
+                ${account.proxy?.scheme ?? null}, ${account.proxy?.host ?? null}, ${account.proxy?.port ?? null},
+                ${account.proxy?.credentials ?? null})
         ON CONFLICT (workspace_id, session_id) DO NOTHING
         RETURNING *
       `);

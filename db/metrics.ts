@@ -97,6 +97,18 @@ export async function hostRestartCounts(
   `);
 }
 
+/** Session starts an account's proxy failed (engine_retry_scheduled events), by why (engine/proxy-dialer.ts). */
+export async function proxyFailureCounts(
+  db: CommonQueryMethods,
+): Promise<ReadonlyArray<{ reason: string; count: number }>> {
+  return db.any(sql.type(z.object({ reason: z.string(), count: z.number() }))`
+    SELECT substring(data->>'reason' FROM '^(proxy_[a-z_]+)') AS reason, count(*)::int8 AS count
+    FROM account_events
+    WHERE type = 'engine_retry_scheduled' AND data->>'reason' LIKE 'proxy\_%'
+    GROUP BY 1 ORDER BY 1
+  `);
+}
+
 /**
  * Connected sessions by the WhatsApp Web build they run, and how many run another build than the one expected of
  * them: their account's pin, else the service's, else the build most sessions run.

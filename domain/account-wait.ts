@@ -28,6 +28,9 @@ export const WAIT_EVENT_TYPES = ['waiting_for_host', 'engine_starting', 'engine_
 /** Failure reasons as a person reads them; anything else is shown as it was recorded. */
 const REASON_WORDS: Record<string, string> = {
   whatsapp_unreachable: 'WhatsApp Web unreachable',
+  proxy_unreachable: 'its proxy could not be reached',
+  proxy_auth_failed: 'its proxy refused the credentials',
+  proxy_refused: 'its proxy would not connect to WhatsApp Web',
   browser_closed: 'the browser closed',
   conflict: 'WhatsApp Web was opened elsewhere',
   host_lost: 'its host went away',

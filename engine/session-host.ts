@@ -1,3 +1,4 @@
+import type { SessionProxy } from '../domain/proxy-setting.js';
 import type { Logger } from '../lib/logger.js';
 import type { HostLeases } from './host-leases.js';
 import { readOwnPhone } from './own-phone.js';
@@ -54,6 +55,8 @@ export interface StartSession {
   /** What the phone shows under "Linked devices"; null: WhatsApp's own. */
   deviceName?: string | null;
   browserName?: string | null;
+  /** The proxy the session goes out through, its credentials opened; null: none. */
+  proxy?: SessionProxy | null;
 }
 
 /**
@@ -114,6 +117,7 @@ export class SessionHost {
         webVersion: params.webVersion ?? null,
         deviceName: params.deviceName ?? null,
         browserName: params.browserName ?? null,
+        proxy: params.proxy ?? null,
       });
       if (stoppedMeanwhile()) {
         await hosted.session.destroy().catch(() => undefined);

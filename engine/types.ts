@@ -1,3 +1,4 @@
+import type { SessionProxy } from '../domain/proxy-setting.js';
 import type { LeaseFence } from '../db/engine-auth.js';
 /**
  * The engine layer: one WhatsApp client session, whatever drives it (whatsapp-web.js in Chromium, or the simulated
@@ -103,6 +104,8 @@ export interface EngineStartOptions {
   /** The device and browser names the client announces, shown on the phone under "Linked devices"; null: WhatsApp's. */
   deviceName?: string | null;
   browserName?: string | null;
+  /** The proxy every connection of the session goes through (the real engine's Chromium, via a bridge); null: none. */
+  proxy?: SessionProxy | null;
 }
 
 export interface Engine {

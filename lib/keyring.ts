@@ -12,7 +12,7 @@ export interface Keyring {
   key(keyId: string, use: KeyUse): Buffer | null;
 }
 
-export type KeyUse = 'temporal-payloads' | 'saved-logins' | 'webhook-secrets';
+export type KeyUse = 'temporal-payloads' | 'saved-logins' | 'webhook-secrets' | 'proxy-credentials';
 
 export function parseKeyring(value: string): Keyring {
   const masters = new Map<string, Buffer>();

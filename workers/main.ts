@@ -65,6 +65,7 @@ async function main() {
     dataConverter: dataConverterFromEnv(env),
     plugins,
   });
+  const keyring = parseKeyring(env.ENCRYPTION_KEYS);
   const engine = await createEngine(env, pool, log);
   const runtime = new HostRuntime({ env, engine, pool, client, log });
   const { capacity, leases, sessions, seats } = runtime;
@@ -81,11 +82,7 @@ async function main() {
     activities: {
       ...createAccountSettingsActivities(workerAccountSettings(env.ACCOUNT_TIMINGS, env.ACCOUNT_SETTINGS_DIR)),
       ...createAccountStoreActivities(pool),
-      ...createWebhookActivities(
-        pool,
-        parseKeyring(env.ENCRYPTION_KEYS),
-        webhookPolicyFromEnv(env.WEBHOOK_ALLOWED_HOSTS),
-      ),
+      ...createWebhookActivities(pool, keyring, webhookPolicyFromEnv(env.WEBHOOK_ALLOWED_HOSTS)),
     },
     // Workflow tasks and these activities all need the database: a host it does not answer takes none of them.
     tuner: {
@@ -105,7 +102,7 @@ async function main() {
     activities: createEngineSessionActivities(
       sessions,
       capacity,
-      (sessionId) => accountStartSettings(pool, sessionId),
+      (sessionId) => accountStartSettings(pool, keyring, sessionId),
       (screenshot) => keepScreenshot(pool, screenshot),
     ),
     // Every session holds one long-running watch activity on its host, beside a start or an extraction at times.

@@ -1,3 +1,5 @@
+import { proxyOwner, storedProxy } from '../../db/proxy-settings.js';
+import { ProxyBody, proxyChangeOf } from '../proxy-setting.js';
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
@@ -41,6 +43,7 @@ const CreateAccountBody = Type.Object(
     metadata: Type.Optional(OpenObject({ maxProperties: 50 })),
     deviceName: Type.Optional(LinkedDeviceNames.properties.deviceName),
     browserName: Type.Optional(LinkedDeviceNames.properties.browserName),
+    proxy: Type.Optional(ProxyBody),
   },
   { additionalProperties: false },
 );
@@ -91,6 +94,7 @@ export default async function accountsPlugin(fastify: FastifyInstance, options: 
         );
       }
       assertWebhookUrl(body.webhookUrl, options.webhookPolicy);
+      const proxy = body.proxy ? proxyChangeOf(body.proxy, '/proxy') : null;
       const sessionId = body.sessionId ?? `acc_${randomUUID().replaceAll('-', '')}`;
       try {
         await ensureWorkspace(pool, workspaceId);
@@ -104,6 +108,7 @@ export default async function accountsPlugin(fastify: FastifyInstance, options: 
           webhookUrl: body.webhookUrl ?? null,
           deviceName: body.deviceName ?? null,
           browserName: body.browserName ?? null,
+          proxy: storedProxy(options.keyring, proxyOwner(workspaceId, sessionId), proxy),
           defaultLiveAccountLimit: options.liveAccountLimit,
           takeCreation: () => options.accountCreationGate(request),
         });

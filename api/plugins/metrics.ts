@@ -12,6 +12,7 @@ import {
   deliveryCounts,
   eventTimingHistogram,
   hostRestartCounts,
+  proxyFailureCounts,
   transitionCounts,
   webVersionGauges,
   webhookLatencyHistogram,
@@ -81,6 +82,7 @@ async function accountMetricLines(pool: DatabasePool, serviceWebVersion: string 
     restarts,
     versions,
     disabledEndpoints,
+    proxyFailures,
   ] = await Promise.all([
     eventTimingHistogram(pool, ['qr', 'pairing_code'], 'qrGenerationMs', TIMING_BUCKETS_MS),
     eventTimingHistogram(pool, ['session_ready'], 'scanToConnectedMs', TIMING_BUCKETS_MS),
@@ -93,6 +95,7 @@ async function accountMetricLines(pool: DatabasePool, serviceWebVersion: string 
     hostRestartCounts(pool),
     webVersionGauges(pool, serviceWebVersion),
     endpointsDisabledForFailing(pool),
+    proxyFailureCounts(pool),
   ]);
   const lines = [
     ...histogramLines('wa_qr_generation_seconds', 'From account creation to its first QR or pairing code', qr),
@@ -116,6 +119,12 @@ async function accountMetricLines(pool: DatabasePool, serviceWebVersion: string 
     '# HELP wa_webhook_endpoints_disabled Webhook endpoints the service disabled after every attempt failed for 3 days',
     '# TYPE wa_webhook_endpoints_disabled gauge',
     `wa_webhook_endpoints_disabled ${disabledEndpoints}`,
+    '# HELP wa_proxy_failures_total Session starts that failed at the account’s proxy, by why',
+    '# TYPE wa_proxy_failures_total counter',
+    ...['proxy_unreachable', 'proxy_auth_failed', 'proxy_refused'].map(
+      (reason) =>
+        `wa_proxy_failures_total{reason="${reason}"} ${proxyFailures.find((f) => f.reason === reason)?.count ?? 0}`,
+    ),
     '# HELP wa_accounts Live accounts by status',
     '# TYPE wa_accounts gauge',
     ...ACCOUNT_STATUSES.map(

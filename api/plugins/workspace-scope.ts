@@ -8,6 +8,7 @@ import accountScreenshotPlugin from './account-screenshot.js';
 import accountLoginPlugin from './account-login.js';
 import linkedDevicePlugin from './linked-device.js';
 import profilePicturePlugin from './profile-picture.js';
+import proxyPlugin from './proxy.js';
 import accountsPlugin from './accounts.js';
 import { assertWorkspaceAccess } from './auth.js';
 import { workspaceStuckAccountsPlugin } from './stuck-accounts.js';
@@ -53,6 +54,7 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: W
     webVersionPlugin,
     linkedDevicePlugin,
     profilePicturePlugin,
+    proxyPlugin,
     workspaceAuditPlugin,
   ]) {
     await app.register(plugin, services);

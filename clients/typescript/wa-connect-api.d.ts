@@ -210,6 +210,12 @@ export interface paths {
                         deviceName?: string | null;
                         /** @description e.g. Chrome, Firefox */
                         browserName?: string | null;
+                        proxy?: {
+                            /** @description http://host:port, https://host:port or socks5://host:port, without credentials */
+                            url: string;
+                            username?: string;
+                            password?: string;
+                        };
                     };
                 };
             };
@@ -1999,6 +2005,178 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{workspaceId}/accounts/{sessionId}/proxy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set the proxy this account's session goes out through (url null: none of its own, the workspace default applies); applied at its next start */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                    /** @description letters, digits, _ and -, at most 100 */
+                    sessionId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description http://host:port, https://host:port or socks5://host:port, without credentials */
+                        url: string | null;
+                        username?: string;
+                        password?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Account"];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{workspaceId}/proxy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workspace's default proxy, for its accounts that set none of their own */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            workspaceId: string;
+                            proxy: {
+                                /** @description scheme://host:port */
+                                url: string;
+                                /** @enum {string} */
+                                scheme: "http" | "https" | "socks5";
+                                host: string;
+                                port: number;
+                                /** @description whether it has a username and password (never shown) */
+                                authenticated: boolean;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        /** Set the workspace's default proxy (url null: none); applied at each of its accounts' next start */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, _ and -, at most 64 */
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description http://host:port, https://host:port or socks5://host:port, without credentials */
+                        url: string | null;
+                        username?: string;
+                        password?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            workspaceId: string;
+                            proxy: {
+                                /** @description scheme://host:port */
+                                url: string;
+                                /** @enum {string} */
+                                scheme: "http" | "https" | "socks5";
+                                host: string;
+                                port: number;
+                                /** @description whether it has a username and password (never shown) */
+                                authenticated: boolean;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{workspaceId}/audit": {
         parameters: {
             query?: never;
@@ -3028,6 +3206,16 @@ export interface components {
                 deviceName: string | null;
                 browserName: string | null;
             };
+            proxy: {
+                /** @description scheme://host:port */
+                url: string;
+                /** @enum {string} */
+                scheme: "http" | "https" | "socks5";
+                host: string;
+                port: number;
+                /** @description whether it has a username and password (never shown) */
+                authenticated: boolean;
+            } | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */

@@ -6,12 +6,15 @@ import type { EngineAuthStore, LeaseFence } from '../../db/engine-auth.js';
 import { isPhoneNumber } from '../../domain/phone-number.js';
 import type { Logger } from '../../lib/logger.js';
 import { PhoneActionInbox } from '../phone/inbox.js';
+import { failedStartSession } from '../failed-start.js';
+import { PROXY_PROBE_TIMEOUT_MS, probeProxy } from '../proxy-dialer.js';
 import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
 import { awaitBrowserExit, BrowserMemory, killOrphanedBrowsers } from './browser-processes.js';
 import { chromiumEnvironment } from './chromium-environment.js';
 import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
 import { ownLid, ownProfilePicture } from './own-profile.js';
 import { PostgresAuth, profileName, type AuthStore } from './postgres-auth.js';
+import { ProxyBridge } from './proxy-bridge.js';
 import { playPhoneOnStandIn, reportStandInCoverage } from './standin-phone.js';
 import { WebBuildRefused, WebBuilds, type WebBuildOptions } from './web-builds.js';
 
@@ -31,6 +34,8 @@ interface RunningClient {
   client: WhatsAppClient;
   onEvent: (event: EngineEvent) => void;
   ended: boolean;
+  /** The loopback proxy its Chromium goes out through, when the account has a proxy. */
+  bridge: ProxyBridge | null;
 }
 
 /**
@@ -105,6 +110,18 @@ export class WhatsAppWebEngine implements Engine {
       if (!(error instanceof WebBuildRefused)) throw error;
       return this.refusedStart(options, error);
     }
+    // A proxy that does not carry a connection is found before any browser starts, and named as the reason.
+    let bridge: ProxyBridge | null = null;
+    if (options.proxy) {
+      const failure = await probeProxy(options.proxy, PROXY_PROBE_TIMEOUT_MS);
+      if (failure) return this.failedStart(options, failure.reason, failure.message);
+      bridge = await ProxyBridge.open(options.proxy, (tunnelFailure) =>
+        this.log.warn(
+          { sessionId: options.sessionId, reason: tunnelFailure.reason, err: tunnelFailure.message },
+          'the account’s proxy did not open a tunnel',
+        ),
+      );
+    }
     const client = new Client({
       authStrategy: new PostgresAuth(
         options.sessionId,
@@ -115,7 +132,7 @@ export class WhatsAppWebEngine implements Engine {
       puppeteer: {
         executablePath: this.options.chromiumPath,
         headless: true,
-        args: this.options.chromiumFlags,
+        args: bridge ? withBridge(this.options.chromiumFlags, bridge) : this.options.chromiumFlags,
         env: chromiumEnvironment(),
       },
       ...webBuild,
@@ -134,7 +151,7 @@ export class WhatsAppWebEngine implements Engine {
       ...(options.deviceName ? { deviceName: options.deviceName } : {}),
       ...(options.browserName ? { browserName: options.browserName } : {}),
     });
-    const running: RunningClient = { client, onEvent: options.onEvent, ended: false };
+    const running: RunningClient = { client, onEvent: options.onEvent, ended: false, bridge };
     this.clients.set(options.sessionId, running);
     const end = (event: EngineEvent) => {
       if (running.ended) return;
@@ -184,9 +201,12 @@ export class WhatsAppWebEngine implements Engine {
         end({
           type: 'disconnected',
           kind: 'transient',
-          reason: /ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED|ERR_CONNECTION/.test(message)
-            ? 'whatsapp_unreachable'
-            : `start_failed:${message.slice(0, 200)}`,
+          // Through a proxy, a page that failed to load failed at the proxy when the bridge saw it fail.
+          reason:
+            bridge?.failure()?.reason ??
+            (/ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED|ERR_CONNECTION|ERR_PROXY|ERR_TUNNEL/.test(message)
+              ? 'whatsapp_unreachable'
+              : `start_failed:${message.slice(0, 200)}`),
         });
       },
     );
@@ -245,22 +265,14 @@ export class WhatsAppWebEngine implements Engine {
    */
   private refusedStart(options: EngineStartOptions, error: WebBuildRefused): EngineSession {
     this.log.warn({ sessionId: options.sessionId, err: error.message }, 'WhatsApp Web build refused');
-    setImmediate(() =>
-      options.onEvent({ type: 'disconnected', kind: 'transient', reason: `start_failed:${error.message}` }),
-    );
-    return {
-      sessionId: options.sessionId,
-      ownIdentity: () => Promise.resolve(null),
-      resolveLid: () => Promise.resolve(null),
-      requestPairingCode: () => Promise.reject(new Error(`WhatsApp Web did not start: ${error.message}`)),
-      logout: () => Promise.resolve(),
-      destroy: () => Promise.resolve(),
-      state: () => Promise.resolve(null),
-      webVersion: () => Promise.resolve(null),
-      memoryBytes: () => Promise.resolve(null),
-      profilePicture: () => Promise.resolve(null),
-      screenshot: () => Promise.reject(new Error(`WhatsApp Web did not start: ${error.message}`)),
-    };
+    return this.failedStart(options, 'start_failed', error.message);
+  }
+
+  /** A start that failed before any browser ran: the session ends at once, `reason` saying why. */
+  private failedStart(options: EngineStartOptions, reason: string, message: string): EngineSession {
+    if (reason.startsWith('proxy_'))
+      this.log.warn({ sessionId: options.sessionId, reason, err: message }, 'the account’s proxy failed: no browser');
+    return failedStartSession(options, reason, message);
   }
 
   /** Saved auth is the session's Chromium profile; a logout or a delete removes it. */
@@ -282,5 +294,18 @@ export class WhatsAppWebEngine implements Engine {
     await running.client.destroy().catch(() => undefined);
     // destroy() returns at once when the library is already closing the browser, as it does on every disconnect.
     await awaitBrowserExit(running.client.pupBrowser?.process(), sessionId, this.log);
+    await running.bridge?.close();
   }
+}
+
+/**
+ * Chromium's flags for a session behind its proxy bridge: the bridge as its proxy, and reachable whatever rules
+ * the host resolver is given (`MAP * ~NOTFOUND` would otherwise map its loopback address away too).
+ */
+function withBridge(flags: string[], bridge: ProxyBridge): string[] {
+  const rules = '--host-resolver-rules=';
+  return [
+    ...flags.map((flag) => (flag.startsWith(rules) ? `${flag}, EXCLUDE 127.0.0.1` : flag)),
+    `--proxy-server=${bridge.chromiumProxyServer}`,
+  ];
 }

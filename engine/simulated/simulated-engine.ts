@@ -1,7 +1,9 @@
 import type { DatabasePool } from 'slonik';
 import type { EngineAuthStore } from '../../db/engine-auth.js';
 import type { Logger } from '../../lib/logger.js';
+import { failedStartSession } from '../failed-start.js';
 import { PhoneActionInbox, PhoneActionRefused } from '../phone/inbox.js';
+import { PROXY_PROBE_TIMEOUT_MS, probeProxy } from '../proxy-dialer.js';
 import type { Engine, EngineSession, EngineStartOptions } from '../types.js';
 import type { SimulatorSettings } from '../../config/simulator-settings.js';
 import {
@@ -62,6 +64,12 @@ export class SimulatedEngine implements Engine {
   }
 
   async start(options: EngineStartOptions): Promise<EngineSession> {
+    // The simulated phone is in this process, but the account's proxy is real: it must carry a connection to
+    // WhatsApp Web as it must for the real engine, and fails the start the same way when it does not.
+    if (options.proxy) {
+      const failure = await probeProxy(options.proxy, PROXY_PROBE_TIMEOUT_MS);
+      if (failure) return failedStartSession(options, failure.reason, failure.message);
+    }
     const raw = await this.logins.load(options.sessionId);
     const savedAuth = raw ? simulatedAuthSchema.parse(JSON.parse(raw.toString('utf8'))) : null;
     const session = new SimulatedSession(

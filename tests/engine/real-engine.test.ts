@@ -17,7 +17,10 @@ import { keyringFromEnv } from '../../lib/keyring.js';
 import type { ChildHandle } from '../../lib/child-process.js';
 import { chromiumMemory, chromiumPids } from '../../engine/real/chromium-memory.js';
 import { deleteAccountSignal, requestPairingCodeUpdate, signalAccount } from '../../workflows/messages.js';
+import { proxyOwner, storedProxy } from '../../db/proxy-settings.js';
+import { findFreePort } from '../../infra/ports.js';
 import { AccountDriver, randomPhone } from '../helpers/accounts.js';
+import { startTestProxy } from '../helpers/test-proxies.js';
 import { buildTestApi } from '../helpers/api.js';
 import { eventually, openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
@@ -224,6 +227,78 @@ describe('the real engine: whatsapp-web.js in Chromium against the WhatsApp Web 
       await api.app.close();
     }
     await signalAccount(handle, deleteAccountSignal);
+  });
+
+  it("goes out through the account's proxy: Chromium is given a bridge on loopback, never the proxy or its login; a proxy that refuses starts no browser", async () => {
+    const login = { username: 'till-2', password: 'bridge-S3cret-91c' };
+    const proxy = await startTestProxy('http', login);
+    const keyring = keyringFromEnv(process.env);
+    try {
+      const workspaceId = uniqueId('ws-proxy');
+      const sessionId = uniqueId('sess');
+      const { handle } = await accounts.create({
+        workspaceId,
+        sessionId,
+        proxy: storedProxy(keyring, proxyOwner(workspaceId, sessionId), {
+          address: { scheme: 'http', host: '127.0.0.1', port: proxy.port },
+          credentials: login,
+        }),
+      });
+      await accounts.showingQr(sessionId);
+      // The start's check (its own user agent), then the browser's requests, every one to WhatsApp and logged in:
+      // Chromium's calls to Google's hosts are not carried.
+      await eventually(
+        async () => (proxy.tunnels.some((tunnel) => /Chrome/.test(tunnel.userAgent ?? '')) ? true : undefined),
+        30_000,
+        "the browser's own traffic through the proxy",
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}; tunnels: ${JSON.stringify(proxy.tunnels)}`);
+      });
+      assert.equal(proxy.tunnels[0]?.userAgent, 'wa-connect', 'the start checks the proxy first');
+      for (const tunnel of proxy.tunnels) {
+        assert.match(tunnel.target, /^([a-z0-9-]+\.)*whatsapp\.(com|net):443$/, tunnel.target);
+        assert.equal(tunnel.authorized, true);
+      }
+      const pids = await chromiumPids(await profileOf(sessionId));
+      assert.ok(pids.length > 0);
+      const browserSeen = (
+        await Promise.all(
+          pids.map(async (pid) =>
+            [
+              await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''),
+              await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => ''),
+            ].join('\n'),
+          ),
+        )
+      ).join('\n');
+      assert.match(browserSeen, /--proxy-server=http:\/\/127\.0\.0\.1:\d+/, 'Chromium goes out through the bridge');
+      assert.ok(!browserSeen.includes(`:${proxy.port}`), "Chromium is not told the account's proxy");
+      assert.ok(!browserSeen.includes(login.password) && !browserSeen.includes(login.username), 'nor its login');
+      await accounts.phone(sessionId, 'scan', { phone: randomPhone() });
+      await accounts.rowWithStatus(sessionId, 'connected', 60_000);
+      await signalAccount(handle, deleteAccountSignal);
+
+      const refusingPort = await findFreePort();
+      const refusedWorkspace = uniqueId('ws-proxy');
+      const refusedId = uniqueId('sess');
+      const refused = await accounts.create({
+        workspaceId: refusedWorkspace,
+        sessionId: refusedId,
+        proxy: storedProxy(keyring, proxyOwner(refusedWorkspace, refusedId), {
+          address: { scheme: 'socks5', host: '127.0.0.1', port: refusingPort },
+          credentials: null,
+        }),
+      });
+      await accounts.rowWhere(
+        refusedId,
+        (row) => row.wait?.kind === 'engine_retry' && row.wait.reason.startsWith('proxy_unreachable'),
+        'a retry that names the proxy',
+      );
+      assert.deepEqual(await chromiumPids(await profileOf(refusedId)), [], 'no browser for a proxy that refuses');
+      await signalAccount(refused.handle, deleteAccountSignal);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('logs in with a pairing code; the phone lists the device under the names the account announces', async () => {

@@ -1,3 +1,4 @@
+import type { StoredProxy } from '../../db/proxy-settings.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -47,16 +48,19 @@ export class AccountDriver {
   async create(
     options: {
       workspaceId?: string;
+      sessionId?: string;
       timings?: Partial<AccountTimings>;
       pairingPhoneNumber?: string;
       continueAsNewAfterEvents?: number;
       /** What the client announces to the phone ("Linked devices"). */
       deviceName?: string;
       browserName?: string;
+      /** Its own proxy, as the API stores it (credentials sealed): db/proxy-settings.ts storedProxy. */
+      proxy?: StoredProxy;
     } = {},
   ) {
     const workspaceId = options.workspaceId ?? uniqueId('ws');
-    const sessionId = uniqueId('sess');
+    const sessionId = options.sessionId ?? uniqueId('sess');
     const own: AccountOverrides = {
       ...(options.timings ? { timings: options.timings } : {}),
       ...(options.continueAsNewAfterEvents !== undefined
@@ -75,6 +79,7 @@ export class AccountDriver {
       ...(options.pairingPhoneNumber ? { pairingPhoneNumber: options.pairingPhoneNumber } : {}),
       ...(options.deviceName ? { deviceName: options.deviceName } : {}),
       ...(options.browserName ? { browserName: options.browserName } : {}),
+      ...(options.proxy ? { proxy: options.proxy } : {}),
     });
     return {
       workspaceId,

@@ -52,6 +52,9 @@ export async function startTestWorker(
       // Every account on it with the test timings; an account may have its own (AccountDriver.create).
       ACCOUNT_TIMINGS: JSON.stringify(FAST_TIMINGS),
       ACCOUNT_SETTINGS_DIR: accountSettingsDir(taskQueue),
+      // Chromium resolves no name at all (it calls Google's hosts by itself): the stand-in is served from the
+      // build cache and a test's proxies are on loopback addresses, so nothing it asks for leaves the machine.
+      CHROMIUM_HOST_RESOLVER_RULES: 'MAP * ~NOTFOUND',
       ...extraEnv,
     },
     logFile,
