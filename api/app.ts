@@ -59,6 +59,8 @@ export interface AppDependencies {
   liveAccountLimit?: number;
   /** Where webhooks may go (WEBHOOK_ALLOWED_HOSTS). */
   webhookPolicy: WebhookNetworkPolicy;
+  /** Where an account's proxy may be (PROXY_ALLOWED_HOSTS). */
+  proxyPolicy: WebhookNetworkPolicy;
   rateLimitPerMinute?: number;
   /** Accounts a key may create per minute (default 30). */
   accountCreationsPerMinute?: number;
@@ -150,6 +152,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     temporal: deps.temporal,
     taskQueue: deps.taskQueue,
     webhookPolicy: deps.webhookPolicy,
+    proxyPolicy: deps.proxyPolicy,
     liveAccountLimit: deps.liveAccountLimit ?? DEFAULT_LIVE_ACCOUNT_LIMIT,
     accountCreationGate: accountCreationGate(deps.accountCreationsPerMinute ?? 30),
     serviceWebVersion: deps.serviceWebVersion,

@@ -62,6 +62,7 @@ async function main() {
     auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     keyring,
     webhookPolicy: webhookPolicyFromEnv(env.WEBHOOK_ALLOWED_HOSTS),
+    proxyPolicy: webhookPolicyFromEnv(env.PROXY_ALLOWED_HOSTS),
     serviceWebVersion: env.WA_WEB_VERSION ?? null,
   });
 

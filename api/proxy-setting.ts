@@ -1,6 +1,8 @@
 import { Type, type Static } from 'typebox';
 import type { ProxyChange, ProxyView } from '../db/proxy-settings.js';
 import { isProxyRefusal, parseProxyUrl, PROXY_SCHEMES, proxyUrl } from '../domain/proxy-setting.js';
+import { isIP } from 'node:net';
+import { addressRefusal, type WebhookNetworkPolicy } from '../webhooks/network-policy.js';
 import { HttpProblem, problem } from './problem.js';
 import { Nullable, StringEnum } from './schemas.js';
 
@@ -50,6 +52,7 @@ export function proxyChangeOf(
   body: { url: string | null; username?: string; password?: string },
   /** Where the proxy is in the request's body (a JSON pointer), for the problem's errors. */
   at: string,
+  policy: WebhookNetworkPolicy,
 ): ProxyChange {
   const proxyProblem = (code: string, detail: string) =>
     new HttpProblem(
@@ -62,6 +65,16 @@ export function proxyChangeOf(
   }
   const address = parseProxyUrl(body.url);
   if (isProxyRefusal(address)) throw proxyProblem(address.code, address.detail);
+  // A literal address is judged now; a name is judged on what it resolves to, each time it is dialed.
+  const refusal =
+    !policy.allowedHosts.has(address.host.toLowerCase()) && isIP(address.host) !== 0
+      ? addressRefusal(address.host)
+      : null;
+  if (refusal)
+    throw proxyProblem(
+      'proxy_address_not_allowed',
+      `${address.host} is ${refusal}; an operator may allow it (PROXY_ALLOWED_HOSTS)`,
+    );
   if ((body.username === undefined) !== (body.password === undefined))
     throw proxyProblem('proxy_credentials_incomplete', 'a proxy login needs both username and password');
   const credentials =

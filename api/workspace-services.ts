@@ -10,6 +10,8 @@ export interface WorkspaceServices {
   temporal: Client;
   taskQueue: string;
   webhookPolicy: WebhookNetworkPolicy;
+  /** Where an account's proxy may be: the same rules, PROXY_ALLOWED_HOSTS exempt. */
+  proxyPolicy: WebhookNetworkPolicy;
   /** Live accounts a workspace may keep unless an operator set its own limit. */
   liveAccountLimit: number;
   /** Every route that creates an account calls it first. */

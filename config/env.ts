@@ -117,6 +117,9 @@ const processEnvSchema = z
     LEGACY_API_WORKSPACES: z.string().default(''),
     // Hosts exempt from the webhook network policy, reachable over plain http: development and tests only.
     WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
+    // Hosts (or addresses) an account's proxy may be on besides public addresses, e.g. an office proxy on 10.0.0.7:
+    // a tenant names the proxy, so loopback, private and link-local addresses are refused unless listed here.
+    PROXY_ALLOWED_HOSTS: z.string().default(''),
     // The timings of every account this worker runs, as JSON (domain/account-timings.ts): e.g. {"qrExpiryMs":120000}.
     // Each run of an account reads them once, when it starts. Unset: the defaults.
     ACCOUNT_TIMINGS: z

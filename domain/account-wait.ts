@@ -31,6 +31,7 @@ const REASON_WORDS: Record<string, string> = {
   proxy_unreachable: 'its proxy could not be reached',
   proxy_auth_failed: 'its proxy refused the credentials',
   proxy_refused: 'its proxy would not connect to WhatsApp Web',
+  proxy_not_allowed: 'its proxy is at an address the service may not dial',
   browser_closed: 'the browser closed',
   conflict: 'WhatsApp Web was opened elsewhere',
   host_lost: 'its host went away',

@@ -8,6 +8,7 @@ import { SimulatedEngine } from './simulated/simulated-engine.js';
 import { chromiumFlags, decideSandboxAtStart, readSandboxFacts, type SandboxFacts } from './real/chromium-sandbox.js';
 import { WhatsAppWebEngine } from './real/whatsapp-web-engine.js';
 import type { Engine } from './types.js';
+import { webhookPolicyFromEnv } from '../webhooks/network-policy.js';
 
 /** The engine this worker process drives its WhatsApp sessions with, as WA_ENGINE says. */
 export async function createEngine(
@@ -28,6 +29,7 @@ export async function createEngine(
         log.child({ engine: 'simulated' }),
         logins,
         env.WA_WEB_VERSION ?? null,
+        webhookPolicyFromEnv(env.PROXY_ALLOWED_HOSTS),
       );
     case 'real': {
       const sandbox = decideSandboxAtStart(env.CHROMIUM_SANDBOX, sandboxFacts(env.CHROMIUM_PATH), log);
@@ -44,6 +46,7 @@ export async function createEngine(
             ...(env.CHROMIUM_HOST_RESOLVER_RULES ? [`--host-resolver-rules=${env.CHROMIUM_HOST_RESOLVER_RULES}`] : []),
           ],
           webVersion: env.WA_WEB_VERSION ?? null,
+          proxyPolicy: webhookPolicyFromEnv(env.PROXY_ALLOWED_HOSTS),
           webVersionCache:
             env.WA_WEB_VERSION_CACHE === 'remote' && env.WA_WEB_VERSION_REMOTE_PATH && env.WA_WEB_VERSION_DIGESTS
               ? { type: 'remote', remotePath: env.WA_WEB_VERSION_REMOTE_PATH, digests: env.WA_WEB_VERSION_DIGESTS }

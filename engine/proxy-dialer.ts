@@ -1,9 +1,18 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
+import { isIP } from 'node:net';
 import type { SessionProxy } from '../domain/proxy-setting.js';
+import { addressRefusal, guardedLookup, type WebhookNetworkPolicy } from '../webhooks/network-policy.js';
+
+/**
+ * Where an account's proxy may be: a tenant names it, so it is held to the webhooks' network policy (public
+ * addresses, checked on every address its name resolves to), with its own list of exempt hosts
+ * (PROXY_ALLOWED_HOSTS): without it, a proxy setting would let a tenant probe the worker's own network.
+ */
+export type ProxyNetworkPolicy = WebhookNetworkPolicy;
 
 /** Why a proxy did not carry a connection: each is an account's failure reason (domain/account-wait.ts). */
-export type ProxyFailureReason = 'proxy_unreachable' | 'proxy_auth_failed' | 'proxy_refused';
+export type ProxyFailureReason = 'proxy_unreachable' | 'proxy_auth_failed' | 'proxy_refused' | 'proxy_not_allowed';
 
 export class ProxyFailure extends Error {
   override readonly name = 'ProxyFailure';
@@ -30,9 +39,10 @@ export async function dialThroughProxy(
   proxy: SessionProxy,
   target: { host: string; port: number },
   timeoutMs: number,
+  policy: ProxyNetworkPolicy,
   userAgent = USER_AGENT,
 ): Promise<Socket> {
-  const socket = await reach(proxy, timeoutMs);
+  const socket = await reach(proxy, timeoutMs, policy);
   const timer = setTimeout(
     () => socket.destroy(new ProxyFailure('proxy_unreachable', `no answer within ${timeoutMs / 1000} s`)),
     timeoutMs,
@@ -56,21 +66,37 @@ export async function dialThroughProxy(
 export const PROXY_PROBE_TIMEOUT_MS = 10_000;
 
 /** Checks the proxy carries a connection to WhatsApp Web; null when it does. */
-export async function probeProxy(proxy: SessionProxy, timeoutMs: number): Promise<ProxyFailure | null> {
+export async function probeProxy(
+  proxy: SessionProxy,
+  timeoutMs: number,
+  policy: ProxyNetworkPolicy,
+): Promise<ProxyFailure | null> {
   try {
-    (await dialThroughProxy(proxy, WHATSAPP_WEB_TARGET, timeoutMs)).destroy();
+    (await dialThroughProxy(proxy, WHATSAPP_WEB_TARGET, timeoutMs, policy)).destroy();
     return null;
   } catch (error) {
     return error instanceof ProxyFailure ? error : new ProxyFailure('proxy_unreachable', String(error));
   }
 }
 
-function reach(proxy: SessionProxy, timeoutMs: number): Promise<Socket> {
+function reach(proxy: SessionProxy, timeoutMs: number, policy: ProxyNetworkPolicy): Promise<Socket> {
+  const exempt = policy.allowedHosts.has(proxy.host.toLowerCase());
+  // A literal address is never looked up: it is judged here; a name is judged on every address it resolves to.
+  const literalRefusal = !exempt && isIP(proxy.host) !== 0 ? addressRefusal(proxy.host) : null;
+  if (literalRefusal)
+    return Promise.reject(new ProxyFailure('proxy_not_allowed', `${proxy.host} is ${literalRefusal}`));
+  const lookup = guardedLookup(policy, proxy.host);
   return new Promise((resolve, reject) => {
     const socket =
       proxy.scheme === 'https'
-        ? connectTls({ host: proxy.host, port: proxy.port, servername: proxy.host, ALPNProtocols: ['http/1.1'] })
-        : connectTcp({ host: proxy.host, port: proxy.port });
+        ? connectTls({
+            host: proxy.host,
+            port: proxy.port,
+            servername: isIP(proxy.host) === 0 ? proxy.host : undefined,
+            ALPNProtocols: ['http/1.1'],
+            lookup,
+          })
+        : connectTcp({ host: proxy.host, port: proxy.port, lookup });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new ProxyFailure('proxy_unreachable', `no connection within ${timeoutMs / 1000} s`));
@@ -81,7 +107,11 @@ function reach(proxy: SessionProxy, timeoutMs: number): Promise<Socket> {
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new ProxyFailure('proxy_unreachable', error.code ?? error.message));
+      reject(
+        error.code === 'EWEBHOOKREFUSED'
+          ? new ProxyFailure('proxy_not_allowed', error.message)
+          : new ProxyFailure('proxy_unreachable', error.code ?? error.message),
+      );
     });
   });
 }

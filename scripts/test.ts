@@ -83,6 +83,8 @@ async function main(): Promise<number> {
       ENCRYPTION_KEYS: (await readFile(join(ROOT, 'tests/fixtures/encryption-keys.txt'), 'utf8')).trim(),
       // Tests' webhook receivers listen on loopback, which the webhook network policy otherwise refuses.
       WEBHOOK_ALLOWED_HOSTS: process.env.WEBHOOK_ALLOWED_HOSTS ?? '127.0.0.1,localhost',
+      // Tests' proxies too; any other address a test names is refused before it is dialed.
+      PROXY_ALLOWED_HOSTS: process.env.PROXY_ALLOWED_HOSTS ?? '127.0.0.1,localhost',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     };
     return await runFiles(

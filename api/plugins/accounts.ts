@@ -94,7 +94,7 @@ export default async function accountsPlugin(fastify: FastifyInstance, options: 
         );
       }
       assertWebhookUrl(body.webhookUrl, options.webhookPolicy);
-      const proxy = body.proxy ? proxyChangeOf(body.proxy, '/proxy') : null;
+      const proxy = body.proxy ? proxyChangeOf(body.proxy, '/proxy', options.proxyPolicy) : null;
       const sessionId = body.sessionId ?? `acc_${randomUUID().replaceAll('-', '')}`;
       try {
         await ensureWorkspace(pool, workspaceId);

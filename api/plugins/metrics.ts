@@ -121,7 +121,7 @@ async function accountMetricLines(pool: DatabasePool, serviceWebVersion: string 
     `wa_webhook_endpoints_disabled ${disabledEndpoints}`,
     '# HELP wa_proxy_failures_total Session starts that failed at the account’s proxy, by why',
     '# TYPE wa_proxy_failures_total counter',
-    ...['proxy_unreachable', 'proxy_auth_failed', 'proxy_refused'].map(
+    ...['proxy_unreachable', 'proxy_auth_failed', 'proxy_refused', 'proxy_not_allowed'].map(
       (reason) =>
         `wa_proxy_failures_total{reason="${reason}"} ${proxyFailures.find((f) => f.reason === reason)?.count ?? 0}`,
     ),

@@ -21,7 +21,7 @@ const WorkspaceProxy = Type.Object(
  */
 export default async function proxyPlugin(fastify: FastifyInstance, options: WorkspaceServices) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool, keyring } = options;
+  const { pool, keyring, proxyPolicy } = options;
 
   app.put(
     '/accounts/:sessionId/proxy',
@@ -36,7 +36,7 @@ export default async function proxyPlugin(fastify: FastifyInstance, options: Wor
       },
     },
     async (request) => {
-      const change = proxyChangeOf(request.body, '/url');
+      const change = proxyChangeOf(request.body, '/url', proxyPolicy);
       const row = await accountFor(pool, request.params);
       const account = { id: row.id, workspaceId: row.workspace_id, sessionId: row.session_id };
       await setAccountProxy(pool, keyring, account, change);
@@ -74,7 +74,7 @@ export default async function proxyPlugin(fastify: FastifyInstance, options: Wor
       },
     },
     async (request) => {
-      const change = proxyChangeOf(request.body, '/url');
+      const change = proxyChangeOf(request.body, '/url', proxyPolicy);
       const { workspaceId } = request.params;
       return { workspaceId, proxy: toProxyView(await setWorkspaceProxy(pool, keyring, workspaceId, change)) };
     },

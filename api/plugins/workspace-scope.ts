@@ -36,6 +36,7 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: W
     temporal: deps.temporal,
     taskQueue: deps.taskQueue,
     webhookPolicy: deps.webhookPolicy,
+    proxyPolicy: deps.proxyPolicy,
     liveAccountLimit: deps.liveAccountLimit,
     accountCreationGate: deps.accountCreationGate,
     serviceWebVersion: deps.serviceWebVersion,

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { SessionProxy } from '../../domain/proxy-setting.js';
-import { dialThroughProxy, ProxyFailure } from '../proxy-dialer.js';
+import { dialThroughProxy, ProxyFailure, type ProxyNetworkPolicy } from '../proxy-dialer.js';
 
 /** How long a tunnel through the account's proxy may take to open before the page's request fails. */
 const DIAL_TIMEOUT_MS = 15_000;
@@ -33,9 +33,13 @@ export class ProxyBridge {
     readonly port: number,
   ) {}
 
-  static async open(proxy: SessionProxy, onFailure: (failure: ProxyFailure) => void): Promise<ProxyBridge> {
+  static async open(
+    proxy: SessionProxy,
+    policy: ProxyNetworkPolicy,
+    onFailure: (failure: ProxyFailure) => void,
+  ): Promise<ProxyBridge> {
     let bridge: ProxyBridge | null = null;
-    const server = createServer((client) => void bridge?.serve(client, proxy, onFailure));
+    const server = createServer((client) => void bridge?.serve(client, proxy, policy, onFailure));
     const port = await new Promise<number>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => {
@@ -67,7 +71,12 @@ export class ProxyBridge {
     socket.on('error', () => socket.destroy());
   }
 
-  private async serve(client: Socket, proxy: SessionProxy, onFailure: (failure: ProxyFailure) => void) {
+  private async serve(
+    client: Socket,
+    proxy: SessionProxy,
+    policy: ProxyNetworkPolicy,
+    onFailure: (failure: ProxyFailure) => void,
+  ) {
     this.track(client);
     const head = await readRequestHead(client).catch(() => null);
     const request = head && /^CONNECT ([^\s]+) HTTP\/1\.[01]\r\n/.exec(head.text);
@@ -83,7 +92,7 @@ export class ProxyBridge {
     const userAgent = /\r\nUser-Agent: ([^\r\n]*)/i.exec(head.text)?.[1];
     let upstream: Socket;
     try {
-      upstream = await dialThroughProxy(proxy, target, DIAL_TIMEOUT_MS, userAgent);
+      upstream = await dialThroughProxy(proxy, target, DIAL_TIMEOUT_MS, policy, userAgent);
     } catch (error) {
       const failure = error instanceof ProxyFailure ? error : new ProxyFailure('proxy_unreachable', String(error));
       this.lastFailure = failure;

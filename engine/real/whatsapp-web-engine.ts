@@ -7,7 +7,7 @@ import { isPhoneNumber } from '../../domain/phone-number.js';
 import type { Logger } from '../../lib/logger.js';
 import { PhoneActionInbox } from '../phone/inbox.js';
 import { failedStartSession } from '../failed-start.js';
-import { PROXY_PROBE_TIMEOUT_MS, probeProxy } from '../proxy-dialer.js';
+import { PROXY_PROBE_TIMEOUT_MS, probeProxy, type ProxyNetworkPolicy } from '../proxy-dialer.js';
 import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
 import { awaitBrowserExit, BrowserMemory, killOrphanedBrowsers } from './browser-processes.js';
 import { chromiumEnvironment } from './chromium-environment.js';
@@ -28,6 +28,8 @@ export interface RealEngineOptions extends Omit<WebBuildOptions, 'fetchTimeoutMs
   launchTimeoutMs: number;
   /** Chromium's command-line flags (chromium-sandbox.ts: with the sandbox wherever the host allows it). */
   chromiumFlags: string[];
+  /** Where an account's proxy may be (PROXY_ALLOWED_HOSTS). */
+  proxyPolicy: ProxyNetworkPolicy;
 }
 
 interface RunningClient {
@@ -113,9 +115,9 @@ export class WhatsAppWebEngine implements Engine {
     // A proxy that does not carry a connection is found before any browser starts, and named as the reason.
     let bridge: ProxyBridge | null = null;
     if (options.proxy) {
-      const failure = await probeProxy(options.proxy, PROXY_PROBE_TIMEOUT_MS);
+      const failure = await probeProxy(options.proxy, PROXY_PROBE_TIMEOUT_MS, this.options.proxyPolicy);
       if (failure) return this.failedStart(options, failure.reason, failure.message);
-      bridge = await ProxyBridge.open(options.proxy, (tunnelFailure) =>
+      bridge = await ProxyBridge.open(options.proxy, this.options.proxyPolicy, (tunnelFailure) =>
         this.log.warn(
           { sessionId: options.sessionId, reason: tunnelFailure.reason, err: tunnelFailure.message },
           'the account’s proxy did not open a tunnel',

@@ -3,7 +3,8 @@ import type { EngineAuthStore } from '../../db/engine-auth.js';
 import type { Logger } from '../../lib/logger.js';
 import { failedStartSession } from '../failed-start.js';
 import { PhoneActionInbox, PhoneActionRefused } from '../phone/inbox.js';
-import { PROXY_PROBE_TIMEOUT_MS, probeProxy } from '../proxy-dialer.js';
+import { PROXY_PROBE_TIMEOUT_MS, probeProxy, type ProxyNetworkPolicy } from '../proxy-dialer.js';
+import { STRICT_POLICY } from '../../webhooks/network-policy.js';
 import type { Engine, EngineSession, EngineStartOptions } from '../types.js';
 import type { SimulatorSettings } from '../../config/simulator-settings.js';
 import {
@@ -31,6 +32,8 @@ export class SimulatedEngine implements Engine {
     private readonly logins: EngineAuthStore,
     /** The service's WhatsApp Web pin: the build every session reports unless its account pins another. */
     private readonly webVersion: string | null,
+    /** Where an account's proxy may be (PROXY_ALLOWED_HOSTS). */
+    private readonly proxyPolicy: ProxyNetworkPolicy,
   ) {
     this.inbox = new PhoneActionInbox(
       pool,
@@ -57,8 +60,9 @@ export class SimulatedEngine implements Engine {
     log: Logger,
     logins: EngineAuthStore,
     webVersion: string | null = null,
+    proxyPolicy: ProxyNetworkPolicy = STRICT_POLICY,
   ): Promise<SimulatedEngine> {
-    const engine = new SimulatedEngine(pool, databaseUrl, settings, log, logins, webVersion);
+    const engine = new SimulatedEngine(pool, databaseUrl, settings, log, logins, webVersion, proxyPolicy);
     await engine.inbox.start();
     return engine;
   }
@@ -67,7 +71,7 @@ export class SimulatedEngine implements Engine {
     // The simulated phone is in this process, but the account's proxy is real: it must carry a connection to
     // WhatsApp Web as it must for the real engine, and fails the start the same way when it does not.
     if (options.proxy) {
-      const failure = await probeProxy(options.proxy, PROXY_PROBE_TIMEOUT_MS);
+      const failure = await probeProxy(options.proxy, PROXY_PROBE_TIMEOUT_MS, this.proxyPolicy);
       if (failure) return failedStartSession(options, failure.reason, failure.message);
     }
     const raw = await this.logins.load(options.sessionId);

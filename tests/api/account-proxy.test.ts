@@ -4,7 +4,7 @@ import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { createWaConnectClient } from '../../clients/typescript/index.js';
 import { findFreePort } from '../../infra/ports.js';
-import { randomPhone } from '../helpers/accounts.js';
+import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
 import { buildTestApi, type TestApi } from '../helpers/api.js';
 import { eventually, uniqueId } from '../helpers/context.js';
 import { startTestProxy, type TestProxy } from '../helpers/test-proxies.js';
@@ -20,7 +20,9 @@ interface AccountBody {
 const LOGIN = { username: 'shop-7', password: 'pr0xy-S3cret-7f2a' };
 
 describe('a proxy per account, and a workspace default', { timeout: 180_000 }, () => {
-  const stack = useSimulatedWorkerStack();
+  // The worker may dial 127.0.0.1, where the tests' proxies are, and no other address: `localhost` names one it
+  // must refuse when it resolves it.
+  const stack = useSimulatedWorkerStack({ ...FAST_SIMULATOR_ENV, PROXY_ALLOWED_HOSTS: '127.0.0.1' });
   let api: TestApi;
   let apiPool: DatabasePool;
   let baseUrl: string;
@@ -136,6 +138,25 @@ describe('a proxy per account, and a workspace default', { timeout: 180_000 }, (
     await stack.accounts.showingQr(wrongId);
   });
 
+  it('a proxy whose name resolves to an address the service may not dial is refused undialed, and says so', async () => {
+    const workspaceId = uniqueId('ws-proxy');
+    const key = await api.keyFor(workspaceId);
+    const before = recording.tunnels.length;
+    const created = await api.as(key, {
+      method: 'POST',
+      url: `/v1/workspaces/${workspaceId}/accounts`,
+      payload: { proxy: { url: `http://localhost:${recording.port}` } },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const sessionId = created.json<AccountBody>().sessionId;
+    const refused = await eventually(async () => {
+      const account = await accountOf(key, workspaceId, sessionId);
+      return account.wait?.reason?.startsWith('proxy_not_allowed') ? account : undefined;
+    }, 30_000);
+    assert.match(refused.detail, /its proxy is at an address the service may not dial: localhost resolves to/);
+    assert.equal(recording.tunnels.length, before, 'the proxy was never dialed');
+  });
+
   it("a workspace's default proxy carries the accounts that set none; an account's own wins", async () => {
     const workspaceId = uniqueId('ws-proxy');
     const key = await api.keyFor(workspaceId);
@@ -188,6 +209,8 @@ describe('a proxy per account, and a workspace default', { timeout: 180_000 }, (
       [{ url: 'http://127.0.0.1:3128/path' }, 'proxy_url_invalid'],
       [{ url: 'not a url' }, 'proxy_url_invalid'],
       [{ url: null, password: 'x' }, 'proxy_credentials_without_proxy'],
+      [{ url: 'http://10.0.0.7:3128' }, 'proxy_address_not_allowed'],
+      [{ url: 'socks5://169.254.169.254:80' }, 'proxy_address_not_allowed'],
     ];
     for (const [payload, code] of cases) {
       const answer = await put(payload);

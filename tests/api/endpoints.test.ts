@@ -234,6 +234,7 @@ describe(
         simulator: false,
         legacyKeyless: legacyKeylessAccessFromEnv(true, '78'),
         webhookPolicy: testWebhookPolicy(),
+        proxyPolicy: testWebhookPolicy(),
         serviceWebVersion: null,
         keyring: keyringFromEnv(process.env),
       });

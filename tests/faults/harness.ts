@@ -95,6 +95,8 @@ export class FaultStack {
       ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS ?? newKeyEntry('faults'),
       // The webhook receiver listens on loopback, which the webhook network policy otherwise refuses.
       WEBHOOK_ALLOWED_HOSTS: '127.0.0.1,localhost',
+      // A fuzzed proxy names anything: only loopback may be dialed, every other address is refused undialed.
+      PROXY_ALLOWED_HOSTS: '127.0.0.1,localhost',
       ...extraEnv,
     };
     const pool = await createDatabasePool(postgres.url, { maximumPoolSize: 4 });

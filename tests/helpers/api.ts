@@ -55,6 +55,7 @@ export async function buildTestApi(
     simulator: options.simulator,
     ...(options.rateLimitPerMinute ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
     webhookPolicy: options.webhookPolicy ?? testWebhookPolicy(),
+    proxyPolicy: webhookPolicyFromEnv(process.env.PROXY_ALLOWED_HOSTS),
     keyring: keyringFromEnv(process.env),
     ...(options.liveAccountLimit !== undefined ? { liveAccountLimit: options.liveAccountLimit } : {}),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),

@@ -1,3 +1,4 @@
+import { STRICT_POLICY } from '../../webhooks/network-policy.js';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -86,6 +87,7 @@ describe("Chromium's environment: none of the worker's secrets", { timeout: 180_
         chromiumFlags: chromiumFlags(decideSandbox('auto', readSandboxFacts(CHROMIUM))),
         webVersion: null,
         webVersionCache: { type: 'local' },
+        proxyPolicy: STRICT_POLICY,
       },
       testLog,
       new EngineAuthStore(pool, parseKeyring(process.env.ENCRYPTION_KEYS ?? '')),
