@@ -123,3 +123,41 @@ export function sessionProxyOf(
     credentials: columns.proxy_credentials ? openProxyCredentials(keyring, owner, columns.proxy_credentials) : null,
   };
 }
+
+/**
+ * Seals every stored proxy login with the keyring's active key (after a rotation, before the old key is dropped).
+ * Answers how many settings moved and the ones that could not be opened (`<workspace>` or `<workspace>/<session>`).
+ */
+export async function reencryptProxyCredentials(
+  db: CommonQueryMethods,
+  keyring: Keyring,
+): Promise<{ moved: number; unreadable: string[] }> {
+  const active = `sealed1:${keyring.activeKeyId}:`;
+  const rows = await db.any(sql.type(
+    z.object({ kind: z.enum(['account', 'workspace']), id: z.string(), owner: z.string(), sealed: z.string() }),
+  )`
+    SELECT 'account' AS kind, id::text AS id, workspace_id || '/' || session_id AS owner, proxy_credentials AS sealed
+    FROM whatsapp_accounts WHERE proxy_credentials IS NOT NULL AND NOT starts_with(proxy_credentials, ${active})
+    UNION ALL
+    SELECT 'workspace', id, id, proxy_credentials
+    FROM workspaces WHERE proxy_credentials IS NOT NULL AND NOT starts_with(proxy_credentials, ${active})
+  `);
+  let moved = 0;
+  const unreadable: string[] = [];
+  for (const row of rows) {
+    let resealed: string;
+    try {
+      resealed = sealProxyCredentials(keyring, row.owner, openProxyCredentials(keyring, row.owner, row.sealed));
+    } catch {
+      unreadable.push(row.owner);
+      continue;
+    }
+    const table = sql.identifier([row.kind === 'account' ? 'whatsapp_accounts' : 'workspaces']);
+    const id = row.kind === 'account' ? sql.fragment`id = ${Number(row.id)}` : sql.fragment`id = ${row.id}`;
+    const updated = await db.query(sql.unsafe`
+      UPDATE ${table} SET proxy_credentials = ${resealed} WHERE ${id} AND proxy_credentials = ${row.sealed}
+    `);
+    moved += updated.rowCount;
+  }
+  return { moved, unreadable };
+}

@@ -4,7 +4,8 @@ import { hkdfSync, randomBytes } from 'node:crypto';
  * The service's keys (`ENCRYPTION_KEYS`): comma-separated `id:base64` entries of 32-byte keys, the active one first.
  * Each use gets a key of its own derived from them (HKDF-SHA256 with the use as info), so Temporal payloads and saved
  * logins never share a key. To rotate, put a new entry first and keep the old ones while data written with them may
- * still be read; `npm run keys -- reencrypt-logins` and `reencrypt-webhook-secrets` move what they seal to the active key.
+ * still be read; `npm run keys -- reencrypt-logins`, `reencrypt-webhook-secrets` and `reencrypt-proxy-credentials`
+ * move what they seal to the active key.
  */
 export interface Keyring {
   activeKeyId: string;

@@ -6,6 +6,7 @@ import { createApiKey, revokeApiKey } from '../db/workspaces.js';
 import { createLogger } from '../lib/logger.js';
 import { keyringFromEnv, newKeyEntry } from '../lib/keyring.js';
 import { EngineAuthStore } from '../db/engine-auth.js';
+import { reencryptProxyCredentials } from '../db/proxy-settings.js';
 import { reencryptWebhookSecrets } from '../db/webhook-secrets.js';
 
 const USAGE = `usage:
@@ -15,6 +16,7 @@ const USAGE = `usage:
   npm run keys -- new-key [--name <id>]                      a new ENCRYPTION_KEYS entry (put it first to rotate)
   npm run keys -- reencrypt-logins                           seal every saved login with the active key
   npm run keys -- reencrypt-webhook-secrets                  seal every webhook signing secret with the active key
+  npm run keys -- reencrypt-proxy-credentials                seal every proxy login with the active key
 Reads DATABASE_URL (and ENCRYPTION_KEYS to re-encrypt). An API key is printed once; only its hash is stored.`;
 
 /** `npm run keys`: issue and revoke API keys from a shell. */
@@ -63,6 +65,13 @@ async function main(): Promise<number> {
       // The deployment's own keys, as for the logins; secrets still in clear (from before sealing) are sealed too.
       const { moved, unreadable } = await reencryptWebhookSecrets(pool, keyringFromEnv(process.env));
       process.stderr.write(`sealed the webhook secrets of ${moved} workspace(s) with the active key\n`);
+      if (unreadable.length)
+        process.stderr.write(`could not open (missing key or tampered): ${unreadable.join(', ')}\n`);
+      return unreadable.length ? 1 : 0;
+    }
+    if (command === 'reencrypt-proxy-credentials') {
+      const { moved, unreadable } = await reencryptProxyCredentials(pool, keyringFromEnv(process.env));
+      process.stderr.write(`sealed ${moved} proxy login(s) with the active key\n`);
       if (unreadable.length)
         process.stderr.write(`could not open (missing key or tampered): ${unreadable.join(', ')}\n`);
       return unreadable.length ? 1 : 0;
