@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ProxyAddress, ProxyCredentials, ProxyScheme, SessionProxy } from '../domain/proxy-setting.js';
 import type { Keyring } from '../lib/keyring.js';
 import { openProxyCredentials, sealProxyCredentials } from '../lib/sealed-proxy-credentials.js';
+import { SEALED_PREFIX } from '../lib/sealed-text.js';
 
 /**
  * Proxy settings (sql/0033): an account's own on its row, the workspace's default on the workspace's. The API writes
@@ -132,7 +133,7 @@ export async function reencryptProxyCredentials(
   db: CommonQueryMethods,
   keyring: Keyring,
 ): Promise<{ moved: number; unreadable: string[] }> {
-  const active = `sealed1:${keyring.activeKeyId}:`;
+  const active = `${SEALED_PREFIX}${keyring.activeKeyId}:`;
   const rows = await db.any(sql.type(
     z.object({ kind: z.enum(['account', 'workspace']), id: z.string(), owner: z.string(), sealed: z.string() }),
   )`

@@ -196,7 +196,7 @@ async function socks5Connect(
 }
 
 /** Reads a handshake off a socket, then hands what came after it back to the socket's stream. */
-class SocketReader {
+export class SocketReader {
   private buffered = Buffer.alloc(0);
   private waiting: (() => void) | null = null;
   private failure: Error | null = null;

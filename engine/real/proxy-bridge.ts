@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { SessionProxy } from '../../domain/proxy-setting.js';
-import { dialThroughProxy, ProxyFailure, type ProxyNetworkPolicy } from '../proxy-dialer.js';
+import { dialThroughProxy, ProxyFailure, SocketReader, type ProxyNetworkPolicy } from '../proxy-dialer.js';
 
 /** How long a tunnel through the account's proxy may take to open before the page's request fails. */
 const DIAL_TIMEOUT_MS = 15_000;
@@ -78,8 +78,14 @@ export class ProxyBridge {
     onFailure: (failure: ProxyFailure) => void,
   ) {
     this.track(client);
-    const head = await readRequestHead(client).catch(() => null);
-    const request = head && /^CONNECT ([^\s]+) HTTP\/1\.[01]\r\n/.exec(head.text);
+    // What Chromium sends past its request (the start of TLS) goes back to the socket for the tunnel.
+    const reader = new SocketReader(client);
+    const head = await reader
+      .until('\r\n\r\n', 16_384)
+      .then((bytes) => bytes.toString('latin1'))
+      .catch(() => null);
+    reader.release();
+    const request = head && /^CONNECT ([^\s]+) HTTP\/1\.[01]\r\n/.exec(head);
     const target = request?.[1] ? parseAuthority(request[1]) : null;
     if (!head || !target) {
       client.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\n\r\n');
@@ -89,7 +95,7 @@ export class ProxyBridge {
       client.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
-    const userAgent = /\r\nUser-Agent: ([^\r\n]*)/i.exec(head.text)?.[1];
+    const userAgent = /\r\nUser-Agent: ([^\r\n]*)/i.exec(head)?.[1];
     let upstream: Socket;
     try {
       upstream = await dialThroughProxy(proxy, target, DIAL_TIMEOUT_MS, policy, userAgent);
@@ -103,7 +109,6 @@ export class ProxyBridge {
     this.lastFailure = null;
     this.track(upstream);
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.rest.length > 0) upstream.write(head.rest);
     client.pipe(upstream).pipe(client);
     client.once('close', () => upstream.destroy());
     upstream.once('close', () => client.destroy());
@@ -115,27 +120,4 @@ function parseAuthority(authority: string): { host: string; port: number } | nul
   const host = match?.[1] ?? match?.[2];
   const port = Number(match?.[3]);
   return host && port > 0 && port < 65536 ? { host, port } : null;
-}
-
-function readRequestHead(socket: Socket): Promise<{ text: string; rest: Buffer }> {
-  return new Promise((resolve, reject) => {
-    let buffered = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      const end = buffered.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (buffered.length > 16_384) done(new Error('request head too long'));
-        return;
-      }
-      socket.off('data', onData);
-      socket.pause();
-      resolve({ text: buffered.subarray(0, end + 4).toString('latin1'), rest: buffered.subarray(end + 4) });
-    };
-    const done = (error: Error) => {
-      socket.off('data', onData);
-      reject(error);
-    };
-    socket.on('data', onData);
-    socket.once('end', () => done(new Error('closed before a request')));
-  });
 }
