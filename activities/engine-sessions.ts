@@ -116,7 +116,7 @@ export function createEngineSessionActivities(
       readerKey: string;
     }): Promise<void> {
       const session = requireSession(input.sessionId, input.generation);
-      const screenshot = await whileHeartbeating(() => session.screenshot());
+      const screenshot = await whileHeartbeating(() => withinPageDeadline(session.screenshot()));
       const context = screenshotSealContext(input.requestId, input.sessionId);
       await keepScreenshot({
         requestId: input.requestId,
@@ -133,6 +133,26 @@ export function createEngineSessionActivities(
       );
     },
   };
+}
+
+/** A page that takes longer to draw itself is not answering (a hung WhatsApp Web): the person asking hears so. */
+const PAGE_ANSWER_MS = 8_000;
+
+function withinPageDeadline<T>(answer: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          ApplicationFailure.nonRetryable(
+            `the session's page did not answer within ${PAGE_ANSWER_MS / 1000} s`,
+            'PageNotAnswering',
+          ),
+        ),
+      PAGE_ANSWER_MS,
+    );
+  });
+  return Promise.race([answer, late]).finally(() => clearTimeout(timer));
 }
 
 /** A third of the host commands' heartbeat timeout (workflows/account-activities.ts). */

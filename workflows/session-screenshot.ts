@@ -25,10 +25,10 @@ export async function sessionScreenshot(screenshotInput: SessionScreenshotInput)
   const { captureSessionScreen } = readableResults(
     proxyActivities<EngineSessionActivities>({
       taskQueue: input.hostTaskQueue,
-      scheduleToStartTimeout: '5 seconds',
+      scheduleToStartTimeout: '8 seconds',
       startToCloseTimeout: '10 seconds',
       heartbeatTimeout: '5 seconds',
-      retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['SessionNotOnHost'] },
+      retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['SessionNotOnHost', 'PageNotAnswering'] },
     }),
   );
   await captureSessionScreen({

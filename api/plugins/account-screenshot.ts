@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { screenshotSealContext, takeScreenshot } from '../../db/session-screenshots.js';
@@ -88,12 +88,21 @@ export default async function accountScreenshotPlugin(fastify: FastifyInstance, 
         await temporal.connection.withDeadline(Date.now() + SCREENSHOT_WITHIN_MS + 2_000, () => handle.result());
       } catch (error) {
         if (!(error instanceof WorkflowFailedError)) throw error;
+        // What the session is doing is the account's state, not a fault of this service: a session that left its
+        // host while asked, or a page that does not answer (the host's watchdog restarts a hung one), is a conflict
+        // to retry; only a host that failed to take it is a bad gateway.
+        const failure = deepestFailure(error);
+        if (failure.type === 'SessionNotOnHost') throw notRunning('left its host while the screenshot was asked for');
+        if (failure.type === 'PageNotAnswering')
+          throw new HttpProblem(
+            problem(409, 'page_not_answering', 'Conflict', `account ${row.session_id}: ${failure.message}`),
+          );
         throw new HttpProblem(
           problem(
             502,
             'screenshot_failed',
             'Bad Gateway',
-            `the session's host did not take a screenshot: ${deepestMessage(error)}`,
+            `the session's host did not take a screenshot: ${failure.message}`,
           ),
         );
       }
@@ -110,9 +119,12 @@ export default async function accountScreenshotPlugin(fastify: FastifyInstance, 
   );
 }
 
-/** The innermost cause's words: the activity's own failure, under the workflow's and the activity's wrappers. */
-function deepestMessage(error: Error): string {
-  let current: unknown = error;
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : 'no answer';
+/** The innermost cause, under the workflow's and the activity's wrappers: the activity's own failure and its type. */
+function deepestFailure(error: Error): { message: string; type: string | undefined } {
+  let current: Error = error;
+  while (current.cause instanceof Error) current = current.cause;
+  return {
+    message: current.message,
+    type: current instanceof ApplicationFailure ? (current.type ?? undefined) : undefined,
+  };
 }

@@ -119,6 +119,16 @@ describe("an admin's screenshot of a session's page", { timeout: 120_000 }, () =
     assert.doesNotMatch(text, /svg|Scan the QR code/);
   });
 
+  it("answers 409 page_not_answering, not a server error, when the session's page hangs", async () => {
+    const { workspaceId, sessionId } = await accountShowingQr();
+    await stack.accounts.phone(sessionId, 'hang');
+    const hung = await screenshot(api.adminKey, workspaceId, sessionId);
+    assert.equal(hung.statusCode, 409, hung.body);
+    const answer = hung.json<{ code: string; detail: string }>();
+    assert.equal(answer.code, 'page_not_answering');
+    assert.match(answer.detail, /did not answer within 8 s/);
+  });
+
   it('answers 409 session_not_running for an account whose session has ended', async () => {
     const { workspaceId, key, sessionId } = await accountShowingQr();
     const logout = await api.as(key, {
