@@ -26,6 +26,7 @@ import legacySessionApiPlugin from './plugins/legacy-session-api.js';
 import metricsPlugin from './plugins/metrics.js';
 import openApiPlugin from './plugins/openapi.js';
 import operatorConsolePlugin from './plugins/operator-console.js';
+import onboardingPagePlugin from './plugins/onboarding-page.js';
 import pagePlugin from './plugins/page.js';
 import problemDetailsPlugin from './plugins/problem-details.js';
 import requestRatePlugin from './plugins/request-rate.js';
@@ -33,6 +34,7 @@ import simulatorPlugin from './plugins/simulator.js';
 import storableTextPlugin from './plugins/storable-text.js';
 import stuckAccountsPlugin from './plugins/stuck-accounts.js';
 import temporalCodecPlugin from './plugins/temporal-codec.js';
+import websocketsPlugin from './plugins/websockets.js';
 import workspaceScopePlugin from './plugins/workspace-scope.js';
 import { readinessChecks } from './readiness-checks.js';
 import { bodyStrictValidator } from './request-validation.js';
@@ -80,14 +82,19 @@ export interface AppDependencies {
   traceRequests?: boolean;
   /** How long the audit log keeps an entry, in days (default 365; AUDIT_RETENTION_DAYS). */
   auditRetentionDays?: number;
-  /** The keys webhook signing secrets are sealed with (ENCRYPTION_KEYS). */
+  /** The keys webhook signing secrets are sealed with and onboarding links signed with (ENCRYPTION_KEYS). */
   keyring: Keyring;
+  /** The address customers open onboarding links at (PUBLIC_URL); default: the address each request came to. */
+  publicUrl?: string | null;
 }
 
 function requestLogView(request: { method?: string; url?: string; ip?: string }) {
   return {
     method: request.method,
-    url: (request.url ?? '').replace(/([?&]access_token=)[^&]*/g, '$1[redacted]'),
+    url: (request.url ?? '')
+      .replace(/([?&]access_token=)[^&]*/g, '$1[redacted]')
+      // An onboarding link's token opens the account's QR: it is the link, and stays out of logs like a key.
+      .replace(/^\/onboard\/[^/?]+/, '/onboard/[redacted]'),
     remoteAddress: request.ip,
   };
 }
@@ -146,7 +153,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     serviceWebVersion: deps.serviceWebVersion,
   });
   await app.register(healthPlugin, { checks: readinessChecks(deps.pool, deps.temporal) });
+  await app.register(websocketsPlugin);
   await app.register(pagePlugin);
+  await app.register(onboardingPagePlugin, { pool: deps.pool, temporal: deps.temporal, keyring: deps.keyring, fanout });
   const workspaceServices: WorkspaceServices = {
     pool: deps.pool,
     temporal: deps.temporal,
@@ -157,6 +166,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     accountCreationGate: accountCreationGate(deps.accountCreationsPerMinute ?? 30),
     serviceWebVersion: deps.serviceWebVersion,
     keyring: deps.keyring,
+    publicUrl: deps.publicUrl ?? null,
   };
   await app.register(workspaceScopePlugin, { ...workspaceServices, prefix: '/v1/workspaces/:workspaceId' });
   await app.register(adminPlugin, { pool: deps.pool });

@@ -61,6 +61,7 @@ async function main() {
     trustProxy: env.TRUST_PROXY,
     auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     keyring,
+    publicUrl: env.PUBLIC_URL ?? null,
     webhookPolicy: webhookPolicyFromEnv(env.WEBHOOK_ALLOWED_HOSTS),
     proxyPolicy: webhookPolicyFromEnv(env.PROXY_ALLOWED_HOSTS),
     serviceWebVersion: env.WA_WEB_VERSION ?? null,

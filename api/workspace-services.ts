@@ -18,6 +18,8 @@ export interface WorkspaceServices {
   accountCreationGate: AccountCreationGate;
   /** The WhatsApp Web build the service pins for every account that pins none (WA_WEB_VERSION), or null. */
   serviceWebVersion: string | null;
-  /** Opens and seals the workspace's webhook signing secrets. */
+  /** Opens and seals the workspace's webhook signing secrets, and signs its onboarding links. */
   keyring: Keyring;
+  /** The address customers open onboarding links at (PUBLIC_URL); null: the address the request came to. */
+  publicUrl: string | null;
 }

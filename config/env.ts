@@ -162,6 +162,12 @@ const processEnvSchema = z
     // Temporal's Web UI server (its public path /temporal), served by the API at /temporal behind an operator login;
     // it stays on loopback or the internal network, never published.
     TEMPORAL_UI_URL: z.string().url({ message: 'must be an http:// URL' }).optional(),
+    // The address customers open onboarding links at (scheme, host, port; no trailing slash); unset, the links name
+    // the address each request came to.
+    PUBLIC_URL: z
+      .string()
+      .regex(/^https?:\/\/[^/?#\s]+$/, { message: 'must be an http(s) origin such as https://connect.example.com' })
+      .optional(),
     OPERATOR_SESSION_HOURS: z.coerce.number().positive().max(24).default(8),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     // `auto`: lines for people on a terminal, JSON otherwise (lib/logger.ts).

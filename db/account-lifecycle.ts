@@ -4,6 +4,7 @@ import type { AccountStatus } from '../domain/account-status.js';
 import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes } from './account-events.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 import { deleteEngineAuth } from './engine-auth.js';
+import { endOnboardingLinksOf } from './onboarding-links.js';
 import { sessionKey } from '../domain/session-key.js';
 
 /**
@@ -67,6 +68,11 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
         AND id <> ${row.id} AND deleted_at IS NULL
       RETURNING *
     `);
+    await endOnboardingLinksOf(
+      tx,
+      released.map((old) => old.id),
+      'account_ended',
+    );
     const eventIds: number[] = [];
     for (const old of released) {
       // The phone is linked to this session now: the old session's login would only log the phone out again.
@@ -95,6 +101,7 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
       WHERE id = ${row.id}
       RETURNING *
     `);
+    await endOnboardingLinksOf(tx, [row.id], 'connected');
     eventIds.push(
       await appendEvent(
         tx,
@@ -158,6 +165,7 @@ export async function endAccount(pool: DatabasePool, ending: Ending): Promise<En
       WHERE id = ${row.id}
       RETURNING *
     `);
+    await endOnboardingLinksOf(tx, [row.id], 'account_ended');
     const eventIds = [
       await appendEvent(tx, updated, ending.eventType, updated.status, { reason: ending.reason }, ending.dedupeKey),
     ];

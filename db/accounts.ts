@@ -7,6 +7,7 @@ import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes, forgetShow
 import type { StoredProxy } from './proxy-settings.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 import { splitSessionKey } from '../domain/session-key.js';
+import { endOnboardingLinksOf } from './onboarding-links.js';
 import { lockWorkspace } from './workspace-lock.js';
 import { setWebhookSetting } from './webhook-endpoints.js';
 
@@ -154,6 +155,8 @@ export async function recordStatusChange(
       WHERE id = ${row.id}
       RETURNING *
     `);
+    if (change.status === 'connected' || change.status === 'failed')
+      await endOnboardingLinksOf(tx, [row.id], change.status === 'connected' ? 'connected' : 'account_ended');
     const eventId = await appendAccountEvent(tx, row, {
       type: change.eventType,
       status: change.status,

@@ -10,6 +10,7 @@ export const workspaceSchema = z.object({
   /** What its accounts announce to the phone unless an account says otherwise (db/account-start-settings.ts). */
   device_name: z.string().nullable(),
   browser_name: z.string().nullable(),
+  display_name: z.string().nullable(),
   created_at: z.number(),
   updated_at: z.number(),
 });
@@ -148,4 +149,25 @@ export async function revokeApiKey(
     UPDATE api_keys SET revoked_at = now() WHERE key_prefix = ${prefix} AND revoked_at IS NULL RETURNING workspace_id
   `);
   return revoked ? { workspaceId: revoked.workspace_id } : null;
+}
+
+/** Sets (or, with null, clears) the name the workspace's onboarding links show their visitors. */
+export async function setWorkspaceDisplayName(
+  db: CommonQueryMethods,
+  workspaceId: string,
+  displayName: string | null,
+): Promise<string | null> {
+  await ensureWorkspace(db, workspaceId);
+  return db.oneFirst(sql.type(z.object({ display_name: z.string().nullable() }))`
+    UPDATE workspaces SET display_name = ${displayName}, updated_at = now() WHERE id = ${workspaceId}
+    RETURNING display_name
+  `);
+}
+
+/** The name the workspace's onboarding links show (null: none). */
+export async function workspaceDisplayName(db: CommonQueryMethods, workspaceId: string): Promise<string | null> {
+  const name = await db.maybeOneFirst(sql.type(z.object({ display_name: z.string().nullable() }))`
+    SELECT display_name FROM workspaces WHERE id = ${workspaceId}
+  `);
+  return name ?? null;
 }

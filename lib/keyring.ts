@@ -13,7 +13,8 @@ export interface Keyring {
   key(keyId: string, use: KeyUse): Buffer | null;
 }
 
-export type KeyUse = 'temporal-payloads' | 'saved-logins' | 'webhook-secrets' | 'proxy-credentials';
+export type KeyUse =
+  'temporal-payloads' | 'saved-logins' | 'webhook-secrets' | 'proxy-credentials' | 'onboarding-links';
 
 export function parseKeyring(value: string): Keyring {
   const masters = new Map<string, Buffer>();

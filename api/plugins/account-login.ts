@@ -1,18 +1,10 @@
-import {
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-} from '@temporalio/client';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import QRCode from 'qrcode';
-import { type AccountRow } from '../../db/accounts.js';
-import { accountWorkflowId } from '../../workflows/ids.js';
-import { requestPairingCodeUpdate } from '../../workflows/messages.js';
 import { accountFor } from '../account-access.js';
 import type { WorkspaceServices } from '../workspace-services.js';
-import { AccountUpdateUnavailable, executeAccountUpdate } from '../account-update.js';
+import { requestPairingCode } from '../pairing-code-request.js';
 import { toAccountView } from '../account-view.js';
 import { HttpProblem, problem } from '../problem.js';
 import { AccountParams, phoneNumberSchema, problemResponses, QueryWithDefaults, StringEnum } from '../schemas.js';
@@ -33,7 +25,6 @@ const PairingCodeView = Type.Object({ code: Type.String() }, { additionalPropert
 export default async function accountLoginPlugin(fastify: FastifyInstance, options: WorkspaceServices) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool, temporal } = options;
-  const handle = (row: AccountRow) => temporal.workflow.getHandle(accountWorkflowId(row.workspace_id, row.session_id));
 
   app.get(
     '/accounts/:sessionId/qr',
@@ -88,39 +79,7 @@ export default async function accountLoginPlugin(fastify: FastifyInstance, optio
         response: { 200: PairingCodeView, ...problemResponses, 503: { $ref: 'ProblemDetails#' } },
       },
     },
-    async (request, reply) => {
-      const row = await accountFor(pool, request.params);
-      try {
-        const account = handle(row);
-        return await executeAccountUpdate(account, requestPairingCodeUpdate, [
-          { workflowId: account.workflowId, phoneNumber: request.body.phoneNumber },
-        ]);
-      } catch (error) {
-        if (error instanceof WorkflowNotFoundError)
-          throw new HttpProblem(problem(409, 'account_ended', 'Conflict', 'the account has ended'));
-        if (error instanceof WorkflowUpdateFailedError) {
-          throw new HttpProblem(
-            problem(
-              409,
-              'pairing_code_refused',
-              'Conflict',
-              error.cause?.message ?? 'the account cannot switch to a pairing code now',
-            ),
-          );
-        }
-        if (error instanceof AccountUpdateUnavailable || error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-          void reply.header('retry-after', '1');
-          throw new HttpProblem(
-            problem(
-              503,
-              'account_busy',
-              'Service Unavailable',
-              'the account did not take the request in time; try again',
-            ),
-          );
-        }
-        throw error;
-      }
-    },
+    async (request, reply) =>
+      requestPairingCode(temporal, await accountFor(pool, request.params), request.body.phoneNumber, reply),
   );
 }

@@ -1,4 +1,3 @@
-import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { Type, type Static } from 'typebox';
@@ -26,8 +25,6 @@ const StreamQuery = Type.Object(
 type StreamQuery = Static<typeof StreamQuery>;
 
 const BACKLOG_LIMIT = 1_000;
-/** How long a subscriber has to answer the close when the API stops. */
-const SUBSCRIBER_CLOSE_GRACE_MS = 2_000;
 const STREAM_RETRY_AFTER_SECONDS = 10;
 
 /** What a subscriber receives for each event; `id` is the resume point. */
@@ -59,22 +56,6 @@ export default async function eventStreamPlugin(
   const { pool, fanout } = options;
   const guard = new StreamGuard(pool, options.limits);
   app.addHook('onClose', async () => guard.stop());
-  await app.register(websocket, {
-    options: { maxPayload: 4 * 1024 },
-    // Subscribers are told the server is going away (they resume with their last event id elsewhere); one that
-    // never answers the close is cut off, so a half-closed socket cannot hold the process.
-    preClose(this: FastifyInstance, done: () => void) {
-      const server = this.websocketServer;
-      for (const client of server.clients) client.close(1001, 'server stopping');
-      const cutOff = setTimeout(() => {
-        for (const client of server.clients) client.terminate();
-      }, SUBSCRIBER_CLOSE_GRACE_MS);
-      server.close(() => {
-        clearTimeout(cutOff);
-        done();
-      });
-    },
-  });
 
   app.get<{ Querystring: StreamQuery }>(
     '/v1/stream',

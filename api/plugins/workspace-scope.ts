@@ -7,6 +7,7 @@ import accountDiagnosticsPlugin from './account-diagnostics.js';
 import accountScreenshotPlugin from './account-screenshot.js';
 import accountLoginPlugin from './account-login.js';
 import linkedDevicePlugin from './linked-device.js';
+import onboardingLinksPlugin from './onboarding-links.js';
 import profilePicturePlugin from './profile-picture.js';
 import proxyPlugin from './proxy.js';
 import accountsPlugin from './accounts.js';
@@ -41,6 +42,7 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: W
     accountCreationGate: deps.accountCreationGate,
     serviceWebVersion: deps.serviceWebVersion,
     keyring: deps.keyring,
+    publicUrl: deps.publicUrl,
   };
   for (const plugin of [
     accountsPlugin,
@@ -56,6 +58,7 @@ export default async function workspaceScopePlugin(app: FastifyInstance, deps: W
     linkedDevicePlugin,
     profilePicturePlugin,
     proxyPlugin,
+    onboardingLinksPlugin,
     workspaceAuditPlugin,
   ]) {
     await app.register(plugin, services);
