@@ -51,7 +51,7 @@ describe('hosted onboarding links', { timeout: 180_000 }, () => {
     });
   const tokenOf = (url: string) => new URL(url).pathname.split('/')[2] ?? '';
   const state = (token: string) => fetch(`${baseUrl}/onboard/${token}/state`);
-  /** The link's page following it live: every message it is sent, and the close code once it closes. */
+  /** The link's page following it live, once it has its first state: every message, and the close code. */
   const followPage = async (token: string) => {
     const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/onboard/${token}/stream`);
     const messages: Array<Record<string, unknown>> = [];
@@ -59,7 +59,8 @@ describe('hosted onboarding links', { timeout: 180_000 }, () => {
     socket.on('message', (data) =>
       messages.push(JSON.parse((data as Buffer).toString('utf8')) as Record<string, unknown>),
     );
-    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    // Followed from its first state on: what the page showed before anything else happened.
+    await new Promise((resolve, reject) => socket.once('message', resolve).once('error', reject));
     return { messages, closed };
   };
 
