@@ -34,6 +34,7 @@ import simulatorPlugin from './plugins/simulator.js';
 import storableTextPlugin from './plugins/storable-text.js';
 import stuckAccountsPlugin from './plugins/stuck-accounts.js';
 import temporalCodecPlugin from './plugins/temporal-codec.js';
+import webBuildCanariesPlugin from './plugins/web-build-canaries.js';
 import websocketsPlugin from './plugins/websockets.js';
 import workspaceScopePlugin from './plugins/workspace-scope.js';
 import { readinessChecks } from './readiness-checks.js';
@@ -172,6 +173,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(adminPlugin, { pool: deps.pool });
   await app.register(stuckAccountsPlugin, { pool: deps.pool });
   await app.register(hostsPlugin, { pool: deps.pool });
+  await app.register(webBuildCanariesPlugin, { pool: deps.pool, temporal: deps.temporal, taskQueue: deps.taskQueue });
   await app.register(escalationBundlePlugin, { pool: deps.pool, temporal: deps.temporal });
   await app.register(keyInfoPlugin);
   await app.register(adminAuditPlugin, { pool: deps.pool });

@@ -13,6 +13,9 @@ const settingsSchema = z.object({
   SIM_RESTORE_DELAY_MS: z.coerce.number().int().nonnegative().default(1_000),
   // What a simulated session's browser holds, as the real engine measured one (docs/benchmarks.md).
   SIM_SESSION_MEMORY_MB: z.coerce.number().int().nonnegative().default(220),
+  // WhatsApp Web builds whose page never loads (a build WhatsApp broke): a session on one never offers a login nor
+  // connects. Comma-separated, e.g. to try a canary rollback.
+  SIM_BROKEN_WEB_VERSIONS: z.string().default(''),
 });
 
 export interface SimulatorSettings {
@@ -22,6 +25,8 @@ export interface SimulatorSettings {
   readyDelayMs: number;
   restoreDelayMs: number;
   sessionMemoryBytes: number;
+  /** Builds on which the simulated page never loads. */
+  brokenWebVersions: ReadonlySet<string>;
   /** Scales a per-action delay the same way as the settings. */
   scale(ms: number): number;
 }
@@ -36,6 +41,11 @@ export function readSimulatorSettings(source: NodeJS.ProcessEnv = process.env): 
     readyDelayMs: scale(env.SIM_READY_DELAY_MS),
     restoreDelayMs: scale(env.SIM_RESTORE_DELAY_MS),
     sessionMemoryBytes: env.SIM_SESSION_MEMORY_MB * 1024 * 1024,
+    brokenWebVersions: new Set(
+      env.SIM_BROKEN_WEB_VERSIONS.split(',')
+        .map((version) => version.trim())
+        .filter(Boolean),
+    ),
     scale,
   };
 }

@@ -5,6 +5,7 @@ import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes } from './a
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 import { deleteEngineAuth } from './engine-auth.js';
 import { endOnboardingLinksOf } from './onboarding-links.js';
+import { markCanaryStartWorking } from './web-build-canaries.js';
 import { sessionKey } from '../domain/session-key.js';
 
 /**
@@ -102,6 +103,7 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
       RETURNING *
     `);
     await endOnboardingLinksOf(tx, [row.id], 'connected');
+    await markCanaryStartWorking(tx, row.id);
     eventIds.push(
       await appendEvent(
         tx,

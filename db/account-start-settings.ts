@@ -4,10 +4,14 @@ import type { SessionProxy } from '../domain/proxy-setting.js';
 import { splitSessionKey } from '../domain/session-key.js';
 import type { Keyring } from '../lib/keyring.js';
 import { sessionProxyOf } from './proxy-settings.js';
+import { webBuildForStart } from './web-build-canaries.js';
 
 /** What a session starts with, read when it starts: a change made since applies from this start on. */
 export interface AccountStartSettings {
-  /** The WhatsApp Web build the account pins, or null (the service's pin, or the current build, applies). */
+  /**
+   * The WhatsApp Web build this start loads: the account's pin, else a running canary's candidate or the promoted
+   * build; null: the service's pin (WA_WEB_VERSION), else the library's default.
+   */
   webVersion: string | null;
   /** What the phone shows under "Linked devices": the account's own, else its workspace's, else WhatsApp's. */
   deviceName: string | null;
@@ -17,6 +21,7 @@ export interface AccountStartSettings {
 }
 
 const startSettingsSchema = z.object({
+  id: z.coerce.number().int(),
   web_version_pin: z.string().nullable(),
   device_name: z.string().nullable(),
   browser_name: z.string().nullable(),
@@ -34,10 +39,12 @@ export async function accountStartSettings(
   db: CommonQueryMethods,
   keyring: Keyring,
   key: string,
+  /** The fleet's task queue: its canary and its promoted build apply. */
+  taskQueue: string,
 ): Promise<AccountStartSettings> {
   const { workspaceId, sessionId } = splitSessionKey(key);
   const row = await db.maybeOne(sql.type(startSettingsSchema)`
-    SELECT a.web_version_pin,
+    SELECT a.id, a.web_version_pin,
            COALESCE(a.device_name, w.device_name) AS device_name,
            COALESCE(a.browser_name, w.browser_name) AS browser_name,
            a.proxy_scheme, a.proxy_host, a.proxy_port, a.proxy_credentials,
@@ -46,8 +53,13 @@ export async function accountStartSettings(
     FROM whatsapp_accounts a LEFT JOIN workspaces w ON w.id = a.workspace_id
     WHERE a.workspace_id = ${workspaceId} AND a.session_id = ${sessionId}
   `);
+  // An account's own pin wins; an unpinned one loads the canary's candidate, the promoted build, or the service's.
+  const webVersion =
+    row === null
+      ? null
+      : (row.web_version_pin ?? (await webBuildForStart(db, { id: row.id, workspaceId, sessionId }, taskQueue)));
   return {
-    webVersion: row?.web_version_pin ?? null,
+    webVersion,
     deviceName: row?.device_name ?? null,
     browserName: row?.browser_name ?? null,
     proxy: row

@@ -8,6 +8,7 @@ import type { StoredProxy } from './proxy-settings.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 import { splitSessionKey } from '../domain/session-key.js';
 import { endOnboardingLinksOf } from './onboarding-links.js';
+import { markCanaryStartWorking } from './web-build-canaries.js';
 import { lockWorkspace } from './workspace-lock.js';
 import { setWebhookSetting } from './webhook-endpoints.js';
 
@@ -155,6 +156,7 @@ export async function recordStatusChange(
       WHERE id = ${row.id}
       RETURNING *
     `);
+    if (change.status === 'connected') await markCanaryStartWorking(tx, row.id);
     if (change.status === 'connected' || change.status === 'failed')
       await endOnboardingLinksOf(tx, [row.id], change.status === 'connected' ? 'connected' : 'account_ended');
     const eventId = await appendAccountEvent(tx, row, {
@@ -238,6 +240,8 @@ export async function recordLoginCode(
       `);
       await forgetShownQrs(tx, row);
     }
+    // The page offered a login: on whatever build it runs, it works.
+    await markCanaryStartWorking(tx, row.id);
     const value = staleQr ? {} : { [code.kind === 'qr' ? 'qr' : 'code']: code.value };
     await appendAccountEvent(tx, row, {
       type: code.kind,

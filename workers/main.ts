@@ -6,6 +6,7 @@ import {
   createAccountStoreActivities,
   createEngineSessionActivities,
   createPlacementActivities,
+  createWebBuildCanaryActivities,
   createWebhookActivities,
   workerAccountSettings,
 } from '../activities/index.js';
@@ -83,6 +84,7 @@ async function main() {
       ...createAccountSettingsActivities(workerAccountSettings(env.ACCOUNT_TIMINGS, env.ACCOUNT_SETTINGS_DIR)),
       ...createAccountStoreActivities(pool),
       ...createWebhookActivities(pool, keyring, webhookPolicyFromEnv(env.WEBHOOK_ALLOWED_HOSTS)),
+      ...createWebBuildCanaryActivities(pool),
     },
     // Workflow tasks and these activities all need the database: a host it does not answer takes none of them.
     tuner: {
@@ -102,7 +104,7 @@ async function main() {
     activities: createEngineSessionActivities(
       sessions,
       capacity,
-      (sessionId) => accountStartSettings(pool, keyring, sessionId),
+      (sessionId) => accountStartSettings(pool, keyring, sessionId, env.TASK_QUEUE),
       (screenshot) => keepScreenshot(pool, screenshot),
     ),
     // Every session holds one long-running watch activity on its host, beside a start or an extraction at times.

@@ -3,3 +3,4 @@ export { accountConnection } from './account-connection.js';
 export { webhookDelivery } from './webhook-delivery.js';
 export { sessionScreenshot } from './session-screenshot.js';
 export { webhookResend } from './webhook-resend.js';
+export { webBuildCanary } from './web-build-canary.js';

@@ -18,6 +18,7 @@ import {
   webhookLatencyHistogram,
   type HistogramData,
 } from '../../db/metrics.js';
+import { canaryDecisionCounts, CANARY_STATES } from '../../db/web-build-canaries.js';
 
 const ACCOUNT_METRICS_TTL_MS = 15_000;
 const TIMING_BUCKETS_MS = [50, 100, 150, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000];
@@ -83,6 +84,7 @@ async function accountMetricLines(pool: DatabasePool, serviceWebVersion: string 
     versions,
     disabledEndpoints,
     proxyFailures,
+    canaryDecisions,
   ] = await Promise.all([
     eventTimingHistogram(pool, ['qr', 'pairing_code'], 'qrGenerationMs', TIMING_BUCKETS_MS),
     eventTimingHistogram(pool, ['session_ready'], 'scanToConnectedMs', TIMING_BUCKETS_MS),
@@ -96,6 +98,7 @@ async function accountMetricLines(pool: DatabasePool, serviceWebVersion: string 
     webVersionGauges(pool, serviceWebVersion),
     endpointsDisabledForFailing(pool),
     proxyFailureCounts(pool),
+    canaryDecisionCounts(pool),
   ]);
   const lines = [
     ...histogramLines('wa_qr_generation_seconds', 'From account creation to its first QR or pairing code', qr),
@@ -125,6 +128,9 @@ async function accountMetricLines(pool: DatabasePool, serviceWebVersion: string 
       (reason) =>
         `wa_proxy_failures_total{reason="${reason}"} ${proxyFailures.find((f) => f.reason === reason)?.count ?? 0}`,
     ),
+    '# HELP wa_web_build_canaries WhatsApp Web build canaries by state: running, or how each ended (promoted, rolled_back, stopped)',
+    '# TYPE wa_web_build_canaries gauge',
+    ...CANARY_STATES.map((state) => `wa_web_build_canaries{state="${state}"} ${canaryDecisions[state] ?? 0}`),
     '# HELP wa_accounts Live accounts by status',
     '# TYPE wa_accounts gauge',
     ...ACCOUNT_STATUSES.map(

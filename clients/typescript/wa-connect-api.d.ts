@@ -3032,6 +3032,326 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/web-build-canaries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Admins only: the canaries, newest first, each with its figures and decision, and the current build */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description the build a promotion made current (null: the service pin) */
+                            currentBuild: string | null;
+                            items: {
+                                id: number;
+                                candidate: string;
+                                sharePercent: number;
+                                workspaces: string[];
+                                minStarts: number;
+                                readyWithinSeconds: number;
+                                /** @enum {string} */
+                                state: "running" | "promoted" | "rolled_back" | "stopped";
+                                /** Format: date-time */
+                                startedAt: string;
+                                /** Format: date-time */
+                                decidedAt: string | null;
+                                decisionReason: string | null;
+                                figures: {
+                                    candidate: {
+                                        starts: number;
+                                        failures: number;
+                                        p50Ms: number | null;
+                                        p95Ms: number | null;
+                                    };
+                                    current: {
+                                        starts: number;
+                                        failures: number;
+                                        p50Ms: number | null;
+                                        p95Ms: number | null;
+                                    };
+                                };
+                                createdBy: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Admins only: try a WhatsApp Web build on a share of accounts (or named workspaces) before all; promoted or rolled back by the rule */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the WhatsApp Web build to try */
+                        candidate: string;
+                        /** @description the share of unpinned accounts whose new starts load the candidate (each account stays on its side) */
+                        sharePercent: number;
+                        /** @description workspaces whose accounts' new starts all load the candidate, whatever the share */
+                        workspaces?: string[];
+                        /**
+                         * @description settled starts before a promotion
+                         * @default 20
+                         */
+                        minStarts?: number;
+                        /**
+                         * @description how soon a start must reach a working page (its QR, or connected) to count as a success
+                         * @default 120
+                         */
+                        readyWithinSeconds?: number;
+                        /**
+                         * @description how often the two arms are compared
+                         * @default 30
+                         */
+                        judgeEverySeconds?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            candidate: string;
+                            sharePercent: number;
+                            workspaces: string[];
+                            minStarts: number;
+                            readyWithinSeconds: number;
+                            /** @enum {string} */
+                            state: "running" | "promoted" | "rolled_back" | "stopped";
+                            /** Format: date-time */
+                            startedAt: string;
+                            /** Format: date-time */
+                            decidedAt: string | null;
+                            decisionReason: string | null;
+                            figures: {
+                                candidate: {
+                                    starts: number;
+                                    failures: number;
+                                    p50Ms: number | null;
+                                    p95Ms: number | null;
+                                };
+                                current: {
+                                    starts: number;
+                                    failures: number;
+                                    p50Ms: number | null;
+                                    p95Ms: number | null;
+                                };
+                            };
+                            createdBy: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/web-build-canaries/{canaryId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Admins only: one canary, its two arms so far, and its decision */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    canaryId: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            candidate: string;
+                            sharePercent: number;
+                            workspaces: string[];
+                            minStarts: number;
+                            readyWithinSeconds: number;
+                            /** @enum {string} */
+                            state: "running" | "promoted" | "rolled_back" | "stopped";
+                            /** Format: date-time */
+                            startedAt: string;
+                            /** Format: date-time */
+                            decidedAt: string | null;
+                            decisionReason: string | null;
+                            figures: {
+                                candidate: {
+                                    starts: number;
+                                    failures: number;
+                                    p50Ms: number | null;
+                                    p95Ms: number | null;
+                                };
+                                current: {
+                                    starts: number;
+                                    failures: number;
+                                    p50Ms: number | null;
+                                    p95Ms: number | null;
+                                };
+                            };
+                            createdBy: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/web-build-canaries/{canaryId}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Admins only: stop a running canary without a decision; new starts load the current build again (sessions running the candidate keep it until they restart) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    canaryId: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            candidate: string;
+                            sharePercent: number;
+                            workspaces: string[];
+                            minStarts: number;
+                            readyWithinSeconds: number;
+                            /** @enum {string} */
+                            state: "running" | "promoted" | "rolled_back" | "stopped";
+                            /** Format: date-time */
+                            startedAt: string;
+                            /** Format: date-time */
+                            decidedAt: string | null;
+                            decisionReason: string | null;
+                            figures: {
+                                candidate: {
+                                    starts: number;
+                                    failures: number;
+                                    p50Ms: number | null;
+                                    p95Ms: number | null;
+                                };
+                                current: {
+                                    starts: number;
+                                    failures: number;
+                                    p50Ms: number | null;
+                                    p95Ms: number | null;
+                                };
+                            };
+                            createdBy: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProblemDetails"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/escalation-bundle": {
         parameters: {
             query?: never;

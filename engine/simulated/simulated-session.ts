@@ -110,6 +110,8 @@ export class SimulatedSession implements EngineSession {
   }
 
   begin(): void {
+    // A broken build: the page never gets as far as a login or a connection, and says nothing about it.
+    if (this.settings.brokenWebVersions.has(this.runningWebVersion)) return;
     if (this.auth) {
       // Saved auth: WhatsApp Web logs straight in, no QR.
       this.after(this.settings.restoreDelayMs, () => {
