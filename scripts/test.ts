@@ -124,9 +124,11 @@ const DEFAULT_CONCURRENCY = 4;
 const ONE_BROWSER_AT_A_TIME = new Set([
   'tests/engine/real-engine.test.ts',
   'tests/engine/real-engine-upkeep.test.ts',
+  'tests/engine/web-build-canary-standin.test.ts',
   'tests/security/operator-console.test.ts',
   'tests/security/web-build-integrity.test.ts',
   'tests/web/dashboard.test.ts',
+  'tests/web/onboarding-page.test.ts',
   'tests/security/chromium-environment.test.ts',
   'tests/security/chromium-sandbox.test.ts',
 ]);

@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { readProcessEnv } from '../../config/env.js';
 import { profileName } from '../../engine/real/postgres-auth.js';
-import { standInPage } from '../../engine/real/web-builds.js';
 import type { ChildHandle } from '../../lib/child-process.js';
 import { chromiumPids } from '../../engine/real/chromium-memory.js';
 import { AccountDriver } from '../helpers/accounts.js';
 import { buildTestApi, type TestApi } from '../helpers/api.js';
-import { TestCertificateAuthority } from '../helpers/certificates.js';
+import { httpsWebBuildArchive } from '../helpers/web-build-archive.js';
 import { eventually, openPool, openTemporalClient, testStackEnv, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
 import { sessionKey } from '../../domain/session-key.js';
@@ -23,28 +18,7 @@ import { sessionKey } from '../../domain/session-key.js';
 const LISTED = '2.3000.1017000021';
 /** Listed with a SHA-256 its archive's bytes do not have: a build changed on the archive, or on the way. */
 const TAMPERED = '2.3000.1017000022';
-const STANDIN_HTML = fileURLToPath(new URL('../../engine/real/whatsapp-web-standin.html', import.meta.url));
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-/** An archive of builds over https on loopback, with a certificate of a test CA the workers are told to trust. */
-async function httpsArchive(dir: string) {
-  const ca = await TestCertificateAuthority.create(dir, 'archive');
-  const { cert, key } = await ca.issue('127.0.0.1', { altNames: ['IP:127.0.0.1'], usages: ['serverAuth'] });
-  const html = await readFile(STANDIN_HTML, 'utf8');
-  const requested: string[] = [];
-  const server: Server = createServer({ cert: await readFile(cert), key: await readFile(key) }, (request, response) => {
-    const version = /^\/builds\/([0-9][0-9A-Za-z.-]*)\.html$/.exec(request.url ?? '')?.[1];
-    if (!version) {
-      response.writeHead(404).end();
-      return;
-    }
-    requested.push(version);
-    response.writeHead(200, { 'content-type': 'text/html' }).end(standInPage(html, version));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { server, caFile: ca.cert, url: `https://127.0.0.1:${port}/builds/{version}.html`, requested, html };
-}
 
 describe('remote WhatsApp Web builds: https only, and only a build matching its listed SHA-256 runs', () => {
   it('an http:// archive is a configuration error naming the variable', () => {
@@ -75,7 +49,7 @@ describe('remote WhatsApp Web builds: https only, and only a build matching its 
     let client: Client;
     let closeClient: () => Promise<void>;
     const workers: ChildHandle[] = [];
-    let archive: Awaited<ReturnType<typeof httpsArchive>>;
+    let archive: Awaited<ReturnType<typeof httpsWebBuildArchive>>;
     let api: TestApi;
     const dir = join(testStackEnv().dataDir, uniqueId('web-builds'));
 
@@ -87,7 +61,7 @@ describe('remote WhatsApp Web builds: https only, and only a build matching its 
         WA_WEB_VERSION: pin,
         WA_WEB_VERSION_CACHE: 'remote',
         WA_WEB_VERSION_REMOTE_PATH: archive.url,
-        WA_WEB_VERSION_DIGESTS: `${LISTED}=${sha256(standInPage(archive.html, LISTED))},${TAMPERED}=${sha256('another build')}`,
+        WA_WEB_VERSION_DIGESTS: `${LISTED}=${sha256(archive.pageOf(LISTED))},${TAMPERED}=${sha256('another build')}`,
         NODE_EXTRA_CA_CERTS: archive.caFile,
         // Chromium resolves no name at all: the page comes from the archive, through the service, or not at all.
         CHROMIUM_HOST_RESOLVER_RULES: 'MAP * ~NOTFOUND',
@@ -99,7 +73,7 @@ describe('remote WhatsApp Web builds: https only, and only a build matching its 
     before(async () => {
       pool = await openPool();
       ({ client, close: closeClient } = await openTemporalClient());
-      archive = await httpsArchive(dir);
+      archive = await httpsWebBuildArchive(dir);
       api = await buildTestApi(pool, client, { taskQueue: uniqueId('tq-view'), simulator: false });
     });
     after(async () => {
