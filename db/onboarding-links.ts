@@ -22,14 +22,15 @@ export const onboardingLinkSchema = z.object({
 });
 export type OnboardingLinkRow = z.infer<typeof onboardingLinkSchema>;
 
+/** A new link good for `minutes` from now on the database's clock, in whole seconds (as its token carries it). */
 export async function insertOnboardingLink(
   db: CommonQueryMethods,
-  link: { id: string; account: AccountRow; expiresAt: Date; createdBy: string | null },
+  link: { id: string; account: AccountRow; minutes: number; createdBy: string | null },
 ): Promise<OnboardingLinkRow> {
   return db.one(sql.type(onboardingLinkSchema)`
     INSERT INTO onboarding_links (id, account_id, workspace_id, expires_at, created_by)
     VALUES (${link.id}, ${link.account.id}, ${link.account.workspace_id},
-            ${link.expiresAt.toISOString()}::timestamptz, ${link.createdBy})
+            date_trunc('second', now()) + make_interval(mins => ${link.minutes}), ${link.createdBy})
     RETURNING *
   `);
 }

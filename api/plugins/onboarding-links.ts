@@ -86,16 +86,14 @@ export default async function onboardingLinksPlugin(fastify: FastifyInstance, op
           problem(409, 'account_already_connected', 'Conflict', `account ${row.session_id} is already connected`),
         );
       }
-      const minutes = request.body.expiresInMinutes ?? ONBOARDING_LINK_DEFAULT_MINUTES;
-      // Whole seconds: the token carries its expiry in seconds, and the row must say the same.
-      const expiresAt = new Date(Math.floor((Date.now() + minutes * 60_000) / 1000) * 1000);
       const link = await insertOnboardingLink(pool, {
         id: newOnboardingLinkId(),
         account: row,
-        expiresAt,
+        minutes: request.body.expiresInMinutes ?? ONBOARDING_LINK_DEFAULT_MINUTES,
         createdBy: request.principal?.keyPrefix ?? null,
       });
-      const token = signOnboardingToken(keyring, { linkId: link.id, expiresAt });
+      // The token expires when the row does: both on the database's clock.
+      const token = signOnboardingToken(keyring, { linkId: link.id, expiresAt: new Date(link.expires_at) });
       const base = options.publicUrl ?? `${request.protocol}://${request.host}`;
       void reply.code(201).header('cache-control', 'no-store');
       return { ...toOnboardingLinkView(link, row.session_id), url: `${base}/onboard/${token}` };

@@ -166,13 +166,23 @@ export default async function webBuildCanariesPlugin(
           throw new HttpProblem(problem(409, 'canary_running', 'Conflict', error.message));
         throw error;
       }
-      await withTemporalDeadline(temporal, () =>
-        temporal.workflow.start(webBuildCanary, {
-          taskQueue: options.taskQueue,
-          workflowId: `web-build-canary-${canary.id}`,
-          args: [{ canaryId: canary.id, judgeEverySeconds: body.judgeEverySeconds ?? 30 }],
-        }),
-      );
+      try {
+        await withTemporalDeadline(temporal, () =>
+          temporal.workflow.start(webBuildCanary, {
+            taskQueue: options.taskQueue,
+            workflowId: `web-build-canary-${canary.id}`,
+            args: [{ canaryId: canary.id, judgeEverySeconds: body.judgeEverySeconds ?? 30 }],
+          }),
+        );
+      } catch (error) {
+        // A canary nobody judges would hold its accounts on the candidate: it ends before it starts.
+        await decideCanary(pool, canary, {
+          state: 'stopped',
+          reason: 'its judging workflow could not be started',
+          figures: await canaryFigures(pool, canary),
+        });
+        throw error;
+      }
       void reply.code(201);
       return view(canary);
     },

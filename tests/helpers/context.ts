@@ -23,8 +23,12 @@ export function testStackEnv(): { databaseUrl: string; temporalAddress: string; 
 
 export const testLog = createLogger('test', process.env.LOG_LEVEL ?? 'warn');
 
-export async function openPool(): Promise<DatabasePool> {
-  return createDatabasePool(testStackEnv().databaseUrl, { maximumPoolSize: 5 });
+/**
+ * A pool for a test's own writes. With `taskQueue`, the account events it writes are this queue's to deliver: no
+ * other test's worker claims them from the shared webhook outbox (one that names none is any worker's).
+ */
+export async function openPool(options: { taskQueue?: string } = {}): Promise<DatabasePool> {
+  return createDatabasePool(testStackEnv().databaseUrl, { maximumPoolSize: 5, ...options });
 }
 
 export async function openTemporalClient(): Promise<{ client: Client; close: () => Promise<void> }> {

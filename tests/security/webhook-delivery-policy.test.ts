@@ -23,7 +23,8 @@ describe('webhook deliveries under the network policy', () => {
   const hits: string[] = [];
 
   before(async () => {
-    pool = await openPool();
+    // Its events are delivered here, under the policy each case names, never by another test's worker.
+    pool = await openPool({ taskQueue: uniqueId('tq-policy') });
     receiver = createServer((request, response) => {
       hits.push(request.url ?? '');
       request.resume();
