@@ -109,9 +109,10 @@ export async function recordClientStart(db: CommonQueryMethods, sessionId: strin
 }
 
 /**
- * The audit: the client of this epoch ended `endedAgoMs` ago (measured on the host's monotonic clock, so an end
- * written late, once the database answers again, still bears the time the client stopped, on the database's clock);
- * its lease was known valid until `validUntil`.
+ * The audit: the client of this epoch stopped at `stopped` and its lease was known valid until `validUntil`. Its end
+ * bears the time it stopped, not the time the database took the write: a write made late (queued while the database
+ * was away, or retried once it answers again) must not make a client seem to outlive the next one. The time is the
+ * earlier of the host's wall clock at the stop and the database's clock less the host's monotonic time since.
  */
 export async function recordClientEnd(
   db: CommonQueryMethods,
@@ -119,11 +120,11 @@ export async function recordClientEnd(
   host: string,
   epoch: number,
   validUntil: number | null,
-  endedAgoMs = 0,
+  stopped: { wallMs: number; agoMs: number } = { wallMs: Date.now(), agoMs: 0 },
 ) {
   await db.query(sql.unsafe`
     UPDATE session_clients
-    SET ended_at = now() - make_interval(secs => ${endedAgoMs / 1000}),
+    SET ended_at = LEAST(now() - make_interval(secs => ${stopped.agoMs / 1000}), to_timestamp(${stopped.wallMs / 1000})),
         valid_until = ${validUntil === null ? null : sql.timestamp(new Date(validUntil))}
     WHERE session_id = ${sessionId} AND host = ${host} AND epoch = ${epoch} AND ended_at IS NULL
   `);

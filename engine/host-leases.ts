@@ -63,8 +63,9 @@ export class HostLeases {
     sessionId: string;
     epoch: number;
     validUntil: number | null;
-    /** Monotonic time the client stopped. */
+    /** Monotonic time the client stopped, and the wall clock then. */
     endedAt: number;
+    endedAtWallMs: number;
   }> = [];
 
   constructor(
@@ -120,7 +121,13 @@ export class HostLeases {
           // like any client's end the database could not take at once.
           this.held.delete(sessionId);
           this.validUntil.delete(sessionId);
-          const end = { sessionId, epoch: lease.epoch, validUntil: lease.expiresAt, endedAt: performance.now() };
+          const end = {
+            sessionId,
+            epoch: lease.epoch,
+            validUntil: lease.expiresAt,
+            endedAt: performance.now(),
+            endedAtWallMs: Date.now(),
+          };
           this.unrecordedEnds.push(end);
           throw error;
         }
@@ -230,9 +237,13 @@ export class HostLeases {
     const validUntil = this.validUntil.get(sessionId) ?? null;
     this.validUntil.delete(sessionId);
     const endedAt = performance.now();
-    await recordClientEnd(this.pool, sessionId, this.host, epoch, validUntil).catch((error: unknown) => {
+    const endedAtWallMs = Date.now();
+    await recordClientEnd(this.pool, sessionId, this.host, epoch, validUntil, {
+      wallMs: endedAtWallMs,
+      agoMs: 0,
+    }).catch((error: unknown) => {
       this.log.warn({ sessionId, err: String(error) }, 'could not close a client in the lease audit; retrying later');
-      this.unrecordedEnds.push({ sessionId, epoch, validUntil, endedAt });
+      this.unrecordedEnds.push({ sessionId, epoch, validUntil, endedAt, endedAtWallMs });
     });
   }
 
@@ -241,8 +252,10 @@ export class HostLeases {
       const end = this.unrecordedEnds[0];
       if (!end) return;
       try {
-        const endedAgoMs = performance.now() - end.endedAt;
-        await recordClientEnd(this.pool, end.sessionId, this.host, end.epoch, end.validUntil, endedAgoMs);
+        await recordClientEnd(this.pool, end.sessionId, this.host, end.epoch, end.validUntil, {
+          wallMs: end.endedAtWallMs,
+          agoMs: performance.now() - end.endedAt,
+        });
       } catch {
         return;
       }
