@@ -1,4 +1,3 @@
-import QRCode from 'qrcode';
 import { Type, type Static } from 'typebox';
 import type { AccountRow } from '../db/accounts.js';
 import {
@@ -8,6 +7,7 @@ import {
 } from '../db/onboarding-links.js';
 import { maskPhoneNumber } from '../domain/phone-number.js';
 import { toAccountView } from './account-view.js';
+import { qrDataUrl } from './qr-image.js';
 import { Nullable, StringEnum } from './schemas.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -96,7 +96,7 @@ export async function toOnboardingPageState(opened: {
     qr:
       step === 'scan_qr' && view.qr
         ? {
-            dataUrl: await QRCode.toDataURL(view.qr.value, { errorCorrectionLevel: 'M', margin: 2, width: 320 }),
+            dataUrl: await qrDataUrl(view.qr.value),
             generatedAt: view.qr.generatedAt,
           }
         : null,

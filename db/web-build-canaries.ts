@@ -95,10 +95,21 @@ export async function webBuildForStart(
   account: { id: number; workspaceId: string; sessionId: string },
   taskQueue: string,
 ): Promise<string | null> {
-  const promoted = await promotedWebBuild(db, taskQueue);
-  const canary = await db.maybeOne(sql.type(canarySchema)`
-    SELECT * FROM web_build_canaries WHERE state = 'running' AND task_queue = ${taskQueue}
+  // One round trip on every start: the fleet's promoted build beside its running canary, if any.
+  const fleet = await db.one(sql.type(
+    z.object({
+      promoted: z.string().nullable(),
+      canary: canarySchema
+        .pick({ id: true, candidate: true, share_percent: true, workspaces: true, ready_within_seconds: true })
+        .nullable(),
+    }),
+  )`
+    SELECT (SELECT web_version FROM web_build_current WHERE task_queue = ${taskQueue}) AS promoted,
+           (SELECT json_build_object('id', id, 'candidate', candidate, 'share_percent', share_percent,
+                                     'workspaces', workspaces, 'ready_within_seconds', ready_within_seconds)
+            FROM web_build_canaries WHERE state = 'running' AND task_queue = ${taskQueue}) AS canary
   `);
+  const { promoted, canary } = fleet;
   if (!canary) return promoted;
   const candidate = inCanary(canary, account.workspaceId, account.sessionId);
   const version = candidate ? canary.candidate : promoted;

@@ -1,10 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import QRCode from 'qrcode';
 import { accountFor } from '../account-access.js';
 import type { WorkspaceServices } from '../workspace-services.js';
 import { requestPairingCode } from '../pairing-code-request.js';
+import { qrDataUrl, qrPng } from '../qr-image.js';
 import { toAccountView } from '../account-view.js';
 import { HttpProblem, problem } from '../problem.js';
 import { AccountParams, phoneNumberSchema, problemResponses, QueryWithDefaults, StringEnum } from '../schemas.js';
@@ -53,14 +53,12 @@ export default async function accountLoginPlugin(fastify: FastifyInstance, optio
       // A QR rotates every ~20 s: nobody should cache it.
       void reply.header('cache-control', 'no-store');
       if (request.query.format === 'png') {
-        return reply
-          .type('image/png')
-          .send(await QRCode.toBuffer(view.qr.value, { errorCorrectionLevel: 'M', margin: 2, width: 320 }));
+        return reply.type('image/png').send(await qrPng(view.qr.value));
       }
       if (request.query.format === 'data_url') {
         return {
           qr: view.qr.value,
-          dataUrl: await QRCode.toDataURL(view.qr.value, { errorCorrectionLevel: 'M', margin: 2, width: 320 }),
+          dataUrl: await qrDataUrl(view.qr.value),
           generatedAt: view.qr.generatedAt,
         };
       }

@@ -10,7 +10,7 @@ import type { EventFanout } from '../event-fanout.js';
 import { openLinkByToken } from '../onboarding-link-access.js';
 import { endedLinkWords, OnboardingPageState, toOnboardingPageState } from '../onboarding-link-view.js';
 import { requestPairingCode } from '../pairing-code-request.js';
-import { HttpProblem } from '../problem.js';
+import { HttpProblem, problem } from '../problem.js';
 import { phoneNumberSchema, problemResponses } from '../schemas.js';
 import { serveStaticPages } from './page.js';
 
@@ -136,14 +136,15 @@ export default async function onboardingPagePlugin(
       preHandler: async (request) => {
         const opened = await openLinkByToken(pool, keyring, request.params.token, false);
         if ((pagesOpen.get(opened.link.id) ?? 0) >= PAGES_PER_LINK) {
-          throw new HttpProblem({
-            type: 'urn:wa-connect:problem:too_many_streams',
-            title: 'Too Many Requests',
-            status: 429,
-            code: 'too_many_streams',
-            detail: `at most ${PAGES_PER_LINK} pages may follow one link at once`,
-            retryAfterSeconds: 10,
-          });
+          throw new HttpProblem(
+            problem(
+              429,
+              'too_many_streams',
+              'Too Many Requests',
+              `at most ${PAGES_PER_LINK} pages may follow one link at once`,
+              { retryAfterSeconds: 10 },
+            ),
+          );
         }
       },
     },
