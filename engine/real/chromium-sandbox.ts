@@ -115,7 +115,28 @@ const COMMON_FLAGS = [
   '--js-flags=--max-old-space-size=256',
 ];
 
+/**
+ * The browser's own omnibox popups, which headless Chromium still loads in a renderer of their own (about 110 MB) that
+ * nothing ever shows: both must be off for that renderer not to start. The page's renderer is the only one a session
+ * needs.
+ */
+const UNSHOWN_RENDERER = '--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup';
+
+/**
+ * Without the sandbox every helper runs with the worker's own rights, so a separate GPU or network process protects
+ * nothing and costs a process each per session: both run inside the browser process. With the sandbox they stay
+ * apart, where it confines them. The page's renderer is a process of its own either way.
+ */
+const UNSANDBOXED_HELPERS_IN_BROWSER = ['--in-process-gpu', '--enable-features=NetworkServiceInProcess2'];
+
 /** Chromium's flags: without the sandbox, also without the zygote (one process fewer; Chromium allows it only then). */
 export function chromiumFlags(decision: SandboxDecision): string[] {
+  return decision.sandbox
+    ? [...COMMON_FLAGS, UNSHOWN_RENDERER]
+    : ['--no-sandbox', '--no-zygote', ...COMMON_FLAGS, UNSHOWN_RENDERER, ...UNSANDBOXED_HELPERS_IN_BROWSER];
+}
+
+/** The flags before the helper processes were trimmed: the baseline `npm run bench -- --chromium N` measures against. */
+export function untrimmedChromiumFlags(decision: SandboxDecision): string[] {
   return decision.sandbox ? COMMON_FLAGS : ['--no-sandbox', '--no-zygote', ...COMMON_FLAGS];
 }

@@ -76,8 +76,45 @@ export function profileName(key: string): string {
   return `session-${workspaceId.length}-${workspaceId}-${sessionId}`;
 }
 
+/**
+ * Where a page's login lives in a Chromium profile: its web storage. Chromium rewrites other files of an idle profile
+ * every minute or so (its preferences, metrics, history journal, quota bookkeeping), none of which a login needs.
+ */
+const PAGE_STORAGE = [
+  'Default/IndexedDB',
+  'Default/Local Storage',
+  'Default/Session Storage',
+  'Default/Service Worker',
+  'Default/Cookies',
+];
+
+/**
+ * What the page's storage in a profile looks like, without reading it: each file's path, size and modification time
+ * (nanoseconds), in a sorted walk that skips what a save leaves out. An equal fingerprint means the login has not
+ * changed, so an idle session's minute save is a walk of a few folders and not a tar, a gzip, a seal and a query;
+ * the rest of the profile is saved with the next change of its storage.
+ */
+export async function profileFingerprint(profileDir: string): Promise<string> {
+  const hash = createHash('sha256');
+  const skippedNames = new Set([...EXCLUDED, ...PROFILE_LOCKS]);
+  const walk = async (path: string): Promise<void> => {
+    // A file that vanishes mid-walk changes the fingerprint, which only costs one save.
+    const stats = await stat(join(profileDir, path), { bigint: true }).catch(() => null);
+    if (stats?.isDirectory()) {
+      const names = (await readdir(join(profileDir, path)).catch(() => [] as string[])).sort();
+      for (const name of names) if (!skippedNames.has(name)) await walk(`${path}/${name}`);
+      return;
+    }
+    hash.update(`${path}\0${stats?.size ?? -1n}\0${stats?.mtimeNs ?? -1n}\n`);
+  };
+  for (const path of PAGE_STORAGE) await walk(path);
+  return hash.digest('hex');
+}
+
 export class PostgresAuth extends LocalAuthBase {
   private backupTimers: NodeJS.Timeout[] = [];
+  /** The fingerprint of the profile as it was when the last save succeeded. */
+  private savedFingerprint: string | null = null;
   private readonly profileDir: string;
 
   constructor(
@@ -134,6 +171,7 @@ export class PostgresAuth extends LocalAuthBase {
 
   override async logout(): Promise<void> {
     this.stopBackups();
+    this.savedFingerprint = null;
     await this.store.remove(this.sessionId);
     await super.logout();
   }
@@ -147,10 +185,13 @@ export class PostgresAuth extends LocalAuthBase {
   private async backup(): Promise<void> {
     let work: string | null = null;
     try {
-      work = await mkdtemp(join(tmpdir(), 'wa-auth-'));
-      const archive = join(work, 'profile.tar');
       const present = await readdir(this.profileDir).catch(() => [] as string[]);
       if (present.length === 0) return;
+      // Taken before the archive: a file written during the tar makes the next fingerprint differ, so it is saved then.
+      const fingerprint = await profileFingerprint(this.profileDir);
+      if (fingerprint === this.savedFingerprint) return;
+      work = await mkdtemp(join(tmpdir(), 'wa-auth-'));
+      const archive = join(work, 'profile.tar');
       // Reproducible tar (sorted, no times or owners): its hash says whether the login changed since the last save.
       // The hash is of the very bytes that are saved: a hash of the live profile taken apart from the archive could
       // describe a newer profile than the one saved, and every later save would then see "unchanged".
@@ -180,6 +221,7 @@ export class PostgresAuth extends LocalAuthBase {
       const tarBytes = await readFile(archive);
       const contentSha256 = createHash('sha256').update(tarBytes).digest('hex');
       await this.store.save(this.sessionId, await gzipAsync(tarBytes), contentSha256);
+      this.savedFingerprint = fingerprint;
     } catch (error) {
       this.log.warn(
         { sessionId: this.sessionId, err: (error as Error).message },

@@ -42,6 +42,14 @@ describe('Chromium sandbox: the decision', () => {
     assert.ok(!sandboxed.includes('--no-sandbox') && !sandboxed.includes('--no-zygote'));
     assert.ok(chromiumFlags({ sandbox: false, reason: '' }).includes('--no-sandbox'));
   });
+
+  it('only an unsandboxed Chromium runs its GPU and network helpers inside the browser process', () => {
+    const inBrowser = ['--in-process-gpu', '--enable-features=NetworkServiceInProcess2'];
+    const sandboxed = chromiumFlags({ sandbox: true, reason: '' });
+    assert.ok(inBrowser.every((flag) => !sandboxed.includes(flag)));
+    const unsandboxed = chromiumFlags({ sandbox: false, reason: '' });
+    assert.ok(inBrowser.every((flag) => unsandboxed.includes(flag)));
+  });
 });
 
 /** The seccomp mode of every process under `rootPid` (2: a seccomp filter, what Chromium's sandbox installs). */
