@@ -69,4 +69,24 @@ describe('the outbox claims: one dispatcher per event, a failed start stays queu
     assert.deepEqual(seenByOther, [], 'no event of the first round was claimed by the second');
     assert.deepEqual(await queued(eventIds), [second], 'only the event whose start failed is still queued');
   });
+
+  it('an event of a workspace with no endpoint is not queued; once the workspace has one, the next event is', async () => {
+    const workspaceId = uniqueId('ws-no-endpoint');
+    const sessionId = uniqueId('no-endpoint');
+    await insertAccount(pool, { workspaceId, sessionId });
+    const change = (status: 'authenticated' | 'disconnected', index: number) =>
+      recordStatusChange(pool, {
+        sessionId: sessionKey(workspaceId, sessionId),
+        status,
+        eventType: status,
+        dedupeKey: `${sessionId}:${index}`,
+      });
+    const [withoutEndpoint] = (await change('authenticated', 0)).eventIds;
+    assert.ok(withoutEndpoint);
+    assert.deepEqual(await queued([withoutEndpoint]), []);
+    await setWorkspaceWebhook(pool, workspaceId, 'http://127.0.0.1:9/hooks');
+    const [withEndpoint] = (await change('disconnected', 1)).eventIds;
+    assert.ok(withEndpoint);
+    assert.deepEqual(await queued([withoutEndpoint, withEndpoint]), [withEndpoint]);
+  });
 });
