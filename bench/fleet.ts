@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import {
@@ -23,6 +24,7 @@ import { chromiumMemory, chromiumPids } from '../engine/real/chromium-memory.js'
 import { cpuByPart, cpuSpent } from './cpu.js';
 import { BENCH_SERVICE_ENV } from './service-env.js';
 import { summarize } from './stats.js';
+import { accountWorkflowId } from '../workflows/ids.js';
 
 export interface FleetOptions {
   hosts: number;
@@ -128,6 +130,11 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     // 5 minutes, as it would for a person), 50 at a time.
     process.stderr.write(`[fleet] connecting ${options.sessions} sessions on ${options.hosts} hosts...\n`);
     const connectStart = Date.now();
+    const stackParts = () => ({
+      ...Object.fromEntries(live().map((host, i) => [`host ${i + 1}`, host.handle.process.pid ?? 0])),
+      api: api?.process.pid ?? 0,
+    });
+    const connectCpuBefore = cpuByPart(stackParts());
     await inFlight(ids, 50, async (sessionId, index) => {
       await http('POST', `/v1/workspaces/${WORKSPACE}/accounts`, { sessionId });
       await http('POST', `/v1/simulator/sessions/${sessionId}/scan`, {
@@ -137,6 +144,8 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     });
     await waitForSettled(pool, options.sessions, 30 * 60_000);
     const connectSeconds = (Date.now() - connectStart) / 1000;
+    const connectCpuMs = totalMs(cpuSpent(connectCpuBefore, cpuByPart(stackParts())));
+    const connectedAt = Date.now();
     const load = await openClientsByHost(pool, PREFIX);
     const perHost = [...load.values()].sort((a, b) => b - a);
     const qrEvents = await qrEventCount(pool, WORKSPACE);
@@ -164,17 +173,31 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     // 2. Idle: what keeping them costs each part, per 1,000 sessions.
     process.stderr.write(`[fleet] idle: ${options.idleSeconds} s...\n`);
     await new Promise((resolve) => setTimeout(resolve, 10_000));
-    const parts = () => ({
-      ...Object.fromEntries(live().map((host, i) => [`host ${i + 1}`, host.handle.process.pid ?? 0])),
-      api: api?.process.pid ?? 0,
-    });
-    const idleParts = parts();
+    // The real engine's Chromiums are parts of their own (`host N chromium`), so a host's Node and its browsers show apart.
+    const chromiumRoots = async () =>
+      options.engine === 'real'
+        ? Object.fromEntries(
+            (
+              await Promise.all(
+                live().map(async (host, i) =>
+                  (await chromiumPids(host.engineDir)).map((pid) => [`host ${i + 1} chromium#${pid}`, pid] as const),
+                ),
+              )
+            ).flat(),
+          )
+        : {};
+    const idleParts = { ...stackParts(), ...(await chromiumRoots()) };
     const before = cpuByPart(idleParts);
     await new Promise((resolve) => setTimeout(resolve, options.idleSeconds * 1000));
-    const idleSpent = cpuSpent(before, cpuByPart(idleParts));
+    const idleSpent: Record<string, number> = {};
+    for (const [part, ms] of Object.entries(cpuSpent(before, cpuByPart(idleParts)))) {
+      const folded = part.replace(/#\d+$/, '');
+      idleSpent[folded] = (idleSpent[folded] ?? 0) + ms;
+    }
     const percentPer1000 = (ms: number) =>
       Math.round((ms / (options.idleSeconds * 1000)) * 100 * (1000 / options.sessions) * 100) / 100;
     const idle = Object.fromEntries(Object.entries(idleSpent).map(([part, ms]) => [part, percentPer1000(ms)]));
+    const idleCpuMsPerSecond = totalMs(idleSpent) / options.idleSeconds;
 
     // 3. The host with the most sessions is killed: until every one of them runs on another host.
     const loadAtKill = await openClientsByHost(pool, PREFIX);
@@ -185,6 +208,8 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
         : live().reduce((a, b) => ((loadAtKill.get(a.name) ?? 0) >= (loadAtKill.get(b.name) ?? 0) ? a : b));
     const orphaned = loadAtKill.get(victim.name) ?? 0;
     process.stderr.write(`[fleet] killing a host holding ${orphaned} sessions...\n`);
+    // What the restores cost the survivors and the servers, less what the same time idle costs them.
+    const restoreCpuBefore = cpuByPart(stackParts());
     const killedAt = Date.now();
     victim.handle.process.kill('SIGKILL');
     await victim.handle.exited;
@@ -196,6 +221,12 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     // Its clients count as running until its leases run out; then every session must run on another host.
     await waitForSettled(pool, options.sessions, 30 * 60_000, victim.name);
     const restoredInSeconds = (Date.now() - killedAt) / 1000;
+    const restoreCpuMs = Math.max(
+      0,
+      totalMs(cpuSpent(restoreCpuBefore, cpuByPart(stackParts()))) - idleCpuMsPerSecond * restoredInSeconds,
+    );
+    const movedIds = (await movedSessions(pool, victim.name, killedAt)).slice(0, 200);
+    const tasks = await workflowTasksOf(stack.temporalAddress, movedIds, { connectedAt, killedAt });
     const restores = await restoreTimes(pool, victim.name, killedAt);
     const killAway = await timeAwayFromConnected(pool, WORKSPACE, killedAt);
     const killOverlaps = await overlappingOwners(pool, PREFIX, { host: victim.name, at: killedAt });
@@ -247,6 +278,15 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
         longestAwayFromConnectedSeconds: Math.round(killAway.longestMs / 1000),
         awayFromConnectedSeconds: killAwaySeconds,
         twoOwners: killOverlaps.length,
+        // Whole stack's CPU per session, above what the same time idle costs: a move against a first connection.
+        cpuMsPerRestore: Math.round(restoreCpuMs / Math.max(1, orphaned)),
+        cpuMsPerFirstConnection: Math.round(connectCpuMs / options.sessions),
+        ratioRestoreOverFirstConnectionCpu:
+          Math.round((restoreCpuMs / Math.max(1, orphaned) / (connectCpuMs / options.sessions)) * 100) / 100,
+        // From the moved sessions' histories (up to 200): workflow tasks completed for the move and for the first
+        // connection (create to connected) of the same sessions.
+        workflowTasksPerMove: tasks.perMove,
+        workflowTasksPerFirstConnection: tasks.perFirstConnection,
       },
       rollingRestart: {
         seconds: Math.round((Date.now() - rollingAt) / 1000),
@@ -271,6 +311,52 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     await api?.stop('SIGTERM', 30_000);
     await stack.stop();
     await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+function totalMs(spent: Record<string, number>): number {
+  return Object.values(spent).reduce((sum, ms) => sum + ms, 0);
+}
+
+/** The sessions whose client started on another host after the kill: the ones the kill moved. */
+async function movedSessions(pool: DatabasePool, deadHost: string, killedAt: number): Promise<string[]> {
+  const ids = await pool.anyFirst(sql.type(z.object({ session_id: z.string() }))`
+    SELECT DISTINCT split_part(c.session_id, '.', 2) AS session_id FROM session_clients c
+    WHERE split_part(c.session_id, '.', 2) LIKE ${`${PREFIX}%`} AND c.host <> ${deadHost}
+      AND c.started_at >= to_timestamp(${killedAt / 1000})
+  `);
+  return [...ids];
+}
+
+/**
+ * Workflow tasks completed in each moved session's history: after the kill (the move) and before the fleet was
+ * connected (the first connection), the mean of each. The histories' payloads stay sealed: only event types and
+ * times are read.
+ */
+async function workflowTasksOf(
+  temporalAddress: string,
+  sessionIds: string[],
+  at: { connectedAt: number; killedAt: number },
+): Promise<{ perMove: number | null; perFirstConnection: number | null }> {
+  if (sessionIds.length === 0) return { perMove: null, perFirstConnection: null };
+  const connection = await Connection.connect({ address: temporalAddress });
+  try {
+    const client = new Client({ connection });
+    let move = 0;
+    let first = 0;
+    for (const sessionId of sessionIds) {
+      const history = await client.workflow.getHandle(accountWorkflowId(WORKSPACE, sessionId)).fetchHistory();
+      for (const event of history.events ?? []) {
+        if (event.workflowTaskCompletedEventAttributes == null) continue;
+        const ms = Number(event.eventTime?.seconds ?? 0) * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6);
+        if (ms >= at.killedAt) move += 1;
+        else if (ms <= at.connectedAt) first += 1;
+      }
+    }
+    const mean = (count: number) => Math.round((count / sessionIds.length) * 10) / 10;
+    return { perMove: mean(move), perFirstConnection: mean(first) };
+  } finally {
+    await connection.close();
   }
 }
 

@@ -21,7 +21,7 @@ import { createLogger } from '../lib/logger.js';
 import { baselineRoundTrip } from './baseline-workflow.js';
 import { cpuByPart, cpuSpent } from './cpu.js';
 import { BENCH_SERVICE_ENV } from './service-env.js';
-import { runBrowserContexts } from './browser-contexts.js';
+import { runChromium } from './chromium.js';
 import { runFleet } from './fleet.js';
 import { plotDistributions } from './plot.js';
 import { summarize, type Summary } from './stats.js';
@@ -38,7 +38,9 @@ import { summarize, type Summary } from './stats.js';
  *   --hosts N      the fleet instead (bench/fleet.ts): N worker processes holding --sessions S connected sessions
  *                  (default 1,000), idle cost, a host killed, a rolling restart; `--engine real` runs whatsapp-web.js
  *                  in Chromium on the WhatsApp Web stand-in, with each host's Chromium memory per session
- *   --browser-contexts N   N sessions' Chromium memory: a Chromium each, against one Chromium with a context each
+ *   --chromium N   N sessions' Chromium on the stand-in: processes, memory and idle CPU (over --idle) per session with
+ *                  the engine's flags against the untrimmed ones, one Chromium with a context each, a WhatsApp
+ *                  Web-sized page; and whether a profile keeps its storage across a restart
  */
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({
@@ -52,7 +54,7 @@ const { values } = parseArgs({
     hosts: { type: 'string' },
     sessions: { type: 'string', default: '1000' },
     engine: { type: 'string', default: 'simulated' },
-    'browser-contexts': { type: 'string' },
+    chromium: { type: 'string' },
   },
 });
 const SAMPLES = Number(values.samples);
@@ -72,8 +74,8 @@ interface StreamEvent {
 async function main() {
   const outDir = join(ROOT, values.out);
   await mkdir(outDir, { recursive: true });
-  if (values['browser-contexts']) {
-    await runBrowserContexts({ sessions: Number(values['browser-contexts']), outDir });
+  if (values.chromium) {
+    await runChromium({ sessions: Number(values.chromium), idleSeconds: IDLE_SECONDS, outDir });
     return;
   }
   if (values.hosts) {
