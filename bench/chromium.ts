@@ -113,8 +113,8 @@ export async function runChromium(options: { sessions: number; idleSeconds: numb
       }
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const memory = await chromiumMemory(folder);
-      // Each Chromium is its own root, so its helpers' CPU counts, reaped ones included.
-      const roots = async () => Object.fromEntries((await chromiumPids(folder)).map((pid) => [`chromium-${pid}`, pid]));
+      // Each Chromium is a root of the part, so its helpers' CPU counts, reaped ones included.
+      const roots = async () => ({ chromium: await chromiumPids(folder) });
       const before = cpuByPart(await roots());
       const startedAt = performance.now();
       await new Promise((resolve) => setTimeout(resolve, options.idleSeconds * 1000));

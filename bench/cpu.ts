@@ -50,14 +50,19 @@ export type CpuSnapshot = Map<string, { part: string; ms: number; parent: string
  * descends from (worker, API, the load generator), Temporal's and PostgreSQL's by their command; everything else is
  * left out. Two snapshots around a phase tell where that phase's CPU went (cpuSpent).
  */
-export function cpuByPart(roots: Record<string, number>): CpuSnapshot {
+export function cpuByPart(roots: Record<string, number | readonly number[]>): CpuSnapshot {
   const stats = new Map<number, ProcStat>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readStat(Number(entry));
     if (stat) stats.set(stat.pid, stat);
   }
-  const partOfRoot = new Map(Object.entries(roots).map(([part, pid]) => [pid, part]));
+  // A part may have several roots (a host's Chromiums): each counts for it with whatever descends from it.
+  const partOfRoot = new Map(
+    Object.entries(roots).flatMap(([part, pids]) =>
+      (typeof pids === 'number' ? [pids] : pids).map((pid) => [pid, part]),
+    ),
+  );
   const partOf = (stat: ProcStat): string | null => {
     const server = PART_BY_COMMAND[stat.command];
     if (server) return server;

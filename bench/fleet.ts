@@ -174,26 +174,18 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     process.stderr.write(`[fleet] idle: ${options.idleSeconds} s...\n`);
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     // The real engine's Chromiums are parts of their own (`host N chromium`), so a host's Node and its browsers show apart.
-    const chromiumRoots = async () =>
+    const chromiumParts = async () =>
       options.engine === 'real'
         ? Object.fromEntries(
-            (
-              await Promise.all(
-                live().map(async (host, i) =>
-                  (await chromiumPids(host.engineDir)).map((pid) => [`host ${i + 1} chromium#${pid}`, pid] as const),
-                ),
-              )
-            ).flat(),
+            await Promise.all(
+              live().map(async (host, i) => [`host ${i + 1} chromium`, await chromiumPids(host.engineDir)] as const),
+            ),
           )
         : {};
-    const idleParts = { ...stackParts(), ...(await chromiumRoots()) };
+    const idleParts = { ...stackParts(), ...(await chromiumParts()) };
     const before = cpuByPart(idleParts);
     await new Promise((resolve) => setTimeout(resolve, options.idleSeconds * 1000));
-    const idleSpent: Record<string, number> = {};
-    for (const [part, ms] of Object.entries(cpuSpent(before, cpuByPart(idleParts)))) {
-      const folded = part.replace(/#\d+$/, '');
-      idleSpent[folded] = (idleSpent[folded] ?? 0) + ms;
-    }
+    const idleSpent = cpuSpent(before, cpuByPart(idleParts));
     const percentPer1000 = (ms: number) =>
       Math.round((ms / (options.idleSeconds * 1000)) * 100 * (1000 / options.sessions) * 100) / 100;
     const idle = Object.fromEntries(Object.entries(idleSpent).map(([part, ms]) => [part, percentPer1000(ms)]));

@@ -42,9 +42,8 @@ export async function appendAccountEvent(
     RETURNING id
   `);
   // The webhook outbox, in the same transaction: the event goes out once this commits, whatever happens after. An
-  // event no endpoint of its workspace or account could want is not queued: a round trip of the outbox (insert,
-  // notify, claim, delete) for each event of every account without webhooks was most of PostgreSQL's work per
-  // connection.
+  // event of a workspace and account without any endpoint is not queued: nobody could want it, and every account
+  // without webhooks would otherwise pay an insert, a notify, a claim and a delete for each of its events.
   if (!EVENTS_NOT_SENT_AS_WEBHOOKS.includes(event.type)) {
     await tx.query(sql.unsafe`
       INSERT INTO webhook_outbox (event_id)
