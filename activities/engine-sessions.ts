@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { AccountStartSettings } from '../db/account-start-settings.js';
 import { screenshotSealContext } from '../db/session-screenshots.js';
-import type { LoggedInIdentity } from '../engine/types.js';
+import type { LoggedInIdentity, SessionEvent } from '../engine/types.js';
 import { readOwnPhone } from '../engine/own-phone.js';
 import { SessionStoppedWhileStarting, type SessionHost, type StartSession } from '../engine/session-host.js';
 import { sealForOneReader } from '../lib/sealed-for-one-reader.js';
@@ -39,14 +39,17 @@ export function createEngineSessionActivities(
   };
 
   return {
-    /** `owner` is the account's workflow id: the session's events are signalled to it. */
-    async startEngineSession(input: StartSession): Promise<void> {
+    /**
+     * `owner` is the account's workflow id: the session's events are signalled to it, except those of the start
+     * itself (up to its first QR, pairing code, `ready` or failure), which come back with this answer.
+     */
+    async startEngineSession(input: StartSession): Promise<{ events: SessionEvent[] }> {
       // Read first: the seat its claim held must become the running session in the same turn of the event loop,
       // or the host counts a free seat in between and takes one session too many.
       const settings = await startSettings(input.sessionId);
       seats.seatTaken(input.sessionId);
       try {
-        await whileHeartbeating(() => host.start({ ...input, ...settings }));
+        return { events: await whileHeartbeating(() => host.start({ ...input, ...settings })) };
       } catch (error) {
         // Stopped here before it was up (this host is draining): the account asks for another host at once.
         if (error instanceof SessionStoppedWhileStarting)

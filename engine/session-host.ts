@@ -16,6 +16,12 @@ export class SessionStoppedWhileStarting extends Error {
 const READY_PHONE_READ_BUDGET_MS = 2_000;
 
 /**
+ * How long a start waits for the session's first event its owner acts on (a QR, a pairing code, `ready`, a failure)
+ * to answer with it; past this it answers without, and the events go out as they come.
+ */
+const START_EVENTS_WAIT_MS = 15_000;
+
+/**
  * Where a host's session events go. `unwanted` means nobody follows the session any more: the host stops its client.
  * The sink does its own retrying; a throw means the event could not be delivered at all.
  */
@@ -26,11 +32,23 @@ interface HostedSession {
   /** Who started the session and hears its events (the sink's address for it). */
   owner: string;
   session: EngineSession | null;
+  /** The engine's start of the client: an event it emits before its start has returned waits for it. */
+  engineStart: Promise<EngineSession> | null;
   /** Resolves when the session is destroyed on this host. */
   gone: Promise<void>;
   markGone: () => void;
   /** Engine events go out one after another, so the owner sees them in the order the engine emitted them. */
   outbox: Promise<void>;
+  /**
+   * While the start is under way, the events are kept here and answered with the start instead of sent: each event
+   * sent then would cost the owner a turn of its own, before the start's answer that it needs anyway.
+   */
+  heldEvents: SessionEvent[] | null;
+  /** Resolves when a held event is one the owner acts on: the start answers at once. */
+  settled: Promise<void>;
+  markSettled: () => void;
+  /** The start's answer while it is under way: a repeated start of the same generation (a retry) waits for it. */
+  starting: Promise<SessionEvent[]> | null;
   /** Between `ready` and the next event that takes the session down or back to a login. */
   ready: boolean;
   /** When the engine last emitted an event for this client (ms): a session that has been quiet can be restarted. */
@@ -82,34 +100,57 @@ export class SessionHost {
     return this.sessions.size;
   }
 
-  /** Starts the session for this generation; a repeated start of the same generation is a no-op (activity retry). */
-  async start(params: StartSession): Promise<void> {
+  /**
+   * Starts the session for this generation and answers with the events it emitted until the first its owner acts on
+   * (or START_EVENTS_WAIT_MS); later events go to the sink. A repeated start of the same generation (an activity
+   * retry) answers what the start under way answers, or nothing once it has answered: those events went out.
+   */
+  async start(params: StartSession): Promise<SessionEvent[]> {
     const existing = this.sessions.get(params.sessionId);
-    if (existing?.generation === params.generation) return;
+    if (existing?.generation === params.generation) return existing.starting ?? [];
     if (existing) await this.stop(params.sessionId);
 
     let markGone: () => void = () => undefined;
     const gone = new Promise<void>((resolve) => {
       markGone = resolve;
     });
+    let markSettled: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => {
+      markSettled = resolve;
+    });
     const hosted: HostedSession = {
       generation: params.generation,
       owner: params.owner,
       session: null,
+      engineStart: null,
       gone,
       markGone,
       outbox: Promise.resolve(),
+      heldEvents: [],
+      settled,
+      markSettled,
+      starting: null,
       ready: false,
       lastEventAt: Date.now(),
     };
     this.sessions.set(params.sessionId, hosted);
+    const starting = this.startHosted(params, hosted);
+    hosted.starting = starting;
+    try {
+      return await starting;
+    } finally {
+      hosted.starting = null;
+    }
+  }
+
+  private async startHosted(params: StartSession, hosted: HostedSession): Promise<SessionEvent[]> {
     // A stop can come while the start waits for the lease or for the engine (a drain, a newer generation): the stop
     // finds nothing to destroy or release yet, so the start does it once it has them.
     const stoppedMeanwhile = () => this.sessions.get(params.sessionId) !== hosted;
     try {
       await this.leases?.acquire(params.sessionId);
       if (stoppedMeanwhile()) throw new SessionStoppedWhileStarting(params.sessionId);
-      hosted.session = await this.engine.start({
+      hosted.engineStart = this.engine.start({
         sessionId: params.sessionId,
         pairingPhoneNumber: params.pairingPhoneNumber,
         onEvent: (event) => this.forward(params.sessionId, hosted, event),
@@ -119,6 +160,7 @@ export class SessionHost {
         browserName: params.browserName ?? null,
         proxy: params.proxy ?? null,
       });
+      hosted.session = await hosted.engineStart;
       if (stoppedMeanwhile()) {
         await hosted.session.destroy().catch(() => undefined);
         throw new SessionStoppedWhileStarting(params.sessionId);
@@ -127,10 +169,31 @@ export class SessionHost {
       if (!stoppedMeanwhile()) this.sessions.delete(params.sessionId);
       // Released only when no newer start of the same session holds it now.
       if (!this.sessions.has(params.sessionId)) await this.leases?.release(params.sessionId);
-      markGone();
+      hosted.heldEvents = null;
+      hosted.markGone();
       this.onSessionLeft();
       throw error;
     }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      hosted.settled,
+      hosted.gone,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, START_EVENTS_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    // Taken in the events' own queue: an event still on its way (the phone read at `ready`) is held or sent, never
+    // lost between the two.
+    let events: SessionEvent[] = [];
+    hosted.outbox = hosted.outbox.then(() => {
+      events = hosted.heldEvents ?? [];
+      hosted.heldEvents = null;
+    });
+    await hosted.outbox;
+    // Stopped while it was coming up (this host is draining): the owner asks for another host at once.
+    if (stoppedMeanwhile()) throw new SessionStoppedWhileStarting(params.sessionId);
+    return events;
   }
 
   get(sessionId: string, generation?: number): EngineSession | null {
@@ -271,9 +334,16 @@ export class SessionHost {
     this.log.info({ sessionId, generation: hosted.generation, event: event.type, ...reason }, 'engine event');
     hosted.outbox = hosted.outbox.then(async () => {
       const sessionEvent: SessionEvent = { generation: hosted.generation, event, emittedAt };
-      if (event.type === 'ready' && hosted.session) {
-        const ownPhone = await this.readOwnPhoneAtReady(hosted.session);
+      // A restored login can turn ready before the engine's start has handed over its client.
+      const session = hosted.session ?? (await hosted.engineStart?.catch(() => null));
+      if (event.type === 'ready' && session) {
+        const ownPhone = await this.readOwnPhoneAtReady(session);
         if (ownPhone) sessionEvent.ownPhone = ownPhone;
+      }
+      if (hosted.heldEvents) {
+        hosted.heldEvents.push(sessionEvent);
+        if (event.type !== 'authenticated') hosted.markSettled();
+        return;
       }
       try {
         const outcome = await this.sink(hosted.owner, sessionEvent);

@@ -41,8 +41,14 @@ export class AccountMachine {
     this.inbox = newInbox(input.carried?.pendingEvents);
     const { workflowId } = workflowInfo();
     const key = sessionKey(input.workspaceId, input.sessionId);
-    const session = new SessionLink(key, workflowId, settings.timings, input.pairingPhoneNumber ?? null, (report) =>
-      report.type === 'watchEnded' ? this.inbox.hostReports.push(report) : this.inbox.placementAnswers.push(report),
+    const session = new SessionLink(
+      key,
+      workflowId,
+      settings.timings,
+      input.pairingPhoneNumber ?? null,
+      (report) =>
+        report.type === 'watchEnded' ? this.inbox.hostReports.push(report) : this.inbox.placementAnswers.push(report),
+      (events) => this.inbox.events.unshift(...events.filter((event) => event.generation === this.state.generation)),
     );
     const ids = { workflowId, workspaceId: input.workspaceId, sessionId: input.sessionId, sessionKey: key };
     this.effects = new AccountEffects(ids, session, this.pairingRequests);

@@ -2,7 +2,7 @@ import { CancellationScope } from '@temporalio/workflow';
 import { failureReason, hostActivities, placement } from './account-activities.js';
 import type { AccountInput } from './account-inputs.js';
 import type { AccountTimings } from '../domain/account-timings.js';
-import type { LoggedInIdentity } from '../engine/types.js';
+import type { LoggedInIdentity, SessionEvent } from '../engine/types.js';
 
 type HostReport = Extract<AccountInput, { type: 'watchEnded' | 'placementAnswered' | 'placementFailed' }>;
 
@@ -21,6 +21,8 @@ export class SessionLink {
     private readonly timings: AccountTimings,
     private readonly pairingPhoneNumber: string | null,
     private readonly report: (report: HostReport) => void,
+    /** The events of a start, which its answer brings instead of signals: older than any signalled since. */
+    private readonly receiveStartEvents: (events: SessionEvent[]) => void,
   ) {}
 
   /**
@@ -56,12 +58,13 @@ export class SessionLink {
   /** Starts (or, after a continue-as-new, takes over: the start is idempotent) the session, and watches it. */
   async start(taskQueue: string, generation: number): Promise<void> {
     const activities = hostActivities(taskQueue, this.timings);
-    await activities.engine.startEngineSession({
+    const { events } = await activities.engine.startEngineSession({
       sessionId: this.sessionId,
       owner: this.workflowId,
       generation,
       pairingPhoneNumber: this.pairingPhoneNumber,
     });
+    this.receiveStartEvents(events);
     // Not awaited: the watch runs beside the account's loop and only reports when the host goes away (its heartbeat
     // failed: the host may still be alive) or stopped the client itself.
     void CancellationScope.nonCancellable(() =>

@@ -194,6 +194,7 @@ export class StubWorld {
         if (session.startFailure)
           throw ApplicationFailure.nonRetryable('the stub host cannot start it', session.startFailure);
         if (!session.starts.includes(generation)) session.starts.push(generation);
+        return { events: [] };
       },
       watchEngineSession: async ({ sessionId, generation }) => {
         const context = Context.current();
