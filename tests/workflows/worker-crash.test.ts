@@ -57,7 +57,7 @@ describe('a worker process killed mid-connection', { timeout: 180_000 }, () => {
     assert.equal(qrsAfter, qrsBeforeTheCrash, 'the second worker logged in from the saved login: no new QR');
   });
 
-  it("a host SIGKILLed under a connected session: a live host sees its lease lapse and tells that session, long before the watch's heartbeat would", async () => {
+  it("a host SIGKILLed under a connected session: a live host sees its lease lapse and tells that session, long before the watch's heartbeat would; the move costs three workflow tasks, the restored login's events coming with its start", async () => {
     const taskQueue = uniqueId('tq-lapse');
     const first = await startTestWorker(FAST_SIMULATOR_ENV, taskQueue);
     workers.push(first.worker);
@@ -83,9 +83,26 @@ describe('a worker process killed mid-connection', { timeout: 180_000 }, () => {
     assert.ok(noticedInMs < 60_000, `noticed in ${noticedInMs} ms, not after the 10-minute heartbeat timeout`);
     const row = await accounts.rowWithStatus(sessionId, 'connected', 60_000);
     assert.equal(row.phone_number, phone, 'connected again on the live host, from the saved login');
-    const signals = (await handle.fetchHistory()).events
-      ?.map((event) => event.workflowExecutionSignaledEventAttributes?.signalName)
-      .filter(Boolean);
-    assert.ok(signals?.includes('hostGone'), 'told by a live host, not by a heartbeat timeout');
+    // The move's last task schedules the new host's watch: from the notice until then.
+    const move = await eventually(
+      async () => {
+        const events = (await handle.fetchHistory()).events ?? [];
+        const noticed = events.findIndex(
+          (event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'hostGone',
+        );
+        if (noticed < 0) return undefined;
+        const since = events.slice(noticed);
+        const watched = since.some(
+          (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'watchEngineSession',
+        );
+        return watched ? since : undefined;
+      },
+      30_000,
+      'told by a live host, not by a heartbeat timeout, and watched on the new one',
+    );
+    const signalled = move.flatMap((event) => event.workflowExecutionSignaledEventAttributes?.signalName ?? []);
+    assert.deepEqual(signalled, ['hostGone'], 'authenticated and ready came with the start, not as signals');
+    const tasks = move.filter((event) => event.workflowTaskCompletedEventAttributes != null).length;
+    assert.equal(tasks, 3, 'the notice, the placement’s answer, the start');
   });
 });
