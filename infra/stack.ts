@@ -6,7 +6,7 @@ import { ConfigError } from '../config/env.js';
 import type { Logger } from '../lib/logger.js';
 import { startLocalPostgres, type RunningPostgres } from './local-postgres.js';
 import { newKeyEntry } from '../lib/keyring.js';
-import { findFreePort } from './ports.js';
+import { findFreeLowPort } from './ports.js';
 import { resolveTemporalCli } from './temporal-cli.js';
 import { startTemporalDevServer, type RunningTemporal } from './temporal-dev-server.js';
 import { resolveTemporalServer, startTemporalServer } from './temporal-server.js';
@@ -54,11 +54,19 @@ export async function startPrivateStack(options: {
   delete env.TEMPORAL_ADDRESS;
   // A key of the run's own: its processes read each other's payloads, and nothing of a deployment's.
   env.ENCRYPTION_KEYS = newKeyEntry('run');
+  // Below the ephemeral range: PostgreSQL binds its port only after initdb, seconds later, and an outgoing
+  // connection (an npm install beside the run) can take a port the OS just reported free in that range meanwhile.
+  const taken = new Set<number>();
+  const freePort = async () => {
+    const port = await findFreeLowPort('127.0.0.1', taken);
+    taken.add(port);
+    return port;
+  };
   const stack = await startStack({
     ...options,
-    temporalPort: await findFreePort(),
-    temporalUiPort: options.withUi ? await findFreePort() : null,
-    postgresPort: await findFreePort(),
+    temporalPort: await freePort(),
+    temporalUiPort: options.withUi ? await freePort() : null,
+    postgresPort: await freePort(),
     namespace: 'default',
     env,
   });
