@@ -334,10 +334,10 @@ export class SessionHost {
     this.log.info({ sessionId, generation: hosted.generation, event: event.type, ...reason }, 'engine event');
     hosted.outbox = hosted.outbox.then(async () => {
       const sessionEvent: SessionEvent = { generation: hosted.generation, event, emittedAt };
-      // A restored login can turn ready before the engine's start has handed over its client.
-      const session = hosted.session ?? (await hosted.engineStart?.catch(() => null));
-      if (event.type === 'ready' && session) {
-        const ownPhone = await this.readOwnPhoneAtReady(session);
+      if (event.type === 'ready') {
+        // A restored login can turn ready before the engine's start has handed over its client.
+        const session = hosted.session ?? (await hosted.engineStart?.catch(() => null));
+        const ownPhone = session ? await this.readOwnPhoneAtReady(session) : null;
         if (ownPhone) sessionEvent.ownPhone = ownPhone;
       }
       if (hosted.heldEvents) {
