@@ -27,12 +27,17 @@ async function answeredByStatus(stack: FaultStack): Promise<Map<string, number>>
   return counts;
 }
 
-/** The API's error-level log lines: a 5xx names its cause there (CI keeps no files). */
+/**
+ * The API's log lines about the requests it failed: error level (a 500), and the warnings that name the dependency a
+ * 503 could not reach, with the call that waited (CI keeps no files).
+ */
 async function apiErrorLines(stack: FaultStack): Promise<string> {
   const logs = (await readdir(stack.dataDir)).filter((name) => /^api-\d+\.log$/.test(name));
   const lines = await Promise.all(
     logs.map(async (name) =>
-      (await readFile(join(stack.dataDir, name), 'utf8')).split('\n').filter((line) => /"level":(50|60)/.test(line)),
+      (await readFile(join(stack.dataDir, name), 'utf8'))
+        .split('\n')
+        .filter((line) => /"level":(50|60)/.test(line) || /"level":40.*"dependency"/.test(line)),
     ),
   );
   return lines
