@@ -27,13 +27,12 @@ export function createEngineSessionActivities(
   /** Leaves a sealed screenshot where the API request that asked for it takes it (db/session-screenshots.ts). */
   keepScreenshot: (screenshot: SealedScreenshot) => Promise<void>,
 ) {
-  const requireSession = (sessionId: string, generation: number) => {
+  /** The session's client here, of this generation when one is named. */
+  const requireSession = (sessionId: string, generation?: number) => {
     const session = host.get(sessionId, generation);
     if (!session) {
-      throw ApplicationFailure.nonRetryable(
-        `session ${sessionId} (generation ${generation}) is not on this host`,
-        'SessionNotOnHost',
-      );
+      const which = generation === undefined ? '' : ` (generation ${generation})`;
+      throw ApplicationFailure.nonRetryable(`session ${sessionId}${which} is not on this host`, 'SessionNotOnHost');
     }
     return session;
   };
@@ -112,13 +111,9 @@ export function createEngineSessionActivities(
      * private half lives only in that request's memory): the image passes through neither this activity's result
      * (the workflow's history) nor the database in clear.
      */
-    async captureSessionScreen(input: {
-      sessionId: string;
-      generation: number;
-      requestId: string;
-      readerKey: string;
-    }): Promise<void> {
-      const session = requireSession(input.sessionId, input.generation);
+    async captureSessionScreen(input: { sessionId: string; requestId: string; readerKey: string }): Promise<void> {
+      // Whichever client of the session runs here: this host holds its lease, which is how the API found the host.
+      const session = requireSession(input.sessionId);
       const screenshot = await whileHeartbeating(() => withinPageDeadline(session.screenshot()));
       const context = screenshotSealContext(input.requestId, input.sessionId);
       await keepScreenshot({

@@ -39,6 +39,14 @@ export async function leaseExpiry(db: CommonQueryMethods, sessionId: string): Pr
 }
 
 /**
+ * The host queue of the host whose live lease runs the session now; null when none does. Through sql/0036's function,
+ * which the API may call without reading the leases.
+ */
+export async function sessionHost(db: CommonQueryMethods, sessionId: string): Promise<string | null> {
+  return db.oneFirst(sql.type(z.object({ host: z.string().nullable() }))`SELECT session_host(${sessionId}) AS host`);
+}
+
+/**
  * Renews every lease this host holds for these sessions under these epochs, in one statement; answers the sessions
  * it still holds and the new expiry. A session missing from the answer was taken over.
  */

@@ -1,13 +1,12 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { EngineSessionActivities } from '../activities/index.js';
-import { checkedInput, isCount, isName, readableResults, type Fields } from './payload-checks.js';
+import { checkedInput, isName, readableResults, type Fields } from './payload-checks.js';
 
 export interface SessionScreenshotInput {
   /** The session's key, `<workspaceId>.<sessionId>`, as its host knows it. */
   sessionKey: string;
-  /** The host queue of the process that runs the session, and the generation it runs. */
+  /** The host queue of the process that runs the session: the holder of its lease. */
   hostTaskQueue: string;
-  generation: number;
   /** The API request that asked: 32 hex digits, the row it takes the image from. */
   requestId: string;
   /** The request's public key: the host seals the image for it alone. */
@@ -33,7 +32,6 @@ export async function sessionScreenshot(screenshotInput: SessionScreenshotInput)
   );
   await captureSessionScreen({
     sessionId: input.sessionKey,
-    generation: input.generation,
     requestId: input.requestId,
     readerKey: input.readerKey,
   });
@@ -43,7 +41,6 @@ function isSessionScreenshotInput(fields: Fields): boolean {
   return (
     isName(fields.sessionKey) &&
     isName(fields.hostTaskQueue) &&
-    isCount(fields.generation) &&
     typeof fields.requestId === 'string' &&
     /^[0-9a-f]{32}$/.test(fields.requestId) &&
     isName(fields.readerKey)

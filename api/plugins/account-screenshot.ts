@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ApplicationFailure, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { sessionHost } from '../../db/session-leases.js';
 import { screenshotSealContext, takeScreenshot } from '../../db/session-screenshots.js';
 import { sessionKey } from '../../domain/session-key.js';
 import { newOneReader } from '../../lib/sealed-for-one-reader.js';
-import { accountWorkflowId } from '../../workflows/ids.js';
-import { accountStateQuery } from '../../workflows/messages.js';
 import { sessionScreenshot } from '../../workflows/session-screenshot.js';
 import { workspaceIdKey } from '../../workflows/search-attributes.js';
 import { accountFor } from '../account-access.js';
@@ -55,14 +54,10 @@ export default async function accountScreenshotPlugin(fastify: FastifyInstance, 
         new HttpProblem(problem(409, 'session_not_running', 'Conflict', `account ${row.session_id} ${why}`));
       if (row.deleted_at !== null) throw notRunning('was deleted');
       const key = sessionKey(row.workspace_id, row.session_id);
-      const state = await withTemporalDeadline(temporal, () =>
-        temporal.workflow.getHandle(accountWorkflowId(row.workspace_id, row.session_id)).query(accountStateQuery),
-      ).catch((error: unknown) => {
-        if (error instanceof WorkflowNotFoundError) return null;
-        throw error;
-      });
-      if (!state || state.ended) throw notRunning('has ended');
-      if (state.hostTaskQueue === null) throw notRunning('has no session running on a host now');
+      // The host that holds the session's lease runs its client: the database knows, without a query that waits for
+      // the account's workflow to answer (behind a workflow task under way, or a replay).
+      const hostTaskQueue = await sessionHost(pool, key);
+      if (hostTaskQueue === null) throw notRunning('has no session running on a host now');
 
       const requestId = randomBytes(16).toString('hex');
       const reader = newOneReader();
@@ -73,8 +68,7 @@ export default async function accountScreenshotPlugin(fastify: FastifyInstance, 
           args: [
             {
               sessionKey: key,
-              hostTaskQueue: state.hostTaskQueue ?? '',
-              generation: state.generation,
+              hostTaskQueue,
               requestId,
               readerKey: reader.publicKey,
             },
