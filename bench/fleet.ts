@@ -21,7 +21,8 @@ import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.j
 import { startPrivateStack, type TemporalTopology } from '../infra/stack.js';
 import { createLogger } from '../lib/logger.js';
 import { chromiumMemory, chromiumPids } from '../engine/real/chromium-memory.js';
-import { cpuByPart, cpuSpent } from './cpu.js';
+import { cpuByPart, cpuSpent, type CpuSnapshot } from './cpu.js';
+import { startCpuProfile } from './cpu-profile.js';
 import { BENCH_SERVICE_ENV } from './service-env.js';
 import { summarize } from './stats.js';
 import { accountWorkflowId } from '../workflows/ids.js';
@@ -35,6 +36,8 @@ export interface FleetOptions {
   topology: TemporalTopology;
   outDir: string;
   root: string;
+  /** Profile one surviving host from the kill until the sessions are back (its inspector, on loopback). */
+  profileMove?: boolean;
 }
 
 const WORKSPACE = 'bench-fleet';
@@ -144,7 +147,8 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     });
     await waitForSettled(pool, options.sessions, 30 * 60_000);
     const connectSeconds = (Date.now() - connectStart) / 1000;
-    const connectCpuMs = totalMs(cpuSpent(connectCpuBefore, cpuByPart(stackParts())));
+    const connectSpent = cpuSpent(connectCpuBefore, cpuByPart(stackParts()));
+    const connectCpuMs = totalMs(connectSpent);
     const connectedAt = Date.now();
     const load = await openClientsByHost(pool, PREFIX);
     const perHost = [...load.values()].sort((a, b) => b - a);
@@ -189,7 +193,6 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     const percentPer1000 = (ms: number) =>
       Math.round((ms / (options.idleSeconds * 1000)) * 100 * (1000 / options.sessions) * 100) / 100;
     const idle = Object.fromEntries(Object.entries(idleSpent).map(([part, ms]) => [part, percentPer1000(ms)]));
-    const idleCpuMsPerSecond = totalMs(idleSpent) / options.idleSeconds;
 
     // 3. The host with the most sessions is killed: until every one of them runs on another host.
     const loadAtKill = await openClientsByHost(pool, PREFIX);
@@ -202,6 +205,12 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     process.stderr.write(`[fleet] killing a host holding ${orphaned} sessions...\n`);
     // What the restores cost the survivors and the servers, less what the same time idle costs them.
     const restoreCpuBefore = cpuByPart(stackParts());
+    // The survivors' CPU every second until the sessions are back: what they spend while the killed host's leases
+    // run out, before any move, is their idle in this same window (the idle measured above counted the killed host).
+    const afterKill: { at: number; cpu: CpuSnapshot }[] = [];
+    const sampler = setInterval(() => afterKill.push({ at: Date.now(), cpu: cpuByPart(stackParts()) }), 1_000);
+    const profiled = options.profileMove ? live().find((host) => host !== victim) : undefined;
+    const moveProfile = profiled ? await startCpuProfile(profiled.handle.process.pid ?? 0) : null;
     const killedAt = Date.now();
     victim.handle.process.kill('SIGKILL');
     await victim.handle.exited;
@@ -212,14 +221,36 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     if (replacedAtOnce) await startHost();
     // Its clients count as running until its leases run out; then every session must run on another host.
     await waitForSettled(pool, options.sessions, 30 * 60_000, victim.name);
-    const restoredInSeconds = (Date.now() - killedAt) / 1000;
-    const restoreCpuMs = Math.max(
-      0,
-      totalMs(cpuSpent(restoreCpuBefore, cpuByPart(stackParts()))) - idleCpuMsPerSecond * restoredInSeconds,
+    clearInterval(sampler);
+    const moveProfilePath = join(
+      options.outDir,
+      `bench-fleet-move-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
     );
+    const hostProfile = moveProfile ? await moveProfile.stop(moveProfilePath) : null;
+    const restoredInSeconds = (Date.now() - killedAt) / 1000;
+    const restoreSpent = cpuSpent(restoreCpuBefore, cpuByPart(stackParts()));
+    const restores = await restoreTimes(pool, victim.name, killedAt);
+    // Idle per second by kind of process: the survivors' between 5 s after the kill and 5 s before the first move,
+    // or, when that window is under 5 s, the whole stack's idle measured before the kill.
+    const windowStart = afterKill.find((sample) => sample.at >= killedAt + 5_000);
+    const windowEnd = afterKill.filter((sample) => sample.at <= killedAt + restores.firstSeconds * 1000 - 5_000).at(-1);
+    const idleWindow =
+      windowStart && windowEnd && windowEnd.at - windowStart.at >= 5_000
+        ? {
+            seconds: (windowEnd.at - windowStart.at) / 1000,
+            spent: byKind(cpuSpent(windowStart.cpu, windowEnd.cpu)),
+          }
+        : { seconds: options.idleSeconds, spent: byKind(idleSpent) };
+    // A move's CPU by kind of process, each less its own idle over the restore: beside a first connection's.
+    const restoreByKind = Object.fromEntries(
+      Object.entries(byKind(restoreSpent)).map(([kind, ms]) => [
+        kind,
+        Math.max(0, ms - ((idleWindow.spent[kind] ?? 0) / idleWindow.seconds) * restoredInSeconds),
+      ]),
+    );
+    const restoreCpuMs = totalMs(restoreByKind);
     const movedIds = (await movedSessions(pool, victim.name, killedAt)).slice(0, 200);
     const tasks = await workflowTasksOf(stack.temporalAddress, movedIds, { connectedAt, killedAt });
-    const restores = await restoreTimes(pool, victim.name, killedAt);
     const killAway = await timeAwayFromConnected(pool, WORKSPACE, killedAt);
     const killOverlaps = await overlappingOwners(pool, PREFIX, { host: victim.name, at: killedAt });
     const killAwaySeconds = await awayFromConnected(pool, killedAt);
@@ -273,10 +304,34 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
         // Whole stack's CPU per session, above what the same time idle costs: a move against a first connection.
         cpuMsPerRestore: Math.round(restoreCpuMs / Math.max(1, orphaned)),
         cpuMsPerFirstConnection: Math.round(connectCpuMs / options.sessions),
+        cpuMsPerRestoreByProcess: perSession(restoreByKind, Math.max(1, orphaned)),
+        // The idle subtracted from the restore's CPU: the survivors' own, measured while the leases ran out.
+        idleSubtracted: {
+          measuredOverSeconds: Math.round(idleWindow.seconds),
+          percentOfOneCore: Object.fromEntries(
+            Object.entries(idleWindow.spent).map(([kind, ms]) => [
+              kind,
+              Math.round((ms / idleWindow.seconds / 10) * 100) / 100,
+            ]),
+          ),
+        },
+        cpuMsPerFirstConnectionByProcess: perSession(byKind(connectSpent), options.sessions),
         ratioRestoreOverFirstConnectionCpu:
           Math.round((restoreCpuMs / Math.max(1, orphaned) / (connectCpuMs / options.sessions)) * 100) / 100,
         // From the moved sessions' histories (up to 200): workflow tasks completed for the move and for the first
         // connection (create to connected) of the same sessions.
+        ...(hostProfile && profiled
+          ? {
+              survivingHostProfile: {
+                host: profiled.name,
+                sessionsItTook:
+                  ((await openClientsByHost(pool, PREFIX)).get(profiled.name) ?? 0) -
+                  (loadAtKill.get(profiled.name) ?? 0),
+                cpuprofile: moveProfilePath,
+                ...hostProfile,
+              },
+            }
+          : {}),
         workflowTasksPerMove: tasks.perMove,
         workflowTasksPerFirstConnection: tasks.perFirstConnection,
       },
@@ -308,6 +363,22 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
 
 function totalMs(spent: Record<string, number>): number {
   return Object.values(spent).reduce((sum, ms) => sum + ms, 0);
+}
+
+/** CPU by kind of process: every host (with its Chromiums) as `hosts`, the API, Temporal, PostgreSQL. */
+function byKind(spent: Record<string, number>): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const [part, ms] of Object.entries(spent)) {
+    const kind = part.startsWith('host ') ? 'hosts' : part;
+    kinds[kind] = (kinds[kind] ?? 0) + ms;
+  }
+  return kinds;
+}
+
+function perSession(byProcess: Record<string, number>, sessions: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(byProcess).map(([kind, ms]) => [kind, Math.round((ms / sessions) * 10) / 10]),
+  );
 }
 
 /** The sessions whose client started on another host after the kill: the ones the kill moved. */

@@ -55,6 +55,7 @@ const { values } = parseArgs({
     sessions: { type: 'string', default: '1000' },
     engine: { type: 'string', default: 'simulated' },
     chromium: { type: 'string' },
+    'profile-move': { type: 'boolean', default: false },
   },
 });
 const SAMPLES = Number(values.samples);
@@ -87,6 +88,7 @@ async function main() {
       topology: TOPOLOGIES[0] ?? 'dev',
       outDir,
       root: ROOT,
+      profileMove: values['profile-move'],
     });
     return;
   }
