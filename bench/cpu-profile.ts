@@ -75,36 +75,44 @@ export interface ProcessProfile {
 
 export interface ProfileSummary {
   sampledMs: number;
-  /** Self time by where the code comes from: the share of the window's samples, largest first. */
+  /** The share of the window the main thread was not waiting for I/O. */
+  busyPercent: number;
+  /** Self time by where the code comes from: the share of the busy samples, largest first. */
   bySource: { source: string; percent: number }[];
-  /** Self time by function, the twelve largest. */
+  /** Self time by function, the twelve largest, as a share of the busy samples. */
   topFunctions: { fn: string; percent: number }[];
 }
 
-/** Where the samples fell: by package (or the project's folder) and by function, idle and GC named as such. */
+/** Where the busy samples fell: by package (or the project's folder) and by function, GC named as such. */
 function summarize(profile: Profile): ProfileSummary {
   const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
   const hits = new Map<number, number>();
   for (const id of profile.samples ?? []) hits.set(id, (hits.get(id) ?? 0) + 1);
-  const total = profile.samples?.length ?? 0;
   const sources = new Map<string, number>();
   const functions = new Map<string, number>();
+  let idle = 0;
   for (const [id, count] of hits) {
     const frame = byNode.get(id)?.callFrame;
     if (!frame) continue;
+    if (frame.functionName === '(idle)') {
+      idle += count;
+      continue;
+    }
     const source = sourceOf(frame.url, frame.functionName);
     sources.set(source, (sources.get(source) ?? 0) + count);
     const fn = `${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`;
     functions.set(fn, (functions.get(fn) ?? 0) + count);
   }
-  const percent = (count: number) => Math.round((count / Math.max(1, total)) * 1000) / 10;
+  const busy = (profile.samples?.length ?? 0) - idle;
+  const percent = (count: number) => Math.round((count / Math.max(1, busy)) * 1000) / 10;
   const ranked = <K extends string>(map: Map<string, number>, key: K) =>
     [...map]
       .sort((a, b) => b[1] - a[1])
       .map(([name, count]) => ({ [key]: name, percent: percent(count) }) as Record<K, string> & { percent: number });
   return {
     sampledMs: Math.round((profile.endTime - profile.startTime) / 1000),
-    bySource: ranked(sources, 'source'),
+    busyPercent: Math.round((busy / Math.max(1, busy + idle)) * 1000) / 10,
+    bySource: ranked(sources, 'source').slice(0, 15),
     topFunctions: ranked(functions, 'fn').slice(0, 12),
   };
 }

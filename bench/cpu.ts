@@ -124,7 +124,14 @@ export function cpuByThread(pid: number): Record<string, number> {
   }
   for (const tid of threads) {
     const stat = readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`);
-    if (stat) byName[stat.command] = (byName[stat.command] ?? 0) + (stat.cpuTicks * 1000) / TICKS_PER_SECOND;
+    // Node names all its threads `node`: the main thread is the one whose id is the process's.
+    const name =
+      Number(tid) === pid
+        ? 'main (JavaScript)'
+        : stat?.command === 'node'
+          ? 'node (V8 and libuv helpers)'
+          : stat?.command;
+    if (stat && name) byName[name] = (byName[name] ?? 0) + (stat.cpuTicks * 1000) / TICKS_PER_SECOND;
   }
   return byName;
 }

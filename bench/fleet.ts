@@ -227,6 +227,9 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
       `bench-fleet-move-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
     );
     const hostProfile = moveProfile ? await moveProfile.stop(moveProfilePath) : null;
+    const profiledTook = profiled
+      ? ((await openClientsByHost(pool, PREFIX)).get(profiled.name) ?? 0) - (loadAtKill.get(profiled.name) ?? 0)
+      : 0;
     const restoredInSeconds = (Date.now() - killedAt) / 1000;
     const restoreSpent = cpuSpent(restoreCpuBefore, cpuByPart(stackParts()));
     const restores = await restoreTimes(pool, victim.name, killedAt);
@@ -324,9 +327,7 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
           ? {
               survivingHostProfile: {
                 host: profiled.name,
-                sessionsItTook:
-                  ((await openClientsByHost(pool, PREFIX)).get(profiled.name) ?? 0) -
-                  (loadAtKill.get(profiled.name) ?? 0),
+                sessionsItTook: profiledTook,
                 cpuprofile: moveProfilePath,
                 ...hostProfile,
               },
