@@ -9,6 +9,8 @@ interface ProcStat {
   command: string;
   /** Its own CPU time and that of its children it has waited for (so a reaped child's time is not lost). */
   cpuTicks: number;
+  /** Its own CPU time alone: a thread's entry carries its whole process's waited-for children in the fields above. */
+  ownTicks: number;
   /** When it started (ticks since boot): with the pid, names one process even after the pid is reused. */
   startedAt: number;
 }
@@ -27,6 +29,7 @@ function readStat(pid: number, path = `/proc/${pid}/stat`): ProcStat | null {
       parent: Number(fields[1]),
       command,
       cpuTicks: (utime ?? 0) + (stime ?? 0) + (cutime ?? 0) + (cstime ?? 0),
+      ownTicks: (utime ?? 0) + (stime ?? 0),
       startedAt: Number(fields[19]),
     };
   } catch {
@@ -124,14 +127,11 @@ export function cpuByThread(pid: number): Record<string, number> {
   }
   for (const tid of threads) {
     const stat = readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+    if (!stat) continue;
     // Node names all its threads `node`: the main thread is the one whose id is the process's.
     const name =
-      Number(tid) === pid
-        ? 'main (JavaScript)'
-        : stat?.command === 'node'
-          ? 'node (V8 and libuv helpers)'
-          : stat?.command;
-    if (stat && name) byName[name] = (byName[name] ?? 0) + (stat.cpuTicks * 1000) / TICKS_PER_SECOND;
+      stat.pid === pid ? 'main (JavaScript)' : stat.command === 'node' ? 'node (V8 and libuv helpers)' : stat.command;
+    byName[name] = (byName[name] ?? 0) + (stat.ownTicks * 1000) / TICKS_PER_SECOND;
   }
   return byName;
 }

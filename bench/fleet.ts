@@ -321,8 +321,6 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
         cpuMsPerFirstConnectionByProcess: perSession(byKind(connectSpent), options.sessions),
         ratioRestoreOverFirstConnectionCpu:
           Math.round((restoreCpuMs / Math.max(1, orphaned) / (connectCpuMs / options.sessions)) * 100) / 100,
-        // From the moved sessions' histories (up to 200): workflow tasks completed for the move and for the first
-        // connection (create to connected) of the same sessions.
         ...(hostProfile && profiled
           ? {
               survivingHostProfile: {
@@ -333,6 +331,8 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
               },
             }
           : {}),
+        // From the moved sessions' histories (up to 200): workflow tasks completed for the move and for the first
+        // connection (create to connected) of the same sessions.
         workflowTasksPerMove: tasks.perMove,
         workflowTasksPerFirstConnection: tasks.perFirstConnection,
       },
