@@ -44,7 +44,11 @@ export function leaseTimings(ttlMs: number): HostLeaseTimings {
  * session carry its fence (host and epoch), so a late one from a stale owner is refused by the database.
  */
 export class HostLeases {
-  private readonly held = new Map<string, number>();
+  /**
+   * The client each session runs here under, by the epoch it holds, and until when (the database's clock) that lease
+   * is known valid: the audit's bound on the client.
+   */
+  private readonly held = new Map<string, { epoch: number; validUntil: number }>();
   /** Monotonic time of the last renewal that succeeded, taken before it was sent. */
   private lastRenewedAt = performance.now();
   /**
@@ -52,9 +56,13 @@ export class HostLeases {
    * before the request was sent.
    */
   private storeAnsweredAt = performance.now();
-  /** Until when (the database's clock) each held lease is known valid: the audit's bound on each client. */
-  private readonly validUntil = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
+  /**
+   * A renewal still waiting on the lease store: the next tick sends none beside it. Renewals sent side by side while
+   * the store is slow answer out of order, and an old one would judge the clients started since by the epochs it was
+   * sent with.
+   */
+  private renewing = false;
   /**
    * Client ends the audit could not record while the database was out of reach (the clients did stop): written once
    * it answers again, with the lease's known validity, which is what bounds each client in the audit.
@@ -80,7 +88,7 @@ export class HostLeases {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.renew().then(() => this.reportLapsed()), this.timings.renewEveryMs);
+    this.timer = setInterval(() => void this.tick(), this.timings.renewEveryMs);
   }
 
   stop(): void {
@@ -99,36 +107,44 @@ export class HostLeases {
 
   /** The fence of a session's current client here, or null when this host holds no lease for it. */
   fence(sessionId: string): LeaseFence | null {
-    const epoch = this.held.get(sessionId);
-    return epoch === undefined ? null : { host: this.host, epoch };
+    const lease = this.held.get(sessionId);
+    return lease === undefined ? null : { host: this.host, epoch: lease.epoch };
   }
 
   /**
-   * Takes the session's lease for a new client here. A lease another host still holds is waited out (that host
-   * stops its client before it expires); still held after that, the start fails and the workflow retries it.
+   * Takes the session's lease for a new client here and answers its epoch, which the client's saves and its release
+   * carry. A lease another host still holds is waited out (that host stops its client before it expires); still held
+   * after that, the start fails and the workflow retries it. Null when the client stopped being wanted
+   * (`stillWanted`) before a lease was taken. The host asks for one lease of a session at a time
+   * (engine/session-host.ts).
    */
-  async acquire(sessionId: string): Promise<number> {
+  async acquire(sessionId: string, stillWanted: () => boolean = () => true): Promise<number | null> {
     const giveUpAt = Date.now() + this.timings.ttlMs + 5_000;
     for (;;) {
+      if (!stillWanted()) return null;
       const lease = await acquireLease(this.pool, sessionId, this.host, this.timings.ttlMs);
       if (lease) {
-        this.held.set(sessionId, lease.epoch);
-        this.validUntil.set(sessionId, lease.expiresAt);
+        // A lease of this session still held here is superseded by the new epoch: its client can neither renew nor
+        // save under it any more, so the audit ends it now.
+        const superseded = this.held.get(sessionId);
+        if (superseded !== undefined && superseded.epoch !== lease.epoch) {
+          this.log.warn({ sessionId, epoch: superseded.epoch }, 'a session lease here superseded by a newer one');
+          await this.closeAudit(sessionId, superseded.epoch, superseded.validUntil);
+        }
+        this.held.set(sessionId, { epoch: lease.epoch, validUntil: lease.expiresAt });
         try {
           await recordClientStart(this.pool, sessionId, this.host, lease.epoch);
         } catch (error) {
           // No client starts; the audit row may have been written though its answer was lost, so it is closed
           // like any client's end the database could not take at once.
-          this.held.delete(sessionId);
-          this.validUntil.delete(sessionId);
-          const end = {
+          if (this.held.get(sessionId)?.epoch === lease.epoch) this.held.delete(sessionId);
+          this.unrecordedEnds.push({
             sessionId,
             epoch: lease.epoch,
             validUntil: lease.expiresAt,
             endedAt: performance.now(),
             endedAtWallMs: Date.now(),
-          };
-          this.unrecordedEnds.push(end);
+          });
           throw error;
         }
         return lease.epoch;
@@ -142,12 +158,15 @@ export class HostLeases {
     }
   }
 
-  /** The client of this session stopped here: the lease is given up and the audit closed. */
-  async release(sessionId: string): Promise<void> {
-    const epoch = this.held.get(sessionId);
-    if (epoch === undefined) return;
+  /**
+   * The client of this epoch stopped here: its lease is given up and its audit closed. Nothing happens when this host
+   * no longer holds that epoch (lost or superseded: its audit was closed then).
+   */
+  async release(sessionId: string, epoch: number): Promise<void> {
+    const lease = this.held.get(sessionId);
+    if (lease?.epoch !== epoch) return;
     this.held.delete(sessionId);
-    await this.closeAudit(sessionId, epoch);
+    await this.closeAudit(sessionId, epoch, lease.validUntil);
     await releaseLease(this.pool, sessionId, this.host, epoch).catch((error: unknown) =>
       this.log.warn({ sessionId, err: String(error) }, 'could not release a session lease; it expires by itself'),
     );
@@ -156,6 +175,35 @@ export class HostLeases {
   /** When this host last renewed its leases (or, holding none, found the lease store answering). */
   renewedAt(): Date {
     return new Date(Date.now() - (performance.now() - this.lastRenewedAt));
+  }
+
+  /**
+   * Every `renewEveryMs`: first whether the clients here may still run at all, then one renewal (unless the last one
+   * still waits on the lease store) and a look for lapsed leases.
+   */
+  private async tick(): Promise<void> {
+    // Checked before anything else, and whether or not a renewal is under way: a process resumed from a pause runs
+    // this first chance it gets, and a renewal the store never answers must not keep the clients running.
+    if (this.held.size > 0 && performance.now() - this.lastRenewedAt > this.timings.ttlMs - this.timings.safetyMs) {
+      const sessions = [...this.held.entries()].map(([sessionId, lease]) => ({ sessionId, epoch: lease.epoch }));
+      this.log.error(
+        { sessions: sessions.length, sinceRenewalMs: Math.round(performance.now() - this.lastRenewedAt) },
+        'leases not renewed in time: stopping every client on this host before another host may take them',
+      );
+      this.lastRenewedAt = performance.now();
+      await this.lose(sessions, 'not_renewed');
+      return;
+    }
+    if (!this.renewing) {
+      this.renewing = true;
+      try {
+        await this.renew();
+      } finally {
+        this.renewing = false;
+      }
+    }
+    // Not held back by a slow renewal, nor holding the next one back: each lapsed lease is claimed by one look only.
+    await this.reportLapsed();
   }
 
   private async renew(): Promise<void> {
@@ -171,28 +219,26 @@ export class HostLeases {
       }
       return;
     }
-    // Checked before anything else: a process resumed from a pause runs this first chance it gets.
-    if (performance.now() - this.lastRenewedAt > this.timings.ttlMs - this.timings.safetyMs) {
-      const sessionIds = [...this.held.keys()];
-      this.log.error(
-        { sessions: sessionIds.length, sinceRenewalMs: Math.round(performance.now() - this.lastRenewedAt) },
-        'leases not renewed in time: stopping every client on this host before another host may take them',
-      );
-      await this.lose(sessionIds, 'not_renewed');
-      this.lastRenewedAt = performance.now();
-      return;
-    }
     const sentAt = performance.now();
     try {
-      const held = new Map(this.held);
-      const { stillHeld, expiresAt } = await renewLeases(this.pool, this.host, held, this.timings.ttlMs);
+      const sent = new Map([...this.held].map(([sessionId, lease]) => [sessionId, lease.epoch]));
+      const { stillHeld, expiresAt } = await renewLeases(this.pool, this.host, sent, this.timings.ttlMs);
       this.lastRenewedAt = sentAt;
       this.storeAnsweredAt = sentAt;
-      if (expiresAt !== null) for (const sessionId of stillHeld) this.validUntil.set(sessionId, expiresAt);
+      // Judged by the epochs the renewal carried: a client started here since it was sent is not its business.
+      const lost: Array<{ sessionId: string; epoch: number }> = [];
+      for (const [sessionId, epoch] of sent) {
+        const lease = this.held.get(sessionId);
+        if (lease?.epoch !== epoch) continue;
+        if (!stillHeld.has(sessionId)) lost.push({ sessionId, epoch });
+        else if (expiresAt !== null) lease.validUntil = expiresAt;
+      }
       await this.recordUnrecordedEnds();
-      const lost = [...held.keys()].filter((sessionId) => !stillHeld.has(sessionId) && this.held.has(sessionId));
       if (lost.length > 0) {
-        this.log.warn({ sessions: lost }, 'sessions taken over by another host: stopping their clients here');
+        this.log.warn(
+          { sessions: lost.map((lease) => lease.sessionId) },
+          'sessions taken over by another host: stopping their clients here',
+        );
         await this.lose(lost, 'taken_over');
       }
     } catch (error) {
@@ -226,16 +272,26 @@ export class HostLeases {
     }
   }
 
-  private async lose(sessionIds: string[], why: 'taken_over' | 'not_renewed'): Promise<void> {
-    const epochs = sessionIds.map((sessionId) => [sessionId, this.held.get(sessionId)] as const);
-    for (const sessionId of sessionIds) this.held.delete(sessionId);
-    await this.onLost(sessionIds, why);
-    for (const [sessionId, epoch] of epochs) if (epoch !== undefined) await this.closeAudit(sessionId, epoch);
+  private async lose(
+    sessions: ReadonlyArray<{ sessionId: string; epoch: number }>,
+    why: 'taken_over' | 'not_renewed',
+  ): Promise<void> {
+    const ended: Array<{ sessionId: string; epoch: number; validUntil: number }> = [];
+    for (const { sessionId, epoch } of sessions) {
+      const lease = this.held.get(sessionId);
+      if (lease?.epoch !== epoch) continue;
+      this.held.delete(sessionId);
+      ended.push({ sessionId, epoch, validUntil: lease.validUntil });
+    }
+    if (ended.length === 0) return;
+    await this.onLost(
+      ended.map((lease) => lease.sessionId),
+      why,
+    );
+    for (const lease of ended) await this.closeAudit(lease.sessionId, lease.epoch, lease.validUntil);
   }
 
-  private async closeAudit(sessionId: string, epoch: number): Promise<void> {
-    const validUntil = this.validUntil.get(sessionId) ?? null;
-    this.validUntil.delete(sessionId);
+  private async closeAudit(sessionId: string, epoch: number, validUntil: number | null): Promise<void> {
     const endedAt = performance.now();
     const endedAtWallMs = Date.now();
     await recordClientEnd(this.pool, sessionId, this.host, epoch, validUntil, {

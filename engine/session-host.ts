@@ -29,6 +29,8 @@ export type SessionEventSink = (owner: string, event: SessionEvent) => Promise<'
 
 interface HostedSession {
   generation: number;
+  /** The epoch of the lease this client runs under, once taken (null: none yet, or a host without leases). */
+  epoch: number | null;
   /** Who started the session and hears its events (the sink's address for it). */
   owner: string;
   session: EngineSession | null;
@@ -49,6 +51,12 @@ interface HostedSession {
   markSettled: () => void;
   /** The start's answer while it is under way: a repeated start of the same generation (a retry) waits for it. */
   starting: Promise<SessionEvent[]> | null;
+  /**
+   * Resolves when the start has its client, or has given up and undone what it made (a failure, or a stop that came
+   * while it took the lease or started the engine).
+   */
+  launched: Promise<void>;
+  markLaunched: () => void;
   /** Between `ready` and the next event that takes the session down or back to a login. */
   ready: boolean;
   /** When the engine last emitted an event for this client (ms): a session that has been quiet can be restarted. */
@@ -108,7 +116,6 @@ export class SessionHost {
   async start(params: StartSession): Promise<SessionEvent[]> {
     const existing = this.sessions.get(params.sessionId);
     if (existing?.generation === params.generation) return existing.starting ?? [];
-    if (existing) await this.stop(params.sessionId);
 
     let markGone: () => void = () => undefined;
     const gone = new Promise<void>((resolve) => {
@@ -118,8 +125,13 @@ export class SessionHost {
     const settled = new Promise<void>((resolve) => {
       markSettled = resolve;
     });
+    let markLaunched: () => void = () => undefined;
+    const launched = new Promise<void>((resolve) => {
+      markLaunched = resolve;
+    });
     const hosted: HostedSession = {
       generation: params.generation,
+      epoch: null,
       owner: params.owner,
       session: null,
       engineStart: null,
@@ -130,11 +142,17 @@ export class SessionHost {
       settled,
       markSettled,
       starting: null,
+      launched,
+      markLaunched,
       ready: false,
       lastEventAt: Date.now(),
     };
     this.sessions.set(params.sessionId, hosted);
-    const starting = this.startHosted(params, hosted);
+    // One client of a session on this host at a time: the client this one replaces is stopped, or its start has
+    // undone what it made, before this one asks for the lease. Two starts asking at once would each take an epoch,
+    // in either order.
+    const replaced = existing ? this.retire(params.sessionId, existing, {}) : Promise.resolve();
+    const starting = replaced.then(() => this.startHosted(params, hosted));
     hosted.starting = starting;
     try {
       return await starting;
@@ -148,32 +166,38 @@ export class SessionHost {
     // finds nothing to destroy or release yet, so the start does it once it has them.
     const stoppedMeanwhile = () => this.sessions.get(params.sessionId) !== hosted;
     try {
-      await this.leases?.acquire(params.sessionId);
+      if (stoppedMeanwhile()) throw new SessionStoppedWhileStarting(params.sessionId);
+      if (this.leases) {
+        hosted.epoch = await this.leases.acquire(params.sessionId, () => !stoppedMeanwhile());
+        if (hosted.epoch === null) throw new SessionStoppedWhileStarting(params.sessionId);
+      }
       if (stoppedMeanwhile()) throw new SessionStoppedWhileStarting(params.sessionId);
       hosted.engineStart = this.engine.start({
         sessionId: params.sessionId,
         pairingPhoneNumber: params.pairingPhoneNumber,
         onEvent: (event) => this.forward(params.sessionId, hosted, event),
-        fence: this.leases?.fence(params.sessionId) ?? null,
+        fence: hosted.epoch === null ? null : { host: this.leases?.host ?? '', epoch: hosted.epoch },
         webVersion: params.webVersion ?? null,
         deviceName: params.deviceName ?? null,
         browserName: params.browserName ?? null,
         proxy: params.proxy ?? null,
       });
-      hosted.session = await hosted.engineStart;
+      const session = await hosted.engineStart;
       if (stoppedMeanwhile()) {
-        await hosted.session.destroy().catch(() => undefined);
+        await session.destroy().catch(() => undefined);
         throw new SessionStoppedWhileStarting(params.sessionId);
       }
+      hosted.session = session;
     } catch (error) {
       if (!stoppedMeanwhile()) this.sessions.delete(params.sessionId);
-      // Released only when no newer start of the same session holds it now.
-      if (!this.sessions.has(params.sessionId)) await this.leases?.release(params.sessionId);
+      if (hosted.epoch !== null) await this.leases?.release(params.sessionId, hosted.epoch);
       hosted.heldEvents = null;
       hosted.markGone();
+      hosted.markLaunched();
       this.onSessionLeft();
       throw error;
     }
+    hosted.markLaunched();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       hosted.settled,
@@ -251,15 +275,26 @@ export class SessionHost {
     const hosted = this.sessions.get(sessionId);
     if (hosted) {
       this.sessions.delete(sessionId);
-      if (options.logout) await hosted.session?.logout().catch(() => undefined);
-      await hosted.session
-        ?.destroy()
-        .catch((error: unknown) => this.log.warn({ sessionId, err: String(error) }, 'destroying a session failed'));
-      await this.leases?.release(sessionId);
-      hosted.markGone();
-      this.onSessionLeft();
+      await this.retire(sessionId, hosted, options);
     }
     if (options.forgetLogin) await this.engine.removeAuth(sessionId);
+  }
+
+  /** Stops a client no longer in `sessions`, or, while its start is still making it, waits for that start to undo it. */
+  private async retire(sessionId: string, hosted: HostedSession, options: { logout?: boolean }): Promise<void> {
+    if (hosted.session === null) {
+      // Taking the lease or starting the engine: the start sees it is no longer wanted, destroys what it made and
+      // gives up its lease.
+      await hosted.launched;
+      if (hosted.session === null) return;
+    }
+    if (options.logout) await hosted.session.logout().catch(() => undefined);
+    await hosted.session
+      .destroy()
+      .catch((error: unknown) => this.log.warn({ sessionId, err: String(error) }, 'destroying a session failed'));
+    if (hosted.epoch !== null) await this.leases?.release(sessionId, hosted.epoch);
+    hosted.markGone();
+    this.onSessionLeft();
   }
 
   /**

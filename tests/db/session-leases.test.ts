@@ -4,7 +4,10 @@ import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { EngineAuthStore, StaleLeaseError } from '../../db/engine-auth.js';
 import { acquireLease, releaseLease, renewLeases } from '../../db/session-leases.js';
-import { HostLeases } from '../../engine/host-leases.js';
+import { readProcessEnv } from '../../config/env.js';
+import { createEngine } from '../../engine/create-engine.js';
+import { HostLeases, leaseTimings } from '../../engine/host-leases.js';
+import { SessionHost, SessionStoppedWhileStarting } from '../../engine/session-host.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
 import { createDatabasePool } from '../../db/pool.js';
 import { openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
@@ -126,10 +129,11 @@ describe('session leases: one host per session', () => {
     host.start();
     const databaseNow = () => pool.oneFirst(sql.type(z.object({ now: z.number() }))`SELECT now() AS now`);
     try {
-      await host.acquire(sessionId);
+      const epoch = await host.acquire(sessionId);
+      assert.ok(epoch !== null);
       await relay.cut();
       const stoppedAt = await databaseNow();
-      await host.release(sessionId);
+      await host.release(sessionId, epoch);
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       await relay.restore();
       const ended = z.object({ ended_at: z.number().nullable() });
@@ -147,6 +151,72 @@ describe('session leases: one host per session', () => {
       host.stop();
       await hostPool.end();
       await relay.close();
+    }
+  });
+  it('a start that replaces one still taking the lease waits for it to give up: one client of a session on a host at a time, each epoch closed before the next starts', async () => {
+    const sessionId = uniqueId('replaced');
+    const leases = new HostLeases(pool, 'host-replacing', async () => {}, testLog, leaseTimings(60_000));
+    const engine = await createEngine(
+      readProcessEnv({
+        ...process.env,
+        WA_ENGINE: 'simulated',
+        ENGINE_DATA_DIR: `${testStackEnv().dataDir}/${uniqueId('replacing')}`,
+      }),
+      pool,
+      testLog,
+    );
+    const host = new SessionHost(
+      engine,
+      async () => 'delivered',
+      testLog,
+      () => undefined,
+      leases,
+    );
+    const start = (generation: number) =>
+      host.start({ sessionId, owner: 'test', generation, pairingPhoneNumber: null });
+    // The lease row exists (another host held it and let go), and a transaction holds it: a start asking for the
+    // lease waits in the database, as it does while the database is slow or restarting.
+    await acquireLease(pool, sessionId, 'host-before', 10_000);
+    await releaseLease(pool, sessionId, 'host-before', 1);
+    let letGo: () => void = () => undefined;
+    const holding = pool.transaction(async (transaction) => {
+      await transaction.query(sql.unsafe`SELECT 1 FROM session_leases WHERE session_id = ${sessionId} FOR UPDATE`);
+      await new Promise<void>((resolve) => {
+        letGo = resolve;
+      });
+    });
+    try {
+      const first = start(1).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const second = start(2);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      letGo();
+      await holding;
+      assert.ok((await first) instanceof SessionStoppedWhileStarting, 'the replaced start gave up');
+      await second;
+      const clients = await pool.any(
+        sql.type(z.object({ epoch: z.number(), started_at: z.number(), ended_at: z.number().nullable() }))`
+          SELECT epoch, started_at, ended_at FROM session_clients WHERE session_id = ${sessionId} ORDER BY epoch
+        `,
+      );
+      assert.deepEqual(
+        clients.map((client) => client.epoch),
+        [2, 3],
+        'the replaced start took its lease first, the replacing one after it',
+      );
+      const [replaced, replacing] = clients;
+      assert.ok(replaced?.ended_at !== null && replaced?.ended_at !== undefined, 'the replaced client’s end recorded');
+      assert.ok(replacing && replaced.ended_at <= replacing.started_at, 'ended before the next one started');
+      assert.equal(replacing.ended_at, null, 'the replacing client runs');
+      assert.deepEqual(leases.fence(sessionId), { host: 'host-replacing', epoch: 3 }, 'it holds the newer epoch');
+    } finally {
+      letGo();
+      await holding.catch(() => undefined);
+      await host.stopAll();
+      await engine.close();
     }
   });
 });
