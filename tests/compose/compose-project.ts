@@ -129,6 +129,21 @@ export class ComposeProject {
     return stdout;
   }
 
+  /**
+   * Every container of the project's log so far, one file each under `dir`: a container a case kills, removes or
+   * scales away takes its log with it, and the stack's log written at the end has only the containers left then.
+   */
+  async keepLogs(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    for (const container of await this.leftBehind('container')) {
+      const log = await exec('podman', ['logs', '--timestamps', container], { maxBuffer: 256 * 1024 * 1024 }).then(
+        ({ stdout, stderr }) => stdout + stderr,
+        (error: unknown) => String(error),
+      );
+      await writeFile(join(dir, `${container}.log`), log);
+    }
+  }
+
   /** The running containers of a service, by name (`<project>_<service>_<n>`). */
   async containers(service: string): Promise<string[]> {
     const { stdout } = await exec('podman', [

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { findFreePort } from '../../infra/ports.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
 import { ComposeProject, sleep } from './compose-project.js';
@@ -232,6 +232,9 @@ describe('docker-compose.yml, deployed', { timeout: 40 * 60_000 }, () => {
     process.once('SIGINT', () => void project.down().then(() => process.exit(130)));
     process.once('SIGTERM', () => void project.down().then(() => process.exit(143)));
   });
+
+  // Each container's log as it stands after every case, for a failure to be read even when a later case removed it.
+  afterEach(() => project.keepLogs('test-output/compose-containers'));
 
   after(async () => {
     // Every container's log, for a failure to be read after the project is gone.
