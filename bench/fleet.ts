@@ -21,6 +21,7 @@ import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.j
 import { startPrivateStack, type TemporalTopology } from '../infra/stack.js';
 import { createLogger } from '../lib/logger.js';
 import { chromiumMemory, chromiumPids } from '../engine/real/chromium-memory.js';
+import { FOLLOW_UP_SAVES_MS } from '../engine/real/postgres-auth.js';
 import { cpuByPart, cpuSpent, type CpuSnapshot } from './cpu.js';
 import { startCpuProfile } from './cpu-profile.js';
 import { BENCH_SERVICE_ENV } from './service-env.js';
@@ -176,7 +177,10 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
 
     // 2. Idle: what keeping them costs each part, per 1,000 sessions.
     process.stderr.write(`[fleet] idle: ${options.idleSeconds} s...\n`);
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    // Idle is what connected sessions cost once nothing happens to them: for the real engine, after the last
+    // session's follow-up login saves.
+    const settleMs = options.engine === 'real' ? Math.max(...FOLLOW_UP_SAVES_MS) + 5_000 : 10_000;
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
     // The real engine's Chromiums are parts of their own (`host N chromium`), so a host's Node and its browsers show apart.
     const chromiumParts = async () =>
       options.engine === 'real'

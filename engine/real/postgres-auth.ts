@@ -111,6 +111,12 @@ export async function profileFingerprint(profileDir: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * When a session's login is saved again after `ready` (ms): Chromium commits web storage to disk about 5 s after a page
+ * writes it, so the save at `ready` can miss the newest login state, and saves shortly after complete it.
+ */
+export const FOLLOW_UP_SAVES_MS: readonly number[] = [6_000, 15_000, 30_000];
+
 export class PostgresAuth extends LocalAuthBase {
   private backupTimers: NodeJS.Timeout[] = [];
   /** The fingerprint of the profile as it was when the last save succeeded. */
@@ -123,11 +129,7 @@ export class PostgresAuth extends LocalAuthBase {
     private readonly store: AuthStore,
     private readonly log: Logger,
     private readonly backupIntervalMs = 60_000,
-    /**
-     * Chromium commits web storage to disk about 5 s after a page writes it, so the save at `ready` can miss the
-     * newest login state: saves shortly after complete it.
-     */
-    private readonly followUpBackupsMs = [6_000, 15_000, 30_000],
+    private readonly followUpBackupsMs = FOLLOW_UP_SAVES_MS,
   ) {
     super({ clientId: profileName(sessionId).slice('session-'.length), dataPath });
     this.profileDir = join(dataPath, profileName(sessionId));
