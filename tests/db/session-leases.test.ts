@@ -219,4 +219,44 @@ describe('session leases: one host per session', () => {
       await engine.close();
     }
   });
+  it('a renewal answered late judges only the client it was sent for: one started on the host since keeps running', async () => {
+    const sessionId = uniqueId('late-renewal');
+    const target = new URL(testStackEnv().databaseUrl);
+    const relay = await openTcpRelay({ host: target.hostname, port: Number(target.port || 5432) });
+    const relayed = new URL(target);
+    relayed.hostname = '127.0.0.1';
+    relayed.port = String(relay.port);
+    const hostPool = await createDatabasePool(relayed.toString(), { maximumPoolSize: 4 });
+    const lost: string[] = [];
+    const host = new HostLeases(
+      hostPool,
+      'host-late-renewal',
+      async (sessionIds, why) => {
+        lost.push(...sessionIds.map((id) => `${id}:${why}`));
+      },
+      testLog,
+      { ttlMs: 60_000, renewEveryMs: 200, safetyMs: 10_000 },
+    );
+    try {
+      const first = await host.acquire(sessionId);
+      assert.ok(first !== null);
+      // The connection the host has open stalls: its next renewal, for the first client's epoch, goes unanswered.
+      relay.hold();
+      host.start();
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      // Meanwhile the session's client is replaced on this host, through a connection that answers.
+      await host.release(sessionId, first);
+      const second = await host.acquire(sessionId);
+      assert.equal(second, first + 1);
+      relay.letGo();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.deepEqual(lost, [], 'the late answer, which no longer finds the first epoch, stops nothing');
+      assert.deepEqual(host.fence(sessionId), { host: 'host-late-renewal', epoch: second });
+    } finally {
+      host.stop();
+      relay.letGo();
+      await hostPool.end();
+      await relay.close();
+    }
+  });
 });

@@ -7,12 +7,21 @@ export interface TcpRelay {
   cut(): Promise<void>;
   /** Listens again on the same port. */
   restore(): Promise<void>;
+  /**
+   * Holds what the connections open now send (a request stays in the relay, unanswered, as on a stalled network);
+   * connections opened later pass.
+   */
+  hold(): void;
+  /** Lets what was held go on, in order. */
+  letGo(): void;
   close(): Promise<void>;
 }
 
 /** A loopback TCP relay to `target`, that a test cuts and restores to take a dependency away and give it back. */
 export async function openTcpRelay(target: { host: string; port: number }): Promise<TcpRelay> {
   const sockets = new Set<Socket>();
+  const pairs = new Set<{ inbound: Socket; outbound: Socket }>();
+  const held = new Set<{ inbound: Socket; outbound: Socket }>();
   let server: Server;
   const listen = (port: number) =>
     new Promise<number>((resolve, reject) => {
@@ -26,6 +35,9 @@ export async function openTcpRelay(target: { host: string; port: number }): Prom
             outbound.destroy();
           });
         }
+        const pair = { inbound, outbound };
+        pairs.add(pair);
+        inbound.on('close', () => pairs.delete(pair));
         inbound.pipe(outbound).pipe(inbound);
       });
       server.once('error', reject);
@@ -40,5 +52,16 @@ export async function openTcpRelay(target: { host: string; port: number }): Prom
       server.close(() => resolve());
     });
   const port = await listen(0);
-  return { port, cut: stop, restore: async () => void (await listen(port)), close: stop };
+  const hold = () => {
+    for (const pair of pairs) {
+      pair.inbound.unpipe(pair.outbound);
+      pair.inbound.pause();
+      held.add(pair);
+    }
+  };
+  const letGo = () => {
+    for (const pair of held) pair.inbound.pipe(pair.outbound);
+    held.clear();
+  };
+  return { port, cut: stop, restore: async () => void (await listen(port)), hold, letGo, close: stop };
 }
