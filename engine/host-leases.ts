@@ -26,6 +26,20 @@ export interface HostLeaseTimings {
  * Another host still holds the session's lease past the wait: the start is retried (an activity's failure keeps the
  * error's name as its type), by when the lease has lapsed or its owner has let go.
  */
+/** The lease was lost as it was taken: the start fails and the workflow retries it. */
+export class SessionLeaseLost extends Error {
+  override readonly name = 'SessionLeaseLost';
+  constructor(sessionId: string) {
+    super(`session ${sessionId} lost its lease on this host as it was taken`);
+  }
+}
+
+/** A lease this host no longer holds: the session, and the epoch its client here ran under. */
+export interface LostLease {
+  sessionId: string;
+  epoch: number;
+}
+
 export class SessionLeasedElsewhere extends Error {
   override readonly name = 'SessionLeasedElsewhere';
   constructor(sessionId: string) {
@@ -58,12 +72,6 @@ export class HostLeases {
   private storeAnsweredAt = performance.now();
   private timer: NodeJS.Timeout | null = null;
   /**
-   * A renewal still waiting on the lease store: the next tick sends none beside it. Renewals sent side by side while
-   * the store is slow answer out of order, and an old one would judge the clients started since by the epochs it was
-   * sent with.
-   */
-  private renewing = false;
-  /**
    * Client ends the audit could not record while the database was out of reach (the clients did stop): written once
    * it answers again, with the lease's known validity, which is what bounds each client in the audit.
    */
@@ -79,8 +87,8 @@ export class HostLeases {
   constructor(
     private readonly pool: DatabasePool,
     readonly host: string,
-    /** Stops these sessions' clients here, their logins kept: the lease is gone. */
-    private readonly onLost: (sessionIds: string[], why: 'taken_over' | 'not_renewed') => Promise<void>,
+    /** Stops these sessions' clients of these epochs here, their logins kept: the lease is gone. */
+    private readonly onLost: (lost: LostLease[], why: 'taken_over' | 'not_renewed') => Promise<void>,
     private readonly log: Logger,
     private readonly timings: HostLeaseTimings = leaseTimings(45_000),
     /** Tells a session's workflow that the host running it let its lease lapse; null: this host reports none. */
@@ -115,8 +123,8 @@ export class HostLeases {
    * Takes the session's lease for a new client here and answers its epoch, which the client's saves and its release
    * carry. A lease another host still holds is waited out (that host stops its client before it expires); still held
    * after that, the start fails and the workflow retries it. Null when the client stopped being wanted
-   * (`stillWanted`) before a lease was taken. The host asks for one lease of a session at a time
-   * (engine/session-host.ts).
+   * (`stillWanted`) before its lease was taken, or as it was (then given up at once). The host asks for one lease of a
+   * session at a time (engine/session-host.ts).
    */
   async acquire(sessionId: string, stillWanted: () => boolean = () => true): Promise<number | null> {
     const giveUpAt = Date.now() + this.timings.ttlMs + 5_000;
@@ -124,14 +132,19 @@ export class HostLeases {
       if (!stillWanted()) return null;
       const lease = await acquireLease(this.pool, sessionId, this.host, this.timings.ttlMs);
       if (lease) {
+        const superseded = this.held.get(sessionId);
+        this.held.set(sessionId, { epoch: lease.epoch, validUntil: lease.expiresAt });
         // A lease of this session still held here is superseded by the new epoch: its client can neither renew nor
         // save under it any more, so the audit ends it now.
-        const superseded = this.held.get(sessionId);
         if (superseded !== undefined && superseded.epoch !== lease.epoch) {
           this.log.warn({ sessionId, epoch: superseded.epoch }, 'a session lease here superseded by a newer one');
           await this.closeAudit(sessionId, superseded.epoch, superseded.validUntil);
         }
-        this.held.set(sessionId, { epoch: lease.epoch, validUntil: lease.expiresAt });
+        // Stopped while the database answered: no client starts under it.
+        if (!stillWanted()) {
+          await this.release(sessionId, lease.epoch, false);
+          return null;
+        }
         try {
           await recordClientStart(this.pool, sessionId, this.host, lease.epoch);
         } catch (error) {
@@ -146,6 +159,11 @@ export class HostLeases {
             endedAtWallMs: Date.now(),
           });
           throw error;
+        }
+        if (this.held.get(sessionId)?.epoch !== lease.epoch) {
+          // Lost while the audit took the start (the host stopped its clients for want of a renewal): none starts.
+          await this.closeAudit(sessionId, lease.epoch, lease.expiresAt);
+          throw new SessionLeaseLost(sessionId);
         }
         return lease.epoch;
       }
@@ -162,11 +180,11 @@ export class HostLeases {
    * The client of this epoch stopped here: its lease is given up and its audit closed. Nothing happens when this host
    * no longer holds that epoch (lost or superseded: its audit was closed then).
    */
-  async release(sessionId: string, epoch: number): Promise<void> {
+  async release(sessionId: string, epoch: number, audited = true): Promise<void> {
     const lease = this.held.get(sessionId);
     if (lease?.epoch !== epoch) return;
     this.held.delete(sessionId);
-    await this.closeAudit(sessionId, epoch, lease.validUntil);
+    if (audited) await this.closeAudit(sessionId, epoch, lease.validUntil);
     await releaseLease(this.pool, sessionId, this.host, epoch).catch((error: unknown) =>
       this.log.warn({ sessionId, err: String(error) }, 'could not release a session lease; it expires by itself'),
     );
@@ -178,12 +196,12 @@ export class HostLeases {
   }
 
   /**
-   * Every `renewEveryMs`: first whether the clients here may still run at all, then one renewal (unless the last one
-   * still waits on the lease store) and a look for lapsed leases.
+   * Every `renewEveryMs`: first whether the clients here may still run at all, then a renewal and a look for lapsed
+   * leases. A renewal still waiting on the lease store does not hold the next one back (one stalled connection must
+   * not stop every client here); renewals answered out of order judge only the epochs they carried.
    */
   private async tick(): Promise<void> {
-    // Checked before anything else, and whether or not a renewal is under way: a process resumed from a pause runs
-    // this first chance it gets, and a renewal the store never answers must not keep the clients running.
+    // Checked before anything else: a process resumed from a pause runs this first chance it gets.
     if (this.held.size > 0 && performance.now() - this.lastRenewedAt > this.timings.ttlMs - this.timings.safetyMs) {
       const sessions = [...this.held.entries()].map(([sessionId, lease]) => ({ sessionId, epoch: lease.epoch }));
       this.log.error(
@@ -194,15 +212,7 @@ export class HostLeases {
       await this.lose(sessions, 'not_renewed');
       return;
     }
-    if (!this.renewing) {
-      this.renewing = true;
-      try {
-        await this.renew();
-      } finally {
-        this.renewing = false;
-      }
-    }
-    // Not held back by a slow renewal, nor holding the next one back: each lapsed lease is claimed by one look only.
+    await this.renew();
     await this.reportLapsed();
   }
 
@@ -212,7 +222,7 @@ export class HostLeases {
       const sentAt = performance.now();
       try {
         await leaseStoreAnswers(this.pool);
-        this.storeAnsweredAt = sentAt;
+        this.storeAnsweredAt = Math.max(this.storeAnsweredAt, sentAt);
         await this.recordUnrecordedEnds();
       } catch (error) {
         this.log.warn({ err: String(error) }, 'the lease store does not answer; taking no sessions meanwhile');
@@ -223,15 +233,16 @@ export class HostLeases {
     try {
       const sent = new Map([...this.held].map(([sessionId, lease]) => [sessionId, lease.epoch]));
       const { stillHeld, expiresAt } = await renewLeases(this.pool, this.host, sent, this.timings.ttlMs);
-      this.lastRenewedAt = sentAt;
-      this.storeAnsweredAt = sentAt;
+      // A renewal answered late never moves these back past a later one's.
+      this.lastRenewedAt = Math.max(this.lastRenewedAt, sentAt);
+      this.storeAnsweredAt = Math.max(this.storeAnsweredAt, sentAt);
       // Judged by the epochs the renewal carried: a client started here since it was sent is not its business.
-      const lost: Array<{ sessionId: string; epoch: number }> = [];
+      const lost: LostLease[] = [];
       for (const [sessionId, epoch] of sent) {
         const lease = this.held.get(sessionId);
         if (lease?.epoch !== epoch) continue;
         if (!stillHeld.has(sessionId)) lost.push({ sessionId, epoch });
-        else if (expiresAt !== null) lease.validUntil = expiresAt;
+        else if (expiresAt !== null) lease.validUntil = Math.max(lease.validUntil, expiresAt);
       }
       await this.recordUnrecordedEnds();
       if (lost.length > 0) {
@@ -272,11 +283,8 @@ export class HostLeases {
     }
   }
 
-  private async lose(
-    sessions: ReadonlyArray<{ sessionId: string; epoch: number }>,
-    why: 'taken_over' | 'not_renewed',
-  ): Promise<void> {
-    const ended: Array<{ sessionId: string; epoch: number; validUntil: number }> = [];
+  private async lose(sessions: readonly LostLease[], why: 'taken_over' | 'not_renewed'): Promise<void> {
+    const ended: Array<LostLease & { validUntil: number }> = [];
     for (const { sessionId, epoch } of sessions) {
       const lease = this.held.get(sessionId);
       if (lease?.epoch !== epoch) continue;
@@ -285,7 +293,7 @@ export class HostLeases {
     }
     if (ended.length === 0) return;
     await this.onLost(
-      ended.map((lease) => lease.sessionId),
+      ended.map(({ sessionId, epoch }) => ({ sessionId, epoch })),
       why,
     );
     for (const lease of ended) await this.closeAudit(lease.sessionId, lease.epoch, lease.validUntil);

@@ -91,6 +91,8 @@ export interface StartSession {
  */
 export class SessionHost {
   private readonly sessions = new Map<string, HostedSession>();
+  /** Clients a stop took out of `sessions` that are still being destroyed: a new start of the session waits for them. */
+  private readonly retiring = new Map<string, Promise<void>>();
   private readonly readyListeners: Array<(sessionId: string) => void> = [];
 
   constructor(
@@ -151,7 +153,12 @@ export class SessionHost {
     // One client of a session on this host at a time: the client this one replaces is stopped, or its start has
     // undone what it made, before this one asks for the lease. Two starts asking at once would each take an epoch,
     // in either order.
-    const replaced = existing ? this.retire(params.sessionId, existing, {}) : Promise.resolve();
+    const replaced = Promise.all([
+      this.retiring.get(params.sessionId),
+      existing ? this.retire(params.sessionId, existing, {}) : undefined,
+    ]).catch((error: unknown) =>
+      this.log.warn({ sessionId: params.sessionId, err: String(error) }, 'stopping the replaced client failed'),
+    );
     const starting = replaced.then(() => this.startHosted(params, hosted));
     hosted.starting = starting;
     try {
@@ -275,9 +282,29 @@ export class SessionHost {
     const hosted = this.sessions.get(sessionId);
     if (hosted) {
       this.sessions.delete(sessionId);
-      await this.retire(sessionId, hosted, options);
+      const retired = this.retire(sessionId, hosted, options);
+      this.retiring.set(sessionId, retired);
+      try {
+        await retired;
+      } finally {
+        if (this.retiring.get(sessionId) === retired) this.retiring.delete(sessionId);
+      }
     }
     if (options.forgetLogin) await this.engine.removeAuth(sessionId);
+  }
+
+  /**
+   * Stops the session's client that runs under this lease epoch, if that is the one here now: a newer client of the
+   * session, waiting for that one to go, is not the lost lease's.
+   */
+  async stopClient(sessionId: string, epoch: number): Promise<void> {
+    if (this.sessions.get(sessionId)?.epoch === epoch) await this.stop(sessionId);
+  }
+
+  /** Whether the session's client here is still being made (its lease or its engine start under way). */
+  private isStarting(sessionId: string): boolean {
+    const hosted = this.sessions.get(sessionId);
+    return hosted !== undefined && hosted.session === null;
   }
 
   /** Stops a client no longer in `sessions`, or, while its start is still making it, waits for that start to undo it. */
@@ -312,15 +339,18 @@ export class SessionHost {
     const intervalMs = 1000 / options.perSecond;
     const telling: Promise<void>[] = [];
     let handedOver = 0;
+    const abandoned: Promise<void>[] = [];
     for (const sessionId of [...this.sessions.keys()]) {
       if (Date.now() >= deadline) break;
-      await this.stop(sessionId);
+      // A client still being made stops once its start notices; the others' hand-over does not wait for it.
+      if (this.isStarting(sessionId)) abandoned.push(this.stop(sessionId));
+      else await this.stop(sessionId);
       telling.push(options.tellOwner(sessionId));
       handedOver += 1;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
     const rest = [...this.sessions.keys()];
-    await this.stopAll();
+    await Promise.all([this.stopAll(), ...abandoned]);
     telling.push(...rest.map((sessionId) => options.tellOwner(sessionId)));
     const told = await Promise.allSettled(telling);
     return {

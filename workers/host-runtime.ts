@@ -47,8 +47,8 @@ export class HostRuntime {
     this.leases = new HostLeases(
       pool,
       this.taskQueue,
-      async (sessionIds) => {
-        for (const sessionId of sessionIds) await this.sessions.stop(sessionId);
+      async (lost) => {
+        for (const { sessionId, epoch } of lost) await this.sessions.stopClient(sessionId, epoch);
       },
       log,
       leaseTimings(env.SESSION_LEASE_TTL_MS),
