@@ -71,10 +71,18 @@ describe("an admin's screenshot of a session's page", { timeout: 120_000 }, () =
     assert.equal(refused.json<{ code: string }>().code, 'route_not_found');
     assert.equal((await screenshot(api.adminKey, workspaceId, sessionId)).statusCode, 200);
 
-    const audit = await api.as(api.adminKey, { url: `/v1/workspaces/${workspaceId}/audit` });
-    const looks = audit
-      .json<{ items: { action: string; actor: { keyPrefix: string | null }; statusCode: number }[] }>()
-      .items.filter((entry) => entry.action.endsWith('/screenshot'));
+    // An entry is written once its answer has gone out: both are read once both are there.
+    const looks = await eventually(
+      async () => {
+        const audit = await api.as(api.adminKey, { url: `/v1/workspaces/${workspaceId}/audit` });
+        const entries = audit
+          .json<{ items: { action: string; actor: { keyPrefix: string | null }; statusCode: number }[] }>()
+          .items.filter((entry) => entry.action.endsWith('/screenshot'));
+        return entries.length >= 2 ? entries : undefined;
+      },
+      20_000,
+      'both looks in the audit',
+    );
     const byWhom = looks.map((entry) => [
       entry.actor.keyPrefix !== null && api.adminKey.startsWith(entry.actor.keyPrefix) ? 'admin' : 'workspace key',
       entry.statusCode,
