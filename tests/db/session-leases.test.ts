@@ -6,12 +6,29 @@ import { EngineAuthStore, StaleLeaseError } from '../../db/engine-auth.js';
 import { acquireLease, releaseLease, renewLeases } from '../../db/session-leases.js';
 import { readProcessEnv } from '../../config/env.js';
 import { createEngine } from '../../engine/create-engine.js';
-import { HostLeases, leaseTimings } from '../../engine/host-leases.js';
+import { HostLeases, leaseTimings, type LostLease } from '../../engine/host-leases.js';
 import { SessionHost, SessionStoppedWhileStarting } from '../../engine/session-host.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
 import { createDatabasePool } from '../../db/pool.js';
 import { openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
 import { openTcpRelay } from '../helpers/tcp-relay.js';
+
+/** A host's pool that reaches the database through a loopback relay the test can cut or hold. */
+async function poolThroughRelay(maximumPoolSize: number) {
+  const target = new URL(testStackEnv().databaseUrl);
+  const relay = await openTcpRelay({ host: target.hostname, port: Number(target.port || 5432) });
+  const relayed = new URL(target);
+  relayed.hostname = '127.0.0.1';
+  relayed.port = String(relay.port);
+  return { relay, hostPool: await createDatabasePool(relayed.toString(), { maximumPoolSize }) };
+}
+
+/** A host's `onLost` that notes each lost session as `id:why`. */
+function recordLosses(lost: string[]) {
+  return async (leases: readonly LostLease[], why: string) => {
+    lost.push(...leases.map(({ sessionId }) => `${sessionId}:${why}`));
+  };
+}
 
 describe('session leases: one host per session', () => {
   let pool: DatabasePool;
@@ -71,15 +88,11 @@ describe('session leases: one host per session', () => {
   it('a host paused past its lease stops its clients as soon as it runs again, before touching anything', async () => {
     const sessionId = uniqueId('paused');
     const lost: string[] = [];
-    const host = new HostLeases(
-      pool,
-      'host-paused',
-      async (leases, why) => {
-        lost.push(...leases.map(({ sessionId: id }) => `${id}:${why}`));
-      },
-      testLog,
-      { ttlMs: 900, renewEveryMs: 100, safetyMs: 200 },
-    );
+    const host = new HostLeases(pool, 'host-paused', recordLosses(lost), testLog, {
+      ttlMs: 900,
+      renewEveryMs: 100,
+      safetyMs: 200,
+    });
     host.start();
     try {
       const epoch = await host.acquire(sessionId);
@@ -115,12 +128,7 @@ describe('session leases: one host per session', () => {
 
   it('a client end the database could not take at once is written when it answers again, with the time the client stopped', async () => {
     const sessionId = uniqueId('late-end');
-    const target = new URL(testStackEnv().databaseUrl);
-    const relay = await openTcpRelay({ host: target.hostname, port: Number(target.port || 5432) });
-    const relayed = new URL(target);
-    relayed.hostname = '127.0.0.1';
-    relayed.port = String(relay.port);
-    const hostPool = await createDatabasePool(relayed.toString(), { maximumPoolSize: 2 });
+    const { relay, hostPool } = await poolThroughRelay(2);
     const host = new HostLeases(hostPool, 'host-cut-off', async () => {}, testLog, {
       ttlMs: 60_000,
       renewEveryMs: 100,
@@ -225,19 +233,12 @@ describe('session leases: one host per session', () => {
   });
   it('a renewal stalled on one connection holds back no other, and its late answer stops no client started on the host since', async () => {
     const sessionId = uniqueId('late-renewal');
-    const target = new URL(testStackEnv().databaseUrl);
-    const relay = await openTcpRelay({ host: target.hostname, port: Number(target.port || 5432) });
-    const relayed = new URL(target);
-    relayed.hostname = '127.0.0.1';
-    relayed.port = String(relay.port);
-    const hostPool = await createDatabasePool(relayed.toString(), { maximumPoolSize: 4 });
+    const { relay, hostPool } = await poolThroughRelay(4);
     const lost: string[] = [];
     const host = new HostLeases(
       hostPool,
       'host-late-renewal',
-      async (leases, why) => {
-        lost.push(...leases.map(({ sessionId: id }) => `${id}:${why}`));
-      },
+      recordLosses(lost),
       testLog,
       // Clients stop 2 s after the last renewal that answered.
       { ttlMs: 3_000, renewEveryMs: 200, safetyMs: 1_000 },
