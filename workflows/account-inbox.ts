@@ -39,18 +39,21 @@ export function hasMail(inbox: Inbox): boolean {
  * deadline due beside them); which comes first decides what the account writes and starts, and so its history.
  * Reordering these lines changes what a running workflow does on replay, an incompatible change
  * (docs/workflow-releases.md). Why this order: a session that needs a host asks for one before anything else; an API
- * command (delete, logout) comes before everything the session reports; a lost host before a new one's answer;
- * pairing-code requests (someone waits on them) before engine events; deadlines last, in the order of DEADLINE_NAMES
- * (workflows/deadlines.ts), so an event that arrived in time wins over a deadline that fell in the same task.
+ * command (delete, logout) comes before everything the session reports; what the session's host said comes before
+ * the news that the host is lost (a `ready` it sent was true, and a worker that died before its workflow task
+ * completed may already have written it: the next one must take the same path, not move an account it thinks is not
+ * connected yet); a lost host before a new one's answer; pairing-code requests (someone waits on them) after the host
+ * is known to be there or not; deadlines last, in the order of DEADLINE_NAMES (workflows/deadlines.ts), so an event
+ * that arrived in time wins over a deadline that fell in the same task.
  */
 export function takeNextInput(state: AccountWorkflowState, inbox: Inbox, now: number): AccountInput | null {
   if (needsHost(state)) return { type: 'hostNeeded' };
   const command = inbox.commands.shift();
   if (command) return { type: 'command', command };
-  const taken = inbox.hostReports.shift() ?? inbox.placementAnswers.shift() ?? inbox.pairingRequests.shift();
-  if (taken) return taken;
   const event = inbox.events.shift();
   if (event) return { type: 'engineEvent', event };
+  const taken = inbox.hostReports.shift() ?? inbox.placementAnswers.shift() ?? inbox.pairingRequests.shift();
+  if (taken) return taken;
   const due = firstDueDeadline(state.deadlines, now);
   return due ? { type: 'deadline', name: due } : null;
 }

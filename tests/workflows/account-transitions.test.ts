@@ -247,7 +247,7 @@ describe('account transitions (a pure function, no server)', () => {
 });
 
 describe('the order the account loop takes its inputs in (replay depends on it)', () => {
-  it('host needed, commands, host reports, placement answers, pairing requests, engine events, deadlines', () => {
+  it('host needed, commands, engine events, host reports, placement answers, pairing requests, deadlines', () => {
     const state = connected();
     state.deadlines = { hostWaitNotice: NOW - 1, qrExpiry: NOW - 1 };
     const inbox = newInbox([{ generation: 1, event: { type: 'authenticated' }, emittedAt: NOW }]);
@@ -262,12 +262,48 @@ describe('the order the account loop takes its inputs in (replay depends on it)'
     }
     assert.deepEqual(taken, [
       'command',
+      'engineEvent',
       'hostGone',
       'placementAnswered',
       'pairingRequested',
-      'engineEvent',
       'deadline:qrExpiry',
       'deadline:hostWaitNotice',
+    ]);
+  });
+
+  it('a ready the lost host sent before it was lost comes first: the account connects, then writes disconnected and moves', () => {
+    // A worker killed after writing the activation, before its workflow task completed: the next worker finds the
+    // session's ready and the report of its lost host in one task, and the row already says connected.
+    const ownPhone = { phoneNumber: '62811801641', pushName: 'A', lid: null, platform: null, readInMs: 12 };
+    let state = run(scanning(), [event(1, { type: 'authenticated' })]).state;
+    const inbox = newInbox([{ generation: 1, event: { type: 'ready' }, emittedAt: NOW, ownPhone }]);
+    inbox.hostReports.push({ type: 'hostGone', hostTaskQueue: 'host-a' });
+    const steps: string[] = [];
+    for (let input = takeNextInput(state, inbox, NOW); input; input = takeNextInput(state, inbox, NOW)) {
+      steps.push(input.type);
+      if (input.type === 'hostNeeded') break;
+      const pending: AccountInput[] = [input];
+      for (let next = pending.shift(); next; next = pending.shift()) {
+        const step = transition(state, next, context());
+        state = step.state;
+        for (const effect of step.effects) {
+          if (effect.type === 'activate') {
+            steps.push('activate');
+            const result = { ...snapshot('connected'), releasedSessionIds: [] };
+            pending.push({ type: 'activated', identity: effect.write.identity, result });
+          }
+          if (effect.type === 'writeStatus') steps.push(`${effect.write.status}:${effect.write.reason ?? ''}`);
+        }
+      }
+    }
+    assert.deepEqual(steps, [
+      'engineEvent',
+      'activate',
+      'hostGone',
+      'disconnected:host_lost',
+      'deadline',
+      // The move: a new host is asked for.
+      'hostNeeded',
     ]);
   });
 
