@@ -22,10 +22,6 @@ export interface HostLeaseTimings {
   safetyMs: number;
 }
 
-/**
- * Another host still holds the session's lease past the wait: the start is retried (an activity's failure keeps the
- * error's name as its type), by when the lease has lapsed or its owner has let go.
- */
 /** The lease was lost as it was taken: the start fails and the workflow retries it. */
 export class SessionLeaseLost extends Error {
   override readonly name = 'SessionLeaseLost';
@@ -40,12 +36,17 @@ export interface LostLease {
   epoch: number;
 }
 
+/**
+ * Another host still holds the session's lease past the wait: the start is retried (an activity's failure keeps the
+ * error's name as its type), by when the lease has lapsed or its owner has let go.
+ */
 export class SessionLeasedElsewhere extends Error {
   override readonly name = 'SessionLeasedElsewhere';
   constructor(sessionId: string) {
     super(`session ${sessionId} is leased by another host`);
   }
 }
+
 /** Renewed nine times a lease's life; clients stop once seven ninths of it passed without a renewal. */
 export function leaseTimings(ttlMs: number): HostLeaseTimings {
   return { ttlMs, renewEveryMs: Math.round(ttlMs / 9), safetyMs: Math.round((ttlMs * 2) / 9) };
