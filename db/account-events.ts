@@ -96,6 +96,24 @@ export async function eventsOfAppliedChange(
   return [...caused, own].sort((a, b) => a - b);
 }
 
+/**
+ * The older accounts an applied activation took the phone from (its `account_replaced` events). A retry answers with
+ * them again: their workflows are told only by the workflow task that takes the answer, and the first may have been
+ * lost with its worker.
+ */
+export async function sessionsReplacedBy(
+  tx: DatabaseTransactionConnection,
+  dedupeKey: string,
+  workspaceId: string,
+): Promise<string[]> {
+  const sessionIds = await tx.anyFirst(sql.type(z.object({ session_id: z.string() }))`
+    SELECT session_id FROM account_events
+    WHERE workspace_id = ${workspaceId} AND type = 'account_replaced' AND data->>'causedBy' = ${dedupeKey}
+    ORDER BY id
+  `);
+  return [...sessionIds];
+}
+
 export async function listAccountEvents(
   db: CommonQueryMethods,
   workspaceId: string,

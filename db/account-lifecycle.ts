@@ -1,7 +1,7 @@
 import type { AccountEventType } from '../domain/account-event-types.js';
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
 import type { AccountStatus } from '../domain/account-status.js';
-import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes } from './account-events.js';
+import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes, sessionsReplacedBy } from './account-events.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 import { deleteEngineAuth } from './engine-auth.js';
 import { endOnboardingLinksOf } from './onboarding-links.js';
@@ -54,7 +54,10 @@ export async function activateAccount(pool: DatabasePool, activation: Activation
   return pool.transaction(async (tx) => {
     const row = await lockAccount(tx, activation.sessionId);
     const earlier = await eventsOfAppliedChange(tx, activation.dedupeKey, row.workspace_id);
-    if (earlier) return { applied: false, row, releasedSessionIds: [], eventIds: earlier };
+    if (earlier) {
+      const releasedSessionIds = await sessionsReplacedBy(tx, activation.dedupeKey, row.workspace_id);
+      return { applied: false, row, releasedSessionIds, eventIds: earlier };
+    }
     if (row.deleted_at !== null || row.status === 'failed') {
       // Superseded or deleted meanwhile: it must not come back to life.
       return { applied: false, row, releasedSessionIds: [], eventIds: [] };

@@ -52,3 +52,30 @@ describe('the saved login goes with the change that makes it worthless, in the s
     assert.ok(await logins.load(newer), 'the newer login stays');
   });
 });
+
+describe('an activation retried after its answer was lost', () => {
+  let pool: DatabasePool;
+  before(async () => {
+    pool = await openPool();
+  });
+  after(async () => {
+    await pool?.end();
+  });
+
+  it('changes nothing and names again the older accounts it took the phone from', async () => {
+    const workspaceId = uniqueId('ws-retried');
+    await ensureWorkspace(pool, workspaceId);
+    const olderId = uniqueId('older');
+    const newerId = uniqueId('newer');
+    for (const sessionId of [olderId, newerId]) await insertAccount(pool, { workspaceId, sessionId });
+    const phone = { phoneNumber: '628118000222', pushName: null };
+    await activateAccount(pool, { sessionId: sessionKey(workspaceId, olderId), ...phone, dedupeKey: uniqueId('a') });
+    const activation = { sessionId: sessionKey(workspaceId, newerId), ...phone, dedupeKey: uniqueId('activate') };
+    const first = await activateAccount(pool, activation);
+    const retried = await activateAccount(pool, activation);
+    assert.deepEqual(first.releasedSessionIds, [olderId]);
+    assert.equal(retried.applied, false, 'applied once');
+    assert.deepEqual(retried.releasedSessionIds, [olderId], 'the older account is told again');
+    assert.deepEqual(retried.eventIds, first.eventIds, 'the same events, so the same webhooks');
+  });
+});
