@@ -42,9 +42,12 @@ export function hasMail(inbox: Inbox): boolean {
  * command (delete, logout) comes before everything the session reports; what the session's host said comes before
  * the news that the host is lost (a `ready` it sent was true, and a worker that died before its workflow task
  * completed may already have written it: the next one must take the same path, not move an account it thinks is not
- * connected yet); a lost host before a new one's answer; pairing-code requests (someone waits on them) after the host
- * is known to be there or not; deadlines last, in the order of DEADLINE_NAMES (workflows/deadlines.ts), so an event
- * that arrived in time wins over a deadline that fell in the same task.
+ * connected yet). The price: an event that calls its host (a phone extraction, a stop) waits for a lost host until
+ * `hostScheduleToStartMs` before the loss is handled. A command still comes first even then: a restart or logout in
+ * that window acts on the account as this workflow last saw it. A lost host before a new one's answer; pairing-code
+ * requests (someone waits on them) after the host is known to be there or not; deadlines last, in the order of
+ * DEADLINE_NAMES (workflows/deadlines.ts), so an event that arrived in time wins over a deadline that fell in the
+ * same task.
  */
 export function takeNextInput(state: AccountWorkflowState, inbox: Inbox, now: number): AccountInput | null {
   if (needsHost(state)) return { type: 'hostNeeded' };

@@ -280,7 +280,7 @@ describe('the order the account loop takes its inputs in (replay depends on it)'
     inbox.hostReports.push({ type: 'hostGone', hostTaskQueue: 'host-a' });
     const steps: string[] = [];
     for (let input = takeNextInput(state, inbox, NOW); input; input = takeNextInput(state, inbox, NOW)) {
-      steps.push(input.type);
+      steps.push(input.type === 'deadline' ? `deadline:${input.name}` : input.type);
       if (input.type === 'hostNeeded') break;
       const pending: AccountInput[] = [input];
       for (let next = pending.shift(); next; next = pending.shift()) {
@@ -289,7 +289,8 @@ describe('the order the account loop takes its inputs in (replay depends on it)'
         for (const effect of step.effects) {
           if (effect.type === 'activate') {
             steps.push('activate');
-            const result = { ...snapshot('connected'), releasedSessionIds: [] };
+            // The row already says connected: the lost task's activation is found by its dedupe key.
+            const result = { ...snapshot('connected', { applied: false }), releasedSessionIds: [] };
             pending.push({ type: 'activated', identity: effect.write.identity, result });
           }
           if (effect.type === 'writeStatus') steps.push(`${effect.write.status}:${effect.write.reason ?? ''}`);
@@ -301,7 +302,7 @@ describe('the order the account loop takes its inputs in (replay depends on it)'
       'activate',
       'hostGone',
       'disconnected:host_lost',
-      'deadline',
+      'deadline:reconnectAt',
       // The move: a new host is asked for.
       'hostNeeded',
     ]);

@@ -50,8 +50,8 @@ describe('pairing-code updates racing the main loop replay deterministically', {
     const codes = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value.code] : []));
     assert.equal(codes.length, 4, `every update answered with a code: ${JSON.stringify(answers)}`);
     // The loop answered them one at a time, and the phone shows the code of whichever it answered last. Each code
-    // also comes back as an engine event, handled after the answers: until those are, the row may show an earlier
-    // code, which the phone refuses. The phone is asked again with what the row shows then.
+    // also comes back as an engine event, which the loop may take between the answers: until the last is handled,
+    // the row may show an earlier code, which the phone refuses. The phone is asked again with what the row shows.
     const enteredCode = await eventually(
       async () => {
         const row = await stack.accounts.row(sessionId);
