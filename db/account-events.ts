@@ -76,42 +76,35 @@ export async function forgetShownQrs(tx: DatabaseTransactionConnection, row: Acc
   `);
 }
 
+/** What a change that was applied wrote: its events, and the older accounts it replaced (an activation's). */
+export interface AppliedChange {
+  eventIds: number[];
+  replacedSessionIds: string[];
+}
+
 /**
- * The events a change with this dedupe key wrote, or null when it has not been applied. A retry of a change that
- * committed (its result was lost with the process or the server that ran it) answers with the same events, so
- * the workflow still sends their webhooks.
+ * What a change with this dedupe key wrote, or null when it has not been applied. A retry of a change that committed
+ * (its result was lost with the process or the server that ran it) answers with the same events, so the workflow still
+ * sends their webhooks, and names the accounts it replaced again: their workflows are told only by the workflow task
+ * that takes the answer.
  */
-export async function eventsOfAppliedChange(
+export async function appliedChange(
   tx: DatabaseTransactionConnection,
   dedupeKey: string,
   workspaceId: string,
-): Promise<number[] | null> {
+): Promise<AppliedChange | null> {
   const own = await tx.maybeOneFirst(
     sql.type(z.object({ id: z.number().int() }))`SELECT id FROM account_events WHERE dedupe_key = ${dedupeKey}`,
   );
   if (own === null) return null;
-  const caused = await tx.anyFirst(sql.type(z.object({ id: z.number().int() }))`
-    SELECT id FROM account_events WHERE workspace_id = ${workspaceId} AND data->>'causedBy' = ${dedupeKey} ORDER BY id
+  const caused = await tx.any(sql.type(z.object({ id: z.number().int(), type: z.string(), session_id: z.string() }))`
+    SELECT id, type, session_id FROM account_events
+    WHERE workspace_id = ${workspaceId} AND data->>'causedBy' = ${dedupeKey} ORDER BY id
   `);
-  return [...caused, own].sort((a, b) => a - b);
-}
-
-/**
- * The older accounts an applied activation took the phone from (its `account_replaced` events). A retry answers with
- * them again: their workflows are told only by the workflow task that takes the answer, and the first may have been
- * lost with its worker.
- */
-export async function sessionsReplacedBy(
-  tx: DatabaseTransactionConnection,
-  dedupeKey: string,
-  workspaceId: string,
-): Promise<string[]> {
-  const sessionIds = await tx.anyFirst(sql.type(z.object({ session_id: z.string() }))`
-    SELECT session_id FROM account_events
-    WHERE workspace_id = ${workspaceId} AND type = 'account_replaced' AND data->>'causedBy' = ${dedupeKey}
-    ORDER BY id
-  `);
-  return [...sessionIds];
+  return {
+    eventIds: [...caused.map((event) => event.id), own].sort((a, b) => a - b),
+    replacedSessionIds: caused.filter((event) => event.type === 'account_replaced').map((event) => event.session_id),
+  };
 }
 
 export async function listAccountEvents(

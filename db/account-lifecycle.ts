@@ -1,7 +1,7 @@
 import type { AccountEventType } from '../domain/account-event-types.js';
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
 import type { AccountStatus } from '../domain/account-status.js';
-import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes, sessionsReplacedBy } from './account-events.js';
+import { appendAccountEvent, appliedChange, forgetLoginCodes } from './account-events.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 import { deleteEngineAuth } from './engine-auth.js';
 import { endOnboardingLinksOf } from './onboarding-links.js';
@@ -53,10 +53,9 @@ export interface ActivationResult {
 export async function activateAccount(pool: DatabasePool, activation: Activation): Promise<ActivationResult> {
   return pool.transaction(async (tx) => {
     const row = await lockAccount(tx, activation.sessionId);
-    const earlier = await eventsOfAppliedChange(tx, activation.dedupeKey, row.workspace_id);
+    const earlier = await appliedChange(tx, activation.dedupeKey, row.workspace_id);
     if (earlier) {
-      const releasedSessionIds = await sessionsReplacedBy(tx, activation.dedupeKey, row.workspace_id);
-      return { applied: false, row, releasedSessionIds, eventIds: earlier };
+      return { applied: false, row, releasedSessionIds: earlier.replacedSessionIds, eventIds: earlier.eventIds };
     }
     if (row.deleted_at !== null || row.status === 'failed') {
       // Superseded or deleted meanwhile: it must not come back to life.
@@ -155,8 +154,8 @@ export interface EndingResult {
 export async function endAccount(pool: DatabasePool, ending: Ending): Promise<EndingResult> {
   return pool.transaction(async (tx) => {
     const row = await lockAccount(tx, ending.sessionId);
-    const earlier = await eventsOfAppliedChange(tx, ending.dedupeKey, row.workspace_id);
-    if (earlier) return { applied: false, row, eventIds: earlier };
+    const earlier = await appliedChange(tx, ending.dedupeKey, row.workspace_id);
+    if (earlier) return { applied: false, row, eventIds: earlier.eventIds };
 
     await forgetLoginCodes(tx, row);
     if (ending.forgetLogin) await deleteEngineAuth(tx, ending.sessionId);

@@ -3,7 +3,7 @@ import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
 import type { AccountWait } from '../domain/account-wait.js';
-import { appendAccountEvent, eventsOfAppliedChange, forgetLoginCodes, forgetShownQrs } from './account-events.js';
+import { appendAccountEvent, appliedChange, forgetLoginCodes, forgetShownQrs } from './account-events.js';
 import type { StoredProxy } from './proxy-settings.js';
 import { AccountConflictError, accountRowSchema, lockAccount, type AccountRow } from './account-row.js';
 import { splitSessionKey } from '../domain/session-key.js';
@@ -145,8 +145,8 @@ export async function recordStatusChange(
 ): Promise<{ applied: boolean; row: AccountRow; eventIds: number[] }> {
   return pool.transaction(async (tx) => {
     const row = await lockAccount(tx, change.sessionId);
-    const earlier = await eventsOfAppliedChange(tx, change.dedupeKey, row.workspace_id);
-    if (earlier) return { applied: false, row, eventIds: earlier };
+    const earlier = await appliedChange(tx, change.dedupeKey, row.workspace_id);
+    if (earlier) return { applied: false, row, eventIds: earlier.eventIds };
     if (row.deleted_at !== null || !canMoveTo(row.status, change.status)) return { applied: false, row, eventIds: [] };
     if (row.status === 'qr_scanning' && change.status !== 'qr_scanning') await forgetLoginCodes(tx, row);
     const updated = await tx.one(sql.type(accountRowSchema)`
