@@ -9,15 +9,18 @@ import { sessionKey } from '../../domain/session-key.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
 import { openPool, uniqueId } from '../helpers/context.js';
 
+let pool: DatabasePool;
+before(async () => {
+  pool = await openPool();
+});
+after(async () => {
+  await pool?.end();
+});
+
 describe('the saved login goes with the change that makes it worthless, in the same transaction', () => {
-  let pool: DatabasePool;
   let logins: EngineAuthStore;
-  before(async () => {
-    pool = await openPool();
+  before(() => {
     logins = new EngineAuthStore(pool, keyringFromEnv(process.env));
-  });
-  after(async () => {
-    await pool?.end();
   });
 
   const accountWithLogin = async (workspaceId: string, sessionId: string): Promise<string> => {
@@ -54,14 +57,6 @@ describe('the saved login goes with the change that makes it worthless, in the s
 });
 
 describe('an activation retried after its answer was lost', () => {
-  let pool: DatabasePool;
-  before(async () => {
-    pool = await openPool();
-  });
-  after(async () => {
-    await pool?.end();
-  });
-
   it('changes nothing and names again the older accounts it took the phone from', async () => {
     const workspaceId = uniqueId('ws-retried');
     await ensureWorkspace(pool, workspaceId);
