@@ -69,16 +69,18 @@ async function api<T>(
 }
 
 /**
- * Creates an account as a client should: a 503 names an unreachable dependency and the time to come back, and the
- * same create sent again is the same account. Podman's DNS, for one, stalls lookups for seconds while containers join
- * the networks, so a connection opened then may time out.
+ * Sends a request as a client should: a 503 names an unreachable dependency and the time to come back, so the same
+ * request goes again after it (a create is the same account; a restart whose first try did arrive restarts twice).
+ * Podman's DNS, for one, stalls lookups for seconds while containers join the networks, so a connection the API opens
+ * then to PostgreSQL or Temporal may time out. The retries are counted in the figures.
  */
-async function createAccount(sessionId: string, workspace: string): Promise<{ status: number; retries: number }> {
+async function send<T>(method: string, path: string, body?: unknown): ReturnType<typeof api<T>> {
   for (let retries = 0; ; retries += 1) {
-    const created = await api<Account>('POST', `/v1/workspaces/${workspace}/accounts`, { sessionId });
-    if (created.status !== 503 || retries === 5) return { status: created.status, retries };
-    assert.ok(created.retryAfterSeconds !== null && created.retryAfterSeconds > 0, 'a 503 says when to come back');
-    await sleep(created.retryAfterSeconds * 1_000);
+    const answer = await api<T>(method, path, body);
+    if (answer.status !== 503 || retries === 5) return answer;
+    assert.ok(answer.retryAfterSeconds !== null && answer.retryAfterSeconds > 0, 'a 503 says when to come back');
+    figures.retriesAfter503 = String(Number(figures.retriesAfter503 ?? 0) + 1);
+    await sleep(answer.retryAfterSeconds * 1_000);
   }
 }
 
@@ -111,13 +113,8 @@ const account = async (sessionId: string, workspace = WORKSPACE) =>
   (await api<Account>('GET', `/v1/workspaces/${workspace}/accounts/${sessionId}`)).body;
 
 async function connect(sessionId: string, phone: string, workspace = WORKSPACE): Promise<void> {
-  const created = await createAccount(sessionId, workspace);
-  assert.ok(
-    created.status === 201 || created.status === 200,
-    `create ${sessionId}: ${created.status} after ${created.retries} retries`,
-  );
-  if (created.retries > 0)
-    figures.createRetriesAfter503 = String(Number(figures.createRetriesAfter503 ?? 0) + created.retries);
+  const created = await send<Account>('POST', `/v1/workspaces/${workspace}/accounts`, { sessionId });
+  assert.ok(created.status === 201 || created.status === 200, `create ${sessionId}: ${created.status}`);
   await until(`${sessionId} applies the scan`, 120_000, async () => {
     const scan = await api<{ applied?: boolean }>('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone });
     return scan.status === 200 && scan.body.applied;
@@ -430,10 +427,11 @@ describe('docker-compose.yml, deployed', { timeout: 40 * 60_000 }, () => {
     const backAt = Date.now();
     // A command that needs the workflow and the host: restart every session, from its saved login. Each account's
     // status changes (it leaves connected and comes back), so the wait below is not true before the restarts.
-    const page = await api<{ items: Account[] }>('GET', `/v1/workspaces/${WORKSPACE}/accounts?limit=200`);
+    const page = await send<{ items: Account[] }>('GET', `/v1/workspaces/${WORKSPACE}/accounts?limit=200`);
+    assert.equal(page.status, 200, `list accounts: ${page.status}`);
     const changedBefore = new Map(page.body.items.map((item) => [item.sessionId, item.statusChangedAt]));
     for (const sessionId of connected)
-      assert.equal((await api('POST', `/v1/workspaces/${WORKSPACE}/accounts/${sessionId}/restart`)).status, 202);
+      assert.equal((await send('POST', `/v1/workspaces/${WORKSPACE}/accounts/${sessionId}/restart`)).status, 202);
     await until('every account restarted', 180_000, async () => {
       const now = await api<{ items: Account[] }>('GET', `/v1/workspaces/${WORKSPACE}/accounts?limit=200`);
       return now.body.items
@@ -500,7 +498,7 @@ describe('docker-compose.yml, deployed', { timeout: 40 * 60_000 }, () => {
 
   it('starts Chromium inside the image with its sandbox on, and connects an account with the real engine', async () => {
     for (const sessionId of connected)
-      assert.equal((await api('DELETE', `/v1/workspaces/${WORKSPACE}/accounts/${sessionId}`)).status < 300, true);
+      assert.equal((await send('DELETE', `/v1/workspaces/${WORKSPACE}/accounts/${sessionId}`)).status < 300, true);
     // Chromium resolves no name at all: the stand-in page is served from the build cache, nothing leaves the machine.
     const real = {
       WA_ENGINE: 'real',
