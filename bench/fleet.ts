@@ -68,6 +68,9 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
   try {
     await migrate(stack.databaseUrl, log);
     const apiPort = await findFreePort();
+    // A rolling restart drains at the pace the others absorb: the grace is what lets a host of this run's size hand
+    // every session over at that pace (10 a second, under the slowest restore pace measured at 10,000 sessions).
+    const drainGraceMs = Math.max(25_000, Math.ceil(options.sessions / options.hosts / 10) * 1_000);
     const env = {
       ...stackEnv,
       DATABASE_URL: stack.databaseUrl,
@@ -76,6 +79,7 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
       TASK_QUEUE: 'bench-fleet',
       API_PORT: String(apiPort),
       LOG_LEVEL: 'info',
+      HOST_DRAIN_GRACE_MS: String(drainGraceMs),
     };
     const startHost = async (seats?: number) => {
       hostCount += 1;
@@ -270,7 +274,7 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     for (const host of live()) {
       const held = (await openClientsByHost(pool, PREFIX)).get(host.name) ?? 0;
       const stepAt = Date.now();
-      await host.handle.stop('SIGTERM', 120_000);
+      await host.handle.stop('SIGTERM', drainGraceMs + 120_000);
       const drainedInSeconds = (Date.now() - stepAt) / 1000;
       await startHost();
       await waitForSettled(pool, options.sessions, 30 * 60_000);
@@ -342,6 +346,7 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
       },
       rollingRestart: {
         seconds: Math.round((Date.now() - rollingAt) / 1000),
+        drainGraceSeconds: drainGraceMs / 1000,
         steps,
         accountsMoved: rollingAway.accountsAway,
         longestAwayFromConnectedSeconds: Math.round(rollingAway.longestMs / 1000),

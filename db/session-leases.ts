@@ -46,6 +46,20 @@ export async function sessionHost(db: CommonQueryMethods, sessionId: string): Pr
   return db.oneFirst(sql.type(z.object({ host: z.string().nullable() }))`SELECT session_host(${sessionId}) AS host`);
 }
 
+/** Which of these sessions another host now runs, under a live lease: a drained host's hand-overs that have landed. */
+export async function leasedElsewhere(
+  db: CommonQueryMethods,
+  host: string,
+  sessionIds: readonly string[],
+): Promise<Set<string>> {
+  if (sessionIds.length === 0) return new Set();
+  const rows = await db.anyFirst(sql.type(z.object({ session_id: z.string() }))`
+    SELECT session_id FROM session_leases
+    WHERE session_id = ANY(${sql.array([...sessionIds], 'text')}) AND host <> ${host} AND expires_at > now()
+  `);
+  return new Set(rows);
+}
+
 /**
  * Renews every lease this host holds for these sessions under these epochs, in one statement; answers the sessions
  * it still holds and the new expiry. A session missing from the answer was taken over.

@@ -4,6 +4,7 @@ import {
   acquireLease,
   claimLapsedLeases,
   leaseExpiry,
+  leasedElsewhere,
   leaseStoreAnswers,
   recordClientEnd,
   recordClientStart,
@@ -189,6 +190,11 @@ export class HostLeases {
     await releaseLease(this.pool, sessionId, this.host, epoch).catch((error: unknown) =>
       this.log.warn({ sessionId, err: String(error) }, 'could not release a session lease; it expires by itself'),
     );
+  }
+
+  /** Which of these sessions another host runs now; none when the lease store does not answer. */
+  async landedElsewhere(sessionIds: readonly string[]): Promise<Set<string>> {
+    return leasedElsewhere(this.pool, this.host, sessionIds).catch(() => new Set<string>());
   }
 
   /** When this host last renewed its leases (or, holding none, found the lease store answering). */

@@ -1,5 +1,6 @@
 import type { SessionProxy } from '../domain/proxy-setting.js';
 import type { Logger } from '../lib/logger.js';
+import { DrainPace } from './drain-pace.js';
 import type { HostLeases } from './host-leases.js';
 import { readOwnPhone } from './own-phone.js';
 import type { Engine, EngineEvent, EngineSession, SessionEvent } from './types.js';
@@ -11,6 +12,9 @@ export class SessionStoppedWhileStarting extends Error {
     super(`session ${sessionId} was stopped on this host while it was starting`);
   }
 }
+
+/** How often a drain looks which of its handed-over sessions run on another host now. */
+const LANDING_LOOK_MS = 250;
 
 /** How long `ready` waits for its one look at the own phone number before it goes out without it. */
 const READY_PHONE_READ_BUDGET_MS = 2_000;
@@ -325,8 +329,9 @@ export class SessionHost {
   }
 
   /**
-   * Hands every session to other hosts: each client stops here, its login kept, at most `perSecond` a second (the
-   * others restore them from the saved login, no scan). After `graceMs` whatever is left stops at once. Each owner
+   * Hands every session to other hosts: each client stops here, its login kept (the others restore them from the
+   * saved login, no scan), at most `perSecond` a second and no faster than the others take them (engine/drain-pace.ts:
+   * the rest keep running here meanwhile). After `graceMs` whatever is left stops at once. Each owner
    * is also told directly (`tellOwner`): the watch's completion alone can be lost with a host that exits right after,
    * and a released lease is not a lapsed one, so no other host would report it.
    */
@@ -340,12 +345,15 @@ export class SessionHost {
     const telling: Promise<void>[] = [];
     let handedOver = 0;
     const abandoned: Promise<void>[] = [];
+    const pace = new DrainPace();
+    const landings = { lookedAt: Number.NEGATIVE_INFINITY };
     for (const sessionId of [...this.sessions.keys()]) {
-      if (Date.now() >= deadline) break;
+      if (!(await this.turnToHandOver(pace, landings, deadline))) break;
       // A client still being made stops once its start notices; the others' hand-over does not wait for it.
       if (this.isStarting(sessionId)) abandoned.push(this.stop(sessionId));
       else await this.stop(sessionId);
       telling.push(options.tellOwner(sessionId));
+      pace.handedOver(sessionId, performance.now());
       handedOver += 1;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
@@ -358,6 +366,25 @@ export class SessionHost {
       stoppedAtOnce: rest.length,
       ownersNotTold: told.filter((outcome) => outcome.status === 'rejected').length,
     };
+  }
+
+  /**
+   * Waits until the drain's pace lets the next session go, looking which hand-overs have landed at most every
+   * LANDING_LOOK_MS; false once the grace has run out. Without leases (a host alone) nothing lands anywhere: only the
+   * start pace holds.
+   */
+  private async turnToHandOver(pace: DrainPace, landings: { lookedAt: number }, deadline: number): Promise<boolean> {
+    const leases = this.leases;
+    if (!leases) return Date.now() < deadline;
+    for (;;) {
+      if (Date.now() >= deadline) return false;
+      if (performance.now() - landings.lookedAt >= LANDING_LOOK_MS) {
+        landings.lookedAt = performance.now();
+        pace.landed(await leases.landedElsewhere(pace.stillWaiting()), performance.now());
+      }
+      if (pace.mayHandOver(performance.now())) return true;
+      await new Promise((resolve) => setTimeout(resolve, LANDING_LOOK_MS));
+    }
   }
 
   async stopAll(): Promise<void> {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { EngineAuthStore, StaleLeaseError } from '../../db/engine-auth.js';
-import { acquireLease, releaseLease, renewLeases } from '../../db/session-leases.js';
+import { acquireLease, leasedElsewhere, releaseLease, renewLeases } from '../../db/session-leases.js';
 import { readProcessEnv } from '../../config/env.js';
 import { createEngine } from '../../engine/create-engine.js';
 import { HostLeases, leaseTimings, type LostLease } from '../../engine/host-leases.js';
@@ -49,6 +49,20 @@ describe('session leases: one host per session', () => {
     assert.equal(taken?.epoch, 2, 'taken over after expiry, under a new epoch');
     const renewal = await renewLeases(pool, 'host-a', new Map([[sessionId, 1]]), 10_000);
     assert.deepEqual([...renewal.stillHeld], [], 'host-a learns it lost the session');
+  });
+
+  it('a drained host learns which of its sessions another host runs now: a live lease elsewhere, not its own or a lapsed one', async () => {
+    const [moved, stillHere, lapsed, released] = ['moved', 'here', 'lapsed', 'released'].map((name) =>
+      uniqueId(`landed-${name}`),
+    ) as [string, string, string, string];
+    await acquireLease(pool, moved, 'host-b', 10_000);
+    await acquireLease(pool, stillHere, 'host-a', 10_000);
+    await acquireLease(pool, lapsed, 'host-b', 100);
+    const releasedLease = await acquireLease(pool, released, 'host-b', 10_000);
+    await releaseLease(pool, released, 'host-b', releasedLease?.epoch ?? 0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const landed = await leasedElsewhere(pool, 'host-a', [moved, stillHere, lapsed, released, uniqueId('never')]);
+    assert.deepEqual([...landed], [moved]);
   });
 
   it('a login saved under a stale epoch is refused and changes nothing; the holder’s save goes through', async () => {
