@@ -68,9 +68,10 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
   try {
     await migrate(stack.databaseUrl, log);
     const apiPort = await findFreePort();
-    // A rolling restart drains at the pace the others absorb: the grace is what lets a host of this run's size hand
-    // every session over at that pace (10 a second, under the slowest restore pace measured at 10,000 sessions).
-    const drainGraceMs = Math.max(25_000, Math.ceil(options.sessions / options.hosts / 10) * 1_000);
+    // A rolling restart drains at the pace the others absorb: the grace is what lets a host hand every session it may
+    // hold over at that pace (10 a second, under the slowest restore pace measured at 10,000 sessions). After the
+    // kill and during the restart one host may hold two thirds of the fleet's sessions, so the bound is all of them.
+    const drainGraceMs = Math.max(25_000, Math.ceil(options.sessions / 10) * 1_000);
     const env = {
       ...stackEnv,
       DATABASE_URL: stack.databaseUrl,

@@ -14,6 +14,13 @@ const RATE_WINDOW_MS = 5_000;
 const GIVE_UP_MS = 20_000;
 
 /**
+ * No hand-over seen landing this long after the first: no other host takes sessions (a host alone, or the others
+ * full), so holding the rest here only delays the restart. A move shows its new lease within a second or two of the
+ * hand-over, Chromium's start included (the lease is taken before the browser starts).
+ */
+const NOBODY_TAKES_MS = 10_000;
+
+/**
  * The pace of a drain that the other hosts absorb: a session is handed over only while fewer are still waiting for
  * a host than the fleet lands in `TARGET_WAIT_MS` at its measured rate. Handed over faster, they would only queue for
  * the same CPU, each away from `connected` for the whole queue; handed over at this pace, each is away for about one
@@ -24,9 +31,12 @@ export class DrainPace {
   /** Handed over, not yet seen running elsewhere: when each was. */
   private readonly waiting = new Map<string, number>();
   private readonly landings: number[] = [];
+  private firstHandedOverAt: number | null = null;
+  private landedAny = false;
 
   handedOver(sessionId: string, now: number): void {
     this.waiting.set(sessionId, now);
+    this.firstHandedOverAt ??= now;
   }
 
   /** The sessions still waiting for a host, to ask which have landed. */
@@ -36,7 +46,16 @@ export class DrainPace {
 
   /** These sessions now run under another host's lease. */
   landed(sessionIds: Iterable<string>, now: number): void {
-    for (const sessionId of sessionIds) if (this.waiting.delete(sessionId)) this.landings.push(now);
+    for (const sessionId of sessionIds) {
+      if (!this.waiting.delete(sessionId)) continue;
+      this.landings.push(now);
+      this.landedAny = true;
+    }
+  }
+
+  /** Whether no other host takes sessions: the rest had better stop at once. */
+  nobodyTakes(now: number): boolean {
+    return !this.landedAny && this.firstHandedOverAt !== null && now - this.firstHandedOverAt >= NOBODY_TAKES_MS;
   }
 
   /** How many may wait at once now: the fleet's landings per second over the last few seconds, times the target wait. */

@@ -370,8 +370,8 @@ export class SessionHost {
 
   /**
    * Waits until the drain's pace lets the next session go, looking which hand-overs have landed at most every
-   * LANDING_LOOK_MS; false once the grace has run out. Without leases (a host alone) nothing lands anywhere: only the
-   * start pace holds.
+   * LANDING_LOOK_MS; false once the grace has run out or no other host takes any (the rest then stop at once). Without
+   * leases (a host alone) nothing lands anywhere: only the start pace holds.
    */
   private async turnToHandOver(pace: DrainPace, landings: { lookedAt: number }, deadline: number): Promise<boolean> {
     const leases = this.leases;
@@ -382,6 +382,7 @@ export class SessionHost {
         landings.lookedAt = performance.now();
         pace.landed(await leases.landedElsewhere(pace.stillWaiting()), performance.now());
       }
+      if (pace.nobodyTakes(performance.now())) return false;
       if (pace.mayHandOver(performance.now())) return true;
       await new Promise((resolve) => setTimeout(resolve, LANDING_LOOK_MS));
     }

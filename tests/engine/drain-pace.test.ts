@@ -54,6 +54,18 @@ describe('the pace of a drain the other hosts absorb', () => {
     assert.equal(pace.mayHandOver(20_000), true);
   });
 
+  it('no hand-over landing within 10 s of the first means no other host takes sessions; one landing means one does', () => {
+    const alone = new DrainPace();
+    handOver(alone, 0, 8, 0);
+    assert.equal(alone.nobodyTakes(9_999), false);
+    assert.equal(alone.nobodyTakes(10_000), true);
+    const fleet = new DrainPace();
+    handOver(fleet, 0, 8, 0);
+    fleet.landed(['fleet-5'], 9_000);
+    assert.equal(fleet.nobodyTakes(60_000), false);
+    assert.equal(new DrainPace().nobodyTakes(60_000), false, 'nothing handed over yet');
+  });
+
   it('a session named landed twice, or never handed over, counts once or not at all', () => {
     const pace = new DrainPace();
     handOver(pace, 0, 1, 0);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
@@ -8,7 +9,7 @@ import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/c
 import { startTestWorker } from '../helpers/worker-process.js';
 
 /** SIGTERM on a host: it takes no new session, hands its sessions to the other hosts without a scan, and exits. */
-describe('host drain', { timeout: 180_000 }, () => {
+describe('host drain', { timeout: 300_000 }, () => {
   let pool: DatabasePool;
   let client: Client;
   let closeClient: () => Promise<void>;
@@ -48,6 +49,7 @@ describe('host drain', { timeout: 180_000 }, () => {
       new Promise((resolve) => setTimeout(() => resolve('still running'), 60_000)),
     ]);
     assert.equal(exitCode, 0, 'the drained host exited by itself');
+    assert.match(await readFile(first.logFile, 'utf8'), /"handedOver":3,"stoppedAtOnce":0/);
 
     for (const { sessionId } of sessions) await accounts.reconnected(sessionId, 60_000, 'connected on the other host');
     const qrEventsAfter = await Promise.all(
@@ -69,5 +71,33 @@ describe('host drain', { timeout: 180_000 }, () => {
         `${sessionId}: dropped and connected again on the remaining host`,
       );
     }
+  });
+  it('a host alone does not wait out its grace: no other host takes its sessions, so it stops the rest and exits', async () => {
+    const aloneQueue = uniqueId('tq-drain-alone');
+    const env = { ...FAST_SIMULATOR_ENV, HOST_SESSION_STARTS_PER_SECOND: '50', HOST_DRAIN_GRACE_MS: '90000' };
+    const alone = await startTestWorker(env, aloneQueue);
+    workers.push(alone.worker);
+    const accounts = new AccountDriver(pool, client, aloneQueue);
+    const sessions = await Promise.all(Array.from({ length: 10 }, () => accounts.create()));
+    for (const { sessionId } of sessions) {
+      await accounts.showingQr(sessionId);
+      await accounts.phone(sessionId, 'scan', { phone: randomPhone() });
+    }
+    for (const { sessionId } of sessions) await accounts.rowWithStatus(sessionId, 'connected');
+
+    const signalledAt = Date.now();
+    alone.worker.process.kill('SIGTERM');
+    const exitCode = await Promise.race([
+      alone.worker.exited,
+      new Promise((resolve) => setTimeout(() => resolve('still running'), 60_000)),
+    ]);
+    assert.equal(exitCode, 0, 'exited by itself, before the 90 s grace');
+    // Eight wait for a host at once before any has landed; none lands within 10 s, so the other two stop at once.
+    assert.match(await readFile(alone.logFile, 'utf8'), /"handedOver":8,"stoppedAtOnce":2/);
+    assert.ok(Date.now() - signalledAt < 45_000, `exited ${Date.now() - signalledAt} ms after SIGTERM`);
+
+    const next = await startTestWorker(env, aloneQueue);
+    workers.push(next.worker);
+    for (const { sessionId } of sessions) await accounts.reconnected(sessionId, 60_000, 'connected on the next host');
   });
 });
