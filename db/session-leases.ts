@@ -56,6 +56,7 @@ export async function leasedElsewhere(
   const rows = await db.anyFirst(sql.type(z.object({ session_id: z.string() }))`
     SELECT session_id FROM session_leases
     WHERE session_id = ANY(${sql.array([...sessionIds], 'text')}) AND host <> ${host} AND expires_at > now()
+      AND NOT released
   `);
   return new Set(rows);
 }

@@ -1,74 +1,145 @@
-/**
- * How many handed-over sessions may wait to land at once, whatever the rate: enough for the first landings to show
- * the rate, few enough that a fleet with no room to spare queues next to nothing.
- */
-const MIN_IN_FLIGHT = 8;
-/** How long a handed-over session should wait for another host, at most, at the rate the fleet has been landing them. */
-const TARGET_WAIT_MS = 5_000;
-/** The landings the rate is measured over. */
-const RATE_WINDOW_MS = 5_000;
-/**
- * A hand-over not seen landing by then (its account ended, or the lease store did not answer) stops holding a place:
- * the drain goes on at the pace the others set.
- */
-const GIVE_UP_MS = 20_000;
+/** Which of these sessions another host runs now, under a live lease; null when the lease store did not answer. */
+export type LandingLook = (sessionIds: string[]) => Promise<Set<string> | null>;
+
+export interface DrainPaceTimings {
+  /**
+   * How many handed-over sessions may wait to land at once, whatever the rate: enough for the first landings to show
+   * the rate, few enough that a fleet with no room to spare queues next to nothing.
+   */
+  minInFlight: number;
+  /**
+   * How long a handed-over session should wait for another host's lease, at the rate the fleet has been taking them.
+   * Above the hand-over-to-lease time of a fleet with room (about a second): a fleet slower than that is the limit,
+   * and the pace falls to it.
+   */
+  targetWaitMs: number;
+  /** The landings the rate is measured over. */
+  rateWindowMs: number;
+  /**
+   * A hand-over not seen landing by then (its account ended, or its workflow is slow) stops holding a place: the
+   * drain goes on at the pace the others set.
+   */
+  giveUpMs: number;
+  /**
+   * Hand-overs waiting and none landing for this long, by the lease store's answers: no other host takes sessions (a
+   * host alone, or the others full), so holding the rest here only delays the restart.
+   */
+  nobodyTakesMs: number;
+  /** How often the lease store is asked which hand-overs have landed. */
+  lookEveryMs: number;
+  /** How long one look may take before the drain goes on without its answer (the grace must hold). */
+  lookWithinMs: number;
+}
+
+export const DRAIN_PACE_TIMINGS: DrainPaceTimings = {
+  minInFlight: 8,
+  targetWaitMs: 5_000,
+  rateWindowMs: 5_000,
+  giveUpMs: 20_000,
+  nobodyTakesMs: 10_000,
+  lookEveryMs: 250,
+  lookWithinMs: 1_000,
+};
 
 /**
- * No hand-over seen landing this long after the first: no other host takes sessions (a host alone, or the others
- * full), so holding the rest here only delays the restart. A move shows its new lease within a second or two of the
- * hand-over, Chromium's start included (the lease is taken before the browser starts).
- */
-const NOBODY_TAKES_MS = 10_000;
-
-/**
- * The pace of a drain that the other hosts absorb: a session is handed over only while fewer are still waiting for
- * a host than the fleet lands in `TARGET_WAIT_MS` at its measured rate. Handed over faster, they would only queue for
- * the same CPU, each away from `connected` for the whole queue; handed over at this pace, each is away for about one
- * move while its own client runs here until its turn. The host's start pace stays the upper bound (engine/session-host.ts).
- * Times are the caller's (ms, monotonic), so the pace is tested without a clock.
+ * The pace of a drain that the other hosts absorb: a session is handed over only while fewer are waiting for another
+ * host's lease than the fleet has taken in `targetWaitMs` at its measured rate. Handed over faster, they would only
+ * queue for the same CPU, each away from `connected` for the whole queue; at this pace each waits about
+ * `targetWaitMs` at most for its new host, while the rest keep running here until their turn. "Landed" is the new
+ * host's lease, which is taken before its client starts (Chromium's start comes after). The host's start pace stays
+ * the upper bound (engine/session-host.ts). Time is the pace's own clock (ms, monotonic), so tests set it.
  */
 export class DrainPace {
-  /** Handed over, not yet seen running elsewhere: when each was. */
+  /** Handed over, not yet seen under another host's lease, and not given up on: when each was. */
   private readonly waiting = new Map<string, number>();
+  /** When each landing within the rate window was seen. */
   private readonly landings: number[] = [];
-  private firstHandedOverAt: number | null = null;
-  private landedAny = false;
+  private lastLandingAt = Number.NEGATIVE_INFINITY;
+  private lastLookAt = Number.NEGATIVE_INFINITY;
+  /** When the lease store last answered a look. */
+  private lastAnswerAt = Number.NEGATIVE_INFINITY;
 
-  handedOver(sessionId: string, now: number): void {
-    this.waiting.set(sessionId, now);
-    this.firstHandedOverAt ??= now;
+  constructor(
+    private readonly look: LandingLook,
+    private readonly timings: DrainPaceTimings = DRAIN_PACE_TIMINGS,
+    readonly now: () => number = () => performance.now(),
+  ) {}
+
+  handedOver(sessionId: string): void {
+    this.waiting.set(sessionId, this.now());
   }
 
-  /** The sessions still waiting for a host, to ask which have landed. */
-  stillWaiting(): string[] {
-    return [...this.waiting.keys()];
-  }
-
-  /** These sessions now run under another host's lease. */
-  landed(sessionIds: Iterable<string>, now: number): void {
-    for (const sessionId of sessionIds) {
-      if (!this.waiting.delete(sessionId)) continue;
-      this.landings.push(now);
-      this.landedAny = true;
+  /**
+   * Waits until the next session may be handed over: `go`, or `stop` once `deadline` (on the pace's clock) has come
+   * or no other host takes sessions; then the rest stop at once.
+   */
+  async nextTurn(deadline: number): Promise<'go' | 'stop'> {
+    for (;;) {
+      if (this.now() >= deadline) return 'stop';
+      if (this.now() - this.lastLookAt >= this.timings.lookEveryMs) await this.lookForLandings(deadline);
+      if (this.nobodyTakes()) return 'stop';
+      if (this.mayHandOver()) return 'go';
+      await sleep(Math.min(this.timings.lookEveryMs, Math.max(0, deadline - this.now())));
     }
   }
 
-  /** Whether no other host takes sessions: the rest had better stop at once. */
-  nobodyTakes(now: number): boolean {
-    return !this.landedAny && this.firstHandedOverAt !== null && now - this.firstHandedOverAt >= NOBODY_TAKES_MS;
+  /** How many may wait at once now: the fleet's landings per second over the rate window, times the target wait. */
+  allowedInFlight(): number {
+    const now = this.now();
+    while (this.landings.length > 0 && (this.landings[0] ?? now) <= now - this.timings.rateWindowMs) {
+      this.landings.shift();
+    }
+    const perMs = this.landings.length / this.timings.rateWindowMs;
+    return Math.max(this.timings.minInFlight, Math.ceil(perMs * this.timings.targetWaitMs));
   }
 
-  /** How many may wait at once now: the fleet's landings per second over the last few seconds, times the target wait. */
-  allowedInFlight(now: number): number {
-    while (this.landings.length > 0 && (this.landings[0] ?? now) <= now - RATE_WINDOW_MS) this.landings.shift();
-    const perMs = this.landings.length / RATE_WINDOW_MS;
-    return Math.max(MIN_IN_FLIGHT, Math.ceil(perMs * TARGET_WAIT_MS));
+  /** Whether the next session may be handed over now, as far as the landings seen so far tell. */
+  mayHandOver(): boolean {
+    this.giveUpOnLate();
+    return this.waiting.size < this.allowedInFlight();
   }
 
-  /** Whether the next session may be handed over now. */
-  mayHandOver(now: number): boolean {
-    let inFlight = 0;
-    for (const handedAt of this.waiting.values()) if (now - handedAt < GIVE_UP_MS) inFlight += 1;
-    return inFlight < this.allowedInFlight(now);
+  /**
+   * Whether no other host takes sessions: hand-overs wait, and the lease store has answered, `nobodyTakesMs` after the
+   * last landing or the oldest of them (whichever is later), that none has landed. Time without answers counts for
+   * nothing: a lease store that does not answer says nothing about the other hosts.
+   */
+  nobodyTakes(): boolean {
+    this.giveUpOnLate();
+    if (this.waiting.size === 0) return false;
+    const oldestWaiting = Math.min(...this.waiting.values());
+    return this.lastAnswerAt - Math.max(this.lastLandingAt, oldestWaiting) >= this.timings.nobodyTakesMs;
   }
+
+  /** Asks the lease store which hand-overs have landed, for no longer than the look's bound or the grace allows. */
+  async lookForLandings(deadline: number): Promise<void> {
+    this.lastLookAt = this.now();
+    const asked = [...this.waiting.keys()];
+    const boundMs = Math.min(this.timings.lookWithinMs, Math.max(0, deadline - this.now()));
+    let timer: NodeJS.Timeout | undefined;
+    const landed = await Promise.race([
+      this.look(asked).catch(() => null),
+      new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), boundMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (landed === null) return;
+    this.lastAnswerAt = this.now();
+    for (const sessionId of asked) {
+      if (!landed.has(sessionId) || !this.waiting.delete(sessionId)) continue;
+      this.landings.push(this.lastAnswerAt);
+      this.lastLandingAt = this.lastAnswerAt;
+    }
+  }
+
+  private giveUpOnLate(): void {
+    const now = this.now();
+    for (const [sessionId, handedAt] of this.waiting) {
+      if (now - handedAt >= this.timings.giveUpMs) this.waiting.delete(sessionId);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -192,9 +192,12 @@ export class HostLeases {
     );
   }
 
-  /** Which of these sessions another host runs now; none when the lease store does not answer. */
-  async landedElsewhere(sessionIds: readonly string[]): Promise<Set<string>> {
-    return leasedElsewhere(this.pool, this.host, sessionIds).catch(() => new Set<string>());
+  /** Which of these sessions another host runs now; null when the lease store does not answer. */
+  async landedElsewhere(sessionIds: readonly string[]): Promise<Set<string> | null> {
+    return leasedElsewhere(this.pool, this.host, sessionIds).catch((error: unknown) => {
+      this.log.warn({ err: String(error) }, 'could not read where handed-over sessions run; the drain goes on');
+      return null;
+    });
   }
 
   /** When this host last renewed its leases (or, holding none, found the lease store answering). */

@@ -13,9 +13,6 @@ export class SessionStoppedWhileStarting extends Error {
   }
 }
 
-/** How often a drain looks which of its handed-over sessions run on another host now. */
-const LANDING_LOOK_MS = 250;
-
 /** How long `ready` waits for its one look at the own phone number before it goes out without it. */
 const READY_PHONE_READ_BUDGET_MS = 2_000;
 
@@ -331,29 +328,33 @@ export class SessionHost {
   /**
    * Hands every session to other hosts: each client stops here, its login kept (the others restore them from the
    * saved login, no scan), at most `perSecond` a second and no faster than the others take them (engine/drain-pace.ts:
-   * the rest keep running here meanwhile). After `graceMs` whatever is left stops at once. Each owner
-   * is also told directly (`tellOwner`): the watch's completion alone can be lost with a host that exits right after,
-   * and a released lease is not a lapsed one, so no other host would report it.
+   * the rest keep running here meanwhile). After `graceMs`, or once no other host takes any, whatever is left stops
+   * at once. Each owner is also told directly (`tellOwner`): the watch's completion alone can be lost with a host that
+   * exits right after, and a released lease is not a lapsed one, so no other host would report it.
    */
   async handOver(options: {
     perSecond: number;
     graceMs: number;
     tellOwner: (sessionId: string) => Promise<void>;
   }): Promise<{ handedOver: number; stoppedAtOnce: number; ownersNotTold: number }> {
-    const deadline = Date.now() + options.graceMs;
+    const leases = this.leases;
+    // Without leases (a host alone, in tests) nothing is seen landing anywhere: only the start pace holds.
+    const pace = new DrainPace(leases ? (sessionIds) => leases.landedElsewhere(sessionIds) : async () => null);
+    const deadline = pace.now() + options.graceMs;
     const intervalMs = 1000 / options.perSecond;
     const telling: Promise<void>[] = [];
     let handedOver = 0;
     const abandoned: Promise<void>[] = [];
-    const pace = new DrainPace();
-    const landings = { lookedAt: Number.NEGATIVE_INFINITY };
     for (const sessionId of [...this.sessions.keys()]) {
-      if (!(await this.turnToHandOver(pace, landings, deadline))) break;
+      // Stopped or taken over before or while it waited its turn: nothing of it is here to hand over.
+      if (!this.sessions.has(sessionId)) continue;
+      if (leases ? (await pace.nextTurn(deadline)) === 'stop' : pace.now() >= deadline) break;
+      if (!this.sessions.has(sessionId)) continue;
       // A client still being made stops once its start notices; the others' hand-over does not wait for it.
       if (this.isStarting(sessionId)) abandoned.push(this.stop(sessionId));
       else await this.stop(sessionId);
       telling.push(options.tellOwner(sessionId));
-      pace.handedOver(sessionId, performance.now());
+      pace.handedOver(sessionId);
       handedOver += 1;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
@@ -366,26 +367,6 @@ export class SessionHost {
       stoppedAtOnce: rest.length,
       ownersNotTold: told.filter((outcome) => outcome.status === 'rejected').length,
     };
-  }
-
-  /**
-   * Waits until the drain's pace lets the next session go, looking which hand-overs have landed at most every
-   * LANDING_LOOK_MS; false once the grace has run out or no other host takes any (the rest then stop at once). Without
-   * leases (a host alone) nothing lands anywhere: only the start pace holds.
-   */
-  private async turnToHandOver(pace: DrainPace, landings: { lookedAt: number }, deadline: number): Promise<boolean> {
-    const leases = this.leases;
-    if (!leases) return Date.now() < deadline;
-    for (;;) {
-      if (Date.now() >= deadline) return false;
-      if (performance.now() - landings.lookedAt >= LANDING_LOOK_MS) {
-        landings.lookedAt = performance.now();
-        pace.landed(await leases.landedElsewhere(pace.stillWaiting()), performance.now());
-      }
-      if (pace.nobodyTakes(performance.now())) return false;
-      if (pace.mayHandOver(performance.now())) return true;
-      await new Promise((resolve) => setTimeout(resolve, LANDING_LOOK_MS));
-    }
   }
 
   async stopAll(): Promise<void> {

@@ -99,7 +99,7 @@ export class HostRuntime {
   }
 
   /**
-   * Hands every session to the other hosts at the host's own start pace, within `graceMs`: each is stopped here
+   * Hands every session to the other hosts, at the pace they take them and within `graceMs`: each is stopped here
    * and its workflow told, so another host resumes it from its saved login without a scan.
    */
   async handOver(graceMs: number): Promise<{ handedOver: number; stoppedAtOnce: number; ownersNotTold: number }> {
