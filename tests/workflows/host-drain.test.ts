@@ -8,6 +8,22 @@ import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accou
 import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
 import { startTestWorker } from '../helpers/worker-process.js';
 
+/** `count` accounts created, scanned and connected on the accounts' queue. */
+async function connectedSessions(accounts: AccountDriver, count: number) {
+  const sessions = await Promise.all(Array.from({ length: count }, () => accounts.create()));
+  for (const { sessionId } of sessions) {
+    await accounts.showingQr(sessionId);
+    await accounts.phone(sessionId, 'scan', { phone: randomPhone() });
+  }
+  for (const { sessionId } of sessions) await accounts.rowWithStatus(sessionId, 'connected');
+  return sessions;
+}
+
+/** The worker's exit code, or 'still running' after `withinMs`. */
+function exitWithin(worker: ChildHandle, withinMs: number): Promise<unknown> {
+  return Promise.race([worker.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), withinMs))]);
+}
+
 /** SIGTERM on a host: it takes no new session, hands its sessions to the other hosts without a scan, and exits. */
 describe('host drain', { timeout: 300_000 }, () => {
   let pool: DatabasePool;
@@ -31,12 +47,7 @@ describe('host drain', { timeout: 300_000 }, () => {
     const first = await startTestWorker(env, taskQueue);
     workers.push(first.worker);
     const accounts = new AccountDriver(pool, client, taskQueue);
-    const sessions = await Promise.all([1, 2, 3].map(() => accounts.create()));
-    for (const { sessionId } of sessions) {
-      await accounts.showingQr(sessionId);
-      await accounts.phone(sessionId, 'scan', { phone: randomPhone() });
-    }
-    for (const { sessionId } of sessions) await accounts.rowWithStatus(sessionId, 'connected');
+    const sessions = await connectedSessions(accounts, 3);
     const qrEventsBefore = await Promise.all(
       sessions.map(async ({ sessionId }) => (await accounts.eventTypes(sessionId)).filter((t) => t === 'qr').length),
     );
@@ -44,10 +55,7 @@ describe('host drain', { timeout: 300_000 }, () => {
     const second = await startTestWorker(env, taskQueue);
     workers.push(second.worker);
     first.worker.process.kill('SIGTERM');
-    const exitCode = await Promise.race([
-      first.worker.exited,
-      new Promise((resolve) => setTimeout(() => resolve('still running'), 60_000)),
-    ]);
+    const exitCode = await exitWithin(first.worker, 60_000);
     assert.equal(exitCode, 0, 'the drained host exited by itself');
     assert.match(await readFile(first.logFile, 'utf8'), /"handedOver":3,"stoppedAtOnce":0/);
 
@@ -72,25 +80,18 @@ describe('host drain', { timeout: 300_000 }, () => {
       );
     }
   });
+
   it('a host alone does not wait out its grace: no other host takes its sessions, so it stops the rest and exits', async () => {
     const aloneQueue = uniqueId('tq-drain-alone');
     const env = { ...FAST_SIMULATOR_ENV, HOST_SESSION_STARTS_PER_SECOND: '50', HOST_DRAIN_GRACE_MS: '90000' };
     const alone = await startTestWorker(env, aloneQueue);
     workers.push(alone.worker);
     const accounts = new AccountDriver(pool, client, aloneQueue);
-    const sessions = await Promise.all(Array.from({ length: 10 }, () => accounts.create()));
-    for (const { sessionId } of sessions) {
-      await accounts.showingQr(sessionId);
-      await accounts.phone(sessionId, 'scan', { phone: randomPhone() });
-    }
-    for (const { sessionId } of sessions) await accounts.rowWithStatus(sessionId, 'connected');
+    const sessions = await connectedSessions(accounts, 10);
 
     const signalledAt = Date.now();
     alone.worker.process.kill('SIGTERM');
-    const exitCode = await Promise.race([
-      alone.worker.exited,
-      new Promise((resolve) => setTimeout(() => resolve('still running'), 60_000)),
-    ]);
+    const exitCode = await exitWithin(alone.worker, 60_000);
     assert.equal(exitCode, 0, 'exited by itself, before the 90 s grace');
     // Eight wait for a host at once before any has landed; none lands within 10 s, so the other two stop at once.
     assert.match(await readFile(alone.logFile, 'utf8'), /"handedOver":8,"stoppedAtOnce":2/);
