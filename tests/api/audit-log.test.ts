@@ -4,7 +4,7 @@ import { sql } from 'slonik';
 import { keyPrefixOf } from '../../db/workspaces.js';
 import { auditedChanges } from '../../api/audit-entry.js';
 import { useTestApi } from '../helpers/api.js';
-import { openPool, uniqueId } from '../helpers/context.js';
+import { eventually, openPool, uniqueId } from '../helpers/context.js';
 
 interface AuditView {
   id: number;
@@ -85,7 +85,15 @@ describe('the audit log: who changed what, from where, with what outcome', () =>
     });
     assert.equal(restarted.statusCode, 202, restarted.body);
 
-    const entries = await auditOf(key, `/v1/workspaces/${workspaceId}/audit`);
+    // Each entry is written once its answer has gone (api/plugins/audit.ts): the restart's may come a moment after.
+    const entries = await eventually(
+      async () => {
+        const items = await auditOf(key, `/v1/workspaces/${workspaceId}/audit`);
+        return items.length >= 4 ? items : undefined;
+      },
+      10_000,
+      'the four changes audited',
+    );
     assert.deepEqual(
       entries.map((entry) => [entry.action, entry.target, entry.outcome, entry.statusCode]),
       [
