@@ -113,9 +113,16 @@ export function cpuSpent(before: CpuSnapshot, after: CpuSnapshot): Record<string
   return Object.fromEntries(Object.entries(spent).map(([part, ms]) => [part, Math.round(ms)]));
 }
 
+/** Node threads started this long after the process are not V8's helpers or libuv's pool, which start with it. */
+const HELPERS_START_WITHIN_S = 0.5;
+
 /**
- * One process's CPU ms so far by thread name (Node's main thread, its workflow threads, libuv's pool, V8's GC
- * helpers, the Temporal core's runtime): where a process's CPU goes when a JavaScript profile sees only one thread.
+ * One process's CPU ms so far by thread: where a process's CPU goes when a JavaScript profile sees only one thread.
+ * Node names all its threads `node`, so they are told apart by when they started: the main thread (its id is the
+ * process's), V8's helpers (garbage collection, compilation) and libuv's pool, which start with the process, and each
+ * thread started later on its own, named by its start: among them the Temporal worker's workflow thread, where the
+ * workflows' JavaScript runs, started when the worker is created. Threads with names of their own (the Temporal
+ * core's runtime, the profiler) keep them.
  */
 export function cpuByThread(pid: number): Record<string, number> {
   const byName: Record<string, number> = {};
@@ -125,13 +132,20 @@ export function cpuByThread(pid: number): Record<string, number> {
   } catch {
     return byName;
   }
+  const processStartedAt = readStat(pid)?.startedAt ?? 0;
   for (const tid of threads) {
     const stat = readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`);
     if (!stat) continue;
-    // Node names all its threads `node`: the main thread is the one whose id is the process's.
-    const name =
-      stat.pid === pid ? 'main (JavaScript)' : stat.command === 'node' ? 'node (V8 and libuv helpers)' : stat.command;
+    const name = threadName(stat, pid, processStartedAt);
     byName[name] = (byName[name] ?? 0) + (stat.ownTicks * 1000) / TICKS_PER_SECOND;
   }
   return byName;
+}
+
+function threadName(stat: ProcStat, pid: number, processStartedAt: number): string {
+  if (stat.pid === pid) return 'main (JavaScript)';
+  if (stat.command !== 'node') return stat.command;
+  const startedAfterS = (stat.startedAt - processStartedAt) / TICKS_PER_SECOND;
+  if (startedAfterS <= HELPERS_START_WITHIN_S) return 'node, started with the process (V8 helpers, libuv pool)';
+  return `node thread ${stat.pid}, started ${startedAfterS.toFixed(1)} s after the process`;
 }
