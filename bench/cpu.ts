@@ -113,16 +113,17 @@ export function cpuSpent(before: CpuSnapshot, after: CpuSnapshot): Record<string
   return Object.fromEntries(Object.entries(spent).map(([part, ms]) => [part, Math.round(ms)]));
 }
 
-/** Node threads started this long after the process are not V8's helpers or libuv's pool, which start with it. */
+/** Node threads started within this long of the process: V8's helpers, and usually libuv's pool. */
 const HELPERS_START_WITHIN_S = 0.5;
 
 /**
  * One process's CPU ms so far by thread: where a process's CPU goes when a JavaScript profile sees only one thread.
- * Node names all its threads `node`, so they are told apart by when they started: the main thread (its id is the
- * process's), V8's helpers (garbage collection, compilation) and libuv's pool, which start with the process, and each
- * thread started later on its own, named by its start: among them the Temporal worker's workflow thread, where the
- * workflows' JavaScript runs, started when the worker is created. Threads with names of their own (the Temporal
- * core's runtime, the profiler) keep them.
+ * Node 20 names all its threads `node`, so they are told apart by when they started: the main thread (its id is the
+ * process's); V8's helpers (garbage collection, compilation), which start with the process, together with whatever
+ * else starts within 0.5 s of it (usually libuv's pool, which starts at its first use); and each thread started later
+ * on its own, named by its start: among them the Temporal worker's workflow thread, where the workflows' JavaScript
+ * runs, started when the worker is created. Threads with names of their own (the Temporal core's runtime, the
+ * profiler) keep them.
  */
 export function cpuByThread(pid: number): Record<string, number> {
   const byName: Record<string, number> = {};
@@ -146,6 +147,6 @@ function threadName(stat: ProcStat, pid: number, processStartedAt: number): stri
   if (stat.pid === pid) return 'main (JavaScript)';
   if (stat.command !== 'node') return stat.command;
   const startedAfterS = (stat.startedAt - processStartedAt) / TICKS_PER_SECOND;
-  if (startedAfterS <= HELPERS_START_WITHIN_S) return 'node, started with the process (V8 helpers, libuv pool)';
+  if (startedAfterS <= HELPERS_START_WITHIN_S) return 'node, started within 0.5 s (V8 helpers, usually libuv pool)';
   return `node thread ${stat.pid}, started ${startedAfterS.toFixed(1)} s after the process`;
 }
