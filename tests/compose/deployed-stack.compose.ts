@@ -119,11 +119,21 @@ async function connect(sessionId: string, phone: string, workspace = WORKSPACE):
     const scan = await api<{ applied?: boolean }>('POST', `/v1/simulator/sessions/${sessionId}/scan`, { phone });
     return scan.status === 200 && scan.body.applied;
   });
-  await until(
-    `${sessionId} connected`,
-    120_000,
-    async () => (await account(sessionId, workspace)).status === 'connected',
-  );
+  try {
+    await until(
+      `${sessionId} connected`,
+      120_000,
+      async () => (await account(sessionId, workspace)).status === 'connected',
+    );
+  } catch (error) {
+    // What an operator would read about the account (its row, events, workflow), kept beside the containers' logs.
+    const diagnostics = await api('GET', `/v1/workspaces/${workspace}/accounts/${sessionId}/diagnostics`).catch(
+      (failure: unknown) => ({ body: String(failure) }),
+    );
+    await mkdir('test-output', { recursive: true });
+    await writeFile(`test-output/compose-${sessionId}-diagnostics.json`, JSON.stringify(diagnostics.body, null, 2));
+    throw error;
+  }
 }
 
 /**
