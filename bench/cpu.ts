@@ -147,6 +147,8 @@ function threadName(stat: ProcStat, pid: number, processStartedAt: number): stri
   if (stat.pid === pid) return 'main (JavaScript)';
   if (stat.command !== 'node') return stat.command;
   const startedAfterS = (stat.startedAt - processStartedAt) / TICKS_PER_SECOND;
-  if (startedAfterS <= HELPERS_START_WITHIN_S) return 'node, started within 0.5 s (V8 helpers, usually libuv pool)';
+  if (startedAfterS <= HELPERS_START_WITHIN_S) {
+    return `node, started within ${HELPERS_START_WITHIN_S} s (V8 helpers, usually libuv pool)`;
+  }
   return `node thread ${stat.pid}, started ${startedAfterS.toFixed(1)} s after the process`;
 }

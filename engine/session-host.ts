@@ -339,8 +339,8 @@ export class SessionHost {
   }): Promise<{ handedOver: number; stoppedAtOnce: number; ownersNotTold: number }> {
     const leases = this.leases;
     // Without leases (a host alone, in tests) nothing is seen landing anywhere: only the start pace holds.
-    const pace = new DrainPace(leases ? (sessionIds) => leases.landedElsewhere(sessionIds) : async () => null);
-    const deadline = pace.now() + options.graceMs;
+    const pace = leases ? new DrainPace((sessionIds) => leases.landedElsewhere(sessionIds)) : null;
+    const deadline = performance.now() + options.graceMs;
     const intervalMs = 1000 / options.perSecond;
     const telling: Promise<void>[] = [];
     let handedOver = 0;
@@ -348,13 +348,13 @@ export class SessionHost {
     for (const sessionId of [...this.sessions.keys()]) {
       // Stopped or taken over before or while it waited its turn: nothing of it is here to hand over.
       if (!this.sessions.has(sessionId)) continue;
-      if (leases ? (await pace.nextTurn(deadline)) === 'stop' : pace.now() >= deadline) break;
+      if (pace ? (await pace.nextTurn(deadline)) === 'stop' : performance.now() >= deadline) break;
       if (!this.sessions.has(sessionId)) continue;
       // A client still being made stops once its start notices; the others' hand-over does not wait for it.
       if (this.isStarting(sessionId)) abandoned.push(this.stop(sessionId));
       else await this.stop(sessionId);
       telling.push(options.tellOwner(sessionId));
-      pace.handedOver(sessionId);
+      pace?.handedOver(sessionId);
       handedOver += 1;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
