@@ -10,24 +10,28 @@ interface Profile {
   endTime: number;
 }
 
-/** The inspector a process opens on SIGUSR1 (Node's default: 127.0.0.1:9229). */
-const INSPECTOR = 'http://127.0.0.1:9229';
+/** Where a process opens its inspector on SIGUSR1 unless started with `--inspect-port` (Node's default). */
+export const DEFAULT_INSPECTOR_PORT = 9229;
 
 /**
  * Profiles a running Node process over a window the caller chooses, through the inspector it opens on SIGUSR1, on
- * loopback: `stop()` writes the main thread's `.cpuprofile` (for Chrome's DevTools or speedscope) and answers where
+ * loopback (two processes profiled at once each need their own `--inspect-port`): `stop()` writes the main thread's `.cpuprofile` (for Chrome's DevTools or speedscope) and answers where
  * the time went, by thread and, on the main thread, by package and function.
  */
-export async function startCpuProfile(pid: number): Promise<{ stop: (path: string) => Promise<ProcessProfile> }> {
+export async function startCpuProfile(
+  pid: number,
+  inspectorPort = DEFAULT_INSPECTOR_PORT,
+): Promise<{ stop: (path: string) => Promise<ProcessProfile> }> {
+  const inspector = `http://127.0.0.1:${inspectorPort}`;
   process.kill(pid, 'SIGUSR1');
   let target: { webSocketDebuggerUrl: string } | undefined;
   for (let attempt = 0; !target && attempt < 50; attempt += 1) {
-    target = await fetch(`${INSPECTOR}/json/list`)
+    target = await fetch(`${inspector}/json/list`)
       .then(async (response) => ((await response.json()) as { webSocketDebuggerUrl: string }[])[0])
       .catch(() => undefined);
     if (!target) await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  if (!target) throw new Error(`process ${pid} opened no inspector on ${INSPECTOR}`);
+  if (!target) throw new Error(`process ${pid} opened no inspector on ${inspector}`);
   const socket = new WebSocket(target.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   let nextId = 1;

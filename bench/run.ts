@@ -18,8 +18,10 @@ import { startServiceProcess, waitForHttpOk } from '../infra/service-processes.j
 import { startPrivateStack, type TemporalTopology } from '../infra/stack.js';
 import { waitForWorkflowPoller } from '../infra/wait-for-worker.js';
 import { createLogger } from '../lib/logger.js';
+import { accountWorkflowId } from '../workflows/ids.js';
 import { baselineRoundTrip } from './baseline-workflow.js';
 import { cpuByPart, cpuSpent } from './cpu.js';
+import { startCpuProfile } from './cpu-profile.js';
 import { BENCH_SERVICE_ENV } from './service-env.js';
 import { runChromium } from './chromium.js';
 import { runFleet } from './fleet.js';
@@ -35,6 +37,8 @@ import { summarize, type Summary } from './stats.js';
  *   --idle S       seconds of the idle measurement, every account connected (default 60)
  *   --topology T   `dev` (the CLI's dev server on SQLite), `server` (Temporal's server on PostgreSQL) or `both`, one
  *                  after the other in this run, compared side by side (default: TEMPORAL_TOPOLOGY, else dev)
+ *   --profile-connect  profile the worker and the API over the scan phase (their inspectors, on loopback): CPU by
+ *                  thread, by package and by function, and `.cpuprofile` files beside the results
  *   --hosts N      the fleet instead (bench/fleet.ts): N worker processes holding --sessions S connected sessions
  *                  (default 1,000), idle cost, a host killed, a rolling restart; `--engine real` runs whatsapp-web.js
  *                  in Chromium on the WhatsApp Web stand-in, with each host's Chromium memory per session
@@ -56,6 +60,7 @@ const { values } = parseArgs({
     engine: { type: 'string', default: 'simulated' },
     chromium: { type: 'string' },
     'profile-move': { type: 'boolean', default: false },
+    'profile-connect': { type: 'boolean', default: false },
   },
 });
 const SAMPLES = Number(values.samples);
@@ -105,10 +110,22 @@ async function runTopology(topology: TemporalTopology, outDir: string): Promise<
   const log = createLogger('bench', 'warn');
   const dataDir = join(ROOT, '.data', `bench-${topology}-${Date.now()}`);
   process.stderr.write(`[${topology}] starting Temporal and PostgreSQL...\n`);
-  const { stack, env: env0 } = await startPrivateStack({ dataDir, durable: true, log, topology });
+  const profiling = values['profile-connect'];
+  const { stack, env: env0 } = await startPrivateStack({
+    dataDir,
+    durable: true,
+    log,
+    topology,
+    statementStatistics: profiling,
+  });
   const children: ReturnType<typeof startServiceProcess>[] = [];
   try {
     await migrate(stack.databaseUrl, log);
+    if (profiling) {
+      const admin = await createDatabasePool(stack.databaseUrl, { maximumPoolSize: 1 });
+      await admin.query(sql.unsafe`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`);
+      await admin.end();
+    }
     const apiPort = await findFreePort();
     const env = {
       ...env0,
@@ -119,8 +136,17 @@ async function runTopology(topology: TemporalTopology, outDir: string): Promise<
       API_PORT: String(apiPort),
       LOG_LEVEL: 'warn',
     };
-    const worker = startServiceProcess('worker', env, join(dataDir, 'worker.log'));
-    const api = startServiceProcess('api', env, join(dataDir, 'api.log'));
+    // Profiled, each opens its inspector on a port of its own (on SIGUSR1, at the scan phase only).
+    const inspectorPorts = profiling ? { worker: await findFreePort(), api: await findFreePort() } : null;
+    const inherited: NodeJS.ProcessEnv = env;
+    const withInspector = (port: number | undefined) =>
+      port ? { NODE_OPTIONS: `${inherited.NODE_OPTIONS ?? ''} --inspect-port=127.0.0.1:${port}`.trim() } : {};
+    const worker = startServiceProcess(
+      'worker',
+      { ...env, ...withInspector(inspectorPorts?.worker) },
+      join(dataDir, 'worker.log'),
+    );
+    const api = startServiceProcess('api', { ...env, ...withInspector(inspectorPorts?.api) }, join(dataDir, 'api.log'));
     children.push(worker, api);
     const baseUrl = `http://127.0.0.1:${apiPort}`;
     await waitForHttpOk(`${baseUrl}/ready`, children, 120_000);
@@ -139,7 +165,11 @@ async function runTopology(topology: TemporalTopology, outDir: string): Promise<
 
     // 1. The floor: a bare workflow with one no-op activity on the same server.
     process.stderr.write(`[${topology}] baseline: ${BASELINE} bare Temporal round trips...\n`);
-    const { samples: baseline, temporalCpuMsPerRoundTrip } = await measureBaseline(stack.temporalAddress);
+    const {
+      samples: baseline,
+      temporalCpuMsPerRoundTrip,
+      postgresCpuMsPerRoundTrip,
+    } = await measureBaseline(stack.temporalAddress);
 
     // What the stack holds before any account: the storage figures count what accounts add.
     const storageBefore = await storageBytes(pool, dataDir);
@@ -168,7 +198,11 @@ async function runTopology(topology: TemporalTopology, outDir: string): Promise<
     // 3. Concurrency: N accounts at once, in one workspace.
     process.stderr.write(`[${topology}] concurrency: ${ACCOUNTS} accounts created and scanned at once...\n`);
     const parts = { worker: worker.process.pid ?? 0, api: api.process.pid ?? 0, 'load generator': process.pid };
-    const concurrency = await measureConcurrency(baseUrl, key, http, pool, parts, join(dataDir, 'worker.log'));
+    const concurrency = await measureConcurrency(baseUrl, key, http, pool, parts, join(dataDir, 'worker.log'), {
+      inspectorPorts,
+      profilePrefix: join(outDir, `bench-${topology}-${new Date().toISOString().replace(/[:.]/g, '-')}`),
+    });
+    const temporalPerConnection = await historyPerConnection(stack.temporalAddress, 'bench-load', ACCOUNTS);
 
     // 4. Idle: every account connected and nothing happening. What keeping them costs each part, per 1,000.
     process.stderr.write(`[${topology}] idle: ${IDLE_SECONDS} s with every account connected...\n`);
@@ -200,6 +234,9 @@ async function runTopology(topology: TemporalTopology, outDir: string): Promise<
       baselineMs: baselineSummary,
       // The server's CPU for one bare round trip: the unit in which a connection's server work is counted.
       baselineTemporalCpuMsPerRoundTrip: temporalCpuMsPerRoundTrip,
+      // PostgreSQL's over the same round trips: on the production server, Temporal's persistence (on the dev server,
+      // SQLite runs inside Temporal's process and this is the service's own idle).
+      baselinePostgresCpuMsPerRoundTrip: postgresCpuMsPerRoundTrip,
       scanToConnectedMs: scanSummary,
       qrToSubscriberMs: qrSummary,
       ratioScanToConnectedOverBaseline: {
@@ -208,6 +245,7 @@ async function runTopology(topology: TemporalTopology, outDir: string): Promise<
         p99: scanSummary.p99 / baselineSummary.p99,
       },
       concurrency,
+      temporalPerConnection,
       idle,
       // Every sample, so the distributions can be drawn again or compared with another run.
       samplesMs: { scanToConnected, qrToSubscriber, baseline },
@@ -235,7 +273,9 @@ async function runTopology(topology: TemporalTopology, outDir: string): Promise<
   }
 }
 
-async function measureBaseline(address: string): Promise<{ samples: number[]; temporalCpuMsPerRoundTrip: number }> {
+async function measureBaseline(
+  address: string,
+): Promise<{ samples: number[]; temporalCpuMsPerRoundTrip: number; postgresCpuMsPerRoundTrip: number }> {
   const native = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection: native,
@@ -248,6 +288,7 @@ async function measureBaseline(address: string): Promise<{ samples: number[]; te
   const client = new Client({ connection });
   const samples: number[] = [];
   let temporalCpuMs: number;
+  let postgresCpuMs: number;
   let temporalBefore = cpuByPart({});
   try {
     for (let i = 0; i < BASELINE + WARMUP; i += 1) {
@@ -259,14 +300,21 @@ async function measureBaseline(address: string): Promise<{ samples: number[]; te
       });
       if (i >= WARMUP) samples.push(performance.now() - startedAt);
     }
-    temporalCpuMs = cpuSpent(temporalBefore, cpuByPart({})).temporal ?? 0;
+    const spent = cpuSpent(temporalBefore, cpuByPart({}));
+    temporalCpuMs = spent.temporal ?? 0;
+    postgresCpuMs = spent.postgres ?? 0;
   } finally {
     worker.shutdown();
     await running;
     await connection.close();
     await native.close();
   }
-  return { samples, temporalCpuMsPerRoundTrip: Math.round((temporalCpuMs / Math.max(1, BASELINE)) * 10) / 10 };
+  const perRoundTrip = (ms: number) => Math.round((ms / Math.max(1, BASELINE)) * 10) / 10;
+  return {
+    samples,
+    temporalCpuMsPerRoundTrip: perRoundTrip(temporalCpuMs),
+    postgresCpuMsPerRoundTrip: perRoundTrip(postgresCpuMs),
+  };
 }
 
 /** A WebSocket subscriber that hands out the first event of a type for a session, with when it arrived. */
@@ -307,8 +355,9 @@ async function measureConcurrency(
   key: string,
   http: (method: string, path: string, body?: unknown) => Promise<Record<string, unknown>>,
   pool: Awaited<ReturnType<typeof createDatabasePool>>,
-  parts: { worker: number } & Record<string, number>,
+  parts: { worker: number; api: number } & Record<string, number>,
   workerLog: string,
+  profiling: { inspectorPorts: { worker: number; api: number } | null; profilePrefix: string },
 ) {
   const workerPid = parts.worker;
   const workspaceId = 'bench-load';
@@ -329,6 +378,14 @@ async function measureConcurrency(
   await inFlight(ids, 50, (sessionId) => http('POST', `/v1/workspaces/${workspaceId}/accounts`, { sessionId }));
   await Promise.all(ids.map((id) => stream.next(id, 'qr')));
   const readies = ids.map((id) => stream.next(id, 'session_ready'));
+  const { inspectorPorts, profilePrefix } = profiling;
+  const profiles = inspectorPorts
+    ? {
+        worker: await startCpuProfile(parts.worker, inspectorPorts.worker),
+        api: await startCpuProfile(parts.api, inspectorPorts.api),
+      }
+    : null;
+  if (profiles) await pool.query(sql.unsafe`SELECT pg_stat_statements_reset()`);
   const cpuBefore = cpuByPart(parts);
   const scanStart = Date.now();
   await inFlight(ids, 100, (sessionId, index) =>
@@ -339,6 +396,21 @@ async function measureConcurrency(
     new Promise<null>((resolve) => setTimeout(() => resolve(null), 10 * 60_000)),
   ]);
   const cpuMs = cpuSpent(cpuBefore, cpuByPart(parts));
+  // Where the worker's and the API's CPU went in the scan phase: by thread, and on the main thread by package and
+  // function (the `.cpuprofile` files open in Chrome's DevTools or speedscope).
+  const scanProfile = profiles
+    ? {
+        worker: { cpuprofile: `${profilePrefix}-worker.cpuprofile` },
+        api: { cpuprofile: `${profilePrefix}-api.cpuprofile` },
+      }
+    : null;
+  const profileOf = scanProfile
+    ? {
+        worker: { ...scanProfile.worker, ...(await profiles?.worker.stop(scanProfile.worker.cpuprofile)) },
+        api: { ...scanProfile.api, ...(await profiles?.api.stop(scanProfile.api.cpuprofile)) },
+        postgres: await statementsPerConnection(pool, ACCOUNTS),
+      }
+    : null;
   const rssAfter = rssMb(workerPid);
   const connected = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`
     SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND status = 'connected' AND deleted_at IS NULL
@@ -374,7 +446,78 @@ async function measureConcurrency(
     cpuMsPerConnection: Object.fromEntries(
       Object.entries(cpuMs).map(([part, ms]) => [part, Math.round((ms / Math.max(1, connected)) * 10) / 10]),
     ),
+    ...(profileOf ? { scanPhaseProfile: profileOf } : {}),
   };
+}
+
+/** The statements PostgreSQL ran in the scan phase, per connection, by database (the service's; Temporal's too on
+ * the production server), the most frequent first. */
+async function statementsPerConnection(pool: Awaited<ReturnType<typeof createDatabasePool>>, connections: number) {
+  const rows = await pool.any(sql.type(
+    z.object({ database: z.string(), calls: z.number(), execMs: z.number(), query: z.string() }),
+  )`
+    SELECT d.datname AS database, s.calls::int8 AS calls, s.total_exec_time::float8 AS "execMs",
+           left(regexp_replace(s.query, '[[:space:]]+', ' ', 'g'), 140) AS query
+    FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+    WHERE s.query NOT LIKE '%pg_stat_statements%'
+    ORDER BY s.calls DESC
+  `);
+  const per = (value: number) => Math.round((value / Math.max(1, connections)) * 100) / 100;
+  const databases = [...new Set(rows.map((row) => row.database))];
+  return Object.fromEntries(
+    databases.map((database) => {
+      const own = rows.filter((row) => row.database === database);
+      return [
+        database,
+        {
+          statements: per(own.reduce((sum, row) => sum + row.calls, 0)),
+          execMs: per(own.reduce((sum, row) => sum + row.execMs, 0)),
+          mostFrequent: own.slice(0, 15).map((row) => ({ perConnection: per(row.calls), query: row.query })),
+        },
+      ];
+    }),
+  );
+}
+
+/** How many connected accounts' histories are read for what Temporal did per connection. */
+const HISTORIES_READ = 100;
+
+/**
+ * What Temporal did per connection, from the histories of the accounts scanned at once (up to HISTORIES_READ of
+ * them), each from its creation to `connected`: workflow tasks, activity tasks through the server, local
+ * activities (recorded as markers inside workflow tasks), signals and timers. The payloads stay sealed: only the
+ * event types are read.
+ */
+async function historyPerConnection(temporalAddress: string, workspaceId: string, accounts: number) {
+  const connection = await Connection.connect({ address: temporalAddress });
+  try {
+    const client = new Client({ connection });
+    const read = Math.min(HISTORIES_READ, accounts);
+    const counts = { workflowTasks: 0, activityTasks: 0, localActivities: 0, signals: 0, timers: 0, events: 0 };
+    for (let i = 0; i < read; i += 1) {
+      const history = await client.workflow.getHandle(accountWorkflowId(workspaceId, `load-${i}`)).fetchHistory();
+      for (const event of history.events ?? []) {
+        counts.events += 1;
+        if (event.workflowTaskCompletedEventAttributes) counts.workflowTasks += 1;
+        else if (event.activityTaskScheduledEventAttributes) counts.activityTasks += 1;
+        else if (event.markerRecordedEventAttributes) counts.localActivities += 1;
+        else if (event.workflowExecutionSignaledEventAttributes) counts.signals += 1;
+        else if (event.timerStartedEventAttributes) counts.timers += 1;
+      }
+    }
+    const mean = (count: number) => Math.round((count / Math.max(1, read)) * 10) / 10;
+    return {
+      historiesRead: read,
+      workflowTasks: mean(counts.workflowTasks),
+      activityTasks: mean(counts.activityTasks),
+      localActivities: mean(counts.localActivities),
+      signals: mean(counts.signals),
+      timers: mean(counts.timers),
+      historyEvents: mean(counts.events),
+    };
+  } finally {
+    await connection.close();
+  }
 }
 
 const IDLE_SECONDS = Number(values.idle);
@@ -441,6 +584,7 @@ function printComparison(results: Array<Record<string, unknown>>) {
     scanToConnectedMs: Summary;
     qrToSubscriberMs: Summary;
     baselineTemporalCpuMsPerRoundTrip: number;
+    baselinePostgresCpuMsPerRoundTrip: number;
     storageMbPer1000Accounts: { service: number; temporal: number };
     idle: { percentOfOneCorePer1000Sessions: Record<string, number> };
     concurrency: {
@@ -467,6 +611,8 @@ function printComparison(results: Array<Record<string, unknown>>) {
       (part) => `| … of which ${part} (ms) | ${cells((r) => String(r.concurrency.cpuMsPerConnection[part] ?? 0))} |`,
     ),
     `| Temporal CPU per bare round trip (ms) | ${cells((r) => String(r.baselineTemporalCpuMsPerRoundTrip))} |`,
+    `| … and PostgreSQL's over it (ms) | ${cells((r) => String(r.baselinePostgresCpuMsPerRoundTrip))} |`,
+    `| ratio CPU per connection ÷ Temporal CPU per bare round trip | ${cells((r) => (cpuTotal(r) / r.baselineTemporalCpuMsPerRoundTrip).toFixed(2))} |`,
     ...['temporal', 'worker', 'postgres', 'api'].map(
       (part) =>
         `| idle ${part}, % of one core per 1,000 connected | ${cells((r) => String(r.idle.percentOfOneCorePer1000Sessions[part] ?? 0))} |`,
@@ -517,7 +663,9 @@ function printTable(result: Record<string, unknown>, baseline: Summary, scan: Su
       `${c.activationsPerSecond} activations/s (target ≥ 50); worker RSS ${c.workerRssMbBefore} → ${c.workerRssMbAfter} MB = ${c.workerMbPerConnectedSession} MB per connected session (target ≤ 0.5)`,
     `CPU ms per connection during the scan phase: ${Object.entries(c.cpuMsPerConnection)
       .map(([part, ms]) => `${part} ${ms}`)
-      .join(', ')}; ` + `Temporal per bare round trip: ${String(result.baselineTemporalCpuMsPerRoundTrip)}`,
+      .join(', ')}; ` +
+      `Temporal per bare round trip: ${String(result.baselineTemporalCpuMsPerRoundTrip)} ` +
+      `(PostgreSQL over it: ${String(result.baselinePostgresCpuMsPerRoundTrip)})`,
     `idle, ${String((result.idle as { connected: number }).connected)} connected: % of one core per 1,000 sessions: ${Object.entries(
       (result.idle as { percentOfOneCorePer1000Sessions: Record<string, number> }).percentOfOneCorePer1000Sessions,
     )

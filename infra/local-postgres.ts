@@ -26,6 +26,8 @@ export interface LocalPostgresOptions {
   log: Logger;
   /** Tests trade durability for speed; a developer's stack keeps fsync on. */
   durable?: boolean;
+  /** Counts every statement (pg_stat_statements preloaded): the benchmark's profile reads what each connection ran. */
+  statementStatistics?: boolean;
 }
 
 export interface RunningPostgres {
@@ -99,6 +101,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const serverOptions = [
     `-p ${options.port}`,
     ...(options.durable === false ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
+    ...(options.statementStatistics ? ['-c shared_preload_libraries=pg_stat_statements'] : []),
   ];
   try {
     await run('pg_ctl', ['start', '-D', clusterDir, '-l', logFile, '-w', '-t', '60', '-o', serverOptions.join(' ')]);

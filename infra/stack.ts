@@ -21,6 +21,8 @@ export interface StackOptions {
   log: Logger;
   /** False for tests: PostgreSQL skips fsync. */
   durable: boolean;
+  /** PostgreSQL counts every statement (pg_stat_statements), for the benchmark's profile. */
+  statementStatistics?: boolean;
   env?: NodeJS.ProcessEnv;
   /** `dev`: the CLI's dev server on SQLite. `server`: Temporal's production server on this PostgreSQL. */
   topology?: TemporalTopology;
@@ -48,6 +50,7 @@ export async function startPrivateStack(options: {
   topology?: TemporalTopology;
   /** Start Temporal's Web UI too (on loopback, at a free port). */
   withUi?: boolean;
+  statementStatistics?: boolean;
 }): Promise<{ stack: RunningStack; env: NodeJS.ProcessEnv }> {
   const env = { ...process.env };
   delete env.DATABASE_URL;
@@ -90,6 +93,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         database: 'wa_connect',
         log: options.log,
         durable: options.durable,
+        ...(options.statementStatistics ? { statementStatistics: true } : {}),
       });
 
   const temporalTask: Promise<RunningTemporal | { address: string; uiUrl: null; stop?: undefined }> =
