@@ -52,6 +52,12 @@ export async function createDatabasePool(databaseUrl: string, options: PoolOptio
     // Transactions that lose a serialization race are retried by the caller (an activity), not silently here.
     transactionRetryLimit: 0,
     queryRetryLimit: 0,
+    // Slonik resets a connection with `DISCARD ALL` each time it goes back to the pool: a round trip per query, a
+    // quarter of the statements a connection costs PostgreSQL (docs/benchmarks.md). These connections hold no session
+    // state to discard: their settings are startup parameters (kept by a reset anyway), their locks are transaction
+    // locks, and LISTEN and the migrations' session lock run on connections of their own (lib/pg-listener.ts,
+    // db/migrate.ts), outside any pool.
+    resetConnection: async () => undefined,
   });
 }
 
