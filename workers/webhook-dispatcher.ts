@@ -16,10 +16,11 @@ const START_DEADLINE_MS = 10_000;
 const SWEEP_EVERY_MS = 5_000;
 
 /**
- * The one place webhook deliveries start. Every account event is written to the outbox (its row) in the transaction
- * of the change it tells of; each worker process's dispatcher is woken by the event's notification, claims waiting
- * events and starts a delivery workflow for each endpoint an event goes to (one workflow per event and endpoint, its
- * id theirs). The workers share the work without coordination: a claimed event is skipped by the others.
+ * The one place webhook deliveries start. Every account event an endpoint wants is written to the outbox (its row) in
+ * the transaction of the change it tells of; each worker process's dispatcher is woken by the outbox row's
+ * notification, claims waiting events and starts a delivery workflow for each endpoint an event goes to (one workflow
+ * per event and endpoint, its id theirs). The workers share the work without coordination: a claimed event is skipped
+ * by the others.
  */
 export class WebhookDispatcher {
   private readonly listener: PgListener;
@@ -37,7 +38,8 @@ export class WebhookDispatcher {
   ) {
     this.listener = new PgListener({
       databaseUrl,
-      channel: 'wa_account_events',
+      // A row queued in the outbox (sql/0037): not every account event, most of which no endpoint wants.
+      channel: 'wa_webhook_outbox',
       onNotification: () => this.wake(),
       // Notifications sent while the listener was away are lost: what they told of waits in the table.
       onReconnected: () => this.wake(),

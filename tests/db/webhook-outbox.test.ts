@@ -9,7 +9,7 @@ import { createDatabasePool } from '../../db/pool.js';
 import type { WebhookRoute } from '../../db/webhook-deliveries.js';
 import { dispatchQueuedEvents } from '../../db/webhook-outbox.js';
 import { sessionKey } from '../../domain/session-key.js';
-import { testLog, testStackEnv, uniqueId } from '../helpers/context.js';
+import { eventually, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
 import { setWorkspaceWebhook } from '../helpers/webhook-secrets.js';
 
 describe('the outbox claims: one dispatcher per event, a failed start stays queued for the next round', () => {
@@ -17,6 +17,7 @@ describe('the outbox claims: one dispatcher per event, a failed start stays queu
   const database = `outbox_${Date.now()}`;
   let admin: pg.Client;
   let pool: DatabasePool;
+  let dispatcherUrl: string;
   before(async () => {
     admin = new pg.Client({ connectionString: testStackEnv().databaseUrl });
     await admin.connect();
@@ -24,6 +25,7 @@ describe('the outbox claims: one dispatcher per event, a failed start stays queu
     const url = new URL(testStackEnv().databaseUrl);
     url.pathname = `/${database}`;
     await migrate(url.toString(), testLog);
+    dispatcherUrl = url.toString();
     pool = await createDatabasePool(url.toString(), { maximumPoolSize: 4 });
   });
   after(async () => {
@@ -70,7 +72,13 @@ describe('the outbox claims: one dispatcher per event, a failed start stays queu
     assert.deepEqual(await queued(eventIds), [second], 'only the event whose start failed is still queued');
   });
 
-  it('an event of a workspace with no endpoint is not queued; once the workspace has one, the next event is', async () => {
+  it('an event of a workspace with no endpoint is neither queued nor wakes a dispatcher; once the workspace has one, the next event does both', async () => {
+    // What a dispatcher hears (workers/webhook-dispatcher.ts): notifications arrive in commit order.
+    const listener = new pg.Client({ connectionString: dispatcherUrl });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (message) => heard.push(message.payload ?? ''));
+    await listener.query('LISTEN wa_webhook_outbox');
     const workspaceId = uniqueId('ws-no-endpoint');
     const sessionId = uniqueId('no-endpoint');
     await insertAccount(pool, { workspaceId, sessionId });
@@ -88,5 +96,11 @@ describe('the outbox claims: one dispatcher per event, a failed start stays queu
     const [withEndpoint] = (await change('disconnected', 1)).eventIds;
     assert.ok(withEndpoint);
     assert.deepEqual(await queued([withoutEndpoint, withEndpoint]), [withEndpoint]);
+    try {
+      await eventually(async () => (heard.length > 0 ? true : undefined), 10_000, 'a notification');
+      assert.deepEqual(heard, [String(withEndpoint)]);
+    } finally {
+      await listener.end();
+    }
   });
 });

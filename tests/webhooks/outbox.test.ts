@@ -15,7 +15,7 @@ import { startTestWorker } from '../helpers/worker-process.js';
 
 /**
  * The event rows are the webhook outbox: whoever commits an event (a workflow's activity, the API, a process that
- * dies right after), its delivery is started by the workers' dispatchers, woken by the event's notification.
+ * dies right after), its delivery is started by the workers' dispatchers, woken by its outbox row's notification.
  */
 describe('webhook outbox', { timeout: 120_000 }, () => {
   // A database of its own, so the only dispatchers are this test's two workers: another file's worker would claim
