@@ -39,6 +39,9 @@ export class SessionUpkeep {
   private readonly builds = new Map<string, { generation: number; webVersion: string }>();
   /** The generation whose profile picture was fetched, per session: once per start is enough. */
   private readonly pictures = new Map<string, number>();
+  /** Sessions that turned ready since the round that looks at them was queued. */
+  private readonly justReady = new Set<string>();
+  private justReadyRoundQueued = false;
 
   constructor(
     private readonly host: SessionHost,
@@ -49,9 +52,20 @@ export class SessionUpkeep {
 
   start(): void {
     this.timer = setInterval(() => void this.runRound(), this.settings.everyMs);
-    // A session just ready is looked at at once: its row gets its build and memory without waiting a round.
+    // A session just ready is looked at at once: its row gets its build and memory without waiting a round. Those
+    // that turn ready while a round runs are looked at together in the next, one statement for all of them.
     this.host.onReady((sessionId) => {
-      setTimeout(() => void this.runRound([sessionId]), 0);
+      this.justReady.add(sessionId);
+      if (this.justReadyRoundQueued) return;
+      this.justReadyRoundQueued = true;
+      setTimeout(() => {
+        void this.runRound(() => {
+          this.justReadyRoundQueued = false;
+          const named = [...this.justReady];
+          this.justReady.clear();
+          return named;
+        });
+      }, 0);
     });
   }
 
@@ -62,11 +76,13 @@ export class SessionUpkeep {
     await this.round;
   }
 
-  /** One round over the ready sessions (all of them, or those named); rounds never overlap. */
-  runRound(only?: string[]): Promise<void> {
+  /**
+   * One round over the ready sessions (all of them, or those named, when the round begins); rounds never overlap.
+   */
+  runRound(only?: string[] | (() => string[])): Promise<void> {
     if (this.stopped) return this.round;
     this.round = this.round
-      .then(() => this.lookAtAll(only))
+      .then(() => this.lookAtAll(typeof only === 'function' ? only() : only))
       .catch((error: unknown) => {
         this.log.warn({ err: String(error) }, 'a round of session checks failed; the next one tries again');
       });
@@ -96,7 +112,8 @@ export class SessionUpkeep {
     }
     if (sightings.length > 0) await this.recordSightings(sightings);
     await this.recycleOne(overLimit);
-    this.forgetSessionsGone();
+    // Only a round over every session knows which are gone; one over a few would walk the whole host for them.
+    if (!only) this.forgetSessionsGone();
   }
 
   private async lookAt(ready: ReadySession): Promise<Look> {
