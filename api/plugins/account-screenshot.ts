@@ -91,6 +91,11 @@ export default async function accountScreenshotPlugin(fastify: FastifyInstance, 
           throw new HttpProblem(
             problem(409, 'page_not_answering', 'Conflict', `account ${row.session_id}: ${failure.message}`),
           );
+        // A bad gateway is the host's failure, not the account's: an operator reads which and why.
+        request.log.warn(
+          { dependency: 'session host', hostTaskQueue, failureType: failure.type, failure: failure.message },
+          'a screenshot failed on the session host',
+        );
         throw new HttpProblem(
           problem(
             502,
@@ -101,7 +106,10 @@ export default async function accountScreenshotPlugin(fastify: FastifyInstance, 
         );
       }
       const taken = await takeScreenshot(pool, requestId, key);
-      if (!taken) throw new HttpProblem(problem(502, 'screenshot_failed', 'Bad Gateway', 'the screenshot was lost'));
+      if (!taken) {
+        request.log.warn({ dependency: 'session host', hostTaskQueue }, 'a screenshot the host took was not found');
+        throw new HttpProblem(problem(502, 'screenshot_failed', 'Bad Gateway', 'the screenshot was lost'));
+      }
       const bytes = reader.open(taken.sealed, screenshotSealContext(requestId, key));
       return reply
         .header('content-type', taken.content_type)
