@@ -88,7 +88,10 @@ const CanaryList = Type.Object({
   items: Type.Array(CanaryView),
 });
 
-const CanaryParams = Type.Object({ canaryId: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+const CanaryParams = Type.Object(
+  { canaryId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) },
+  { additionalProperties: false },
+);
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

@@ -176,4 +176,22 @@ describe('canary WhatsApp Web builds', { timeout: 240_000 }, () => {
     });
     assert.equal(refused.statusCode, 404);
   });
+
+  it('a canary id past the largest safe integer is a validation problem, not a failed request', async () => {
+    for (const url of [
+      '/v1/admin/web-build-canaries/964946801409469201224210143768477696',
+      '/v1/admin/web-build-canaries/9007199254740992/stop',
+    ]) {
+      const method = url.endsWith('/stop') ? 'POST' : 'GET';
+      const answer = await api.as(api.adminKey, { method, url, ...(method === 'POST' ? { payload: {} } : {}) });
+      assert.equal(answer.statusCode, 400, url);
+      assert.equal(answer.json<{ code: string }>().code, 'validation_failed', url);
+    }
+    const unknown = await api.as(api.adminKey, {
+      method: 'GET',
+      url: `/v1/admin/web-build-canaries/${Number.MAX_SAFE_INTEGER}`,
+    });
+    assert.equal(unknown.statusCode, 404);
+    assert.equal(unknown.json<{ code: string }>().code, 'canary_not_found');
+  });
 });
