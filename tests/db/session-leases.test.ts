@@ -11,7 +11,7 @@ import { SessionHost, SessionStoppedWhileStarting } from '../../engine/session-h
 import { keyringFromEnv } from '../../lib/keyring.js';
 import { createDatabasePool } from '../../db/pool.js';
 import { openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
-import { openTcpRelay } from '../helpers/tcp-relay.js';
+import { openTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js';
 
 /** A host's pool that reaches the database through a loopback relay the test can cut or hold. */
 async function poolThroughRelay(maximumPoolSize: number) {
@@ -21,6 +21,18 @@ async function poolThroughRelay(maximumPoolSize: number) {
   relayed.hostname = '127.0.0.1';
   relayed.port = String(relay.port);
   return { relay, hostPool: await createDatabasePool(relayed.toString(), { maximumPoolSize }) };
+}
+
+/**
+ * Ends a host's pool and its relay. Ending a pool waits for a query still in flight on it and rejects with that
+ * query's error (a renewal that met a connection the cut closed), as the worker's own shutdown expects
+ * (workers/main.ts); the relay must close either way, or its listener keeps the test file alive.
+ */
+async function closeRelayedPool(hostPool: DatabasePool, relay: TcpRelay): Promise<void> {
+  await hostPool
+    .end()
+    .catch((error: unknown) => testLog.warn({ err: error }, 'a relayed connection was gone at the end'));
+  await relay.close();
 }
 
 /** A host's `onLost` that notes each lost session as `id:why`. */
@@ -171,8 +183,7 @@ describe('session leases: one host per session', () => {
       assert.ok(endedAt < stoppedAt + 1_500, `ended ${endedAt - stoppedAt} ms after the stop, not when written`);
     } finally {
       host.stop();
-      await hostPool.end();
-      await relay.close();
+      await closeRelayedPool(hostPool, relay);
     }
   });
   it('a start that replaces one still waiting for the lease waits for it to give up: the replaced start runs no client, and the lease passes on under the next epoch', async () => {
@@ -279,8 +290,7 @@ describe('session leases: one host per session', () => {
     } finally {
       host.stop();
       relay.letGo();
-      await hostPool.end();
-      await relay.close();
+      await closeRelayedPool(hostPool, relay);
     }
   });
 });
