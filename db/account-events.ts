@@ -35,25 +35,24 @@ export async function appendAccountEvent(
   row: AccountRow,
   event: NewAccountEvent,
 ): Promise<number> {
-  // The webhook outbox, in the same statement: the event goes out once this commits, whatever happens after. An
+  const id = await tx.oneFirst(sql.type(z.object({ id: z.number().int() }))`
+    INSERT INTO account_events (account_id, workspace_id, session_id, type, status, data, dedupe_key)
+    VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, ${event.type}, ${event.status},
+            ${sql.jsonb(event.data as never)}, ${event.dedupeKey})
+    RETURNING id
+  `);
+  // The webhook outbox, in the same transaction: the event goes out once this commits, whatever happens after. An
   // event of a workspace and account without any endpoint is not queued: nobody could want it, and every account
   // without webhooks would otherwise pay an insert, a notify, a claim and a delete for each of its events.
-  const sentAsWebhook = !EVENTS_NOT_SENT_AS_WEBHOOKS.includes(event.type);
-  const id = await tx.oneFirst(sql.type(z.object({ id: z.number().int() }))`
-    WITH appended AS (
-      INSERT INTO account_events (account_id, workspace_id, session_id, type, status, data, dedupe_key)
-      VALUES (${row.id}, ${row.workspace_id}, ${row.session_id}, ${event.type}, ${event.status},
-              ${sql.jsonb(event.data as never)}, ${event.dedupeKey})
-      RETURNING id
-    ), queued AS (
+  if (!EVENTS_NOT_SENT_AS_WEBHOOKS.includes(event.type)) {
+    await tx.query(sql.unsafe`
       INSERT INTO webhook_outbox (event_id)
-      SELECT id FROM appended WHERE ${sentAsWebhook} AND EXISTS (
+      SELECT ${id} WHERE EXISTS (
         SELECT 1 FROM webhook_endpoints
         WHERE workspace_id = ${row.workspace_id} AND (account_id IS NULL OR account_id = ${row.id})
       )
-    )
-    SELECT id FROM appended
-  `);
+    `);
+  }
   return id;
 }
 
@@ -64,12 +63,10 @@ export async function appendAccountEvent(
  */
 export async function forgetLoginCodes(tx: DatabaseTransactionConnection, row: AccountRow): Promise<void> {
   await tx.query(sql.unsafe`
-    WITH forgotten AS (
-      UPDATE account_events SET data = data - 'qr' - 'code'
-      WHERE account_id = ${row.id} AND type IN ('qr', 'pairing_code') AND (data ? 'qr' OR data ? 'code')
-    )
-    UPDATE whatsapp_accounts SET last_qr = NULL, pairing_code = NULL WHERE id = ${row.id}
+    UPDATE account_events SET data = data - 'qr' - 'code'
+    WHERE account_id = ${row.id} AND type IN ('qr', 'pairing_code') AND (data ? 'qr' OR data ? 'code')
   `);
+  await tx.query(sql.unsafe`UPDATE whatsapp_accounts SET last_qr = NULL, pairing_code = NULL WHERE id = ${row.id}`);
 }
 
 /** The QRs an account was shown, removed from its events once it switched to a pairing code (see forgetLoginCodes). */

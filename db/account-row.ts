@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ACCOUNT_STATUSES } from '../domain/account-status.js';
 import type { AccountWait } from '../domain/account-wait.js';
 import { splitSessionKey } from '../domain/session-key.js';
-import { lockWorkspaceOfAccount } from './workspace-lock.js';
+import { lockWorkspace } from './workspace-lock.js';
 
 const engineAttempt = { attempt: z.number(), maxAttempts: z.number(), reconnecting: z.boolean() };
 
@@ -67,9 +67,11 @@ export class AccountConflictError extends Error {
  */
 export async function lockAccount(tx: DatabaseTransactionConnection, key: string): Promise<AccountRow> {
   const { workspaceId, sessionId } = splitSessionKey(key);
-  if (!(await lockWorkspaceOfAccount(tx, workspaceId, sessionId))) {
-    throw new AccountConflictError(`no account with session key ${key}`);
-  }
+  const exists = await tx.exists(sql.unsafe`
+    SELECT 1 FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND session_id = ${sessionId}
+  `);
+  if (!exists) throw new AccountConflictError(`no account with session key ${key}`);
+  await lockWorkspace(tx, workspaceId);
   return tx.one(sql.type(accountRowSchema)`
     SELECT * FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND session_id = ${sessionId} FOR UPDATE
   `);
