@@ -33,6 +33,18 @@ export function Ref<T extends TSchema>(schema: T): TUnsafe<Static<T>> {
 export const SESSION_ID_PATTERN = '^[A-Za-z0-9_-]{1,100}$';
 export const WORKSPACE_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 
+/**
+ * A row id, or a position in a log, as a client sends it. The database holds it as a bigint, so an unbounded integer
+ * would reach it and fail there; past 2^53 − 1 (the largest a JSON number keeps exactly) it is a validation problem.
+ */
+export function rowIdSchema(minimum: 0 | 1, description?: string) {
+  return Type.Integer({
+    minimum,
+    maximum: Number.MAX_SAFE_INTEGER,
+    ...(description === undefined ? {} : { description }),
+  });
+}
+
 export const sessionIdSchema = Type.String({
   pattern: SESSION_ID_PATTERN,
   description: 'letters, digits, _ and -, at most 100',

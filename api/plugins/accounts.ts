@@ -23,6 +23,7 @@ import {
   phoneNumberSchema,
   problemResponses,
   QueryWithDefaults,
+  rowIdSchema,
   sessionIdSchema,
   StringEnum,
   webhookUrlSchema,
@@ -53,9 +54,7 @@ const AccountListQuery = QueryWithDefaults(
     {
       status: Type.Optional(StringEnum(ACCOUNT_STATUSES)),
       limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-      cursor: Type.Optional(
-        Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'nextCursor of the previous page' }),
-      ),
+      cursor: Type.Optional(rowIdSchema(0, 'nextCursor of the previous page')),
       includeDeleted: Type.Boolean({ default: false }),
     },
     { additionalProperties: false },

@@ -8,6 +8,7 @@ import {
   OpenObject,
   problemResponses,
   QueryWithDefaults,
+  rowIdSchema,
   StringEnum,
   workspaceIdSchema,
   WorkspaceParams,
@@ -16,9 +17,7 @@ import { assertAdmin } from './auth.js';
 
 const pageQuery = {
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-  before: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'nextBefore of the previous page' }),
-  ),
+  before: Type.Optional(rowIdSchema(1, 'nextBefore of the previous page')),
 };
 const WorkspaceAuditQuery = QueryWithDefaults(Type.Object(pageQuery, { additionalProperties: false }));
 const AdminAuditQuery = QueryWithDefaults(

@@ -6,7 +6,7 @@ import { describeEvent } from '../../domain/account-wait.js';
 import { accountFor, workspaceNotFound } from '../account-access.js';
 import type { EventFanout } from '../event-fanout.js';
 import { HttpProblem, problem } from '../problem.js';
-import { sessionIdSchema, workspaceIdSchema } from '../schemas.js';
+import { rowIdSchema, sessionIdSchema, workspaceIdSchema } from '../schemas.js';
 import { CLOSE_SLOW_CONSUMER, StreamGuard, type StreamLimits } from '../stream-guard.js';
 import { assertWorkspaceAccess } from './auth.js';
 
@@ -14,7 +14,7 @@ const StreamQuery = Type.Object(
   {
     workspaceId: workspaceIdSchema,
     sessionId: Type.Optional(sessionIdSchema),
-    lastEventId: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    lastEventId: Type.Optional(rowIdSchema(0)),
     access_token: Type.Optional(
       Type.String({ description: 'the API key, for browsers (which cannot set headers on a WebSocket)' }),
     ),

@@ -19,7 +19,7 @@ import type { ArmFigures } from '../../domain/web-build-canary-rule.js';
 import { webBuildCanary } from '../../workflows/web-build-canary.js';
 import { withTemporalDeadline } from '../dependency-outage.js';
 import { HttpProblem, problem } from '../problem.js';
-import { Nullable, problemResponses, StringEnum, workspaceIdSchema } from '../schemas.js';
+import { Nullable, problemResponses, rowIdSchema, StringEnum, workspaceIdSchema } from '../schemas.js';
 import { assertAdmin } from './auth.js';
 
 const CanaryBody = Type.Object(
@@ -88,10 +88,7 @@ const CanaryList = Type.Object({
   items: Type.Array(CanaryView),
 });
 
-const CanaryParams = Type.Object(
-  { canaryId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) },
-  { additionalProperties: false },
-);
+const CanaryParams = Type.Object({ canaryId: rowIdSchema(1) }, { additionalProperties: false });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

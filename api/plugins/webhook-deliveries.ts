@@ -26,6 +26,7 @@ import {
   Nullable,
   problemResponses,
   QueryWithDefaults,
+  rowIdSchema,
   sessionIdSchema,
   StringEnum,
   workspaceIdSchema,
@@ -74,7 +75,7 @@ const filterProperties = {
   kind: Type.Optional(StringEnum(['delivery', 'redelivery', 'replay'])),
   since: Type.Optional(dateTime),
   until: Type.Optional(dateTime),
-  beforeId: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+  beforeId: Type.Optional(rowIdSchema(1)),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
 };
 const WorkspaceDeliveriesQuery = QueryWithDefaults(
@@ -88,11 +89,7 @@ const ResendBody = Type.Object(
 );
 const ReplayBody = Type.Object(
   {
-    afterEventId: Type.Integer({
-      minimum: 0,
-      maximum: Number.MAX_SAFE_INTEGER,
-      description: 'Every event after this one (0: from the first)',
-    }),
+    afterEventId: rowIdSchema(0, 'Every event after this one (0: from the first)'),
     sessionId: Type.Optional(sessionIdSchema),
     perSecond: Type.Optional(perSecondSchema),
   },

@@ -178,12 +178,12 @@ describe('canary WhatsApp Web builds', { timeout: 240_000 }, () => {
   });
 
   it('a canary id past the largest safe integer is a validation problem, not a failed request', async () => {
-    for (const url of [
-      '/v1/admin/web-build-canaries/964946801409469201224210143768477696',
-      '/v1/admin/web-build-canaries/9007199254740992/stop',
-    ]) {
-      const method = url.endsWith('/stop') ? 'POST' : 'GET';
-      const answer = await api.as(api.adminKey, { method, url, ...(method === 'POST' ? { payload: {} } : {}) });
+    for (const request of [
+      { method: 'GET', url: '/v1/admin/web-build-canaries/964946801409469201224210143768477696' },
+      { method: 'POST', url: '/v1/admin/web-build-canaries/9007199254740992/stop', payload: {} },
+    ] as const) {
+      const { url } = request;
+      const answer = await api.as(api.adminKey, request);
       assert.equal(answer.statusCode, 400, url);
       assert.equal(answer.json<{ code: string }>().code, 'validation_failed', url);
     }
