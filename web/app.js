@@ -37,6 +37,20 @@ function say(id, text) {
 
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
 
+/**
+ * Replaces a table's rows and keeps the keyboard's place: live updates redraw the rows, and a button that had focus
+ * keeps it on its twin in the new rows (each button is named by its action and what it acts on), so a keyboard user
+ * pressing Enter as an update arrives acts on the button they chose instead of on nothing.
+ */
+function replaceRows(body, rows) {
+  const focused = body.contains(document.activeElement) ? document.activeElement.getAttribute('aria-label') : null;
+  body.replaceChildren(...rows);
+  if (focused === null) return;
+  for (const button of body.querySelectorAll('button')) {
+    if (button.getAttribute('aria-label') === focused) return button.focus();
+  }
+}
+
 /** One action button, named for screen readers with the account it acts on. */
 function actionButton(label, sessionId, run, secondary = true) {
   const button = document.createElement('button');
@@ -122,8 +136,9 @@ function render() {
   const rows = [...state.accounts.values()]
     .filter((a) => !a.deletedAt)
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-  $('accounts').replaceChildren(
-    ...rows.map((account) => {
+  replaceRows(
+    $('accounts'),
+    rows.map((account) => {
       const tr = document.createElement('tr');
       tr.dataset.session = account.sessionId;
       const cells = [
@@ -222,8 +237,9 @@ async function showDeliveries(sessionId) {
 /** The workspace's webhook endpoints, with what a support person does to one: enable or disable it, resend what it missed. */
 async function refreshEndpoints() {
   const { items } = await api(`/v1/workspaces/${state.workspaceId}/webhook-endpoints`);
-  $('endpoints').replaceChildren(
-    ...items.map((endpoint) => {
+  replaceRows(
+    $('endpoints'),
+    items.map((endpoint) => {
       const tr = document.createElement('tr');
       tr.dataset.endpoint = endpoint.id;
       const stateText = endpoint.enabled

@@ -56,7 +56,7 @@ describe('the workspace dashboard in headless Chromium', { timeout: 240_000 }, (
     await pool?.end();
   });
 
-  it('every action by keyboard: add by QR and by pairing code, live status and detail, make primary, webhook URL as an endpoint and its deliveries, restart, log out, delete', async () => {
+  it('every action by keyboard: add by QR and by pairing code, live status and detail, make primary, webhook URL as an endpoint and its deliveries, restart with the focus kept through live updates, log out, delete', async () => {
     const workspaceId = uniqueId('ws-dash');
     const key = await api.keyFor(workspaceId);
     const simulate = (path: string, body: unknown) =>
@@ -140,6 +140,8 @@ describe('the workspace dashboard in headless Chromium', { timeout: 240_000 }, (
     await press(page, `Deliveries: ${byQr}`);
     await page.waitForSelector('#deliveries-of:has-text("of")');
     assert.equal(await page.locator('#deliveries tr').count(), 0, 'nothing was sent before the URL was set');
+    // The row drawn before the restart is marked: the restart's updates draw it again.
+    await row(byQr).evaluate((drawn) => drawn.setAttribute('data-drawn-before', 'restart'));
     await press(page, `Restart: ${byQr}`);
     // The restart's two status changes (disconnected, then connected again), delivered and listed as they happen.
     await eventually(
@@ -148,6 +150,17 @@ describe('the workspace dashboard in headless Chromium', { timeout: 240_000 }, (
       "the restart's deliveries in the list",
     );
     assert.match((await page.textContent('#deliveries')) ?? '', /delivered\s*200/);
+    await eventually(
+      async () => ((await row(byQr).getAttribute('data-drawn-before')) === null ? true : undefined),
+      30_000,
+      'the row drawn again by the live updates',
+    );
+    const focused = page.locator(':focus');
+    assert.equal(
+      (await focused.count()) === 1 ? await focused.getAttribute('aria-label') : 'nothing focused',
+      `Restart: ${byQr}`,
+      'the keyboard focus stayed on the button pressed while its row was drawn again',
+    );
     await shot('deliveries');
 
     // 5. Log out the second, delete the first.
