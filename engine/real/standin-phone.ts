@@ -9,7 +9,8 @@ type ClientPage = InstanceType<typeof wwebjs.Client>['pupPage'];
 /** What the stand-in page exposes to play the phone's side and to report what it answered. */
 interface StandInGlobal {
   __standin: {
-    apply(action: string, params: Record<string, unknown>): Record<string, unknown>;
+    /** What the page did; a slow action (growing memory) answers when done. */
+    apply(action: string, params: Record<string, unknown>): Record<string, unknown> | Promise<Record<string, unknown>>;
     modulesAnsweredHarmlessly(): string[];
   };
 }

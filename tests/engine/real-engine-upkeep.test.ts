@@ -141,10 +141,10 @@ describe('the real engine kept alive: pinned builds, hung pages and grown browse
     const { sessionId } = await connectedAccount();
     const before = await accounts.rowWhere(sessionId, (row) => row.engine_memory_bytes !== null, 'measured', 20_000);
     assert.ok((before.engine_memory_bytes ?? 0) < 1000 * MB, `starts under the limit: ${before.engine_memory_bytes}`);
-    // On a loaded machine the host's check can see the browser past the limit while the page is still allocating,
-    // and recycle it under the action: the page closing is then the answer. The restart reason below tells which.
+    // The host's check can see the browser past the limit while the page is still filling the memory, and recycle it
+    // under the action: the page or its browser closing is then the answer. The restart reason below tells which.
     await accounts.phone(sessionId, 'grow_memory', { megabytes: 900 }).catch((error: unknown) => {
-      if (!String(error).includes('Target closed')) throw error;
+      if (!/Target closed|Session closed|Connection closed|context was destroyed/.test(String(error))) throw error;
     });
     await accounts.reconnected(sessionId, 90_000, 'recycled for its memory');
     assert.deepEqual(await restartReasons(sessionId), ['transient:memory_recycle']);
