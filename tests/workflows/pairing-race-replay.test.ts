@@ -75,18 +75,29 @@ describe('pairing-code updates racing the main loop replay deterministically', {
   });
 
   it('updates arriving as the QR deadline fires: answered or refused, never stuck, and the account fails qr_expired', async () => {
-    // Four accounts, updates at different spacings across a 2.5 s deadline: some land before it, some in the same
-    // workflow task as the timer firing, some after the account ended. The widest spacing leaves the loop idle long
-    // enough for the deadline to fire as a timer even on a busy machine.
+    // Four accounts, updates at different spacings until after the account ended: some land before the QR deadline,
+    // some in the same workflow task as its timer firing, some after the account ended. The deadline counts from the
+    // workflow's start, so it leaves room for a busy machine to bring up the QR first; the widest spacing leaves the
+    // loop idle long enough for the deadline to fire as a timer.
     const handles = await Promise.all(
       [100, 250, 400, 1_000].map(async (spacingMs) => {
-        const { sessionId, handle } = await stack.accounts.create({ timings: { qrExpiryMs: 2_500 } });
+        const { sessionId, handle } = await stack.accounts.create({ timings: { qrExpiryMs: 6_000 } });
         await stack.accounts.showingQr(sessionId);
+        const result = handle.result();
+        let over = false;
+        result.then(
+          () => (over = true),
+          () => (over = true),
+        );
         const answers: Array<Awaited<ReturnType<typeof requestCodes>>[number]> = [];
-        for (let wave = 0; wave * spacingMs < 4_000; wave += 1) {
-          answers.push(...(await requestCodes(handle, 1)));
+        const afterTheEnd: typeof answers = [];
+        while (afterTheEnd.length < 2) {
+          const endedBefore = over;
+          const [answer] = await requestCodes(handle, 1);
+          if (answer) (endedBefore ? afterTheEnd : answers).push(answer);
           await new Promise((resolve) => setTimeout(resolve, spacingMs));
         }
+        answers.push(...afterTheEnd);
         for (const answer of answers) {
           if (answer.status === 'rejected')
             assert.ok(
@@ -99,7 +110,11 @@ describe('pairing-code updates racing the main loop replay deterministically', {
           answers.some((answer) => answer.status === 'fulfilled'),
           'some update before the deadline got a code',
         );
-        const ended = await handle.result();
+        assert.ok(
+          afterTheEnd.every((answer) => answer.status === 'rejected'),
+          'the updates sent after the account ended were refused',
+        );
+        const ended = await result;
         assert.equal(ended.status, 'failed');
         assert.equal((await stack.accounts.row(sessionId))?.failure_reason, 'qr_expired');
         return handle;
