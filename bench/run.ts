@@ -34,6 +34,8 @@ import { summarize, type Summary } from './stats.js';
  *   --samples N    sequential accounts for the latency figures (default 100)
  *   --baseline N   bare Temporal round trips, the floor (default 200)
  *   --accounts N   accounts created and scanned at once (default 100; try 500, 1000)
+ *   --workspaces N the accounts scanned at once spread over N workspaces (default 1: all in one, whose writes queue
+ *                  on its lock)
  *   --idle S       seconds of the idle measurement, every account connected (default 60)
  *   --topology T   `dev` (the CLI's dev server on SQLite), `server` (Temporal's server on PostgreSQL) or `both`, one
  *                  after the other in this run, compared side by side (default: TEMPORAL_TOPOLOGY, else dev)
@@ -52,6 +54,7 @@ const { values } = parseArgs({
     samples: { type: 'string', default: '100' },
     baseline: { type: 'string', default: '200' },
     accounts: { type: 'string', default: '100' },
+    workspaces: { type: 'string', default: '1' },
     out: { type: 'string', default: 'bench-results' },
     topology: { type: 'string', default: process.env.TEMPORAL_TOPOLOGY ?? 'dev' },
     idle: { type: 'string', default: '60' },
@@ -66,6 +69,12 @@ const { values } = parseArgs({
 const SAMPLES = Number(values.samples);
 const BASELINE = Number(values.baseline);
 const ACCOUNTS = Number(values.accounts);
+const WORKSPACES = Number(values.workspaces);
+/** The workspace of the i-th account scanned at once: one, or round robin over --workspaces. */
+const loadWorkspaceOf = (index: number) => (WORKSPACES === 1 ? 'bench-load' : `bench-load-${index % WORKSPACES}`);
+const LOAD_WORKSPACES = [
+  ...new Set(Array.from({ length: Math.min(ACCOUNTS, WORKSPACES) }, (_, i) => loadWorkspaceOf(i))),
+];
 const WARMUP = 10;
 const TOPOLOGIES: TemporalTopology[] =
   values.topology === 'both' ? ['dev', 'server'] : values.topology === 'server' ? ['server'] : ['dev'];
@@ -195,14 +204,16 @@ async function runTopology(topology: TemporalTopology, outDir: string): Promise<
     }
     stream.close();
 
-    // 3. Concurrency: N accounts at once, in one workspace.
-    process.stderr.write(`[${topology}] concurrency: ${ACCOUNTS} accounts created and scanned at once...\n`);
+    // 3. Concurrency: N accounts at once, in one workspace (or spread over --workspaces).
+    process.stderr.write(
+      `[${topology}] concurrency: ${ACCOUNTS} accounts in ${LOAD_WORKSPACES.length} workspace(s) created and scanned at once...\n`,
+    );
     const parts = { worker: worker.process.pid ?? 0, api: api.process.pid ?? 0, 'load generator': process.pid };
     const concurrency = await measureConcurrency(baseUrl, key, http, pool, parts, join(dataDir, 'worker.log'), {
       inspectorPorts,
       profilePrefix: join(outDir, `bench-${topology}-${new Date().toISOString().replace(/[:.]/g, '-')}`),
     });
-    const temporalPerConnection = await historyPerConnection(stack.temporalAddress, 'bench-load', ACCOUNTS);
+    const temporalPerConnection = await historyPerConnection(stack.temporalAddress, ACCOUNTS);
 
     // 4. Idle: every account connected and nothing happening. What keeping them costs each part, per 1,000.
     process.stderr.write(`[${topology}] idle: ${IDLE_SECONDS} s with every account connected...\n`);
@@ -223,7 +234,7 @@ async function runTopology(topology: TemporalTopology, outDir: string): Promise<
     const accountsMade = SAMPLES + WARMUP + ACCOUNTS;
     const result = {
       when: new Date().toISOString(),
-      command: `npm run bench -- --samples ${SAMPLES} --baseline ${BASELINE} --accounts ${ACCOUNTS} --topology ${topology}`,
+      command: `npm run bench -- --samples ${SAMPLES} --baseline ${BASELINE} --accounts ${ACCOUNTS}${WORKSPACES === 1 ? '' : ` --workspaces ${WORKSPACES}`} --topology ${topology}`,
       topology,
       machine,
       // What the run left on disk per 1,000 accounts (every account made, connected, with its events and history).
@@ -360,9 +371,13 @@ async function measureConcurrency(
   profiling: { inspectorPorts: { worker: number; api: number } | null; profilePrefix: string },
 ) {
   const workerPid = parts.worker;
-  const workspaceId = 'bench-load';
-  const stream = await openStream(baseUrl, key, workspaceId);
+  const streams = new Map(
+    await Promise.all(
+      LOAD_WORKSPACES.map(async (workspaceId) => [workspaceId, await openStream(baseUrl, key, workspaceId)] as const),
+    ),
+  );
   const ids = Array.from({ length: ACCOUNTS }, (_, i) => `load-${i}`);
+  const streamOf = (index: number) => streams.get(loadWorkspaceOf(index)) as Awaited<ReturnType<typeof openStream>>;
   /** Runs every item with at most `size` requests in flight: a new one starts as soon as any answers, no batch barrier. */
   const inFlight = async (items: string[], size: number, run: (id: string, index: number) => Promise<unknown>) => {
     let next = 0;
@@ -375,9 +390,11 @@ async function measureConcurrency(
     await Promise.all(Array.from({ length: Math.min(size, items.length) }, lane));
   };
   const rssBefore = rssMb(workerPid);
-  await inFlight(ids, 50, (sessionId) => http('POST', `/v1/workspaces/${workspaceId}/accounts`, { sessionId }));
-  await Promise.all(ids.map((id) => stream.next(id, 'qr')));
-  const readies = ids.map((id) => stream.next(id, 'session_ready'));
+  await inFlight(ids, 50, (sessionId, index) =>
+    http('POST', `/v1/workspaces/${loadWorkspaceOf(index)}/accounts`, { sessionId }),
+  );
+  await Promise.all(ids.map((id, index) => streamOf(index).next(id, 'qr')));
+  const readies = ids.map((id, index) => streamOf(index).next(id, 'session_ready'));
   const { inspectorPorts, profilePrefix } = profiling;
   const profiles = inspectorPorts
     ? {
@@ -413,25 +430,26 @@ async function measureConcurrency(
     : null;
   const rssAfter = rssMb(workerPid);
   const connected = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`
-    SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND status = 'connected' AND deleted_at IS NULL
+    SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ANY(${sql.array(LOAD_WORKSPACES, 'text')}) AND status = 'connected' AND deleted_at IS NULL
   `);
   const duplicated = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`
-    SELECT count(*)::int8 AS n FROM (SELECT phone_number FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND deleted_at IS NULL AND phone_number IS NOT NULL GROUP BY phone_number HAVING count(*) > 1) d
+    SELECT count(*)::int8 AS n FROM (SELECT workspace_id, phone_number FROM whatsapp_accounts WHERE workspace_id = ANY(${sql.array(LOAD_WORKSPACES, 'text')}) AND deleted_at IS NULL AND phone_number IS NOT NULL GROUP BY workspace_id, phone_number HAVING count(*) > 1) d
   `);
   const primaries = await pool.oneFirst(
     sql.type(
       z.object({ n: z.number() }),
-    )`SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ${workspaceId} AND is_primary`,
+    )`SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ANY(${sql.array(LOAD_WORKSPACES, 'text')}) AND is_primary`,
   );
   const constraintErrors = (
     (await readFile(workerLog, 'utf8').catch(() => '')).match(
       /IntegrityConstraintViolation|violates unique constraint|duplicate key/gi,
     ) ?? []
   ).length;
-  stream.close();
+  for (const stream of streams.values()) stream.close();
   const seconds = settled === null ? null : (settled - scanStart) / 1000;
   return {
     accounts: ACCOUNTS,
+    workspaces: LOAD_WORKSPACES.length,
     connected,
     lost: ACCOUNTS - connected,
     duplicatedPhones: duplicated,
@@ -488,14 +506,16 @@ const HISTORIES_READ = 100;
  * activities (recorded as markers inside workflow tasks), signals and timers. The payloads stay sealed: only the
  * event types are read.
  */
-async function historyPerConnection(temporalAddress: string, workspaceId: string, accounts: number) {
+async function historyPerConnection(temporalAddress: string, accounts: number) {
   const connection = await Connection.connect({ address: temporalAddress });
   try {
     const client = new Client({ connection });
     const read = Math.min(HISTORIES_READ, accounts);
     const counts = { workflowTasks: 0, activityTasks: 0, localActivities: 0, signals: 0, timers: 0, events: 0 };
     for (let i = 0; i < read; i += 1) {
-      const history = await client.workflow.getHandle(accountWorkflowId(workspaceId, `load-${i}`)).fetchHistory();
+      const history = await client.workflow
+        .getHandle(accountWorkflowId(loadWorkspaceOf(i), `load-${i}`))
+        .fetchHistory();
       for (const event of history.events ?? []) {
         counts.events += 1;
         if (event.workflowTaskCompletedEventAttributes) counts.workflowTasks += 1;
