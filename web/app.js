@@ -37,18 +37,24 @@ function say(id, text) {
 
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
 
+/** What a row shows, the same across redraws: its account or its endpoint. */
+const rowKey = (row) => row?.dataset.session ?? row?.dataset.endpoint ?? null;
+
 /**
  * Replaces a table's rows and keeps the keyboard's place: live updates redraw the rows, and a button that had focus
- * keeps it on its twin in the new rows (each button is named by its action and what it acts on), so a keyboard user
- * pressing Enter as an update arrives acts on the button they chose instead of on nothing.
+ * hands it to the same action in the redrawn row of the same account or endpoint (to the row's first button when that
+ * action is gone), so a keyboard user pressing Enter as an update arrives acts where they were instead of on nothing.
+ * The page does not scroll for it: an update must not pull a reader back to the table.
  */
-function replaceRows(body, rows) {
-  const focused = body.contains(document.activeElement) ? document.activeElement.getAttribute('aria-label') : null;
-  body.replaceChildren(...rows);
-  if (focused === null) return;
-  for (const button of body.querySelectorAll('button')) {
-    if (button.getAttribute('aria-label') === focused) return button.focus();
-  }
+function replaceRows(tbody, rows) {
+  const focused = tbody.contains(document.activeElement) ? document.activeElement : null;
+  const key = rowKey(focused?.closest('tr'));
+  const action = focused?.textContent;
+  tbody.replaceChildren(...rows);
+  const twin = key === null ? undefined : rows.find((row) => rowKey(row) === key);
+  if (!twin) return;
+  const buttons = [...twin.querySelectorAll('button')];
+  (buttons.find((button) => button.textContent === action) ?? buttons[0])?.focus({ preventScroll: true });
 }
 
 /** One action button, named for screen readers with the account it acts on. */
