@@ -144,7 +144,8 @@ describe('the real engine kept alive: pinned builds, hung pages and grown browse
     // The host's check can see the browser past the limit while the page is still filling the memory, and recycle it
     // under the action: the page or its browser closing is then the answer. The restart reason below tells which.
     await accounts.phone(sessionId, 'grow_memory', { megabytes: 900 }).catch((error: unknown) => {
-      if (!/Target closed|Session closed|Connection closed|context was destroyed/.test(String(error))) throw error;
+      if (!/Target closed|Session closed|Connection closed|context was destroyed|detached Frame/.test(String(error)))
+        throw error;
     });
     await accounts.reconnected(sessionId, 90_000, 'recycled for its memory');
     assert.deepEqual(await restartReasons(sessionId), ['transient:memory_recycle']);
