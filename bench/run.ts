@@ -70,6 +70,8 @@ const SAMPLES = Number(values.samples);
 const BASELINE = Number(values.baseline);
 const ACCOUNTS = Number(values.accounts);
 const WORKSPACES = Number(values.workspaces);
+if (!Number.isInteger(WORKSPACES) || WORKSPACES < 1)
+  throw new Error(`--workspaces must be a positive integer, not ${values.workspaces}`);
 /** The workspace of the i-th account scanned at once: one, or round robin over --workspaces. */
 const loadWorkspaceOf = (index: number) => (WORKSPACES === 1 ? 'bench-load' : `bench-load-${index % WORKSPACES}`);
 const LOAD_WORKSPACES = [
