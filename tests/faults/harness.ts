@@ -118,7 +118,9 @@ export class FaultStack {
     this.workerLogs.set(worker, logFile);
     this.worker = worker;
     await Promise.race([
-      waitForWorkflowPoller(this.env.TEMPORAL_ADDRESS as string, 'default', this.env.TASK_QUEUE as string, 120_000),
+      waitForWorkflowPoller(this.env.TEMPORAL_ADDRESS as string, 'default', this.env.TASK_QUEUE as string, 120_000, {
+        pid: worker.process.pid,
+      }),
       worker.exited.then((code) => {
         throw new Error(`worker exited with ${code} while starting; see ${this.dataDir}`);
       }),

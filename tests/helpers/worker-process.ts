@@ -60,13 +60,10 @@ export async function startTestWorker(
     logFile,
   );
   await Promise.race([
-    waitForWorkflowPoller(
-      temporalAddress,
-      'default',
-      taskQueue,
-      120_000,
-      temporalTlsFromEnv(extraEnv as TemporalTlsEnv),
-    ),
+    waitForWorkflowPoller(temporalAddress, 'default', taskQueue, 120_000, {
+      tls: temporalTlsFromEnv(extraEnv as TemporalTlsEnv),
+      pid: worker.process.pid,
+    }),
     worker.exited.then((code) => {
       throw new Error(`worker exited with ${code} before polling; see ${outputDir}`);
     }),
