@@ -74,9 +74,7 @@ if (!Number.isInteger(WORKSPACES) || WORKSPACES < 1)
   throw new Error(`--workspaces must be a positive integer, not ${values.workspaces}`);
 /** The workspace of the i-th account scanned at once: one, or round robin over --workspaces. */
 const loadWorkspaceOf = (index: number) => (WORKSPACES === 1 ? 'bench-load' : `bench-load-${index % WORKSPACES}`);
-const LOAD_WORKSPACES = [
-  ...new Set(Array.from({ length: Math.min(ACCOUNTS, WORKSPACES) }, (_, i) => loadWorkspaceOf(i))),
-];
+const LOAD_WORKSPACES = Array.from({ length: Math.min(ACCOUNTS, WORKSPACES) }, (_, i) => loadWorkspaceOf(i));
 const WARMUP = 10;
 const TOPOLOGIES: TemporalTopology[] =
   values.topology === 'both' ? ['dev', 'server'] : values.topology === 'server' ? ['server'] : ['dev'];
@@ -431,16 +429,17 @@ async function measureConcurrency(
       }
     : null;
   const rssAfter = rssMb(workerPid);
+  const inLoadWorkspaces = sql.fragment`workspace_id = ANY(${sql.array(LOAD_WORKSPACES, 'text')})`;
   const connected = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`
-    SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ANY(${sql.array(LOAD_WORKSPACES, 'text')}) AND status = 'connected' AND deleted_at IS NULL
+    SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE ${inLoadWorkspaces} AND status = 'connected' AND deleted_at IS NULL
   `);
   const duplicated = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`
-    SELECT count(*)::int8 AS n FROM (SELECT workspace_id, phone_number FROM whatsapp_accounts WHERE workspace_id = ANY(${sql.array(LOAD_WORKSPACES, 'text')}) AND deleted_at IS NULL AND phone_number IS NOT NULL GROUP BY workspace_id, phone_number HAVING count(*) > 1) d
+    SELECT count(*)::int8 AS n FROM (SELECT workspace_id, phone_number FROM whatsapp_accounts WHERE ${inLoadWorkspaces} AND deleted_at IS NULL AND phone_number IS NOT NULL GROUP BY workspace_id, phone_number HAVING count(*) > 1) d
   `);
   const primaries = await pool.oneFirst(
     sql.type(
       z.object({ n: z.number() }),
-    )`SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE workspace_id = ANY(${sql.array(LOAD_WORKSPACES, 'text')}) AND is_primary`,
+    )`SELECT count(*)::int8 AS n FROM whatsapp_accounts WHERE ${inLoadWorkspaces} AND is_primary`,
   );
   const constraintErrors = (
     (await readFile(workerLog, 'utf8').catch(() => '')).match(
