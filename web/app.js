@@ -444,7 +444,11 @@ $('add-form').onsubmit = async (submit) => {
     $('qr').removeAttribute('src');
     $('pairing-code').textContent = '…';
     render();
-    // The QR or the pairing code arrives as an event on the stream, which is already open.
+    // The QR or the pairing code arrives as an event on the stream, which is already open; one that came before this
+    // answer found no account being linked, so the account is read once now too, and its QR when it has one.
+    void refreshAccount(account.sessionId)
+      .then(() => (state.accounts.get(account.sessionId)?.qr ? refreshQr(account.sessionId) : undefined))
+      .catch(() => undefined);
   } catch (error) {
     showError(error);
   }
