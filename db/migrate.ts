@@ -18,14 +18,23 @@ interface MigrationFile {
 const MIGRATION_LOCK_KEY = 7_233_001;
 
 /**
+ * How long a starting process waits for PostgreSQL to accept connections. Migrating is the first thing every process
+ * does, often beside a database that is itself starting (docker-compose starts the two together, and after a stop a
+ * container engine may still report the database as healthy from its last run).
+ */
+const DATABASE_START_WAIT_MS = 120_000;
+const CONNECT_ATTEMPT_TIMEOUT_MS = 10_000;
+/** What a database not accepting connections yet answers: refused, its name not yet resolvable, still starting. */
+const NOT_ACCEPTING_YET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', '57P03']);
+
+/**
  * Applies the numbered files of sql/ that are not applied yet, each in its own transaction, and refuses to go on
  * when an applied file was edited afterwards. Migration files hold several statements, which only the simple query
  * protocol runs, so this one module talks to `pg` directly instead of through slonik.
  */
 export async function migrate(databaseUrl: string, log: Logger, directory = MIGRATIONS_DIR): Promise<number[]> {
   const files = await readMigrationFiles(directory);
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
+  const client = await connectWhenAccepting(databaseUrl, log);
   const applied: number[] = [];
   try {
     // The service's own role may not change the schema: with every file applied as it is, it needs nothing more.
@@ -79,6 +88,35 @@ export async function migrate(databaseUrl: string, log: Logger, directory = MIGR
     await client.end();
   }
   return applied;
+}
+
+/**
+ * A connection, tried again while the database is not accepting connections yet, for DATABASE_START_WAIT_MS. Any
+ * other failure (a refused login, a missing database) is final at once: waiting would not change it.
+ */
+async function connectWhenAccepting(databaseUrl: string, log: Logger): Promise<pg.Client> {
+  const deadline = Date.now() + DATABASE_START_WAIT_MS;
+  for (let attempt = 1; ; attempt++) {
+    const client = new pg.Client({
+      connectionString: databaseUrl,
+      connectionTimeoutMillis: CONNECT_ATTEMPT_TIMEOUT_MS,
+    });
+    try {
+      await client.connect();
+      if (attempt > 1) log.info({ attempts: attempt }, 'PostgreSQL accepts connections');
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      const code = (error as { code?: unknown }).code;
+      const timedOut = error instanceof Error && error.message.includes('connection timeout');
+      const notYet = timedOut || (typeof code === 'string' && NOT_ACCEPTING_YET.has(code));
+      if (!notYet || Date.now() >= deadline) throw error;
+      if (attempt === 1) {
+        log.warn({ code, waitSeconds: DATABASE_START_WAIT_MS / 1000 }, 'PostgreSQL is not accepting connections yet');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
 }
 
 /** Every file is recorded with its checksum (a read-only check: any role that may read schema_migrations). */

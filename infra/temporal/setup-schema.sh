@@ -14,13 +14,26 @@ tool() {
     --user "${TEMPORAL_DB_USER:-temporal}" "$@"
 }
 
+# Without --overwrite, setup-schema never touches tables that exist: a step that fails half-way is safe to try again.
+bring_up() {
+  database="$1" schema="$2"
+  if ! tool --database "$database" update-schema --schema-dir "$SCHEMA_DIR/$schema/versioned" >/dev/null 2>&1; then
+    tool --database "$database" create-database 2>/dev/null || true
+    tool --database "$database" setup-schema --version 0.0 || return 1
+  fi
+  tool --database "$database" update-schema --schema-dir "$SCHEMA_DIR/$schema/versioned"
+}
+
+# PostgreSQL may still be starting (docker-compose starts this beside it, and after a stop a container engine may
+# report it healthy from its last run): each database is tried again for up to two minutes.
 for target in "${TEMPORAL_DB:-temporal}:temporal" "${TEMPORAL_VISIBILITY_DB:-temporal_visibility}:visibility"; do
   database="${target%%:*}"
   schema="${target##*:}"
-  if ! tool --database "$database" update-schema --schema-dir "$SCHEMA_DIR/$schema/versioned" >/dev/null 2>&1; then
-    tool --database "$database" create-database 2>/dev/null || true
-    tool --database "$database" setup-schema --version 0.0
-  fi
-  tool --database "$database" update-schema --schema-dir "$SCHEMA_DIR/$schema/versioned"
+  tries=0
+  until bring_up "$database" "$schema"; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 60 ] || { echo "temporal schema: $database could not be brought up" >&2; exit 1; }
+    sleep 2
+  done
   echo "temporal schema ready: $database ($schema)"
 done

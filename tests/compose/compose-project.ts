@@ -81,14 +81,41 @@ export class ComposeProject {
     );
   }
 
-  /** `docker-compose up -d` with the arguments given, driving healthchecks while it waits for them. */
+  /**
+   * `docker-compose up -d` with the arguments given, driving healthchecks while it waits for them. When it fails, the
+   * error ends with the last lines of every container that exited with an error: docker-compose names such a
+   * container only by its id, and a one-shot's log says why it failed.
+   */
   async up(...args: string[]): Promise<void> {
     const driver = setInterval(() => void this.runHealthchecks(), 2_000);
     try {
       await this.compose(['up', '-d', '--no-build', ...args], 15 * 60_000);
+    } catch (error) {
+      throw new Error(`${String(error)}${await this.failedContainersLogs()}`, { cause: error });
     } finally {
       clearInterval(driver);
     }
+  }
+
+  private async failedContainersLogs(): Promise<string> {
+    const { stdout } = await exec('podman', [
+      'ps',
+      '--all',
+      '--filter',
+      `label=com.docker.compose.project=${this.name}`,
+      '--format',
+      '{{.ID}} {{.Names}} {{.Status}}',
+    ]).catch(() => ({ stdout: '' }));
+    let logs = '';
+    for (const line of stdout.split('\n').filter((row) => /Exited \([1-9]\d*\)/.test(row))) {
+      const [id = ''] = line.split(' ');
+      const tail = await exec('podman', ['logs', '--tail', '40', id]).then(
+        ({ stdout: out, stderr }) => out + stderr,
+        (failure: unknown) => String(failure),
+      );
+      logs += `\n--- ${line} ---\n${tail}`;
+    }
+    return logs;
   }
 
   /** Everything of the project gone: containers, networks and volumes (podman leaves nothing behind it either). */

@@ -8,6 +8,7 @@ import { sql, type DatabasePool } from 'slonik';
 import { insertAccount } from '../../db/accounts.js';
 import { migrate, MIGRATIONS_DIR } from '../../db/migrate.js';
 import { openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
+import { openTcpRelay } from '../helpers/tcp-relay.js';
 
 /** Matches slonik's mapped constraint errors by the constraint's name. */
 const violates = (constraint: string) => (error: unknown) =>
@@ -24,6 +25,36 @@ describe('schema and migrations', () => {
 
   it('re-running the migrations applies nothing', async () => {
     assert.deepEqual(await migrate(testStackEnv().databaseUrl, testLog), []);
+  });
+
+  it('waits for a database that does not accept connections yet, and migrates once it does', async () => {
+    const database = new URL(testStackEnv().databaseUrl);
+    const relay = await openTcpRelay({ host: database.hostname, port: Number(database.port || 5432) });
+    try {
+      await relay.cut();
+      const throughRelay = new URL(database);
+      throughRelay.hostname = '127.0.0.1';
+      throughRelay.port = String(relay.port);
+      const startedAt = Date.now();
+      const migrating = migrate(throughRelay.toString(), testLog);
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await relay.restore();
+      assert.deepEqual(await migrating, []);
+      assert.ok(Date.now() - startedAt >= 2_500, 'it connected only once the database accepted connections');
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('fails at once when the database refuses the connection for good (no such database)', async () => {
+    const missing = new URL(testStackEnv().databaseUrl);
+    missing.pathname = `/${uniqueId('missing')}`;
+    const startedAt = Date.now();
+    await assert.rejects(migrate(missing.toString(), testLog), (error: unknown) => {
+      assert.equal((error as { code?: string }).code, '3D000');
+      return true;
+    });
+    assert.ok(Date.now() - startedAt < 10_000, 'a final refusal is not waited out');
   });
 
   it('refuses a status outside the five of the status flow', async () => {
