@@ -44,6 +44,8 @@ const rowKey = (row) => row?.dataset.session ?? row?.dataset.endpoint ?? null;
  * Replaces a table's rows and keeps the keyboard's place: live updates redraw the rows, and a button that had focus
  * hands it to the same action in the redrawn row of the same account or endpoint (to the row's first button when that
  * action is gone), so a keyboard user pressing Enter as an update arrives acts where they were instead of on nothing.
+ * When the row itself is gone, the focus goes to the table's heading: the keyboard's place is kept near, and no other
+ * account's button is under it.
  * The page does not scroll for it: an update must not pull a reader back to the table.
  */
 function replaceRows(tbody, rows) {
@@ -51,8 +53,16 @@ function replaceRows(tbody, rows) {
   const key = rowKey(focused?.closest('tr'));
   const action = focused?.textContent;
   tbody.replaceChildren(...rows);
-  const twin = key === null ? undefined : rows.find((row) => rowKey(row) === key);
-  if (!twin) return;
+  if (key === null) return;
+  const twin = rows.find((row) => rowKey(row) === key);
+  if (!twin) {
+    // The row is gone (deleted): the table's heading, not another account's action a second Enter would run.
+    const headingId =
+      tbody.closest('table')?.getAttribute('aria-labelledby') ??
+      tbody.closest('section')?.getAttribute('aria-labelledby');
+    document.getElementById(headingId ?? '')?.focus({ preventScroll: true });
+    return;
+  }
   const buttons = [...twin.querySelectorAll('button')];
   (buttons.find((button) => button.textContent === action) ?? buttons[0])?.focus({ preventScroll: true });
 }

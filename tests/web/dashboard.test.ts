@@ -56,7 +56,7 @@ describe('the workspace dashboard in headless Chromium', { timeout: 240_000 }, (
     await pool?.end();
   });
 
-  it('every action by keyboard: add by QR and by pairing code, live status and detail, make primary, webhook URL as an endpoint and its deliveries, restart with the focus kept through live updates, log out, delete', async () => {
+  it("every action by keyboard: add by QR and by pairing code, live status and detail, make primary, webhook URL as an endpoint and its deliveries, restart with the focus kept through live updates, log out, delete with the focus on the accounts' heading", async () => {
     const workspaceId = uniqueId('ws-dash');
     const key = await api.keyFor(workspaceId);
     const simulate = (path: string, body: unknown) =>
@@ -170,6 +170,12 @@ describe('the workspace dashboard in headless Chromium', { timeout: 240_000 }, (
     await rowShows(byCode, /disconnected: logged out/);
     await press(page, `Delete: ${byQr}`);
     await page.waitForSelector(`tr[data-session="${byQr}"]`, { state: 'detached', timeout: 20_000 });
+    const focusedAfterDelete = page.locator(':focus');
+    assert.equal(
+      (await focusedAfterDelete.count()) === 1 ? await focusedAfterDelete.getAttribute('id') : 'nothing focused',
+      'accounts-heading',
+      "the keyboard focus went to the accounts' heading when the deleted account's row went away",
+    );
     await shot('after-actions');
 
     // 6. Every change made here is in the workspace's audit, by this key.
