@@ -157,17 +157,29 @@ export class ComposeProject {
   }
 
   /**
-   * Every container of the project's log so far, one file each under `dir`: a container a case kills, removes or
-   * scales away takes its log with it, and the stack's log written at the end has only the containers left then.
+   * Every container of the project's log so far, one file each under `dir`, named with the container's id: a
+   * container a case kills, removes or scales away takes its log with it, one made again under the same name (a
+   * scale down and up) starts a log of its own, and the stack's log written at the end has only the containers left.
    */
   async keepLogs(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
-    for (const container of await this.leftBehind('container')) {
-      const log = await exec('podman', ['logs', '--timestamps', container], { maxBuffer: 256 * 1024 * 1024 }).then(
-        ({ stdout, stderr }) => stdout + stderr,
+    const { stdout } = await exec('podman', [
+      'ps',
+      '--all',
+      '--filter',
+      `label=com.docker.compose.project=${this.name}`,
+      '--format',
+      '{{.Names}} {{.ID}}',
+    ]);
+    for (const [name = '', id = ''] of stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' '))) {
+      const log = await exec('podman', ['logs', '--timestamps', id], { maxBuffer: 256 * 1024 * 1024 }).then(
+        ({ stdout: out, stderr }) => out + stderr,
         (error: unknown) => String(error),
       );
-      await writeFile(join(dir, `${container}.log`), log);
+      await writeFile(join(dir, `${name}-${id.slice(0, 12)}.log`), log);
     }
   }
 

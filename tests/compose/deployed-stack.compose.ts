@@ -378,10 +378,17 @@ describe('docker-compose.yml, deployed', { timeout: 40 * 60_000 }, () => {
   it('spreads sessions over three worker containers; one killed, its sessions connect on the others', async () => {
     await project.up('--scale', 'worker=3');
     await until('three worker containers', 120_000, async () => (await project.containers('worker')).length === 3);
+    // A new container takes claims once it runs and its database answers it: as an operator sees it, three running
+    // hosts in the fleet view (a host stopped by an earlier case is listed as stopped).
+    await until('three running hosts in the fleet view', 120_000, async () => {
+      const hosts = await api<{ items: Array<{ state: string }> }>('GET', '/v1/admin/hosts');
+      return hosts.status === 200 && hosts.body.items.filter((host) => host.state === 'running').length === 3;
+    });
     // Three hosts poll one queue, each at its start pace: accounts created together land on all of them. Add a
-    // batch at a time until every host holds some.
+    // batch at a time until every host holds some: at most four, 25 creations with compose-1, inside the key's
+    // budget of 30 a minute.
     let fleet = await report();
-    for (let batch = 0; batch < 5 && Object.keys(fleet.clientsByHost).length < 3; batch++) {
+    for (let batch = 0; batch < 4 && Object.keys(fleet.clientsByHost).length < 3; batch++) {
       const sessionIds = Array.from({ length: 6 }, (_, i) => `compose-${2 + batch * 6 + i}`);
       await Promise.all(
         sessionIds.map((id) => connect(id, `628110000${id.slice('compose-'.length).padStart(2, '0')}`)),
