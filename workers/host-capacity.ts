@@ -52,6 +52,10 @@ export class HostCapacity implements HostSeats {
     return this.runningSessions() + this.heldSeats.size + this.permits;
   }
 
+  mayTakeSessions(): boolean {
+    return this.canTakeSessions();
+  }
+
   /** A claim was answered with this host: the session's seat is held until it starts (or the hold lapses). */
   holdSeat(sessionId: string): void {
     this.heldSeats.set(sessionId, this.now() + SEAT_HOLD_TTL_MS);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SlotReserveContext } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import { createPlacementActivities } from '../../activities/placement.js';
 import { HostCapacity, hostSeats } from '../../workers/host-capacity.js';
 
 const context = {} as SlotReserveContext;
@@ -36,6 +38,27 @@ describe('host capacity (the placement worker’s slot supplier)', () => {
     storeAnswers = true;
     await reservation;
     assert.equal(reserved, true, 'it polls again once the store answers (checked at least every 500 ms)');
+  });
+
+  it('a claim a host polled for before its lease store stopped answering is handed back, holding no seat', async () => {
+    let storeAnswers = true;
+    const capacity = new HostCapacity(5, () => 0, { canTakeSessions: () => storeAnswers });
+    const placement = createPlacementActivities('wa-host-cut', capacity);
+    const supplier = capacity.slotSupplier();
+    const pollSlot = supplier.tryReserveSlot(context);
+    assert.ok(pollSlot, 'the poll was opened while the store answered');
+    storeAnswers = false;
+    await assert.rejects(placement.claimHost({ sessionId: 'a' }), (error: unknown) => {
+      assert.ok(error instanceof ApplicationFailure);
+      assert.equal(error.type, 'HostCannotTakeSessions');
+      assert.equal(error.nonRetryable, false, 'retried, on whichever host polls next');
+      return true;
+    });
+    supplier.releaseSlot({ permit: pollSlot });
+    assert.equal(capacity.used(), 0, 'no seat held for the handed-back claim');
+    storeAnswers = true;
+    assert.deepEqual(await placement.claimHost({ sessionId: 'a' }), { taskQueue: 'wa-host-cut' });
+    assert.equal(capacity.used(), 1, 'once it answers again, a claim holds a seat here');
   });
 
   it('a blocked reservation goes ahead as soon as a session leaves the host', async () => {
