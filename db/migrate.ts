@@ -24,8 +24,22 @@ const MIGRATION_LOCK_KEY = 7_233_001;
  */
 const DATABASE_START_WAIT_MS = 120_000;
 const CONNECT_ATTEMPT_TIMEOUT_MS = 10_000;
-/** What a database not accepting connections yet answers: refused, its name not yet resolvable, still starting. */
-const NOT_ACCEPTING_YET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', '57P03']);
+/**
+ * What a database not accepting connections yet answers: refused, its name or route not there yet, still starting
+ * (57P03), or nothing within the attempt's timeout; `pg` gives those last two, and a connection closed before its
+ * startup finished, no code, only their messages.
+ */
+const NOT_ACCEPTING_YET = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  '57P03',
+]);
+const NOT_ACCEPTING_YET_MESSAGES = /^(timeout expired|Connection terminated unexpectedly)$/;
 
 /**
  * Applies the numbered files of sql/ that are not applied yet, each in its own transaction, and refuses to go on
@@ -108,11 +122,16 @@ async function connectWhenAccepting(databaseUrl: string, log: Logger): Promise<p
     } catch (error) {
       await client.end().catch(() => undefined);
       const code = (error as { code?: unknown }).code;
-      const timedOut = error instanceof Error && error.message.includes('connection timeout');
-      const notYet = timedOut || (typeof code === 'string' && NOT_ACCEPTING_YET.has(code));
+      const notYet =
+        (typeof code === 'string' && NOT_ACCEPTING_YET.has(code)) ||
+        (error instanceof Error && NOT_ACCEPTING_YET_MESSAGES.test(error.message));
       if (!notYet || Date.now() >= deadline) throw error;
       if (attempt === 1) {
-        log.warn({ code, waitSeconds: DATABASE_START_WAIT_MS / 1000 }, 'PostgreSQL is not accepting connections yet');
+        // Where it waits (never the URL: it holds the password), so a mistyped host is seen before the wait ends.
+        log.warn(
+          { code, host: client.host, port: client.port, waitSeconds: DATABASE_START_WAIT_MS / 1000 },
+          'PostgreSQL is not accepting connections yet',
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }

@@ -14,7 +14,9 @@ tool() {
     --user "${TEMPORAL_DB_USER:-temporal}" "$@"
 }
 
-# Without --overwrite, setup-schema never touches tables that exist: a step that fails half-way is safe to try again.
+# Safe to try again after a step failed half-way: without --overwrite, setup-schema --version 0.0 creates only the
+# version tables that are missing (CREATE TABLE IF NOT EXISTS) and leaves a version already recorded as it is (the
+# tool reads it first and writes 0.0 only over none); update-schema applies only the versions after the recorded one.
 bring_up() {
   database="$1" schema="$2"
   if ! tool --database "$database" update-schema --schema-dir "$SCHEMA_DIR/$schema/versioned" >/dev/null 2>&1; then
