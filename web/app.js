@@ -7,6 +7,8 @@ const state = {
   socket: null,
   lastEventId: null,
   linking: null,
+  /** When the QR on the page was generated: a newer one on the account is fetched. */
+  shownQrAt: null,
   retry: 0,
   deliveriesOf: null,
   /** Whether this key reads the hosts (an admin key); asked once per key. */
@@ -196,17 +198,28 @@ function render() {
 async function refreshQr(sessionId) {
   if (state.linking !== sessionId) return;
   try {
-    const { dataUrl } = await api(`${accountPath(sessionId, '/qr')}?format=data_url`);
+    const { dataUrl, generatedAt } = await api(`${accountPath(sessionId, '/qr')}?format=data_url`);
+    if (state.linking !== sessionId) return;
     $('qr').src = dataUrl;
+    state.shownQrAt = generatedAt;
     render();
   } catch {
     // No QR yet: the next qr event brings it.
   }
 }
 
+/**
+ * Reads one account again; for the account being linked, its QR too when the account offers one the page does not
+ * show yet. The account is the one place that decides: a qr event can arrive before the account is being linked (its
+ * create not answered yet) or before its status says it is scanning, and then the QR it announced is fetched here.
+ */
 async function refreshAccount(sessionId) {
-  state.accounts.set(sessionId, await api(accountPath(sessionId)));
+  const account = await api(accountPath(sessionId));
+  state.accounts.set(sessionId, account);
   render();
+  if (sessionId === state.linking && account.qr && account.qr.generatedAt !== state.shownQrAt) {
+    await refreshQr(sessionId);
+  }
   if (state.deliveriesOf === sessionId) await showDeliveries(sessionId);
 }
 
@@ -389,11 +402,7 @@ function openStream() {
     const event = JSON.parse(message.data);
     if (typeof event.id !== 'number') return;
     state.lastEventId = event.id;
-    if (event.type === 'qr')
-      void refreshQr(event.sessionId)
-        .then(() => refreshAccount(event.sessionId))
-        .catch(() => undefined);
-    else void refreshAccount(event.sessionId).catch(() => undefined);
+    void refreshAccount(event.sessionId).catch(() => undefined);
   };
   socket.onclose = () => {
     if (state.socket !== socket) return;
@@ -449,16 +458,15 @@ $('add-form').onsubmit = async (submit) => {
     });
     state.accounts.set(account.sessionId, account);
     state.linking = account.sessionId;
+    state.shownQrAt = null;
     $('link-card').hidden = false;
     $('link-session').textContent = account.sessionId;
     $('qr').removeAttribute('src');
     $('pairing-code').textContent = '…';
     render();
     // The QR or the pairing code arrives as an event on the stream, which is already open; one that came before this
-    // answer found no account being linked, so the account is read once now too, and its QR when it has one.
-    void refreshAccount(account.sessionId)
-      .then(() => (state.accounts.get(account.sessionId)?.qr ? refreshQr(account.sessionId) : undefined))
-      .catch(() => undefined);
+    // answer found no account being linked, so the account (and its QR, when it has one) is read once now too.
+    void refreshAccount(account.sessionId).catch(() => undefined);
   } catch (error) {
     showError(error);
   }
