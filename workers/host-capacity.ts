@@ -32,7 +32,8 @@ export class HostCapacity implements HostSeats {
   private readonly startIntervalMs: number;
   private readonly now: () => number;
   private readonly random: () => number;
-  private readonly canTakeSessions: () => boolean;
+  /** Whether this host may take a session now (HostSeats): its lease store answers it. */
+  readonly mayTakeSessions: () => boolean;
 
   constructor(
     readonly seats: number,
@@ -42,7 +43,7 @@ export class HostCapacity implements HostSeats {
     this.startIntervalMs = options.startsPerSecond ? 1000 / options.startsPerSecond : 0;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
-    this.canTakeSessions = options.canTakeSessions ?? (() => true);
+    this.mayTakeSessions = options.canTakeSessions ?? (() => true);
   }
 
   /** Seats in use: running sessions, held seats, and slots held by the placement worker's pollers. */
@@ -50,10 +51,6 @@ export class HostCapacity implements HostSeats {
     const now = this.now();
     for (const [sessionId, expiresAt] of this.heldSeats) if (expiresAt <= now) this.heldSeats.delete(sessionId);
     return this.runningSessions() + this.heldSeats.size + this.permits;
-  }
-
-  mayTakeSessions(): boolean {
-    return this.canTakeSessions();
   }
 
   /** A claim was answered with this host: the session's seat is held until it starts (or the hold lapses). */
@@ -79,13 +76,13 @@ export class HostCapacity implements HostSeats {
         for (;;) {
           if (abortSignal.aborted) throw abortError();
           const paceMs = this.nextStartAt - this.now();
-          if (this.used() < this.seats && paceMs <= 0 && this.canTakeSessions()) break;
+          if (this.used() < this.seats && paceMs <= 0 && this.mayTakeSessions()) break;
           await this.waitForChange(abortSignal, paceMs > 0 ? Math.min(paceMs, RECHECK_MS) : RECHECK_MS);
         }
         return this.givePermit();
       },
       tryReserveSlot: () => {
-        if (this.used() >= this.seats || this.nextStartAt > this.now() || !this.canTakeSessions()) return null;
+        if (this.used() >= this.seats || this.nextStartAt > this.now() || !this.mayTakeSessions()) return null;
         return this.givePermit();
       },
       markSlotUsed: () => undefined,

@@ -98,24 +98,41 @@ export class ComposeProject {
   }
 
   private async failedContainersLogs(): Promise<string> {
+    const failed = (await this.allContainers().catch(() => [])).filter((container) =>
+      /^Exited \([1-9]\d*\)/.test(container.status),
+    );
+    let logs = '';
+    for (const { id, name, status } of failed) {
+      logs += `\n--- ${name} (${id}): ${status} ---\n${await this.logOf(id, ['--tail', '40'])}`;
+    }
+    return logs;
+  }
+
+  /** Every container of the project, running or not. */
+  private async allContainers(): Promise<Array<{ id: string; name: string; status: string }>> {
     const { stdout } = await exec('podman', [
       'ps',
       '--all',
       '--filter',
       `label=com.docker.compose.project=${this.name}`,
       '--format',
-      '{{.ID}} {{.Names}} {{.Status}}',
-    ]).catch(() => ({ stdout: '' }));
-    let logs = '';
-    for (const line of stdout.split('\n').filter((row) => /Exited \([1-9]\d*\)/.test(row))) {
-      const [id = ''] = line.split(' ');
-      const tail = await exec('podman', ['logs', '--tail', '40', id]).then(
-        ({ stdout: out, stderr }) => out + stderr,
-        (failure: unknown) => String(failure),
-      );
-      logs += `\n--- ${line} ---\n${tail}`;
-    }
-    return logs;
+      '{{.ID}}\t{{.Names}}\t{{.Status}}',
+    ]);
+    return stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [id = '', name = '', status = ''] = line.split('\t');
+        return { id, name, status };
+      });
+  }
+
+  /** A container's log, its error when it has none to give. */
+  private logOf(id: string, options: string[]): Promise<string> {
+    return exec('podman', ['logs', ...options, id], { maxBuffer: 256 * 1024 * 1024 }).then(
+      ({ stdout, stderr }) => stdout + stderr,
+      (error: unknown) => String(error),
+    );
   }
 
   /** Everything of the project gone: containers, networks and volumes (podman leaves nothing behind it either). */
@@ -163,23 +180,8 @@ export class ComposeProject {
    */
   async keepLogs(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
-    const { stdout } = await exec('podman', [
-      'ps',
-      '--all',
-      '--filter',
-      `label=com.docker.compose.project=${this.name}`,
-      '--format',
-      '{{.Names}} {{.ID}}',
-    ]);
-    for (const [name = '', id = ''] of stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => line.split(' '))) {
-      const log = await exec('podman', ['logs', '--timestamps', id], { maxBuffer: 256 * 1024 * 1024 }).then(
-        ({ stdout: out, stderr }) => out + stderr,
-        (error: unknown) => String(error),
-      );
-      await writeFile(join(dir, `${name}-${id.slice(0, 12)}.log`), log);
+    for (const { id, name } of await this.allContainers()) {
+      await writeFile(join(dir, `${name}-${id.slice(0, 12)}.log`), await this.logOf(id, ['--timestamps']));
     }
   }
 
