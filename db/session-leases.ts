@@ -10,25 +10,57 @@ export interface Lease {
 const leaseSchema = z.object({ epoch: z.number().int(), expires_at: z.number() });
 
 /**
- * Takes the session's lease for this host: free, expired, or already this host's. Taking it raises the epoch (a new
- * owner, or a new client on the same host). Null when another host holds it and it has not expired.
+ * Takes the session's lease for this host, for a client of this session generation (null: none named): free, expired,
+ * or already this host's. Taking it raises the epoch (a new owner, or a new client on the same host) and clears what
+ * was asked of the holder before. Null when another host holds it and it has not expired.
  */
 export async function acquireLease(
   db: CommonQueryMethods,
   sessionId: string,
   host: string,
   ttlMs: number,
+  generation: number | null = null,
 ): Promise<Lease | null> {
   const row = await db.maybeOne(sql.type(leaseSchema)`
-    INSERT INTO session_leases (session_id, host, epoch, expires_at)
-    VALUES (${sessionId}, ${host}, 1, now() + make_interval(secs => ${ttlMs / 1000}))
+    INSERT INTO session_leases (session_id, host, epoch, expires_at, generation)
+    VALUES (${sessionId}, ${host}, 1, now() + make_interval(secs => ${ttlMs / 1000}), ${generation})
     ON CONFLICT (session_id) DO UPDATE
       SET host = EXCLUDED.host, epoch = session_leases.epoch + 1, expires_at = EXCLUDED.expires_at,
-          released = false, reported_gone_at = NULL
+          released = false, reported_gone_at = NULL, generation = EXCLUDED.generation,
+          stop_through_generation = NULL, stop_logout = false, stop_forget_login = false
       WHERE session_leases.host = EXCLUDED.host OR session_leases.expires_at < now()
     RETURNING epoch, expires_at
   `);
   return row ? { epoch: row.epoch, expiresAt: row.expires_at } : null;
+}
+
+/** How the holder of a session's lease is asked to stop its client (sql/0038). */
+export interface StopRequest {
+  /** The holder stops only a client of this generation or an older one. */
+  throughGeneration: number;
+  logout: boolean;
+  forgetLogin: boolean;
+}
+
+/**
+ * Asks the host holding the session's live lease to stop its client, when that client runs `throughGeneration` or
+ * an older one; the holder reads it with its next renewal. Answers the holder asked, or null: no live lease, or
+ * one of a newer generation. Requests add up (a logout asked once stays asked) until the lease is taken again.
+ */
+export async function askHolderToStop(
+  db: CommonQueryMethods,
+  sessionId: string,
+  request: StopRequest,
+): Promise<string | null> {
+  return db.maybeOneFirst(sql.type(z.object({ host: z.string() }))`
+    UPDATE session_leases
+    SET stop_through_generation = GREATEST(COALESCE(stop_through_generation, 0), ${request.throughGeneration}),
+        stop_logout = stop_logout OR ${request.logout},
+        stop_forget_login = stop_forget_login OR ${request.forgetLogin}
+    WHERE session_id = ${sessionId} AND NOT released AND expires_at > now()
+      AND generation <= ${request.throughGeneration}
+    RETURNING host
+  `);
 }
 
 /** When the lease another host holds runs out (null: nobody holds it). */
@@ -61,25 +93,44 @@ export async function leasedElsewhere(
   return new Set(rows);
 }
 
+const renewedSchema = z.object({
+  session_id: z.string(),
+  expires_at: z.number(),
+  stop_asked: z.boolean(),
+  stop_logout: z.boolean(),
+  stop_forget_login: z.boolean(),
+});
+
 /**
  * Renews every lease this host holds for these sessions under these epochs, in one statement; answers the sessions
- * it still holds and the new expiry. A session missing from the answer was taken over.
+ * it still holds, the new expiry, and the clients it is asked to stop (askHolderToStop). A session missing from the
+ * answer was taken over.
  */
 export async function renewLeases(
   db: CommonQueryMethods,
   host: string,
   held: ReadonlyMap<string, number>,
   ttlMs: number,
-): Promise<{ stillHeld: Set<string>; expiresAt: number | null }> {
-  if (held.size === 0) return { stillHeld: new Set(), expiresAt: null };
-  const rows = await db.any(sql.type(z.object({ session_id: z.string(), expires_at: z.number() }))`
+): Promise<{
+  stillHeld: Set<string>;
+  expiresAt: number | null;
+  stopAsked: Map<string, { logout: boolean; forgetLogin: boolean }>;
+}> {
+  if (held.size === 0) return { stillHeld: new Set(), expiresAt: null, stopAsked: new Map() };
+  const rows = await db.any(sql.type(renewedSchema)`
     UPDATE session_leases l SET expires_at = now() + make_interval(secs => ${ttlMs / 1000})
     FROM unnest(${sql.array([...held.keys()], 'text')}::text[], ${sql.array([...held.values()], 'int8')}::int8[])
       AS h(session_id, epoch)
     WHERE l.session_id = h.session_id AND l.epoch = h.epoch AND l.host = ${host} AND l.expires_at > now()
-    RETURNING l.session_id, l.expires_at
+    RETURNING l.session_id, l.expires_at, COALESCE(l.stop_through_generation >= l.generation, false) AS stop_asked,
+      l.stop_logout, l.stop_forget_login
   `);
-  return { stillHeld: new Set(rows.map((row) => row.session_id)), expiresAt: rows[0]?.expires_at ?? null };
+  const stopAsked = new Map(
+    rows
+      .filter((row) => row.stop_asked)
+      .map((row) => [row.session_id, { logout: row.stop_logout, forgetLogin: row.stop_forget_login }]),
+  );
+  return { stillHeld: new Set(rows.map((row) => row.session_id)), expiresAt: rows[0]?.expires_at ?? null, stopAsked };
 }
 
 /** One round trip to the lease store: a host holding no lease still learns whether it could take one. */

@@ -2,6 +2,7 @@ import type { DatabasePool } from 'slonik';
 import type { LeaseFence } from '../db/engine-auth.js';
 import {
   acquireLease,
+  askHolderToStop,
   claimLapsedLeases,
   leaseExpiry,
   leasedElsewhere,
@@ -36,6 +37,25 @@ export interface LostLease {
   sessionId: string;
   epoch: number;
 }
+
+/** A client this host is asked, through its lease, to stop (db/session-leases.ts askHolderToStop), and how. */
+export interface AskedStop {
+  sessionId: string;
+  epoch: number;
+  logout: boolean;
+  forgetLogin: boolean;
+}
+
+/** What a host does for the other hosts beside holding its own leases. */
+export interface HostLeaseDuties {
+  /** Tells a session's workflow that the host running it let its lease lapse; absent: this host reports none. */
+  reportGone?: (sessionId: string, host: string) => Promise<void>;
+  /** Stops these clients, as asked: their lease is still held here, and the stop gives it up. */
+  stopAsked?: (stops: AskedStop[]) => Promise<void>;
+}
+
+/** While a start waits for a holder it asked to let go, it looks this often: the holder answers within a renewal. */
+const ASKED_HOLDER_LOOK_MS = 500;
 
 /**
  * Another host still holds the session's lease past the wait: the start is retried (an activity's failure keeps the
@@ -73,6 +93,8 @@ export class HostLeases {
    */
   private storeAnsweredAt = performance.now();
   private timer: NodeJS.Timeout | null = null;
+  /** Asked stops under way, by session and epoch. */
+  private readonly stopping = new Set<string>();
   /**
    * Client ends the audit could not record while the database was out of reach (the clients did stop): written once
    * it answers again, with the lease's known validity, which is what bounds each client in the audit.
@@ -93,8 +115,7 @@ export class HostLeases {
     private readonly onLost: (lost: LostLease[], why: 'taken_over' | 'not_renewed') => Promise<void>,
     private readonly log: Logger,
     private readonly timings: HostLeaseTimings = leaseTimings(45_000),
-    /** Tells a session's workflow that the host running it let its lease lapse; null: this host reports none. */
-    private readonly reportGone: ((sessionId: string, host: string) => Promise<void>) | null = null,
+    private readonly duties: HostLeaseDuties = {},
   ) {}
 
   start(): void {
@@ -123,16 +144,22 @@ export class HostLeases {
 
   /**
    * Takes the session's lease for a new client here and answers its epoch, which the client's saves and its release
-   * carry. A lease another host still holds is waited out (that host stops its client before it expires); still held
-   * after that, the start fails and the workflow retries it. Null when the client stopped being wanted
-   * (`stillWanted`) before its lease was taken, or as it was (then given up at once). The host asks for one lease of a
-   * session at a time (engine/session-host.ts).
+   * carry. A client of an older `generation` holding it on another host is asked to let go: its host may be alive but
+   * out of Temporal's reach, where no stop can reach it, and it stops the client at its next renewal. A lease held
+   * otherwise is waited out (its host stops its client before it expires); still held after that, the start fails and
+   * the workflow retries it. Null when the client stopped being wanted (`stillWanted`) before its lease was taken,
+   * or as it was (then given up at once). The host asks for one lease of a session at a time (engine/session-host.ts).
    */
-  async acquire(sessionId: string, stillWanted: () => boolean = () => true): Promise<number | null> {
+  async acquire(
+    sessionId: string,
+    options: { generation?: number | null; stillWanted?: () => boolean } = {},
+  ): Promise<number | null> {
+    const { generation = null, stillWanted = () => true } = options;
     const giveUpAt = Date.now() + this.timings.ttlMs + 5_000;
+    let askedHolder: string | null = null;
     for (;;) {
       if (!stillWanted()) return null;
-      const lease = await acquireLease(this.pool, sessionId, this.host, this.timings.ttlMs);
+      const lease = await acquireLease(this.pool, sessionId, this.host, this.timings.ttlMs, generation);
       if (lease) {
         const superseded = this.held.get(sessionId);
         this.held.set(sessionId, { epoch: lease.epoch, validUntil: lease.expiresAt });
@@ -173,7 +200,20 @@ export class HostLeases {
       if (Date.now() >= giveUpAt) {
         throw new SessionLeasedElsewhere(sessionId);
       }
-      const waitMs = expiresAt === null ? 100 : Math.min(Math.max(100, expiresAt - Date.now() + 50), 5_000);
+      // Asked again at each look: a holder that took the lease anew meanwhile had the request cleared.
+      const asked =
+        generation === null
+          ? null
+          : await askHolderToStop(this.pool, sessionId, {
+              throughGeneration: generation - 1,
+              logout: false,
+              forgetLogin: false,
+            });
+      if (asked !== null && askedHolder === null)
+        this.log.info({ sessionId, generation, holder: asked }, 'asked the host holding an older client to let go');
+      askedHolder = asked ?? askedHolder;
+      const untilExpiry = expiresAt === null ? 100 : Math.min(Math.max(100, expiresAt - Date.now() + 50), 5_000);
+      const waitMs = asked === null ? untilExpiry : Math.min(untilExpiry, ASKED_HOLDER_LOOK_MS);
       await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }
@@ -242,7 +282,7 @@ export class HostLeases {
     const sentAt = performance.now();
     try {
       const sent = new Map([...this.held].map(([sessionId, lease]) => [sessionId, lease.epoch]));
-      const { stillHeld, expiresAt } = await renewLeases(this.pool, this.host, sent, this.timings.ttlMs);
+      const { stillHeld, expiresAt, stopAsked } = await renewLeases(this.pool, this.host, sent, this.timings.ttlMs);
       // A renewal answered late never moves these back past a later one's.
       this.lastRenewedAt = Math.max(this.lastRenewedAt, sentAt);
       this.storeAnsweredAt = Math.max(this.storeAnsweredAt, sentAt);
@@ -255,6 +295,7 @@ export class HostLeases {
         else if (expiresAt !== null) lease.validUntil = Math.max(lease.validUntil, expiresAt);
       }
       await this.recordUnrecordedEnds();
+      this.stopAsked(sent, stopAsked);
       if (lost.length > 0) {
         this.log.warn(
           { sessions: lost.map((lease) => lease.sessionId) },
@@ -268,17 +309,49 @@ export class HostLeases {
   }
 
   /**
+   * Stops the clients the renewal was asked to stop, of the epochs it carried, each once: the renewals while a stop is
+   * under way still read the request, and a slow stop never holds back the next renewal.
+   */
+  private stopAsked(
+    sent: ReadonlyMap<string, number>,
+    asked: ReadonlyMap<string, { logout: boolean; forgetLogin: boolean }>,
+  ): void {
+    const stopAsked = this.duties.stopAsked;
+    if (!stopAsked) return;
+    const stops: AskedStop[] = [];
+    for (const [sessionId, how] of asked) {
+      const epoch = sent.get(sessionId);
+      if (epoch === undefined || this.held.get(sessionId)?.epoch !== epoch) continue;
+      const key = `${sessionId}:${epoch}`;
+      if (this.stopping.has(key)) continue;
+      this.stopping.add(key);
+      stops.push({ sessionId, epoch, ...how });
+    }
+    if (stops.length === 0) return;
+    this.log.warn(
+      { sessions: stops.map((stop) => stop.sessionId) },
+      'asked through the lease store to stop clients (a newer start elsewhere, or a stop this host was not reached by)',
+    );
+    void stopAsked(stops)
+      .catch((error: unknown) => this.log.warn({ err: String(error) }, 'an asked stop failed; its lease lapses'))
+      .finally(() => {
+        for (const stop of stops) this.stopping.delete(`${stop.sessionId}:${stop.epoch}`);
+      });
+  }
+
+  /**
    * Liveness per host, not per session: a host that stopped renewing its leases is noticed here, by a host still
    * alive, and only the sessions it ran are told (their workflows move them). Nothing per session travels while
    * every host is alive.
    */
   private async reportLapsed(): Promise<void> {
-    if (!this.reportGone) return;
+    const reportGone = this.duties.reportGone;
+    if (!reportGone) return;
     try {
       const lapsed = await claimLapsedLeases(this.pool, 500);
       for (const lease of lapsed) {
         try {
-          await this.reportGone(lease.session_id, lease.host);
+          await reportGone(lease.session_id, lease.host);
         } catch (error) {
           this.log.warn({ sessionId: lease.session_id, err: String(error) }, 'could not report a lapsed lease');
           await unclaimLapsedLease(this.pool, lease.session_id, lease.epoch);

@@ -176,7 +176,10 @@ export class SessionHost {
     try {
       if (stoppedMeanwhile()) throw new SessionStoppedWhileStarting(params.sessionId);
       if (this.leases) {
-        hosted.epoch = await this.leases.acquire(params.sessionId, () => !stoppedMeanwhile());
+        hosted.epoch = await this.leases.acquire(params.sessionId, {
+          generation: params.generation,
+          stillWanted: () => !stoppedMeanwhile(),
+        });
         if (hosted.epoch === null) throw new SessionStoppedWhileStarting(params.sessionId);
       }
       if (stoppedMeanwhile()) throw new SessionStoppedWhileStarting(params.sessionId);
@@ -296,10 +299,14 @@ export class SessionHost {
 
   /**
    * Stops the session's client that runs under this lease epoch, if that is the one here now: a newer client of the
-   * session, waiting for that one to go, is not the lost lease's.
+   * session, waiting for that one to go, is not the lost (or asked) lease's.
    */
-  async stopClient(sessionId: string, epoch: number): Promise<void> {
-    if (this.sessions.get(sessionId)?.epoch === epoch) await this.stop(sessionId);
+  async stopClient(
+    sessionId: string,
+    epoch: number,
+    options: { logout?: boolean; forgetLogin?: boolean } = {},
+  ): Promise<void> {
+    if (this.sessions.get(sessionId)?.epoch === epoch) await this.stop(sessionId, options);
   }
 
   /** Whether the session's client here is still being made (its lease or its engine start under way). */

@@ -52,7 +52,17 @@ export class HostRuntime {
       },
       log,
       leaseTimings(env.SESSION_LEASE_TTL_MS),
-      signalHostGone(client),
+      {
+        reportGone: signalHostGone(client),
+        // Asked through the lease store, each at once: one slow browser's stop holds back no other.
+        stopAsked: async (stops) => {
+          await Promise.all(
+            stops.map(({ sessionId, epoch, logout, forgetLogin }) =>
+              this.sessions.stopClient(sessionId, epoch, { logout, forgetLogin }),
+            ),
+          );
+        },
+      },
     );
     this.sessions = new SessionHost(
       engine,

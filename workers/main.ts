@@ -6,6 +6,7 @@ import {
   createAccountStoreActivities,
   createEngineSessionActivities,
   createPlacementActivities,
+  createSessionLeaseActivities,
   createWebBuildCanaryActivities,
   createWebhookActivities,
   workerAccountSettings,
@@ -83,6 +84,7 @@ async function main() {
     activities: {
       ...createAccountSettingsActivities(workerAccountSettings(env.ACCOUNT_TIMINGS, env.ACCOUNT_SETTINGS_DIR)),
       ...createAccountStoreActivities(pool),
+      ...createSessionLeaseActivities(pool),
       ...createWebhookActivities(pool, keyring, webhookPolicyFromEnv(env.WEBHOOK_ALLOWED_HOSTS)),
       ...createWebBuildCanaryActivities(pool),
     },

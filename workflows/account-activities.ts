@@ -11,6 +11,7 @@ import type {
   AccountStoreActivities,
   PlacementActivities,
   EngineSessionActivities,
+  SessionLeaseActivities,
 } from '../activities/index.js';
 import type { AccountTimings } from '../domain/account-timings.js';
 import { placementTaskQueue } from './ids.js';
@@ -28,16 +29,18 @@ const rowWriteRetry = {
  * more workflow task through the server, which is most of the server's work per connection (docs/benchmarks.md).
  * Only the main loop calls them, one at a time, so no handler runs a local activity beside the loop's timers.
  */
-export const rowWrites = readableResults(
-  proxyLocalActivities<AccountStoreActivities>({
-    startToCloseTimeout: '10 seconds',
-    scheduleToCloseTimeout: '15 minutes',
-    retry: rowWriteRetry,
-    // Past a few quick retries, the next waits on a timer outside the workflow task: the task ends, and a host that
-    // cannot reach the database (it then takes no workflow tasks) does not hold the account while the write fails.
-    localRetryThreshold: '3 seconds',
-  }),
-);
+const databaseWrite = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '15 minutes',
+  retry: rowWriteRetry,
+  // Past a few quick retries, the next waits on a timer outside the workflow task: the task ends, and a host that
+  // cannot reach the database (it then takes no workflow tasks) does not hold the account while the write fails.
+  localRetryThreshold: '3 seconds',
+} as const;
+export const rowWrites = readableResults(proxyLocalActivities<AccountStoreActivities>(databaseWrite));
+
+/** What the account asks of its session's host through the lease store, when the host's task queue is out of reach. */
+export const leaseRequests = readableResults(proxyLocalActivities<SessionLeaseActivities>(databaseWrite));
 
 /**
  * The account's timings, from the worker that runs the workflow's first task of each run. A local activity: its

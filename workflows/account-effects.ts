@@ -72,9 +72,11 @@ export class AccountEffects {
           return { type: 'engineStartFailed', reason: failureReason(error, 'engine_start_failed'), resuming };
         }
       }
-      case 'stopEngine':
-        await this.session.stop(effect.taskQueue, { logout: effect.logout, forgetLogin: effect.forgetLogin });
+      case 'stopEngine': {
+        const { taskQueue, generation, logout, forgetLogin } = effect;
+        await this.session.stop(taskQueue, generation, { logout, forgetLogin });
         return null;
+      }
       case 'extractPhone': {
         const startedAt = Date.now();
         try {

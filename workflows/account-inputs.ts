@@ -89,11 +89,10 @@ export type AccountEffect =
   | { type: 'writeCode'; write: CodeWrite }
   | { type: 'writeEvent'; write: EventWrite }
   | { type: 'activate'; write: ActivationWrite }
-  /** Removes the saved login from PostgreSQL, even when its host is gone. */
   | { type: 'askForHost'; generation: number }
   | { type: 'stopAskingForHost' }
   | { type: 'startEngine'; taskQueue: string; generation: number; resuming: boolean }
-  | { type: 'stopEngine'; taskQueue: string; logout: boolean; forgetLogin: boolean }
+  | { type: 'stopEngine'; taskQueue: string; generation: number; logout: boolean; forgetLogin: boolean }
   | { type: 'extractPhone'; taskQueue: string; generation: number }
   | { type: 'requestPairingCode'; requestId: number; taskQueue: string; generation: number; phoneNumber: string }
   | { type: 'answerPairing'; requestId: number; outcome: PairingOutcome }

@@ -121,7 +121,8 @@ export class Turn {
   leaveHost(options: { logout: boolean; forgetLogin: boolean } | null): void {
     const host = this.state.host;
     if (host.phase === 'placing') this.do({ type: 'stopAskingForHost' });
-    if (host.phase === 'attached' && options) this.do({ type: 'stopEngine', taskQueue: host.taskQueue, ...options });
+    if (host.phase === 'attached' && options)
+      this.do({ type: 'stopEngine', taskQueue: host.taskQueue, generation: host.generation, ...options });
     this.state.host = { phase: 'none' };
   }
 

@@ -1,5 +1,5 @@
 import { CancellationScope } from '@temporalio/workflow';
-import { failureReason, hostActivities, placement } from './account-activities.js';
+import { failureReason, hostActivities, leaseRequests, placement } from './account-activities.js';
 import type { AccountInput } from './account-inputs.js';
 import type { AccountTimings } from '../domain/account-timings.js';
 import type { LoggedInIdentity, SessionEvent } from '../engine/types.js';
@@ -75,12 +75,16 @@ export class SessionLink {
     );
   }
 
-  /** Stops the client on its host; a host that is gone needs nothing. */
-  async stop(taskQueue: string, options: { logout: boolean; forgetLogin: boolean }): Promise<void> {
+  /**
+   * Stops the client of this generation on its host. A host that did not take the stop through its task queue is
+   * gone, or alive but out of Temporal's reach: the stop is then written on the session's lease, which such a host
+   * still renews and reads (a gone host's lease lapses, its client with it).
+   */
+  async stop(taskQueue: string, generation: number, options: { logout: boolean; forgetLogin: boolean }): Promise<void> {
     try {
       await hostActivities(taskQueue, this.timings).engine.stopEngineSession({ sessionId: this.sessionId, ...options });
     } catch {
-      // The host is gone, and its clients with it.
+      await leaseRequests.askHostToStop({ sessionId: this.sessionId, throughGeneration: generation, ...options });
     }
   }
 

@@ -3,10 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { EngineAuthStore, StaleLeaseError } from '../../db/engine-auth.js';
-import { acquireLease, leasedElsewhere, releaseLease, renewLeases } from '../../db/session-leases.js';
+import { acquireLease, askHolderToStop, leasedElsewhere, releaseLease, renewLeases } from '../../db/session-leases.js';
 import { readProcessEnv } from '../../config/env.js';
 import { createEngine } from '../../engine/create-engine.js';
-import { HostLeases, leaseTimings, type LostLease } from '../../engine/host-leases.js';
+import {
+  HostLeases,
+  leaseTimings,
+  SessionLeasedElsewhere,
+  type HostLeaseTimings,
+  type LostLease,
+} from '../../engine/host-leases.js';
 import { SessionHost, SessionStoppedWhileStarting } from '../../engine/session-host.js';
 import { keyringFromEnv } from '../../lib/keyring.js';
 import { createDatabasePool } from '../../db/pool.js';
@@ -40,6 +46,64 @@ function recordLosses(lost: string[]) {
   return async (leases: readonly LostLease[], why: string) => {
     lost.push(...leases.map(({ sessionId }) => `${sessionId}:${why}`));
   };
+}
+
+/** A host of simulated sessions with leases of its own, that stops the clients it is asked to stop. */
+async function leasedHost(pool: DatabasePool, name: string, timings: HostLeaseTimings) {
+  let sessions: SessionHost | null = null;
+  const leases = new HostLeases(
+    pool,
+    name,
+    async (lost) => {
+      for (const { sessionId, epoch } of lost) await sessions?.stopClient(sessionId, epoch);
+    },
+    testLog,
+    timings,
+    {
+      stopAsked: async (stops) => {
+        for (const { sessionId, epoch, logout, forgetLogin } of stops)
+          await sessions?.stopClient(sessionId, epoch, { logout, forgetLogin });
+      },
+    },
+  );
+  const engine = await createEngine(
+    readProcessEnv({
+      ...process.env,
+      WA_ENGINE: 'simulated',
+      ENGINE_DATA_DIR: `${testStackEnv().dataDir}/${uniqueId(name)}`,
+    }),
+    pool,
+    testLog,
+  );
+  sessions = new SessionHost(
+    engine,
+    async () => 'delivered',
+    testLog,
+    () => undefined,
+    leases,
+  );
+  leases.start();
+  const host = sessions;
+  return {
+    leases,
+    sessions: host,
+    start: (sessionId: string, generation: number) =>
+      host.start({ sessionId, owner: 'test', generation, pairingPhoneNumber: null }),
+    close: async () => {
+      leases.stop();
+      await host.stopAll();
+      await engine.close();
+    },
+  };
+}
+
+/** The session's clients in the audit, oldest first. */
+async function clientsOf(pool: DatabasePool, sessionId: string) {
+  return pool.any(
+    sql.type(
+      z.object({ host: z.string(), epoch: z.number(), started_at: z.number(), ended_at: z.number().nullable() }),
+    )`SELECT host, epoch, started_at, ended_at FROM session_clients WHERE session_id = ${sessionId} ORDER BY epoch`,
+  );
 }
 
 describe('session leases: one host per session', () => {
@@ -109,6 +173,87 @@ describe('session leases: one host per session', () => {
       StaleLeaseError,
       'a released lease fences its own host too',
     );
+  });
+
+  it('a stop asked through the lease reaches its holder’s renewal only for its generation or an older one; taking the lease clears it', async () => {
+    const sessionId = uniqueId('asked');
+    const held = await acquireLease(pool, sessionId, 'host-a', 10_000, 3);
+    assert.ok(held);
+    const renew = async () => (await renewLeases(pool, 'host-a', new Map([[sessionId, held.epoch]]), 10_000)).stopAsked;
+    const ask = (throughGeneration: number, logout = false) =>
+      askHolderToStop(pool, sessionId, { throughGeneration, logout, forgetLogin: false });
+    assert.equal(await ask(2), null, 'a request for older generations leaves the client of generation 3 alone');
+    assert.deepEqual([...(await renew()).keys()], [], 'nothing asked of the holder');
+    assert.equal(await ask(3, true), 'host-a', 'a stop of generation 3 reaches its holder');
+    assert.equal(await ask(4), 'host-a', 'so does a newer start’s; the logout asked before stays asked');
+    assert.deepEqual([...(await renew())], [[sessionId, { logout: true, forgetLogin: false }]]);
+    const again = await acquireLease(pool, sessionId, 'host-a', 10_000, 5);
+    assert.equal(again?.epoch, held.epoch + 1);
+    const renewed = await renewLeases(pool, 'host-a', new Map([[sessionId, held.epoch + 1]]), 10_000);
+    assert.deepEqual([...renewed.stopAsked], [], 'the lease taken anew carries no request');
+    assert.equal(
+      await askHolderToStop(pool, uniqueId('nobody'), { throughGeneration: 9, logout: false, forgetLogin: false }),
+      null,
+    );
+  });
+
+  it('a newer generation’s start on another host asks the holder to let go: the holder stops its client at its next renewal, and the start takes the lease long before it could lapse', async () => {
+    const sessionId = uniqueId('let-go');
+    // The holder renews every 300 ms, and its lease would take a minute to lapse.
+    const holder = await leasedHost(pool, uniqueId('host-holder'), {
+      ttlMs: 60_000,
+      renewEveryMs: 300,
+      safetyMs: 10_000,
+    });
+    const newer = await leasedHost(pool, uniqueId('host-newer'), {
+      ttlMs: 60_000,
+      renewEveryMs: 300,
+      safetyMs: 10_000,
+    });
+    try {
+      await holder.start(sessionId, 1);
+      assert.ok(holder.leases.fence(sessionId), 'the holder runs generation 1');
+      const startedAt = Date.now();
+      await newer.start(sessionId, 2);
+      const tookMs = Date.now() - startedAt;
+      assert.ok(tookMs < 30_000, `the start took the lease in ${tookMs} ms, not after its lapse`);
+      assert.equal(holder.leases.fence(sessionId), null, 'the holder let go');
+      assert.equal(holder.sessions.get(sessionId), null, 'its client stopped');
+      const [older, current] = await clientsOf(pool, sessionId);
+      assert.ok(older && current, 'two clients in the audit');
+      assert.ok(
+        older.ended_at !== null && older.ended_at <= current.started_at,
+        'the older ended before the newer began',
+      );
+      assert.equal(current.ended_at, null, 'the newer runs');
+    } finally {
+      await holder.close();
+      await newer.close();
+    }
+  });
+
+  it('an older generation’s start never makes a newer client let go: it waits for the lease and gives up', async () => {
+    const sessionId = uniqueId('stale-start');
+    const holder = await leasedHost(pool, uniqueId('host-holder'), {
+      ttlMs: 60_000,
+      renewEveryMs: 300,
+      safetyMs: 10_000,
+    });
+    // A start that waits 1.5 s for a lease before its 5 s grace, then gives up.
+    const stale = await leasedHost(pool, uniqueId('host-stale'), { ttlMs: 1_500, renewEveryMs: 300, safetyMs: 500 });
+    try {
+      await holder.start(sessionId, 2);
+      await assert.rejects(stale.start(sessionId, 1), SessionLeasedElsewhere);
+      assert.ok(holder.sessions.get(sessionId), 'the newer client still runs on its holder');
+      assert.deepEqual(
+        (await clientsOf(pool, sessionId)).map((client) => client.ended_at),
+        [null],
+        'one client, never stopped',
+      );
+    } finally {
+      await holder.close();
+      await stale.close();
+    }
   });
 
   it('a host paused past its lease stops its clients as soon as it runs again, before touching anything', async () => {

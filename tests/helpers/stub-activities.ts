@@ -1,5 +1,10 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { AccountStoreActivities, PlacementActivities, EngineSessionActivities } from '../../activities/index.js';
+import type {
+  AccountStoreActivities,
+  EngineSessionActivities,
+  PlacementActivities,
+  SessionLeaseActivities,
+} from '../../activities/index.js';
 import type { AccountSnapshot } from '../../activities/account-store.js';
 import { canMoveTo, type AccountStatus } from '../../domain/account-status.js';
 import { eventually } from './context.js';
@@ -24,8 +29,12 @@ export interface StubRow {
 export interface StubSession {
   starts: number[];
   stops: Array<{ logout: boolean; forgetLogin: boolean }>;
+  /** Stops written on the session's lease, for a host its task queue did not reach. */
+  askedStops: Array<{ throughGeneration: number; logout: boolean; forgetLogin: boolean }>;
   /** How the stub answers; a test sets it before the workflow asks. */
   startFailure: string | null;
+  /** Set: the host takes no stop through its task queue (out of Temporal's reach), as this failure. */
+  stopFailure: string | null;
   extraction: { phoneNumber: string } | { failure: string; retryable: boolean };
   watches: Map<number, { hostDies: () => void; destroyed: () => void }>;
   /** Set while every host is full: the session's claims wait until a seat is freed. */
@@ -67,7 +76,9 @@ export class StubWorld {
       session = {
         starts: [],
         stops: [],
+        askedStops: [],
         startFailure: null,
+        stopFailure: null,
         extraction: { phoneNumber: '62811801641' },
         watches: new Map(),
         noRoom: null,
@@ -180,6 +191,15 @@ export class StubWorld {
     };
   }
 
+  leaseActivities(): SessionLeaseActivities {
+    return {
+      askHostToStop: async ({ sessionId, ...request }) => {
+        this.session(bare(sessionId)).askedStops.push(request);
+        return { hostAsked: this.hostTaskQueue };
+      },
+    };
+  }
+
   hostActivities(): PlacementActivities & EngineSessionActivities {
     return {
       claimHost: async (input) => {
@@ -227,6 +247,8 @@ export class StubWorld {
       },
       stopEngineSession: async ({ sessionId, logout, forgetLogin }) => {
         const session = this.session(bare(sessionId));
+        if (session.stopFailure)
+          throw ApplicationFailure.nonRetryable('the stop never reached the host', session.stopFailure);
         session.stops.push({ logout, forgetLogin });
         for (const watch of session.watches.values()) watch.destroyed();
       },

@@ -59,6 +59,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
       activities: {
         ...createAccountSettingsActivities(async ({ sessionId }) => settings.get(sessionId) ?? accountSettings()),
         ...world.storeActivities(),
+        ...world.leaseActivities(),
         ...world.hostActivities(),
       },
     });
@@ -282,6 +283,27 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     assert.deepEqual(account.host.stops, [{ logout: false, forgetLogin: false }], 'the client is stopped, login kept');
     await messages.signalAccount(account.handle, messages.deleteAccountSignal);
     await account.ended();
+  });
+
+  it('a host out of Temporal’s reach: a delete it does not take is written on the session’s lease, logout and all; a restart the same way, for the generation it ran', async () => {
+    const deleted = await connectedAccount();
+    deleted.host.stopFailure = 'timeout_SCHEDULE_TO_START';
+    await messages.signalAccount(deleted.handle, messages.deleteAccountSignal);
+    await deleted.ended();
+    assert.equal(deleted.row.deleted, true);
+    assert.deepEqual(deleted.host.stops, [], 'the host queue took no stop');
+    assert.deepEqual(deleted.host.askedStops, [{ throughGeneration: 1, logout: true, forgetLogin: true }]);
+
+    const restarted = await connectedAccount();
+    restarted.host.stopFailure = 'timeout_SCHEDULE_TO_START';
+    await messages.signalAccount(restarted.handle, messages.restartAccountSignal);
+    await world.started(restarted.sessionId, 2);
+    assert.deepEqual(restarted.host.askedStops, [{ throughGeneration: 1, logout: false, forgetLogin: false }]);
+    await restarted.emit({ type: 'ready' }, 2);
+    await restarted.rowBecomes('connected', 'connected again');
+    restarted.host.stopFailure = null;
+    await messages.signalAccount(restarted.handle, messages.deleteAccountSignal);
+    await restarted.ended();
   });
 
   for (const [title, event, status, reason] of [

@@ -190,7 +190,13 @@ describe('account transitions (a pure function, no server)', () => {
 
   it('delete: logs out and forgets the login, hides the row, and ends with the write', () => {
     const { state, effects } = run(connected(), [{ type: 'command', command: { type: 'delete' } }]);
-    assert.deepEqual(effects[0], { type: 'stopEngine', taskQueue: 'host-a', logout: true, forgetLogin: true });
+    assert.deepEqual(effects[0], {
+      type: 'stopEngine',
+      taskQueue: 'host-a',
+      generation: 1,
+      logout: true,
+      forgetLogin: true,
+    });
     const end = effects[1];
     assert.ok(end?.type === 'writeEnd');
     assert.equal(end.write.softDelete, true, 'the row is hidden');
@@ -223,6 +229,7 @@ describe('account transitions (a pure function, no server)', () => {
     assert.deepEqual(watchFailed.effects[0], {
       type: 'stopEngine',
       taskQueue: 'host-a',
+      generation: 1,
       logout: false,
       forgetLogin: false,
     });
