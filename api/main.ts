@@ -20,6 +20,7 @@ const API_STOP_GRACE_MS = 10_000;
 async function main() {
   const log = serviceLogger('api');
   const env = readProcessEnv();
+  const parent = exitWithParent(env.WA_SUPERVISED);
   await migrate(env.DATABASE_MIGRATION_URL ?? env.DATABASE_URL, log);
   const pool = await createDatabasePool(env.DATABASE_URL, { taskQueue: env.TASK_QUEUE });
   const keyring = parseKeyring(env.ENCRYPTION_KEYS);
@@ -85,7 +86,7 @@ async function main() {
   };
   process.once('SIGTERM', () => void close('SIGTERM'));
   process.once('SIGINT', () => void close('SIGINT'));
-  exitWithParent(env.WA_SUPERVISED, () => void close('supervisor is gone'));
+  parent.whenOrphaned(() => void close('supervisor is gone'));
 
   await app.listen({ host: env.API_HOST, port: env.API_PORT });
 }

@@ -45,6 +45,7 @@ const SHARED_ACTIVITY_SLOTS = 100;
 async function main() {
   const log = serviceLogger('worker');
   const env = readProcessEnv();
+  const parent = exitWithParent(env.WA_SUPERVISED);
   // The signals are this process's own to handle: a drain comes before the workers shut down.
   Runtime.install({ logger: temporalLoggerFrom(log), shutdownSignals: [] });
   // One session's stray failure (a browser callback, a timer) is logged; it never takes the other sessions down.
@@ -133,7 +134,7 @@ async function main() {
   const webhooks = new WebhookDispatcher(pool, env.DATABASE_URL, client, env.TASK_QUEUE, log);
   await webhooks.start();
   drainOnSignals(runtime, workers, env.HOST_DRAIN_GRACE_MS, log, () => webhooks.stop());
-  exitWithParent(env.WA_SUPERVISED, () => {
+  parent.whenOrphaned(() => {
     log.warn('supervisor is gone; shutting down');
     void webhooks.stop();
     exitWithin(WORKER_STOP_GRACE_MS, log, 'supervisor is gone');
