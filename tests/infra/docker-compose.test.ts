@@ -59,6 +59,16 @@ describe('docker-compose.yml (production shape; `npm run test:compose` runs it)'
     );
   });
 
+  it('the worker and the API share only the temporal network with Temporal, and the services that need only PostgreSQL none', () => {
+    const networksOf = (name: string) => new Set(compose.services[name]?.networks ?? []);
+    const temporal = networksOf('temporal');
+    const sharedWithTemporal = (name: string) => [...networksOf(name)].filter((network) => temporal.has(network));
+    assert.deepEqual(sharedWithTemporal('worker'), ['temporal']);
+    assert.deepEqual(sharedWithTemporal('api'), ['temporal']);
+    assert.deepEqual(sharedWithTemporal('migrate'), []);
+    assert.deepEqual(sharedWithTemporal('postgresql'), ['temporal-data'], 'Temporal reaches its databases');
+  });
+
   it('runs Temporal from the files the production topology runs: schema script, server config, namespace script', async () => {
     const schema = compose.services['temporal-schema'];
     assert.deepEqual(schema?.entrypoint, ['sh', '/etc/wa-connect/temporal/setup-schema.sh']);
