@@ -9,33 +9,52 @@ export interface Lease {
 
 const leaseSchema = z.object({ epoch: z.number().int(), expires_at: z.number() });
 
+/** Which client of which account a lease is for: the account's first workflow run, and its count of starts. */
+export interface LeasedClient {
+  accountRun: string;
+  generation: number;
+}
+
 /**
- * Takes the session's lease for this host, for a client of this session generation (null: none named): free, expired,
- * or already this host's. Taking it raises the epoch (a new owner, or a new client on the same host) and clears what
- * was asked of the holder before. Null when another host holds it and it has not expired.
+ * Takes the session's lease for this host, for this client of the account (null: none named): free, expired, or
+ * already this host's. Taking it raises the epoch (a new owner, or a new client on the same host). What was asked of
+ * the holder before is cleared, unless it was asked of this very client (a stop written while it waited for the
+ * lease): the holder's next renewal then stops it. Null when another host holds it and it has not expired.
  */
 export async function acquireLease(
   db: CommonQueryMethods,
   sessionId: string,
   host: string,
   ttlMs: number,
-  generation: number | null = null,
+  client: LeasedClient | null = null,
 ): Promise<Lease | null> {
+  const accountRun = client?.accountRun ?? null;
+  const generation = client?.generation ?? null;
   const row = await db.maybeOne(sql.type(leaseSchema)`
-    INSERT INTO session_leases (session_id, host, epoch, expires_at, generation)
-    VALUES (${sessionId}, ${host}, 1, now() + make_interval(secs => ${ttlMs / 1000}), ${generation})
+    INSERT INTO session_leases (session_id, host, epoch, expires_at, account_run, generation)
+    VALUES (${sessionId}, ${host}, 1, now() + make_interval(secs => ${ttlMs / 1000}), ${accountRun}, ${generation})
     ON CONFLICT (session_id) DO UPDATE
       SET host = EXCLUDED.host, epoch = session_leases.epoch + 1, expires_at = EXCLUDED.expires_at,
-          released = false, reported_gone_at = NULL, generation = EXCLUDED.generation,
-          stop_through_generation = NULL, stop_logout = false, stop_forget_login = false
+          released = false, reported_gone_at = NULL, account_run = EXCLUDED.account_run,
+          generation = EXCLUDED.generation,
+          stop_through_generation = CASE WHEN ${stopStillAsked} THEN session_leases.stop_through_generation END,
+          stop_logout = ${stopStillAsked} AND session_leases.stop_logout,
+          stop_forget_login = ${stopStillAsked} AND session_leases.stop_forget_login
       WHERE session_leases.host = EXCLUDED.host OR session_leases.expires_at < now()
     RETURNING epoch, expires_at
   `);
   return row ? { epoch: row.epoch, expiresAt: row.expires_at } : null;
 }
 
-/** How the holder of a session's lease is asked to stop its client (sql/0038). */
+/** In acquireLease's update: the stop on the row was asked of the client taking the lease. */
+const stopStillAsked = sql.fragment`COALESCE(
+  session_leases.account_run = EXCLUDED.account_run
+    AND session_leases.stop_through_generation >= EXCLUDED.generation, false)`;
+
+/** How the holder of a session's lease is asked to stop its client (sql/0038, sql/0039). */
 export interface StopRequest {
+  /** The account whose client is to stop (its first workflow run): a client of another account never is. */
+  accountRun: string;
   /** The holder stops only a client of this generation or an older one. */
   throughGeneration: number;
   logout: boolean;
@@ -43,24 +62,27 @@ export interface StopRequest {
 }
 
 /**
- * Asks the host holding the session's live lease to stop its client, when that client runs `throughGeneration` or
- * an older one; the holder reads it with its next renewal. Answers the holder asked, or null: no live lease, or
- * one of a newer generation. Requests add up (a logout asked once stays asked) until the lease is taken again.
+ * Asks the host holding the session's lease to stop its client, when that client is the account's and runs
+ * `throughGeneration` or an older one; the holder reads it with its next renewal. Written on a lapsed or released
+ * lease too: a start of that generation still waiting for the lease finds it once it takes the lease. Requests add up
+ * (a logout asked once stays asked) until a newer client takes the lease. Answers the host asked while its lease is
+ * live, or null.
  */
 export async function askHolderToStop(
   db: CommonQueryMethods,
   sessionId: string,
   request: StopRequest,
 ): Promise<string | null> {
-  return db.maybeOneFirst(sql.type(z.object({ host: z.string() }))`
+  const asked = await db.maybeOne(sql.type(z.object({ live_host: z.string().nullable() }))`
     UPDATE session_leases
     SET stop_through_generation = GREATEST(COALESCE(stop_through_generation, 0), ${request.throughGeneration}),
         stop_logout = stop_logout OR ${request.logout},
         stop_forget_login = stop_forget_login OR ${request.forgetLogin}
-    WHERE session_id = ${sessionId} AND NOT released AND expires_at > now()
+    WHERE session_id = ${sessionId} AND account_run = ${request.accountRun}
       AND generation <= ${request.throughGeneration}
-    RETURNING host
+    RETURNING CASE WHEN NOT released AND expires_at > now() THEN host END AS live_host
   `);
+  return asked?.live_host ?? null;
 }
 
 /** When the lease another host holds runs out (null: nobody holds it). */

@@ -1,5 +1,6 @@
 import type { DatabasePool } from 'slonik';
 import type { LeaseFence } from '../db/engine-auth.js';
+import type { LeasedClient } from '../db/session-leases.js';
 import {
   acquireLease,
   askHolderToStop,
@@ -144,22 +145,23 @@ export class HostLeases {
 
   /**
    * Takes the session's lease for a new client here and answers its epoch, which the client's saves and its release
-   * carry. A client of an older `generation` holding it on another host is asked to let go: its host may be alive but
-   * out of Temporal's reach, where no stop can reach it, and it stops the client at its next renewal. A lease held
-   * otherwise is waited out (its host stops its client before it expires); still held after that, the start fails and
-   * the workflow retries it. Null when the client stopped being wanted (`stillWanted`) before its lease was taken,
-   * or as it was (then given up at once). The host asks for one lease of a session at a time (engine/session-host.ts).
+   * carry. The same account's client of an older generation holding it on another host is asked to let go: its host
+   * may be alive but out of Temporal's reach, where no stop can reach it, and it stops the client at its next renewal.
+   * A lease held otherwise is waited out (its host stops its client before it expires); still held after that, the
+   * start fails and the workflow retries it. Null when the client stopped being wanted (`stillWanted`) before its
+   * lease was taken, or as it was (then given up at once). The host asks for one lease of a session at a time
+   * (engine/session-host.ts).
    */
   async acquire(
     sessionId: string,
-    options: { generation?: number | null; stillWanted?: () => boolean } = {},
+    options: { client?: LeasedClient | null; stillWanted?: () => boolean } = {},
   ): Promise<number | null> {
-    const { generation = null, stillWanted = () => true } = options;
+    const { client = null, stillWanted = () => true } = options;
     const giveUpAt = Date.now() + this.timings.ttlMs + 5_000;
     let askedHolder: string | null = null;
     for (;;) {
       if (!stillWanted()) return null;
-      const lease = await acquireLease(this.pool, sessionId, this.host, this.timings.ttlMs, generation);
+      const lease = await acquireLease(this.pool, sessionId, this.host, this.timings.ttlMs, client);
       if (lease) {
         const superseded = this.held.get(sessionId);
         this.held.set(sessionId, { epoch: lease.epoch, validUntil: lease.expiresAt });
@@ -202,15 +204,19 @@ export class HostLeases {
       }
       // Asked again at each look: a holder that took the lease anew meanwhile had the request cleared.
       const asked =
-        generation === null
+        client === null
           ? null
           : await askHolderToStop(this.pool, sessionId, {
-              throughGeneration: generation - 1,
+              accountRun: client.accountRun,
+              throughGeneration: client.generation - 1,
               logout: false,
               forgetLogin: false,
             });
       if (asked !== null && askedHolder === null)
-        this.log.info({ sessionId, generation, holder: asked }, 'asked the host holding an older client to let go');
+        this.log.info(
+          { sessionId, generation: client?.generation, holder: asked },
+          'asked the host holding an older client to let go',
+        );
       askedHolder = asked ?? askedHolder;
       const untilExpiry = expiresAt === null ? 100 : Math.min(Math.max(100, expiresAt - Date.now() + 50), 5_000);
       const waitMs = asked === null ? untilExpiry : Math.min(untilExpiry, ASKED_HOLDER_LOOK_MS);
@@ -333,7 +339,7 @@ export class HostLeases {
       'asked through the lease store to stop clients (a newer start elsewhere, or a stop this host was not reached by)',
     );
     void stopAsked(stops)
-      .catch((error: unknown) => this.log.warn({ err: String(error) }, 'an asked stop failed; its lease lapses'))
+      .catch((error: unknown) => this.log.warn({ err: String(error) }, 'a stop asked through the lease store failed'))
       .finally(() => {
         for (const stop of stops) this.stopping.delete(`${stop.sessionId}:${stop.epoch}`);
       });

@@ -75,6 +75,11 @@ export interface ReadySession {
 export interface StartSession {
   sessionId: string;
   owner: string;
+  /**
+   * The account's first workflow run: an account created again under the same session id is another account, whose
+   * generations count from 1 again. What is asked of a client through its lease names it (db/session-leases.ts).
+   */
+  accountRun?: string | null;
   generation: number;
   pairingPhoneNumber: string | null;
   /** The WhatsApp Web build this account pins, if it pins one. */
@@ -93,7 +98,7 @@ export interface StartSession {
 export class SessionHost {
   private readonly sessions = new Map<string, HostedSession>();
   /** Clients a stop took out of `sessions` that are still being destroyed: a new start of the session waits for them. */
-  private readonly retiring = new Map<string, Promise<void>>();
+  private readonly retiring = new Map<string, Promise<unknown>>();
   private readonly readyListeners: Array<(sessionId: string) => void> = [];
 
   constructor(
@@ -176,8 +181,9 @@ export class SessionHost {
     try {
       if (stoppedMeanwhile()) throw new SessionStoppedWhileStarting(params.sessionId);
       if (this.leases) {
+        const accountRun = params.accountRun ?? null;
         hosted.epoch = await this.leases.acquire(params.sessionId, {
-          generation: params.generation,
+          client: accountRun === null ? null : { accountRun, generation: params.generation },
           stillWanted: () => !stoppedMeanwhile(),
         });
         if (hosted.epoch === null) throw new SessionStoppedWhileStarting(params.sessionId);
@@ -284,17 +290,18 @@ export class SessionHost {
    */
   async stop(sessionId: string, options: { logout?: boolean; forgetLogin?: boolean } = {}): Promise<void> {
     const hosted = this.sessions.get(sessionId);
+    let forgotten = false;
     if (hosted) {
       this.sessions.delete(sessionId);
       const retired = this.retire(sessionId, hosted, options);
       this.retiring.set(sessionId, retired);
       try {
-        await retired;
+        forgotten = await retired;
       } finally {
         if (this.retiring.get(sessionId) === retired) this.retiring.delete(sessionId);
       }
     }
-    if (options.forgetLogin) await this.engine.removeAuth(sessionId);
+    if (options.forgetLogin && !forgotten) await this.engine.removeAuth(sessionId);
   }
 
   /**
@@ -315,21 +322,34 @@ export class SessionHost {
     return hosted !== undefined && hosted.session === null;
   }
 
-  /** Stops a client no longer in `sessions`, or, while its start is still making it, waits for that start to undo it. */
-  private async retire(sessionId: string, hosted: HostedSession, options: { logout?: boolean }): Promise<void> {
+  /**
+   * Stops a client no longer in `sessions`, or, while its start is still making it, waits for that start to undo it.
+   * A login to forget goes before the lease: once the lease is given up, a start elsewhere may already use the login.
+   * Answers whether it forgot the login.
+   */
+  private async retire(
+    sessionId: string,
+    hosted: HostedSession,
+    options: { logout?: boolean; forgetLogin?: boolean },
+  ): Promise<boolean> {
     if (hosted.session === null) {
       // Taking the lease or starting the engine: the start sees it is no longer wanted, destroys what it made and
       // gives up its lease.
       await hosted.launched;
-      if (hosted.session === null) return;
+      if (hosted.session === null) return false;
     }
     if (options.logout) await hosted.session.logout().catch(() => undefined);
     await hosted.session
       .destroy()
       .catch((error: unknown) => this.log.warn({ sessionId, err: String(error) }, 'destroying a session failed'));
-    if (hosted.epoch !== null) await this.leases?.release(sessionId, hosted.epoch);
-    hosted.markGone();
-    this.onSessionLeft();
+    try {
+      if (options.forgetLogin) await this.engine.removeAuth(sessionId);
+    } finally {
+      if (hosted.epoch !== null) await this.leases?.release(sessionId, hosted.epoch);
+      hosted.markGone();
+      this.onSessionLeft();
+    }
+    return options.forgetLogin === true;
   }
 
   /**

@@ -12,6 +12,9 @@ import { HostCapacity, hostSeats, hostStartsPerSecond } from './host-capacity.js
 import { HostReport } from './host-report.js';
 import { hostTaskQueueName } from './task-queues.js';
 
+/** Clients a host stops at once when asked through its leases. */
+const ASKED_STOPS_AT_ONCE = 8;
+
 /**
  * This process as a host of WhatsApp sessions, behind one entry point: its seats and start pace (capacity), one
  * lease per session it runs (no other host runs it meanwhile), the sessions themselves, their upkeep, the report it
@@ -54,13 +57,17 @@ export class HostRuntime {
       leaseTimings(env.SESSION_LEASE_TTL_MS),
       {
         reportGone: signalHostGone(client),
-        // Asked through the lease store, each at once: one slow browser's stop holds back no other.
+        // Asked through the lease store: a few at a time, so one slow browser's stop holds back few others and a host
+        // asked to stop all its sessions at once does not close all its browsers at once.
         stopAsked: async (stops) => {
-          await Promise.all(
-            stops.map(({ sessionId, epoch, logout, forgetLogin }) =>
-              this.sessions.stopClient(sessionId, epoch, { logout, forgetLogin }),
-            ),
-          );
+          const queue = [...stops];
+          const stopNext = async (): Promise<void> => {
+            for (let stop = queue.shift(); stop; stop = queue.shift()) {
+              const { sessionId, epoch, logout, forgetLogin } = stop;
+              await this.sessions.stopClient(sessionId, epoch, { logout, forgetLogin });
+            }
+          };
+          await Promise.all(Array.from({ length: ASKED_STOPS_AT_ONCE }, stopNext));
         },
       },
     );

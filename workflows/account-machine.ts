@@ -39,11 +39,12 @@ export class AccountMachine {
   ) {
     this.current = input.carried?.state ?? newAccountState(input, Date.now());
     this.inbox = newInbox(input.carried?.pendingEvents);
-    const { workflowId } = workflowInfo();
+    const { workflowId, firstExecutionRunId } = workflowInfo();
     const key = sessionKey(input.workspaceId, input.sessionId);
     const session = new SessionLink(
       key,
       workflowId,
+      firstExecutionRunId,
       settings.timings,
       input.pairingPhoneNumber ?? null,
       (report) =>

@@ -1,4 +1,4 @@
-import { CancellationScope } from '@temporalio/workflow';
+import { CancellationScope, log } from '@temporalio/workflow';
 import { failureReason, hostActivities, leaseRequests, placement } from './account-activities.js';
 import type { AccountInput } from './account-inputs.js';
 import type { AccountTimings } from '../domain/account-timings.js';
@@ -18,6 +18,8 @@ export class SessionLink {
   constructor(
     private readonly sessionId: string,
     private readonly workflowId: string,
+    /** The account's first run: with the generation, which client of which account a host runs. */
+    private readonly accountRun: string,
     private readonly timings: AccountTimings,
     private readonly pairingPhoneNumber: string | null,
     private readonly report: (report: HostReport) => void,
@@ -61,6 +63,7 @@ export class SessionLink {
     const { events } = await activities.engine.startEngineSession({
       sessionId: this.sessionId,
       owner: this.workflowId,
+      accountRun: this.accountRun,
       generation,
       pairingPhoneNumber: this.pairingPhoneNumber,
     });
@@ -84,7 +87,19 @@ export class SessionLink {
     try {
       await hostActivities(taskQueue, this.timings).engine.stopEngineSession({ sessionId: this.sessionId, ...options });
     } catch {
-      await leaseRequests.askHostToStop({ sessionId: this.sessionId, throughGeneration: generation, ...options });
+      const request = {
+        sessionId: this.sessionId,
+        accountRun: this.accountRun,
+        throughGeneration: generation,
+        ...options,
+      };
+      // Past the write's own retries the account goes on: a host that is gone has nothing to stop, and its lease lapses.
+      await leaseRequests.askHostToStop(request).catch((error: unknown) =>
+        log.warn('could not write the stop on the session lease', {
+          sessionId: this.sessionId,
+          error: String(error),
+        }),
+      );
     }
   }
 

@@ -88,7 +88,7 @@ async function leasedHost(pool: DatabasePool, name: string, timings: HostLeaseTi
     leases,
     sessions: host,
     start: (sessionId: string, generation: number) =>
-      host.start({ sessionId, owner: 'test', generation, pairingPhoneNumber: null }),
+      host.start({ sessionId, owner: 'test', accountRun: 'run-1', generation, pairingPhoneNumber: null }),
     close: async () => {
       leases.stop();
       await host.stopAll();
@@ -175,26 +175,57 @@ describe('session leases: one host per session', () => {
     );
   });
 
-  it('a stop asked through the lease reaches its holder’s renewal only for its generation or an older one; taking the lease clears it', async () => {
+  it('a stop asked through the lease reaches its holder’s renewal only for its account and its generation or an older one; taking the lease clears it', async () => {
     const sessionId = uniqueId('asked');
-    const held = await acquireLease(pool, sessionId, 'host-a', 10_000, 3);
+    const held = await acquireLease(pool, sessionId, 'host-a', 10_000, { accountRun: 'run-1', generation: 3 });
     assert.ok(held);
     const renew = async () => (await renewLeases(pool, 'host-a', new Map([[sessionId, held.epoch]]), 10_000)).stopAsked;
-    const ask = (throughGeneration: number, logout = false) =>
-      askHolderToStop(pool, sessionId, { throughGeneration, logout, forgetLogin: false });
+    const ask = (throughGeneration: number, logout = false, accountRun = 'run-1') =>
+      askHolderToStop(pool, sessionId, { accountRun, throughGeneration, logout, forgetLogin: false });
     assert.equal(await ask(2), null, 'a request for older generations leaves the client of generation 3 alone');
+    assert.equal(await ask(9, true, 'run-2'), null, 'so does one of another account under the same session id');
     assert.deepEqual([...(await renew()).keys()], [], 'nothing asked of the holder');
     assert.equal(await ask(3, true), 'host-a', 'a stop of generation 3 reaches its holder');
     assert.equal(await ask(4), 'host-a', 'so does a newer start’s; the logout asked before stays asked');
     assert.deepEqual([...(await renew())], [[sessionId, { logout: true, forgetLogin: false }]]);
-    const again = await acquireLease(pool, sessionId, 'host-a', 10_000, 5);
+    const again = await acquireLease(pool, sessionId, 'host-a', 10_000, { accountRun: 'run-1', generation: 5 });
     assert.equal(again?.epoch, held.epoch + 1);
     const renewed = await renewLeases(pool, 'host-a', new Map([[sessionId, held.epoch + 1]]), 10_000);
-    assert.deepEqual([...renewed.stopAsked], [], 'the lease taken anew carries no request');
+    assert.deepEqual([...renewed.stopAsked], [], 'the newer client taking the lease carries no request');
     assert.equal(
-      await askHolderToStop(pool, uniqueId('nobody'), { throughGeneration: 9, logout: false, forgetLogin: false }),
+      await askHolderToStop(pool, uniqueId('nobody'), {
+        accountRun: 'run-1',
+        throughGeneration: 9,
+        logout: false,
+        forgetLogin: false,
+      }),
       null,
     );
+  });
+
+  it('a stop written while its client still waits for the lease is kept when that client takes it, and the holder’s renewal reads it', async () => {
+    const sessionId = uniqueId('asked-early');
+    // The client before it ran on a host that is gone: its lease lapses.
+    await acquireLease(pool, sessionId, 'host-gone', 200, { accountRun: 'run-1', generation: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The account is deleted while generation 2 waits for that lease on a host Temporal cannot reach.
+    const asked = await askHolderToStop(pool, sessionId, {
+      accountRun: 'run-1',
+      throughGeneration: 2,
+      logout: true,
+      forgetLogin: true,
+    });
+    assert.equal(asked, null, 'no live holder to ask yet');
+    const taken = await acquireLease(pool, sessionId, 'host-cut', 10_000, { accountRun: 'run-1', generation: 2 });
+    assert.ok(taken);
+    const renewal = await renewLeases(pool, 'host-cut', new Map([[sessionId, taken.epoch]]), 10_000);
+    assert.deepEqual([...renewal.stopAsked], [[sessionId, { logout: true, forgetLogin: true }]]);
+    // Another account created under the same session id afterwards starts free of it.
+    await releaseLease(pool, sessionId, 'host-cut', taken.epoch);
+    const next = await acquireLease(pool, sessionId, 'host-b', 10_000, { accountRun: 'run-2', generation: 1 });
+    assert.ok(next);
+    const nextRenewal = await renewLeases(pool, 'host-b', new Map([[sessionId, next.epoch]]), 10_000);
+    assert.deepEqual([...nextRenewal.stopAsked], []);
   });
 
   it('a newer generation’s start on another host asks the holder to let go: the holder stops its client at its next renewal, and the start takes the lease long before it could lapse', async () => {

@@ -193,7 +193,7 @@ export class StubWorld {
 
   leaseActivities(): SessionLeaseActivities {
     return {
-      askHostToStop: async ({ sessionId, ...request }) => {
+      askHostToStop: async ({ sessionId, accountRun: _accountRun, ...request }) => {
         this.session(bare(sessionId)).askedStops.push(request);
         return { hostAsked: this.hostTaskQueue };
       },

@@ -39,7 +39,7 @@ describe('a host cut from Temporal but reaching PostgreSQL', { timeout: 300_000 
     await pool?.end();
   });
 
-  it('lets go of a session another host starts, which connects there without a scan while the host stays cut, and stops the client of an account deleted meanwhile', async () => {
+  it('stops the clients whose stops are written on their leases: a moved session connects on the other host without a scan while the host stays cut, and a deleted account’s client stops', async () => {
     const cut = await startTestWorker(
       { ...FAST_SIMULATOR_ENV, TEMPORAL_ADDRESS: `127.0.0.1:${relay.port}` },
       taskQueue,
@@ -88,7 +88,6 @@ describe('a host cut from Temporal but reaching PostgreSQL', { timeout: 300_000 
         SELECT count(*)::int8 AS n FROM session_clients WHERE session_id = ${deletedKey} AND ended_at IS NULL
       `);
       assert.equal(openClients, 0, 'no client of the deleted account runs anywhere');
-      assert.equal(await accounts.hasAuth(deleted.sessionId), false, 'its login is gone');
       assert.equal(cut.worker.process.exitCode, null, 'the cut host runs on');
     } finally {
       await relay.restore();
