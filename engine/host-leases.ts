@@ -158,7 +158,7 @@ export class HostLeases {
   ): Promise<number | null> {
     const { client = null, stillWanted = () => true } = options;
     const giveUpAt = Date.now() + this.timings.ttlMs + 5_000;
-    let askedHolder: string | null = null;
+    let holderAsked = false;
     for (;;) {
       if (!stillWanted()) return null;
       const lease = await acquireLease(this.pool, sessionId, this.host, this.timings.ttlMs, client);
@@ -212,12 +212,13 @@ export class HostLeases {
               logout: false,
               forgetLogin: false,
             });
-      if (asked !== null && askedHolder === null)
+      if (asked !== null && !holderAsked) {
+        holderAsked = true;
         this.log.info(
           { sessionId, generation: client?.generation, holder: asked },
           'asked the host holding an older client to let go',
         );
-      askedHolder = asked ?? askedHolder;
+      }
       const untilExpiry = expiresAt === null ? 100 : Math.min(Math.max(100, expiresAt - Date.now() + 50), 5_000);
       const waitMs = asked === null ? untilExpiry : Math.min(untilExpiry, ASKED_HOLDER_LOOK_MS);
       await new Promise((resolve) => setTimeout(resolve, waitMs));

@@ -97,6 +97,9 @@ async function leasedHost(pool: DatabasePool, name: string, timings: HostLeaseTi
   };
 }
 
+/** A host that renews its leases every 300 ms, and whose leases would take a minute to lapse. */
+const RENEWS_OFTEN_LAPSES_LATE: HostLeaseTimings = { ttlMs: 60_000, renewEveryMs: 300, safetyMs: 10_000 };
+
 /** The session's clients in the audit, oldest first. */
 async function clientsOf(pool: DatabasePool, sessionId: string) {
   return pool.any(
@@ -230,17 +233,8 @@ describe('session leases: one host per session', () => {
 
   it('a newer generation’s start on another host asks the holder to let go: the holder stops its client at its next renewal, and the start takes the lease long before it could lapse', async () => {
     const sessionId = uniqueId('let-go');
-    // The holder renews every 300 ms, and its lease would take a minute to lapse.
-    const holder = await leasedHost(pool, uniqueId('host-holder'), {
-      ttlMs: 60_000,
-      renewEveryMs: 300,
-      safetyMs: 10_000,
-    });
-    const newer = await leasedHost(pool, uniqueId('host-newer'), {
-      ttlMs: 60_000,
-      renewEveryMs: 300,
-      safetyMs: 10_000,
-    });
+    const holder = await leasedHost(pool, uniqueId('host-holder'), RENEWS_OFTEN_LAPSES_LATE);
+    const newer = await leasedHost(pool, uniqueId('host-newer'), RENEWS_OFTEN_LAPSES_LATE);
     try {
       await holder.start(sessionId, 1);
       assert.ok(holder.leases.fence(sessionId), 'the holder runs generation 1');
@@ -265,11 +259,7 @@ describe('session leases: one host per session', () => {
 
   it('an older generation’s start never makes a newer client let go: it waits for the lease and gives up', async () => {
     const sessionId = uniqueId('stale-start');
-    const holder = await leasedHost(pool, uniqueId('host-holder'), {
-      ttlMs: 60_000,
-      renewEveryMs: 300,
-      safetyMs: 10_000,
-    });
+    const holder = await leasedHost(pool, uniqueId('host-holder'), RENEWS_OFTEN_LAPSES_LATE);
     // A start that waits 1.5 s for a lease before its 5 s grace, then gives up.
     const stale = await leasedHost(pool, uniqueId('host-stale'), { ttlMs: 1_500, renewEveryMs: 300, safetyMs: 500 });
     try {
