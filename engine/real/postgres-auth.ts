@@ -15,6 +15,7 @@ import { splitSessionKey } from '../../domain/session-key.js';
  */
 interface LocalAuthHooks {
   beforeBrowserInitialized(): Promise<void>;
+  afterBrowserInitialized(): Promise<void>;
   afterAuthReady(): Promise<void>;
   disconnect(): Promise<void>;
   destroy(): Promise<void>;
@@ -117,8 +118,22 @@ export async function profileFingerprint(profileDir: string): Promise<string> {
  */
 export const FOLLOW_UP_SAVES_MS: readonly number[] = [6_000, 15_000, 30_000];
 
+/** Thrown inside the library's start when the client was stopped before its browser was up. */
+export class StoppedBeforeBrowser extends Error {
+  constructor() {
+    super('the session was stopped before its browser was up');
+  }
+}
+
 export class PostgresAuth extends LocalAuthBase {
   private backupTimers: NodeJS.Timeout[] = [];
+  /**
+   * The client was stopped. The library closes only a browser it already holds, so a start still on its way to the
+   * browser is ended at the next of its steps that passes through here, before WhatsApp Web is opened.
+   */
+  private stopped = false;
+  /** The library's start reached the browser: from then on it holds the browser and closes it itself. */
+  private browserHeld = false;
   /** The fingerprint of the profile as it was when the last save succeeded. */
   private savedFingerprint: string | null = null;
   private readonly profileDir: string;
@@ -136,6 +151,7 @@ export class PostgresAuth extends LocalAuthBase {
   }
 
   override async beforeBrowserInitialized(): Promise<void> {
+    this.refuseIfStopped();
     const local = await stat(this.profileDir).then(
       () => true,
       () => false,
@@ -151,7 +167,26 @@ export class PostgresAuth extends LocalAuthBase {
         rm(join(this.profileDir, name), { recursive: true, force: true }),
       ),
     );
+    this.refuseIfStopped();
     await super.beforeBrowserInitialized();
+  }
+
+  /** The browser is up and WhatsApp Web not yet opened: the last step at which a stopped start can still end. */
+  override async afterBrowserInitialized(): Promise<void> {
+    this.refuseIfStopped();
+    this.browserHeld = true;
+    await super.afterBrowserInitialized();
+  }
+
+  /** The client is stopping: no further save, and a start still under way ends before it opens WhatsApp Web. */
+  stop(): void {
+    this.stopped = true;
+    this.stopBackups();
+  }
+
+  /** Only the first start: the library's own re-login after a logout on the phone runs these hooks again. */
+  private refuseIfStopped(): void {
+    if (this.stopped && !this.browserHeld) throw new StoppedBeforeBrowser();
   }
 
   override async afterAuthReady(): Promise<void> {

@@ -13,7 +13,7 @@ import { awaitBrowserExit, BrowserMemory, killOrphanedBrowsers } from './browser
 import { chromiumEnvironment } from './chromium-environment.js';
 import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
 import { ownLid, ownProfilePicture } from './own-profile.js';
-import { PostgresAuth, profileName, type AuthStore } from './postgres-auth.js';
+import { PostgresAuth, profileName, StoppedBeforeBrowser, type AuthStore } from './postgres-auth.js';
 import { ProxyBridge } from './proxy-bridge.js';
 import { playPhoneOnStandIn, reportStandInCoverage } from './standin-phone.js';
 import { WebBuildRefused, WebBuilds, type WebBuildOptions } from './web-builds.js';
@@ -34,6 +34,9 @@ export interface RealEngineOptions extends Omit<WebBuildOptions, 'fetchTimeoutMs
 
 interface RunningClient {
   client: WhatsAppClient;
+  auth: PostgresAuth;
+  /** Settles once the library's start has ended either way, its browser closed if the start failed. */
+  started: Promise<void>;
   onEvent: (event: EngineEvent) => void;
   ended: boolean;
   /** The loopback proxy its Chromium goes out through, when the account has a proxy. */
@@ -124,16 +127,22 @@ export class WhatsAppWebEngine implements Engine {
         ),
       );
     }
+    const auth = new PostgresAuth(
+      options.sessionId,
+      this.profilesDir,
+      this.authStoreFor(options.fence ?? null),
+      this.log,
+    );
     const client = new Client({
-      authStrategy: new PostgresAuth(
-        options.sessionId,
-        this.profilesDir,
-        this.authStoreFor(options.fence ?? null),
-        this.log,
-      ) as unknown as wwebjs.AuthStrategy,
+      authStrategy: auth as unknown as wwebjs.AuthStrategy,
       puppeteer: {
         executablePath: this.options.chromiumPath,
         headless: true,
+        // The host's signals are the host's: left to puppeteer, a SIGTERM would kill every browser before the drain
+        // hands its sessions over, and a SIGINT would exit the process without a drain at all.
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
         args: bridge ? withBridge(this.options.chromiumFlags, bridge) : this.options.chromiumFlags,
         env: chromiumEnvironment(),
       },
@@ -153,7 +162,14 @@ export class WhatsAppWebEngine implements Engine {
       ...(options.deviceName ? { deviceName: options.deviceName } : {}),
       ...(options.browserName ? { browserName: options.browserName } : {}),
     });
-    const running: RunningClient = { client, onEvent: options.onEvent, ended: false, bridge };
+    const running: RunningClient = {
+      client,
+      auth,
+      started: Promise.resolve(),
+      onEvent: options.onEvent,
+      ended: false,
+      bridge,
+    };
     this.clients.set(options.sessionId, running);
     const end = (event: EngineEvent) => {
       if (running.ended) return;
@@ -164,18 +180,22 @@ export class WhatsAppWebEngine implements Engine {
     /** The page shows a QR or a pairing code: only then can it switch to a pairing code. */
     let offeringLogin = false;
     client.on('qr', (qr: string) => {
+      if (running.ended) return;
       offeringLogin = true;
       options.onEvent({ type: 'qr', qr });
     });
     client.on('code', (code: string) => {
+      if (running.ended) return;
       offeringLogin = true;
       options.onEvent({ type: 'pairing_code', code });
     });
     client.on('authenticated', () => {
+      if (running.ended) return;
       offeringLogin = false;
       options.onEvent({ type: 'authenticated' });
     });
     client.on('ready', () => {
+      if (running.ended) return;
       options.onEvent({ type: 'ready' });
       if (this.options.standIn) void reportStandInCoverage(client.pupPage, options.sessionId, this.log);
     });
@@ -189,7 +209,7 @@ export class WhatsAppWebEngine implements Engine {
 
     // Runs in the background: QR, authenticated and ready arrive as events. A start that fails (WhatsApp Web
     // unreachable, a page that never shows WhatsApp) closes the browser, so no Chromium is left behind.
-    void client.initialize().then(
+    running.started = client.initialize().then(
       () => {
         // The library does not report a crashed browser: watch it.
         client.pupBrowser?.once('disconnected', () =>
@@ -197,6 +217,10 @@ export class WhatsAppWebEngine implements Engine {
         );
       },
       async (error: unknown) => {
+        if (error instanceof StoppedBeforeBrowser) {
+          await client.destroy().catch(() => undefined);
+          return;
+        }
         const message = describeFailure(error);
         this.log.warn({ sessionId: options.sessionId, err: message }, 'WhatsApp Web did not start');
         await client.destroy().catch(() => undefined);
@@ -293,7 +317,12 @@ export class WhatsAppWebEngine implements Engine {
     if (!running) return;
     this.clients.delete(sessionId);
     running.ended = true;
+    running.auth.stop();
+    const browserUp = running.client.pupBrowser !== undefined && running.client.pupBrowser !== null;
     await running.client.destroy().catch(() => undefined);
+    // The library closes only a browser it already holds: a start still on its way there ends at its next step and
+    // closes what it launched, and this stop waits for that, so no browser outlives its session's lease.
+    if (!browserUp) await running.started;
     // destroy() returns at once when the library is already closing the browser, as it does on every disconnect.
     await awaitBrowserExit(running.client.pupBrowser?.process(), sessionId, this.log);
     await running.bridge?.close();

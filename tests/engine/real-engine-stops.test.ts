@@ -1,0 +1,100 @@
+import { STRICT_POLICY } from '../../webhooks/network-policy.js';
+import assert from 'node:assert/strict';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { DatabasePool } from 'slonik';
+import { EngineAuthStore } from '../../db/engine-auth.js';
+import { chromiumPids } from '../../engine/real/chromium-memory.js';
+import { chromiumFlags, decideSandbox, readSandboxFacts } from '../../engine/real/chromium-sandbox.js';
+import { profileName } from '../../engine/real/postgres-auth.js';
+import { WhatsAppWebEngine } from '../../engine/real/whatsapp-web-engine.js';
+import type { EngineEvent, EngineSession } from '../../engine/types.js';
+import { sessionKey } from '../../domain/session-key.js';
+import { parseKeyring } from '../../lib/keyring.js';
+import { eventually, openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const HOST_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+/** The real engine in this process, as a worker runs it: its browsers are this process's descendants. */
+describe(
+  "the real engine's browsers stop with their sessions and leave the host's signals to the host",
+  { timeout: 180_000 },
+  () => {
+    let pool: DatabasePool;
+    let engine: WhatsAppWebEngine;
+    const dataDir = resolve(testStackEnv().dataDir, uniqueId('engine-stops'));
+    const running: EngineSession[] = [];
+    const browserOf = (sessionId: string) =>
+      chromiumPids(`--user-data-dir=${join(dataDir, 'sessions', profileName(sessionId))}`);
+
+    before(async () => {
+      pool = await openPool();
+      engine = await WhatsAppWebEngine.create(
+        pool,
+        testStackEnv().databaseUrl,
+        {
+          chromiumPath: CHROMIUM,
+          dataDir,
+          standIn: true,
+          launchTimeoutMs: 60_000,
+          chromiumFlags: chromiumFlags(decideSandbox('auto', readSandboxFacts(CHROMIUM))),
+          webVersion: null,
+          webVersionCache: { type: 'local' },
+          proxyPolicy: STRICT_POLICY,
+        },
+        testLog,
+        new EngineAuthStore(pool, parseKeyring(process.env.ENCRYPTION_KEYS ?? '')),
+      );
+    });
+    after(async () => {
+      for (const session of running) await session.destroy();
+      await engine?.close();
+      await pool?.end();
+    });
+
+    it("a session's browser adds no SIGTERM, SIGINT or SIGHUP listener: the host's drain decides when browsers close", async () => {
+      const before = HOST_SIGNALS.map((signal) => process.listenerCount(signal));
+      const sessionId = sessionKey(uniqueId('ws-signals'), uniqueId('signals'));
+      const events: EngineEvent[] = [];
+      running.push(await engine.start({ sessionId, onEvent: (event) => events.push(event) }));
+      await eventually(async () => (events.some((event) => event.type === 'qr') ? true : undefined), 90_000, 'a QR');
+      assert.ok((await browserOf(sessionId)).length > 0, 'the session runs its browser');
+      assert.deepEqual(
+        HOST_SIGNALS.map((signal) => process.listenerCount(signal)),
+        before,
+        `listeners of ${HOST_SIGNALS.join(', ')} before the browser and with it`,
+      );
+    });
+
+    it('a session stopped before its browser is up never runs one, and sends no event after its stop', async () => {
+      const stoppedId = sessionKey(uniqueId('ws-early-stop'), uniqueId('early-stop'));
+      const stoppedEvents: EngineEvent[] = [];
+      const stopped = await engine.start({ sessionId: stoppedId, onEvent: (event) => stoppedEvents.push(event) });
+      // Started beside it and left running: once its browser shows a QR, the stopped one's start has had every chance
+      // to launch a browser too.
+      const witnessId = sessionKey(uniqueId('ws-early-stop'), uniqueId('witness'));
+      const witnessEvents: EngineEvent[] = [];
+      running.push(await engine.start({ sessionId: witnessId, onEvent: (event) => witnessEvents.push(event) }));
+      assert.equal((await browserOf(stoppedId)).length, 0, 'no browser yet when the stop comes');
+      await stopped.destroy();
+
+      await eventually(
+        async () => (witnessEvents.some((event) => event.type === 'qr') ? true : undefined),
+        90_000,
+        'the witness’s QR',
+      );
+      // A few seconds more for a browser launched late to show up in /proc.
+      const deadline = Date.now() + 5_000;
+      while (Date.now() < deadline) {
+        assert.deepEqual(await browserOf(stoppedId), [], 'no Chromium runs on the stopped session’s profile');
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      assert.deepEqual(
+        stoppedEvents.map((event) => event.type),
+        [],
+        'no event of the stopped session',
+      );
+    });
+  },
+);
