@@ -30,7 +30,8 @@ export async function deleteAccount(deps: WorkspaceServices, row: AccountRow): P
       eventType: 'session_deleted',
       softDelete: true,
       forgetLogin: true,
-      dedupeKey: `api-delete:${row.session_id}`,
+      // The row's own id: session ids repeat across workspaces, and a dedupe key is unique across all of them.
+      dedupeKey: `api-delete:${row.id}`,
     });
   }
 }

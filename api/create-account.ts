@@ -60,11 +60,16 @@ export async function createAccount(
     request.defaultLiveAccountLimit ?? null,
     request.takeCreation,
   );
+  // A deleted account stays deleted, also once Temporal no longer remembers its workflow.
+  if (row.deleted_at !== null) return { row, created };
   try {
     await withTemporalDeadline(temporal, () =>
       temporal.workflow.start(accountConnection, {
         taskQueue: request.taskQueue,
         workflowId: accountWorkflowId(request.workspaceId, request.sessionId),
+        // An account's workflow runs once: a create repeated after the account ended (logged out, failed, deleted)
+        // answers with its row and starts nothing, where a second run would find its writes already applied.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         args: [
           {
             sessionId: request.sessionId,

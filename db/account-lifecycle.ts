@@ -156,6 +156,9 @@ export async function endAccount(pool: DatabasePool, ending: Ending): Promise<En
     const row = await lockAccount(tx, ending.sessionId);
     const earlier = await appliedChange(tx, ending.dedupeKey, row.workspace_id);
     if (earlier) return { applied: false, row, eventIds: earlier.eventIds };
+    // A second delete (a retried request, a double click, the API's after the workflow's) finds the account gone:
+    // a second deletion event would reach webhooks under an event id of its own, which no receiver can dedupe.
+    if (ending.softDelete && row.deleted_at !== null) return { applied: false, row, eventIds: [] };
 
     await forgetLoginCodes(tx, row);
     if (ending.forgetLogin) await deleteEngineAuth(tx, ending.sessionId);

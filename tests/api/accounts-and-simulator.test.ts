@@ -233,6 +233,93 @@ describe(
         await api.as(api.adminKey, { method: 'DELETE', url: `/v1/workspaces/${workspace}/accounts/${sessionId}` });
     });
 
+    it('an ended account: a DELETE hides it even after another workspace deleted its own account of the same id, a DELETE repeated writes no second event, a create of its id starts no new run', async () => {
+      const sessionId = uniqueId('ended');
+      const [first, second] = [uniqueId('ws-ended'), uniqueId('ws-ended')];
+      const runs = new Map<string, string>();
+      for (const workspaceId of [first, second]) {
+        const created = await api.as(api.adminKey, {
+          method: 'POST',
+          url: `/v1/workspaces/${workspaceId}/accounts`,
+          payload: { sessionId },
+        });
+        assert.equal(created.statusCode, 201, created.body);
+        const handle = temporal.workflow.getHandle(accountWorkflowId(workspaceId, sessionId));
+        runs.set(workspaceId, (await handle.describe()).runId);
+        await eventually(
+          async () => ((await getAccount(workspaceId, sessionId)).qr ? true : undefined),
+          20_000,
+          'a QR',
+        );
+        const logout = await api.as(api.adminKey, {
+          method: 'POST',
+          url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}/logout`,
+        });
+        assert.equal(logout.statusCode, 202, logout.body);
+        await handle.result();
+      }
+      const createdAgain = await api.as(api.adminKey, {
+        method: 'POST',
+        url: `/v1/workspaces/${first}/accounts`,
+        payload: { sessionId },
+      });
+      assert.equal(createdAgain.statusCode, 200, createdAgain.body);
+      assert.equal(createdAgain.json().failureReason, 'logged_out');
+      const afterLogout = await temporal.workflow.getHandle(accountWorkflowId(first, sessionId)).describe();
+      assert.equal(afterLogout.runId, runs.get(first), 'a logged-out account: no new run');
+
+      const deleteIn = async (workspaceId: string) => {
+        const response = await api.as(api.adminKey, {
+          method: 'DELETE',
+          url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}`,
+        });
+        assert.equal(response.statusCode, 202, response.body);
+      };
+      const deletions = async (workspaceId: string) =>
+        (await listAccountEvents(pool, workspaceId, sessionId)).filter((event) => event.type === 'session_deleted')
+          .length;
+
+      // Both workflows are over: each DELETE is carried out by the API itself.
+      await deleteIn(first);
+      await deleteIn(second);
+      for (const workspaceId of [first, second]) {
+        assert.notEqual(
+          (await getAccount(workspaceId, sessionId)).deletedAt,
+          null,
+          `${workspaceId}'s account is deleted`,
+        );
+        assert.equal(await deletions(workspaceId), 1, `${workspaceId}: one deletion event`);
+      }
+
+      // An account its own workflow deleted, deleted once more once that workflow is over.
+      const third = uniqueId('ws-ended');
+      assert.equal(
+        (
+          await api.as(api.adminKey, {
+            method: 'POST',
+            url: `/v1/workspaces/${third}/accounts`,
+            payload: { sessionId },
+          })
+        ).statusCode,
+        201,
+      );
+      await deleteIn(third);
+      await temporal.workflow.getHandle(accountWorkflowId(third, sessionId)).result();
+      await deleteIn(third);
+      assert.equal(await deletions(third), 1, 'one deletion event after two DELETEs');
+
+      const again = await api.as(api.adminKey, {
+        method: 'POST',
+        url: `/v1/workspaces/${first}/accounts`,
+        payload: { sessionId },
+      });
+      assert.equal(again.statusCode, 200, again.body);
+      assert.notEqual(again.json().deletedAt, null);
+      const description = await temporal.workflow.getHandle(accountWorkflowId(first, sessionId)).describe();
+      assert.equal(description.runId, runs.get(first), 'a deleted account: no new run');
+      assert.equal(description.status.name, 'COMPLETED');
+    });
+
     it('bad input gets a problem with a stable code that names the field, and loses nothing', async () => {
       const workspaceId = uniqueId('ws');
       const accounts = `/v1/workspaces/${workspaceId}/accounts`;
