@@ -31,16 +31,25 @@ const rowWriteRetry = {
  */
 const databaseWrite = {
   startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '15 minutes',
   retry: rowWriteRetry,
   // Past a few quick retries, the next waits on a timer outside the workflow task: the task ends, and a host that
   // cannot reach the database (it then takes no workflow tasks) does not hold the account while the write fails.
   localRetryThreshold: '3 seconds',
 } as const;
+/**
+ * No schedule-to-close bound: a row write that gave up would fail the account's workflow, so a database outage
+ * longer than the bound would end every account that wrote meanwhile. The write waits for the database instead, and
+ * the account goes on where it was once the database is back.
+ */
 export const rowWrites = readableResults(proxyLocalActivities<AccountStoreActivities>(databaseWrite));
 
-/** What the account asks of its session's host through the lease store, when the host's task queue is out of reach. */
-export const leaseRequests = readableResults(proxyLocalActivities<SessionLeaseActivities>(databaseWrite));
+/**
+ * What the account asks of its session's host through the lease store, when the host's task queue is out of reach.
+ * Bounded: the account goes on without it (the lease then lapses on its own), and logs that it could not ask.
+ */
+export const leaseRequests = readableResults(
+  proxyLocalActivities<SessionLeaseActivities>({ ...databaseWrite, scheduleToCloseTimeout: '15 minutes' }),
+);
 
 /**
  * The account's timings, from the worker that runs the workflow's first task of each run. A local activity: its

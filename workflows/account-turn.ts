@@ -83,6 +83,8 @@ export class Turn {
     const timings: Record<string, number> = { phoneExtractionMs };
     if (this.state.authenticatedAt !== null) timings.scanToConnectedMs = this.now - this.state.authenticatedAt;
     this.state.authenticatedAt = null;
+    // Once per stall: a session that came up may stall again weeks later and is owed its restart then too.
+    this.state.readyRestarts = 0;
     this.do({ type: 'activate', write: { identity, timings, dedupeName: this.dedupeName('activation') } });
   }
 
@@ -140,6 +142,8 @@ export class Turn {
    * lease renewed, so it is asked to stop the client, or no other host could ever start the session).
    */
   loseHost(watchFailed: boolean): void {
+    // The waits were for the client on that host; the move brings up a client with waits of its own.
+    this.clearDeadlines('readyBy', 'reconnectBy');
     this.leaveHost(watchFailed ? { logout: false, forgetLogin: false } : null);
     this.do({ type: 'warn', message: 'host lost; moving the session to another host' });
     if (this.account.status === 'connected') this.moveTo('disconnected', 'disconnected', 'host_lost');

@@ -238,6 +238,54 @@ describe('account transitions (a pure function, no server)', () => {
     assert.deepEqual(run(connected(), [{ type: 'hostGone', hostTaskQueue: 'host-b' }]).effects, []);
   });
 
+  it('a stall before ready restarts the session once per stall: one after the account connected restarts it again; a lost host takes the wait for ready with it', () => {
+    /** The session up again on `host-a` under `generation`, after a restart or a drop. */
+    const upAgain = (state: AccountWorkflowState, generation: number) =>
+      run(state, [
+        { type: 'deadline', name: 'reconnectAt' },
+        { type: 'hostNeeded' },
+        { type: 'placementAnswered', generation, taskQueue: 'host-a' },
+        { type: 'engineStarted', taskQueue: 'host-a', generation, resuming: true },
+      ]).state;
+    const ownPhone = { phoneNumber: '62811801641', pushName: null, lid: null, platform: null, readInMs: 5 };
+
+    // Linking: logged in, `ready` never came, restarted once; then connected.
+    let state = run(scanning(), [event(1, { type: 'authenticated' }), { type: 'deadline', name: 'readyBy' }]).state;
+    assert.equal(state.account.ended, false);
+    state = upAgain(state, 2);
+    state = run(state, [
+      event(2, { type: 'authenticated' }),
+      { type: 'engineEvent', event: { generation: 2, event: { type: 'ready' }, emittedAt: NOW, ownPhone } },
+      {
+        type: 'activated',
+        identity: { phoneNumber: ownPhone.phoneNumber, pushName: null, lid: null, platform: null },
+        result: { ...snapshot('connected'), releasedSessionIds: [] },
+      },
+    ]).state;
+    assert.equal(state.account.status, 'connected');
+
+    // Weeks later: a drop, and the session back from its saved login stalls before `ready` once more.
+    state = run(state, [event(2, { type: 'disconnected', kind: 'transient', reason: 'network' })]).state;
+    state = upAgain(state, 3);
+    const stalled = run(state, [event(3, { type: 'authenticated' }), { type: 'deadline', name: 'readyBy' }]);
+    assert.equal(
+      stalled.effects.some((effect) => effect.type === 'writeEnd'),
+      false,
+      'not ended with ready_timeout',
+    );
+    assert.ok(
+      stalled.effects.some((effect) => effect.type === 'stopEngine'),
+      'the stalled client is stopped to start again',
+    );
+    assert.equal(stalled.state.deadlines.reconnectAt, NOW);
+
+    // A host lost while the account waits for `ready`: the wait goes with it, the move has a clock of its own.
+    const waiting = run(scanning(), [event(1, { type: 'authenticated' })]).state;
+    assert.notEqual(waiting.deadlines.readyBy, undefined);
+    const moved = run(waiting, [{ type: 'hostGone', hostTaskQueue: 'host-a' }]).state;
+    assert.equal(moved.deadlines.readyBy, undefined);
+  });
+
   it('refuses a pairing-code request once the account is past scanning', () => {
     const { effects } = run(connected(), [{ type: 'pairingRequested', requestId: 7, phoneNumber: '62811801641' }]);
     assert.deepEqual(effects, [
