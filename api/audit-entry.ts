@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditEntry, AuditOutcome } from '../db/audit-log.js';
+import type { ApiPrincipal } from '../db/workspaces.js';
 import { maskPhoneNumber } from '../domain/phone-number.js';
 import { storableText } from '../lib/storable-text.js';
 
@@ -46,14 +47,14 @@ export function auditOutcome(statusCode: number): AuditOutcome {
 export function auditEntry(request: FastifyRequest, reply: FastifyReply): AuditEntry {
   const params = (request.params ?? {}) as Record<string, unknown>;
   const body = (request.body ?? {}) as Record<string, unknown>;
-  const principal = request.principal;
+  const { principal } = request;
   // What a refused request names may be anything: kept storable and within the columns' bounds.
   const text = (value: unknown) => (typeof value === 'string' ? storableText(value).slice(0, 300) : null);
   const route = request.routeOptions.url;
   const path = request.url.split('?')[0] ?? request.url;
+  const named = request.auditWorkspaceId ?? text(params.workspaceId) ?? text(body.workspaceId);
   return {
-    workspaceId:
-      text(params.workspaceId) ?? text(body.workspaceId) ?? request.auditWorkspaceId ?? principal?.workspaceId ?? null,
+    workspaceId: auditedWorkspace(request.principal, named, request.auditWorkspaceId),
     actorKind: principal?.kind ?? 'anonymous',
     actorKeyPrefix: principal?.keyPrefix ?? null,
     actorName: principal?.name ?? 'anonymous',
@@ -66,6 +67,23 @@ export function auditEntry(request: FastifyRequest, reply: FastifyReply): AuditE
     outcome: auditOutcome(reply.statusCode),
     requestId: request.id,
   };
+}
+
+/**
+ * Whose audit log an entry goes to. A request is audited where its caller belongs, whatever workspace it named:
+ * another workspace's log is no place a refused caller may write to. A workspace's key: its workspace. Key-less
+ * legacy access: a workspace it may touch, if it named one. An operator: where it acted or aimed. No caller: only
+ * where the handler decided, once it had checked the request (an onboarding link's workspace).
+ */
+function auditedWorkspace(
+  principal: ApiPrincipal | null,
+  named: string | null,
+  decided: string | null | undefined,
+): string | null {
+  if (!principal) return decided ?? null;
+  if (principal.workspaceId !== null) return principal.workspaceId;
+  if (principal.onlyWorkspaces) return named !== null && principal.onlyWorkspaces.has(named) ? named : null;
+  return named;
 }
 
 function withoutCredentials(url: string): string {

@@ -116,9 +116,31 @@ describe('the audit log: who changed what, from where, with what outcome', () =>
     );
 
     const otherWorkspace = uniqueId('ws-audit-other');
-    assert.deepEqual(await auditOf(await api.keyFor(otherWorkspace), `/v1/workspaces/${otherWorkspace}/audit`), []);
-    const foreign = await api.as(await api.keyFor(otherWorkspace), { url: `/v1/workspaces/${workspaceId}/audit` });
+    const otherKey = await api.keyFor(otherWorkspace);
+    assert.deepEqual(await auditOf(otherKey, `/v1/workspaces/${otherWorkspace}/audit`), []);
+    const foreign = await api.as(otherKey, { url: `/v1/workspaces/${workspaceId}/audit` });
     assert.equal(foreign.statusCode, 404, 'another workspace cannot read it');
+
+    // A change another workspace's key asks of this one is refused, and audited where that key belongs.
+    const intrusion = await api.as(otherKey, {
+      method: 'POST',
+      url: `/v1/workspaces/${workspaceId}/accounts`,
+      payload: { sessionId: uniqueId('intruder'), metadata: { note: 'from elsewhere' } },
+    });
+    assert.equal(intrusion.statusCode, 404, intrusion.body);
+    const intruderEntries = await eventually(
+      async () => {
+        const items = await auditOf(otherKey, `/v1/workspaces/${otherWorkspace}/audit`);
+        return items.length > 0 ? items : undefined;
+      },
+      10_000,
+      "the refused change in its key's own workspace",
+    );
+    assert.deepEqual(
+      intruderEntries.map((entry) => [entry.action, entry.outcome, entry.statusCode, entry.workspaceId]),
+      [['POST /v1/workspaces/:workspaceId/accounts', 'refused', 404, otherWorkspace]],
+    );
+    assert.equal((await auditOf(key, `/v1/workspaces/${workspaceId}/audit`)).length, 4, 'nothing of it here');
   });
 
   it("operators' changes and sign-ins are in the admin audit, refused ones too", async () => {
