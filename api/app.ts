@@ -131,7 +131,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   if (deps.traceRequests) {
     // A span per request, the handler's work inside it: a workflow started there joins the request's trace.
-    await app.register(new FastifyOtelInstrumentation().plugin());
+    // Its path as the logs show it: a key given as ?access_token= or an onboarding link's token would otherwise
+    // leave the process in every trace.
+    const instrumentation = new FastifyOtelInstrumentation({
+      requestHook: (span, request) => span.setAttribute('url.path', requestLogView(request).url),
+    });
+    await app.register(instrumentation.plugin());
   }
   await app.register(problemDetailsPlugin);
   // The account as every route group answers it (the workspace's routes, the operators' stuck list).

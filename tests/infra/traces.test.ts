@@ -17,6 +17,7 @@ interface ReceivedSpan {
   spanId: string;
   parentSpanId: string;
   name: string;
+  attributes?: OtlpAttribute[];
 }
 
 interface OtlpAttribute {
@@ -26,7 +27,9 @@ interface OtlpAttribute {
 interface OtlpExport {
   resourceSpans?: {
     resource?: { attributes?: OtlpAttribute[] };
-    scopeSpans?: { spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string }[] }[];
+    scopeSpans?: {
+      spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: OtlpAttribute[] }[];
+    }[];
   }[];
 }
 
@@ -126,5 +129,29 @@ describe('traces: one trace follows a connection from the POST to connected', { 
       const span = await eventually(async () => inTrace(name), 20_000, `${name} in the connection's trace`);
       assert.equal(span.service, 'wa-connect-worker', name);
     }
+  });
+
+  it("a request's span names its path without the key or the onboarding token it carries", async () => {
+    const workspaceId = uniqueId('ws-traces');
+    const key = await api.keyFor(workspaceId);
+    const token = `onboarding-token-marker-${uniqueId('t')}`;
+    await api.app.inject({ method: 'GET', url: `/v1/workspaces/${workspaceId}/accounts?access_token=${key}` });
+    await api.app.inject({ method: 'GET', url: `/onboard/${token}` });
+    const paths = await eventually(
+      async () => {
+        const found = receiver.spans
+          .filter((span) => span.service === 'wa-connect-api')
+          .map((span) => span.attributes?.find((attribute) => attribute.key === 'url.path')?.value.stringValue ?? '')
+          .filter((path) => path.includes(workspaceId) || path.startsWith('/onboard/'));
+        return found.length >= 2 ? found : undefined;
+      },
+      20_000,
+      'both requests traced',
+    );
+    assert.ok(paths.includes(`/v1/workspaces/${workspaceId}/accounts?access_token=[redacted]`), paths.join('\n'));
+    assert.ok(paths.includes('/onboard/[redacted]'), paths.join('\n'));
+    const everything = JSON.stringify(receiver.spans);
+    assert.ok(!everything.includes(key), 'the key in no span');
+    assert.ok(!everything.includes(token), 'the token in no span');
   });
 });
