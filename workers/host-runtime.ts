@@ -46,12 +46,13 @@ export class HostRuntime {
       startsPerSecond: this.startsPerSecond,
       canTakeSessions: () => this.leases.reachesLeaseStore(),
     });
-    // A session taken over, or every session when the leases could not be renewed in time, stops here.
+    // A session taken over, or every session when the leases could not be renewed in time, stops here: all at once,
+    // since another host may start each as soon as its lease lapses, and one by one the last would still run then.
     this.leases = new HostLeases(
       pool,
       this.taskQueue,
       async (lost) => {
-        for (const { sessionId, epoch } of lost) await this.sessions.stopClient(sessionId, epoch);
+        await Promise.all(lost.map(({ sessionId, epoch }) => this.sessions.stopClient(sessionId, epoch)));
       },
       log,
       leaseTimings(env.SESSION_LEASE_TTL_MS),
