@@ -1,6 +1,6 @@
 import { getExternalWorkflowHandle, log, upsertSearchAttributes } from '@temporalio/workflow';
 import { failureMessage, failureReason, rowWrites } from './account-activities.js';
-import type { AccountEffect, AccountInput } from './account-inputs.js';
+import { PAIRING_RETRY_LATER, type AccountEffect, type AccountInput } from './account-inputs.js';
 import { accountWorkflowId } from './ids.js';
 import { signalAccount, supersededSignal } from './messages.js';
 import type { PairingRequests } from './pairing-requests.js';
@@ -119,8 +119,16 @@ export class AccountEffects {
 
   /** A pairing-code request that failed on its way: the requester reads why. */
   refusePairing(requestId: number, error: unknown): void {
-    const refusal = failureMessage(error, 'the engine gave no pairing code');
-    this.pairingRequests.settle(requestId, { refusal, type: failureReason(error, 'PairingCodeRefused') });
+    const type = failureReason(error, 'PairingCodeRefused');
+    const message = failureMessage(error, 'the engine gave no pairing code');
+    // Only the engine's refusal is the requester's to read; a host without the session, or one that did not answer,
+    // is the account's own business (its message names hosts and ids), and the requester reads that it may try again.
+    if (type !== 'PairingCodeRefused') {
+      log.warn('a pairing-code request failed on its host', { sessionId: this.ids.sessionId, type, message });
+      this.pairingRequests.settle(requestId, { refusal: PAIRING_RETRY_LATER, type: 'SessionUnavailable' });
+      return;
+    }
+    this.pairingRequests.settle(requestId, { refusal: message, type });
   }
 
   /** Names a write for the database: the workflow, the write's kind and its number within the kind. */

@@ -21,6 +21,9 @@ export type PhoneIdentity = LoggedInIdentity;
 /** What an activation answers: the row, and the older accounts of the workspace that gave up the phone number. */
 export type ActivationResult = AccountSnapshot & { releasedSessionIds: string[] };
 
+/** What a pairing-code requester reads when the session is between hosts, or its host could not answer. */
+export const PAIRING_RETRY_LATER = 'the session is between hosts; try again in a moment';
+
 export type PairingOutcome = { code: string } | { refusal: string; type: string };
 
 /** Something that happened to the account, or the outcome of one of its effects. */

@@ -1,4 +1,4 @@
-import type { AccountEffect, AccountInput } from './account-inputs.js';
+import { PAIRING_RETRY_LATER, type AccountEffect, type AccountInput } from './account-inputs.js';
 import { command, deadline, engineEvent } from './account-reactions.js';
 import { copyState, type AccountWorkflowState } from './account-state.js';
 import { Turn, type TransitionContext } from './account-turn.js';
@@ -148,8 +148,11 @@ function pairingRequested(turn: Turn, requestId: number, phoneNumber: string): v
       outcome: { refusal: pairingRefusal(turn.state), type: 'NotScanning' },
     });
   } else if (host.phase !== 'attached') {
-    const refusal = 'the session is between hosts; try again in a moment';
-    turn.do({ type: 'answerPairing', requestId, outcome: { refusal, type: 'SessionUnavailable' } });
+    turn.do({
+      type: 'answerPairing',
+      requestId,
+      outcome: { refusal: PAIRING_RETRY_LATER, type: 'SessionUnavailable' },
+    });
   } else {
     const { taskQueue, generation } = host;
     turn.do({ type: 'requestPairingCode', requestId, taskQueue, generation, phoneNumber });

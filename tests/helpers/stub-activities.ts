@@ -35,6 +35,8 @@ export interface StubSession {
   startFailure: string | null;
   /** Set: the host takes no stop through its task queue (out of Temporal's reach), as this failure. */
   stopFailure: string | null;
+  /** Set: the host refuses a pairing-code request with this failure type, its message naming the session. */
+  pairingFailure: string | null;
   extraction: { phoneNumber: string } | { failure: string; retryable: boolean };
   watches: Map<number, { hostDies: () => void; destroyed: () => void }>;
   /** Set while every host is full: the session's claims wait until a seat is freed. */
@@ -79,6 +81,7 @@ export class StubWorld {
         askedStops: [],
         startFailure: null,
         stopFailure: null,
+        pairingFailure: null,
         extraction: { phoneNumber: '62811801641' },
         watches: new Map(),
         noRoom: null,
@@ -241,7 +244,11 @@ export class StubWorld {
         if (extraction.retryable) throw ApplicationFailure.retryable('not yet', extraction.failure);
         throw ApplicationFailure.nonRetryable('never', extraction.failure);
       },
-      requestEnginePairingCode: async () => ({ code: 'ABCD-EFGH' }),
+      requestEnginePairingCode: async ({ sessionId }) => {
+        const failure = this.session(bare(sessionId)).pairingFailure;
+        if (failure) throw ApplicationFailure.nonRetryable(`session ${sessionId} is not on this host`, failure);
+        return { code: 'ABCD-EFGH' };
+      },
       captureSessionScreen: async () => {
         throw ApplicationFailure.nonRetryable('the stub host has no page', 'SessionNotOnHost');
       },

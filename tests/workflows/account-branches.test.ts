@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { AccountStatus } from '../../domain/account-status.js';
@@ -413,7 +414,7 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     assert.deepEqual(account.host.stops, [{ logout: true, forgetLogin: true }]);
   });
 
-  it('pairing codes: answered while scanning; refused for a malformed number and once linked', async () => {
+  it('pairing codes: answered while scanning; refused for a malformed number, by a host without the session in words of its own, and once linked', async () => {
     const account = await startAccount();
     await world.started(account.sessionId);
     const answer = await account.handle.executeUpdate(messages.requestPairingCodeUpdate, {
@@ -427,6 +428,18 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
       }),
       WorkflowUpdateFailedError,
     );
+    // A host without the session: the requester reads that it may try again, never the host's words and ids.
+    account.host.pairingFailure = 'SessionNotOnHost';
+    await assert.rejects(
+      account.handle.executeUpdate(messages.requestPairingCodeUpdate, {
+        args: [{ workflowId: account.handle.workflowId, phoneNumber: '62811801641' }],
+      }),
+      (error: unknown) =>
+        error instanceof WorkflowUpdateFailedError &&
+        error.cause?.message === 'the session is between hosts; try again in a moment' &&
+        (error.cause as ApplicationFailure).type === 'SessionUnavailable',
+    );
+    account.host.pairingFailure = null;
     await account.emit({ type: 'authenticated' });
     await account.emit({ type: 'ready' });
     await account.rowBecomes('connected');
