@@ -24,6 +24,8 @@ const StreamQuery = Type.Object(
 // The route keeps a plain generic: @fastify/websocket types its handler apart from the type provider's.
 type StreamQuery = Static<typeof StreamQuery>;
 
+/** Live events held for a subscriber while its backlog is read, before it is sent away to resume later. */
+const MAX_BUFFERED_WHILE_CATCHING_UP = 10_000;
 const BACKLOG_LIMIT = 1_000;
 const STREAM_RETRY_AFTER_SECONDS = 10;
 
@@ -127,7 +129,15 @@ export default async function eventStreamPlugin(
       const unsubscribe = await fanout.subscribe({
         workspaceId,
         sessionId,
-        deliver: (event) => (live ? send(event) : buffered.push(event)),
+        deliver: (event) => {
+          if (live) return send(event);
+          // Events arriving faster than the backlog is read: past a bound, the subscriber resumes later instead.
+          if (buffered.length >= MAX_BUFFERED_WHILE_CATCHING_UP) {
+            socket.close(CLOSE_SLOW_CONSUMER, 'too far behind; reconnect with lastEventId');
+            return;
+          }
+          buffered.push(event);
+        },
       });
       if (closed) return unsubscribe();
       releases.push(unsubscribe);
@@ -145,6 +155,8 @@ export default async function eventStreamPlugin(
               limit: BACKLOG_LIMIT,
             });
             for (const event of missed) send(event);
+            // A subscriber gone (or sent away as too slow) needs no more of its backlog read.
+            if (closed || socket.readyState !== socket.OPEN) return;
             if (missed.length < BACKLOG_LIMIT) break;
             after = (missed[missed.length - 1] as AccountEventWithMetadata).id;
           }
