@@ -134,6 +134,18 @@ export function failureReason(error: unknown, fallback: string): string {
   return fallback;
 }
 
+/**
+ * The reason of an activity that ran out of its schedule-to-close budget is its last attempt's: one that no host
+ * picked up, or that never answered, is a host lost, not the activity's own failure.
+ */
+export function lastAttemptReason(error: unknown, fallback: string): string {
+  const reason = failureReason(error, fallback);
+  if (reason !== 'timeout_SCHEDULE_TO_CLOSE') return reason;
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  const lastAttempt = cause instanceof Error ? cause.cause : undefined;
+  return lastAttempt ? failureReason(lastAttempt, reason) : reason;
+}
+
 /** The message a person reads for a failed activity: the cause's own words when it has them. */
 export function failureMessage(error: unknown, fallback: string): string {
   const cause = error instanceof ActivityFailure ? error.cause : error;

@@ -1,5 +1,5 @@
 import { getExternalWorkflowHandle, log, upsertSearchAttributes } from '@temporalio/workflow';
-import { failureMessage, failureReason, rowWrites } from './account-activities.js';
+import { failureMessage, failureReason, lastAttemptReason, rowWrites } from './account-activities.js';
 import { PAIRING_RETRY_LATER, type AccountEffect, type AccountInput } from './account-inputs.js';
 import { accountWorkflowId } from './ids.js';
 import { signalAccount, supersededSignal } from './messages.js';
@@ -87,7 +87,7 @@ export class AccountEffects {
           const identity = { phoneNumber, pushName, lid: lid ?? null, platform: platform ?? null };
           return { type: 'phoneRead', identity, readInMs: Date.now() - startedAt };
         } catch (error) {
-          return { type: 'phoneUnreadable', reason: failureReason(error, 'phone_extraction_failed') };
+          return { type: 'phoneUnreadable', reason: lastAttemptReason(error, 'phone_extraction_failed') };
         }
       }
       case 'requestPairingCode': {

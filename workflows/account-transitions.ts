@@ -9,6 +9,9 @@ export type { TransitionContext } from './account-turn.js';
 /** The failure reason of a host-queue activity no process picked up within hostScheduleToStartMs. */
 export const HOST_NEVER_ANSWERED = 'timeout_SCHEDULE_TO_START';
 
+/** Failures that say nothing of the session, only that its host did not answer: it is lost, dead or out of reach. */
+const HOST_OUT_OF_REACH = new Set([HOST_NEVER_ANSWERED, 'timeout_START_TO_CLOSE', 'timeout_HEARTBEAT']);
+
 /**
  * What the account does with each thing that happens to it: the next state and the effects to carry out, in order.
  * A pure function of its arguments (workflow time and randomness come in `context`), so it is tested without a
@@ -71,8 +74,9 @@ function decide(turn: Turn, input: AccountInput): void {
       }
       return;
     case 'engineStartFailed':
-      // A continued run could not take its session over: it is lost, and comes up again elsewhere.
-      if (input.resuming) return turn.loseHost(false);
+      // A continued run could not take its session over: it is lost, and comes up again elsewhere. A host that did
+      // not answer may still be alive and running the client (cut from Temporal only): it is asked to stop it.
+      if (input.resuming) return turn.loseHost(HOST_OUT_OF_REACH.has(input.reason));
       state.host = { phase: 'none' };
       return engineStartFailed(turn, input.reason);
     case 'pairingRequested':
@@ -98,9 +102,11 @@ function decide(turn: Turn, input: AccountInput): void {
     case 'phoneRead':
       return turn.connect(input.identity, input.readInMs);
     case 'phoneUnreadable':
-      // No host took the task (its process died) or the host no longer has the session: the session is lost, not
-      // the phone number. It comes up again elsewhere from the saved login.
-      if (input.reason === 'SessionNotOnHost' || input.reason === HOST_NEVER_ANSWERED) return turn.loseHost(false);
+      // The host no longer has the session, or did not answer (dead, or alive but out of Temporal's reach: then it
+      // is asked to stop its client): the session is lost, not the phone number. It comes up again elsewhere from
+      // the saved login.
+      if (input.reason === 'SessionNotOnHost') return turn.loseHost(false);
+      if (HOST_OUT_OF_REACH.has(input.reason)) return turn.loseHost(true);
       return turn.finish('phone_extraction_failed', input.reason);
     case 'activated':
       return activated(turn, input);

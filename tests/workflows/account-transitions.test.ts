@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ActivityFailure, ApplicationFailure, RetryState, TimeoutFailure, TimeoutType } from '@temporalio/common';
 import type { AccountSnapshot } from '../../activities/account-store.js';
 import type { SessionEvent } from '../../engine/types.js';
 import { newInbox, takeNextInput } from '../../workflows/account-inbox.js';
@@ -7,6 +8,7 @@ import type { AccountEffect, AccountInput } from '../../workflows/account-inputs
 import { newAccountState, type AccountWorkflowState } from '../../workflows/account-state.js';
 import { DEFAULT_TIMINGS } from '../../domain/account-timings.js';
 import { transition, type TransitionContext } from '../../workflows/account-transitions.js';
+import { lastAttemptReason } from '../../workflows/account-activities.js';
 
 /**
  * The account workflow's decisions as a pure function: no Temporal server, no database. Each test feeds inputs to
@@ -48,6 +50,11 @@ function scanning() {
     { type: 'placementAnswered', generation: 1, taskQueue: 'host-a' },
     { type: 'engineStarted', taskQueue: 'host-a', generation: 1, resuming: false },
   ]).state;
+}
+
+/** `ready` came without the phone number: the account waits for its host to read it. */
+function awaitingPhone() {
+  return run(scanning(), [event(1, { type: 'authenticated' }), event(1, { type: 'ready' })]).state;
 }
 
 /** The account connected with a phone number on `host-a`. */
@@ -284,6 +291,52 @@ describe('account transitions (a pure function, no server)', () => {
     assert.notEqual(waiting.deadlines.readyBy, undefined);
     const moved = run(waiting, [{ type: 'hostGone', hostTaskQueue: 'host-a' }]).state;
     assert.equal(moved.deadlines.readyBy, undefined);
+  });
+
+  it('a host that did not answer the phone extraction or a resumed start is lost and asked to stop its client; a host without the session is only let go', () => {
+    const askedToStop = { type: 'stopEngine', taskQueue: 'host-a', generation: 1, logout: false, forgetLogin: false };
+    for (const reason of ['timeout_SCHEDULE_TO_START', 'timeout_START_TO_CLOSE']) {
+      const unanswered = run(awaitingPhone(), [{ type: 'phoneUnreadable', reason }]);
+      assert.equal(unanswered.state.account.ended, false, `${reason}: the phone number is not what failed`);
+      assert.deepEqual(unanswered.effects[0], askedToStop, reason);
+      assert.deepEqual(unanswered.state.host, { phase: 'none' });
+      assert.equal(unanswered.state.deadlines.reconnectAt, NOW);
+      const resumed = run(scanning(), [{ type: 'engineStartFailed', reason, resuming: true }]);
+      assert.deepEqual(resumed.effects[0], askedToStop, `a resumed start: ${reason}`);
+    }
+    const without = run(awaitingPhone(), [{ type: 'phoneUnreadable', reason: 'SessionNotOnHost' }]);
+    assert.equal(
+      without.effects.some((effect) => effect.type === 'stopEngine'),
+      false,
+      'nothing to stop on a host without the session',
+    );
+    const unreadable = run(awaitingPhone(), [{ type: 'phoneUnreadable', reason: 'PhoneUnresolvable' }]);
+    assert.ok(
+      unreadable.effects.some((effect) => effect.type === 'writeEnd'),
+      'a phone WhatsApp never gave ends it',
+    );
+  });
+
+  it('an extraction out of its budget is judged by its last attempt: one no host took is a host lost', () => {
+    const budgetSpent = (lastAttempt: Error) => {
+      const timeout = new TimeoutFailure('activity ScheduleToClose timeout', undefined, TimeoutType.SCHEDULE_TO_CLOSE);
+      Object.assign(timeout, { cause: lastAttempt });
+      return new ActivityFailure('activity failed', 'extractPhone', '1', RetryState.TIMEOUT, 'worker', timeout);
+    };
+    const noHost = new TimeoutFailure(undefined, undefined, TimeoutType.SCHEDULE_TO_START);
+    assert.equal(lastAttemptReason(budgetSpent(noHost), 'phone_extraction_failed'), 'timeout_SCHEDULE_TO_START');
+    const notYet = ApplicationFailure.retryable('not yet', 'PhoneNotYetKnown');
+    assert.equal(lastAttemptReason(budgetSpent(notYet), 'phone_extraction_failed'), 'PhoneNotYetKnown');
+    const refused = ApplicationFailure.nonRetryable('no such phone', 'PhoneUnresolvable');
+    const failedOnce = new ActivityFailure(
+      'activity failed',
+      'extractPhone',
+      '1',
+      RetryState.NON_RETRYABLE_FAILURE,
+      'w',
+      refused,
+    );
+    assert.equal(lastAttemptReason(failedOnce, 'phone_extraction_failed'), 'PhoneUnresolvable');
   });
 
   it('refuses a pairing-code request once the account is past scanning', () => {
