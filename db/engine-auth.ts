@@ -77,6 +77,17 @@ export class EngineAuthStore {
     return openLogin(this.keyring, sessionId, { keyId: row.key_id, wrappedKey: row.wrapped_key, data: row.data });
   }
 
+  /**
+   * Whether a login is saved, and the hash of its content (null when it was saved without one): what a host compares
+   * with the login its own profile was last saved as or restored from, without loading it.
+   */
+  async savedDigest(sessionId: string): Promise<{ contentSha256: string | null } | null> {
+    const row = await this.db.maybeOne(sql.type(z.object({ content_sha256: z.string().nullable() }))`
+      SELECT content_sha256 FROM engine_auth WHERE session_id = ${sessionId}
+    `);
+    return row === null ? null : { contentSha256: row.content_sha256 };
+  }
+
   async remove(sessionId: string): Promise<void> {
     await deleteEngineAuth(this.db, sessionId);
   }

@@ -29,6 +29,7 @@ const LocalAuthBase = wwebjs.LocalAuth as unknown as new (options: {
 
 export interface AuthStore {
   load(sessionId: string): Promise<Buffer | null>;
+  savedDigest(sessionId: string): Promise<{ contentSha256: string | null } | null>;
   save(sessionId: string, data: Buffer, contentSha256: string): Promise<void>;
   remove(sessionId: string): Promise<void>;
 }
@@ -150,15 +151,29 @@ export class PostgresAuth extends LocalAuthBase {
     this.profileDir = join(dataPath, profileName(sessionId));
   }
 
+  /**
+   * The login in PostgreSQL is the session's: the profile left on this host is used only while it is that login or
+   * newer (this host made the last save, or restored it and saved nothing since). A session that ran on another host
+   * meanwhile comes back with what that host saved; the old profile here would otherwise run an older login, and its
+   * first save overwrite the newer one. With nothing saved yet (a login not yet ready), the profile here is all there is.
+   */
   override async beforeBrowserInitialized(): Promise<void> {
     this.refuseIfStopped();
-    const local = await stat(this.profileDir).then(
-      () => true,
-      () => false,
-    );
-    if (!local) {
-      const saved = await this.store.load(this.sessionId);
-      if (saved) await this.restore(saved);
+    const saved = await this.store.savedDigest(this.sessionId);
+    if (saved !== null) {
+      const local = await stat(this.profileDir).then(
+        () => true,
+        () => false,
+      );
+      const localIs = await readFile(this.savedMarker, 'utf8').catch(() => null);
+      if (!local || saved.contentSha256 === null || saved.contentSha256 !== localIs) {
+        const login = await this.store.load(this.sessionId);
+        if (login) {
+          await rm(this.profileDir, { recursive: true, force: true });
+          await this.restore(login);
+          await this.markSaved(saved.contentSha256);
+        }
+      }
     }
     // A worker that died left its locks and its tabs in the profile: the next Chromium would refuse the profile or
     // restore the tabs over the page the library drives.
@@ -210,6 +225,7 @@ export class PostgresAuth extends LocalAuthBase {
     this.stopBackups();
     this.savedFingerprint = null;
     await this.store.remove(this.sessionId);
+    await this.markSaved(null);
     await super.logout();
   }
 
@@ -259,6 +275,7 @@ export class PostgresAuth extends LocalAuthBase {
       const contentSha256 = createHash('sha256').update(tarBytes).digest('hex');
       await this.store.save(this.sessionId, await gzipAsync(tarBytes), contentSha256);
       this.savedFingerprint = fingerprint;
+      await this.markSaved(contentSha256);
     } catch (error) {
       this.log.warn(
         { sessionId: this.sessionId, err: (error as Error).message },
@@ -267,6 +284,16 @@ export class PostgresAuth extends LocalAuthBase {
     } finally {
       if (work) await rm(work, { recursive: true, force: true }).catch(() => undefined);
     }
+  }
+
+  /** Beside the profile, not in it: the hash of the saved login this profile is (or grew from). */
+  private get savedMarker(): string {
+    return `${this.profileDir}.saved-sha256`;
+  }
+
+  private async markSaved(contentSha256: string | null): Promise<void> {
+    if (contentSha256 === null) await rm(this.savedMarker, { force: true });
+    else await writeFile(this.savedMarker, contentSha256);
   }
 
   private async restore(saved: Buffer): Promise<void> {

@@ -96,6 +96,7 @@ export class WhatsAppWebEngine implements Engine {
   private authStoreFor(fence: LeaseFence | null): AuthStore {
     return {
       load: (sessionId) => this.logins.load(sessionId),
+      savedDigest: (sessionId) => this.logins.savedDigest(sessionId),
       save: (sessionId, data, contentSha256) => this.logins.save(sessionId, 'real', data, contentSha256, fence),
       remove: (sessionId) => this.logins.remove(sessionId),
     };
@@ -304,6 +305,7 @@ export class WhatsAppWebEngine implements Engine {
   /** Saved auth is the session's Chromium profile; a logout or a delete removes it. */
   async removeAuth(sessionId: string): Promise<void> {
     await rm(resolve(this.profilesDir, profileName(sessionId)), { recursive: true, force: true });
+    await rm(resolve(this.profilesDir, `${profileName(sessionId)}.saved-sha256`), { force: true });
     await this.logins.remove(sessionId);
   }
 
