@@ -31,9 +31,20 @@ export class PgListener {
     const client = new pg.Client({ connectionString: this.options.databaseUrl, query_timeout: HEARTBEAT_TIMEOUT_MS });
     client.on('notification', (message) => this.options.onNotification(message.payload ?? ''));
     client.on('error', (error) => this.lose(client, error.message));
-    await client.connect();
-    // The channel name is a constant of this codebase, never input: LISTEN takes no bind parameters.
-    await client.query(`LISTEN ${client.escapeIdentifier(this.options.channel)}`);
+    try {
+      await client.connect();
+      // The channel name is a constant of this codebase, never input: LISTEN takes no bind parameters.
+      await client.query(`LISTEN ${client.escapeIdentifier(this.options.channel)}`);
+    } catch (error) {
+      // Connected but not listening (LISTEN timed out): the connection is ended here, or each retry leaks one.
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    if (this.closed) {
+      // Stopped while this start was connecting: nothing may listen on after the stop.
+      await client.end().catch(() => undefined);
+      return;
+    }
     this.client = client;
     this.heartbeat ??= setInterval(() => void this.checkConnection(), HEARTBEAT_EVERY_MS);
     this.heartbeat.unref();

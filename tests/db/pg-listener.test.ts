@@ -97,4 +97,28 @@ describe('PgListener', () => {
       relay.close();
     }
   });
+  it('stopped while it is still connecting, it keeps no connection listening', async () => {
+    const pool = await openPool();
+    const channel = uniqueId('test_channel').replaceAll('-', '_');
+    const listener = new PgListener({
+      databaseUrl: testStackEnv().databaseUrl,
+      channel,
+      onNotification: () => undefined,
+      onReconnected: () => undefined,
+      log: testLog,
+    });
+    const listening = async () =>
+      pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM pg_stat_activity WHERE query ILIKE ${`LISTEN%${channel}%`}`);
+    try {
+      const starting = listener.start();
+      await listener.stop();
+      await starting;
+      // The connection it was making has had time to open and to LISTEN.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(await listening(), 0, 'no connection listens on its channel');
+    } finally {
+      await listener.stop();
+      await pool.end();
+    }
+  });
 });
