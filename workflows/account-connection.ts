@@ -40,6 +40,22 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   const before = checked.carried?.state.account ?? newAccountView(checked);
   let machine: AccountMachine | null = null;
   setHandler(accountStateQuery, () => machine?.state ?? before);
+  // Before the first await too: an update with no handler at the end of an activation is refused, and a request may
+  // come with the start itself. It waits for the account; only the number is checked before the account exists.
+  setHandler(
+    requestPairingCodeUpdate,
+    async ({ phoneNumber }) => {
+      await condition(() => machine !== null);
+      return (machine as AccountMachine).requestPairingCode(phoneNumber);
+    },
+    {
+      validator: (request: unknown) => {
+        assertAddressed(requestPairingCodeUpdate.name, request, isCommand);
+        if (machine) machine.validatePairingRequest(request.phoneNumber);
+        else AccountMachine.validatePairingNumber(request.phoneNumber);
+      },
+    },
+  );
   const { workspaceId, sessionId } = checked;
   const account = new AccountMachine(checked, await workerSettings.accountSettings({ workspaceId, sessionId }));
   machine = account;
@@ -54,12 +70,6 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   setAddressedSignalHandler(supersededSignal, isSuperseded, ({ bySessionId }) =>
     account.receiveCommand({ type: 'superseded', bySessionId }),
   );
-  setHandler(requestPairingCodeUpdate, ({ phoneNumber }) => account.requestPairingCode(phoneNumber), {
-    validator: (request: unknown) => {
-      assertAddressed(requestPairingCodeUpdate.name, request, isCommand);
-      account.validatePairingRequest(request.phoneNumber);
-    },
-  });
 
   await account.begin();
   while (!account.state.ended) {

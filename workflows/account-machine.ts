@@ -75,8 +75,13 @@ export class AccountMachine {
   }
 
   validatePairingRequest(phoneNumber: unknown): void {
-    if (!isPhoneNumber(phoneNumber)) throw new Error(`phoneNumber must be ${PHONE_NUMBER_RULE}`);
+    AccountMachine.validatePairingNumber(phoneNumber);
     if (!takesPairingRequests(this.current)) throw new Error(pairingRefusal(this.current));
+  }
+
+  /** What a pairing-code request must hold whatever the account's state. */
+  static validatePairingNumber(phoneNumber: unknown): asserts phoneNumber is string {
+    if (!isPhoneNumber(phoneNumber)) throw new Error(`phoneNumber must be ${PHONE_NUMBER_RULE}`);
   }
 
   requestPairingCode(phoneNumber: string): Promise<{ code: string }> {

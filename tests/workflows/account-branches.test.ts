@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -451,6 +456,37 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
         error instanceof WorkflowUpdateFailedError &&
         /not linked yet; this one is connected/.test(String(error.cause?.message)),
     );
+    await messages.signalAccount(account.handle, messages.deleteAccountSignal);
+    await account.ended();
+  });
+
+  it("a pairing-code request in the run's very first task is answered by the account, not refused for want of a handler", async () => {
+    const sessionId = `branch-${randomUUID().slice(0, 8)}`;
+    settings.set(sessionId, accountSettings({ timings: TIMINGS, continueAsNewAfterEvents: null }));
+    const workflowId = accountWorkflowId('ws-branches', sessionId);
+    // Delivered with the start itself, so it reaches the run's first activation, before the account exists.
+    const start = new WithStartWorkflowOperation('accountConnection', {
+      taskQueue,
+      workflowId,
+      args: [{ sessionId, workspaceId: 'ws-branches' }],
+      workflowIdConflictPolicy: 'FAIL',
+    });
+    const request = { workflowId, phoneNumber: '62811801641' };
+    await assert.rejects(
+      client.workflow.executeUpdateWithStart(messages.requestPairingCodeUpdate, {
+        args: [request],
+        startWorkflowOperation: start,
+      }),
+      (error: unknown) =>
+        error instanceof WorkflowUpdateFailedError &&
+        (error.cause as ApplicationFailure).type === 'SessionUnavailable' &&
+        error.cause?.message === 'the session is between hosts; try again in a moment',
+      'the account, still looking for a host, asks to try again',
+    );
+    const account = new Account(sessionId);
+    await world.started(sessionId);
+    const answer = await account.handle.executeUpdate(messages.requestPairingCodeUpdate, { args: [request] });
+    assert.deepEqual(answer, { code: 'ABCD-EFGH' });
     await messages.signalAccount(account.handle, messages.deleteAccountSignal);
     await account.ended();
   });
