@@ -15,6 +15,7 @@ import {
   type DeliveryRow,
 } from '../../db/webhook-deliveries.js';
 import { findWebhookEndpoint, type WebhookEndpointRow } from '../../db/webhook-endpoints.js';
+import { giveBackResendPlace, markResendsEnded, takeResendPlace, unendedResends } from '../../db/webhook-resends.js';
 import { webhookDelivery } from '../../workflows/webhook-delivery.js';
 import { webhookResend, type WebhookResendInput } from '../../workflows/webhook-resend.js';
 import { workspaceIdKey } from '../../workflows/search-attributes.js';
@@ -166,6 +167,24 @@ const endpointDisabled = (endpointId: string) =>
   );
 
 /**
+ * Resends and replays a workspace runs at once. Each holds one of the shared queue's job slots while it runs (hours,
+ * at a slow pace), so one workspace's replays cannot take the slots every workspace's deliveries need.
+ */
+export const WEBHOOK_RESENDS_AT_ONCE = 3;
+
+function resendsBusy(): HttpProblem {
+  return new HttpProblem(
+    problem(
+      409,
+      'webhook_resends_busy',
+      'Conflict',
+      `this workspace already runs ${WEBHOOK_RESENDS_AT_ONCE} resends or replays; start another once one has ended`,
+      { limit: WEBHOOK_RESENDS_AT_ONCE },
+    ),
+  );
+}
+
+/**
  * The delivery log (each attempt, filterable, for the workspace or an account) and what a receiver that missed events
  * needs: one delivery resent, an endpoint's failed deliveries resent since a time, or every event replayed since an
  * id, in order and at a bounded pace. Every resend carries the event's own `webhook-id`, so a receiver that already
@@ -182,16 +201,41 @@ export default async function webhookDeliveriesPlugin(fastify: FastifyInstance, 
     return endpoint;
   };
 
+  /** Marks ended the workspace's resends whose workflows no longer run; the places they held are free again. */
+  const endFinishedResends = async (workspaceId: string) => {
+    const ended: string[] = [];
+    for (const resendId of await unendedResends(pool, workspaceId)) {
+      try {
+        const { status } = await withTemporalDeadline(temporal, () => temporal.workflow.getHandle(resendId).describe());
+        if (status.name !== 'RUNNING') ended.push(resendId);
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+        ended.push(resendId);
+      }
+    }
+    await markResendsEnded(pool, ended);
+  };
+
   const startResend = async (endpoint: WebhookEndpointRow, input: Omit<WebhookResendInput, 'endpointId'>) => {
     const resendId = `${input.mode === 'replay' ? 'replay' : 'resend'}.${endpoint.workspace_id}.${randomBytes(8).toString('hex')}`;
-    await withTemporalDeadline(temporal, () =>
-      temporal.workflow.start(webhookResend, {
-        taskQueue: options.taskQueue,
-        workflowId: resendId,
-        args: [{ ...input, endpointId: endpoint.id }],
-        typedSearchAttributes: [{ key: workspaceIdKey, value: endpoint.workspace_id }],
-      }),
-    );
+    const place = { resendId, workspaceId: endpoint.workspace_id, endpointId: endpoint.id };
+    if (!(await takeResendPlace(pool, place, WEBHOOK_RESENDS_AT_ONCE))) {
+      await endFinishedResends(endpoint.workspace_id);
+      if (!(await takeResendPlace(pool, place, WEBHOOK_RESENDS_AT_ONCE))) throw resendsBusy();
+    }
+    try {
+      await withTemporalDeadline(temporal, () =>
+        temporal.workflow.start(webhookResend, {
+          taskQueue: options.taskQueue,
+          workflowId: resendId,
+          args: [{ ...input, endpointId: endpoint.id }],
+          typedSearchAttributes: [{ key: workspaceIdKey, value: endpoint.workspace_id }],
+        }),
+      );
+    } catch (error) {
+      await giveBackResendPlace(pool, resendId);
+      throw error;
+    }
     return resendId;
   };
 

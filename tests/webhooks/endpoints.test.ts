@@ -365,6 +365,37 @@ describe('webhook endpoints: filters, redelivery and replay', { timeout: 240_000
     );
   });
 
+  it('a workspace runs at most three resends or replays at once: a fourth is refused until one has ended; another workspace is not held back', async () => {
+    const ws = await workspace();
+    const target = await receiver();
+    const endpoint = await addEndpoint(ws, { url: target.url });
+    await connectedAccount(ws);
+    const replay = (of: Awaited<ReturnType<typeof workspace>>, endpointId: string) =>
+      of.client.POST('/v1/workspaces/{workspaceId}/webhook-endpoints/{endpointId}/replay', {
+        params: { path: { workspaceId: of.workspaceId, endpointId } },
+        // Every event of the workspace, one a second: each runs for seconds.
+        body: { afterEventId: 0, perSecond: 1 },
+      });
+    const running: string[] = [];
+    for (let started = 0; started < 3; started += 1) {
+      const accepted = await replay(ws, endpoint.id);
+      assert.equal(accepted.response.status, 202, JSON.stringify(accepted.error));
+      assert.ok((accepted.data?.events ?? 0) >= 3, 'a replay that runs for seconds');
+      running.push(accepted.data?.resendId ?? '');
+    }
+    const fourth = await replay(ws, endpoint.id);
+    assert.equal(fourth.response.status, 409);
+    assert.equal((fourth.error as { code?: string } | undefined)?.code, 'webhook_resends_busy');
+
+    const other = await workspace();
+    const otherEndpoint = await addEndpoint(other, { url: target.url });
+    assert.equal((await replay(other, otherEndpoint.id)).response.status, 202, 'another workspace starts its own');
+
+    assert.equal((await resendFinished(ws, running[0] ?? ''))?.state, 'completed');
+    const afterOneEnded = await replay(ws, endpoint.id);
+    assert.equal(afterOneEnded.response.status, 202, JSON.stringify(afterOneEnded.error));
+  });
+
   it('another workspace reads and changes none of it (404 as for a missing one); bad input gets problem details; the single URL is one endpoint', async () => {
     const ws = await workspace();
     const other = await workspace();
