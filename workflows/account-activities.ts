@@ -5,6 +5,7 @@ import {
   proxyLocalActivities,
   workflowInfo,
   type ActivityOptions,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type {
   AccountSettingsActivities,
@@ -29,17 +30,18 @@ const rowWriteRetry = {
  * more workflow task through the server, which is most of the server's work per connection (docs/benchmarks.md).
  * Only the main loop calls them, one at a time, so no handler runs a local activity beside the loop's timers.
  */
-const databaseWrite = {
+const databaseWrite: LocalActivityOptions = {
   startToCloseTimeout: '10 seconds',
-  retry: rowWriteRetry,
+  // A row gone (an account whose create was undone) fails every try: the run fails at once instead of waiting on it.
+  retry: { ...rowWriteRetry, nonRetryableErrorTypes: ['AccountConflictError'] },
   // Past a few quick retries, the next waits on a timer outside the workflow task: the task ends, and a host that
   // cannot reach the database (it then takes no workflow tasks) does not hold the account while the write fails.
   localRetryThreshold: '3 seconds',
-} as const;
+};
 /**
  * No schedule-to-close bound: a row write that gave up would fail the account's workflow, so a database outage
  * longer than the bound would end every account that wrote meanwhile. The write waits for the database instead, and
- * the account goes on where it was once the database is back.
+ * the account goes on where it was once the database is back; only a write that can never succeed fails the run.
  */
 export const rowWrites = readableResults(proxyLocalActivities<AccountStoreActivities>(databaseWrite));
 

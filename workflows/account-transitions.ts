@@ -10,7 +10,9 @@ export type { TransitionContext } from './account-turn.js';
 export const HOST_NEVER_ANSWERED = 'timeout_SCHEDULE_TO_START';
 
 /** Failures that say nothing of the session, only that its host did not answer: it is lost, dead or out of reach. */
-const HOST_OUT_OF_REACH = new Set([HOST_NEVER_ANSWERED, 'timeout_START_TO_CLOSE', 'timeout_HEARTBEAT']);
+const HOST_OUT_OF_REACH = new Set([HOST_NEVER_ANSWERED, 'timeout_HEARTBEAT']);
+/** The host took the work and did not answer in time: dead since, or its page hung. */
+const HOST_DID_NOT_FINISH = 'timeout_START_TO_CLOSE';
 
 /**
  * What the account does with each thing that happens to it: the next state and the effects to carry out, in order.
@@ -76,7 +78,8 @@ function decide(turn: Turn, input: AccountInput): void {
     case 'engineStartFailed':
       // A continued run could not take its session over: it is lost, and comes up again elsewhere. A host that did
       // not answer may still be alive and running the client (cut from Temporal only): it is asked to stop it.
-      if (input.resuming) return turn.loseHost(HOST_OUT_OF_REACH.has(input.reason));
+      if (input.resuming)
+        return turn.loseHost(HOST_OUT_OF_REACH.has(input.reason) || input.reason === HOST_DID_NOT_FINISH);
       state.host = { phase: 'none' };
       return engineStartFailed(turn, input.reason);
     case 'pairingRequested':
@@ -107,6 +110,11 @@ function decide(turn: Turn, input: AccountInput): void {
       // the saved login.
       if (input.reason === 'SessionNotOnHost') return turn.loseHost(false);
       if (HOST_OUT_OF_REACH.has(input.reason)) return turn.loseHost(true);
+      // A page that keeps hanging would move the session for ever: each such move is a reconnect attempt, bounded.
+      if (input.reason === HOST_DID_NOT_FINISH) {
+        turn.stopSession();
+        return turn.scheduleReconnect('phone_extraction_timeout');
+      }
       return turn.finish('phone_extraction_failed', input.reason);
     case 'activated':
       return activated(turn, input);

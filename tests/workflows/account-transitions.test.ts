@@ -295,15 +295,43 @@ describe('account transitions (a pure function, no server)', () => {
 
   it('a host that did not answer the phone extraction or a resumed start is lost and asked to stop its client; a host without the session is only let go', () => {
     const askedToStop = { type: 'stopEngine', taskQueue: 'host-a', generation: 1, logout: false, forgetLogin: false };
-    for (const reason of ['timeout_SCHEDULE_TO_START', 'timeout_START_TO_CLOSE']) {
+    for (const reason of ['timeout_SCHEDULE_TO_START', 'timeout_HEARTBEAT']) {
       const unanswered = run(awaitingPhone(), [{ type: 'phoneUnreadable', reason }]);
       assert.equal(unanswered.state.account.ended, false, `${reason}: the phone number is not what failed`);
       assert.deepEqual(unanswered.effects[0], askedToStop, reason);
       assert.deepEqual(unanswered.state.host, { phase: 'none' });
       assert.equal(unanswered.state.deadlines.reconnectAt, NOW);
+    }
+    for (const reason of ['timeout_SCHEDULE_TO_START', 'timeout_START_TO_CLOSE']) {
       const resumed = run(scanning(), [{ type: 'engineStartFailed', reason, resuming: true }]);
       assert.deepEqual(resumed.effects[0], askedToStop, `a resumed start: ${reason}`);
     }
+
+    // A host that took the extraction and never answered (a page that hangs): stopped, and tried again later as a
+    // reconnect, so a page that always hangs ends the account once the attempts are spent, its device still linked.
+    let hanging = run(awaitingPhone(), [{ type: 'phoneUnreadable', reason: 'timeout_START_TO_CLOSE' }]);
+    assert.deepEqual(hanging.effects[0], askedToStop);
+    assert.equal(hanging.state.account.ended, false);
+    assert.ok((hanging.state.deadlines.reconnectAt ?? 0) > NOW, 'after a backoff');
+    for (let attempt = 2; attempt <= DEFAULT_TIMINGS.reconnectMaxAttempts + 1; attempt += 1) {
+      const generation = hanging.state.account.generation + 1;
+      hanging = run(hanging.state, [
+        { type: 'deadline', name: 'reconnectAt' },
+        { type: 'hostNeeded' },
+        { type: 'placementAnswered', generation, taskQueue: 'host-a' },
+        { type: 'engineStarted', taskQueue: 'host-a', generation, resuming: false },
+        event(generation, { type: 'ready' }),
+        { type: 'phoneUnreadable', reason: 'timeout_START_TO_CLOSE' },
+      ]);
+    }
+    const ending = hanging.effects.find((effect) => effect.type === 'writeEnd');
+    assert.ok(ending && ending.type === 'writeEnd', 'ended once the attempts are spent');
+    assert.equal(ending.write.reason, 'reconnect_failed:phone_extraction_timeout');
+    assert.equal(
+      hanging.effects.some((effect) => effect.type === 'stopEngine' && effect.logout),
+      false,
+      'never logged out',
+    );
     const without = run(awaitingPhone(), [{ type: 'phoneUnreadable', reason: 'SessionNotOnHost' }]);
     assert.equal(
       without.effects.some((effect) => effect.type === 'stopEngine'),
