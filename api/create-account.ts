@@ -67,9 +67,9 @@ export async function createAccount(
       temporal.workflow.start(accountConnection, {
         taskQueue: request.taskQueue,
         workflowId: accountWorkflowId(request.workspaceId, request.sessionId),
-        // An account's workflow runs once: a create repeated after the account ended (logged out, failed, deleted)
-        // answers with its row and starts nothing, where a second run would find its writes already applied.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // An account that ended (logged out, failed) answers a repeated create with its row and starts nothing; only
+        // a run that died without ending the account (terminated, failed) is started again.
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         args: [
           {
             sessionId: request.sessionId,
