@@ -62,4 +62,6 @@ export function drainOnSignals(
   };
   process.on('SIGTERM', () => void drain('SIGTERM'));
   process.on('SIGINT', () => void drain('SIGINT'));
+  // A closed terminal (SIGHUP) would otherwise kill the worker without a drain, its detached browsers left running.
+  process.on('SIGHUP', () => void drain('SIGHUP'));
 }

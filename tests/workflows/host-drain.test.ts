@@ -101,4 +101,20 @@ describe('host drain', { timeout: 300_000 }, () => {
     workers.push(next.worker);
     for (const { sessionId } of sessions) await accounts.reconnected(sessionId, 60_000, 'connected on the next host');
   });
+  it('a host whose terminal closed (SIGHUP) drains as on SIGTERM, and exits by itself', async () => {
+    const queue = uniqueId('tq-drain-hangup');
+    const env = { ...FAST_SIMULATOR_ENV, HOST_SESSION_STARTS_PER_SECOND: '50', HOST_DRAIN_GRACE_MS: '90000' };
+    const host = await startTestWorker(env, queue);
+    workers.push(host.worker);
+    const accounts = new AccountDriver(pool, client, queue);
+    const sessions = await connectedSessions(accounts, 2);
+
+    host.worker.process.kill('SIGHUP');
+    assert.equal(await exitWithin(host.worker, 60_000), 0, 'drained and exited, not killed by the signal');
+    assert.match(await readFile(host.logFile, 'utf8'), /"handedOver":2/);
+
+    const next = await startTestWorker(env, queue);
+    workers.push(next.worker);
+    for (const { sessionId } of sessions) await accounts.reconnected(sessionId, 60_000, 'connected on the next host');
+  });
 });
