@@ -82,6 +82,7 @@ export class PgListener {
       await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 200 * attempt)));
       try {
         await this.start();
+        if (this.closed) return;
         this.options.onReconnected();
       } catch {
         // retried by the loop

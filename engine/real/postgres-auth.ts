@@ -169,6 +169,8 @@ export class PostgresAuth extends LocalAuthBase {
       if (!local || saved.contentSha256 === null || saved.contentSha256 !== localIs) {
         const login = await this.store.load(this.sessionId);
         if (login) {
+          // Cleared first: a restore that fails half-way leaves a profile no later start takes for the saved login.
+          await this.markSaved(null);
           await rm(this.profileDir, { recursive: true, force: true });
           await this.restore(login);
           await this.markSaved(saved.contentSha256);

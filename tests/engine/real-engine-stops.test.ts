@@ -71,13 +71,13 @@ describe(
       const stoppedId = sessionKey(uniqueId('ws-early-stop'), uniqueId('early-stop'));
       const stoppedEvents: EngineEvent[] = [];
       const stopped = await engine.start({ sessionId: stoppedId, onEvent: (event) => stoppedEvents.push(event) });
-      // Started beside it and left running: once its browser shows a QR, the stopped one's start has had every chance
+      assert.equal((await browserOf(stoppedId)).length, 0, 'no browser yet when the stop comes');
+      await stopped.destroy();
+      // Started after it and left running: once its browser shows a QR, the stopped one's start has had every chance
       // to launch a browser too.
       const witnessId = sessionKey(uniqueId('ws-early-stop'), uniqueId('witness'));
       const witnessEvents: EngineEvent[] = [];
       running.push(await engine.start({ sessionId: witnessId, onEvent: (event) => witnessEvents.push(event) }));
-      assert.equal((await browserOf(stoppedId)).length, 0, 'no browser yet when the stop comes');
-      await stopped.destroy();
 
       await eventually(
         async () => (witnessEvents.some((event) => event.type === 'qr') ? true : undefined),
