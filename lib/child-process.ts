@@ -126,6 +126,46 @@ export async function runCommand(
   return output;
 }
 
+/** What a helper command gets of this process's environment: where to find programs, and nothing else. */
+function helperEnvironment(source: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { PATH: source.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' };
+}
+
+/**
+ * Runs a command with `input` on its standard input and answers its standard output as bytes: data that must not
+ * touch the disk (a login) goes through the command without a temporary file. Fails on an exit code not in `okCodes`.
+ */
+export async function pipeThroughCommand(
+  command: string,
+  args: readonly string[],
+  input: Buffer | null,
+  okCodes: readonly number[] = [0],
+): Promise<Buffer> {
+  // Its own environment, not the worker's: the data passes through it, the process's secrets do not.
+  const child = spawn(command, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: helperEnvironment() });
+  const output: Buffer[] = [];
+  let errors = '';
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    errors = (errors + chunk.toString()).slice(-2000);
+  });
+  if (input && child.stdin) {
+    // A command that exits without reading all of it closes the pipe: its exit code says what happened.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  }
+  const [code] = (await Promise.race([
+    once(child, 'close'),
+    once(child, 'error').then(([error]) => {
+      throw error;
+    }),
+  ])) as [number | null];
+  if (code === null || !okCodes.includes(code)) {
+    throw new Error(`${command} ${args.join(' ')} exited with ${code}: ${errors.trim()}`);
+  }
+  return Buffer.concat(output);
+}
+
 /** True when a process with this pid exists (signal 0 checks without touching it). */
 export function isProcessAlive(pid: number): boolean {
   try {

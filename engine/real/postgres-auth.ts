@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import wwebjs from 'whatsapp-web.js';
-import { runCommand } from '../../lib/child-process.js';
+import { pipeThroughCommand } from '../../lib/child-process.js';
 import type { Logger } from '../../lib/logger.js';
 import { splitSessionKey } from '../../domain/session-key.js';
 
@@ -236,44 +235,46 @@ export class PostgresAuth extends LocalAuthBase {
     this.backupTimers = [];
   }
 
-  /** Never throws: it runs from timers, where a rejection would take the whole worker and its sessions down. */
+  /**
+   * Never throws: it runs from timers, where a rejection would take the whole worker and its sessions down. The
+   * archive never touches the disk: tar writes it to this process, which seals it before it leaves.
+   */
   private async backup(): Promise<void> {
-    let work: string | null = null;
     try {
       const present = await readdir(this.profileDir).catch(() => [] as string[]);
       if (present.length === 0) return;
       // Taken before the archive: a file written during the tar makes the next fingerprint differ, so it is saved then.
       const fingerprint = await profileFingerprint(this.profileDir);
       if (fingerprint === this.savedFingerprint) return;
-      work = await mkdtemp(join(tmpdir(), 'wa-auth-'));
-      const archive = join(work, 'profile.tar');
       // Reproducible tar (sorted, no times or owners): its hash says whether the login changed since the last save.
       // The hash is of the very bytes that are saved: a hash of the live profile taken apart from the archive could
       // describe a newer profile than the one saved, and every later save would then see "unchanged".
-      await runCommand('tar', [
-        '-cf',
-        archive,
-        '-C',
-        this.profileDir,
-        '--sort=name',
-        '--mtime=@0',
-        '--owner=0',
-        '--group=0',
-        '--numeric-owner',
-        '--format=gnu',
-        ...EXCLUDED.map((name) => `--exclude=${name}`),
-        ...PROFILE_LOCKS.map((name) => `--exclude=${name}`),
-        ...SESSION_RESTORE.map((name) => `--exclude=./${name}`),
-        // Chromium writes while we read: a file that changes or vanishes mid-copy is not an error here.
-        '--warning=no-file-changed',
-        '--warning=no-file-removed',
-        '--ignore-failed-read',
-        '.',
-      ]).catch((error: Error) => {
+      const tarBytes = await pipeThroughCommand(
+        'tar',
+        [
+          '-cf',
+          '-',
+          '-C',
+          this.profileDir,
+          '--sort=name',
+          '--mtime=@0',
+          '--owner=0',
+          '--group=0',
+          '--numeric-owner',
+          '--format=gnu',
+          ...EXCLUDED.map((name) => `--exclude=${name}`),
+          ...PROFILE_LOCKS.map((name) => `--exclude=${name}`),
+          ...SESSION_RESTORE.map((name) => `--exclude=./${name}`),
+          // Chromium writes while we read: a file that changes or vanishes mid-copy is not an error here.
+          '--warning=no-file-changed',
+          '--warning=no-file-removed',
+          '--ignore-failed-read',
+          '.',
+        ],
+        null,
         // GNU tar exits 1 when a file changed while it was read; the archive is still complete enough.
-        if (!/exited with 1:/.test(error.message)) throw error;
-      });
-      const tarBytes = await readFile(archive);
+        [0, 1],
+      );
       const contentSha256 = createHash('sha256').update(tarBytes).digest('hex');
       await this.store.save(this.sessionId, await gzipAsync(tarBytes), contentSha256);
       this.savedFingerprint = fingerprint;
@@ -283,8 +284,6 @@ export class PostgresAuth extends LocalAuthBase {
         { sessionId: this.sessionId, err: (error as Error).message },
         'saving the WhatsApp login failed; retried at the next backup',
       );
-    } finally {
-      if (work) await rm(work, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
@@ -298,16 +297,10 @@ export class PostgresAuth extends LocalAuthBase {
     else await writeFile(this.savedMarker, contentSha256);
   }
 
+  /** Unpacked straight from this process into the profile: the opened login is never written anywhere else. */
   private async restore(saved: Buffer): Promise<void> {
-    const work = await mkdtemp(join(tmpdir(), 'wa-auth-'));
-    try {
-      const archive = join(work, 'profile.tar.gz');
-      await writeFile(archive, saved);
-      await runCommand('mkdir', ['-p', this.profileDir]);
-      await runCommand('tar', ['-xzf', archive, '-C', this.profileDir]);
-      this.log.info({ sessionId: this.sessionId }, 'restored the WhatsApp login from PostgreSQL');
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
+    await mkdir(this.profileDir, { recursive: true });
+    await pipeThroughCommand('tar', ['-xzf', '-', '-C', this.profileDir], saved);
+    this.log.info({ sessionId: this.sessionId }, 'restored the WhatsApp login from PostgreSQL');
   }
 }

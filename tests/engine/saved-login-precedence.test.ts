@@ -106,6 +106,23 @@ describe('a login saved in PostgreSQL wins over an older profile left on a host'
     assert.equal(await first.content(), 'grown on the first host since');
   });
 
+  it('a login is saved and restored without ever being written to a temporary file: it works with no temporary directory at all', async () => {
+    const sessionId = sessionKey(uniqueId('ws-precedence'), uniqueId('no-temp'));
+    const first = new HostProfile(await hostDir(), sessionId, store);
+    const second = new HostProfile(await hostDir(), sessionId, store);
+    const savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = join(await hostDir(), 'no-such-directory');
+    try {
+      await first.login(await first.open(), 'a login that never touches /tmp');
+      assert.ok(await store.savedDigest(sessionId), 'saved');
+      await second.open();
+      assert.equal(await second.content(), 'a login that never touches /tmp', 'restored on another host');
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+    }
+  });
+
   it('with no login saved yet, the profile on the host is all there is, and is kept', async () => {
     const sessionId = sessionKey(uniqueId('ws-precedence'), uniqueId('unsaved'));
     const dir = await hostDir();
