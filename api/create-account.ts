@@ -67,9 +67,10 @@ export async function createAccount(
       temporal.workflow.start(accountConnection, {
         taskQueue: request.taskQueue,
         workflowId: accountWorkflowId(request.workspaceId, request.sessionId),
-        // An account that ended (logged out, failed) answers a repeated create with its row and starts nothing; only
-        // a run that died without ending the account (terminated, failed) is started again.
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+        // An account's workflow runs once: a create repeated after it ended answers with the row and starts nothing.
+        // A second run would name its writes as the first did (the workflow id and a count per kind), find them
+        // applied, and write nothing: no QR would ever be stored for it.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         args: [
           {
             sessionId: request.sessionId,
