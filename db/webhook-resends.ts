@@ -43,8 +43,3 @@ export async function markResendsEnded(db: CommonQueryMethods, resendIds: readon
     WHERE resend_id = ANY(${sql.array([...resendIds], 'text')}) AND ended_at IS NULL
   `);
 }
-
-/** A place taken for a resend whose workflow never started. */
-export async function giveBackResendPlace(db: CommonQueryMethods, resendId: string): Promise<void> {
-  await db.query(sql.unsafe`DELETE FROM webhook_resends WHERE resend_id = ${resendId}`);
-}

@@ -15,7 +15,7 @@ import {
   type DeliveryRow,
 } from '../../db/webhook-deliveries.js';
 import { findWebhookEndpoint, type WebhookEndpointRow } from '../../db/webhook-endpoints.js';
-import { giveBackResendPlace, markResendsEnded, takeResendPlace, unendedResends } from '../../db/webhook-resends.js';
+import { markResendsEnded, takeResendPlace, unendedResends } from '../../db/webhook-resends.js';
 import { webhookDelivery } from '../../workflows/webhook-delivery.js';
 import { webhookResend, type WebhookResendInput } from '../../workflows/webhook-resend.js';
 import { workspaceIdKey } from '../../workflows/search-attributes.js';
@@ -223,19 +223,16 @@ export default async function webhookDeliveriesPlugin(fastify: FastifyInstance, 
       await endFinishedResends(endpoint.workspace_id);
       if (!(await takeResendPlace(pool, place, WEBHOOK_RESENDS_AT_ONCE))) throw resendsBusy();
     }
-    try {
-      await withTemporalDeadline(temporal, () =>
-        temporal.workflow.start(webhookResend, {
-          taskQueue: options.taskQueue,
-          workflowId: resendId,
-          args: [{ ...input, endpointId: endpoint.id }],
-          typedSearchAttributes: [{ key: workspaceIdKey, value: endpoint.workspace_id }],
-        }),
-      );
-    } catch (error) {
-      await giveBackResendPlace(pool, resendId);
-      throw error;
-    }
+    // A start that failed keeps its place until a start finds the workspace full and the workflow missing: a start
+    // that timed out may have begun all the same, and must not run without a place.
+    await withTemporalDeadline(temporal, () =>
+      temporal.workflow.start(webhookResend, {
+        taskQueue: options.taskQueue,
+        workflowId: resendId,
+        args: [{ ...input, endpointId: endpoint.id }],
+        typedSearchAttributes: [{ key: workspaceIdKey, value: endpoint.workspace_id }],
+      }),
+    );
     return resendId;
   };
 

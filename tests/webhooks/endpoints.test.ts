@@ -27,6 +27,8 @@ interface Received {
 class Receiver {
   readonly received: Received[] = [];
   up = true;
+  /** While set, every answer waits for it: what the receiver is sent stays in flight. */
+  hold: Promise<void> | null = null;
   private constructor(private readonly server: Server) {}
 
   static async start(): Promise<Receiver> {
@@ -34,7 +36,8 @@ class Receiver {
     const server = createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
+      request.on('end', async () => {
+        await receiver?.hold;
         const body = Buffer.concat(chunks).toString('utf8');
         const payload = JSON.parse(body) as { eventId: number; event: string; sessionId: string };
         const answered = receiver?.up ? 204 : 503;
@@ -367,20 +370,24 @@ describe('webhook endpoints: filters, redelivery and replay', { timeout: 240_000
 
   it('a workspace runs at most three resends or replays at once: a fourth is refused until one has ended; another workspace is not held back', async () => {
     const ws = await workspace();
-    const target = await receiver();
-    const endpoint = await addEndpoint(ws, { url: target.url });
     await connectedAccount(ws);
+    // Added after the account's events: it is sent only the replays, whose answers wait until the test lets them go.
+    const target = await receiver();
+    let release = () => undefined as void;
+    target.hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const endpoint = await addEndpoint(ws, { url: target.url });
     const replay = (of: Awaited<ReturnType<typeof workspace>>, endpointId: string) =>
       of.client.POST('/v1/workspaces/{workspaceId}/webhook-endpoints/{endpointId}/replay', {
         params: { path: { workspaceId: of.workspaceId, endpointId } },
-        // Every event of the workspace, one a second: each runs for seconds.
-        body: { afterEventId: 0, perSecond: 1 },
+        body: { afterEventId: 0, perSecond: 20 },
       });
     const running: string[] = [];
     for (let started = 0; started < 3; started += 1) {
       const accepted = await replay(ws, endpoint.id);
       assert.equal(accepted.response.status, 202, JSON.stringify(accepted.error));
-      assert.ok((accepted.data?.events ?? 0) >= 3, 'a replay that runs for seconds');
+      assert.ok((accepted.data?.events ?? 0) >= 3, 'a replay with events to send');
       running.push(accepted.data?.resendId ?? '');
     }
     const fourth = await replay(ws, endpoint.id);
@@ -388,9 +395,12 @@ describe('webhook endpoints: filters, redelivery and replay', { timeout: 240_000
     assert.equal((fourth.error as { code?: string } | undefined)?.code, 'webhook_resends_busy');
 
     const other = await workspace();
-    const otherEndpoint = await addEndpoint(other, { url: target.url });
+    const otherTarget = await receiver();
+    const otherEndpoint = await addEndpoint(other, { url: otherTarget.url });
     assert.equal((await replay(other, otherEndpoint.id)).response.status, 202, 'another workspace starts its own');
 
+    target.hold = null;
+    release();
     assert.equal((await resendFinished(ws, running[0] ?? ''))?.state, 'completed');
     const afterOneEnded = await replay(ws, endpoint.id);
     assert.equal(afterOneEnded.response.status, 202, JSON.stringify(afterOneEnded.error));
