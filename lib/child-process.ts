@@ -142,7 +142,12 @@ export async function pipeThroughCommand(
   okCodes: readonly number[] = [0],
 ): Promise<Buffer> {
   // Its own environment, not the worker's: the data passes through it, the process's secrets do not.
-  const child = spawn(command, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: helperEnvironment() });
+  // A process group of its own: a Ctrl-C or a hang-up meant for the worker does not cut a save short.
+  const child = spawn(command, args, {
+    stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    env: helperEnvironment(),
+    detached: true,
+  });
   const output: Buffer[] = [];
   let errors = '';
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
