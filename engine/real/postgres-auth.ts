@@ -77,6 +77,11 @@ export function profileName(key: string): string {
   return `session-${workspaceId.length}-${workspaceId}-${sessionId}`;
 }
 
+/** Beside a session's profile folder, not in it: the hash of the saved login the profile is (or grew from). */
+export function savedLoginMarkerName(key: string): string {
+  return `${profileName(key)}.saved-sha256`;
+}
+
 /**
  * Where a page's login lives in a Chromium profile: its web storage. Chromium rewrites other files of an idle profile
  * every minute or so (its preferences, metrics, history journal, quota bookkeeping), none of which a login needs.
@@ -137,6 +142,8 @@ export class PostgresAuth extends LocalAuthBase {
   /** The fingerprint of the profile as it was when the last save succeeded. */
   private savedFingerprint: string | null = null;
   private readonly profileDir: string;
+  /** The hash of the saved login this profile is (or grew from). */
+  private readonly savedMarker: string;
 
   constructor(
     private readonly sessionId: string,
@@ -148,6 +155,7 @@ export class PostgresAuth extends LocalAuthBase {
   ) {
     super({ clientId: profileName(sessionId).slice('session-'.length), dataPath });
     this.profileDir = join(dataPath, profileName(sessionId));
+    this.savedMarker = join(dataPath, savedLoginMarkerName(sessionId));
   }
 
   /**
@@ -285,11 +293,6 @@ export class PostgresAuth extends LocalAuthBase {
         'saving the WhatsApp login failed; retried at the next backup',
       );
     }
-  }
-
-  /** Beside the profile, not in it: the hash of the saved login this profile is (or grew from). */
-  private get savedMarker(): string {
-    return `${this.profileDir}.saved-sha256`;
   }
 
   private async markSaved(contentSha256: string | null): Promise<void> {

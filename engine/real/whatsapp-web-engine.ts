@@ -13,7 +13,13 @@ import { awaitBrowserExit, BrowserMemory, killOrphanedBrowsers } from './browser
 import { chromiumEnvironment } from './chromium-environment.js';
 import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
 import { ownLid, ownProfilePicture } from './own-profile.js';
-import { PostgresAuth, profileName, StoppedBeforeBrowser, type AuthStore } from './postgres-auth.js';
+import {
+  PostgresAuth,
+  profileName,
+  savedLoginMarkerName,
+  StoppedBeforeBrowser,
+  type AuthStore,
+} from './postgres-auth.js';
 import { ProxyBridge } from './proxy-bridge.js';
 import { playPhoneOnStandIn, reportStandInCoverage } from './standin-phone.js';
 import { WebBuildRefused, WebBuilds, type WebBuildOptions } from './web-builds.js';
@@ -305,7 +311,7 @@ export class WhatsAppWebEngine implements Engine {
   /** Saved auth is the session's Chromium profile; a logout or a delete removes it. */
   async removeAuth(sessionId: string): Promise<void> {
     await rm(resolve(this.profilesDir, profileName(sessionId)), { recursive: true, force: true });
-    await rm(resolve(this.profilesDir, `${profileName(sessionId)}.saved-sha256`), { force: true });
+    await rm(resolve(this.profilesDir, savedLoginMarkerName(sessionId)), { force: true });
     await this.logins.remove(sessionId);
   }
 

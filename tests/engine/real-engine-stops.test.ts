@@ -1,19 +1,15 @@
-import { STRICT_POLICY } from '../../webhooks/network-policy.js';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DatabasePool } from 'slonik';
-import { EngineAuthStore } from '../../db/engine-auth.js';
 import { chromiumPids } from '../../engine/real/chromium-memory.js';
-import { chromiumFlags, decideSandbox, readSandboxFacts } from '../../engine/real/chromium-sandbox.js';
 import { profileName } from '../../engine/real/postgres-auth.js';
-import { WhatsAppWebEngine } from '../../engine/real/whatsapp-web-engine.js';
+import type { WhatsAppWebEngine } from '../../engine/real/whatsapp-web-engine.js';
 import type { EngineEvent, EngineSession } from '../../engine/types.js';
 import { sessionKey } from '../../domain/session-key.js';
-import { parseKeyring } from '../../lib/keyring.js';
-import { eventually, openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
+import { eventually, openPool, testStackEnv, uniqueId } from '../helpers/context.js';
+import { realEngineInThisProcess } from '../helpers/real-engine.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HOST_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 /** The real engine in this process, as a worker runs it: its browsers are this process's descendants. */
@@ -30,22 +26,7 @@ describe(
 
     before(async () => {
       pool = await openPool();
-      engine = await WhatsAppWebEngine.create(
-        pool,
-        testStackEnv().databaseUrl,
-        {
-          chromiumPath: CHROMIUM,
-          dataDir,
-          standIn: true,
-          launchTimeoutMs: 60_000,
-          chromiumFlags: chromiumFlags(decideSandbox('auto', readSandboxFacts(CHROMIUM))),
-          webVersion: null,
-          webVersionCache: { type: 'local' },
-          proxyPolicy: STRICT_POLICY,
-        },
-        testLog,
-        new EngineAuthStore(pool, parseKeyring(process.env.ENCRYPTION_KEYS ?? '')),
-      );
+      engine = await realEngineInThisProcess(pool, dataDir);
     });
     after(async () => {
       for (const session of running) await session.destroy();

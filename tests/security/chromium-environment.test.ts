@@ -1,19 +1,14 @@
-import { STRICT_POLICY } from '../../webhooks/network-policy.js';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DatabasePool } from 'slonik';
-import { EngineAuthStore } from '../../db/engine-auth.js';
 import { profileName } from '../../engine/real/postgres-auth.js';
-import { chromiumFlags, decideSandbox, readSandboxFacts } from '../../engine/real/chromium-sandbox.js';
-import { WhatsAppWebEngine } from '../../engine/real/whatsapp-web-engine.js';
+import type { WhatsAppWebEngine } from '../../engine/real/whatsapp-web-engine.js';
 import type { EngineEvent, EngineSession } from '../../engine/types.js';
-import { parseKeyring } from '../../lib/keyring.js';
 import { sessionKey } from '../../domain/session-key.js';
-import { eventually, openPool, testLog, testStackEnv, uniqueId } from '../helpers/context.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { eventually, openPool, testStackEnv, uniqueId } from '../helpers/context.js';
+import { realEngineInThisProcess } from '../helpers/real-engine.js';
 
 /**
  * A worker's secrets, as a deployment sets them: the test's own process holds them, as a worker's does, and the real
@@ -76,22 +71,7 @@ describe("Chromium's environment: none of the worker's secrets", { timeout: 180_
     }
     assert.ok(process.env.ENCRYPTION_KEYS && process.env.DATABASE_URL, 'the test stack sets both');
     pool = await openPool();
-    engine = await WhatsAppWebEngine.create(
-      pool,
-      testStackEnv().databaseUrl,
-      {
-        chromiumPath: CHROMIUM,
-        dataDir,
-        standIn: true,
-        launchTimeoutMs: 60_000,
-        chromiumFlags: chromiumFlags(decideSandbox('auto', readSandboxFacts(CHROMIUM))),
-        webVersion: null,
-        webVersionCache: { type: 'local' },
-        proxyPolicy: STRICT_POLICY,
-      },
-      testLog,
-      new EngineAuthStore(pool, parseKeyring(process.env.ENCRYPTION_KEYS ?? '')),
-    );
+    engine = await realEngineInThisProcess(pool, dataDir);
   });
   after(async () => {
     await session?.destroy();
