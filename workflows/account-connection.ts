@@ -45,7 +45,9 @@ export async function accountConnection(input: AccountConnectionInput): Promise<
   setHandler(
     requestPairingCodeUpdate,
     async ({ phoneNumber }) => {
-      await condition(() => machine !== null);
+      // Once the account exists, asked in the same step as the update arrives (as the loop's end expects): an await
+      // here would let the loop end first and leave the request unanswered.
+      if (machine === null) await condition(() => machine !== null);
       return (machine as AccountMachine).requestPairingCode(phoneNumber);
     },
     {
