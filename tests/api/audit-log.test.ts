@@ -162,7 +162,15 @@ describe('the audit log: who changed what, from where, with what outcome', () =>
     });
     assert.equal(refusedSignIn.statusCode, 401);
 
-    const entries = await auditOf(api.adminKey, `/v1/admin/audit?workspaceId=${workspaceId}`);
+    // Entries are written once their answers have gone (api/plugins/audit.ts): each may come a moment after.
+    const entries = await eventually(
+      async () => {
+        const items = await auditOf(api.adminKey, `/v1/admin/audit?workspaceId=${workspaceId}`);
+        return items.length >= 2 ? items : undefined;
+      },
+      10_000,
+      'the two key changes audited',
+    );
     assert.deepEqual(
       entries.map((entry) => [entry.action, entry.target, entry.outcome]),
       [
@@ -171,10 +179,17 @@ describe('the audit log: who changed what, from where, with what outcome', () =>
       ],
     );
     assert.equal(entries[1]?.actor.name, 'test admin');
-    const signIns = (await auditOf(api.adminKey, '/v1/admin/audit?limit=50')).filter(
-      (entry) => entry.action === 'POST /v1/admin/operator-sessions' && entry.outcome === 'refused',
+    const refusedSignIns = await eventually(
+      async () => {
+        const items = (await auditOf(api.adminKey, '/v1/admin/audit?limit=50')).filter(
+          (entry) => entry.action === 'POST /v1/admin/operator-sessions' && entry.outcome === 'refused',
+        );
+        return items.length > 0 ? items : undefined;
+      },
+      10_000,
+      'the refused sign-in audited',
     );
-    assert.ok(signIns.some((entry) => entry.actor.kind === 'anonymous' && entry.statusCode === 401));
+    assert.ok(refusedSignIns.some((entry) => entry.actor.kind === 'anonymous' && entry.statusCode === 401));
   });
 
   it('is append-only: an entry is never changed, and none younger than a day can be removed', async () => {
