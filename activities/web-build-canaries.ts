@@ -1,6 +1,5 @@
 import { log } from '@temporalio/activity';
 import type { DatabasePool } from 'slonik';
-import { appendAuditEntry } from '../db/audit-log.js';
 import { canaryFigures, decideCanary, findCanary } from '../db/web-build-canaries.js';
 import { judgeCanary } from '../domain/web-build-canary-rule.js';
 
@@ -20,7 +19,12 @@ export function createWebBuildCanaryActivities(pool: DatabasePool) {
       const canary = await findCanary(pool, canaryId);
       if (!canary) return { state: 'gone', reason: 'no such canary', restartSessionKeys: [] };
       if (canary.state !== 'running')
-        return { state: canary.state, reason: canary.decision_reason ?? canary.state, restartSessionKeys: [] };
+        return {
+          state: canary.state,
+          reason: canary.decision_reason ?? canary.state,
+          // A look retried after its rollback committed still restarts the accounts the candidate failed.
+          restartSessionKeys: canary.state === 'rolled_back' ? [...canary.restart_session_keys] : [],
+        };
       const figures = await canaryFigures(pool, canary);
       const verdict = judgeCanary(figures.candidate, figures.current, {
         minStarts: canary.min_starts,
@@ -29,14 +33,7 @@ export function createWebBuildCanaryActivities(pool: DatabasePool) {
       });
       if (verdict.decision === 'wait') return { state: 'running', reason: verdict.reason, restartSessionKeys: [] };
       const state = verdict.decision === 'promote' ? 'promoted' : 'rolled_back';
-      const decided = await decideCanary(pool, canary, { state, reason: verdict.reason, figures });
-      if (!decided.applied) {
-        // Stopped by an operator meanwhile: theirs is the decision.
-        const now = await findCanary(pool, canaryId);
-        return { state: now?.state ?? 'gone', reason: now?.decision_reason ?? 'stopped', restartSessionKeys: [] };
-      }
-      log.warn('web build canary decided', { canaryId, candidate: canary.candidate, state, reason: verdict.reason });
-      await appendAuditEntry(pool, {
+      const decided = await decideCanary(pool, canary, { state, reason: verdict.reason, figures }, (restarted) => ({
         workspaceId: null,
         actorKind: 'service',
         actorKeyPrefix: null,
@@ -44,12 +41,18 @@ export function createWebBuildCanaryActivities(pool: DatabasePool) {
         clientAddress: 'service',
         action: state === 'promoted' ? 'promote web build' : 'roll back web build',
         target: canary.candidate,
-        changes: { canaryId, state, reason: verdict.reason, figures, restarted: decided.failedSessionKeys.length },
+        changes: { canaryId, state, reason: verdict.reason, figures, restarted: restarted.length },
         statusCode: 200,
         outcome: 'done',
         requestId: `canary-${canaryId}-${state}`,
-      });
-      return { state, reason: verdict.reason, restartSessionKeys: decided.failedSessionKeys };
+      }));
+      if (!decided.applied) {
+        // Stopped by an operator meanwhile: theirs is the decision.
+        const now = await findCanary(pool, canaryId);
+        return { state: now?.state ?? 'gone', reason: now?.decision_reason ?? 'stopped', restartSessionKeys: [] };
+      }
+      log.warn('web build canary decided', { canaryId, candidate: canary.candidate, state, reason: verdict.reason });
+      return { state, reason: verdict.reason, restartSessionKeys: [...decided.restartSessionKeys] };
     },
   };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import type { ArmFigures } from '../domain/web-build-canary-rule.js';
+import { appendAuditEntry, type AuditEntry } from './audit-log.js';
 
 /** Canary WhatsApp Web builds (sql/0035): the canary, each start of either arm, and the build a promotion made current. */
 
@@ -21,6 +22,8 @@ export const canarySchema = z.object({
   decided_at: z.number().nullable(),
   decision_reason: z.string().nullable(),
   decision_figures: z.record(z.unknown()).nullable(),
+  /** After a rollback: the accounts it restarts on the current build (sql/0041). */
+  restart_session_keys: z.array(z.string()),
 });
 export type CanaryRow = z.infer<typeof canarySchema>;
 
@@ -175,14 +178,17 @@ export async function canaryFigures(
 }
 
 /**
- * Records the decision; a promotion makes the candidate the current build. Returns the session keys of the accounts
- * whose newest start on the candidate never worked: after a rollback they start again, on the current build.
+ * Records the decision and its audit entry together; a promotion makes the candidate the current build. A rollback
+ * keeps the session keys of the accounts whose newest start on the candidate never worked: they start again, on the
+ * current build, and a judge retried after this commit finds them on the canary.
  */
 export async function decideCanary(
   pool: DatabasePool,
   canary: CanaryRow,
   decision: { state: 'promoted' | 'rolled_back' | 'stopped'; reason: string; figures: Record<string, unknown> },
-): Promise<{ applied: boolean; failedSessionKeys: string[] }> {
+  /** The decision's own audit entry, when no request's entry records it (the judge's). */
+  auditOf?: (restartSessionKeys: readonly string[]) => AuditEntry,
+): Promise<{ applied: boolean; restartSessionKeys: readonly string[] }> {
   return pool.transaction(async (tx) => {
     const updated = await tx.maybeOne(sql.type(canarySchema)`
       UPDATE web_build_canaries
@@ -191,7 +197,7 @@ export async function decideCanary(
       WHERE id = ${canary.id} AND state = 'running'
       RETURNING *
     `);
-    if (!updated) return { applied: false, failedSessionKeys: [] };
+    if (!updated) return { applied: false, restartSessionKeys: [] };
     if (decision.state === 'promoted') {
       await tx.query(sql.unsafe`
         INSERT INTO web_build_current (task_queue, web_version, canary_id)
@@ -200,15 +206,22 @@ export async function decideCanary(
           since = now()
       `);
     }
-    if (decision.state !== 'rolled_back') return { applied: true, failedSessionKeys: [] };
-    const failed = await tx.anyFirst(sql.type(z.object({ key: z.string() }))`
-      SELECT DISTINCT a.workspace_id || '.' || a.session_id AS key
-      FROM web_build_canary_starts s JOIN whatsapp_accounts a ON a.id = s.account_id
-      WHERE s.canary_id = ${canary.id} AND s.arm = 'candidate' AND s.ready_at IS NULL AND a.deleted_at IS NULL
-        AND a.status <> 'failed'
-        AND s.id = (SELECT max(id) FROM web_build_canary_starts newest WHERE newest.account_id = s.account_id)
-    `);
-    return { applied: true, failedSessionKeys: [...failed] };
+    const restartSessionKeys =
+      decision.state === 'rolled_back'
+        ? await tx.oneFirst(sql.type(z.object({ keys: z.array(z.string()) }))`
+            UPDATE web_build_canaries SET restart_session_keys = ARRAY(
+              SELECT DISTINCT a.workspace_id || '.' || a.session_id
+              FROM web_build_canary_starts s JOIN whatsapp_accounts a ON a.id = s.account_id
+              WHERE s.canary_id = ${canary.id} AND s.arm = 'candidate' AND s.ready_at IS NULL
+                AND a.deleted_at IS NULL AND a.status <> 'failed'
+                AND s.id = (SELECT max(id) FROM web_build_canary_starts newest WHERE newest.account_id = s.account_id)
+              ORDER BY 1)
+            WHERE id = ${canary.id}
+            RETURNING restart_session_keys AS keys
+          `)
+        : [];
+    if (auditOf) await appendAuditEntry(tx, auditOf(restartSessionKeys));
+    return { applied: true, restartSessionKeys };
   });
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DatabasePool } from 'slonik';
+import { createWebBuildCanaryActivities } from '../../activities/web-build-canaries.js';
 import { createWaConnectClient } from '../../clients/typescript/index.js';
 import { SIMULATED_WEB_VERSION } from '../../engine/simulated/simulated-session.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
@@ -60,7 +61,7 @@ describe('canary WhatsApp Web builds', { timeout: 240_000 }, () => {
       `canary ${id} decided`,
     );
 
-  it('a broken candidate is rolled back by the rule; the accounts it failed come back on the current build without a scan; accounts outside are never touched', async () => {
+  it('a broken candidate is rolled back by the rule; the accounts it failed come back on the current build without a scan, also when the judge is retried after its decision; accounts outside are never touched', async () => {
     const inside = uniqueId('ws-canary-in');
     const outside = uniqueId('ws-canary-out');
     const tried = [await connectedAccount(inside), await connectedAccount(inside), await connectedAccount(inside)];
@@ -117,11 +118,20 @@ describe('canary WhatsApp Web builds', { timeout: 240_000 }, () => {
     // Outside the canary: not one event since it began.
     assert.deepEqual(await Promise.all(untouched.map((id) => stack.accounts.eventTypes(id))), historyBefore);
 
+    // A judge's look retried after its decision committed names the same accounts to restart; the audit has one decision.
+    const retried = await createWebBuildCanaryActivities(stack.pool).judgeWebBuildCanary(canaryId);
+    assert.deepEqual(
+      { state: retried.state, restartSessionKeys: [...retried.restartSessionKeys].sort() },
+      { state: 'rolled_back', restartSessionKeys: tried.map((sessionId) => `${inside}.${sessionId}`).sort() },
+    );
     const audit = await api.as(api.adminKey, { url: '/v1/admin/audit?limit=200' });
-    const decision = audit
+    const decisions = audit
       .json<{ items: { action: string; target: string | null; actor: { kind: string } }[] }>()
-      .items.find((entry) => entry.action === 'roll back web build' && entry.target === BROKEN_BUILD);
-    assert.equal(decision?.actor.kind, 'service');
+      .items.filter((entry) => entry.action === 'roll back web build' && entry.target === BROKEN_BUILD);
+    assert.deepEqual(
+      decisions.map((entry) => entry.actor.kind),
+      ['service'],
+    );
     const metrics = await api.as(api.adminKey, { url: '/metrics' });
     assert.match(metrics.body, /^wa_web_build_canaries\{state="rolled_back"\} [1-9]/m);
   });
