@@ -19,7 +19,7 @@ import { TEMPORAL_UI_PUBLIC_PATH } from '../lib/temporal-ui.js';
 
 /**
  * `npm start`: Temporal, PostgreSQL (embedded unless TEMPORAL_ADDRESS / DATABASE_URL say otherwise), one worker
- * process and one API process, until Ctrl-C or SIGTERM; a worker or API that exits on its own is restarted with
+ * process and one API process, until Ctrl-C, SIGTERM or a hang-up; a worker or API that exits on its own is restarted with
  * backoff (infra/supervisor.ts). Data stays in DATA_DIR, so the next start finds every workflow and row.
  */
 async function main() {
@@ -43,6 +43,8 @@ async function main() {
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
+  // A closed terminal: left to its default, SIGHUP would end this process at once and its services without a drain.
+  process.on('SIGHUP', () => void stopAll(0));
 
   await assertPortFree(config.API_PORT, config.API_HOST, 'API', 'set API_PORT');
   stack = await startStack({

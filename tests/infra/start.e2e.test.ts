@@ -16,7 +16,7 @@ import { envWithoutStack, runStartScript, type StartScriptRun } from '../helpers
 
 /** `npm start` on embedded defaults: everything comes up, Ctrl-C leaves nothing behind, the next start keeps the data. */
 describe('npm start (embedded Temporal and PostgreSQL)', { timeout: 300_000 }, () => {
-  it('starts, stops cleanly on SIGINT, and a second start keeps every workflow and row', async () => {
+  it('starts, stops cleanly on SIGINT and on a closed terminal (SIGHUP), and a second start keeps every workflow and row', async () => {
     const dataDir = join(testStackEnv().dataDir, 'start-e2e');
     const ports = {
       TEMPORAL_PORT: await findFreePort(),
@@ -58,7 +58,7 @@ describe('npm start (embedded Temporal and PostgreSQL)', { timeout: 300_000 }, (
         args: [{ sessionId, workspaceId }],
       });
     });
-    await stopWithCtrlC(first);
+    await stopWith(first, 'SIGINT');
     assertNothingLeft(dataDir, Object.values(ports));
 
     const second = runStartScript(env);
@@ -71,7 +71,7 @@ describe('npm start (embedded Temporal and PostgreSQL)', { timeout: 300_000 }, (
       await signalAccount(handle, deleteAccountSignal);
       assert.equal((await handle.result()).status, 'failed');
     });
-    await stopWithCtrlC(second);
+    await stopWith(second, 'SIGHUP');
     assertNothingLeft(dataDir, Object.values(ports));
   });
 });
@@ -91,8 +91,8 @@ async function withStack(
   }
 }
 
-async function stopWithCtrlC(run: StartScriptRun) {
-  run.child.kill('SIGINT');
+async function stopWith(run: StartScriptRun, signal: 'SIGINT' | 'SIGHUP') {
+  run.child.kill(signal);
   assert.equal(await run.exited, 0, run.output().slice(-2000));
 }
 
