@@ -67,10 +67,10 @@ export async function createAccount(
       temporal.workflow.start(accountConnection, {
         taskQueue: request.taskQueue,
         workflowId: accountWorkflowId(request.workspaceId, request.sessionId),
-        // An account's workflow runs once: a create repeated after it ended answers with the row and starts nothing.
-        // A second run would name its writes as the first did (the workflow id and a count per kind), find them
-        // applied, and write nothing: no QR would ever be stored for it.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // A create repeated after the account's workflow ended answers with the row and starts nothing: the account
+        // ended (logged out, failed, deleted). One whose workflow was terminated or timed out (an operator ended it
+        // in the Web UI) starts again: its new run names its row writes by itself, and resumes from the saved login.
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         args: [
           {
             sessionId: request.sessionId,

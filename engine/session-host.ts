@@ -30,6 +30,8 @@ export type SessionEventSink = (owner: string, event: SessionEvent) => Promise<'
 
 interface HostedSession {
   generation: number;
+  /** The account run it was started for (StartSession's): a generation counts within one run only. */
+  accountRun: string | null;
   /** The epoch of the lease this client runs under, once taken (null: none yet, or a host without leases). */
   epoch: number | null;
   /** Who started the session and hears its events (the sink's address for it). */
@@ -118,12 +120,15 @@ export class SessionHost {
 
   /**
    * Starts the session for this generation and answers with the events it emitted until the first its owner acts on
-   * (or START_EVENTS_WAIT_MS); later events go to the sink. A repeated start of the same generation (an activity
-   * retry) answers what the start under way answers, or nothing once it has answered: those events went out.
+   * (or START_EVENTS_WAIT_MS); later events go to the sink. A repeated start of the same generation of the same run
+   * (an activity retry) answers what the start under way answers, or nothing once it has answered: those events went out.
    */
   async start(params: StartSession): Promise<SessionEvent[]> {
     const existing = this.sessions.get(params.sessionId);
-    if (existing?.generation === params.generation) return existing.starting ?? [];
+    // A new run of the account (its workflow started again after it was terminated) counts from generation 1 again:
+    // its start replaces the client of the run before it.
+    if (existing?.generation === params.generation && existing.accountRun === (params.accountRun ?? null))
+      return existing.starting ?? [];
 
     let markGone: () => void = () => undefined;
     const gone = new Promise<void>((resolve) => {
@@ -139,6 +144,7 @@ export class SessionHost {
     });
     const hosted: HostedSession = {
       generation: params.generation,
+      accountRun: params.accountRun ?? null,
       epoch: null,
       owner: params.owner,
       session: null,

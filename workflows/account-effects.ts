@@ -10,6 +10,8 @@ import type { SessionLink } from './session-link.js';
 /** Who the account is, as its effects name it. */
 export interface AccountIds {
   workflowId: string;
+  /** The run that began this workflow's chain of runs: stays through continue-as-new, new for a new start. */
+  firstExecutionRunId: string;
   workspaceId: string;
   sessionId: string;
   /** The row's and the host's name for the session: the session id alone may name an account in each workspace. */
@@ -131,8 +133,11 @@ export class AccountEffects {
     this.pairingRequests.settle(requestId, { refusal: message, type });
   }
 
-  /** Names a write for the database: the workflow, the write's kind and its number within the kind. */
+  /**
+   * Names a write for the database: the workflow's chain of runs, the write's kind and its number within the kind.
+   * A workflow started again after one that was terminated counts its writes from one again: its names are its own.
+   */
   private key(dedupeName: string): string {
-    return `${this.ids.workflowId}:${dedupeName}`;
+    return `${this.ids.workflowId}:${this.ids.firstExecutionRunId}:${dedupeName}`;
   }
 }

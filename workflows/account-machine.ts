@@ -51,7 +51,13 @@ export class AccountMachine {
         report.type === 'watchEnded' ? this.inbox.hostReports.push(report) : this.inbox.placementAnswers.push(report),
       (events) => this.inbox.events.unshift(...events.filter((event) => event.generation === this.state.generation)),
     );
-    const ids = { workflowId, workspaceId: input.workspaceId, sessionId: input.sessionId, sessionKey: key };
+    const ids = {
+      workflowId,
+      firstExecutionRunId,
+      workspaceId: input.workspaceId,
+      sessionId: input.sessionId,
+      sessionKey: key,
+    };
     this.effects = new AccountEffects(ids, session, this.pairingRequests);
   }
 

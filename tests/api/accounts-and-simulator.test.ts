@@ -320,6 +320,42 @@ describe(
       assert.equal(description.status.name, 'COMPLETED');
     });
 
+    it('an account whose workflow an operator terminated starts again on a repeated create, from its saved login: connected again, no second QR', async () => {
+      const workspaceId = uniqueId('ws-terminated');
+      const sessionId = uniqueId('terminated');
+      const create = () =>
+        api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { sessionId } });
+      assert.equal((await create()).statusCode, 201);
+      await eventually(async () => ((await getAccount(workspaceId, sessionId)).qr ? true : undefined), 20_000, 'a QR');
+      const scanned = await api.as(api.adminKey, {
+        method: 'POST',
+        url: `/v1/simulator/sessions/${sessionId}/scan`,
+        payload: { phone: randomPhone() },
+      });
+      assert.equal(scanned.statusCode, 200, scanned.body);
+      const readyEvents = async () =>
+        (await listAccountEvents(pool, workspaceId, sessionId)).filter((event) => event.type === 'session_ready');
+      await eventually(async () => ((await readyEvents()).length === 1 ? true : undefined), 20_000, 'ready once');
+
+      const handle = temporal.workflow.getHandle(accountWorkflowId(workspaceId, sessionId));
+      const terminatedRun = (await handle.describe()).runId;
+      await handle.terminate('an operator ended it in the Web UI');
+
+      const createdAgain = await create();
+      assert.equal(createdAgain.statusCode, 200, createdAgain.body);
+      const restarted = await handle.describe();
+      assert.notEqual(restarted.runId, terminatedRun, 'a new run');
+      assert.equal(restarted.status.name, 'RUNNING');
+      await eventually(
+        async () => ((await readyEvents()).length === 2 ? true : undefined),
+        20_000,
+        'ready again, written by the new run',
+      );
+      assert.equal((await getAccount(workspaceId, sessionId)).status, 'connected');
+      const qrs = (await listAccountEvents(pool, workspaceId, sessionId)).filter((event) => event.type === 'qr');
+      assert.equal(qrs.length, 1, 'the first scan only');
+    });
+
     it('bad input gets a problem with a stable code that names the field, and loses nothing', async () => {
       const workspaceId = uniqueId('ws');
       const accounts = `/v1/workspaces/${workspaceId}/accounts`;
