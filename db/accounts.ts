@@ -275,3 +275,28 @@ export async function listWorkspaceAccounts(
   const items = rows.slice(0, query.limit);
   return { items, nextCursor: rows.length > query.limit ? (items[items.length - 1]?.id ?? null) : null };
 }
+
+/**
+ * Of these session keys, those that name no account still live: none ever, deleted, or ended (failed). What a host
+ * keeps of such a session (its browser profile) is no longer anyone's.
+ */
+export async function endedSessionKeys(db: CommonQueryMethods, keys: readonly string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const pairs = keys.map(splitSessionKey);
+  const ended = await db.anyFirst(sql.type(z.object({ key: z.string() }))`
+    SELECT k.workspace_id || '.' || k.session_id AS key
+    FROM unnest(${sql.array(
+      pairs.map((pair) => pair.workspaceId),
+      'text',
+    )}::text[], ${sql.array(
+      pairs.map((pair) => pair.sessionId),
+      'text',
+    )}::text[]) AS k(workspace_id, session_id)
+    WHERE NOT EXISTS (
+      SELECT 1 FROM whatsapp_accounts a
+      WHERE a.workspace_id = k.workspace_id AND a.session_id = k.session_id AND a.deleted_at IS NULL
+        AND a.status <> 'failed'
+    )
+  `);
+  return new Set(ended);
+}

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { rm } from 'node:fs/promises';
 import type { DatabasePool } from 'slonik';
 import wwebjs from 'whatsapp-web.js';
+import { endedSessionKeys } from '../../db/accounts.js';
 import type { EngineAuthStore, LeaseFence } from '../../db/engine-auth.js';
 import { isPhoneNumber } from '../../domain/phone-number.js';
 import type { Logger } from '../../lib/logger.js';
@@ -12,6 +13,7 @@ import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../
 import { awaitBrowserExit, BrowserMemory, killOrphanedBrowsers } from './browser-processes.js';
 import { chromiumEnvironment } from './chromium-environment.js';
 import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
+import { ENDED_PROFILES_SWEEP_EVERY_MS, removeEndedProfiles } from './ended-profiles.js';
 import { ownLid, ownProfilePicture } from './own-profile.js';
 import {
   PostgresAuth,
@@ -61,9 +63,10 @@ export class WhatsAppWebEngine implements Engine {
   private readonly logins: EngineAuthStore;
   private readonly builds: WebBuilds;
   private readonly memory: BrowserMemory;
+  private readonly profilesSweep: NodeJS.Timeout;
 
   private constructor(
-    pool: DatabasePool,
+    private readonly pool: DatabasePool,
     databaseUrl: string,
     private readonly options: RealEngineOptions,
     private readonly log: Logger,
@@ -72,6 +75,8 @@ export class WhatsAppWebEngine implements Engine {
     this.logins = logins;
     this.builds = new WebBuilds({ ...options, fetchTimeoutMs: options.launchTimeoutMs });
     this.memory = new BrowserMemory(this.profilesDir);
+    this.profilesSweep = setInterval(() => void this.removeEndedProfiles(), ENDED_PROFILES_SWEEP_EVERY_MS);
+    this.profilesSweep.unref();
     // On the stand-in, the phone's side is played through the same control surface as the simulated engine.
     this.inbox = options.standIn
       ? new PhoneActionInbox(
@@ -94,6 +99,7 @@ export class WhatsAppWebEngine implements Engine {
   ): Promise<WhatsAppWebEngine> {
     const engine = new WhatsAppWebEngine(pool, databaseUrl, options, log, logins);
     await killOrphanedBrowsers(engine.profilesDir, log);
+    await engine.removeEndedProfiles();
     await engine.inbox?.start();
     return engine;
   }
@@ -315,7 +321,20 @@ export class WhatsAppWebEngine implements Engine {
     await this.logins.remove(sessionId);
   }
 
+  /** Best effort, again within the hour: a host that cannot read the accounts now keeps the profiles until then. */
+  private async removeEndedProfiles(): Promise<void> {
+    await removeEndedProfiles(
+      this.profilesDir,
+      () => new Set(this.clients.keys()),
+      (keys) => endedSessionKeys(this.pool, keys),
+      this.log,
+    ).catch((error: unknown) =>
+      this.log.warn({ err: String(error) }, 'could not remove the profiles of accounts that ended'),
+    );
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.profilesSweep);
     await this.inbox?.stop();
     await Promise.all([...this.clients.keys()].map((sessionId) => this.stopClient(sessionId)));
   }
