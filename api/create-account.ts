@@ -68,8 +68,9 @@ export async function createAccount(
         taskQueue: request.taskQueue,
         workflowId: accountWorkflowId(request.workspaceId, request.sessionId),
         // A create repeated after the account's workflow ended answers with the row and starts nothing: the account
-        // ended (logged out, failed, deleted). One whose workflow was terminated or timed out (an operator ended it
-        // in the Web UI) starts again: its new run names its row writes by itself, and resumes from the saved login.
+        // ended (logged out, failed, deleted). One whose workflow an operator terminated or cancelled in the Web UI
+        // starts again: the new run names its row writes by itself, believes only its own clients' events, has the
+        // old run's client stopped wherever it runs, and resumes from the saved login.
         workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         args: [
           {

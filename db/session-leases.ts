@@ -59,6 +59,11 @@ export interface StopRequest {
   throughGeneration: number;
   logout: boolean;
   forgetLogin: boolean;
+  /**
+   * Also the client of another run of this session, whatever its generation: asked by the account's live run, whose
+   * workflow was started again after an operator terminated the one before (that run's client stops nowhere else).
+   */
+  otherRuns?: boolean;
 }
 
 /**
@@ -75,11 +80,14 @@ export async function askHolderToStop(
 ): Promise<string | null> {
   const asked = await db.maybeOne(sql.type(z.object({ live_host: z.string().nullable() }))`
     UPDATE session_leases
-    SET stop_through_generation = GREATEST(COALESCE(stop_through_generation, 0), ${request.throughGeneration}),
+    SET stop_through_generation = GREATEST(
+          COALESCE(stop_through_generation, 0),
+          CASE WHEN account_run = ${request.accountRun} THEN ${request.throughGeneration} ELSE generation END),
         stop_logout = stop_logout OR ${request.logout},
         stop_forget_login = stop_forget_login OR ${request.forgetLogin}
-    WHERE session_id = ${sessionId} AND account_run = ${request.accountRun}
-      AND generation <= ${request.throughGeneration}
+    WHERE session_id = ${sessionId}
+      AND (account_run = ${request.accountRun} AND generation <= ${request.throughGeneration}
+        OR ${request.otherRuns ?? false} AND account_run IS DISTINCT FROM ${request.accountRun})
     RETURNING CASE WHEN NOT released AND expires_at > now() THEN host END AS live_host
   `);
   return asked?.live_host ?? null;

@@ -211,6 +211,7 @@ export class HostLeases {
               throughGeneration: client.generation - 1,
               logout: false,
               forgetLogin: false,
+              otherRuns: true,
             });
       if (asked !== null && !holderAsked) {
         holderAsked = true;

@@ -440,7 +440,12 @@ export class SessionHost {
     const reason = event.type === 'disconnected' ? { kind: event.kind, reason: event.reason } : {};
     this.log.info({ sessionId, generation: hosted.generation, event: event.type, ...reason }, 'engine event');
     hosted.outbox = hosted.outbox.then(async () => {
-      const sessionEvent: SessionEvent = { generation: hosted.generation, event, emittedAt };
+      const sessionEvent: SessionEvent = {
+        generation: hosted.generation,
+        ...(hosted.accountRun === null ? {} : { accountRun: hosted.accountRun }),
+        event,
+        emittedAt,
+      };
       if (event.type === 'ready') {
         // A restored login can turn ready before the engine's start has handed over its client.
         const session = hosted.session ?? (await hosted.engineStart?.catch(() => null));

@@ -28,6 +28,8 @@ export type EngineEvent =
 export interface SessionEvent {
   /** Increases on every (re)start of a session, so an event of an older client is never believed. */
   generation: number;
+  /** The account run the client was started for: generations count within a run, so another run's is never believed. */
+  accountRun?: string;
   event: EngineEvent;
   /** When the engine emitted it (worker clock, ms), so delivery latency can be measured end to end. */
   emittedAt: number;

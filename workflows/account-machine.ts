@@ -69,6 +69,9 @@ export class AccountMachine {
   // ---- What arrives (signal and update handlers): queued for the loop.
 
   receiveEvent(event: SessionEvent): void {
+    // A run started after an operator terminated the one before counts its generations from 1 again: the earlier
+    // run's client, until its host stops it, sends events of the same generations.
+    if (event.accountRun !== undefined && event.accountRun !== workflowInfo().firstExecutionRunId) return;
     if (event.generation === this.state.generation) this.inbox.events.push(event);
   }
 

@@ -101,6 +101,7 @@ function isOwnPhone(value: unknown): value is NonNullable<SessionEvent['ownPhone
 
 export const isSessionEvent: ShapeCheck<SessionEvent> = (fields): fields is Fields & SessionEvent =>
   Number.isSafeInteger(fields.generation) &&
+  isAbsentOr(fields.accountRun, isName) &&
   typeof fields.emittedAt === 'number' &&
   isEngineEvent(fields.event) &&
   isAbsentOr(fields.ownPhone, isOwnPhone);

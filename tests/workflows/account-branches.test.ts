@@ -251,6 +251,29 @@ describe('account workflow branches (real Temporal server, stubbed activities)',
     await account.ended();
   });
 
+  it('an event from a client of another run of the account (one an operator terminated) is not believed, whatever its generation', async () => {
+    const account = await startAccount();
+    const generation = await world.started(account.sessionId);
+    const { firstExecutionRunId } = await account.handle.describe().then((described) => ({
+      firstExecutionRunId: described.raw.workflowExecutionInfo?.firstRunId ?? described.runId,
+    }));
+    await messages.signalAccount(account.handle, messages.engineEventSignal, {
+      generation,
+      accountRun: 'a-run-an-operator-terminated',
+      event: { type: 'disconnected', kind: 'logout', reason: 'LOGOUT' },
+      emittedAt: Date.now(),
+    });
+    await messages.signalAccount(account.handle, messages.engineEventSignal, {
+      generation,
+      accountRun: firstExecutionRunId,
+      event: { type: 'authenticated' },
+      emittedAt: Date.now(),
+    });
+    await account.rowBecomes('authenticated', 'its own run’s event believed, the other run’s logout not');
+    await messages.signalAccount(account.handle, messages.deleteAccountSignal);
+    await account.ended();
+  });
+
   it('reconnect backoff: a session that cannot come back fails with reconnect_failed after the bounded attempts, its login forgotten', async () => {
     const account = await connectedAccount();
     account.host.startFailure = 'ChromiumCrashed';
