@@ -44,7 +44,11 @@ async function main() {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
   // A closed terminal: left to its default, SIGHUP would end this process at once and its services without a drain.
-  process.on('SIGHUP', () => void stopAll(0));
+  // Its output has nowhere to go from then on: a write that fails (EIO, EPIPE) must not end the stop half-way.
+  process.on('SIGHUP', () => {
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    void stopAll(0);
+  });
 
   await assertPortFree(config.API_PORT, config.API_HOST, 'API', 'set API_PORT');
   stack = await startStack({

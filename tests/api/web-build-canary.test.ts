@@ -61,7 +61,7 @@ describe('canary WhatsApp Web builds', { timeout: 240_000 }, () => {
       `canary ${id} decided`,
     );
 
-  it('a broken candidate is rolled back by the rule; the accounts it failed come back on the current build without a scan, also when the judge is retried after its decision; accounts outside are never touched', async () => {
+  it('a broken candidate is rolled back by the rule; the accounts it failed come back on the current build without a scan, and a judge retried after the decision names them again; accounts outside are never touched', async () => {
     const inside = uniqueId('ws-canary-in');
     const outside = uniqueId('ws-canary-out');
     const tried = [await connectedAccount(inside), await connectedAccount(inside), await connectedAccount(inside)];

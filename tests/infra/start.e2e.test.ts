@@ -16,7 +16,7 @@ import { envWithoutStack, runStartScript, type StartScriptRun } from '../helpers
 
 /** `npm start` on embedded defaults: everything comes up, Ctrl-C leaves nothing behind, the next start keeps the data. */
 describe('npm start (embedded Temporal and PostgreSQL)', { timeout: 300_000 }, () => {
-  it('starts, stops cleanly on SIGINT and on a closed terminal (SIGHUP), and a second start keeps every workflow and row', async () => {
+  it('starts, stops cleanly on SIGINT and on a hang-up (SIGHUP), and a second start keeps every workflow and row', async () => {
     const dataDir = join(testStackEnv().dataDir, 'start-e2e');
     const ports = {
       TEMPORAL_PORT: await findFreePort(),
