@@ -1,6 +1,7 @@
 import type { AccountEventType } from '../domain/account-event-types.js';
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 import { z } from 'zod';
+import { ENDED_WHILE_DISCONNECTED } from '../domain/account-endings.js';
 import { canMoveTo, type AccountStatus } from '../domain/account-status.js';
 import type { AccountWait } from '../domain/account-wait.js';
 import { appendAccountEvent, appliedChange, forgetLoginCodes, forgetShownQrs } from './account-events.js';
@@ -277,8 +278,16 @@ export async function listWorkspaceAccounts(
 }
 
 /**
- * Of these session keys, those that name no account still live: none ever, deleted, or ended (failed). What a host
- * keeps of such a session (its browser profile) is no longer anyone's.
+ * The account row `a` has ended: deleted, failed, or logged out (a `disconnected` whose reason is an ending's kind,
+ * domain/account-endings.ts). Nothing but a new account brings it back.
+ */
+export const ACCOUNT_ROW_ENDED = sql.fragment`(a.deleted_at IS NOT NULL OR a.status = 'failed'
+  OR (a.status = 'disconnected'
+    AND split_part(a.failure_reason, ':', 1) = ANY(${sql.array([...ENDED_WHILE_DISCONNECTED], 'text')})))`;
+
+/**
+ * Of these session keys, those that name no account still live: none ever, or one that ended. What a host keeps of
+ * such a session (its browser profile) is no longer anyone's.
  */
 export async function endedSessionKeys(db: CommonQueryMethods, keys: readonly string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
@@ -294,8 +303,7 @@ export async function endedSessionKeys(db: CommonQueryMethods, keys: readonly st
     )}::text[]) AS k(workspace_id, session_id)
     WHERE NOT EXISTS (
       SELECT 1 FROM whatsapp_accounts a
-      WHERE a.workspace_id = k.workspace_id AND a.session_id = k.session_id AND a.deleted_at IS NULL
-        AND a.status <> 'failed'
+      WHERE a.workspace_id = k.workspace_id AND a.session_id = k.session_id AND NOT ${ACCOUNT_ROW_ENDED}
     )
   `);
   return new Set(ended);

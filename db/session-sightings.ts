@@ -1,4 +1,6 @@
 import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import { ACCOUNT_ROW_ENDED } from './accounts.js';
 import { recordProfilePicture } from './profile-pictures.js';
 
 /** What one look at a session found alive: the row's `last_seen_at`, `web_version` and `engine_memory_bytes`. */
@@ -12,35 +14,46 @@ export interface SessionSighting {
 
 /**
  * One round of a host's checks, in one statement: each session found alive was seen now, runs this build and holds
- * this much memory. A row that is no longer connected (it moved on meanwhile) is left as it is.
+ * this much memory. A row that is no longer connected (it moved on meanwhile) is left as it is. Answers the sessions
+ * found alive whose accounts have ended: a client nobody stopped (its workflow was terminated before the account was
+ * deleted), which only the host that runs it can stop. A live workflow's ending stops its client too: whichever
+ * stop comes second finds nothing left to stop.
  */
-export async function recordSightings(db: CommonQueryMethods, sightings: SessionSighting[]): Promise<void> {
-  if (sightings.length === 0) return;
-  await db.query(sql.unsafe`
-    UPDATE whatsapp_accounts AS a
-    SET last_seen_at = now(),
-        web_version = COALESCE(s.web_version, a.web_version),
-        engine_memory_bytes = s.memory_bytes
-    FROM unnest(
-      ${sql.array(
-        sightings.map((s) => s.sessionId),
-        'text',
-      )},
-      ${sql.array(
-        sightings.map((s) => s.webVersion),
-        'text',
-      )},
-      ${sql.array(
-        sightings.map((s) => s.memoryBytes),
-        'int8',
-      )}
-    ) AS s(session_id, web_version, memory_bytes)
-        -- Hosts name sessions by their key, workspace_id.session_id (workflows/ids.ts).
-    WHERE a.workspace_id = split_part(s.session_id, '.', 1) AND a.session_id = split_part(s.session_id, '.', 2)
-      AND a.status = 'connected' AND a.deleted_at IS NULL
+export async function recordSightings(db: CommonQueryMethods, sightings: SessionSighting[]): Promise<string[]> {
+  if (sightings.length === 0) return [];
+  const ended = await db.anyFirst(sql.type(z.object({ session_id: z.string() }))`
+    WITH s AS (
+      SELECT * FROM unnest(
+        ${sql.array(
+          sightings.map((s) => s.sessionId),
+          'text',
+        )},
+        ${sql.array(
+          sightings.map((s) => s.webVersion),
+          'text',
+        )},
+        ${sql.array(
+          sightings.map((s) => s.memoryBytes),
+          'int8',
+        )}
+      ) AS s(session_id, web_version, memory_bytes)
+    ), seen AS (
+      UPDATE whatsapp_accounts AS a
+      SET last_seen_at = now(),
+          web_version = COALESCE(s.web_version, a.web_version),
+          engine_memory_bytes = s.memory_bytes
+      FROM s
+          -- Hosts name sessions by their key, workspace_id.session_id (workflows/ids.ts).
+      WHERE a.workspace_id = split_part(s.session_id, '.', 1) AND a.session_id = split_part(s.session_id, '.', 2)
+        AND a.status = 'connected' AND a.deleted_at IS NULL
+    )
+    SELECT s.session_id FROM s JOIN whatsapp_accounts a
+      ON a.workspace_id = split_part(s.session_id, '.', 1) AND a.session_id = split_part(s.session_id, '.', 2)
+    WHERE ${ACCOUNT_ROW_ENDED}
   `);
   for (const sighting of sightings) {
     if (sighting.profilePicture !== undefined)
       await recordProfilePicture(db, sighting.sessionId, sighting.profilePicture);
   }
+  return [...ended];
 }

@@ -51,3 +51,11 @@ export type EndingKind = keyof typeof ENDINGS;
 export function endingReason(kind: EndingKind, detail?: string): string {
   return detail === undefined ? kind : `${kind}:${detail}`;
 }
+
+/**
+ * The endings that leave an account `disconnected` rather than `failed` (a logout, a delete): with `failed` and a
+ * deleted row, what tells an account that ended from one that is only reconnecting (db/accounts.ts).
+ */
+export const ENDED_WHILE_DISCONNECTED: readonly EndingKind[] = (Object.keys(ENDINGS) as EndingKind[]).filter(
+  (kind) => ENDINGS[kind].status === 'disconnected',
+);

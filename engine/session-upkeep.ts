@@ -45,7 +45,8 @@ export class SessionUpkeep {
 
   constructor(
     private readonly host: SessionHost,
-    private readonly recordSightings: (sightings: SessionSighting[]) => Promise<void>,
+    /** Writes what a round found alive; answers those of them whose accounts have ended. */
+    private readonly recordSightings: (sightings: SessionSighting[]) => Promise<readonly string[]>,
     private readonly settings: SessionUpkeepSettings,
     private readonly log: Logger,
   ) {}
@@ -110,7 +111,7 @@ export class SessionUpkeep {
         }
       }
     }
-    if (sightings.length > 0) await this.recordSightings(sightings);
+    if (sightings.length > 0) await this.stopEnded(await this.recordSightings(sightings));
     await this.recycleOne(overLimit);
     // Only a round over every session knows which are gone; one over a few would walk the whole host for them.
     if (!only) this.forgetSessionsGone();
@@ -177,6 +178,22 @@ export class SessionUpkeep {
     const reason = why === UPKEEP_RESTART_REASONS.unresponsive ? why : `${UPKEEP_RESTART_REASONS.unresponsive}:${why}`;
     if (await this.host.restart(sessionId, generation, reason))
       this.log.warn({ sessionId, generation, reason }, 'restarting a session that stopped answering');
+  }
+
+  /**
+   * A client still connected for an account that has ended: its workflow was terminated before the account was
+   * deleted or ended, so nobody else will stop it. It is stopped as an ending stops a client: the device unlinked
+   * from the phone, the login forgotten on this host.
+   */
+  private async stopEnded(sessionIds: readonly string[]): Promise<void> {
+    for (const sessionId of sessionIds) {
+      this.log.warn({ sessionId }, 'stopping a client whose account has ended');
+      await this.host
+        .stop(sessionId, { logout: true, forgetLogin: true })
+        .catch((error: unknown) =>
+          this.log.warn({ sessionId, err: String(error) }, 'could not stop a client whose account has ended'),
+        );
+    }
   }
 
   /** The largest quiet session over the limit is restarted; the others wait for later rounds. */

@@ -6,6 +6,7 @@ import type { DatabasePool } from 'slonik';
 import { endAccount } from '../../db/account-lifecycle.js';
 import { endedSessionKeys, insertAccount } from '../../db/accounts.js';
 import { ensureWorkspace } from '../../db/workspaces.js';
+import { ENDINGS, endingReason } from '../../domain/account-endings.js';
 import { sessionKey } from '../../domain/session-key.js';
 import { removeEndedProfiles, sessionKeyOfProfile } from '../../engine/real/ended-profiles.js';
 import { profileName, savedLoginMarkerName } from '../../engine/real/postgres-auth.js';
@@ -52,19 +53,21 @@ describe('a host removes the profiles of accounts that ended', () => {
     const loggedOut = await account('logged-out');
     const deletedButRunningHere = await account('running');
     const unknown = sessionKey(workspaceId, uniqueId('never'));
-    const end = (key: string, softDelete: boolean) =>
-      endAccount(pool, {
+    const end = (key: string, kind: 'deleted' | 'logged_out') => {
+      const { status, eventType, softDelete, forgetLogin } = ENDINGS[kind];
+      return endAccount(pool, {
         sessionId: key,
-        status: 'failed',
-        reason: softDelete ? 'deleted' : 'logged_out',
-        eventType: softDelete ? 'session_deleted' : 'logged_out',
+        status,
+        reason: endingReason(kind),
+        eventType,
         softDelete,
-        forgetLogin: true,
+        forgetLogin,
         dedupeKey: uniqueId('end'),
       });
-    await end(deleted, true);
-    await end(loggedOut, false);
-    await end(deletedButRunningHere, true);
+    };
+    await end(deleted, 'deleted');
+    await end(loggedOut, 'logged_out');
+    await end(deletedButRunningHere, 'deleted');
 
     const everyKey = [live, deleted, loggedOut, deletedButRunningHere, unknown];
     for (const key of everyKey) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { listAccountEvents } from '../../db/account-events.js';
+import { sessionHost } from '../../db/session-leases.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
 import { buildTestApi, type TestApi } from '../helpers/api.js';
 import { eventually, uniqueId } from '../helpers/context.js';
@@ -159,6 +160,24 @@ describe('session upkeep: every connected session checked by its host, restarted
       },
       20_000,
       'the account’s build in wa_sessions_by_web_version',
+    );
+  });
+
+  it('a client still connected for an account deleted after an operator terminated its workflow is stopped by its host', async () => {
+    const { workspaceId, sessionId, handle } = await connectedAccount();
+    const key = await stack.accounts.key(sessionId);
+    assert.ok(await sessionHost(stack.pool, key), 'its client runs under a lease');
+    await handle.terminate('an operator ended it in the Web UI');
+    // The workflow is over: the API ends the account itself, and no workflow is left to stop the client.
+    const deleted = await api.as(api.adminKey, {
+      method: 'DELETE',
+      url: `/v1/workspaces/${workspaceId}/accounts/${sessionId}`,
+    });
+    assert.equal(deleted.statusCode, 202, deleted.body);
+    await eventually(
+      async () => ((await sessionHost(stack.pool, key)) === null ? true : undefined),
+      20_000,
+      'the client stopped and its lease given up',
     );
   });
 });
