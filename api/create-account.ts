@@ -1,3 +1,4 @@
+import { accountHasEnded } from '../domain/account-endings.js';
 import type { StoredProxy } from '../db/proxy-settings.js';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
@@ -60,8 +61,14 @@ export async function createAccount(
     request.defaultLiveAccountLimit ?? null,
     request.takeCreation,
   );
-  // A deleted account stays deleted, also once Temporal no longer remembers its workflow.
-  if (row.deleted_at !== null) return { row, created };
+  // An account that ended (deleted, failed, logged out) stays ended, also once Temporal no longer remembers its
+  // workflow, and also when an operator terminated that workflow after it had written the ending.
+  const ended = accountHasEnded({
+    deleted: row.deleted_at !== null,
+    status: row.status,
+    failureReason: row.failure_reason,
+  });
+  if (ended) return { row, created };
   try {
     await withTemporalDeadline(temporal, () =>
       temporal.workflow.start(accountConnection, {

@@ -283,7 +283,7 @@ export async function listWorkspaceAccounts(
  */
 export const ACCOUNT_ROW_ENDED = sql.fragment`(a.deleted_at IS NOT NULL OR a.status = 'failed'
   OR (a.status = 'disconnected'
-    AND split_part(a.failure_reason, ':', 1) = ANY(${sql.array([...ENDED_WHILE_DISCONNECTED], 'text')})))`;
+    AND COALESCE(split_part(a.failure_reason, ':', 1) = ANY(${sql.array([...ENDED_WHILE_DISCONNECTED], 'text')}), false)))`;
 
 /**
  * Of these session keys, those that name no account still live: none ever, or one that ended. What a host keeps of

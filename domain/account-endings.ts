@@ -59,3 +59,13 @@ export function endingReason(kind: EndingKind, detail?: string): string {
 export const ENDED_WHILE_DISCONNECTED: readonly EndingKind[] = (Object.keys(ENDINGS) as EndingKind[]).filter(
   (kind) => ENDINGS[kind].status === 'disconnected',
 );
+
+/**
+ * The account has ended, as its row says: deleted, failed, or disconnected by an ending (a logout, a delete). Nothing
+ * but a new account brings it back. The same test in SQL: db/accounts.ts ACCOUNT_ROW_ENDED.
+ */
+export function accountHasEnded(row: { deleted: boolean; status: string; failureReason: string | null }): boolean {
+  if (row.deleted || row.status === 'failed') return true;
+  if (row.status !== 'disconnected' || row.failureReason === null) return false;
+  return (ENDED_WHILE_DISCONNECTED as readonly string[]).includes(row.failureReason.split(':')[0] ?? '');
+}

@@ -5,6 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import type { DatabasePool } from 'slonik';
 import { WAIT_EVENT_TYPES } from '../../domain/account-wait.js';
 import { listAccountEvents } from '../../db/account-events.js';
+import { endAccount } from '../../db/account-lifecycle.js';
+import { ENDINGS, endingReason } from '../../domain/account-endings.js';
+import { sessionKey } from '../../domain/session-key.js';
 import { accountWorkflowId } from '../../workflows/ids.js';
 import type { ChildHandle } from '../../lib/child-process.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
@@ -354,6 +357,35 @@ describe(
       assert.equal((await getAccount(workspaceId, sessionId)).status, 'connected');
       const qrs = (await listAccountEvents(pool, workspaceId, sessionId)).filter((event) => event.type === 'qr');
       assert.equal(qrs.length, 1, 'the first scan only');
+    });
+
+    it('an account whose workflow was terminated after it had logged out is not started again by a create', async () => {
+      const workspaceId = uniqueId('ws-ended-terminated');
+      const sessionId = uniqueId('ended-terminated');
+      const create = () =>
+        api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { sessionId } });
+      assert.equal((await create()).statusCode, 201);
+      await eventually(async () => ((await getAccount(workspaceId, sessionId)).qr ? true : undefined), 20_000, 'a QR');
+      const handle = temporal.workflow.getHandle(accountWorkflowId(workspaceId, sessionId));
+      const terminatedRun = (await handle.describe()).runId;
+      // Its logout was written; the operator terminated the workflow before it had finished ending.
+      await handle.terminate('an operator ended it in the Web UI');
+      const { status, eventType, softDelete, forgetLogin } = ENDINGS.logged_out;
+      await endAccount(pool, {
+        sessionId: sessionKey(workspaceId, sessionId),
+        status,
+        eventType,
+        softDelete,
+        forgetLogin,
+        reason: endingReason('logged_out'),
+        dedupeKey: uniqueId('logout'),
+      });
+
+      const again = await create();
+      assert.equal(again.statusCode, 200, again.body);
+      assert.equal(again.json().failureReason, 'logged_out');
+      const described = await handle.describe();
+      assert.deepEqual([described.runId, described.status.name], [terminatedRun, 'TERMINATED'], 'no new run');
     });
 
     it('bad input gets a problem with a stable code that names the field, and loses nothing', async () => {
