@@ -48,7 +48,9 @@ export function createEngineSessionActivities(
       const settings = await startSettings(input.sessionId);
       seats.seatTaken(input.sessionId);
       try {
-        return { events: await whileHeartbeating(() => host.start({ ...input, ...settings })) };
+        // A workflow terminated meanwhile answers its start's heartbeat with a cancellation: the start gives up.
+        const { cancellationSignal } = Context.current();
+        return { events: await whileHeartbeating(() => host.start({ ...input, ...settings }, cancellationSignal)) };
       } catch (error) {
         // Stopped here before it was up (this host is draining): the account asks for another host at once.
         if (error instanceof SessionStoppedWhileStarting)

@@ -123,7 +123,7 @@ export class SessionHost {
    * (or START_EVENTS_WAIT_MS); later events go to the sink. A repeated start of the same generation of the same run
    * (an activity retry) answers what the start under way answers, or nothing once it has answered: those events went out.
    */
-  async start(params: StartSession): Promise<SessionEvent[]> {
+  async start(params: StartSession, abandoned?: AbortSignal): Promise<SessionEvent[]> {
     const existing = this.sessions.get(params.sessionId);
     // A new run of the account (its workflow started again after it was terminated) counts from generation 1 again:
     // its start replaces the client of the run before it.
@@ -171,7 +171,7 @@ export class SessionHost {
     ]).catch((error: unknown) =>
       this.log.warn({ sessionId: params.sessionId, err: String(error) }, 'stopping the replaced client failed'),
     );
-    const starting = replaced.then(() => this.startHosted(params, hosted));
+    const starting = replaced.then(() => this.startHosted(params, hosted, abandoned));
     hosted.starting = starting;
     try {
       return await starting;
@@ -180,21 +180,28 @@ export class SessionHost {
     }
   }
 
-  private async startHosted(params: StartSession, hosted: HostedSession): Promise<SessionEvent[]> {
+  private async startHosted(
+    params: StartSession,
+    hosted: HostedSession,
+    abandoned: AbortSignal | undefined,
+  ): Promise<SessionEvent[]> {
     // A stop can come while the start waits for the lease or for the engine (a drain, a newer generation): the stop
     // finds nothing to destroy or release yet, so the start does it once it has them.
     const stoppedMeanwhile = () => this.sessions.get(params.sessionId) !== hosted;
+    // A start its workflow no longer wants (terminated while this waited for the lease) asks nothing more of the
+    // holder: it would ask a newer run's client to stop.
+    const unwanted = () => stoppedMeanwhile() || abandoned?.aborted === true;
     try {
-      if (stoppedMeanwhile()) throw new SessionStoppedWhileStarting(params.sessionId);
+      if (unwanted()) throw new SessionStoppedWhileStarting(params.sessionId);
       if (this.leases) {
         const accountRun = params.accountRun ?? null;
         hosted.epoch = await this.leases.acquire(params.sessionId, {
           client: accountRun === null ? null : { accountRun, generation: params.generation },
-          stillWanted: () => !stoppedMeanwhile(),
+          stillWanted: () => !unwanted(),
         });
         if (hosted.epoch === null) throw new SessionStoppedWhileStarting(params.sessionId);
       }
-      if (stoppedMeanwhile()) throw new SessionStoppedWhileStarting(params.sessionId);
+      if (unwanted()) throw new SessionStoppedWhileStarting(params.sessionId);
       hosted.engineStart = this.engine.start({
         sessionId: params.sessionId,
         pairingPhoneNumber: params.pairingPhoneNumber,

@@ -42,6 +42,8 @@ export class SessionUpkeep {
   /** Sessions that turned ready since the round that looks at them was queued. */
   private readonly justReady = new Set<string>();
   private justReadyRoundQueued = false;
+  /** Clients of ended accounts being stopped, by session. */
+  private readonly stoppingEnded = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly host: SessionHost,
@@ -75,6 +77,7 @@ export class SessionUpkeep {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.round;
+    await Promise.all(this.stoppingEnded.values());
   }
 
   /**
@@ -111,7 +114,7 @@ export class SessionUpkeep {
         }
       }
     }
-    if (sightings.length > 0) await this.stopEnded(await this.recordSightings(sightings));
+    if (sightings.length > 0) this.stopEnded(await this.recordSightings(sightings));
     await this.recycleOne(overLimit);
     // Only a round over every session knows which are gone; one over a few would walk the whole host for them.
     if (!only) this.forgetSessionsGone();
@@ -183,16 +186,19 @@ export class SessionUpkeep {
   /**
    * A client still connected for an account that has ended: its workflow was terminated before the account was
    * deleted or ended, so nobody else will stop it. It is stopped as an ending stops a client: the device unlinked
-   * from the phone, the login forgotten on this host.
+   * from the phone, the login forgotten on this host. Outside the round: a logout that hangs holds up no check.
    */
-  private async stopEnded(sessionIds: readonly string[]): Promise<void> {
+  private stopEnded(sessionIds: readonly string[]): void {
     for (const sessionId of sessionIds) {
+      if (this.stoppingEnded.has(sessionId)) continue;
       this.log.warn({ sessionId }, 'stopping a client whose account has ended');
-      await this.host
+      const stopping = this.host
         .stop(sessionId, { logout: true, forgetLogin: true })
         .catch((error: unknown) =>
           this.log.warn({ sessionId, err: String(error) }, 'could not stop a client whose account has ended'),
-        );
+        )
+        .finally(() => this.stoppingEnded.delete(sessionId));
+      this.stoppingEnded.set(sessionId, stopping);
     }
   }
 
