@@ -25,7 +25,7 @@ export function sessionKeyOfProfile(name: string): string | null {
  */
 export async function removeEndedProfiles(
   profilesDir: string,
-  runningHere: () => ReadonlySet<string>,
+  isRunningHere: (key: string) => boolean,
   endedOf: (keys: readonly string[]) => Promise<ReadonlySet<string>>,
   log: Logger,
 ): Promise<number> {
@@ -38,7 +38,7 @@ export async function removeEndedProfiles(
   let removed = 0;
   for (const key of ended) {
     // A session started here since the accounts were read is running: an ended account never starts again.
-    if (runningHere().has(key)) continue;
+    if (isRunningHere(key)) continue;
     await rm(join(profilesDir, profileName(key)), { recursive: true, force: true });
     await rm(join(profilesDir, savedLoginMarkerName(key)), { force: true });
     removed += 1;

@@ -325,7 +325,7 @@ export class WhatsAppWebEngine implements Engine {
   private async removeEndedProfiles(): Promise<void> {
     await removeEndedProfiles(
       this.profilesDir,
-      () => new Set(this.clients.keys()),
+      (key) => this.clients.has(key),
       (keys) => endedSessionKeys(this.pool, keys),
       this.log,
     ).catch((error: unknown) =>

@@ -52,6 +52,9 @@ describe(
       return response.json();
     };
 
+    const createIn = (workspaceId: string, sessionId: string) =>
+      api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { sessionId } });
+
     it('create → QR → scan → connected → delete', async () => {
       const workspaceId = uniqueId('ws');
       const created = await api.as(api.adminKey, {
@@ -326,8 +329,7 @@ describe(
     it('an account whose workflow an operator terminated starts again on a repeated create, from its saved login: connected again, no second QR', async () => {
       const workspaceId = uniqueId('ws-terminated');
       const sessionId = uniqueId('terminated');
-      const create = () =>
-        api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { sessionId } });
+      const create = () => createIn(workspaceId, sessionId);
       assert.equal((await create()).statusCode, 201);
       await eventually(async () => ((await getAccount(workspaceId, sessionId)).qr ? true : undefined), 20_000, 'a QR');
       const scanned = await api.as(api.adminKey, {
@@ -362,8 +364,7 @@ describe(
     it('an account whose workflow was terminated after it had logged out is not started again by a create', async () => {
       const workspaceId = uniqueId('ws-ended-terminated');
       const sessionId = uniqueId('ended-terminated');
-      const create = () =>
-        api.as(api.adminKey, { method: 'POST', url: `/v1/workspaces/${workspaceId}/accounts`, payload: { sessionId } });
+      const create = () => createIn(workspaceId, sessionId);
       assert.equal((await create()).statusCode, 201);
       await eventually(async () => ((await getAccount(workspaceId, sessionId)).qr ? true : undefined), 20_000, 'a QR');
       const handle = temporal.workflow.getHandle(accountWorkflowId(workspaceId, sessionId));

@@ -79,7 +79,7 @@ describe('a host removes the profiles of accounts that ended', () => {
 
     const removed = await removeEndedProfiles(
       profilesDir,
-      () => new Set([deletedButRunningHere]),
+      (key) => key === deletedButRunningHere,
       (keys) => endedSessionKeys(pool, keys),
       testLog,
     );

@@ -102,6 +102,41 @@ export function useSimulatedWorkerStack(extraEnv: NodeJS.ProcessEnv = FAST_SIMUL
   return stack;
 }
 
+export interface WorkerHosts {
+  pool: DatabasePool;
+  client: Client;
+  /** Starts a worker process (a host) on the queue; every one started is stopped after the block's tests. */
+  start(extraEnv: NodeJS.ProcessEnv, taskQueue: string): ReturnType<typeof startTestWorker>;
+}
+
+/**
+ * For a describe block whose tests start, kill and replace worker processes themselves: a database pool and a
+ * Temporal client opened before its tests, and each worker it started stopped after them with `stopWith`.
+ */
+export function useWorkerHosts(stopWith: 'SIGTERM' | 'SIGKILL'): WorkerHosts {
+  const workers: ChildHandle[] = [];
+  let closeClient: (() => Promise<void>) | undefined;
+  const hosts: WorkerHosts = {
+    pool: undefined as unknown as DatabasePool,
+    client: undefined as unknown as Client,
+    async start(extraEnv, taskQueue) {
+      const started = await startTestWorker(extraEnv, taskQueue);
+      workers.push(started.worker);
+      return started;
+    },
+  };
+  before(async () => {
+    hosts.pool = await openPool();
+    ({ client: hosts.client, close: closeClient } = await openTemporalClient());
+  });
+  after(async () => {
+    for (const worker of workers) await worker.stop(stopWith);
+    await closeClient?.();
+    await hosts.pool?.end();
+  });
+  return hosts;
+}
+
 /** A pool logged in as production's API is (its role), for an API a test builds in its own process. */
 export async function apiRolePool(taskQueue?: string): Promise<DatabasePool> {
   return createDatabasePool(await testProcessDatabaseUrl('api'), { maximumPoolSize: 10, taskQueue });

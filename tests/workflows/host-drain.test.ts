@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
-import type { DatabasePool } from 'slonik';
+import { describe, it } from 'node:test';
 import type { ChildHandle } from '../../lib/child-process.js';
 import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
-import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
-import { startTestWorker } from '../helpers/worker-process.js';
+import { eventually, uniqueId } from '../helpers/context.js';
+import { useWorkerHosts } from '../helpers/worker-process.js';
 
 /** `count` accounts created, scanned and connected on the accounts' queue. */
 async function connectedSessions(accounts: AccountDriver, count: number) {
@@ -26,34 +24,19 @@ function exitWithin(worker: ChildHandle, withinMs: number): Promise<unknown> {
 
 /** SIGTERM on a host: it takes no new session, hands its sessions to the other hosts without a scan, and exits. */
 describe('host drain', { timeout: 300_000 }, () => {
-  let pool: DatabasePool;
-  let client: Client;
-  let closeClient: () => Promise<void>;
-  const workers: ChildHandle[] = [];
+  const hosts = useWorkerHosts('SIGKILL');
   const taskQueue = uniqueId('tq-drain');
-
-  before(async () => {
-    pool = await openPool();
-    ({ client, close: closeClient } = await openTemporalClient());
-  });
-  after(async () => {
-    for (const worker of workers) await worker.stop('SIGKILL');
-    await closeClient?.();
-    await pool?.end();
-  });
 
   it('the draining host’s sessions connect again on another host from their saved logins, and it exits by itself', async () => {
     const env = { ...FAST_SIMULATOR_ENV, HOST_SESSION_STARTS_PER_SECOND: '10' };
-    const first = await startTestWorker(env, taskQueue);
-    workers.push(first.worker);
-    const accounts = new AccountDriver(pool, client, taskQueue);
+    const first = await hosts.start(env, taskQueue);
+    const accounts = new AccountDriver(hosts.pool, hosts.client, taskQueue);
     const sessions = await connectedSessions(accounts, 3);
     const qrEventsBefore = await Promise.all(
       sessions.map(async ({ sessionId }) => (await accounts.eventTypes(sessionId)).filter((t) => t === 'qr').length),
     );
 
-    const second = await startTestWorker(env, taskQueue);
-    workers.push(second.worker);
+    await hosts.start(env, taskQueue);
     first.worker.process.kill('SIGTERM');
     const exitCode = await exitWithin(first.worker, 60_000);
     assert.equal(exitCode, 0, 'the drained host exited by itself');
@@ -84,9 +67,8 @@ describe('host drain', { timeout: 300_000 }, () => {
   it('a host alone does not wait out its grace: no other host takes its sessions, so it stops the rest and exits', async () => {
     const aloneQueue = uniqueId('tq-drain-alone');
     const env = { ...FAST_SIMULATOR_ENV, HOST_SESSION_STARTS_PER_SECOND: '50', HOST_DRAIN_GRACE_MS: '90000' };
-    const alone = await startTestWorker(env, aloneQueue);
-    workers.push(alone.worker);
-    const accounts = new AccountDriver(pool, client, aloneQueue);
+    const alone = await hosts.start(env, aloneQueue);
+    const accounts = new AccountDriver(hosts.pool, hosts.client, aloneQueue);
     const sessions = await connectedSessions(accounts, 10);
 
     const signalledAt = Date.now();
@@ -97,24 +79,21 @@ describe('host drain', { timeout: 300_000 }, () => {
     assert.match(await readFile(alone.logFile, 'utf8'), /"handedOver":8,"stoppedAtOnce":2/);
     assert.ok(Date.now() - signalledAt < 30_000, `exited ${Date.now() - signalledAt} ms after SIGTERM`);
 
-    const next = await startTestWorker(env, aloneQueue);
-    workers.push(next.worker);
+    await hosts.start(env, aloneQueue);
     for (const { sessionId } of sessions) await accounts.reconnected(sessionId, 60_000, 'connected on the next host');
   });
   it('a host whose terminal closed (SIGHUP) drains as on SIGTERM, and exits by itself', async () => {
     const queue = uniqueId('tq-drain-hangup');
     const env = { ...FAST_SIMULATOR_ENV, HOST_SESSION_STARTS_PER_SECOND: '50', HOST_DRAIN_GRACE_MS: '90000' };
-    const host = await startTestWorker(env, queue);
-    workers.push(host.worker);
-    const accounts = new AccountDriver(pool, client, queue);
+    const host = await hosts.start(env, queue);
+    const accounts = new AccountDriver(hosts.pool, hosts.client, queue);
     const sessions = await connectedSessions(accounts, 2);
 
     host.worker.process.kill('SIGHUP');
     assert.equal(await exitWithin(host.worker, 60_000), 0, 'drained and exited, not killed by the signal');
     assert.match(await readFile(host.logFile, 'utf8'), /"handedOver":2/);
 
-    const next = await startTestWorker(env, queue);
-    workers.push(next.worker);
+    await hosts.start(env, queue);
     for (const { sessionId } of sessions) await accounts.reconnected(sessionId, 60_000, 'connected on the next host');
   });
 });

@@ -1,35 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Client } from '@temporalio/client';
-import type { DatabasePool } from 'slonik';
-import type { ChildHandle } from '../../lib/child-process.js';
+import { describe, it } from 'node:test';
 import { AccountDriver, FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
-import { eventually, openPool, openTemporalClient, uniqueId } from '../helpers/context.js';
-import { startTestWorker } from '../helpers/worker-process.js';
+import { eventually, uniqueId } from '../helpers/context.js';
+import { useWorkerHosts } from '../helpers/worker-process.js';
 
 const ORDER = ['qr_scanning', 'authenticated', 'connected'];
 
 describe('a worker process killed mid-connection', { timeout: 180_000 }, () => {
-  let pool: DatabasePool;
-  let client: Client;
-  let closeClient: () => Promise<void>;
-  const workers: ChildHandle[] = [];
-
-  before(async () => {
-    pool = await openPool();
-    ({ client, close: closeClient } = await openTemporalClient());
-  });
-  after(async () => {
-    for (const worker of workers) await worker.stop('SIGTERM');
-    await closeClient?.();
-    await pool?.end();
-  });
+  const hosts = useWorkerHosts('SIGTERM');
 
   it('SIGKILL after the scan: a new worker finishes the connection from the saved auth, never going back', async () => {
     const taskQueue = uniqueId('tq-crash');
-    const first = await startTestWorker(FAST_SIMULATOR_ENV, taskQueue);
-    workers.push(first.worker);
-    const accounts = new AccountDriver(pool, client, taskQueue);
+    const first = await hosts.start(FAST_SIMULATOR_ENV, taskQueue);
+    const accounts = new AccountDriver(hosts.pool, hosts.client, taskQueue);
     const { sessionId } = await accounts.create({
       timings: { hostHeartbeatTimeoutMs: 2_000, hostScheduleToStartMs: 3_000 },
     });
@@ -42,8 +25,7 @@ describe('a worker process killed mid-connection', { timeout: 180_000 }, () => {
     first.worker.process.kill('SIGKILL');
     await first.worker.exited;
 
-    const second = await startTestWorker(FAST_SIMULATOR_ENV, taskQueue);
-    workers.push(second.worker);
+    await hosts.start(FAST_SIMULATOR_ENV, taskQueue);
     const row = await accounts.rowWithStatus(sessionId, 'connected', 60_000);
     assert.equal(row.phone_number, phone);
     const history = await accounts.statusHistory(sessionId);
@@ -59,17 +41,15 @@ describe('a worker process killed mid-connection', { timeout: 180_000 }, () => {
 
   it("a host SIGKILLed under a connected session: a live host sees its lease lapse and tells that session, long before the watch's heartbeat would; the move costs three workflow tasks, the restored login's events coming with its start", async () => {
     const taskQueue = uniqueId('tq-lapse');
-    const first = await startTestWorker(FAST_SIMULATOR_ENV, taskQueue);
-    workers.push(first.worker);
-    const accounts = new AccountDriver(pool, client, taskQueue);
+    const first = await hosts.start(FAST_SIMULATOR_ENV, taskQueue);
+    const accounts = new AccountDriver(hosts.pool, hosts.client, taskQueue);
     // The production backstop: the watch's heartbeat would take 10 minutes to notice.
     const { sessionId, handle } = await accounts.create({ timings: { hostHeartbeatTimeoutMs: 600_000 } });
     await accounts.showingQr(sessionId);
     const phone = randomPhone();
     await accounts.phone(sessionId, 'scan', { phone });
     await accounts.rowWithStatus(sessionId, 'connected');
-    const second = await startTestWorker(FAST_SIMULATOR_ENV, taskQueue);
-    workers.push(second.worker);
+    await hosts.start(FAST_SIMULATOR_ENV, taskQueue);
 
     const killedAt = Date.now();
     first.worker.process.kill('SIGKILL');
