@@ -230,6 +230,9 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     if (replacedAtOnce) await startHost();
     // Its clients count as running until its leases run out; then every session must run on another host.
     await waitForSettled(pool, options.sessions, 30 * 60_000, victim.name);
+    // A session counts once its new client runs; its workflow's last task of the move may still be on its way, and
+    // a quiet move writes no row to wait for. Its CPU is read after a short tail (the idle subtracted covers it).
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
     clearInterval(sampler);
     const moveProfilePath = join(
       options.outDir,
@@ -266,6 +269,7 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
     const killAway = await timeAwayFromConnected(pool, WORKSPACE, killedAt);
     const killOverlaps = await overlappingOwners(pool, PREFIX, { host: victim.name, at: killedAt });
     const killAwaySeconds = await awayFromConnected(pool, killedAt);
+    const killWithoutAClient = await withoutAClient(pool, killedAt, { host: victim.name, at: killedAt });
     if (!replacedAtOnce) await startHost();
 
     // 4. Rolling restart: each host drained (SIGTERM), then replaced, once the others run every session.
@@ -312,6 +316,8 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
           Math.round((restores.perSecond / (options.sessions / connectSeconds)) * 100) / 100,
         longestAwayFromConnectedSeconds: Math.round(killAway.longestMs / 1000),
         awayFromConnectedSeconds: killAwaySeconds,
+        // A move back within hostMoveQuietMs writes no row: the time each session ran no client says what it lost.
+        withoutAClientSeconds: killWithoutAClient,
         twoOwners: killOverlaps.length,
         // Whole stack's CPU per session, above what the same time idle costs: a move against a first connection.
         cpuMsPerRestore: Math.round(restoreCpuMs / Math.max(1, orphaned)),
@@ -352,6 +358,7 @@ export async function runFleet(options: FleetOptions): Promise<Record<string, un
         accountsMoved: rollingAway.accountsAway,
         longestAwayFromConnectedSeconds: Math.round(rollingAway.longestMs / 1000),
         awayFromConnectedSeconds: await awayFromConnected(pool, rollingAt),
+        withoutAClientSeconds: await withoutAClient(pool, rollingAt),
       },
       rescans: (await qrEventCount(pool, WORKSPACE)) - qrEvents,
       failed: await failedCount(pool, WORKSPACE),
@@ -506,4 +513,25 @@ async function awayFromConnected(pool: DatabasePool, sinceMs: number) {
     GROUP BY down.id, down.occurred_at
   `);
   return away.length > 0 ? summarize([...away]) : null;
+}
+
+/**
+ * For each client of the fleet's sessions that started since `sinceMs` after an earlier one: how long the session ran
+ * no client in between (the earlier one's end, or for a killed host's clients the kill, to the later one's start).
+ */
+async function withoutAClient(pool: DatabasePool, sinceMs: number, killed?: { host: string; at: number }) {
+  const gaps = await pool.anyFirst(sql.type(z.object({ seconds: z.number() }))`
+    SELECT EXTRACT(EPOCH FROM later.started_at - COALESCE(
+             earlier.ended_at,
+             CASE WHEN earlier.host = ${killed?.host ?? ''} THEN to_timestamp(${(killed?.at ?? 0) / 1000}) END,
+             later.started_at))::float8 AS seconds
+    FROM session_clients later
+    JOIN LATERAL (
+      SELECT host, ended_at FROM session_clients e
+      WHERE e.session_id = later.session_id AND e.id < later.id ORDER BY e.id DESC LIMIT 1
+    ) earlier ON true
+    WHERE split_part(later.session_id, '.', 2) LIKE ${`${PREFIX}%`}
+      AND later.started_at >= to_timestamp(${sinceMs / 1000})
+  `);
+  return gaps.length > 0 ? summarize(gaps.map((seconds) => Math.max(0, seconds))) : null;
 }

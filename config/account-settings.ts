@@ -11,6 +11,7 @@ export const accountTimingsSchema = z
     hostWaitNoticeMs: milliseconds,
     hostScheduleToStartMs: milliseconds,
     hostHeartbeatTimeoutMs: milliseconds,
+    hostMoveQuietMs: z.number().int().nonnegative(),
     phoneExtractionBudgetMs: milliseconds,
     reconnectBaseDelayMs: milliseconds,
     reconnectMaxDelayMs: milliseconds,

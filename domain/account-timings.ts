@@ -17,6 +17,12 @@ export interface AccountTimings {
    * sessions are told; a long timeout keeps idle sessions from costing Temporal a heartbeat each every few seconds.
    */
   hostHeartbeatTimeoutMs: number;
+  /**
+   * A connected session whose host was lost moves to another host; its row keeps saying `connected` for this long,
+   * and a move back within it, with the same phone, writes nothing: backends see no flap for a move they could not
+   * act on. Past it (or at once, with 0) the row says `disconnected` (`host_lost`) until the session is back.
+   */
+  hostMoveQuietMs: number;
   /** Phone extraction retries until this budget is spent, then the account fails. */
   phoneExtractionBudgetMs: number;
   /** Reconnect backoff: first delay, cap, and how many attempts before giving up. */
@@ -31,6 +37,7 @@ export const DEFAULT_TIMINGS: AccountTimings = {
   hostWaitNoticeMs: 5_000,
   hostScheduleToStartMs: 15_000,
   hostHeartbeatTimeoutMs: 10 * 60_000,
+  hostMoveQuietMs: 10_000,
   phoneExtractionBudgetMs: 60_000,
   reconnectBaseDelayMs: 1_000,
   reconnectMaxDelayMs: 60_000,

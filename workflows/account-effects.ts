@@ -68,8 +68,8 @@ export class AccountEffects {
       case 'startEngine': {
         const { taskQueue, generation, resuming } = effect;
         try {
-          await this.session.start(taskQueue, generation);
-          return { type: 'engineStarted', taskQueue, generation, resuming };
+          const { judgedByCanary } = await this.session.start(taskQueue, generation);
+          return { type: 'engineStarted', taskQueue, generation, resuming, judgedByCanary };
         } catch (error) {
           return { type: 'engineStartFailed', reason: failureReason(error, 'engine_start_failed'), resuming };
         }

@@ -165,7 +165,10 @@ export class AccountMachine {
       this.inbox.placementAnswers.length === 0 &&
       !this.hasQueuedRequests();
     const waiting =
-      deadlines.reconnectAt !== undefined || deadlines.readyBy !== undefined || deadlines.reconnectBy !== undefined;
+      deadlines.reconnectAt !== undefined ||
+      deadlines.readyBy !== undefined ||
+      deadlines.reconnectBy !== undefined ||
+      deadlines.moveNotice !== undefined;
     return historyIsLong && !account.ended && quiet && !waiting;
   }
 

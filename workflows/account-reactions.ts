@@ -95,8 +95,12 @@ export function deadline(turn: Turn, name: DeadlineName): void {
       // The client came up but never logged back in (a start that failed silently, a page that hung).
       turn.stopSession();
       return turn.scheduleReconnect('reconnect_timeout');
+    case 'moveNotice':
+      return turn.settleQuietMove();
     case 'hostWaitNotice': {
-      // Every host is full: the account waits for a seat, and says so once per request.
+      // Every host is full: the account waits for a seat, and says so once per request. A session moving quietly
+      // stops saying `connected` first: the wait is for its way back.
+      turn.settleQuietMove();
       const since = turn.state.hostAskedAt;
       const data = { waitingSinceMs: turn.now - since, generation: turn.account.generation };
       return turn.recordEvent('waiting_for_host', data, { kind: 'host', since });

@@ -19,6 +19,9 @@ export interface AccountConnectionState {
   failureReason: string | null;
   phoneNumber: string | null;
   pushName: string | null;
+  /** The rest of who logged in, as the last activation wrote it. */
+  lid?: string | null;
+  platform?: string | null;
   isPrimary: boolean;
   hostTaskQueue: string | null;
   /** Increases on every (re)start of the engine session; events of older generations are ignored. */
@@ -54,6 +57,11 @@ export interface AccountWorkflowState {
   hostAskedAt: number;
   /** What was left of the QR window when the account started waiting for a host. */
   qrMsLeftWhileWaiting: number | null;
+  /**
+   * A connected session lost its host and is moving while its row still says `connected` (timings.hostMoveQuietMs):
+   * since when, and whether its new start is one a web-build canary judges (its activation then says it worked).
+   */
+  quietMove?: { since: number; judgedStart: boolean };
   /**
    * Row writes made so far, by what they are (`status:authenticated`, `event:engine_starting`, ...). A write's dedupe
    * key is its kind and its number within the kind, so a write added elsewhere never renames the others.

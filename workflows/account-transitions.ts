@@ -71,7 +71,8 @@ function decide(turn: Turn, input: AccountInput): void {
     case 'engineStarted':
       state.host = { phase: 'attached', taskQueue: input.taskQueue, generation: input.generation };
       account.hostTaskQueue = input.taskQueue;
-      if (!input.resuming && account.status === 'disconnected') {
+      if (input.judgedByCanary) turn.noteJudgedStart();
+      if (!input.resuming && (account.status === 'disconnected' || state.quietMove)) {
         turn.setDeadline('reconnectBy', now + turn.context.timings.readyTimeoutMs);
       }
       return;
@@ -143,6 +144,8 @@ function engineStartFailed(turn: Turn, reason: string): void {
 
 /** A host took the session: the account says which attempt this is, and why the one before failed. */
 function noteEngineStarting(turn: Turn, hostTaskQueue: string): void {
+  // A quiet move's row says `connected` and shows no wait: the start shows only if the move stops being quiet.
+  if (turn.state.quietMove) return;
   const attempt = turn.nextAttempt();
   const lastFailure = turn.account.lastFailure ?? null;
   turn.recordEvent(

@@ -55,6 +55,8 @@ export class Turn {
   }
 
   moveTo(status: AccountStatus, eventType: AccountEventType, reason: string | null = null): void {
+    // Any status written says more than `connected` left standing through a move: the move is no longer quiet.
+    this.endQuietMove();
     if (!canMoveTo(this.account.status, status)) return;
     const dedupeName = this.dedupeName(`status:${eventType}`);
     this.do({ type: 'writeStatus', write: { status, eventType, reason, dedupeName } });
@@ -78,14 +80,53 @@ export class Turn {
     this.do({ type: 'writeEvent', write: { eventType, data, dedupeName, ...(wait ? { wait } : {}) } });
   }
 
-  /** Connected with this phone, in one transaction that releases the phone from the workspace's older accounts. */
+  /**
+   * Connected with this phone, in one transaction that releases the phone from the workspace's older accounts; or,
+   * back from a quiet move as it was, with nothing to write: the row already says so.
+   */
   connect(identity: PhoneIdentity, phoneExtractionMs: number): void {
     const timings: Record<string, number> = { phoneExtractionMs };
     if (this.state.authenticatedAt !== null) timings.scanToConnectedMs = this.now - this.state.authenticatedAt;
     this.state.authenticatedAt = null;
     // Once per stall: a session that came up may stall again weeks later and is owed its restart then too.
     this.state.readyRestarts = 0;
+    const move = this.state.quietMove;
+    this.endQuietMove();
+    if (move && !move.judgedStart && this.account.status === 'connected' && sameIdentity(this.account, identity)) {
+      this.clearDeadlines('reconnectBy');
+      Object.assign(this.account, { failureReason: null, reconnectAttempts: 0, lastFailure: null });
+      return;
+    }
     this.do({ type: 'activate', write: { identity, timings, dedupeName: this.dedupeName('activation') } });
+  }
+
+  /**
+   * The session's host is lost and the row still says `connected`: it goes on saying so for hostMoveQuietMs, and a
+   * move back within it writes nothing. A second loss during the move keeps the first one's clock.
+   */
+  private startQuietMove(): boolean {
+    // Timings recorded before hostMoveQuietMs existed carry none: such a run wrote at once, and replays so.
+    const quietMs: number | undefined = this.context.timings.hostMoveQuietMs;
+    if (!(quietMs !== undefined && quietMs > 0) || this.account.status !== 'connected') return false;
+    if (this.state.quietMove) return true;
+    this.state.quietMove = { since: this.now, judgedStart: false };
+    this.setDeadline('moveNotice', this.now + quietMs);
+    return true;
+  }
+
+  private endQuietMove(): void {
+    delete this.state.quietMove;
+    this.clearDeadlines('moveNotice');
+  }
+
+  /** A quiet move that did not end back `connected` in time (or that failed) shows: the row says `disconnected`. */
+  settleQuietMove(): void {
+    if (this.state.quietMove) this.moveTo('disconnected', 'disconnected', 'host_lost');
+  }
+
+  /** The new start of a quiet move is judged by a web-build canary: only its activation records that it worked. */
+  noteJudgedStart(): void {
+    if (this.state.quietMove) this.state.quietMove = { ...this.state.quietMove, judgedStart: true };
   }
 
   /** What the database decided about the row: the workflow's view follows it. */
@@ -97,6 +138,7 @@ export class Turn {
 
   finish(kind: EndingKind, detail?: string): void {
     const ending = ENDINGS[kind];
+    this.endQuietMove();
     this.stopSession({ logout: ending.logout, forgetLogin: ending.forgetLogin });
     const everConnected = this.account.status === 'connected' || this.account.status === 'disconnected';
     const write = {
@@ -146,12 +188,15 @@ export class Turn {
     this.clearDeadlines('readyBy', 'reconnectBy');
     this.leaveHost(watchFailed ? { logout: false, forgetLogin: false } : null);
     this.do({ type: 'warn', message: 'host lost; moving the session to another host' });
-    if (this.account.status === 'connected') this.moveTo('disconnected', 'disconnected', 'host_lost');
+    if (this.account.status === 'connected' && !this.startQuietMove())
+      this.moveTo('disconnected', 'disconnected', 'host_lost');
     this.setDeadline('reconnectAt', this.now);
   }
 
   /** Backoff with jitter, so the reconnects of many accounts after one outage spread out; bounded attempts. */
   scheduleReconnect(reason: string): void {
+    // A move that failed is no longer quiet: the retry it waits for is the row's to show.
+    this.settleQuietMove();
     const { timings, random } = this.context;
     this.account.reconnectAttempts += 1;
     if (this.account.reconnectAttempts > timings.reconnectMaxAttempts) {
@@ -189,4 +234,14 @@ export class Turn {
       reconnecting: this.account.status === 'disconnected' || this.account.status === 'connected',
     };
   }
+}
+
+/** The same phone, name and WhatsApp ids as the row holds: an activation would change nothing. */
+function sameIdentity(account: AccountWorkflowState['account'], identity: PhoneIdentity): boolean {
+  return (
+    account.phoneNumber === identity.phoneNumber &&
+    account.pushName === identity.pushName &&
+    (account.lid ?? null) === (identity.lid ?? null) &&
+    (account.platform ?? null) === (identity.platform ?? null)
+  );
 }

@@ -16,6 +16,8 @@ export const DEADLINE_NAMES = [
   'reconnectBy',
   /** Still no host with a free seat: the account says it is waiting for one. */
   'hostWaitNotice',
+  /** A session moving after its host was lost is not back yet: its row stops saying `connected`. */
+  'moveNotice',
 ] as const;
 export type DeadlineName = (typeof DEADLINE_NAMES)[number];
 

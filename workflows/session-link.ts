@@ -57,10 +57,13 @@ export class SessionLink {
     this.placementScope = null;
   }
 
-  /** Starts (or, after a continue-as-new, takes over: the start is idempotent) the session, and watches it. */
-  async start(taskQueue: string, generation: number): Promise<void> {
+  /**
+   * Starts (or, after a continue-as-new, takes over: the start is idempotent) the session, and watches it. Answers
+   * whether a web-build canary judges this start.
+   */
+  async start(taskQueue: string, generation: number): Promise<{ judgedByCanary: boolean }> {
     const activities = hostActivities(taskQueue, this.timings);
-    const { events } = await activities.engine.startEngineSession({
+    const { events, judgedByCanary } = await activities.engine.startEngineSession({
       sessionId: this.sessionId,
       owner: this.workflowId,
       accountRun: this.accountRun,
@@ -76,6 +79,8 @@ export class SessionLink {
       () => this.report({ type: 'watchEnded', taskQueue, generation, failed: false }),
       () => this.report({ type: 'watchEnded', taskQueue, generation, failed: true }),
     );
+    // A start recorded before hosts said so answered without it: no canary judged it.
+    return { judgedByCanary: judgedByCanary === true };
   }
 
   /**

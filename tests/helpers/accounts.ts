@@ -24,6 +24,8 @@ export const FAST_TIMINGS: Partial<AccountTimings> = {
   phoneExtractionBudgetMs: 20_000,
   reconnectBaseDelayMs: 100,
   reconnectMaxDelayMs: 1_000,
+  // Every step of a move between hosts is written, for the tests that follow one; a quiet move is tested on its own.
+  hostMoveQuietMs: 0,
 };
 
 /**

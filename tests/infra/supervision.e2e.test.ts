@@ -42,6 +42,8 @@ describe('supervision under npm start', { timeout: 400_000 }, () => {
       WA_ENGINE: 'simulated',
       // A killed host's sessions move once its leases lapse: seconds here, 45 s in production.
       SESSION_LEASE_TTL_MS: '6000',
+      // Every step of the move is written (production keeps a quick move quiet): the events show it came back.
+      ACCOUNT_TIMINGS: JSON.stringify({ hostMoveQuietMs: 0 }),
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
     });
     const supervisorPid = run.child.pid as number;

@@ -34,6 +34,8 @@ const TIMINGS: Partial<AccountTimings> = {
   reconnectBaseDelayMs: 20,
   reconnectMaxDelayMs: 100,
   reconnectMaxAttempts: 3,
+  // Every step of a move is written: the quiet move is tested in tests/workflows/worker-crash.test.ts.
+  hostMoveQuietMs: 0,
 };
 
 /**

@@ -4,7 +4,7 @@ import { ActivityFailure, ApplicationFailure, RetryState, TimeoutFailure, Timeou
 import type { AccountSnapshot } from '../../activities/account-store.js';
 import type { SessionEvent } from '../../engine/types.js';
 import { newInbox, takeNextInput } from '../../workflows/account-inbox.js';
-import type { AccountEffect, AccountInput } from '../../workflows/account-inputs.js';
+import type { AccountEffect, AccountInput, PhoneIdentity } from '../../workflows/account-inputs.js';
 import { newAccountState, type AccountWorkflowState } from '../../workflows/account-state.js';
 import { DEFAULT_TIMINGS } from '../../domain/account-timings.js';
 import { transition, type TransitionContext } from '../../workflows/account-transitions.js';
@@ -15,13 +15,15 @@ import { lastAttemptReason } from '../../workflows/account-activities.js';
  * `transition` and reads the state and the effects it asks for, as the account machine would carry them out.
  */
 const NOW = 1_000_000;
-const context = (now = NOW, random = 0): TransitionContext => ({ now, random, timings: DEFAULT_TIMINGS });
+const context = (now = NOW, random = 0, timings = DEFAULT_TIMINGS): TransitionContext => ({ now, random, timings });
 const fresh = () => newAccountState({ sessionId: 'sess-1', workspaceId: 'ws-1' }, NOW);
+/** Timings of a service that shows every move between hosts at once. */
+const MOVES_SHOWN_AT_ONCE = { ...DEFAULT_TIMINGS, hostMoveQuietMs: 0 };
 
-function run(state: AccountWorkflowState, inputs: AccountInput[], now = NOW) {
+function run(state: AccountWorkflowState, inputs: AccountInput[], now = NOW, timings = DEFAULT_TIMINGS) {
   const effects: AccountEffect[] = [];
   for (const input of inputs) {
-    const next = transition(state, input, context(now));
+    const next = transition(state, input, context(now, 0, timings));
     state = next.state;
     effects.push(...next.effects);
   }
@@ -48,7 +50,7 @@ function scanning() {
     { type: 'started' },
     { type: 'hostNeeded' },
     { type: 'placementAnswered', generation: 1, taskQueue: 'host-a' },
-    { type: 'engineStarted', taskQueue: 'host-a', generation: 1, resuming: false },
+    { type: 'engineStarted', taskQueue: 'host-a', generation: 1, resuming: false, judgedByCanary: false },
   ]).state;
 }
 
@@ -230,8 +232,9 @@ describe('account transitions (a pure function, no server)', () => {
     const gone = run(connected(), [{ type: 'hostGone', hostTaskQueue: 'host-a' }]);
     assert.deepEqual(
       gone.effects.map((effect) => effect.type),
-      ['warn', 'writeStatus'],
+      ['warn'],
     );
+    assert.deepEqual(gone.state.host, { phase: 'none' });
     const watchFailed = run(connected(), [{ type: 'watchEnded', taskQueue: 'host-a', generation: 1, failed: true }]);
     assert.deepEqual(watchFailed.effects[0], {
       type: 'stopEngine',
@@ -252,7 +255,7 @@ describe('account transitions (a pure function, no server)', () => {
         { type: 'deadline', name: 'reconnectAt' },
         { type: 'hostNeeded' },
         { type: 'placementAnswered', generation, taskQueue: 'host-a' },
-        { type: 'engineStarted', taskQueue: 'host-a', generation, resuming: true },
+        { type: 'engineStarted', taskQueue: 'host-a', generation, resuming: true, judgedByCanary: false },
       ]).state;
     const ownPhone = { phoneNumber: '62811801641', pushName: null, lid: null, platform: null, readInMs: 5 };
 
@@ -319,7 +322,7 @@ describe('account transitions (a pure function, no server)', () => {
         { type: 'deadline', name: 'reconnectAt' },
         { type: 'hostNeeded' },
         { type: 'placementAnswered', generation, taskQueue: 'host-a' },
-        { type: 'engineStarted', taskQueue: 'host-a', generation, resuming: false },
+        { type: 'engineStarted', taskQueue: 'host-a', generation, resuming: false, judgedByCanary: false },
         event(generation, { type: 'ready' }),
         { type: 'phoneUnreadable', reason: 'timeout_START_TO_CLOSE' },
       ]);
@@ -382,6 +385,133 @@ describe('account transitions (a pure function, no server)', () => {
   });
 });
 
+describe('a connected session moving to another host after its host was lost', () => {
+  const QUIET_MS = DEFAULT_TIMINGS.hostMoveQuietMs;
+  const phone: PhoneIdentity = { phoneNumber: '62811801641', pushName: null, lid: null, platform: null };
+  const readyAgain = (generation: number, ownPhone = { ...phone, readInMs: 3 }): AccountInput => ({
+    type: 'engineEvent',
+    event: { generation, event: { type: 'ready' }, emittedAt: NOW, ownPhone },
+  });
+  /** Lost on `host-a`, placed and started on `host-b` as generation 2. */
+  const movedTo = (
+    state: AccountWorkflowState,
+    options: { judgedByCanary?: boolean; timings?: typeof DEFAULT_TIMINGS } = {},
+  ) =>
+    run(
+      state,
+      [
+        { type: 'hostGone', hostTaskQueue: 'host-a' },
+        { type: 'deadline', name: 'reconnectAt' },
+        { type: 'hostNeeded' },
+        { type: 'placementAnswered', generation: 2, taskQueue: 'host-b' },
+        {
+          type: 'engineStarted',
+          taskQueue: 'host-b',
+          generation: 2,
+          resuming: false,
+          judgedByCanary: options.judgedByCanary ?? false,
+        },
+      ],
+      NOW,
+      options.timings,
+    );
+  const rowWrites = (effects: AccountEffect[]) =>
+    effects.filter((effect) => 'write' in effect).map((effect) => effect.type);
+
+  it('back with the same phone within hostMoveQuietMs: no row write at all, the row said connected throughout', () => {
+    const moving = movedTo(connected());
+    assert.deepEqual(rowWrites(moving.effects), [], 'neither disconnected nor engine_starting');
+    assert.deepEqual(
+      moving.effects.map((effect) => effect.type),
+      ['warn', 'askForHost', 'showHost', 'startEngine'],
+    );
+    assert.equal(moving.state.account.status, 'connected');
+    assert.equal(moving.state.deadlines.moveNotice, NOW + QUIET_MS);
+    assert.equal(
+      moving.state.deadlines.reconnectBy,
+      NOW + DEFAULT_TIMINGS.readyTimeoutMs,
+      'a start that hangs is caught',
+    );
+
+    const back = run(moving.state, [readyAgain(2)]);
+    assert.deepEqual(back.effects, []);
+    assert.equal(back.state.account.status, 'connected');
+    assert.equal(back.state.quietMove, undefined);
+    assert.equal(back.state.deadlines.moveNotice, undefined);
+    assert.equal(back.state.deadlines.reconnectBy, undefined);
+  });
+
+  it('back with another push name, or on a start a web-build canary judges: the activation is written', () => {
+    const renamed = run(movedTo(connected()).state, [readyAgain(2, { ...phone, pushName: 'New name', readInMs: 3 })]);
+    assert.deepEqual(rowWrites(renamed.effects), ['activate']);
+    const judged = run(movedTo(connected(), { judgedByCanary: true }).state, [readyAgain(2)]);
+    assert.deepEqual(rowWrites(judged.effects), ['activate'], 'the canary reads that the start worked');
+  });
+
+  it('not back within hostMoveQuietMs: the row says disconnected (host_lost), and connected once back', () => {
+    const moving = movedTo(connected()).state;
+    const late = run(moving, [{ type: 'deadline', name: 'moveNotice' }], NOW + QUIET_MS);
+    assert.deepEqual(late.effects, [
+      {
+        type: 'writeStatus',
+        write: {
+          status: 'disconnected',
+          eventType: 'disconnected',
+          reason: 'host_lost',
+          dedupeName: 'status:disconnected:1',
+        },
+      },
+    ]);
+    const back = run(late.state, [readyAgain(2)], NOW + QUIET_MS + 1);
+    assert.deepEqual(rowWrites(back.effects), ['activate']);
+  });
+
+  it('a move whose start fails stops being quiet: disconnected is written before the retry it waits for', () => {
+    const failed = run(movedTo(connected()).state, [
+      { type: 'engineStartFailed', reason: 'engine_start_failed', resuming: false },
+    ]);
+    const moving = run(connected(), [
+      { type: 'hostGone', hostTaskQueue: 'host-a' },
+      { type: 'deadline', name: 'reconnectAt' },
+      { type: 'hostNeeded' },
+      { type: 'placementFailed', generation: 2, reason: 'engine_start_failed' },
+    ]);
+    for (const { effects, state } of [failed, moving]) {
+      const writes = effects.flatMap((effect) =>
+        effect.type === 'writeStatus' || effect.type === 'writeEvent' ? [effect] : [],
+      );
+      assert.deepEqual(
+        writes.map((effect) =>
+          effect.type === 'writeStatus' ? `status:${effect.write.reason}` : `event:${effect.write.eventType}`,
+        ),
+        ['status:host_lost', 'event:engine_retry_scheduled'],
+      );
+      assert.equal(state.quietMove, undefined);
+    }
+  });
+
+  it('a move that waits for a free seat past hostWaitNoticeMs says disconnected before it says it waits', () => {
+    const waiting = run(connected(), [
+      { type: 'hostGone', hostTaskQueue: 'host-a' },
+      { type: 'deadline', name: 'reconnectAt' },
+      { type: 'hostNeeded' },
+      { type: 'deadline', name: 'hostWaitNotice' },
+    ]);
+    assert.deepEqual(
+      waiting.effects.flatMap((effect) =>
+        effect.type === 'writeStatus' || effect.type === 'writeEvent' ? [effect.write.eventType] : [],
+      ),
+      ['disconnected', 'waiting_for_host'],
+    );
+  });
+
+  it('with hostMoveQuietMs 0 the row says disconnected at once and every step of the move is written', () => {
+    const moving = movedTo(connected(), { timings: MOVES_SHOWN_AT_ONCE });
+    assert.deepEqual(rowWrites(moving.effects), ['writeStatus', 'writeEvent']);
+    assert.equal(moving.state.quietMove, undefined);
+  });
+});
+
 describe('the order the account loop takes its inputs in (replay depends on it)', () => {
   it('host needed, commands, engine events, host reports, placement answers, pairing requests, deadlines', () => {
     const state = connected();
@@ -407,7 +537,7 @@ describe('the order the account loop takes its inputs in (replay depends on it)'
     ]);
   });
 
-  it('a ready the lost host sent before it was lost comes first: the account connects, then writes disconnected and moves', () => {
+  it('a ready the lost host sent before it was lost comes first: the account connects, then writes disconnected (moves shown at once) and moves', () => {
     // A worker killed after writing the activation, before its workflow task completed: the next worker finds the
     // session's ready and the report of its lost host in one task, and the row already says connected.
     const ownPhone = { phoneNumber: '62811801641', pushName: 'A', lid: null, platform: null, readInMs: 12 };
@@ -420,7 +550,7 @@ describe('the order the account loop takes its inputs in (replay depends on it)'
       if (input.type === 'hostNeeded') break;
       const pending: AccountInput[] = [input];
       for (let next = pending.shift(); next; next = pending.shift()) {
-        const step = transition(state, next, context());
+        const step = transition(state, next, context(NOW, 0, MOVES_SHOWN_AT_ONCE));
         state = step.state;
         for (const effect of step.effects) {
           if (effect.type === 'activate') {
