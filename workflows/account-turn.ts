@@ -91,8 +91,13 @@ export class Turn {
     // Once per stall: a session that came up may stall again weeks later and is owed its restart then too.
     this.state.readyRestarts = 0;
     const move = this.state.quietMove;
-    this.endQuietMove();
-    if (move && !move.judgedStart && this.account.status === 'connected' && sameIdentity(this.account, identity)) {
+    // Back after the window (a start that took long answers before its deadline is handled): the row says the
+    // session was away, then connected again.
+    const noticeAt = this.state.deadlines.moveNotice;
+    const inTime = move !== undefined && noticeAt !== undefined && this.now < noticeAt;
+    if (inTime) this.endQuietMove();
+    else this.settleQuietMove();
+    if (inTime && !move.judgedStart && this.account.status === 'connected' && sameIdentity(this.account, identity)) {
       this.clearDeadlines('reconnectBy');
       Object.assign(this.account, { failureReason: null, reconnectAttempts: 0, lastFailure: null });
       return;

@@ -79,8 +79,8 @@ export class SessionLink {
       () => this.report({ type: 'watchEnded', taskQueue, generation, failed: false }),
       () => this.report({ type: 'watchEnded', taskQueue, generation, failed: true }),
     );
-    // A start recorded before hosts said so answered without it: no canary judged it.
-    return { judgedByCanary: judgedByCanary === true };
+    // A host that does not say (an older one, in a fleet being upgraded) may have recorded a canary start: judged.
+    return { judgedByCanary: judgedByCanary !== false };
   }
 
   /**

@@ -466,6 +466,23 @@ describe('a connected session moving to another host after its host was lost', (
     assert.deepEqual(rowWrites(back.effects), ['activate']);
   });
 
+  it('back after hostMoveQuietMs, its ready handled before the overdue notice: disconnected, then the activation', () => {
+    const moving = movedTo(connected()).state;
+    const late = run(moving, [readyAgain(2)], NOW + QUIET_MS + 1);
+    assert.deepEqual(
+      late.effects.flatMap((effect) =>
+        effect.type === 'writeStatus'
+          ? [`status:${effect.write.reason}`]
+          : effect.type === 'activate'
+            ? ['activate']
+            : [],
+      ),
+      ['status:host_lost', 'activate'],
+    );
+    assert.equal(late.state.quietMove, undefined);
+    assert.equal(late.state.deadlines.moveNotice, undefined);
+  });
+
   it('a move whose start fails stops being quiet: disconnected is written before the retry it waits for', () => {
     const failed = run(movedTo(connected()).state, [
       { type: 'engineStartFailed', reason: 'engine_start_failed', resuming: false },
