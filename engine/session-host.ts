@@ -22,6 +22,9 @@ const READY_PHONE_READ_BUDGET_MS = 2_000;
  */
 const START_EVENTS_WAIT_MS = 15_000;
 
+/** How long a restart waits for its owner to be told before it stops the client (a signal through Temporal). */
+const RESTART_NOTICE_WAIT_MS = 5_000;
+
 /**
  * Where a host's session events go. `unwanted` means nobody follows the session any more: the host stops its client.
  * The sink does its own retrying; a throw means the event could not be delivered at all.
@@ -287,6 +290,13 @@ export class SessionHost {
     const hosted = this.sessions.get(sessionId);
     if (hosted?.generation !== generation) return false;
     this.forward(sessionId, hosted, { type: 'disconnected', kind: 'transient', reason });
+    // The owner hears why before the client's watch ends: a watch that ended first would read as a lost host, whose
+    // quick move writes nothing, and the restart would leave no trace on the account.
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([
+      hosted.outbox,
+      new Promise((resolve) => (waited = setTimeout(resolve, RESTART_NOTICE_WAIT_MS))),
+    ]).finally(() => clearTimeout(waited));
     await this.stop(sessionId);
     return true;
   }
