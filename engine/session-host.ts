@@ -22,8 +22,11 @@ const READY_PHONE_READ_BUDGET_MS = 2_000;
  */
 const START_EVENTS_WAIT_MS = 15_000;
 
-/** How long a restart waits for its owner to be told before it stops the client (a signal through Temporal). */
-const RESTART_NOTICE_WAIT_MS = 5_000;
+/**
+ * How long a restart waits for its owner to be told before it stops the client (a signal through Temporal): short,
+ * since the upkeep round that restarts a session waits for it.
+ */
+const RESTART_NOTICE_WAIT_MS = 2_000;
 
 /**
  * Where a host's session events go. `unwanted` means nobody follows the session any more: the host stops its client.
@@ -293,11 +296,13 @@ export class SessionHost {
     // The owner hears why before the client's watch ends: a watch that ended first would read as a lost host, whose
     // quick move writes nothing, and the restart would leave no trace on the account.
     let waited: NodeJS.Timeout | undefined;
-    await Promise.race([
-      hosted.outbox,
-      new Promise((resolve) => (waited = setTimeout(resolve, RESTART_NOTICE_WAIT_MS))),
+    const told = await Promise.race([
+      hosted.outbox.then(() => true),
+      new Promise<boolean>((resolve) => (waited = setTimeout(() => resolve(false), RESTART_NOTICE_WAIT_MS))),
     ]).finally(() => clearTimeout(waited));
-    await this.stop(sessionId);
+    if (!told) this.log.warn({ sessionId, generation, reason }, 'restarting before the account was told why');
+    // Meanwhile the account may have stopped this client and started its next one here: that one stays.
+    if (this.sessions.get(sessionId) === hosted) await this.stop(sessionId);
     return true;
   }
 
