@@ -114,7 +114,7 @@ export class Turn {
     const quietMs: number | undefined = this.context.timings.hostMoveQuietMs;
     if (!(quietMs !== undefined && quietMs > 0) || this.account.status !== 'connected') return false;
     if (this.state.quietMove) return true;
-    this.state.quietMove = { since: this.now, judgedStart: false };
+    this.state.quietMove = { judgedStart: false };
     this.setDeadline('moveNotice', this.now + quietMs);
     return true;
   }
