@@ -235,12 +235,27 @@ async function restartEvery(sessionIds: string[]): Promise<void> {
   const changedBefore = new Map(page.body.items.map((item) => [item.sessionId, item.statusChangedAt]));
   for (const sessionId of sessionIds)
     assert.equal((await send('POST', `/v1/workspaces/${WORKSPACE}/accounts/${sessionId}/restart`)).status, 202);
-  await until('every account restarted', 180_000, async () => {
-    const now = await api<{ items: Account[] }>('GET', `/v1/workspaces/${WORKSPACE}/accounts?limit=200`);
-    return now.body.items
-      .filter((item) => sessionIds.includes(item.sessionId))
-      .every((item) => item.statusChangedAt !== changedBefore.get(item.sessionId));
-  });
+  let unchanged: Account[] = [];
+  try {
+    await until('every account restarted', 180_000, async () => {
+      const now = await api<{ items: Account[] }>('GET', `/v1/workspaces/${WORKSPACE}/accounts?limit=200`);
+      unchanged = now.body.items.filter(
+        (item) => sessionIds.includes(item.sessionId) && item.statusChangedAt === changedBefore.get(item.sessionId),
+      );
+      return unchanged.length === 0;
+    });
+  } catch (error) {
+    // Which rows never left the status they had, and what an operator would read about the first of them.
+    const [first] = unchanged;
+    if (first) {
+      const diagnostics = await api('GET', `/v1/workspaces/${WORKSPACE}/accounts/${first.sessionId}/diagnostics`);
+      console.log(`${first.sessionId}, not restarted:`, JSON.stringify(diagnostics.body).slice(0, 6_000));
+    }
+    throw new Error(
+      `${String(error)}: ${unchanged.map((item) => `${item.sessionId} ${item.status} (${item.detail})`).join('; ')}`,
+      { cause: error },
+    );
+  }
 }
 
 async function containerOfHost(host: string): Promise<string> {

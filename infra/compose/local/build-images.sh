@@ -51,7 +51,8 @@ fi
 temporal_source=$(source_digest "$here/temporal.Containerfile" "$here/temporal-binaries.ts")
 if ! have localhost/wa-connect-temporal:v1.29.1 "$temporal_source"; then
   step "wa-connect-temporal:v1.29.1 (Temporal's binaries, built with Go the first time: a few minutes)"
-  binaries=$(npx tsx "$here/temporal-binaries.ts" | tail -n 1)
+  # The answer is the line naming every binary: a first build's log lines may be flushed after it.
+  binaries=$(npx tsx "$here/temporal-binaries.ts" | grep -F '"sqlTool"' | tail -n 1)
   field() { node -e 'process.stdout.write(JSON.parse(process.argv[1])[process.argv[2]])' "$binaries" "$1"; }
   rm -rf "$stage/temporal" && mkdir -p "$stage/temporal/schema"
   cp "$(field server)" "$stage/temporal/temporal-server"
