@@ -42,16 +42,15 @@ export function createEngineSessionActivities(
      * `owner` is the account's workflow id: the session's events are signalled to it, except those of the start
      * itself (up to its first QR, pairing code, `ready` or failure), which come back with this answer.
      */
-    async startEngineSession(input: StartSession): Promise<{ events: SessionEvent[]; judgedByCanary: boolean }> {
+    async startEngineSession(input: StartSession): Promise<{ events: SessionEvent[] }> {
       // Read first: the seat its claim held must become the running session in the same turn of the event loop,
       // or the host counts a free seat in between and takes one session too many.
-      const { judgedByCanary, ...settings } = await startSettings(input.sessionId);
+      const settings = await startSettings(input.sessionId);
       seats.seatTaken(input.sessionId);
       try {
         // A workflow terminated meanwhile answers its start's heartbeat with a cancellation: the start gives up.
         const { cancellationSignal } = Context.current();
-        const events = await whileHeartbeating(() => host.start({ ...input, ...settings }, cancellationSignal));
-        return { events, judgedByCanary };
+        return { events: await whileHeartbeating(() => host.start({ ...input, ...settings }, cancellationSignal)) };
       } catch (error) {
         // Stopped here before it was up (this host is draining): the account asks for another host at once.
         if (error instanceof SessionStoppedWhileStarting)

@@ -13,8 +13,6 @@ export interface AccountStartSettings {
    * build; null: the service's pin (WA_WEB_VERSION), else the library's default.
    */
   webVersion: string | null;
-  /** A running web-build canary records this start and judges it by whether the account reaches `connected`. */
-  judgedByCanary: boolean;
   /** What the phone shows under "Linked devices": the account's own, else its workspace's, else WhatsApp's. */
   deviceName: string | null;
   browserName: string | null;
@@ -56,12 +54,12 @@ export async function accountStartSettings(
     WHERE a.workspace_id = ${workspaceId} AND a.session_id = ${sessionId}
   `);
   // An account's own pin wins; an unpinned one loads the canary's candidate, the promoted build, or the service's.
-  const build =
-    row === null || row.web_version_pin !== null
-      ? { webVersion: row?.web_version_pin ?? null, judgedByCanary: false }
-      : await webBuildForStart(db, { id: row.id, workspaceId, sessionId }, taskQueue);
+  const webVersion =
+    row === null
+      ? null
+      : (row.web_version_pin ?? (await webBuildForStart(db, { id: row.id, workspaceId, sessionId }, taskQueue)));
   return {
-    ...build,
+    webVersion,
     deviceName: row?.device_name ?? null,
     browserName: row?.browser_name ?? null,
     proxy: row

@@ -14,10 +14,10 @@ export interface SessionSighting {
 
 /**
  * One round of a host's checks, in one statement: each session found alive was seen now, runs this build and holds
- * this much memory. A row that is no longer connected (it moved on meanwhile) is left as it is. Answers the sessions
- * found alive whose accounts have ended: a client nobody stopped (its workflow was terminated before the account was
- * deleted), which only the host that runs it can stop. A live workflow's ending stops its client too: whichever
- * stop comes second finds nothing left to stop.
+ * this much memory, and its start, if a running web-build canary waits on it, worked. A row that is no longer
+ * connected (it moved on meanwhile) is left as it is. Answers the sessions found alive whose accounts have ended: a
+ * client nobody stopped (its workflow was terminated before the account was deleted), which only the host that runs
+ * it can stop. A live workflow's ending stops its client too: whichever stop comes second finds nothing left to stop.
  */
 export async function recordSightings(db: CommonQueryMethods, sightings: SessionSighting[]): Promise<string[]> {
   if (sightings.length === 0) return [];
@@ -46,6 +46,16 @@ export async function recordSightings(db: CommonQueryMethods, sightings: Session
           -- Hosts name sessions by their key, workspace_id.session_id (workflows/ids.ts).
       WHERE a.workspace_id = split_part(s.session_id, '.', 1) AND a.session_id = split_part(s.session_id, '.', 2)
         AND a.status = 'connected' AND a.deleted_at IS NULL
+      RETURNING a.id
+    ), worked AS (
+      -- A connected session seen alive runs its account's newest start: a running canary's wait for it is over. A
+      -- move back to connected writes no activation (workflows/account-turn.ts), so this is where it is recorded.
+      UPDATE web_build_canary_starts AS c
+      SET ready_at = now()
+      FROM seen
+      WHERE c.account_id = seen.id AND c.ready_at IS NULL
+        AND c.id = (SELECT max(n.id) FROM web_build_canary_starts AS n WHERE n.account_id = seen.id)
+        AND EXISTS (SELECT 1 FROM web_build_canaries AS k WHERE k.id = c.canary_id AND k.state = 'running')
     )
     SELECT s.session_id FROM s JOIN whatsapp_accounts a
       ON a.workspace_id = split_part(s.session_id, '.', 1) AND a.session_id = split_part(s.session_id, '.', 2)

@@ -91,13 +91,14 @@ export function inCanary(
 /**
  * The build a start of an unpinned account loads: the candidate when it is in a running canary, else the promoted
  * build (null: the service's own). While a canary runs, the start is recorded on its arm, so the two arms are compared
- * over the same period: it is judged, and only the account's activation (or a code shown) records that it worked.
+ * over the same period. A code shown or the account's activation records that it worked, and so does its host's first
+ * look at the session once it is connected again (db/session-sightings.ts): a move back writes no activation.
  */
 export async function webBuildForStart(
   db: CommonQueryMethods,
   account: { id: number; workspaceId: string; sessionId: string },
   taskQueue: string,
-): Promise<{ webVersion: string | null; judgedByCanary: boolean }> {
+): Promise<string | null> {
   // One round trip on every start: the fleet's promoted build beside its running canary, if any.
   const fleet = await db.one(sql.type(
     z.object({
@@ -113,7 +114,7 @@ export async function webBuildForStart(
             FROM web_build_canaries WHERE state = 'running' AND task_queue = ${taskQueue}) AS canary
   `);
   const { promoted, canary } = fleet;
-  if (!canary) return { webVersion: promoted, judgedByCanary: false };
+  if (!canary) return promoted;
   const candidate = inCanary(canary, account.workspaceId, account.sessionId);
   const version = candidate ? canary.candidate : promoted;
   // A start before this one that never worked is settled as it is: only the newest start of an account waits. The
@@ -127,7 +128,7 @@ export async function webBuildForStart(
         AND started_at > now() - ${`${canary.ready_within_seconds} seconds`}::interval
     )
   `);
-  return { webVersion: version, judgedByCanary: true };
+  return version;
 }
 
 /** The account's page worked (a QR shown, or connected): its waiting canary start, if any, is a success. */

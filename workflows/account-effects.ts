@@ -68,8 +68,8 @@ export class AccountEffects {
       case 'startEngine': {
         const { taskQueue, generation, resuming } = effect;
         try {
-          const { judgedByCanary } = await this.session.start(taskQueue, generation);
-          return { type: 'engineStarted', taskQueue, generation, resuming, judgedByCanary };
+          await this.session.start(taskQueue, generation);
+          return { type: 'engineStarted', taskQueue, generation, resuming };
         } catch (error) {
           return { type: 'engineStartFailed', reason: failureReason(error, 'engine_start_failed'), resuming };
         }

@@ -48,8 +48,7 @@ export type AccountInput =
   | { type: 'statusWritten'; write: StatusWrite; snapshot: AccountSnapshot }
   | { type: 'endWritten'; write: EndWrite; snapshot: AccountSnapshot }
   | { type: 'activated'; identity: PhoneIdentity; result: ActivationResult }
-  /** `judgedByCanary`: a web-build canary judges this start by whether it reaches `connected`. */
-  | { type: 'engineStarted'; taskQueue: string; generation: number; resuming: boolean; judgedByCanary: boolean }
+  | { type: 'engineStarted'; taskQueue: string; generation: number; resuming: boolean }
   | { type: 'engineStartFailed'; reason: string; resuming: boolean }
   | { type: 'phoneRead'; identity: PhoneIdentity; readInMs: number }
   | { type: 'phoneUnreadable'; reason: string }

@@ -58,11 +58,10 @@ export interface AccountWorkflowState {
   /** What was left of the QR window when the account started waiting for a host. */
   qrMsLeftWhileWaiting: number | null;
   /**
-   * A connected session lost its host and is moving while its row still says `connected` until the `moveNotice`
-   * deadline (timings.hostMoveQuietMs); whether its new start is one a web-build canary judges (its activation then
-   * says it worked).
+   * A connected session lost its host and is moving while its row still says `connected`, until the `moveNotice`
+   * deadline (timings.hostMoveQuietMs).
    */
-  quietMove?: { judgedStart: boolean };
+  quietMove?: true;
   /**
    * Row writes made so far, by what they are (`status:authenticated`, `event:engine_starting`, ...). A write's dedupe
    * key is its kind and its number within the kind, so a write added elsewhere never renames the others.

@@ -71,7 +71,6 @@ function decide(turn: Turn, input: AccountInput): void {
     case 'engineStarted':
       state.host = { phase: 'attached', taskQueue: input.taskQueue, generation: input.generation };
       account.hostTaskQueue = input.taskQueue;
-      if (input.judgedByCanary) turn.noteJudgedStart();
       if (!input.resuming && (account.status === 'disconnected' || state.quietMove)) {
         turn.setDeadline('reconnectBy', now + turn.context.timings.readyTimeoutMs);
       }

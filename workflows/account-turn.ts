@@ -97,7 +97,8 @@ export class Turn {
     const inTime = move !== undefined && noticeAt !== undefined && this.now < noticeAt;
     if (inTime) this.endQuietMove();
     else this.settleQuietMove();
-    if (inTime && !move.judgedStart && this.account.status === 'connected' && sameIdentity(this.account, identity)) {
+    if (inTime && this.account.status === 'connected' && sameIdentity(this.account, identity)) {
+      // A web-build canary that judges this start reads that it worked from the host's first look at the session.
       this.clearDeadlines('reconnectBy');
       Object.assign(this.account, { failureReason: null, reconnectAttempts: 0, lastFailure: null });
       return;
@@ -114,7 +115,7 @@ export class Turn {
     const quietMs: number | undefined = this.context.timings.hostMoveQuietMs;
     if (!(quietMs !== undefined && quietMs > 0) || this.account.status !== 'connected') return false;
     if (this.state.quietMove) return true;
-    this.state.quietMove = { judgedStart: false };
+    this.state.quietMove = true;
     this.setDeadline('moveNotice', this.now + quietMs);
     return true;
   }
@@ -127,11 +128,6 @@ export class Turn {
   /** A quiet move that did not end back `connected` in time (or that failed) shows: the row says `disconnected`. */
   settleQuietMove(): void {
     if (this.state.quietMove) this.moveTo('disconnected', 'disconnected', 'host_lost');
-  }
-
-  /** The new start of a quiet move is judged by a web-build canary: only its activation records that it worked. */
-  noteJudgedStart(): void {
-    if (this.state.quietMove) this.state.quietMove = { ...this.state.quietMove, judgedStart: true };
   }
 
   /** What the database decided about the row: the workflow's view follows it. */

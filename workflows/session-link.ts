@@ -57,13 +57,10 @@ export class SessionLink {
     this.placementScope = null;
   }
 
-  /**
-   * Starts (or, after a continue-as-new, takes over: the start is idempotent) the session, and watches it. Answers
-   * whether a web-build canary judges this start.
-   */
-  async start(taskQueue: string, generation: number): Promise<{ judgedByCanary: boolean }> {
+  /** Starts (or, after a continue-as-new, takes over: the start is idempotent) the session, and watches it. */
+  async start(taskQueue: string, generation: number): Promise<void> {
     const activities = hostActivities(taskQueue, this.timings);
-    const { events, judgedByCanary } = await activities.engine.startEngineSession({
+    const { events } = await activities.engine.startEngineSession({
       sessionId: this.sessionId,
       owner: this.workflowId,
       accountRun: this.accountRun,
@@ -79,8 +76,6 @@ export class SessionLink {
       () => this.report({ type: 'watchEnded', taskQueue, generation, failed: false }),
       () => this.report({ type: 'watchEnded', taskQueue, generation, failed: true }),
     );
-    // A host that does not say (an older one, in a fleet being upgraded) may have recorded a canary start: judged.
-    return { judgedByCanary: judgedByCanary !== false };
   }
 
   /**

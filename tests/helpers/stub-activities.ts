@@ -217,7 +217,7 @@ export class StubWorld {
         if (session.startFailure)
           throw ApplicationFailure.nonRetryable('the stub host cannot start it', session.startFailure);
         if (!session.starts.includes(generation)) session.starts.push(generation);
-        return { events: [], judgedByCanary: false };
+        return { events: [] };
       },
       watchEngineSession: async ({ sessionId, generation }) => {
         const context = Context.current();

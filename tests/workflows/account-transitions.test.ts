@@ -50,7 +50,7 @@ function scanning() {
     { type: 'started' },
     { type: 'hostNeeded' },
     { type: 'placementAnswered', generation: 1, taskQueue: 'host-a' },
-    { type: 'engineStarted', taskQueue: 'host-a', generation: 1, resuming: false, judgedByCanary: false },
+    { type: 'engineStarted', taskQueue: 'host-a', generation: 1, resuming: false },
   ]).state;
 }
 
@@ -255,7 +255,7 @@ describe('account transitions (a pure function, no server)', () => {
         { type: 'deadline', name: 'reconnectAt' },
         { type: 'hostNeeded' },
         { type: 'placementAnswered', generation, taskQueue: 'host-a' },
-        { type: 'engineStarted', taskQueue: 'host-a', generation, resuming: true, judgedByCanary: false },
+        { type: 'engineStarted', taskQueue: 'host-a', generation, resuming: true },
       ]).state;
     const ownPhone = { phoneNumber: '62811801641', pushName: null, lid: null, platform: null, readInMs: 5 };
 
@@ -322,7 +322,7 @@ describe('account transitions (a pure function, no server)', () => {
         { type: 'deadline', name: 'reconnectAt' },
         { type: 'hostNeeded' },
         { type: 'placementAnswered', generation, taskQueue: 'host-a' },
-        { type: 'engineStarted', taskQueue: 'host-a', generation, resuming: false, judgedByCanary: false },
+        { type: 'engineStarted', taskQueue: 'host-a', generation, resuming: false },
         event(generation, { type: 'ready' }),
         { type: 'phoneUnreadable', reason: 'timeout_START_TO_CLOSE' },
       ]);
@@ -393,10 +393,7 @@ describe('a connected session moving to another host after its host was lost', (
     event: { generation, event: { type: 'ready' }, emittedAt: NOW, ownPhone },
   });
   /** Lost on `host-a`, placed and started on `host-b` as generation 2. */
-  const movedTo = (
-    state: AccountWorkflowState,
-    options: { judgedByCanary?: boolean; timings?: typeof DEFAULT_TIMINGS } = {},
-  ) =>
+  const movedTo = (state: AccountWorkflowState, options: { timings?: typeof DEFAULT_TIMINGS } = {}) =>
     run(
       state,
       [
@@ -404,13 +401,7 @@ describe('a connected session moving to another host after its host was lost', (
         { type: 'deadline', name: 'reconnectAt' },
         { type: 'hostNeeded' },
         { type: 'placementAnswered', generation: 2, taskQueue: 'host-b' },
-        {
-          type: 'engineStarted',
-          taskQueue: 'host-b',
-          generation: 2,
-          resuming: false,
-          judgedByCanary: options.judgedByCanary ?? false,
-        },
+        { type: 'engineStarted', taskQueue: 'host-b', generation: 2, resuming: false },
       ],
       NOW,
       options.timings,
@@ -441,11 +432,9 @@ describe('a connected session moving to another host after its host was lost', (
     assert.equal(back.state.deadlines.reconnectBy, undefined);
   });
 
-  it('back with another push name, or on a start a web-build canary judges: the activation is written', () => {
+  it('back with another push name: the activation is written', () => {
     const renamed = run(movedTo(connected()).state, [readyAgain(2, { ...phone, pushName: 'New name', readInMs: 3 })]);
     assert.deepEqual(rowWrites(renamed.effects), ['activate']);
-    const judged = run(movedTo(connected(), { judgedByCanary: true }).state, [readyAgain(2)]);
-    assert.deepEqual(rowWrites(judged.effects), ['activate'], 'the canary reads that the start worked');
   });
 
   it('not back within hostMoveQuietMs: the row says disconnected (host_lost), and connected once back', () => {
