@@ -140,41 +140,44 @@ export class WhatsAppWebEngine implements Engine {
         ),
       );
     }
-    const auth = new PostgresAuth(
-      options.sessionId,
-      this.profilesDir,
-      this.authStoreFor(options.fence ?? null),
-      this.log,
-    );
-    const client = new Client({
-      authStrategy: auth as unknown as wwebjs.AuthStrategy,
-      puppeteer: {
-        executablePath: this.options.chromiumPath,
-        headless: true,
-        // The host's signals are the host's: left to puppeteer, a SIGTERM would kill every browser before the drain
-        // hands its sessions over, and a SIGINT would exit the process without a drain at all.
-        handleSIGINT: false,
-        handleSIGTERM: false,
-        handleSIGHUP: false,
-        args: bridge ? withBridge(this.options.chromiumFlags, bridge) : this.options.chromiumFlags,
-        env: chromiumEnvironment(),
-      },
-      ...webBuild,
-      ...(options.pairingPhoneNumber
-        ? {
-            pairWithPhoneNumber: {
-              phoneNumber: options.pairingPhoneNumber,
-              showNotification: true,
-              intervalMs: 180_000,
-            },
-          }
-        : {}),
-      authTimeoutMs: this.options.launchTimeoutMs,
-      qrMaxRetries: 0,
-      // What the phone lists under "Linked devices"; unset, WhatsApp Web's own.
-      ...(options.deviceName ? { deviceName: options.deviceName } : {}),
-      ...(options.browserName ? { browserName: options.browserName } : {}),
-    });
+    let auth: PostgresAuth;
+    let client: wwebjs.Client;
+    try {
+      auth = new PostgresAuth(options.sessionId, this.profilesDir, this.authStoreFor(options.fence ?? null), this.log);
+      client = new Client({
+        authStrategy: auth as unknown as wwebjs.AuthStrategy,
+        puppeteer: {
+          executablePath: this.options.chromiumPath,
+          headless: true,
+          // The host's signals are the host's: left to puppeteer, a SIGTERM would kill every browser before the drain
+          // hands its sessions over, and a SIGINT would exit the process without a drain at all.
+          handleSIGINT: false,
+          handleSIGTERM: false,
+          handleSIGHUP: false,
+          args: bridge ? withBridge(this.options.chromiumFlags, bridge) : this.options.chromiumFlags,
+          env: chromiumEnvironment(),
+        },
+        ...webBuild,
+        ...(options.pairingPhoneNumber
+          ? {
+              pairWithPhoneNumber: {
+                phoneNumber: options.pairingPhoneNumber,
+                showNotification: true,
+                intervalMs: 180_000,
+              },
+            }
+          : {}),
+        authTimeoutMs: this.options.launchTimeoutMs,
+        qrMaxRetries: 0,
+        // What the phone lists under "Linked devices"; unset, WhatsApp Web's own.
+        ...(options.deviceName ? { deviceName: options.deviceName } : {}),
+        ...(options.browserName ? { browserName: options.browserName } : {}),
+      });
+    } catch (error) {
+      // No client holds the bridge yet: nothing else would ever close its listener.
+      await bridge?.close();
+      throw error;
+    }
     const running: RunningClient = {
       client,
       auth,
