@@ -7,6 +7,14 @@ import { memoryByProfile } from './chromium-memory.js';
 /** How long a closing Chromium may take to write its profile before it is killed as hung. */
 const BROWSER_EXIT_GRACE_MS = 10_000;
 
+/**
+ * How long the library may take to close a session's browser before every process on its profile is killed as frozen
+ * (a stopped process, a hung DevTools connection): a stop never waits for ever, so no client outlives it. Inside the
+ * 10 s a host has, at the default lease TTL, between stopping its clients for want of a renewal and the leases'
+ * expiry (engine/host-leases.ts).
+ */
+const BROWSER_CLOSE_WAIT_MS = 8_000;
+
 /** A memory reading of every session's browser serves every session asking within this long. */
 const MEMORY_READING_TTL_MS = 5_000;
 
@@ -58,4 +66,47 @@ export class BrowserMemory {
   forget(): void {
     this.reading = null;
   }
+}
+
+/**
+ * Waits for the library's close of a session's browser (`closing`); one not closed within BROWSER_CLOSE_WAIT_MS has
+ * every process started on its profile killed: the browser and its helpers, which a frozen browser would not end.
+ */
+export async function closeOrKillBrowser(
+  closing: Promise<unknown>,
+  profileDir: string,
+  sessionId: string,
+  log: Logger,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    closing.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), BROWSER_CLOSE_WAIT_MS))),
+  ]).finally(() => clearTimeout(timer));
+  if (closed) return;
+  const killed = await killProcessesOfProfile(profileDir);
+  log.warn({ sessionId, waitedMs: BROWSER_CLOSE_WAIT_MS, killed }, 'Chromium did not close in time; killed');
+}
+
+/** Kills every process whose command line names exactly this profile (not one whose name merely begins with it). */
+async function killProcessesOfProfile(profileDir: string): Promise<number> {
+  const escaped = profileDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // Zygote children rewrite their arguments as one string with spaces; the others keep them NUL-separated.
+  const own = new RegExp(`--user-data-dir=${escaped}(?:[\\s\\0]|$)`);
+  let killed = 0;
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (!own.test(cmdline)) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+      killed += 1;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return killed;
 }

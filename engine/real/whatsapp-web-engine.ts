@@ -10,7 +10,7 @@ import { PhoneActionInbox } from '../phone/inbox.js';
 import { failedStartSession } from '../failed-start.js';
 import { PROXY_PROBE_TIMEOUT_MS, probeProxy, type ProxyNetworkPolicy } from '../proxy-dialer.js';
 import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
-import { awaitBrowserExit, BrowserMemory, killOrphanedBrowsers } from './browser-processes.js';
+import { awaitBrowserExit, BrowserMemory, closeOrKillBrowser, killOrphanedBrowsers } from './browser-processes.js';
 import { chromiumEnvironment } from './chromium-environment.js';
 import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
 import { ENDED_PROFILES_SWEEP_EVERY_MS, removeEndedProfiles } from './ended-profiles.js';
@@ -349,7 +349,12 @@ export class WhatsAppWebEngine implements Engine {
     running.ended = true;
     running.auth.stop();
     const browserUp = running.client.pupBrowser !== undefined && running.client.pupBrowser !== null;
-    await running.client.destroy().catch(() => undefined);
+    await closeOrKillBrowser(
+      running.client.destroy(),
+      resolve(this.profilesDir, profileName(sessionId)),
+      sessionId,
+      this.log,
+    );
     // The library closes only a browser it already holds: a start still on its way there ends at its next step and
     // closes what it launched, and this stop waits for that, so no browser outlives its session's lease.
     if (!browserUp) await running.started;

@@ -77,5 +77,30 @@ describe(
         'no event of the stopped session',
       );
     });
+
+    it('a session whose browser froze (SIGSTOP) still stops within a bounded time: its browser is killed', async () => {
+      const sessionId = sessionKey(uniqueId('ws-frozen'), uniqueId('frozen'));
+      const events: EngineEvent[] = [];
+      const session = await engine.start({ sessionId, onEvent: (event) => events.push(event) });
+      await eventually(async () => (events.some((event) => event.type === 'qr') ? true : undefined), 90_000, 'a QR');
+      const frozen = await browserOf(sessionId);
+      assert.ok(frozen.length > 0, 'the session runs its browser');
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+
+      const startedAt = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        session.destroy().then(() => 'stopped' as const),
+        new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), 60_000))),
+      ]).finally(() => clearTimeout(timer));
+      if (outcome === 'hung') for (const pid of await browserOf(sessionId)) process.kill(pid, 'SIGKILL');
+      assert.equal(outcome, 'stopped', 'the stop returned within 60 s');
+      assert.ok(Date.now() - startedAt < 40_000, `stopped in ${Date.now() - startedAt} ms`);
+      await eventually(
+        async () => ((await browserOf(sessionId)).length === 0 ? true : undefined),
+        10_000,
+        'no Chromium left on its profile',
+      );
+    });
   },
 );
