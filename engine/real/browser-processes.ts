@@ -1,5 +1,6 @@
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { exitOrKill } from '../../lib/child-process.js';
 import type { Logger } from '../../lib/logger.js';
 import { memoryByProfile } from './chromium-memory.js';
@@ -17,6 +18,25 @@ const BROWSER_CLOSE_WAIT_MS = 8_000;
 
 /** A memory reading of every session's browser serves every session asking within this long. */
 const MEMORY_READING_TTL_MS = 5_000;
+
+/** Starts Chromium bound to the host process's life (setpriv's parent-death signal). */
+const CHROMIUM_WITH_HOST = fileURLToPath(new URL('./chromium-with-host.sh', import.meta.url));
+
+/**
+ * How puppeteer starts a session's Chromium: through chromium-with-host.sh, which has the kernel kill the browser
+ * when the host process dies (a worker SIGKILLed, out of memory), so no browser keeps a session running after its host;
+ * or, where `setpriv` is missing, Chromium itself, whose orphans only the next host on the same folder stops
+ * (`killOrphanedBrowsers`).
+ */
+export function chromiumLaunch(
+  chromiumPath: string,
+  log: Logger,
+): { executablePath: string; env: Record<string, string> } {
+  if (spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0)
+    return { executablePath: CHROMIUM_WITH_HOST, env: { WA_CHROMIUM_BINARY: chromiumPath } };
+  log.warn('setpriv (util-linux) is missing: a Chromium outlives a host that is killed');
+  return { executablePath: chromiumPath, env: {} };
+}
 
 /**
  * A worker killed hard leaves its Chromium processes running, re-parented to init. They hold profiles under

@@ -10,7 +10,13 @@ import { PhoneActionInbox } from '../phone/inbox.js';
 import { failedStartSession } from '../failed-start.js';
 import { PROXY_PROBE_TIMEOUT_MS, probeProxy, type ProxyNetworkPolicy } from '../proxy-dialer.js';
 import type { Engine, EngineEvent, EngineSession, EngineStartOptions } from '../types.js';
-import { awaitBrowserExit, BrowserMemory, closeOrKillBrowser, killOrphanedBrowsers } from './browser-processes.js';
+import {
+  awaitBrowserExit,
+  BrowserMemory,
+  chromiumLaunch,
+  closeOrKillBrowser,
+  killOrphanedBrowsers,
+} from './browser-processes.js';
 import { chromiumEnvironment } from './chromium-environment.js';
 import { classifyDisconnect, describeFailure } from './classify-disconnect.js';
 import { ENDED_PROFILES_SWEEP_EVERY_MS, removeEndedProfiles } from './ended-profiles.js';
@@ -64,6 +70,7 @@ export class WhatsAppWebEngine implements Engine {
   private readonly builds: WebBuilds;
   private readonly memory: BrowserMemory;
   private readonly profilesSweep: NodeJS.Timeout;
+  private readonly launch: { executablePath: string; env: Record<string, string> };
 
   private constructor(
     private readonly pool: DatabasePool,
@@ -75,6 +82,7 @@ export class WhatsAppWebEngine implements Engine {
     this.logins = logins;
     this.builds = new WebBuilds({ ...options, fetchTimeoutMs: options.launchTimeoutMs });
     this.memory = new BrowserMemory(this.profilesDir);
+    this.launch = chromiumLaunch(options.chromiumPath, log);
     this.profilesSweep = setInterval(() => void this.removeEndedProfiles(), ENDED_PROFILES_SWEEP_EVERY_MS);
     this.profilesSweep.unref();
     // On the stand-in, the phone's side is played through the same control surface as the simulated engine.
@@ -147,7 +155,7 @@ export class WhatsAppWebEngine implements Engine {
       client = new Client({
         authStrategy: auth as unknown as wwebjs.AuthStrategy,
         puppeteer: {
-          executablePath: this.options.chromiumPath,
+          executablePath: this.launch.executablePath,
           headless: true,
           // The host's signals are the host's: left to puppeteer, a SIGTERM would kill every browser before the drain
           // hands its sessions over, and a SIGINT would exit the process without a drain at all.
@@ -155,7 +163,7 @@ export class WhatsAppWebEngine implements Engine {
           handleSIGTERM: false,
           handleSIGHUP: false,
           args: bridge ? withBridge(this.options.chromiumFlags, bridge) : this.options.chromiumFlags,
-          env: chromiumEnvironment(),
+          env: { ...chromiumEnvironment(), ...this.launch.env },
         },
         ...webBuild,
         ...(options.pairingPhoneNumber
