@@ -44,8 +44,9 @@ export function createEngineSessionActivities(
      */
     async startEngineSession(input: StartSession): Promise<{ events: SessionEvent[] }> {
       // Read first: the seat its claim held must become the running session in the same turn of the event loop,
-      // or the host counts a free seat in between and takes one session too many.
-      const settings = await startSettings(input.sessionId);
+      // or the host counts a free seat in between and takes one session too many. A continued run taking over the
+      // client already here starts nothing: no settings, and no start a web-build canary would count.
+      const settings = host.takesOver(input) ? {} : await startSettings(input.sessionId);
       seats.seatTaken(input.sessionId);
       try {
         // A workflow terminated meanwhile answers its start's heartbeat with a cancellation: the start gives up.

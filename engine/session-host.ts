@@ -131,10 +131,7 @@ export class SessionHost {
    */
   async start(params: StartSession, abandoned?: AbortSignal): Promise<SessionEvent[]> {
     const existing = this.sessions.get(params.sessionId);
-    // A new run of the account (its workflow started again after it was terminated) counts from generation 1 again:
-    // its start replaces the client of the run before it.
-    if (existing?.generation === params.generation && existing.accountRun === (params.accountRun ?? null))
-      return existing.starting ?? [];
+    if (existing && this.isTakeover(existing, params)) return existing.starting ?? [];
 
     let markGone: () => void = () => undefined;
     const gone = new Promise<void>((resolve) => {
@@ -254,6 +251,23 @@ export class SessionHost {
     // Stopped while it was coming up (this host is draining): the owner asks for another host at once.
     if (stoppedMeanwhile()) throw new SessionStoppedWhileStarting(params.sessionId);
     return events;
+  }
+
+  /**
+   * Whether this start takes over the client already here (a continued run of the account, or a retried start)
+   * instead of starting one: it then needs no settings and starts nothing.
+   */
+  takesOver(params: Pick<StartSession, 'sessionId' | 'generation' | 'accountRun'>): boolean {
+    const existing = this.sessions.get(params.sessionId);
+    return existing !== undefined && this.isTakeover(existing, params);
+  }
+
+  /**
+   * The same generation of the same run of the account. A new run (its workflow started again after it was
+   * terminated) counts from generation 1 again: its start replaces the client of the run before it.
+   */
+  private isTakeover(existing: HostedSession, params: Pick<StartSession, 'generation' | 'accountRun'>): boolean {
+    return existing.generation === params.generation && existing.accountRun === (params.accountRun ?? null);
   }
 
   get(sessionId: string, generation?: number): EngineSession | null {

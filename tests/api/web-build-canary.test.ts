@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { DatabasePool } from 'slonik';
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
 import { createWebBuildCanaryActivities } from '../../activities/web-build-canaries.js';
 import { createWaConnectClient } from '../../clients/typescript/index.js';
 import { SIMULATED_WEB_VERSION } from '../../engine/simulated/simulated-session.js';
@@ -165,6 +166,45 @@ describe('canary WhatsApp Web builds', { timeout: 240_000 }, () => {
 
     const later = await connectedAccount(workspaceId);
     await stack.accounts.rowWhere(later, (row) => row.web_version === GOOD_BUILD, 'the promoted build running');
+  });
+
+  it('a continued run taking over its client records no start: the canary counts only starts that run a page', async () => {
+    const workspaceId = uniqueId('ws-canary-takeover');
+    const started = await api.as(api.adminKey, {
+      method: 'POST',
+      url: '/v1/admin/web-build-canaries',
+      // Never decided while the test runs: it only records starts.
+      payload: { candidate: GOOD_BUILD, sharePercent: 0, workspaces: [workspaceId], minStarts: 10_000 },
+    });
+    assert.equal(started.statusCode, 201, started.body);
+    const canaryId = started.json<CanaryView>().id;
+    try {
+      const { sessionId, handle } = await stack.accounts.create({ workspaceId, continueAsNewAfterEvents: 2 });
+      const firstRunId = (await handle.describe()).runId;
+      await stack.accounts.showingQr(sessionId);
+      await stack.accounts.phone(sessionId, 'scan', { phone: randomPhone() });
+      await stack.accounts.rowWithStatus(sessionId, 'connected');
+      // The next run has taken the client over once it watches it.
+      await eventually(
+        async () => {
+          const latest = await handle.describe();
+          const watching = latest.raw.pendingActivities?.some(
+            (activity) => activity.activityType?.name === 'watchEngineSession',
+          );
+          return latest.runId !== firstRunId && watching ? true : undefined;
+        },
+        30_000,
+        'a continued run watching the client it took over',
+      );
+      const row = await stack.accounts.row(sessionId);
+      assert.ok(row);
+      const starts = await stack.pool.oneFirst(sql.type(z.object({ starts: z.number() }))`
+        SELECT count(*)::int AS starts FROM web_build_canary_starts WHERE canary_id = ${canaryId} AND account_id = ${row.id}
+      `);
+      assert.equal(starts, 1, 'the first start only');
+    } finally {
+      await api.as(api.adminKey, { method: 'POST', url: `/v1/admin/web-build-canaries/${canaryId}/stop` });
+    }
   });
 
   it('refuses a share outside 0–100, an empty canary and a malformed build, and is for admins only', async () => {
