@@ -81,7 +81,7 @@ export class HostRuntime {
     );
     this.upkeep = new SessionUpkeep(
       this.sessions,
-      (sightings) => recordSightings(pool, sightings),
+      (sightings) => recordSightings(pool, this.taskQueue, sightings),
       {
         everyMs: env.ENGINE_CHECK_EVERY_MS,
         answerWithinMs: env.ENGINE_CHECK_TIMEOUT_MS,

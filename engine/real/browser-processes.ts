@@ -32,7 +32,8 @@ export function chromiumLaunch(
   chromiumPath: string,
   log: Logger,
 ): { executablePath: string; env: Record<string, string> } {
-  if (spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0)
+  // The option itself is tried: a setpriv without it (util-linux before 2.33) would fail every launch.
+  if (spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' }).status === 0)
     return { executablePath: CHROMIUM_WITH_HOST, env: { WA_CHROMIUM_BINARY: chromiumPath } };
   log.warn('setpriv (util-linux) is missing: a Chromium outlives a host that is killed');
   return { executablePath: chromiumPath, env: {} };

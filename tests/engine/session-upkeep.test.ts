@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { sql } from 'slonik';
-import { z } from 'zod';
 import { listAccountEvents } from '../../db/account-events.js';
 import { sessionHost } from '../../db/session-leases.js';
 import { FAST_SIMULATOR_ENV, randomPhone } from '../helpers/accounts.js';
@@ -163,51 +161,6 @@ describe('session upkeep: every connected session checked by its host, restarted
       20_000,
       'the account’s build in wa_sessions_by_web_version',
     );
-  });
-
-  it("a connected session seen alive is its account's newest start: a running canary's wait for it ends, and a decided canary's stays as it was", async () => {
-    // Canaries of a fleet of their own: no start of this stack is recorded on them.
-    const taskQueue = uniqueId('tq-canary');
-    const canaryId = async (state: 'running' | 'stopped') =>
-      stack.pool.oneFirst(sql.type(z.object({ id: z.number() }))`
-        INSERT INTO web_build_canaries (task_queue, candidate, share_percent, min_starts, ready_within_seconds, state,
-                                        decided_at)
-        VALUES (${taskQueue}, '2.3000.1', 0, 1, 60, ${state}, ${state === 'running' ? sql.fragment`NULL` : sql.fragment`now()`})
-        RETURNING id
-      `);
-    const startOn = async (canary: number, accountId: number) =>
-      stack.pool.oneFirst(sql.type(z.object({ id: z.number() }))`
-        INSERT INTO web_build_canary_starts (canary_id, account_id, arm, web_version)
-        VALUES (${canary}, ${accountId}, 'current', NULL) RETURNING id
-      `);
-    const readyAt = (startId: number) =>
-      stack.pool.oneFirst(sql.type(z.object({ ready_at: z.number().nullable() }))`
-        SELECT ready_at FROM web_build_canary_starts WHERE id = ${startId}
-      `);
-    const decided = await canaryId('stopped');
-    const running = await canaryId('running');
-    try {
-      const moved = await stack.accounts.row((await connectedAccount()).sessionId);
-      const other = await stack.accounts.row((await connectedAccount()).sessionId);
-      assert.ok(moved && other);
-      const olderStart = await startOn(running, moved.id);
-      const newestStart = await startOn(running, moved.id);
-      const decidedStart = await startOn(decided, other.id);
-      const recordedAt = Date.now();
-
-      await eventually(
-        async () => ((await readyAt(newestStart)) === null ? undefined : true),
-        20_000,
-        'the start worked',
-      );
-      assert.equal(await readyAt(olderStart), null, 'an earlier start that never worked stays a failure');
-      await stack.accounts.rowWhere(other.session_id, (row) => (row.last_seen_at ?? 0) > recordedAt + 500, 'seen');
-      assert.equal(await readyAt(decidedStart), null, 'a decided canary is not judged again');
-    } finally {
-      await stack.pool.query(sql.unsafe`
-        UPDATE web_build_canaries SET state = 'stopped', decided_at = now() WHERE id = ${running}
-      `);
-    }
   });
 
   it('a client still connected for an account deleted after an operator terminated its workflow is stopped by its host', async () => {
