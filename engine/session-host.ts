@@ -4,6 +4,7 @@ import { DrainPace } from './drain-pace.js';
 import type { HostLeases } from './host-leases.js';
 import { readOwnPhone } from './own-phone.js';
 import type { Engine, EngineEvent, EngineSession, SessionEvent } from './types.js';
+import { settlesWithin } from '../lib/settles-within.js';
 
 /** A start that a stop overtook: the client it made (if any) is destroyed and its lease given up. */
 export class SessionStoppedWhileStarting extends Error {
@@ -309,11 +310,7 @@ export class SessionHost {
     this.forward(sessionId, hosted, { type: 'disconnected', kind: 'transient', reason });
     // The owner hears why before the client's watch ends: a watch that ended first would read as a lost host, whose
     // quick move writes nothing, and the restart would leave no trace on the account.
-    let waited: NodeJS.Timeout | undefined;
-    const told = await Promise.race([
-      hosted.outbox.then(() => true),
-      new Promise<boolean>((resolve) => (waited = setTimeout(() => resolve(false), RESTART_NOTICE_WAIT_MS))),
-    ]).finally(() => clearTimeout(waited));
+    const told = await settlesWithin(hosted.outbox, RESTART_NOTICE_WAIT_MS);
     if (!told) this.log.warn({ sessionId, generation, reason }, 'restarting before the account was told why');
     // Meanwhile the account may have stopped this client and started its next one here: that one stays.
     if (this.sessions.get(sessionId) === hosted) await this.stop(sessionId);

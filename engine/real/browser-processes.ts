@@ -2,6 +2,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { exitOrKill } from '../../lib/child-process.js';
+import { settlesWithin } from '../../lib/settles-within.js';
 import type { Logger } from '../../lib/logger.js';
 import { memoryByProfile } from './chromium-memory.js';
 
@@ -45,18 +46,11 @@ export function chromiumLaunch(
  */
 export async function killOrphanedBrowsers(profilesDir: string, log: Logger): Promise<void> {
   const marker = `--user-data-dir=${profilesDir}/`;
-  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (!cmdline.includes(marker)) continue;
-    const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
+  for (const pid of await pidsWhoseCommandLine((cmdline) => cmdline.includes(marker))) {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
     if (/^PPid:\s+1$/m.test(status)) {
-      log.warn({ pid: Number(entry) }, 'stopping a Chromium left by a worker that died');
-      try {
-        process.kill(Number(entry), 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
+      log.warn({ pid }, 'stopping a Chromium left by a worker that died');
+      killNow(pid);
     }
   }
 }
@@ -99,35 +93,30 @@ export async function closeOrKillBrowser(
   sessionId: string,
   log: Logger,
 ): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const closed = await Promise.race([
-    closing.then(
-      () => true,
-      () => true,
-    ),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), BROWSER_CLOSE_WAIT_MS))),
-  ]).finally(() => clearTimeout(timer));
-  if (closed) return;
-  const killed = await killProcessesOfProfile(profileDir);
+  if (await settlesWithin(closing, BROWSER_CLOSE_WAIT_MS)) return;
+  // Exactly this profile, not one whose name merely begins with it. Zygote children rewrite their arguments as one
+  // string with spaces; the others keep them NUL-separated.
+  const own = new RegExp(`--user-data-dir=${profileDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:[\\s\\0]|$)`);
+  const killed = (await pidsWhoseCommandLine((cmdline) => own.test(cmdline))).filter(killNow).length;
   log.warn({ sessionId, waitedMs: BROWSER_CLOSE_WAIT_MS, killed }, 'Chromium did not close in time; killed');
 }
 
-/** Kills every process whose command line names exactly this profile (not one whose name merely begins with it). */
-async function killProcessesOfProfile(profileDir: string): Promise<number> {
-  const escaped = profileDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  // Zygote children rewrite their arguments as one string with spaces; the others keep them NUL-separated.
-  const own = new RegExp(`--user-data-dir=${escaped}(?:[\\s\\0]|$)`);
-  let killed = 0;
+/** The processes whose command line (arguments joined by NUL) passes `matches`, in one pass over /proc. */
+async function pidsWhoseCommandLine(matches: (cmdline: string) => boolean): Promise<number[]> {
+  const pids: number[] = [];
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (!own.test(cmdline)) continue;
-    try {
-      process.kill(Number(entry), 'SIGKILL');
-      killed += 1;
-    } catch {
-      // Gone meanwhile.
-    }
+    if (matches(await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => ''))) pids.push(Number(entry));
   }
-  return killed;
+  return pids;
+}
+
+/** SIGKILL; false when the process was already gone. */
+function killNow(pid: number): boolean {
+  try {
+    process.kill(pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
 }
